@@ -1,0 +1,261 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/big"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"tsgate/errs"
+	"tsgate/model"
+)
+
+// Query runs sql with bare table names resolving in database db. The SQL
+// runs as written: callers have already vetted it (Arc's rules) or
+// generated it.
+func (s *Store) Query(ctx context.Context, db, query string) (model.Rows, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, classify(ctx, err)
+	}
+	// Each query sets its own search path: connections are pooled, and a
+	// bare `FROM cpu` must mean the request's database, not the previous
+	// user's.
+	// A database nobody wrote to has no schema yet; an empty schema makes
+	// its bare names fail as missing tables, exactly as they should.
+	path := emptySchema
+	if s.hasDatabase(db) {
+		path = db
+	}
+	if _, err := conn.ExecContext(ctx, "SET search_path = "+quoteLiteral(quoteIdent(path))); err != nil {
+		conn.Close()
+		return nil, classify(ctx, err)
+	}
+	rows, err := conn.QueryContext(ctx, query)
+	if err != nil {
+		conn.Close()
+		return nil, classify(ctx, err)
+	}
+	types, err := rows.ColumnTypes()
+	if err != nil {
+		rows.Close()
+		conn.Close()
+		return nil, classify(ctx, err)
+	}
+	r := &rows_{ctx: ctx, conn: conn, rows: rows, cols: make([]model.ResultColumn, len(types))}
+	r.scan = make([]any, len(types))
+	r.dest = make([]scanDest, len(types))
+	for i, t := range types {
+		name := t.DatabaseTypeName()
+		r.cols[i] = model.ResultColumn{Name: t.Name(), Type: resultType(name), BackendType: name}
+		r.dest[i].typ = r.cols[i].Type
+		r.scan[i] = &r.dest[i].v
+	}
+	return r, nil
+}
+
+// IsCatalogError reports whether err is DuckDB saying a name does not
+// exist (a table, most often); the Arc front end turns a missing
+// measurement into an empty result the way Arc does.
+func IsCatalogError(err error) bool {
+	var de *duckdb.Error
+	return errors.As(err, &de) && de.Type == duckdb.ErrorTypeCatalog
+}
+
+// classify turns a driver error into a typed one. DuckDB's own message is
+// what Arc clients see (Arc returns the engine text), so it is kept.
+func classify(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return errs.Wrap(errs.Timeout, err, "Query timed out")
+	case errors.Is(ctx.Err(), context.Canceled):
+		return errs.Wrap(errs.Canceled, err, "query canceled")
+	}
+	var de *duckdb.Error
+	if errors.As(err, &de) {
+		return errs.Wrap(errs.Engine, err, de.Error())
+	}
+	return errs.Wrap(errs.Engine, err, err.Error())
+}
+
+func resultType(dbType string) model.FieldType {
+	switch dbType {
+	case "TIMESTAMPTZ", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "DATE":
+		return model.TypeTime
+	case "BIGINT", "INTEGER", "SMALLINT", "TINYINT":
+		return model.TypeInt
+	case "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT":
+		return model.TypeUint
+	case "DOUBLE", "FLOAT":
+		return model.TypeFloat
+	case "VARCHAR":
+		return model.TypeString
+	case "BOOLEAN":
+		return model.TypeBool
+	}
+	return model.TypeText
+}
+
+type scanDest struct {
+	typ model.FieldType
+	v   any
+}
+
+type rows_ struct {
+	ctx  context.Context
+	conn *sql.Conn
+	rows *sql.Rows
+	cols []model.ResultColumn
+	scan []any
+	dest []scanDest
+	err  error
+	done bool
+}
+
+var _ model.Rows = (*rows_)(nil)
+
+func (r *rows_) Columns() []model.ResultColumn { return r.cols }
+
+func (r *rows_) Next(dst []model.Value) bool {
+	if r.done {
+		return false
+	}
+	if !r.rows.Next() {
+		r.err = r.rows.Err()
+		r.finish()
+		return false
+	}
+	if err := r.rows.Scan(r.scan...); err != nil {
+		r.err = err
+		r.finish()
+		return false
+	}
+	for i := range r.dest {
+		dst[i] = toValue(r.dest[i].v)
+	}
+	return true
+}
+
+func (r *rows_) finish() {
+	if r.done {
+		return
+	}
+	r.done = true
+	r.rows.Close()
+	r.conn.Close()
+}
+
+func (r *rows_) Err() error {
+	if r.err != nil {
+		return classify(r.ctx, r.err)
+	}
+	return nil
+}
+
+func (r *rows_) Close() error {
+	r.finish()
+	return nil
+}
+
+// toValue converts what duckdb-go hands database/sql into a typed Value.
+// Types tsgate does not model become text the way Arc's JSON renders them.
+func toValue(v any) model.Value {
+	switch x := v.(type) {
+	case nil:
+		return model.Value{}
+	case float64:
+		return model.Float(x)
+	case float32:
+		return model.Float(float64(x))
+	case int64:
+		return model.Int(x)
+	case int32:
+		return model.Int(int64(x))
+	case int16:
+		return model.Int(int64(x))
+	case int8:
+		return model.Int(int64(x))
+	case uint64:
+		return model.Uint(x)
+	case uint32:
+		return model.Uint(uint64(x))
+	case uint16:
+		return model.Uint(uint64(x))
+	case uint8:
+		return model.Uint(uint64(x))
+	case string:
+		return model.String(x)
+	case bool:
+		return model.Bool(x)
+	case time.Time:
+		return model.Time(x.UnixMicro())
+	}
+	return model.Value{Type: model.TypeText, S: renderText(v)}
+}
+
+// renderText prints a composite or exotic value as Arc's JSON shows it:
+// decimals and huge integers as their digits, lists as [a,b], structs and
+// maps as {k: v}.
+func renderText(v any) string {
+	var sb strings.Builder
+	writeText(&sb, v)
+	return sb.String()
+}
+
+func writeText(sb *strings.Builder, v any) {
+	switch x := v.(type) {
+	case nil:
+		sb.WriteString("NULL")
+	case *big.Int:
+		sb.WriteString(x.String())
+	case duckdb.Decimal:
+		sb.WriteString(x.String())
+	case duckdb.Interval:
+		fmt.Fprintf(sb, "%d months %d days %d microseconds", x.Months, x.Days, x.Micros)
+	case []byte:
+		sb.Write(x)
+	case string:
+		sb.WriteString(x)
+	case float64:
+		sb.WriteString(strconv.FormatFloat(x, 'g', -1, 64))
+	case time.Time:
+		sb.WriteString(x.UTC().Format(time.RFC3339Nano))
+	case []any:
+		sb.WriteByte('[')
+		for i, e := range x {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			writeText(sb, e)
+		}
+		sb.WriteByte(']')
+	case map[string]any:
+		sb.WriteByte('{')
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for i, k := range keys {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString(k)
+			sb.WriteString(": ")
+			writeText(sb, x[k])
+		}
+		sb.WriteByte('}')
+	default:
+		fmt.Fprint(sb, x)
+	}
+}

@@ -1,0 +1,520 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"tsgate/errs"
+	"tsgate/model"
+)
+
+// metaSchema holds tsgate's own bookkeeping. Its leading underscore can't
+// start a database name (those start with a letter), so it never collides.
+const metaSchema = "_tsgate"
+
+// emptySchema is the search path for databases that do not exist yet.
+const emptySchema = "_tsgate_empty"
+
+// Store is the embedded DuckDB store: one database file, one DuckDB schema
+// per tsgate database, one table per measurement, `time` TIMESTAMPTZ (µs).
+//
+// Writes are serialized through one connection: DuckDB allows concurrent
+// appends, but ALTER TABLE during another transaction's append aborts one of
+// them, and schema-on-write issues ALTERs at any moment. One writer with
+// whole-batch transactions keeps "204 means committed" simple and true.
+type Store struct {
+	db        *sql.DB
+	connector *duckdb.Connector
+	path      string
+
+	wmu   sync.Mutex
+	wconn *sql.Conn
+
+	smu    sync.RWMutex
+	schema map[string]map[string]*tableSchema // database → measurement
+}
+
+type tableSchema struct {
+	cols map[string]colSchema
+}
+
+type colSchema struct {
+	typ model.FieldType
+	tag bool
+}
+
+// Option configures a Store.
+type Option func(*options)
+
+type options struct {
+	threads int
+	memory  string
+}
+
+// WithThreads caps DuckDB's worker threads (default: DuckDB's choice).
+func WithThreads(n int) Option { return func(o *options) { o.threads = n } }
+
+// WithMemoryLimit sets DuckDB's memory_limit, e.g. "4GB".
+func WithMemoryLimit(s string) Option { return func(o *options) { o.memory = s } }
+
+// Open opens (creating if needed) the store file at path.
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	var o options
+	for _, fn := range opts {
+		fn(&o)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	init := func(execer driver.ExecerContext) error {
+		stmts := []string{
+			// User SQL must not reach the file system: Arc forbids file
+			// functions by name, this is the engine-level backstop.
+			"SET enable_external_access = false",
+		}
+		if o.threads > 0 {
+			stmts = append(stmts, fmt.Sprintf("SET threads = %d", o.threads))
+		}
+		if o.memory != "" {
+			stmts = append(stmts, "SET memory_limit = "+quoteLiteral(o.memory))
+		}
+		for _, s := range stmts {
+			if _, err := execer.ExecContext(context.Background(), s, nil); err != nil {
+				return fmt.Errorf("%s: %w", s, err)
+			}
+		}
+		return nil
+	}
+	connector, err := duckdb.NewConnector(path, init)
+	if err != nil {
+		return nil, fmt.Errorf("open duckdb %s: %w", path, err)
+	}
+	s := &Store{db: sql.OpenDB(connector), connector: connector, path: path}
+	if s.wconn, err = s.db.Conn(ctx); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("open duckdb writer connection: %w", err)
+	}
+	if err := s.loadSchema(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the store; in-flight writes finish first.
+func (s *Store) Close() error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	var errsOut []error
+	if s.wconn != nil {
+		errsOut = append(errsOut, s.wconn.Close())
+		s.wconn = nil
+	}
+	errsOut = append(errsOut, s.db.Close(), s.connector.Close())
+	return errors.Join(errsOut...)
+}
+
+// Ping checks the engine answers.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+func (s *Store) loadSchema(ctx context.Context) error {
+	if _, err := s.wconn.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS `+quoteIdent(metaSchema)); err != nil {
+		return fmt.Errorf("create meta schema: %w", err)
+	}
+	if _, err := s.wconn.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS `+quoteIdent(emptySchema)); err != nil {
+		return fmt.Errorf("create empty schema: %w", err)
+	}
+	if _, err := s.wconn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+quoteIdent(metaSchema)+`.columns (
+		db VARCHAR, measurement VARCHAR, name VARCHAR, is_tag BOOLEAN,
+		PRIMARY KEY (db, measurement, name))`); err != nil {
+		return fmt.Errorf("create meta table: %w", err)
+	}
+	tags := map[[3]string]bool{}
+	rows, err := s.wconn.QueryContext(ctx, `SELECT db, measurement, name, is_tag FROM `+quoteIdent(metaSchema)+`.columns`)
+	if err != nil {
+		return fmt.Errorf("read column metadata: %w", err)
+	}
+	for rows.Next() {
+		var db, m, n string
+		var tag bool
+		if err := rows.Scan(&db, &m, &n, &tag); err != nil {
+			rows.Close()
+			return err
+		}
+		tags[[3]string{db, m, n}] = tag
+	}
+	rows.Close()
+
+	rows, err = s.wconn.QueryContext(ctx, `SELECT table_schema, table_name, column_name, data_type
+		FROM information_schema.columns WHERE table_catalog = current_database() AND table_schema NOT IN (?, ?)`, metaSchema, emptySchema)
+	if err != nil {
+		return fmt.Errorf("read schema: %w", err)
+	}
+	defer rows.Close()
+	schema := map[string]map[string]*tableSchema{}
+	for rows.Next() {
+		var db, m, col, typ string
+		if err := rows.Scan(&db, &m, &col, &typ); err != nil {
+			return err
+		}
+		ts := tableOf(schema, db, m, true)
+		if col == "time" {
+			continue
+		}
+		ts.cols[col] = colSchema{typ: fieldTypeOf(typ), tag: tags[[3]string{db, m, col}]}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	s.schema = schema
+	return nil
+}
+
+func tableOf(schema map[string]map[string]*tableSchema, db, m string, create bool) *tableSchema {
+	tables := schema[db]
+	if tables == nil {
+		if !create {
+			return nil
+		}
+		tables = map[string]*tableSchema{}
+		schema[db] = tables
+	}
+	ts := tables[m]
+	if ts == nil && create {
+		ts = &tableSchema{cols: map[string]colSchema{}}
+		tables[m] = ts
+	}
+	return ts
+}
+
+var fieldSQLTypes = [...]string{
+	model.TypeFloat:  "DOUBLE",
+	model.TypeInt:    "BIGINT",
+	model.TypeUint:   "UBIGINT",
+	model.TypeString: "VARCHAR",
+	model.TypeBool:   "BOOLEAN",
+}
+
+func fieldTypeOf(sqlType string) model.FieldType {
+	for t, name := range fieldSQLTypes {
+		if name == sqlType {
+			return model.FieldType(t)
+		}
+	}
+	return model.TypeUnknown
+}
+
+// WriteResult reports what a write kept and what it rejected.
+type WriteResult struct {
+	Rows     int
+	Rejected int
+	// Conflicts are the type conflicts that cost rows, first few only.
+	Conflicts []error
+}
+
+// Write stores b in database db. Rows whose values conflict with a
+// column's existing type are rejected (counted in the result); everything
+// else commits in one transaction, durable when Write returns nil.
+func (s *Store) Write(ctx context.Context, db string, b *model.Batch) (WriteResult, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.wconn == nil {
+		return WriteResult{}, errs.New(errs.Unavailable, "store is closed")
+	}
+	var res WriteResult
+	tables := make([]*model.Table, 0, len(b.Tables))
+	for _, t := range b.Tables {
+		t, rejected, conflicts := s.dropConflicts(db, t)
+		res.Rejected += rejected
+		res.Conflicts = append(res.Conflicts, conflicts...)
+		if t.Len() > 0 {
+			tables = append(tables, t)
+			res.Rows += t.Len()
+		}
+	}
+	if len(tables) == 0 {
+		return res, nil
+	}
+	if err := s.writeTx(ctx, db, tables); err != nil {
+		// The transaction rolled back; the cached schema may name columns
+		// that no longer exist, so reread it.
+		if lerr := s.loadSchema(context.WithoutCancel(ctx)); lerr != nil {
+			err = errors.Join(err, lerr)
+		}
+		return WriteResult{}, err
+	}
+	return res, nil
+}
+
+// dropConflicts returns t without the rows that carry a value whose type
+// differs from the stored column's.
+func (s *Store) dropConflicts(db string, t *model.Table) (*model.Table, int, []error) {
+	s.smu.RLock()
+	ts := tableOf(s.schema, db, t.Measurement, false)
+	s.smu.RUnlock()
+	if ts == nil {
+		return t, 0, nil
+	}
+	var drop []bool
+	var conflicts []error
+	for _, c := range t.Columns {
+		have, ok := ts.cols[c.Name]
+		if !ok || have.typ == c.Type {
+			continue
+		}
+		n := 0
+		for i, v := range c.Valid {
+			if v {
+				if drop == nil {
+					drop = make([]bool, t.Len())
+				}
+				if !drop[i] {
+					n++
+				}
+				drop[i] = true
+			}
+		}
+		if n > 0 {
+			conflicts = append(conflicts, fmt.Errorf("%w dropped=%d",
+				&model.TypeConflict{Measurement: t.Measurement, Field: c.Name, Got: c.Type, Want: have.typ}, n))
+		}
+	}
+	if drop == nil {
+		return t, 0, nil
+	}
+	kept := &model.Table{Measurement: t.Measurement}
+	cells := make([]model.Cell, 0, len(t.Columns))
+	rejected := 0
+	for i := range t.Len() {
+		if drop[i] {
+			rejected++
+			continue
+		}
+		cells = cells[:0]
+		for _, c := range t.Columns {
+			cells = append(cells, model.Cell{Name: c.Name, Tag: c.Tag, Value: c.At(i)})
+		}
+		// Cannot conflict: the rows come from one consistent table.
+		_ = kept.AppendRow(t.Time[i], cells)
+	}
+	return kept, rejected, conflicts
+}
+
+func (s *Store) writeTx(ctx context.Context, db string, tables []*model.Table) (err error) {
+	if _, err := s.wconn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return errs.Wrap(errs.Unavailable, err, "begin write transaction: "+err.Error())
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_, rerr := s.wconn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+			err = errors.Join(err, rerr)
+		}
+	}()
+	newCols := map[string][]colSchema{}
+	newNames := map[string][]string{}
+	s.smu.RLock()
+	known := s.schema[db] != nil
+	s.smu.RUnlock()
+	if !known {
+		if _, err := s.wconn.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+quoteIdent(db)); err != nil {
+			return errs.Wrap(errs.Engine, err, err.Error())
+		}
+	}
+	for _, t := range tables {
+		added, names, err := s.ensureTable(ctx, db, t)
+		if err != nil {
+			return err
+		}
+		newCols[t.Measurement], newNames[t.Measurement] = added, names
+	}
+	for _, t := range tables {
+		if err := s.appendTable(ctx, db, t); err != nil {
+			return err
+		}
+	}
+	if _, err := s.wconn.ExecContext(ctx, "COMMIT"); err != nil {
+		return errs.Wrap(errs.Engine, err, "commit: "+err.Error())
+	}
+	committed = true
+	s.smu.Lock()
+	for m, cols := range newCols {
+		ts := tableOf(s.schema, db, m, true)
+		for i, c := range cols {
+			ts.cols[newNames[m][i]] = c
+		}
+	}
+	s.smu.Unlock()
+	return nil
+}
+
+// ensureTable creates the measurement's table or adds its new columns,
+// returning the columns it added for the schema cache.
+func (s *Store) ensureTable(ctx context.Context, db string, t *model.Table) ([]colSchema, []string, error) {
+	s.smu.RLock()
+	ts := tableOf(s.schema, db, t.Measurement, false)
+	s.smu.RUnlock()
+	var added []colSchema
+	var names []string
+	table := quoteIdent(db) + "." + quoteIdent(t.Measurement)
+	if ts == nil {
+		var sb strings.Builder
+		sb.WriteString("CREATE TABLE IF NOT EXISTS " + table + " (time TIMESTAMPTZ NOT NULL")
+		for _, c := range t.Columns {
+			sb.WriteString(", " + quoteIdent(c.Name) + " " + fieldSQLTypes[c.Type])
+			added = append(added, colSchema{typ: c.Type, tag: c.Tag})
+			names = append(names, c.Name)
+		}
+		sb.WriteString(")")
+		if _, err := s.wconn.ExecContext(ctx, sb.String()); err != nil {
+			return nil, nil, errs.Wrap(errs.Engine, err, err.Error())
+		}
+	} else {
+		for _, c := range t.Columns {
+			if _, ok := ts.cols[c.Name]; ok {
+				continue
+			}
+			q := "ALTER TABLE " + table + " ADD COLUMN " + quoteIdent(c.Name) + " " + fieldSQLTypes[c.Type]
+			if _, err := s.wconn.ExecContext(ctx, q); err != nil {
+				return nil, nil, errs.Wrap(errs.Engine, err, err.Error())
+			}
+			added = append(added, colSchema{typ: c.Type, tag: c.Tag})
+			names = append(names, c.Name)
+		}
+	}
+	for i, name := range names {
+		if _, err := s.wconn.ExecContext(ctx, `INSERT OR REPLACE INTO `+quoteIdent(metaSchema)+`.columns VALUES (?, ?, ?, ?)`,
+			db, t.Measurement, name, added[i].tag); err != nil {
+			return nil, nil, errs.Wrap(errs.Engine, err, err.Error())
+		}
+	}
+	return added, names, nil
+}
+
+func (s *Store) appendTable(ctx context.Context, db string, t *model.Table) error {
+	cols := make([]string, 0, len(t.Columns)+1)
+	cols = append(cols, "time")
+	for _, c := range t.Columns {
+		cols = append(cols, c.Name)
+	}
+	var app *duckdb.Appender
+	err := s.wconn.Raw(func(dc any) error {
+		var err error
+		app, err = duckdb.NewAppenderWithColumns(dc.(driver.Conn), "", db, t.Measurement, cols)
+		return err
+	})
+	if err != nil {
+		return errs.Wrap(errs.Engine, err, "appender: "+err.Error())
+	}
+	row := make([]driver.Value, len(cols))
+	for i := range t.Len() {
+		row[0] = time.UnixMicro(t.Time[i]).UTC()
+		for j, c := range t.Columns {
+			row[j+1] = cellValue(c, i)
+		}
+		if err := app.AppendRow(row...); err != nil {
+			app.Close()
+			return errs.Wrap(errs.Engine, err, "append: "+err.Error())
+		}
+	}
+	if err := app.CloseWithCancel(ctx); err != nil {
+		return errs.Wrap(errs.Engine, err, "append: "+err.Error())
+	}
+	return nil
+}
+
+func cellValue(c *model.Column, i int) driver.Value {
+	if !c.Valid[i] {
+		return nil
+	}
+	switch c.Type {
+	case model.TypeFloat:
+		return c.F[i]
+	case model.TypeInt:
+		return c.I[i]
+	case model.TypeUint:
+		return c.U[i]
+	case model.TypeString:
+		return c.S[i]
+	case model.TypeBool:
+		return c.B[i]
+	}
+	return nil
+}
+
+// Databases lists the databases that hold at least one measurement.
+func (s *Store) Databases() []string {
+	s.smu.RLock()
+	defer s.smu.RUnlock()
+	out := make([]string, 0, len(s.schema))
+	for db, tables := range s.schema {
+		if len(tables) > 0 {
+			out = append(out, db)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Measurements lists a database's measurements, sorted.
+func (s *Store) Measurements(db string) []string {
+	s.smu.RLock()
+	defer s.smu.RUnlock()
+	out := make([]string, 0, len(s.schema[db]))
+	for m := range s.schema[db] {
+		out = append(out, m)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (s *Store) hasDatabase(db string) bool {
+	s.smu.RLock()
+	defer s.smu.RUnlock()
+	return s.schema[db] != nil
+}
+
+// HasTable reports whether measurement m exists in db.
+func (s *Store) HasTable(db, m string) bool {
+	s.smu.RLock()
+	defer s.smu.RUnlock()
+	return tableOf(s.schema, db, m, false) != nil
+}
+
+// Column describes a stored column for schema discovery.
+type Column struct {
+	Name string
+	Type model.FieldType
+	Tag  bool
+}
+
+// Columns lists a measurement's columns (time excluded), sorted by name.
+func (s *Store) Columns(db, m string) []Column {
+	s.smu.RLock()
+	defer s.smu.RUnlock()
+	ts := tableOf(s.schema, db, m, false)
+	if ts == nil {
+		return nil
+	}
+	out := make([]Column, 0, len(ts.cols))
+	for n, c := range ts.cols {
+		out = append(out, Column{Name: n, Type: c.typ, Tag: c.tag})
+	}
+	slices.SortFunc(out, func(a, b Column) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+func quoteLiteral(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }

@@ -1,0 +1,163 @@
+package duckdb
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"tsgate/model"
+)
+
+func openTest(t *testing.T) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "tsgate.duckdb")
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, path
+}
+
+func row(t *testing.T, tb *model.Table, us int64, cells ...model.Cell) {
+	t.Helper()
+	if err := tb.AppendRow(us, cells); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func queryAll(t *testing.T, s *Store, db, q string) ([]string, [][]model.Value) {
+	t.Helper()
+	rows, err := s.Query(context.Background(), db, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var names []string
+	for _, c := range rows.Columns() {
+		names = append(names, c.Name)
+	}
+	var out [][]model.Value
+	for {
+		dst := make([]model.Value, len(names))
+		if !rows.Next(dst) {
+			break
+		}
+		out = append(out, dst)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return names, out
+}
+
+func TestWriteQueryRoundTrip(t *testing.T) {
+	s, path := openTest(t)
+	ctx := context.Background()
+	var b model.Batch
+	cpu := b.Table("cpu")
+	row(t, cpu, 1_000_000, model.Cell{Name: "host", Tag: true, Value: model.String("a")}, model.Cell{Name: "usage", Value: model.Float(1.5)})
+	row(t, cpu, 2_000_000, model.Cell{Name: "host", Tag: true, Value: model.String("b")}, model.Cell{Name: "count", Value: model.Int(7)})
+	res, err := s.Write(ctx, "my-db", &b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Rows != 2 || res.Rejected != 0 {
+		t.Fatalf("result %+v", res)
+	}
+	names, data := queryAll(t, s, "my-db", "SELECT time, host, usage, count FROM cpu ORDER BY time")
+	want := [][]model.Value{
+		{model.Time(1_000_000), model.String("a"), model.Float(1.5), {}},
+		{model.Time(2_000_000), model.String("b"), {}, model.Int(7)},
+	}
+	if diff := cmp.Diff([]string{"time", "host", "usage", "count"}, names); diff != "" {
+		t.Errorf("columns (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(want, data); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+
+	// The schema survives a reopen, tag flags included.
+	s.Close()
+	s2, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	wantCols := []Column{{"count", model.TypeInt, false}, {"host", model.TypeString, true}, {"usage", model.TypeFloat, false}}
+	if diff := cmp.Diff(wantCols, s2.Columns("my-db", "cpu")); diff != "" {
+		t.Errorf("columns after reopen (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"my-db"}, s2.Databases()); diff != "" {
+		t.Errorf("databases (-want +got):\n%s", diff)
+	}
+}
+
+func TestWriteTypeConflictKeepsOtherRows(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	var b1 model.Batch
+	row(t, b1.Table("m"), 1, model.Cell{Name: "v", Value: model.Float(1)})
+	if _, err := s.Write(ctx, "db", &b1); err != nil {
+		t.Fatal(err)
+	}
+	var b2 model.Batch
+	m := b2.Table("m")
+	row(t, m, 2, model.Cell{Name: "w", Value: model.Int(5)})
+	row(t, m, 3, model.Cell{Name: "v", Value: model.Int(5)}) // conflicts with v DOUBLE
+	row(t, b2.Table("other"), 4, model.Cell{Name: "x", Value: model.Bool(true)})
+	res, err := s.Write(ctx, "db", &b2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Rows != 2 || res.Rejected != 1 || len(res.Conflicts) != 1 {
+		t.Fatalf("result %+v", res)
+	}
+	var tc *model.TypeConflict
+	if !errors.As(res.Conflicts[0], &tc) || tc.Field != "v" || tc.Want != model.TypeFloat || tc.Got != model.TypeInt {
+		t.Fatalf("conflict = %v", res.Conflicts[0])
+	}
+	_, data := queryAll(t, s, "db", "SELECT count(*) FROM m")
+	if diff := cmp.Diff([][]model.Value{{model.Int(2)}}, data); diff != "" {
+		t.Errorf("m rows (-want +got):\n%s", diff)
+	}
+	_, data = queryAll(t, s, "db", "SELECT x FROM other")
+	if diff := cmp.Diff([][]model.Value{{model.Bool(true)}}, data); diff != "" {
+		t.Errorf("other rows (-want +got):\n%s", diff)
+	}
+}
+
+func TestQueryRendersExoticTypesAsText(t *testing.T) {
+	s, _ := openTest(t)
+	_, data := queryAll(t, s, "default", "SELECT 2.5::DECIMAL(4,1) AS d, [1,2] AS l, 170141183460469231731687303715884105727::HUGEINT AS h, 'NaN'::DOUBLE AS n")
+	want := [][]model.Value{{
+		{Type: model.TypeText, S: "2.5"},
+		{Type: model.TypeText, S: "[1,2]"},
+		{Type: model.TypeText, S: "170141183460469231731687303715884105727"},
+		model.Float(nanValue()),
+	}}
+	if diff := cmp.Diff(want, data, cmp.Comparer(func(a, b float64) bool { return a == b || (a != a && b != b) })); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func nanValue() float64 { z := 0.0; return z / z }
+
+func TestQueryMissingTableIsCatalogError(t *testing.T) {
+	s, _ := openTest(t)
+	_, err := s.Query(context.Background(), "db", "SELECT * FROM nothing")
+	if !IsCatalogError(err) {
+		t.Fatalf("err = %v, want a catalog error", err)
+	}
+}
+
+func TestFileAccessDisabled(t *testing.T) {
+	s, _ := openTest(t)
+	_, err := s.Query(context.Background(), "db", "SELECT * FROM read_csv('/etc/passwd')")
+	if err == nil {
+		t.Fatal("reading a file through user SQL succeeded")
+	}
+}

@@ -1,0 +1,330 @@
+package model
+
+import (
+	"fmt"
+	"sort"
+)
+
+// FieldType is the storage type of a written column. The set is Arc's: tags
+// are strings, fields are float64, int64, uint64, string or bool.
+type FieldType uint8
+
+const (
+	TypeUnknown FieldType = iota
+	TypeFloat
+	TypeInt
+	TypeUint
+	TypeString
+	TypeBool
+	// TypeTime appears only in query results: I holds microseconds since
+	// the Unix epoch, UTC.
+	TypeTime
+	// TypeText appears only in query results: a value of a type tsgate does
+	// not model (decimal, list, struct, interval…) rendered as text in S,
+	// the way Arc's JSON renders it.
+	TypeText
+)
+
+var fieldTypeNames = [...]string{"unknown", "float", "integer", "unsigned", "string", "boolean", "timestamp", "text"}
+
+// String uses InfluxDB's names, which clients see in type-conflict errors.
+func (t FieldType) String() string {
+	if int(t) < len(fieldTypeNames) {
+		return fieldTypeNames[t]
+	}
+	return "unknown"
+}
+
+// Value is one typed cell. It is a plain struct, not an interface, so a
+// row of values costs no allocation beyond its strings.
+type Value struct {
+	Type FieldType // TypeUnknown means NULL
+	F    float64
+	I    int64
+	U    uint64
+	S    string
+	B    bool
+}
+
+func Float(f float64) Value  { return Value{Type: TypeFloat, F: f} }
+func Int(i int64) Value      { return Value{Type: TypeInt, I: i} }
+func Uint(u uint64) Value    { return Value{Type: TypeUint, U: u} }
+func String(s string) Value  { return Value{Type: TypeString, S: s} }
+func Bool(b bool) Value      { return Value{Type: TypeBool, B: b} }
+func Time(us int64) Value    { return Value{Type: TypeTime, I: us} }
+func (v Value) IsNull() bool { return v.Type == TypeUnknown }
+
+// Column is one named column of a Table: a tag (always string) or a field.
+// Cells are stored in the typed slice matching Type; Valid marks the rows
+// that have a value (a sparse column from line protocol, or a nil hole in
+// a msgpack column).
+type Column struct {
+	Name  string
+	Tag   bool
+	Type  FieldType
+	Valid []bool
+	F     []float64
+	I     []int64
+	U     []uint64
+	S     []string
+	B     []bool
+}
+
+// Len is the number of rows the column holds.
+func (c *Column) Len() int { return len(c.Valid) }
+
+// At returns row i as a Value (NULL when not valid).
+func (c *Column) At(i int) Value {
+	if !c.Valid[i] {
+		return Value{}
+	}
+	switch c.Type {
+	case TypeFloat:
+		return Value{Type: TypeFloat, F: c.F[i]}
+	case TypeInt:
+		return Value{Type: TypeInt, I: c.I[i]}
+	case TypeUint:
+		return Value{Type: TypeUint, U: c.U[i]}
+	case TypeString:
+		return Value{Type: TypeString, S: c.S[i]}
+	case TypeBool:
+		return Value{Type: TypeBool, B: c.B[i]}
+	}
+	return Value{}
+}
+
+// append adds v (or a NULL when v is NULL) as the column's next row.
+// The caller has checked that v's type matches.
+func (c *Column) append(v Value) {
+	ok := !v.IsNull()
+	c.Valid = append(c.Valid, ok)
+	switch c.Type {
+	case TypeFloat:
+		c.F = append(c.F, v.F)
+	case TypeInt:
+		c.I = append(c.I, v.I)
+	case TypeUint:
+		c.U = append(c.U, v.U)
+	case TypeString:
+		c.S = append(c.S, v.S)
+	case TypeBool:
+		c.B = append(c.B, v.B)
+	}
+}
+
+// truncate drops rows from n on; used to roll back a rejected row.
+func (c *Column) truncate(n int) {
+	c.Valid = c.Valid[:n]
+	switch c.Type {
+	case TypeFloat:
+		c.F = c.F[:n]
+	case TypeInt:
+		c.I = c.I[:n]
+	case TypeUint:
+		c.U = c.U[:n]
+	case TypeString:
+		c.S = c.S[:n]
+	case TypeBool:
+		c.B = c.B[:n]
+	}
+}
+
+// Table is the rows of one measurement in a Batch, held column by column.
+// Time is microseconds since the Unix epoch, UTC: Arc's storage precision.
+type Table struct {
+	Measurement string
+	Time        []int64
+	Columns     []*Column
+	index       map[string]int
+}
+
+// Len is the table's row count.
+func (t *Table) Len() int { return len(t.Time) }
+
+// Column returns the named column, or nil.
+func (t *Table) Column(name string) *Column {
+	if i, ok := t.index[name]; ok {
+		return t.Columns[i]
+	}
+	return nil
+}
+
+// AddColumn adds an empty-so-far column, padded with NULLs to the table's
+// current length, and returns it. Adding an existing name is an error.
+func (t *Table) AddColumn(name string, tag bool, typ FieldType) (*Column, error) {
+	if _, ok := t.index[name]; ok {
+		return nil, fmt.Errorf("duplicate column %q", name)
+	}
+	if name == "time" {
+		return nil, fmt.Errorf("column name %q is reserved", name)
+	}
+	c := &Column{Name: name, Tag: tag, Type: typ}
+	for range t.Len() {
+		c.append(Value{})
+	}
+	if t.index == nil {
+		t.index = make(map[string]int)
+	}
+	t.index[name] = len(t.Columns)
+	t.Columns = append(t.Columns, c)
+	return c, nil
+}
+
+// Cell is one named value of a row handed to AppendRow.
+type Cell struct {
+	Name  string
+	Tag   bool
+	Value Value
+}
+
+// TypeConflict says a row's value does not have its column's type. The
+// row is not added; the rest of the batch is unaffected.
+type TypeConflict struct {
+	Measurement string
+	Field       string
+	Got, Want   FieldType
+}
+
+func (e *TypeConflict) Error() string {
+	return fmt.Sprintf("field type conflict: input field %q on measurement %q is type %s, already exists as type %s",
+		e.Field, e.Measurement, e.Got, e.Want)
+}
+
+// AppendRow adds one row. A cell whose column exists with another type
+// rejects the whole row with a *TypeConflict and leaves the table as it
+// was. Columns absent from cells get NULL. A tag and a field may not share
+// a name: callers rename the field (Arc's `<name>_value`) before this.
+func (t *Table) AppendRow(timeMicros int64, cells []Cell) error {
+	n := t.Len()
+	for i := range cells {
+		c := &cells[i]
+		if c.Value.IsNull() {
+			continue
+		}
+		if col := t.Column(c.Name); col != nil && col.Type != c.Value.Type {
+			return &TypeConflict{Measurement: t.Measurement, Field: c.Name, Got: c.Value.Type, Want: col.Type}
+		}
+	}
+	added := len(t.Columns)
+	for i := range cells {
+		c := &cells[i]
+		col := t.Column(c.Name)
+		if col == nil {
+			if c.Value.IsNull() {
+				continue
+			}
+			var err error
+			if col, err = t.AddColumn(c.Name, c.Tag, c.Value.Type); err != nil {
+				t.rollback(n, added)
+				return err
+			}
+		}
+		if col.Len() > n {
+			// The same name twice in one row: the first one wins, as in
+			// InfluxDB's line protocol parser.
+			continue
+		}
+		col.append(c.Value)
+	}
+	t.Time = append(t.Time, timeMicros)
+	for _, col := range t.Columns {
+		if col.Len() == n {
+			col.append(Value{})
+		}
+	}
+	return nil
+}
+
+func (t *Table) rollback(n, cols int) {
+	for _, c := range t.Columns[cols:] {
+		delete(t.index, c.Name)
+	}
+	t.Columns = t.Columns[:cols]
+	for _, c := range t.Columns {
+		c.truncate(n)
+	}
+	t.Time = t.Time[:n]
+}
+
+// Validate checks the invariants a decoder that builds columns directly
+// must keep: every column as long as Time, typed slices matching Type.
+func (t *Table) Validate() error {
+	n := t.Len()
+	for _, c := range t.Columns {
+		if c.Len() != n {
+			return fmt.Errorf("column %q has %d rows, expected %d", c.Name, c.Len(), n)
+		}
+		var m int
+		switch c.Type {
+		case TypeFloat:
+			m = len(c.F)
+		case TypeInt:
+			m = len(c.I)
+		case TypeUint:
+			m = len(c.U)
+		case TypeString:
+			m = len(c.S)
+		case TypeBool:
+			m = len(c.B)
+		default:
+			return fmt.Errorf("column %q has no type", c.Name)
+		}
+		if m != n {
+			return fmt.Errorf("column %q has %d values, expected %d", c.Name, m, n)
+		}
+	}
+	return nil
+}
+
+// Batch is what one write request decoded to: tables by measurement, in
+// first-seen order.
+type Batch struct {
+	Tables []*Table
+	index  map[string]int
+	// Dropped counts input rows a decoder rejected (malformed lines, type
+	// conflicts); Errors keeps the first few reasons for the response.
+	Dropped int
+	Errors  []error
+}
+
+// Table returns the table for measurement, creating it.
+func (b *Batch) Table(measurement string) *Table {
+	if i, ok := b.index[measurement]; ok {
+		return b.Tables[i]
+	}
+	if b.index == nil {
+		b.index = make(map[string]int)
+	}
+	t := &Table{Measurement: measurement}
+	b.index[measurement] = len(b.Tables)
+	b.Tables = append(b.Tables, t)
+	return t
+}
+
+// Rows is the total row count.
+func (b *Batch) Rows() int {
+	n := 0
+	for _, t := range b.Tables {
+		n += t.Len()
+	}
+	return n
+}
+
+// Reject records a dropped input row and why.
+func (b *Batch) Reject(err error) {
+	b.Dropped++
+	if len(b.Errors) < 10 {
+		b.Errors = append(b.Errors, err)
+	}
+}
+
+// SortedColumnNames lists a table's columns by name; writers use it for
+// a stable DDL order.
+func (t *Table) SortedColumnNames() []string {
+	names := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		names[i] = c.Name
+	}
+	sort.Strings(names)
+	return names
+}
