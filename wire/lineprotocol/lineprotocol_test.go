@@ -162,7 +162,7 @@ func TestParse(t *testing.T) {
 			in:   "# a comment\r\n\r\n  m v=1 1000\r\n\n\t# another\nm v=2 2000\r\n",
 			want: batchView{Tables: []tableView{{
 				Measurement: "m", Time: []int64{1, 2},
-				Columns:     map[string]colView{"v": field(model.TypeFloat, f(1), f(2))},
+				Columns: map[string]colView{"v": field(model.TypeFloat, f(1), f(2))},
 			}}},
 		},
 		{
@@ -170,7 +170,7 @@ func TestParse(t *testing.T) {
 			in:   "m v=1",
 			want: batchView{Tables: []tableView{{
 				Measurement: "m", Time: []int64{nowUS},
-				Columns:     map[string]colView{"v": field(model.TypeFloat, f(1))},
+				Columns: map[string]colView{"v": field(model.TypeFloat, f(1))},
 			}}},
 		},
 		{
@@ -178,7 +178,7 @@ func TestParse(t *testing.T) {
 			in:   "m v=1 -1\nm v=2 -1000\nm v=3 -1001\nm v=4 1999",
 			want: batchView{Tables: []tableView{{
 				Measurement: "m", Time: []int64{-1, -1, -2, 1},
-				Columns:     map[string]colView{"v": field(model.TypeFloat, f(1), f(2), f(3), f(4))},
+				Columns: map[string]colView{"v": field(model.TypeFloat, f(1), f(2), f(3), f(4))},
 			}}},
 		},
 		{
@@ -186,7 +186,7 @@ func TestParse(t *testing.T) {
 			in: "m v=1 1700000000000000",
 			want: batchView{Tables: []tableView{{
 				Measurement: "m", Time: []int64{1_700_000_000_000_000},
-				Columns:     map[string]colView{"v": field(model.TypeFloat, f(1))},
+				Columns: map[string]colView{"v": field(model.TypeFloat, f(1))},
 			}}},
 		},
 		{
@@ -194,7 +194,7 @@ func TestParse(t *testing.T) {
 			in: "m v=1 1700000000000",
 			want: batchView{Tables: []tableView{{
 				Measurement: "m", Time: []int64{1_700_000_000_000_000},
-				Columns:     map[string]colView{"v": field(model.TypeFloat, f(1))},
+				Columns: map[string]colView{"v": field(model.TypeFloat, f(1))},
 			}}},
 		},
 		{
@@ -202,7 +202,7 @@ func TestParse(t *testing.T) {
 			in: "m v=1 1700000000\nm v=2 -1",
 			want: batchView{Tables: []tableView{{
 				Measurement: "m", Time: []int64{1_700_000_000_000_000, -1_000_000},
-				Columns:     map[string]colView{"v": field(model.TypeFloat, f(1), f(2))},
+				Columns: map[string]colView{"v": field(model.TypeFloat, f(1), f(2))},
 			}}},
 		},
 		{
@@ -211,7 +211,7 @@ func TestParse(t *testing.T) {
 			want: batchView{
 				Tables: []tableView{{
 					Measurement: "m", Time: []int64{1_000_000},
-					Columns:     map[string]colView{"v": field(model.TypeFloat, f(2))},
+					Columns: map[string]colView{"v": field(model.TypeFloat, f(2))},
 				}},
 				Dropped: 1,
 				Errors:  []string{"line 1: timestamp 9223372036854775 out of range for precision s"},
@@ -257,7 +257,7 @@ func TestParse(t *testing.T) {
 			want: batchView{
 				Tables: []tableView{{
 					Measurement: "m", Time: []int64{1},
-					Columns:     map[string]colView{"host": field(model.TypeFloat, f(1))},
+					Columns: map[string]colView{"host": field(model.TypeFloat, f(1))},
 				}},
 				Dropped: 1,
 				Errors:  []string{`line 2: tag key "host" on measurement "m" conflicts with a field of the same name`},
@@ -306,7 +306,7 @@ func TestParse(t *testing.T) {
 			in:   "m,t=a  v=1   1000",
 			want: batchView{Tables: []tableView{{
 				Measurement: "m", Time: []int64{1},
-				Columns:     map[string]colView{"t": tag(s("a")), "v": field(model.TypeFloat, f(1))},
+				Columns: map[string]colView{"t": tag(s("a")), "v": field(model.TypeFloat, f(1))},
 			}}},
 		},
 		{
@@ -315,7 +315,7 @@ func TestParse(t *testing.T) {
 			want: batchView{
 				Tables: []tableView{{
 					Measurement: "m", Time: []int64{1, 3},
-					Columns:     map[string]colView{"v": field(model.TypeFloat, f(1), f(3))},
+					Columns: map[string]colView{"v": field(model.TypeFloat, f(1), f(3))},
 				}},
 				Dropped: 1,
 				Errors:  []string{`line 2: field type conflict: input field "v" on measurement "m" is type integer, already exists as type float`},
@@ -358,7 +358,7 @@ func TestParse(t *testing.T) {
 			want: batchView{
 				Tables: []tableView{{
 					Measurement: "m", Time: []int64{1, 2},
-					Columns:     map[string]colView{"v": field(model.TypeFloat, f(1), f(2))},
+					Columns: map[string]colView{"v": field(model.TypeFloat, f(1), f(2))},
 				}},
 				Dropped: 19,
 				Errors: []string{
