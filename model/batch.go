@@ -131,20 +131,43 @@ func (c *Column) truncate(n int) {
 
 // Table is the rows of one measurement in a Batch, held column by column.
 // Time is microseconds since the Unix epoch, UTC: Arc's storage precision.
+//
+// A name normally has one column. When rows of one batch disagree about a
+// field's type (v=1i on one line, v=1.5 on the next) the table keeps one
+// column per type, so no row is judged before the backend's stored schema
+// is known; Resolve then picks the winning type and rejects the rest.
 type Table struct {
 	Measurement string
 	Time        []int64
 	Columns     []*Column
-	index       map[string]int
+	index       map[string]int // name → its first column
+	variants    bool           // some name has columns of several types
 }
 
 // Len is the table's row count.
 func (t *Table) Len() int { return len(t.Time) }
 
-// Column returns the named column, or nil.
+// Column returns the named column (the first one, if types diverged), or
+// nil.
 func (t *Table) Column(name string) *Column {
 	if i, ok := t.index[name]; ok {
 		return t.Columns[i]
+	}
+	return nil
+}
+
+func (t *Table) typedColumn(name string, typ FieldType) *Column {
+	c := t.Column(name)
+	if c == nil || c.Type == typ || !t.variants {
+		if c != nil && c.Type != typ {
+			return nil
+		}
+		return c
+	}
+	for _, c := range t.Columns {
+		if c.Name == name && c.Type == typ {
+			return c
+		}
 	}
 	return nil
 }
@@ -155,6 +178,10 @@ func (t *Table) AddColumn(name string, tag bool, typ FieldType) (*Column, error)
 	if _, ok := t.index[name]; ok {
 		return nil, fmt.Errorf("duplicate column %q", name)
 	}
+	return t.addColumn(name, tag, typ)
+}
+
+func (t *Table) addColumn(name string, tag bool, typ FieldType) (*Column, error) {
 	if name == "time" {
 		return nil, fmt.Errorf("column name %q is reserved", name)
 	}
@@ -165,7 +192,11 @@ func (t *Table) AddColumn(name string, tag bool, typ FieldType) (*Column, error)
 	if t.index == nil {
 		t.index = make(map[string]int)
 	}
-	t.index[name] = len(t.Columns)
+	if _, ok := t.index[name]; ok {
+		t.variants = true
+	} else {
+		t.index[name] = len(t.Columns)
+	}
 	t.Columns = append(t.Columns, c)
 	return c, nil
 }
@@ -177,8 +208,7 @@ type Cell struct {
 	Value Value
 }
 
-// TypeConflict says a row's value does not have its column's type. The
-// row is not added; the rest of the batch is unaffected.
+// TypeConflict says a row's value does not have its column's type.
 type TypeConflict struct {
 	Measurement string
 	Field       string
@@ -190,38 +220,28 @@ func (e *TypeConflict) Error() string {
 		e.Field, e.Measurement, e.Got, e.Want)
 }
 
-// AppendRow adds one row. A cell whose column exists with another type
-// rejects the whole row with a *TypeConflict and leaves the table as it
-// was. Columns absent from cells get NULL. A tag and a field may not share
-// a name: callers rename the field (Arc's `<name>_value`) before this.
+// AppendRow adds one row. Columns absent from cells get NULL. A value
+// whose type differs from its column's goes to a column of its own type
+// (see Table); Resolve settles it. If a name appears twice in cells the
+// first wins, as in InfluxDB's line protocol. A tag and a field may not
+// share a name: callers rename the field (Arc's `<name>_value`) first.
 func (t *Table) AppendRow(timeMicros int64, cells []Cell) error {
 	n := t.Len()
+	added := len(t.Columns)
 	for i := range cells {
 		c := &cells[i]
 		if c.Value.IsNull() {
 			continue
 		}
-		if col := t.Column(c.Name); col != nil && col.Type != c.Value.Type {
-			return &TypeConflict{Measurement: t.Measurement, Field: c.Name, Got: c.Value.Type, Want: col.Type}
-		}
-	}
-	added := len(t.Columns)
-	for i := range cells {
-		c := &cells[i]
-		col := t.Column(c.Name)
+		col := t.typedColumn(c.Name, c.Value.Type)
 		if col == nil {
-			if c.Value.IsNull() {
-				continue
-			}
 			var err error
-			if col, err = t.AddColumn(c.Name, c.Tag, c.Value.Type); err != nil {
+			if col, err = t.addColumn(c.Name, c.Tag, c.Value.Type); err != nil {
 				t.rollback(n, added)
 				return err
 			}
 		}
 		if col.Len() > n {
-			// The same name twice in one row: the first one wins, as in
-			// InfluxDB's line protocol parser.
 			continue
 		}
 		col.append(c.Value)
@@ -237,13 +257,81 @@ func (t *Table) AppendRow(timeMicros int64, cells []Cell) error {
 
 func (t *Table) rollback(n, cols int) {
 	for _, c := range t.Columns[cols:] {
-		delete(t.index, c.Name)
+		if i, ok := t.index[c.Name]; ok && i >= cols {
+			delete(t.index, c.Name)
+		}
 	}
 	t.Columns = t.Columns[:cols]
 	for _, c := range t.Columns {
 		c.truncate(n)
 	}
 	t.Time = t.Time[:n]
+}
+
+// Resolve settles each column's type: the stored type when stored knows
+// the name, else the type the batch saw first. Rows carrying a value of
+// another type are rejected with a TypeConflict (one per field, counting
+// its rows); every other row is kept. It returns t itself when nothing
+// conflicts.
+func (t *Table) Resolve(stored func(name string) (FieldType, bool)) (kept *Table, rejected int, conflicts []error) {
+	var drop []bool
+	var losers map[*Column]bool
+	for _, c := range t.Columns {
+		want, ok := stored(c.Name)
+		if !ok {
+			want = t.Column(c.Name).Type
+		}
+		if c.Type == want {
+			continue
+		}
+		if losers == nil {
+			losers = map[*Column]bool{}
+			drop = make([]bool, t.Len())
+		}
+		losers[c] = true
+		n := 0
+		for i, v := range c.Valid {
+			if v {
+				if !drop[i] {
+					rejected++
+				}
+				drop[i] = true
+				n++
+			}
+		}
+		if n > 0 {
+			conflicts = append(conflicts, fmt.Errorf("%w dropped=%d",
+				&TypeConflict{Measurement: t.Measurement, Field: c.Name, Got: c.Type, Want: want}, n))
+		}
+	}
+	if losers == nil {
+		return t, 0, nil
+	}
+	kept = &Table{Measurement: t.Measurement}
+	// Create the surviving columns first, in the original order, so a
+	// column whose every row was dropped still has its DDL.
+	for _, c := range t.Columns {
+		if !losers[c] {
+			if _, err := kept.addColumn(c.Name, c.Tag, c.Type); err != nil {
+				panic(err) // names came from a valid table
+			}
+		}
+	}
+	cells := make([]Cell, 0, len(t.Columns))
+	for i := range t.Len() {
+		if drop[i] {
+			continue
+		}
+		cells = cells[:0]
+		for _, c := range t.Columns {
+			if !losers[c] {
+				cells = append(cells, Cell{Name: c.Name, Tag: c.Tag, Value: c.At(i)})
+			}
+		}
+		// Cannot fail: one column per name remains.
+		_ = kept.AppendRow(t.Time[i], cells)
+	}
+	return kept, rejected, conflicts
 }
 
 // Validate checks the invariants a decoder that builds columns directly
@@ -327,4 +415,12 @@ func (t *Table) SortedColumnNames() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// WriteResult reports what a backend kept of a batch and what it rejected.
+type WriteResult struct {
+	Rows     int
+	Rejected int
+	// Conflicts are the type conflicts that cost rows, first few only.
+	Conflicts []error
 }

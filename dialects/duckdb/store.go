@@ -215,24 +215,16 @@ func fieldTypeOf(sqlType string) model.FieldType {
 	return model.TypeUnknown
 }
 
-// WriteResult reports what a write kept and what it rejected.
-type WriteResult struct {
-	Rows     int
-	Rejected int
-	// Conflicts are the type conflicts that cost rows, first few only.
-	Conflicts []error
-}
-
 // Write stores b in database db. Rows whose values conflict with a
 // column's existing type are rejected (counted in the result); everything
 // else commits in one transaction, durable when Write returns nil.
-func (s *Store) Write(ctx context.Context, db string, b *model.Batch) (WriteResult, error) {
+func (s *Store) Write(ctx context.Context, db string, b *model.Batch) (model.WriteResult, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	if s.wconn == nil {
-		return WriteResult{}, errs.New(errs.Unavailable, "store is closed")
+		return model.WriteResult{}, errs.New(errs.Unavailable, "store is closed")
 	}
-	var res WriteResult
+	var res model.WriteResult
 	tables := make([]*model.Table, 0, len(b.Tables))
 	for _, t := range b.Tables {
 		t, rejected, conflicts := s.dropConflicts(db, t)
@@ -252,63 +244,23 @@ func (s *Store) Write(ctx context.Context, db string, b *model.Batch) (WriteResu
 		if lerr := s.loadSchema(context.WithoutCancel(ctx)); lerr != nil {
 			err = errors.Join(err, lerr)
 		}
-		return WriteResult{}, err
+		return model.WriteResult{}, err
 	}
 	return res, nil
 }
 
-// dropConflicts returns t without the rows that carry a value whose type
-// differs from the stored column's.
+// dropConflicts settles t's column types against the stored schema.
 func (s *Store) dropConflicts(db string, t *model.Table) (*model.Table, int, []error) {
 	s.smu.RLock()
+	defer s.smu.RUnlock()
 	ts := tableOf(s.schema, db, t.Measurement, false)
-	s.smu.RUnlock()
-	if ts == nil {
-		return t, 0, nil
-	}
-	var drop []bool
-	var conflicts []error
-	for _, c := range t.Columns {
-		have, ok := ts.cols[c.Name]
-		if !ok || have.typ == c.Type {
-			continue
+	return t.Resolve(func(name string) (model.FieldType, bool) {
+		if ts == nil {
+			return 0, false
 		}
-		n := 0
-		for i, v := range c.Valid {
-			if v {
-				if drop == nil {
-					drop = make([]bool, t.Len())
-				}
-				if !drop[i] {
-					n++
-				}
-				drop[i] = true
-			}
-		}
-		if n > 0 {
-			conflicts = append(conflicts, fmt.Errorf("%w dropped=%d",
-				&model.TypeConflict{Measurement: t.Measurement, Field: c.Name, Got: c.Type, Want: have.typ}, n))
-		}
-	}
-	if drop == nil {
-		return t, 0, nil
-	}
-	kept := &model.Table{Measurement: t.Measurement}
-	cells := make([]model.Cell, 0, len(t.Columns))
-	rejected := 0
-	for i := range t.Len() {
-		if drop[i] {
-			rejected++
-			continue
-		}
-		cells = cells[:0]
-		for _, c := range t.Columns {
-			cells = append(cells, model.Cell{Name: c.Name, Tag: c.Tag, Value: c.At(i)})
-		}
-		// Cannot conflict: the rows come from one consistent table.
-		_ = kept.AppendRow(t.Time[i], cells)
-	}
-	return kept, rejected, conflicts
+		c, ok := ts.cols[name]
+		return c.typ, ok
+	})
 }
 
 func (s *Store) writeTx(ctx context.Context, db string, tables []*model.Table) (err error) {

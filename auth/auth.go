@@ -1,0 +1,277 @@
+// Package auth owns tsgate's API tokens: creation, hashed storage in a file
+// under the data directory, verification and permissions. The same tokens
+// authenticate the Arc HTTP API and (later) pg wire.
+//
+// Tokens are 32 random bytes, so a plain SHA-256 of the token is a safe
+// verifier (no dictionary to attack; bcrypt's cost buys nothing) and lets
+// verification be one map look-up per request.
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Permission is one right a token carries. Admin implies the others.
+type Permission string
+
+const (
+	Read   Permission = "read"
+	Write  Permission = "write"
+	Delete Permission = "delete"
+	Admin  Permission = "admin"
+)
+
+// ParsePermissions parses "read,write".
+func ParsePermissions(s string) ([]Permission, error) {
+	var out []Permission
+	for _, p := range strings.Split(s, ",") {
+		p = strings.TrimSpace(p)
+		switch Permission(p) {
+		case Read, Write, Delete, Admin:
+			out = append(out, Permission(p))
+		default:
+			return nil, fmt.Errorf("unknown permission %q (read, write, delete, admin)", p)
+		}
+	}
+	return out, nil
+}
+
+// Token is a stored token; the secret itself is never kept.
+type Token struct {
+	ID          string       `json:"id"`
+	Name        string       `json:"name"`
+	Hash        string       `json:"sha256"`
+	Permissions []Permission `json:"permissions"`
+	CreatedAt   time.Time    `json:"created_at"`
+}
+
+// Has reports whether the token carries p.
+func (t *Token) Has(p Permission) bool {
+	return slices.Contains(t.Permissions, p) || slices.Contains(t.Permissions, Admin)
+}
+
+type file struct {
+	Tokens []*Token `json:"tokens"`
+}
+
+// Store is the token file plus an in-memory index. Other processes (the
+// `tsgate token` CLI) may change the file; the store notices within a
+// second.
+type Store struct {
+	path string
+
+	mu      sync.RWMutex
+	tokens  []*Token
+	byHash  map[string]*Token
+	modTime time.Time
+	checked time.Time
+	now     func() time.Time
+}
+
+// Open loads the token file at path (absent = no tokens yet).
+func Open(path string) (*Store, error) {
+	s := &Store{path: path, now: time.Now}
+	if err := s.reload(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) reload() error {
+	st, err := os.Stat(s.path)
+	if errors.Is(err, os.ErrNotExist) {
+		s.tokens, s.byHash, s.modTime = nil, map[string]*Token{}, time.Time{}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	b, err := os.ReadFile(s.path)
+	if err != nil {
+		return err
+	}
+	var f file
+	if err := json.Unmarshal(b, &f); err != nil {
+		return fmt.Errorf("token file %s: %w", s.path, err)
+	}
+	s.tokens = f.Tokens
+	s.byHash = make(map[string]*Token, len(f.Tokens))
+	for _, t := range f.Tokens {
+		s.byHash[t.Hash] = t
+	}
+	s.modTime = st.ModTime()
+	return nil
+}
+
+// refresh rereads the file when it changed, at most once a second.
+func (s *Store) refresh() {
+	now := s.now()
+	s.mu.RLock()
+	due := now.Sub(s.checked) >= time.Second
+	s.mu.RUnlock()
+	if !due {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.checked = now
+	st, err := os.Stat(s.path)
+	if err != nil || !st.ModTime().Equal(s.modTime) {
+		// A read error keeps the old tokens: failing closed on a
+		// transient error would lock every client out.
+		_ = s.reload()
+	}
+}
+
+func hashToken(tok string) string {
+	sum := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(sum[:])
+}
+
+// Verify returns the token's record, or false.
+func (s *Store) Verify(tok string) (*Token, bool) {
+	if tok == "" {
+		return nil, false
+	}
+	s.refresh()
+	h := hashToken(tok)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t, ok := s.byHash[h]
+	if !ok || subtle.ConstantTimeCompare([]byte(t.Hash), []byte(h)) != 1 {
+		return nil, false
+	}
+	return t, true
+}
+
+// Empty reports whether no token exists.
+func (s *Store) Empty() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.tokens) == 0
+}
+
+// NewSecret makes a fresh random token.
+func NewSecret() (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return "tsg_" + base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// Create stores a new token. secret "" means a random one; the secret is
+// returned because it is never stored.
+func (s *Store) Create(name, secret string, perms []Permission) (string, *Token, error) {
+	if secret == "" {
+		var err error
+		if secret, err = NewSecret(); err != nil {
+			return "", nil, err
+		}
+	} else if len(secret) < 16 {
+		return "", nil, errors.New("a token must be at least 16 characters")
+	}
+	var id [6]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return "", nil, err
+	}
+	t := &Token{ID: hex.EncodeToString(id[:]), Name: name, Hash: hashToken(secret), Permissions: perms, CreatedAt: s.now().UTC()}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.reload(); err != nil {
+		return "", nil, err
+	}
+	if _, dup := s.byHash[t.Hash]; dup {
+		return "", nil, errors.New("that token already exists")
+	}
+	tokens := append(slices.Clone(s.tokens), t)
+	if err := s.save(tokens); err != nil {
+		return "", nil, err
+	}
+	return secret, t, s.reload()
+}
+
+// Bootstrap creates the admin token when there is none. It returns the
+// secret only when it made one.
+func (s *Store) Bootstrap(secret string) (string, error) {
+	if !s.Empty() {
+		return "", nil
+	}
+	sec, _, err := s.Create("admin", secret, []Permission{Read, Write, Delete, Admin})
+	return sec, err
+}
+
+// List returns the stored tokens.
+func (s *Store) List() []Token {
+	s.refresh()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]Token, len(s.tokens))
+	for i, t := range s.tokens {
+		out[i] = *t
+	}
+	return out
+}
+
+// Revoke deletes the token with id.
+func (s *Store) Revoke(id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.reload(); err != nil {
+		return err
+	}
+	i := slices.IndexFunc(s.tokens, func(t *Token) bool { return t.ID == id })
+	if i < 0 {
+		return fmt.Errorf("no token with id %q", id)
+	}
+	if err := s.save(slices.Delete(slices.Clone(s.tokens), i, i+1)); err != nil {
+		return err
+	}
+	return s.reload()
+}
+
+// save writes the file atomically and durably: a crash leaves the old or
+// the new file, never half of one.
+func (s *Store) save(tokens []*Token) error {
+	b, err := json.MarshalIndent(file{Tokens: tokens}, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(s.path), ".tokens-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), s.path)
+}

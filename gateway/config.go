@@ -1,0 +1,236 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is tsgate's whole configuration. Precedence, lowest first:
+// defaults, tsgate.toml, TSGATE_* environment variables, command-line
+// flags. Every key's environment name is TSGATE_ plus the key with dots
+// turned into underscores, upper-cased (arc.listen → TSGATE_ARC_LISTEN).
+type Config struct {
+	// DataDir holds the embedded store, the token file and other state.
+	DataDir string        `toml:"data_dir"`
+	Backend BackendConfig `toml:"backend"`
+	Arc     ArcConfig     `toml:"arc"`
+	// Memtrace and PGWire listeners are reserved for their front ends.
+	Memtrace ListenConfig `toml:"memtrace"`
+	PGWire   ListenConfig `toml:"pgwire"`
+	Auth     AuthConfig   `toml:"auth"`
+	Log      LogConfig    `toml:"log"`
+	DuckDB   DuckDBConfig `toml:"duckdb"`
+	// ShutdownTimeout bounds how long in-flight requests may take to finish.
+	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+}
+
+// BackendConfig selects where data lives. An empty URL means the embedded
+// DuckDB store under DataDir.
+type BackendConfig struct {
+	URL string `toml:"url"`
+}
+
+// ArcConfig is the Arc-compatible HTTP API.
+type ArcConfig struct {
+	Listen string `toml:"listen"`
+	// QueryTimeout answers 504 "Query timed out" past it (Arc: 300 s).
+	QueryTimeout Duration `toml:"query_timeout"`
+	// MaxBodyBytes caps a decompressed request body (Arc: 100 MB).
+	MaxBodyBytes int64 `toml:"max_body_bytes"`
+	// MaxSQLLength caps a query's text (Arc: 10,000 characters).
+	MaxSQLLength int `toml:"max_sql_length"`
+}
+
+// ListenConfig is a listener that a later front end fills.
+type ListenConfig struct {
+	Listen string `toml:"listen"`
+}
+
+// AuthConfig controls API tokens.
+type AuthConfig struct {
+	// Enabled is on by default: a gateway that stores data answers no one
+	// anonymous unless told to.
+	Enabled bool `toml:"enabled"`
+	// BootstrapToken, when set on first start, becomes the admin token
+	// instead of a random one.
+	BootstrapToken string `toml:"bootstrap_token"`
+}
+
+// LogConfig sets the structured logger.
+type LogConfig struct {
+	Level  string `toml:"level"`  // debug, info, warn, error
+	Format string `toml:"format"` // text or json
+}
+
+// DuckDBConfig tunes the embedded store.
+type DuckDBConfig struct {
+	Threads     int    `toml:"threads"`
+	MemoryLimit string `toml:"memory_limit"`
+}
+
+// Duration is a time.Duration written as "30s" in TOML and environment.
+type Duration struct{ time.Duration }
+
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Default is the configuration with nothing set.
+func Default() Config {
+	return Config{
+		DataDir: "./data",
+		Arc: ArcConfig{
+			Listen:       ":8000",
+			QueryTimeout: Duration{300 * time.Second},
+			MaxBodyBytes: 100 << 20,
+			MaxSQLLength: 10000,
+		},
+		Memtrace:        ListenConfig{Listen: ":9100"},
+		PGWire:          ListenConfig{Listen: ":5433"},
+		Auth:            AuthConfig{Enabled: true},
+		Log:             LogConfig{Level: "info", Format: "text"},
+		ShutdownTimeout: Duration{30 * time.Second},
+	}
+}
+
+// ConfigSearchPath is where LoadConfig looks for tsgate.toml when no file is
+// named, in order.
+func ConfigSearchPath() []string {
+	paths := []string{"tsgate.toml", "/etc/tsgate/tsgate.toml"}
+	if home, err := os.UserHomeDir(); err == nil {
+		paths = append(paths, filepath.Join(home, ".tsgate", "tsgate.toml"))
+	}
+	return paths
+}
+
+// LoadConfig builds the configuration from defaults, the file (the named one,
+// which must exist, or the first found on the search path) and environ
+// (KEY=VALUE pairs, normally os.Environ()). It returns the file used, "" if
+// none.
+func LoadConfig(file string, environ []string) (Config, string, error) {
+	cfg := Default()
+	if file == "" {
+		for _, p := range ConfigSearchPath() {
+			if _, err := os.Stat(p); err == nil {
+				file = p
+				break
+			}
+		}
+	}
+	if file != "" {
+		md, err := toml.DecodeFile(file, &cfg)
+		if err != nil {
+			return cfg, file, fmt.Errorf("config %s: %w", file, err)
+		}
+		if un := md.Undecoded(); len(un) > 0 {
+			return cfg, file, fmt.Errorf("config %s: unknown key %q", file, un[0].String())
+		}
+	}
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "TSGATE_") {
+			env[k] = v
+		}
+	}
+	if err := applyEnv(reflect.ValueOf(&cfg).Elem(), "TSGATE", env); err != nil {
+		return cfg, file, err
+	}
+	return cfg, file, cfg.Validate()
+}
+
+// applyEnv walks the struct by its toml tags so a new config key gets its
+// environment variable without anyone writing it down twice.
+func applyEnv(v reflect.Value, prefix string, env map[string]string) error {
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("toml")
+		if tag == "" || tag == "-" {
+			continue
+		}
+		name := prefix + "_" + strings.ToUpper(tag)
+		fv := v.Field(i)
+		if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(Duration{}) {
+			if err := applyEnv(fv, name, env); err != nil {
+				return err
+			}
+			continue
+		}
+		s, ok := env[name]
+		if !ok {
+			continue
+		}
+		if err := setFromString(fv, s); err != nil {
+			return fmt.Errorf("environment %s=%q: %w", name, s, err)
+		}
+	}
+	return nil
+}
+
+func setFromString(v reflect.Value, s string) error {
+	if u, ok := v.Addr().Interface().(interface{ UnmarshalText([]byte) error }); ok {
+		return u.UnmarshalText([]byte(s))
+	}
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(s)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return err
+		}
+		v.SetBool(b)
+	case reflect.Int, reflect.Int64:
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return err
+		}
+		v.SetInt(n)
+	default:
+		return fmt.Errorf("unsupported config type %s", v.Type())
+	}
+	return nil
+}
+
+// Validate rejects settings that cannot work.
+func (c Config) Validate() error {
+	var problems []error
+	if c.DataDir == "" {
+		problems = append(problems, errors.New("data_dir must not be empty"))
+	}
+	if c.Arc.Listen == "" {
+		problems = append(problems, errors.New("arc.listen must not be empty"))
+	}
+	if c.Arc.QueryTimeout.Duration <= 0 {
+		problems = append(problems, errors.New("arc.query_timeout must be positive"))
+	}
+	if c.Arc.MaxBodyBytes <= 0 {
+		problems = append(problems, errors.New("arc.max_body_bytes must be positive"))
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		problems = append(problems, fmt.Errorf("log.format %q: must be text or json", c.Log.Format))
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		problems = append(problems, fmt.Errorf("log.level %q: must be debug, info, warn or error", c.Log.Level))
+	}
+	return errors.Join(problems...)
+}

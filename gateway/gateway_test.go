@@ -1,0 +1,296 @@
+package gateway
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/klauspost/compress/zstd"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+const adminToken = "test-admin-token-0123456789"
+
+type testServer struct {
+	base string
+	stop func()
+}
+
+func startGateway(t *testing.T, mutate func(*Config)) *testServer {
+	t.Helper()
+	cfg := Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Arc.Listen = "127.0.0.1:0"
+	cfg.Auth.BootstrapToken = adminToken
+	cfg.Log.Level = "error"
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	g, err := New(ctx, cfg, NewLogger(cfg.Log, io.Discard), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx) }()
+	ts := &testServer{base: "http://" + g.ArcAddr().String()}
+	stopped := false
+	ts.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}
+	t.Cleanup(ts.stop)
+	// Wait for readiness.
+	for i := 0; ; i++ {
+		resp, err := http.Get(ts.base + "/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if i > 100 {
+			t.Fatal("server never became ready")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return ts
+}
+
+type req struct {
+	method, path string
+	header       map[string]string
+	body         []byte
+}
+
+func (ts *testServer) do(t *testing.T, r req) (int, string, http.Header) {
+	t.Helper()
+	if r.method == "" {
+		r.method = "POST"
+	}
+	hr, err := http.NewRequest(r.method, ts.base+r.path, bytes.NewReader(r.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r.header["Authorization"]; !ok {
+		hr.Header.Set("Authorization", "Bearer "+adminToken)
+	}
+	for k, v := range r.header {
+		if v == "" {
+			hr.Header.Del(k)
+			continue
+		}
+		hr.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b), resp.Header
+}
+
+func jsonQuery(sql string) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"sql":`)
+	q, _ := msgpackFreeJSON(sql)
+	b.WriteString(q)
+	b.WriteString(`}`)
+	return b.Bytes()
+}
+
+func msgpackFreeJSON(s string) (string, error) {
+	var sb strings.Builder
+	sb.WriteByte('"')
+	for _, r := range s {
+		switch r {
+		case '"':
+			sb.WriteString(`\"`)
+		case '\\':
+			sb.WriteString(`\\`)
+		case '\n':
+			sb.WriteString(`\n`)
+		default:
+			sb.WriteRune(r)
+		}
+	}
+	sb.WriteByte('"')
+	return sb.String(), nil
+}
+
+var volatile = regexp.MustCompile(`"(execution_time_ms|timestamp|time|uptime|uptime_sec|total_ms|planner_ms|execution_ms|latency_ms)":("[^"]*"|[0-9.e+-]+)`)
+
+// normalize blanks the fields that change from run to run, keeping the
+// rest of the body byte for byte.
+func normalize(s string) string { return volatile.ReplaceAllString(s, `"$1":X`) }
+
+func query(sql string, hdr ...string) req {
+	h := map[string]string{"Content-Type": "application/json"}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		h[hdr[i]] = hdr[i+1]
+	}
+	return req{path: "/api/v1/query", header: h, body: jsonQuery(sql)}
+}
+
+func gz(t *testing.T, s string) []byte {
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	w.Write([]byte(s))
+	w.Close()
+	return b.Bytes()
+}
+
+func zst(t *testing.T, s string) []byte {
+	enc, err := zstd.NewWriter(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return enc.EncodeAll([]byte(s), nil)
+}
+
+func mp(t *testing.T, v any) []byte {
+	b, err := msgpack.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestArcAPI runs the spec's examples against a real server in order;
+// later steps read what earlier steps wrote.
+func TestArcAPI(t *testing.T) {
+	ts := startGateway(t, nil)
+	steps := []struct {
+		name       string
+		req        req
+		wantStatus int
+		wantBody   string
+	}{
+		{"write line protocol v1", req{path: "/write?db=telegraf&precision=s", body: []byte("cpu,host=server01,region=us usage_idle=95.5,usage_user=3i 1764115200\ncpu,host=server02,region=eu usage_idle=80 1764115210\n")}, 204, ""},
+		{"query what was written", query("SELECT time, host, usage_idle FROM cpu ORDER BY time", "x-arc-database", "telegraf"), 200,
+			`{"success":true,"columns":["time","host","usage_idle"],"data":[["2025-11-26T00:00:00Z","server01",95.5],["2025-11-26T00:00:10Z","server02",80]],"row_count":2,"execution_time_ms":X,"timestamp":X}`},
+		{"db.table without header", query("SELECT count(*) AS n FROM telegraf.cpu"), 200,
+			`{"success":true,"columns":["n"],"data":[[2]],"row_count":1,"execution_time_ms":X,"timestamp":X}`},
+		{"db.table with header", query("SELECT * FROM telegraf.cpu", "x-arc-database", "telegraf"), 400,
+			`{"success":false,"columns":null,"data":null,"row_count":0,"execution_time_ms":X,"timestamp":X,"error":"Cross-database queries (db.table syntax) not allowed when x-arc-database header is set"}`},
+		{"v2 write gzip bucket", req{path: "/api/v2/write?bucket=telegraf&org=x&precision=ms", body: gz(t, "mem,host=a used=1.5 1764115200000\n")}, 204, ""},
+		{"line-protocol route zstd header db", req{path: "/api/v1/write/line-protocol?precision=us", header: map[string]string{"x-arc-database": "telegraf"}, body: zst(t, "mem,host=b used=2.5 1764115200000000\n")}, 204, ""},
+		{"header wins over db param", req{path: "/write?db=other", header: map[string]string{"x-arc-database": "telegraf"}, body: []byte("mem,host=c used=3.5 1764115200000000000\n")}, 204, ""},
+		{"gzip and zstd rows readable", query("SELECT host, used FROM mem ORDER BY host", "x-arc-database", "telegraf"), 200,
+			`{"success":true,"columns":["host","used"],"data":[["a",1.5],["b",2.5],["c",3.5]],"row_count":3,"execution_time_ms":X,"timestamp":X}`},
+		{"msgpack columnar with nil hole", req{path: "/api/v1/write/msgpack", header: map[string]string{"x-arc-database": "db1"},
+			body: mp(t, map[string]any{"m": "events", "columns": map[string]any{"time": []int64{1764115200000, 1764115201000}, "agent": []any{"a1", "a2"}, "v": []any{1.25, nil}}})}, 204, ""},
+		{"msgpack rows readable", query("SELECT time, agent, v FROM events ORDER BY time", "x-arc-database", "db1"), 200,
+			`{"success":true,"columns":["time","agent","v"],"data":[["2025-11-26T00:00:00Z","a1",1.25],["2025-11-26T00:00:01Z","a2",null]],"row_count":2,"execution_time_ms":X,"timestamp":X}`},
+		{"msgpack length mismatch", req{path: "/api/v1/write/msgpack", body: mp(t, map[string]any{"m": "cpu", "columns": map[string]any{"time": []int64{1, 2}, "v": []float64{1}}})}, 400,
+			`{"error":"Invalid MessagePack payload: columnar format: array length mismatch (expected 2, got 1 for 'v')"}`},
+		{"bad precision", req{path: "/write?precision=h", body: []byte("cpu v=1\n")}, 400, `{"error":"invalid precision \"h\": must be ns, us, ms, or s"}`},
+		{"no valid lines", req{path: "/write", body: []byte("this is not line protocol\n")}, 400, `{"error":"No valid records in request"}`},
+		{"empty body", req{path: "/write", body: nil}, 400, `{"error":"Empty request body"}`},
+		{"bad database name", req{path: "/write?db=1bad", body: []byte("cpu v=1\n")}, 400,
+			`{"error":"invalid database name: must start with a letter and contain only alphanumeric characters, underscores, or hyphens (max 64 characters)"}`},
+		{"type conflict keeps other rows", req{path: "/write?db=telegraf&precision=s", body: []byte("cpu,host=server03 usage_idle=1i 1764115220\ncpu,host=server04 usage_idle=50 1764115230\n")}, 400,
+			`{"error":"partial write: field type conflict: input field \"usage_idle\" on measurement \"cpu\" is type integer, already exists as type float dropped=1"}`},
+		{"conflict lost nothing else", query("SELECT host FROM cpu ORDER BY time", "x-arc-database", "telegraf"), 200,
+			`{"success":true,"columns":["host"],"data":[["server01"],["server02"],["server04"]],"row_count":3,"execution_time_ms":X,"timestamp":X}`},
+		{"empty sql", query("  "), 400, `{"success":false,"columns":null,"data":null,"row_count":0,"execution_time_ms":X,"timestamp":X,"error":"SQL query is required"}`},
+		{"multiple statements", query("SELECT 1; SELECT 2"), 400, `{"success":false,"columns":null,"data":null,"row_count":0,"execution_time_ms":X,"timestamp":X,"error":"Multiple SQL statements are not allowed"}`},
+		{"trailing semicolon ok", query("SELECT 1 AS one;"), 200, `{"success":true,"columns":["one"],"data":[[1]],"row_count":1,"execution_time_ms":X,"timestamp":X}`},
+		{"dangerous", query("DROP TABLE cpu"), 400, `{"success":false,"columns":null,"data":null,"row_count":0,"execution_time_ms":X,"timestamp":X,"error":"Dangerous SQL operation not allowed"}`},
+		{"dangerous hidden by comment", query("DROP /* x */ TABLE cpu"), 400, `{"success":false,"columns":null,"data":null,"row_count":0,"execution_time_ms":X,"timestamp":X,"error":"Dangerous SQL operation not allowed"}`},
+		{"keyword in string is fine", query("SELECT 'DROP TABLE x; SET y' AS s"), 200, `{"success":true,"columns":["s"],"data":[["DROP TABLE x; SET y"]],"row_count":1,"execution_time_ms":X,"timestamp":X}`},
+		{"file function", query("SELECT * FROM read_parquet('/etc/passwd')"), 400, `{"success":false,"columns":null,"data":null,"row_count":0,"execution_time_ms":X,"timestamp":X,"error":"File I/O function not allowed in user SQL: read_parquet()"}`},
+		{"quoted file function", query(`SELECT * FROM "read_csv"('/etc/passwd')`), 400, `{"success":false,"columns":null,"data":null,"row_count":0,"execution_time_ms":X,"timestamp":X,"error":"File I/O function not allowed in user SQL: read_csv()"}`},
+		{"replacement scan", query(`SELECT * FROM '/etc/passwd'`), 400, `{"success":false,"columns":null,"data":null,"row_count":0,"execution_time_ms":X,"timestamp":X,"error":"String literal not allowed in table position (replacement scans are disabled); reference a table by name"}`},
+		{"too long", query("SELECT " + strings.Repeat("1+", 5000) + "1"), 400, `{"success":false,"columns":null,"data":null,"row_count":0,"execution_time_ms":X,"timestamp":X,"error":"SQL query exceeds maximum length (10000 characters)"}`},
+		{"engine error", query("SELECT nosuchcol FROM cpu", "x-arc-database", "telegraf"), 500, ""},
+		{"missing measurement is empty", query("SELECT * FROM nothing_here", "x-arc-database", "telegraf"), 200, `{"success":true,"columns":[],"data":[],"row_count":0,"execution_time_ms":X,"timestamp":X}`},
+		{"missing database is empty", query("SELECT * FROM cpu", "x-arc-database", "nodb"), 200, `{"success":true,"columns":[],"data":[],"row_count":0,"execution_time_ms":X,"timestamp":X}`},
+		{"form body", req{path: "/api/v1/query", header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, body: []byte("sql=SELECT+42+AS+x")}, 200, `{"success":true,"columns":["x"],"data":[[42]],"row_count":1,"execution_time_ms":X,"timestamp":X}`},
+		{"other content type", req{path: "/api/v1/query", header: map[string]string{"Content-Type": "text/plain"}, body: []byte("SELECT 1")}, 400, `{"success":false,"columns":null,"data":null,"row_count":0,"execution_time_ms":X,"timestamp":X,"error":"Invalid request body: Unprocessable Entity"}`},
+		{"value encoding", query(`SELECT 'NaN'::DOUBLE AS nan, 'inf'::DOUBLE AS inf, 2.5::DECIMAL(3,1) AS d, [1,2] AS l, 1e-7 AS small, 1e21 AS big, '<a&b>' AS html, 18446744073709551615::UBIGINT AS u, true AS b, NULL AS n, DATE '2025-01-02' AS day`), 200,
+			`{"success":true,"columns":["nan","inf","d","l","small","big","html","u","b","n","day"],"data":[[null,null,"2.5","[1,2]",1e-7,1e+21,"\u003ca\u0026b\u003e",18446744073709551615,true,null,"2025-01-02T00:00:00Z"]],"row_count":1,"execution_time_ms":X,"timestamp":X}`},
+		{"show databases", query("SHOW DATABASES"), 200, `{"success":true,"columns":["database"],"data":[["db1"],["telegraf"]],"row_count":2,"execution_time_ms":X,"timestamp":X}`},
+		{"show tables from", query("/* c */ SHOW MEASUREMENTS FROM telegraf"), 200,
+			`{"success":true,"columns":["database","table_name","storage_path","file_count","total_size_mb"],"data":[["telegraf","cpu","duckdb://telegraf/cpu",0,0],["telegraf","mem","duckdb://telegraf/mem",0,0]],"row_count":2,"execution_time_ms":X,"timestamp":X}`},
+		{"unknown route", req{method: "GET", path: "/api/v1/nothing"}, 404, `{"error":"Cannot GET /api/v1/nothing"}`},
+		{"health", req{method: "GET", path: "/health", header: map[string]string{"Authorization": ""}}, 200, `{"status":"ok","time":X,"uptime":X,"uptime_sec":X}`},
+		{"ready", req{method: "GET", path: "/ready", header: map[string]string{"Authorization": ""}}, 200, `{"status":"ready","time":X,"uptime_sec":X}`},
+		{"databases endpoint", req{method: "GET", path: "/api/v1/databases"}, 200, `{"databases":[{"name":"db1","measurement_count":1},{"name":"telegraf","measurement_count":2}],"count":2}`},
+		{"measurements endpoint", req{method: "GET", path: "/api/v1/measurements?database=db1"}, 200,
+			`{"count":1,"execution_time_ms":X,"measurements":[{"database":"db1","measurement":"events","file_count":0,"total_size_mb":0,"storage_path":"duckdb://db1/events"}],"success":true}`},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			status, body, _ := ts.do(t, st.req)
+			if status != st.wantStatus {
+				t.Fatalf("status %d, want %d; body %s", status, st.wantStatus, body)
+			}
+			if st.wantBody == "" && status == 500 {
+				if !strings.Contains(body, `"success":false`) || !strings.Contains(body, `"error":"Binder Error`) {
+					t.Errorf("engine error body %s", body)
+				}
+				return
+			}
+			if diff := cmp.Diff(st.wantBody, normalize(body)); diff != "" {
+				t.Errorf("body (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestAuth(t *testing.T) {
+	ts := startGateway(t, nil)
+	q := func(h map[string]string, path string) req {
+		h["Content-Type"] = "application/json"
+		return req{path: path, header: h, body: jsonQuery("SELECT 1 AS x")}
+	}
+	ok := `{"success":true,"columns":["x"],"data":[[1]],"row_count":1,"execution_time_ms":X,"timestamp":X}`
+	cases := []struct {
+		name   string
+		req    req
+		status int
+		body   string
+	}{
+		{"bearer", q(map[string]string{"Authorization": "Bearer " + adminToken}, "/api/v1/query"), 200, ok},
+		{"token scheme", q(map[string]string{"Authorization": "Token " + adminToken}, "/api/v1/query"), 200, ok},
+		{"bare authorization", q(map[string]string{"Authorization": adminToken}, "/api/v1/query"), 200, ok},
+		{"x-api-key", q(map[string]string{"Authorization": "", "x-api-key": adminToken}, "/api/v1/query"), 200, ok},
+		{"query p", q(map[string]string{"Authorization": ""}, "/api/v1/query?p="+adminToken), 200, ok},
+		{"missing", q(map[string]string{"Authorization": ""}, "/api/v1/query"), 401, `{"error":"Authentication required","success":false}`},
+		{"wrong", q(map[string]string{"Authorization": "Bearer nope"}, "/api/v1/query"), 401, `{"error":"Invalid or expired token","success":false}`},
+		{"write needs auth", req{path: "/write", header: map[string]string{"Authorization": ""}, body: []byte("cpu v=1\n")}, 401, `{"error":"Authentication required","success":false}`},
+		{"metrics public", req{method: "GET", path: "/metrics", header: map[string]string{"Authorization": ""}}, 200, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			status, body, _ := ts.do(t, c.req)
+			if status != c.status {
+				t.Fatalf("status %d, want %d: %s", status, c.status, body)
+			}
+			if c.body == "" {
+				return
+			}
+			if diff := cmp.Diff(c.body, normalize(body)); diff != "" {
+				t.Errorf("body (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

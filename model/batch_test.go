@@ -1,0 +1,85 @@
+package model
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestAppendRowPadsSparseColumns(t *testing.T) {
+	var tb Table
+	if err := tb.AppendRow(1, []Cell{{Name: "host", Tag: true, Value: String("a")}, {Name: "v", Value: Float(1)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tb.AppendRow(2, []Cell{{Name: "w", Value: Int(2)}, {Name: "w", Value: Int(3)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tb.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	got := [][]Value{}
+	for i := range tb.Len() {
+		var row []Value
+		for _, c := range tb.Columns {
+			row = append(row, c.At(i))
+		}
+		got = append(got, row)
+	}
+	want := [][]Value{{String("a"), Float(1), {}}, {{}, {}, Int(2)}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+}
+
+func TestResolve(t *testing.T) {
+	build := func() *Table {
+		tb := &Table{Measurement: "m"}
+		rows := [][]Cell{
+			{{Name: "v", Value: Int(1)}, {Name: "k", Value: String("x")}},
+			{{Name: "v", Value: Float(2.5)}},
+			{{Name: "v", Value: Float(3.5)}, {Name: "k", Value: String("y")}},
+			{{Name: "k", Value: String("z")}},
+		}
+		for i, r := range rows {
+			if err := tb.AppendRow(int64(i), r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return tb
+	}
+	cases := []struct {
+		name     string
+		stored   map[string]FieldType
+		wantTime []int64
+		rejected int
+		conflict string
+	}{
+		{"first type wins without schema", nil, []int64{0, 3}, 2,
+			`field type conflict: input field "v" on measurement "m" is type float, already exists as type integer dropped=2`},
+		{"stored type wins", map[string]FieldType{"v": TypeFloat}, []int64{1, 2, 3}, 1,
+			`field type conflict: input field "v" on measurement "m" is type integer, already exists as type float dropped=1`},
+		{"stored type neither", map[string]FieldType{"v": TypeBool}, []int64{3}, 3, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			kept, rejected, conflicts := build().Resolve(func(n string) (FieldType, bool) { ft, ok := c.stored[n]; return ft, ok })
+			if err := kept.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(c.wantTime, kept.Time); diff != "" {
+				t.Errorf("kept rows (-want +got):\n%s", diff)
+			}
+			if rejected != c.rejected {
+				t.Errorf("rejected %d, want %d", rejected, c.rejected)
+			}
+			if c.conflict != "" && (len(conflicts) == 0 || conflicts[0].Error() != c.conflict) {
+				t.Errorf("conflicts %v, want first %q", conflicts, c.conflict)
+			}
+			for _, col := range kept.Columns {
+				if col.Name == "v" && kept.Column("v") != col {
+					t.Errorf("more than one v column kept")
+				}
+			}
+		})
+	}
+}

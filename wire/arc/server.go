@@ -1,0 +1,284 @@
+package arc
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"tsgate/auth"
+	"tsgate/errs"
+	"tsgate/model"
+)
+
+// Backend is what the Arc API needs from the gateway: the pipeline that
+// runs a query on the configured backend and the write path.
+type Backend interface {
+	// Name labels metrics and logs ("duckdb", "influxql", …).
+	Name() string
+	// Query runs an Arc SQL query with bare names resolving in db.
+	Query(ctx context.Context, db, sql string) (model.Rows, error)
+	// Write stores a decoded batch in db.
+	Write(ctx context.Context, db string, b *model.Batch) (model.WriteResult, error)
+	// Databases lists databases that hold data.
+	Databases(ctx context.Context) ([]string, error)
+	// Measurements lists a database's measurements.
+	Measurements(ctx context.Context, db string) ([]string, error)
+	// Ready reports whether the backend can serve.
+	Ready(ctx context.Context) error
+}
+
+// Server is the Arc-compatible HTTP API.
+type Server struct {
+	backend Backend
+	tokens  *auth.Store
+	log     *slog.Logger
+	opts    options
+	metrics *metrics
+	started time.Time
+	ready   atomic.Bool
+	mux     *http.ServeMux
+}
+
+type options struct {
+	queryTimeout time.Duration
+	maxBody      int64
+	maxSQL       int
+	registerer   prometheus.Registerer
+	gatherer     prometheus.Gatherer
+	log          *slog.Logger
+	tokens       *auth.Store
+	now          func() time.Time
+}
+
+// Option configures a Server.
+type Option func(*options)
+
+// WithAuth requires tokens from store; without it the API is open.
+func WithAuth(store *auth.Store) Option { return func(o *options) { o.tokens = store } }
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithQueryTimeout sets when a query answers 504.
+func WithQueryTimeout(d time.Duration) Option { return func(o *options) { o.queryTimeout = d } }
+
+// WithMaxBody caps decompressed request bodies.
+func WithMaxBody(n int64) Option { return func(o *options) { o.maxBody = n } }
+
+// WithMaxSQLLength caps query text.
+func WithMaxSQLLength(n int) Option { return func(o *options) { o.maxSQL = n } }
+
+// WithMetrics registers the API's metrics on reg and serves g on /metrics.
+func WithMetrics(reg prometheus.Registerer, g prometheus.Gatherer) Option {
+	return func(o *options) { o.registerer, o.gatherer = reg, g }
+}
+
+// New builds the API over backend.
+func New(backend Backend, opts ...Option) *Server {
+	o := options{queryTimeout: 300 * time.Second, maxBody: 100 << 20, maxSQL: 10000, now: time.Now}
+	for _, fn := range opts {
+		fn(&o)
+	}
+	if o.log == nil {
+		o.log = slog.New(slog.DiscardHandler)
+	}
+	if o.registerer == nil {
+		r := prometheus.NewRegistry()
+		o.registerer, o.gatherer = r, r
+	}
+	s := &Server{backend: backend, tokens: o.tokens, log: o.log, opts: o, started: o.now()}
+	s.metrics = newMetrics(o.registerer, backend.Name())
+	s.routes()
+	return s
+}
+
+// SetReady flips /ready; the gateway clears it when shutdown starts so load
+// balancers drain this node first.
+func (s *Server) SetReady(v bool) { s.ready.Store(v) }
+
+// Handler is the API's root handler.
+func (s *Server) Handler() http.Handler { return s }
+
+func (s *Server) routes() {
+	m := http.NewServeMux()
+	handle := func(pattern string, perm auth.Permission, h http.HandlerFunc) {
+		m.Handle(pattern, s.instrument(pattern, s.authorize(perm, h)))
+	}
+	public := auth.Permission("")
+	handle("GET /health", public, s.health)
+	handle("GET /ready", public, s.readyz)
+	handle("GET /metrics", public, s.metricsHandler())
+	handle("GET /api/v1/auth/verify", public, s.verify)
+
+	handle("POST /write", auth.Write, s.writeLP(func(r *http.Request) string { return r.URL.Query().Get("db") }))
+	handle("POST /api/v2/write", auth.Write, s.writeLP(func(r *http.Request) string { return r.URL.Query().Get("bucket") }))
+	handle("POST /api/v1/write/line-protocol", auth.Write, s.writeLP(func(*http.Request) string { return "" }))
+	handle("POST /api/v1/write/msgpack", auth.Write, s.writeMsgpack)
+	// Arc buffers writes and needs an explicit flush; tsgate commits each
+	// write before answering, so the flush has nothing left to do.
+	handle("POST /api/v1/write/line-protocol/flush", auth.Admin, func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"message": "Buffer flushed successfully"})
+	})
+
+	handle("POST /api/v1/query", auth.Read, s.queryJSON)
+	handle("POST /api/v1/query/msgpack", auth.Read, s.queryMsgpack)
+	handle("GET /api/v1/measurements", auth.Read, s.listMeasurements)
+	handle("GET /api/v1/databases", auth.Read, s.listDatabases)
+	handle("GET /api/v1/databases/{name}/measurements", auth.Read, s.listDatabaseMeasurements)
+	s.mux = m
+}
+
+// ServeHTTP adds CORS to every answer and Arc's 404 body for unknown routes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Headers", "Origin,Content-Type,Accept,Authorization,x-api-key,x-arc-database,Content-Encoding")
+	if r.Method == http.MethodOptions {
+		h.Set("Access-Control-Allow-Methods", "GET,POST,PUT,DELETE,OPTIONS")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		s.metrics.requests.WithLabelValues("unmatched", "404").Inc()
+		writeJSON(w, http.StatusNotFound, errorBody{Error: "Cannot " + r.Method + " " + r.URL.Path})
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+type authErrorBody struct {
+	Error   string `json:"error"`
+	Success bool   `json:"success"`
+}
+
+type tokenKey struct{}
+
+// tokenFrom returns the request's token from the places Arc accepts, in
+// Arc's order.
+func tokenFrom(r *http.Request) string {
+	if a := r.Header.Get("Authorization"); a != "" {
+		switch {
+		case strings.HasPrefix(a, "Bearer "):
+			return strings.TrimSpace(a[len("Bearer "):])
+		case strings.HasPrefix(a, "Token "):
+			return strings.TrimSpace(a[len("Token "):])
+		default:
+			return strings.TrimSpace(a)
+		}
+	}
+	if k := r.Header.Get("x-api-key"); k != "" {
+		return k
+	}
+	return r.URL.Query().Get("p")
+}
+
+func (s *Server) authorize(perm auth.Permission, next http.HandlerFunc) http.HandlerFunc {
+	if perm == "" || s.tokens == nil {
+		return next
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok := tokenFrom(r)
+		if tok == "" {
+			writeJSON(w, http.StatusUnauthorized, authErrorBody{Error: "Authentication required"})
+			return
+		}
+		t, ok := s.tokens.Verify(tok)
+		if !ok {
+			writeJSON(w, http.StatusUnauthorized, authErrorBody{Error: "Invalid or expired token"})
+			return
+		}
+		if !t.Has(perm) {
+			writeJSON(w, http.StatusForbidden, authErrorBody{Error: "Permission denied: " + string(perm) + " required"})
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, t)))
+	}
+}
+
+func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
+	tok := tokenFrom(r)
+	if tok == "" {
+		writeJSON(w, http.StatusUnauthorized, map[string]any{"valid": false, "error": "No token provided"})
+		return
+	}
+	if s.tokens == nil {
+		writeJSON(w, http.StatusOK, map[string]any{"valid": true, "permissions": []auth.Permission{auth.Admin}})
+		return
+	}
+	t, ok := s.tokens.Verify(tok)
+	if !ok {
+		writeJSON(w, http.StatusUnauthorized, map[string]any{"valid": false, "error": "Invalid or expired token"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"valid":       true,
+		"token_info":  map[string]any{"id": t.ID, "name": t.Name, "permissions": t.Permissions, "created_at": t.CreatedAt},
+		"permissions": t.Permissions,
+	})
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	up := s.opts.now().Sub(s.started)
+	// Keys in Arc's (alphabetical) order.
+	writeJSON(w, http.StatusOK, map[string]any{
+		"status":     "ok",
+		"time":       s.opts.now().UTC().Format(time.RFC3339),
+		"uptime":     up.String(),
+		"uptime_sec": up.Seconds(),
+	})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	now := s.opts.now()
+	if !s.ready.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{
+			"status": "not_ready",
+			"time":   now.UTC().Format(time.RFC3339),
+			"reason": "server is starting up or shutting down; load balancer should not route traffic here",
+		})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	if err := s.backend.Ready(ctx); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{
+			"status": "not_ready",
+			"time":   now.UTC().Format(time.RFC3339),
+			"reason": "backend unavailable: " + err.Error(),
+		})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"status":     "ready",
+		"time":       now.UTC().Format(time.RFC3339),
+		"uptime_sec": now.Sub(s.started).Seconds(),
+	})
+}
+
+// writeJSON renders a small fixed body. Maps encode with sorted keys, which
+// is the order Arc's JSON maps come out in.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"internal error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// writeError renders a typed error as Arc's {"error": …} body.
+func writeError(w http.ResponseWriter, err error) {
+	e := errs.As(err)
+	writeJSON(w, e.Code.HTTPStatus(), errorBody{Error: e.Msg})
+}
