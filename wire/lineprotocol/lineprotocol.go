@@ -78,8 +78,10 @@ func invalidMeasurement(name string) *errs.Error {
 }
 
 // Parse decodes data into b, one row per line. now stamps lines without a
-// timestamp. Malformed lines and lines whose field types conflict with
-// earlier rows are recorded with b.Reject and skipped.
+// timestamp. Malformed lines are recorded with b.Reject and skipped. A
+// field whose type differs from an earlier line's is kept: the model holds
+// it in a column of its own type until Table.Resolve settles it against
+// the stored schema.
 //
 // The error, always an *errs.Error, is for the request as a whole: an
 // empty body, no surviving line ("No valid records in request"), or an

@@ -47,7 +47,12 @@ func view(t *testing.T, b *model.Batch) batchView {
 			for i := range c.Len() {
 				cv.Values = append(cv.Values, c.At(i))
 			}
-			tv.Columns[c.Name] = cv
+			name := c.Name
+			if _, dup := tv.Columns[name]; dup {
+				// A type variant (see model.Table): keyed name/type.
+				name += "/" + c.Type.String()
+			}
+			tv.Columns[name] = cv
 		}
 		v.Tables = append(v.Tables, tv)
 	}
@@ -310,16 +315,15 @@ func TestParse(t *testing.T) {
 			}}},
 		},
 		{
-			name: "type conflict with an earlier line drops that line only",
+			name: "a type conflict with an earlier line is kept in a variant column",
 			in:   "m v=1 1000\nm v=2i 2000\nm v=3 3000",
-			want: batchView{
-				Tables: []tableView{{
-					Measurement: "m", Time: []int64{1, 3},
-					Columns: map[string]colView{"v": field(model.TypeFloat, f(1), f(3))},
-				}},
-				Dropped: 1,
-				Errors:  []string{`line 2: field type conflict: input field "v" on measurement "m" is type integer, already exists as type float`},
-			},
+			want: batchView{Tables: []tableView{{
+				Measurement: "m", Time: []int64{1, 2, 3},
+				Columns: map[string]colView{
+					"v":         field(model.TypeFloat, f(1), null, f(3)),
+					"v/integer": field(model.TypeInt, null, i(2), null),
+				},
+			}}},
 		},
 		{
 			name: "invalid UTF-8 is replaced per byte",

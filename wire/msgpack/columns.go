@@ -424,9 +424,10 @@ func (d *decoder) commitColumns(meas string) *itemError {
 	}
 
 	t := d.tables[meas]
-	// Check against the existing table first, so a refused item leaves it
-	// untouched.
 	if t != nil {
+		// Check against the existing table first, so a refused item leaves
+		// it untouched.
+		slow := false
 		for k := range d.cols {
 			cb := &d.cols[k]
 			if cb.name == "time" {
@@ -440,9 +441,14 @@ func (d *decoder) commitColumns(meas string) *itemError {
 				return itemErrorf("column '%s' on measurement '%s' conflicts with a tag of the same name", cb.name, meas)
 			}
 			if col.Type != cb.typ {
-				tc := &model.TypeConflict{Measurement: meas, Field: cb.name, Got: cb.typ, Want: col.Type}
-				return &itemError{msg: tc.Error()}
+				slow = true
 			}
+		}
+		if slow {
+			// A type differing from an earlier item's: let AppendRow keep
+			// it in a column of its own type, for Table.Resolve to settle
+			// against the stored schema. Rare, so row by row is fine.
+			return d.appendRows(t, times, rows)
 		}
 	} else {
 		t = d.table(meas)
@@ -467,7 +473,8 @@ func (d *decoder) commitColumns(meas string) *itemError {
 		}
 		if n0 == 0 && col.Len() == 0 && cb.typ != model.TypeUnknown {
 			// A fresh column of a fresh table: hand the slices over.
-			col.Valid, col.F, col.I, col.U, col.S, col.B = cb.valid, cb.f, cb.i, cb.u(), cb.s, cb.b
+			us := cb.u() // clears cb.i for a uint column
+			col.Valid, col.F, col.I, col.U, col.S, col.B = cb.valid, cb.f, cb.i, us, cb.s, cb.b
 			continue
 		}
 		appendCol(col, cb, rows)
@@ -480,6 +487,44 @@ func (d *decoder) commitColumns(meas string) *itemError {
 		}
 	}
 	return nil
+}
+
+// appendRows appends the item row by row through Table.AppendRow.
+func (d *decoder) appendRows(t *model.Table, times []int64, rows int) *itemError {
+	cells := make([]model.Cell, 0, len(d.cols))
+	for r := range rows {
+		cells = cells[:0]
+		for k := range d.cols {
+			cb := &d.cols[k]
+			if cb.name != "time" {
+				cells = append(cells, model.Cell{Name: cb.name, Value: cb.at(r)})
+			}
+		}
+		if err := t.AppendRow(times[r], cells); err != nil {
+			return &itemError{msg: err.Error()} // unreachable: names are checked
+		}
+	}
+	return nil
+}
+
+// at is row r of a finished column as a Value.
+func (cb *colBuf) at(r int) model.Value {
+	if !cb.valid[r] {
+		return model.Value{}
+	}
+	switch cb.typ {
+	case model.TypeFloat:
+		return model.Float(cb.f[r])
+	case model.TypeInt:
+		return model.Int(cb.i[r])
+	case model.TypeUint:
+		return model.Uint(uint64(cb.i[r]))
+	case model.TypeString:
+		return model.String(cb.s[r])
+	case model.TypeBool:
+		return model.Bool(cb.b[r])
+	}
+	return model.Value{}
 }
 
 // finish turns a column of big integers into its uint64 form.

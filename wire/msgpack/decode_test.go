@@ -45,7 +45,7 @@ func TestDecode(t *testing.T) {
 			in:   omap{{"columns", omap{{"v", []any{1.0}}}}, {"extra", omap{{"x", []any{1}}}}, {"m", "cpu"}},
 			want: batchView{Tables: []tableView{{
 				Measurement: "cpu", Time: []int64{nowUS},
-				Columns:     map[string]colView{"v": field(model.TypeFloat, f(1))},
+				Columns: map[string]colView{"v": field(model.TypeFloat, f(1))},
 			}}},
 		},
 		{
@@ -115,7 +115,7 @@ func TestDecode(t *testing.T) {
 			in:   omap{{"m", 42}, {"columns", omap{{"s", []any{"a\xffb"}}}}},
 			want: batchView{Tables: []tableView{{
 				Measurement: "measurement_42", Time: []int64{nowUS},
-				Columns:     map[string]colView{"s": field(model.TypeString, s("a\uFFFDb"))},
+				Columns: map[string]colView{"s": field(model.TypeString, s("a\uFFFDb"))},
 			}}},
 		},
 		{
@@ -189,13 +189,15 @@ func TestDecode(t *testing.T) {
 				omap{{"m", "cpu"}, {"batch", []any{}}},
 			},
 			want: batchView{
-				Tables: []tableView{{Measurement: "cpu", Time: []int64{nowUS}, Columns: map[string]colView{"v": field(model.TypeFloat, f(1))}}},
-				Dropped: 5,
+				Tables: []tableView{{Measurement: "cpu", Time: []int64{nowUS, nowUS}, Columns: map[string]colView{
+					"v":        field(model.TypeFloat, f(1), null),
+					"v/string": field(model.TypeString, null, s("str")),
+				}}},
+				Dropped: 4,
 				Errors: []string{
 					"Invalid MessagePack payload: columnar format: array length mismatch (expected 2, got 1 for 'w')",
 					"Invalid MessagePack payload: item 1: unsupported item type: string",
 					"Invalid MessagePack payload: missing required field 'm' (measurement)",
-					`Invalid MessagePack payload: field type conflict: input field "v" on measurement "cpu" is type string, already exists as type float`,
 					"Invalid MessagePack payload: nested batch is not supported",
 				},
 			},

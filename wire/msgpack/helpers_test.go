@@ -109,7 +109,12 @@ func view(t testing.TB, b *model.Batch) batchView {
 			for i := range c.Len() {
 				cv.Values = append(cv.Values, c.At(i))
 			}
-			tv.Columns[c.Name] = cv
+			name := c.Name
+			if _, dup := tv.Columns[name]; dup {
+				// A type variant (see model.Table): keyed name/type.
+				name += "/" + c.Type.String()
+			}
+			tv.Columns[name] = cv
 		}
 		v.Tables = append(v.Tables, tv)
 	}
