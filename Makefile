@@ -1,0 +1,33 @@
+# tsgate — see README.md. Every target works on a fresh Debian machine with Go.
+GO        ?= go
+BIN       ?= bin/tsgate
+PKGS      ?= ./...
+BENCHTIME ?= 1x
+
+.PHONY: build run test bench lint fuzz clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/tsgate
+
+# Serve on the embedded DuckDB store (data in ./data, Arc API on :8000).
+run: build
+	./$(BIN) serve
+
+# The whole test suite: installs and starts what the tests need, then runs them.
+test:
+	./scripts/test.sh
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+# Short fuzz pass over every decoder and parser (FUZZTIME each).
+FUZZTIME ?= 30s
+fuzz:
+	./scripts/fuzz.sh $(FUZZTIME)
+
+clean:
+	rm -rf bin

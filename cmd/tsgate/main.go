@@ -1,0 +1,207 @@
+// Command tsgate is the tsgate gateway: `tsgate serve` runs it, the other
+// subcommands manage and inspect it.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+
+	"tsgate/auth"
+	"tsgate/gateway"
+)
+
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+}
+
+func commands() map[string]command {
+	return map[string]command{
+		"serve":     {"run the gateway", runServe},
+		"token":     {"manage API tokens: create, list, revoke", runToken},
+		"version": {"print the version", func(_ context.Context, _ []string, out, _ io.Writer) int {
+			fmt.Fprintln(out, "tsgate", version)
+			return 0
+		}},
+	}
+}
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cmds := commands()
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stderr, cmds)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	c, ok := cmds[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "tsgate: unknown command %q\n\n", args[0])
+		usage(stderr, cmds)
+		return 2
+	}
+	return c.run(ctx, args[1:], stdout, stderr)
+}
+
+func usage(w io.Writer, cmds map[string]command) {
+	fmt.Fprintln(w, "usage: tsgate <command> [flags]")
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	names := make([]string, 0, len(cmds))
+	for name := range cmds {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		fmt.Fprintf(tw, "  %s\t%s\n", name, cmds[name].summary)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nRun 'tsgate <command> -h' for a command's flags.")
+}
+
+// configFlags are the flags every command that reads the configuration
+// shares; set ones override file and environment.
+type configFlags struct {
+	config, dataDir, backend, arcListen string
+}
+
+func (c *configFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.config, "config", "", "configuration file (default: tsgate.toml in ., /etc/tsgate/, $HOME/.tsgate/)")
+	fs.StringVar(&c.dataDir, "data-dir", "", "data directory (env TSGATE_DATA_DIR, default ./data)")
+	fs.StringVar(&c.backend, "backend", "", "backend URL (env TSGATE_BACKEND_URL, default: embedded DuckDB)")
+	fs.StringVar(&c.arcListen, "arc-listen", "", "Arc API listen address (env TSGATE_ARC_LISTEN, default :8000)")
+}
+
+func (c *configFlags) load() (gateway.Config, string, error) {
+	cfg, file, err := gateway.LoadConfig(c.config, os.Environ())
+	if err != nil {
+		return cfg, file, err
+	}
+	if c.dataDir != "" {
+		cfg.DataDir = c.dataDir
+	}
+	if c.backend != "" {
+		cfg.Backend.URL = c.backend
+	}
+	if c.arcListen != "" {
+		cfg.Arc.Listen = c.arcListen
+	}
+	return cfg, file, cfg.Validate()
+}
+
+func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cf configFlags
+	cf.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, file, err := cf.load()
+	if err != nil {
+		fmt.Fprintln(stderr, "tsgate:", err)
+		return 1
+	}
+	log := gateway.NewLogger(cfg.Log, stderr)
+	if file != "" {
+		log.Info("configuration", "file", file)
+	}
+	g, err := gateway.New(ctx, cfg, log, stderr)
+	if err != nil {
+		log.Error("start failed", "err", err)
+		return 1
+	}
+	if err := g.Run(ctx); err != nil {
+		log.Error("stopped with error", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func runToken(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: tsgate token create|list|revoke [flags]")
+		return 2
+	}
+	fs := flag.NewFlagSet("token "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cf configFlags
+	cf.register(fs)
+	name := fs.String("name", "", "token name (create)")
+	perms := fs.String("permissions", "read,write", "comma-separated: read, write, delete, admin (create)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	cfg, _, err := cf.load()
+	if err != nil {
+		fmt.Fprintln(stderr, "tsgate:", err)
+		return 1
+	}
+	store, err := auth.Open(gateway.TokenPath(cfg.DataDir))
+	if err != nil {
+		fmt.Fprintln(stderr, "tsgate:", err)
+		return 1
+	}
+	switch args[0] {
+	case "create":
+		if *name == "" {
+			fmt.Fprintln(stderr, "tsgate: token create needs -name")
+			return 2
+		}
+		p, err := auth.ParsePermissions(*perms)
+		if err != nil {
+			fmt.Fprintln(stderr, "tsgate:", err)
+			return 2
+		}
+		secret, t, err := store.Create(*name, "", p)
+		if err != nil {
+			fmt.Fprintln(stderr, "tsgate:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s\n", secret)
+		fmt.Fprintf(stderr, "created token %s (%s) with %s; the secret above is not shown again\n", t.ID, t.Name, *perms)
+	case "list":
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tPERMISSIONS\tCREATED")
+		for _, t := range store.List() {
+			ps := make([]string, len(t.Permissions))
+			for i, p := range t.Permissions {
+				ps[i] = string(p)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.ID, t.Name, strings.Join(ps, ","), t.CreatedAt.Format("2006-01-02T15:04:05Z"))
+		}
+		tw.Flush()
+	case "revoke":
+		if fs.NArg() != 1 {
+			fmt.Fprintln(stderr, "usage: tsgate token revoke ID")
+			return 2
+		}
+		if err := store.Revoke(fs.Arg(0)); err != nil {
+			fmt.Fprintln(stderr, "tsgate:", err)
+			return 1
+		}
+	default:
+		fmt.Fprintf(stderr, "tsgate: unknown token command %q\n", args[0])
+		return 2
+	}
+	return 0
+}

@@ -1,0 +1,222 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var binary string
+
+// TestMain builds the real binary once: these tests run tsgate the way a
+// user does, as a separate process that can be killed.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "tsgate-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "tsgate")
+	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+type proc struct {
+	cmd    *exec.Cmd
+	addr   string
+	stderr *bytes.Buffer
+}
+
+func start(t *testing.T, dataDir string, env ...string) *proc {
+	t.Helper()
+	addr := freePort(t)
+	cmd := exec.Command(binary, "serve", "--data-dir", dataDir, "--arc-listen", addr)
+	cmd.Env = append(os.Environ(), env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, addr: addr, stderr: &stderr}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tsgate never became ready; stderr:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (p *proc) post(t *testing.T, token, path, contentType string, body []byte) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", "http://"+p.addr+path, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestKill9Durability: every write answered 204 survives SIGKILL.
+func TestKill9Durability(t *testing.T) {
+	const token = "durability-token-0123456789"
+	dir := t.TempDir()
+	p := start(t, dir, "TSGATE_AUTH_BOOTSTRAP_TOKEN="+token)
+	const batches, perBatch = 20, 50
+	for b := range batches {
+		var lp strings.Builder
+		for i := range perBatch {
+			fmt.Fprintf(&lp, "cpu,host=h%d usage=%d.5 %d\n", i%5, b*perBatch+i, int64(1764115200+b*perBatch+i)*1e9)
+		}
+		if status, body := p.post(t, token, "/write?db=dur", "", []byte(lp.String())); status != 204 {
+			t.Fatalf("write %d: %d %s", b, status, body)
+		}
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Wait()
+
+	p2 := start(t, dir)
+	status, body := p2.post(t, token, "/api/v1/query", "application/json", []byte(`{"sql":"SELECT count(*) AS n, sum(usage) AS s FROM dur.cpu"}`))
+	if status != 200 {
+		t.Fatalf("query: %d %s", status, body)
+	}
+	want := fmt.Sprintf(`"data":[[%d,%d]]`, batches*perBatch, batches*perBatch*(batches*perBatch-1)/2+batches*perBatch/2)
+	if !strings.Contains(body, want) {
+		t.Fatalf("after kill -9: %s, want %s", body, want)
+	}
+	p2.cmd.Process.Signal(syscall.SIGTERM)
+	if err := p2.cmd.Wait(); err != nil {
+		t.Fatalf("graceful stop: %v\n%s", err, p2.stderr.String())
+	}
+}
+
+var tokenLine = regexp.MustCompile(`(?m)^\s+(tsg_[A-Za-z0-9_-]{43})$`)
+
+// TestBootstrapTokenShownOnce: the first start prints a working admin
+// token; later starts print none and the token keeps working.
+func TestBootstrapTokenShownOnce(t *testing.T) {
+	dir := t.TempDir()
+	p := start(t, dir)
+	m := tokenLine.FindStringSubmatch(p.stderr.String())
+	if m == nil {
+		t.Fatalf("no admin token printed:\n%s", p.stderr.String())
+	}
+	tok := m[1]
+	if status, body := p.post(t, tok, "/write?db=boot", "", []byte("m v=1\n")); status != 204 {
+		t.Fatalf("write with bootstrap token: %d %s", status, body)
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.cmd.Wait()
+
+	p2 := start(t, dir)
+	if tokenLine.MatchString(p2.stderr.String()) {
+		t.Fatalf("second start printed a token again:\n%s", p2.stderr.String())
+	}
+	if status, _ := p2.post(t, tok, "/api/v1/query", "application/json", []byte(`{"sql":"SELECT 1"}`)); status != 200 {
+		t.Fatalf("token after restart: %d", status)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "tokens.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(b, []byte(tok)) {
+		t.Fatal("token file holds the secret in clear")
+	}
+}
+
+// TestTokenCLI: a token made by `tsgate token create` works on a running
+// server and stops working once revoked.
+func TestTokenCLI(t *testing.T) {
+	const admin = "cli-admin-token-0123456789"
+	dir := t.TempDir()
+	p := start(t, dir, "TSGATE_AUTH_BOOTSTRAP_TOKEN="+admin)
+	out, err := exec.Command(binary, "token", "create", "--data-dir", dir, "-name", "reader", "-permissions", "read").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := strings.TrimSpace(string(out))
+	q := []byte(`{"sql":"SELECT 1"}`)
+	if status, body := p.post(t, tok, "/api/v1/query", "application/json", q); status != 200 {
+		t.Fatalf("new read token: %d %s", status, body)
+	}
+	if status, body := p.post(t, tok, "/write", "", []byte("m v=1\n")); status != 403 || body != `{"error":"Permission denied: write required","success":false}` {
+		t.Fatalf("read token writing: %d %s", status, body)
+	}
+	list, err := exec.Command(binary, "token", "list", "--data-dir", dir).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	sc := bufio.NewScanner(bytes.NewReader(list))
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) >= 2 && f[1] == "reader" {
+			id = f[0]
+		}
+	}
+	if id == "" {
+		t.Fatalf("token list lacks reader:\n%s", list)
+	}
+	if out, err := exec.Command(binary, "token", "revoke", "--data-dir", dir, id).CombinedOutput(); err != nil {
+		t.Fatalf("revoke: %v %s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for {
+		status, _ := p.post(t, tok, "/api/v1/query", "application/json", q)
+		if status == 401 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("revoked token still accepted after 5 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
