@@ -341,10 +341,12 @@ func (p *Printer) orderItem(o *OrderItem) {
 	if o.Desc {
 		p.W(" DESC")
 	}
-	switch o.Nulls {
-	case NullsFirst:
+	// Spell out only what differs from PostgreSQL's default (NULLs sort
+	// as larger than any value).
+	switch {
+	case o.Nulls == NullsFirst && !o.Desc:
 		p.W(" NULLS FIRST")
-	case NullsLast:
+	case o.Nulls == NullsLast && o.Desc:
 		p.W(" NULLS LAST")
 	}
 }

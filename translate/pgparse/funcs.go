@@ -93,7 +93,7 @@ func (c *conv) funcCall(fc *pg.FuncCall) (ast.Expr, error) {
 			if err != nil {
 				return nil, err
 			}
-			if o[0].Nulls != ast.NullsDefault {
+			if explicitNulls(fc.AggOrder[0]) {
 				return nil, c.unsupported(fc.Location, "NULLS FIRST/LAST inside "+name)
 			}
 			a.Arg, a.By = args[0], o[0].Expr
@@ -170,7 +170,7 @@ func (c *conv) funcCall(fc *pg.FuncCall) (ast.Expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		if o[0].Desc || o[0].Nulls != ast.NullsDefault {
+		if o[0].Desc || explicitNulls(fc.AggOrder[0]) {
 			return nil, c.unsupported(fc.Location, name+" with a descending order")
 		}
 		kind := ast.AggPercentileCont
@@ -361,4 +361,9 @@ func (c *conv) window(w *pg.WindowDef) (*ast.Window, error) {
 	}
 	out.Frame = f
 	return out, nil
+}
+
+func explicitNulls(n *pg.Node) bool {
+	sb := n.GetSortBy()
+	return sb != nil && (sb.SortbyNulls == pg.SortByNulls_SORTBY_NULLS_FIRST || sb.SortbyNulls == pg.SortByNulls_SORTBY_NULLS_LAST)
 }

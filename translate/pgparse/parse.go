@@ -447,6 +447,13 @@ func (c *conv) orderList(list []*pg.Node) ([]*ast.OrderItem, error) {
 			o.Nulls = ast.NullsFirst
 		case pg.SortByNulls_SORTBY_NULLS_LAST:
 			o.Nulls = ast.NullsLast
+		default:
+			// The default differs: DuckDB puts NULLs last both ways,
+			// PostgreSQL first when descending. Make it explicit.
+			o.Nulls = ast.NullsLast
+			if c.flavor == Postgres && o.Desc {
+				o.Nulls = ast.NullsFirst
+			}
 		}
 		out = append(out, o)
 	}

@@ -37,7 +37,7 @@ func TestCanonical(t *testing.T) {
 	cases := []struct{ name, in, want string }{
 		{"memtrace list",
 			`SELECT * FROM events WHERE org_id = 'org_default' AND agent_id = 'a' AND tags_csv LIKE '%crawl\\_x%' ESCAPE '\' AND time > (CURRENT_TIMESTAMP - INTERVAL '24 hours') ORDER BY time DESC LIMIT 100 OFFSET 0`,
-			`SELECT * FROM events WHERE org_id = 'org_default' AND agent_id = 'a' AND tags_csv LIKE '%crawl\\_x%' AND time > now() - INTERVAL '24 hours' ORDER BY time DESC LIMIT 100 OFFSET 0`},
+			`SELECT * FROM events WHERE org_id = 'org_default' AND agent_id = 'a' AND tags_csv LIKE '%crawl\\_x%' AND time > now() - INTERVAL '24 hours' ORDER BY time DESC NULLS LAST LIMIT 100 OFFSET 0`},
 		{"like no escape arc", `SELECT 1 FROM t WHERE a LIKE '%x%'`, `SELECT 1 FROM t WHERE a LIKE '%x%' ESCAPE ''`},
 		{"in list", `select a from t where x in ('a','b''c') and y not in (1,2)`, `SELECT a FROM t WHERE x IN ('a', 'b''c') AND y NOT IN (1, 2)`},
 		{"count", `SELECT COUNT(*) as cnt FROM events WHERE org_id = 'o'`, `SELECT count(*) AS cnt FROM events WHERE org_id = 'o'`},
@@ -46,7 +46,7 @@ func TestCanonical(t *testing.T) {
 		{"date_trunc", `SELECT date_trunc('hour', time) FROM cpu`, `SELECT time_bucket(INTERVAL '1 hour', time, TIMESTAMPTZ '1970-01-01 00:00:00+00') FROM cpu`},
 		{"grafana", `SELECT floor(extract(epoch from time)/300)*300 AS t FROM cpu`, `SELECT floor(EXTRACT(epoch FROM time) / 300) * 300 AS t FROM cpu`},
 		{"grafana interval", `SELECT time_bucket('300.000s', time) FROM cpu`, `SELECT time_bucket(INTERVAL '5 minutes', time, TIMESTAMPTZ '2000-01-03 00:00:00+00') FROM cpu`},
-		{"window", `SELECT row_number() OVER (PARTITION BY host ORDER BY time DESC) FROM cpu`, `SELECT row_number() OVER (PARTITION BY host ORDER BY time DESC) FROM cpu`},
+		{"window", `SELECT row_number() OVER (PARTITION BY host ORDER BY time DESC) FROM cpu`, `SELECT row_number() OVER (PARTITION BY host ORDER BY time DESC NULLS LAST) FROM cpu`},
 		{"frame", `SELECT avg(v) OVER (ORDER BY time ROWS 3 PRECEDING) FROM cpu`, `SELECT avg(v) OVER (ORDER BY time ROWS BETWEEN 3 PRECEDING AND CURRENT ROW) FROM cpu`},
 		{"cte join", `WITH m AS (SELECT host, max(v) AS mv FROM cpu GROUP BY host) SELECT c.host FROM cpu c JOIN m ON c.host = m.host AND c.v = m.mv`,
 			`WITH m AS (SELECT host, max(v) AS mv FROM cpu GROUP BY host) SELECT c.host FROM cpu AS c JOIN m ON c.host = m.host AND c.v = m.mv`},
