@@ -1,0 +1,259 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	ddb "github.com/duckdb/duckdb-go/v2"
+	"github.com/vmihailenco/msgpack/v5"
+
+	"tsgate/dialects/duckdb"
+	"tsgate/gateway"
+	"tsgate/model"
+)
+
+const token = "bench-token-0123456789abcdef"
+
+// startGateway runs a real tsgate (embedded store, loopback listener).
+func startGateway(b *testing.B) string { return startGatewayAt(b, b.TempDir()) }
+
+func startGatewayAt(b *testing.B, dataDir string) string {
+	b.Helper()
+	cfg := gateway.Default()
+	cfg.DataDir = dataDir
+	cfg.Arc.Listen = "127.0.0.1:0"
+	cfg.Auth.BootstrapToken = token
+	cfg.Log.Level = "error"
+	ctx, cancel := context.WithCancel(context.Background())
+	g, err := gateway.New(ctx, cfg, gateway.NewLogger(cfg.Log, io.Discard), io.Discard)
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx) }()
+	b.Cleanup(func() { cancel(); <-done })
+	return "http://" + g.ArcAddr().String()
+}
+
+const hosts = 100
+
+var fieldNames = []string{"usage_user", "usage_system", "usage_idle", "usage_nice", "usage_iowait",
+	"usage_irq", "usage_softirq", "usage_steal", "usage_guest", "usage_guest_nice"}
+
+// lineBatch is n TSBS-style cpu rows as line protocol, starting at row off.
+func lineBatch(n, off int) []byte {
+	var sb strings.Builder
+	for i := range n {
+		r := off + i
+		fmt.Fprintf(&sb, "cpu,hostname=host_%d,region=eu-west-1,datacenter=eu-west-1a", r%hosts)
+		for j, f := range fieldNames {
+			sep := ","
+			if j == 0 {
+				sep = " "
+			}
+			fmt.Fprintf(&sb, "%s%s=%d.%d", sep, f, (r+j)%100, j)
+		}
+		fmt.Fprintf(&sb, " %d\n", (int64(1764115200)+int64(r))*1_000_000_000)
+	}
+	return []byte(sb.String())
+}
+
+// msgpackBatch is the same rows as Arc's columnar msgpack.
+func msgpackBatch(n, off int) []byte {
+	cols := map[string]any{}
+	ts := make([]int64, n)
+	host := make([]string, n)
+	for i := range n {
+		ts[i] = (int64(1764115200) + int64(off+i)) * 1_000_000
+		host[i] = fmt.Sprintf("host_%d", (off+i)%hosts)
+	}
+	cols["time"], cols["hostname"] = ts, host
+	for j, f := range fieldNames {
+		v := make([]float64, n)
+		for i := range n {
+			v[i] = float64((off+i+j)%100) + float64(j)/10
+		}
+		cols[f] = v
+	}
+	b, err := msgpack.Marshal(map[string]any{"m": "cpu", "columns": cols})
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// ingest posts pre-built bodies from 4 concurrent clients and reports rows/s.
+func ingest(b *testing.B, path string, body func(n, off int) []byte, batch int) {
+	base := startGateway(b)
+	const clients = 4
+	bodies := make([][]byte, 8)
+	for i := range bodies {
+		bodies[i] = body(batch, i*batch)
+	}
+	var next atomic.Int64
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
+	b.ResetTimer()
+	start := time.Now()
+	work := make(chan int)
+	errc := make(chan error, clients)
+	for range clients {
+		go func() {
+			var err error
+			for i := range work {
+				if err != nil {
+					continue
+				}
+				req, _ := http.NewRequest("POST", base+path, bytes.NewReader(bodies[i%len(bodies)]))
+				req.Header.Set("Authorization", "Bearer "+token)
+				req.Header.Set("x-arc-database", "bench")
+				resp, rerr := client.Do(req)
+				if rerr != nil {
+					err = rerr
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 204 {
+					err = fmt.Errorf("status %d", resp.StatusCode)
+				}
+				next.Add(1)
+			}
+			errc <- err
+		}()
+	}
+	for i := range b.N {
+		work <- i
+	}
+	close(work)
+	for range clients {
+		if err := <-errc; err != nil {
+			b.Fatal(err)
+		}
+	}
+	el := time.Since(start)
+	b.ReportMetric(float64(int64(b.N)*int64(batch))/el.Seconds(), "rows/s")
+}
+
+func BenchmarkIngestHTTP(b *testing.B) {
+	for _, batch := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("lineprotocol/batch=%d", batch), func(b *testing.B) {
+			ingest(b, "/api/v1/write/line-protocol", lineBatch, batch)
+		})
+		b.Run(fmt.Sprintf("msgpack/batch=%d", batch), func(b *testing.B) {
+			ingest(b, "/api/v1/write/msgpack", msgpackBatch, batch)
+		})
+	}
+}
+
+// tableBatch is the same rows already decoded.
+func tableBatch(n, off int) *model.Batch {
+	var bt model.Batch
+	t := bt.Table("cpu")
+	cells := make([]model.Cell, 0, 13)
+	for i := range n {
+		r := off + i
+		cells = cells[:0]
+		cells = append(cells,
+			model.Cell{Name: "hostname", Tag: true, Value: model.String(fmt.Sprintf("host_%d", r%hosts))},
+			model.Cell{Name: "region", Tag: true, Value: model.String("eu-west-1")},
+			model.Cell{Name: "datacenter", Tag: true, Value: model.String("eu-west-1a")})
+		for j, f := range fieldNames {
+			cells = append(cells, model.Cell{Name: f, Value: model.Float(float64((r+j)%100) + float64(j)/10)})
+		}
+		if err := t.AppendRow((int64(1764115200)+int64(r))*1_000_000, cells); err != nil {
+			panic(err)
+		}
+	}
+	return &bt
+}
+
+// BenchmarkIngestAppender is the baseline the goal is stated against: the
+// same rows, already in memory, appended with duckdb-go's Appender into a
+// plain table and committed, with nothing of tsgate in the way.
+func BenchmarkIngestAppender(b *testing.B) {
+	for _, batch := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			connector, err := ddb.NewConnector(filepath.Join(b.TempDir(), "raw.duckdb"), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			db := sql.OpenDB(connector)
+			defer db.Close()
+			cols := "time TIMESTAMPTZ, hostname VARCHAR, region VARCHAR, datacenter VARCHAR"
+			for _, f := range fieldNames {
+				cols += ", " + f + " DOUBLE"
+			}
+			if _, err := db.Exec("CREATE TABLE cpu (" + cols + ")"); err != nil {
+				b.Fatal(err)
+			}
+			conn, err := db.Conn(context.Background())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer conn.Close()
+			rows := make([][]driver.Value, batch)
+			for i := range rows {
+				row := []driver.Value{time.Unix(1764115200+int64(i), 0), fmt.Sprintf("host_%d", i%hosts), "eu-west-1", "eu-west-1a"}
+				for j := range fieldNames {
+					row = append(row, float64((i+j)%100)+float64(j)/10)
+				}
+				rows[i] = row
+			}
+			b.ResetTimer()
+			start := time.Now()
+			for range b.N {
+				err := conn.Raw(func(dc any) error {
+					app, err := ddb.NewAppenderFromConn(dc.(driver.Conn), "", "cpu")
+					if err != nil {
+						return err
+					}
+					for _, r := range rows {
+						if err := app.AppendRow(r...); err != nil {
+							return err
+						}
+					}
+					return app.Close()
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(int64(b.N)*int64(batch))/time.Since(start).Seconds(), "rows/s")
+		})
+	}
+}
+
+// BenchmarkIngestDirect is tsgate's store without HTTP: the same rows, already decoded,
+// appended straight into the store (DuckDB appender in one transaction),
+// with no HTTP and no decoding. Run with BenchmarkIngestHTTP and compare
+// rows/s.
+func BenchmarkIngestDirect(b *testing.B) {
+	for _, batch := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("appender/batch=%d", batch), func(b *testing.B) {
+			s, err := duckdb.Open(context.Background(), filepath.Join(b.TempDir(), "d.duckdb"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			bt := tableBatch(batch, 0)
+			b.ResetTimer()
+			start := time.Now()
+			for range b.N {
+				if _, err := s.Write(context.Background(), "bench", bt); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(int64(b.N)*int64(batch))/time.Since(start).Seconds(), "rows/s")
+		})
+	}
+}
