@@ -10,8 +10,8 @@ build:
 	$(GO) build -o $(BIN) ./cmd/tsgate
 
 # Serve on the embedded DuckDB store (data in ./data, Arc API on :8000).
-run: build
-	./$(BIN) serve
+run:
+	./scripts/run.sh
 
 # The whole test suite: installs and starts what the tests need, then runs them.
 test:
