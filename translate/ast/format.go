@@ -705,11 +705,32 @@ func (p *Printer) binary(e *Binary) {
 		p.W(")")
 		return
 	}
+	if e.Op == OpAnd || e.Op == OpOr {
+		// Every engine agrees on how AND/OR bind relative to comparisons,
+		// so even a conservative printer keeps these chains flat.
+		p.logicalOperand(e.L, e.Op, left)
+		p.W(" ")
+		p.W(e.Op.String())
+		p.W(" ")
+		p.logicalOperand(e.R, e.Op, right)
+		return
+	}
 	p.Operand(e.L, left)
 	p.W(" ")
 	p.W(e.Op.String())
 	p.W(" ")
 	p.Operand(e.R, right)
+}
+
+func (p *Printer) logicalOperand(e Expr, op BinaryOp, min int) {
+	if b, ok := e.(*Binary); ok && b.Op == op && min == precOf(b) || precOf(e) >= precIs && precOf(e) <= precCmp {
+		c := p.Conservative
+		p.Conservative = false
+		p.Operand(e, min)
+		p.Conservative = c
+		return
+	}
+	p.Operand(e, min)
 }
 
 // Binary prints e with the canonical operator spelling; hooks call it after

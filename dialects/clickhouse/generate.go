@@ -1,0 +1,558 @@
+// Package clickhouse generates ClickHouse SQL from tsgate's AST, in two
+// profiles: modern ClickHouse (DateTime64(6) time, window functions, CTEs,
+// toStartOfInterval) and Legacy for 18.16 servers, which have none of
+// those: time is DateTime (seconds), buckets are toStartOf*/intDiv
+// arithmetic, and joins, windows and CTEs are refused.
+package clickhouse
+
+import (
+	"strings"
+
+	"tsgate/translate/ast"
+	"tsgate/translate/sqlgen"
+	"tsgate/translate/target"
+)
+
+// New returns the modern ClickHouse generator.
+func New() target.Generator { return &sqlgen.Generator{D: Dialect(false)} }
+
+// NewLegacy returns the ClickHouse 18.16 generator.
+func NewLegacy() target.Generator { return &sqlgen.Generator{D: Dialect(true)} }
+
+type profile struct{ legacy bool }
+
+// Dialect describes modern ClickHouse, or 18.16 when legacy.
+func Dialect(legacy bool) *sqlgen.Dialect {
+	pr := profile{legacy}
+	d := &sqlgen.Dialect{
+		Name: "clickhouse",
+		Caps: target.CapJoin | target.CapSubquery | target.CapCTE | target.CapWindow | target.CapCase |
+			target.CapSetOp | target.CapHaving | target.CapDistinct | target.CapOffset | target.CapILike |
+			target.CapRegex | target.CapOuterJoin,
+		Hints: map[target.Caps]string{
+			target.CapParams:     "ClickHouse has no $n parameters; the gateway binds values before translating",
+			target.CapDistinctOn: "ClickHouse's DISTINCT ON differs from PostgreSQL's; use argMax/LIMIT 1 BY",
+		},
+		Funcs: map[string]sqlgen.FuncSpec{
+			"abs": {Name: "abs", MinArgs: 1, MaxArgs: 1}, "ceil": {Name: "ceil", MinArgs: 1, MaxArgs: 1},
+			"ceiling": {Name: "ceil", MinArgs: 1, MaxArgs: 1}, "floor": {Name: "floor", MinArgs: 1, MaxArgs: 1},
+			"sqrt": {Name: "sqrt", MinArgs: 1, MaxArgs: 1}, "exp": {Name: "exp", MinArgs: 1, MaxArgs: 1},
+			"ln": {Name: "log", MinArgs: 1, MaxArgs: 1}, "power": {Name: "pow", MinArgs: 2, MaxArgs: 2},
+			"pow": {Name: "pow", MinArgs: 2, MaxArgs: 2},
+			// Character semantics: the UTF8 variants, as PostgreSQL and
+			// DuckDB count and case-map characters, not bytes.
+			"lower": {Name: "lowerUTF8", MinArgs: 1, MaxArgs: 1}, "upper": {Name: "upperUTF8", MinArgs: 1, MaxArgs: 1},
+			"length": {Name: "lengthUTF8", MinArgs: 1, MaxArgs: 1}, "char_length": {Name: "lengthUTF8", MinArgs: 1, MaxArgs: 1},
+			"coalesce": {Name: "coalesce", MinArgs: 1, MaxArgs: -1}, "nullif": {Name: "nullIf", MinArgs: 2, MaxArgs: 2},
+		},
+		Aggs: map[ast.AggKind]sqlgen.AggSpec{
+			ast.AggCount: {Print: func(g *sqlgen.Gen, a *ast.Agg) {
+				if a.Distinct {
+					pr.agg(g, a, "uniqExact", nil, a.Arg)
+				} else {
+					pr.agg(g, a, "count", nil, a.Arg)
+				}
+			}},
+			ast.AggSum:        pr.simple("sum"),
+			ast.AggAvg:        pr.simple("avg"),
+			ast.AggMin:        pr.simple("min"),
+			ast.AggMax:        pr.simple("max"),
+			ast.AggStddevSamp: pr.simple("stddevSamp"),
+			ast.AggStddevPop:  pr.simple("stddevPop"),
+			ast.AggVarSamp:    pr.simple("varSamp"),
+			ast.AggVarPop:     pr.simple("varPop"),
+			ast.AggFirst:      {Print: func(g *sqlgen.Gen, a *ast.Agg) { pr.agg(g, a, "argMin", nil, a.Arg, a.By) }},
+			ast.AggLast:       {Print: func(g *sqlgen.Gen, a *ast.Agg) { pr.agg(g, a, "argMax", nil, a.Arg, a.By) }},
+			ast.AggApproxQuantile: {Print: func(g *sqlgen.Gen, a *ast.Agg) { pr.agg(g, a, "quantileTDigest", a.Fraction, a.Arg) },
+				Note: "approximated by ClickHouse's quantileTDigest; results differ slightly from the source engine's approximation"},
+			ast.AggBoolAnd:        {Hint: "ClickHouse has no boolean aggregates; use min(toUInt8(x))"},
+			ast.AggBoolOr:         {Hint: "ClickHouse has no boolean aggregates; use max(toUInt8(x))"},
+			ast.AggPercentileDisc: {Hint: "no ClickHouse quantile function returns PostgreSQL's percentile_disc value"},
+		},
+		Types: map[ast.TypeKind]string{
+			ast.TypeBool: "Bool", ast.TypeSmallInt: "Int16", ast.TypeInt: "Int32", ast.TypeBigInt: "Int64",
+			ast.TypeReal: "Float32", ast.TypeDouble: "Float64", ast.TypeNumeric: "Decimal", ast.TypeText: "String",
+			ast.TypeDate: "Date", ast.TypeTimestamp: "DateTime64(6, 'UTC')", ast.TypeTimestampTZ: "DateTime64(6, 'UTC')",
+		},
+		Extract: map[string]string{
+			"year": "toYear(%s)", "quarter": "toQuarter(%s)", "month": "toMonth(%s)", "week": "toISOWeek(%s)",
+			"day": "toDayOfMonth(%s)", "isodow": "toDayOfWeek(%s)", "dow": "(toDayOfWeek(%s) % 7)",
+			"doy": "toDayOfYear(%s)", "hour": "toHour(%s)", "minute": "toMinute(%s)",
+			"epoch": "(toUnixTimestamp64Micro(%s) / 1000000)",
+		},
+		QuoteIdent:    quoteIdent,
+		QuoteString:   quoteString,
+		Conservative:  true,
+		NullsLastDesc: true,
+		LikeEscape:    `\`,
+		Now:           pr.now,
+		TimestampLit:  pr.timestampLit,
+		Interval:      pr.interval,
+		Bucket:        pr.bucket,
+		Like:          like,
+		Regex:         regex,
+		Cast:          pr.cast,
+		Binary:        pr.binary,
+		Node:          pr.node,
+		Prepare:       pr.prepare,
+		Suffix:        pr.suffix,
+	}
+	if !legacy {
+		d.Funcs["row_number"] = sqlgen.FuncSpec{Name: "row_number", Window: true}
+		d.Funcs["rank"] = sqlgen.FuncSpec{Name: "rank", Window: true}
+		d.Funcs["dense_rank"] = sqlgen.FuncSpec{Name: "dense_rank", Window: true}
+		pct := func(frac func(a *ast.Agg) ast.Expr) sqlgen.AggSpec {
+			return sqlgen.AggSpec{Print: func(g *sqlgen.Gen, a *ast.Agg) {
+				pr.agg(g, a, "quantileExactInclusive", frac(a), a.Arg)
+			}}
+		}
+		half := &ast.Literal{Span: ast.NoSpan, Kind: ast.LitNumber, Text: "0.5"}
+		d.Aggs[ast.AggMedian] = pct(func(*ast.Agg) ast.Expr { return half })
+		d.Aggs[ast.AggPercentileCont] = pct(func(a *ast.Agg) ast.Expr { return a.Fraction })
+		return d
+	}
+	d.Name = "clickhouse-legacy"
+	d.Caps &^= target.CapJoin | target.CapOuterJoin | target.CapCTE | target.CapWindow | target.CapILike
+	d.Hints[target.CapJoin] = "ClickHouse 18.16 joins need ANY/ALL strictness and equality keys with different NULL semantics; run the join in tsgate or upgrade"
+	d.Hints[target.CapOuterJoin] = d.Hints[target.CapJoin]
+	d.Hints[target.CapWindow] = "ClickHouse 18.16 has no window functions"
+	d.Hints[target.CapCTE] = "ClickHouse 18.16 has no WITH subqueries; inline the subquery"
+	d.Hints[target.CapILike] = "ClickHouse 18.16 has no ILIKE; lowerUTF8(x) LIKE lowerUTF8(p) differs for some scripts"
+	d.Aggs[ast.AggMedian] = sqlgen.AggSpec{Hint: "ClickHouse 18.16 has no interpolating exact quantile (quantileExactInclusive)"}
+	d.Aggs[ast.AggPercentileCont] = d.Aggs[ast.AggMedian]
+	d.Types[ast.TypeBool] = "UInt8"
+	d.Types[ast.TypeTimestamp] = "DateTime('UTC')"
+	d.Types[ast.TypeTimestampTZ] = "DateTime('UTC')"
+	d.Extract["epoch"] = "toUnixTimestamp(%s)"
+	return d
+}
+
+func quoteIdent(s string) string {
+	ok := s != ""
+	for i := 0; i < len(s) && ok; i++ {
+		c := s[i]
+		ok = c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9'
+	}
+	if ok {
+		return s
+	}
+	return "`" + strings.NewReplacer(`\`, `\\`, "`", "\\`").Replace(s) + "`"
+}
+
+// quoteString escapes for ClickHouse, where backslash is an escape
+// character inside string literals.
+func quoteString(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}
+
+func (pr profile) simple(name string) sqlgen.AggSpec {
+	return sqlgen.AggSpec{Print: func(g *sqlgen.Gen, a *ast.Agg) { pr.agg(g, a, name, nil, a.Arg) }}
+}
+
+// orNull marks aggregates that can see no rows: in a SELECT without GROUP
+// BY, or with a FILTER. PostgreSQL returns NULL there; ClickHouse returns
+// 0 (nan for avg) unless the -OrNull combinator asks otherwise.
+func (pr profile) prepare(g *sqlgen.Gen, q ast.Query) {
+	g.Marks = map[ast.Node]bool{}
+	var visit func(n ast.Node)
+	visit = func(n ast.Node) {
+		ast.Inspect(n, func(n ast.Node) bool {
+			sel, ok := n.(*ast.Select)
+			if !ok {
+				return true
+			}
+			grouped := len(sel.GroupBy) > 0
+			mark := func(n ast.Node) {
+				ast.Inspect(n, func(n ast.Node) bool {
+					switch n := n.(type) {
+					case *ast.Subquery, *ast.InSubquery, *ast.Exists:
+						visit(n)
+						return false
+					case *ast.Agg:
+						if n.Kind != ast.AggCount && n.Over == nil && (!grouped || n.Filter != nil) {
+							g.Marks[n] = true
+						}
+					}
+					return true
+				})
+			}
+			for _, c := range sel.Columns {
+				mark(c)
+			}
+			if sel.Having != nil {
+				mark(sel.Having)
+			}
+			for _, o := range sel.OrderBy {
+				mark(o)
+			}
+			for _, f := range sel.From {
+				visit(f)
+			}
+			if sel.With != nil {
+				visit(sel.With)
+			}
+			if sel.Where != nil {
+				visit(sel.Where)
+			}
+			return false
+		})
+	}
+	visit(q)
+}
+
+// agg prints name[(param)](args...) with ClickHouse's combinators: If for
+// FILTER, OrNull where PostgreSQL would return NULL over no rows.
+func (pr profile) agg(g *sqlgen.Gen, a *ast.Agg, name string, param ast.Expr, args ...ast.Expr) {
+	g.W(name)
+	if a.Filter != nil {
+		g.W("If")
+	}
+	if g.Marks[a] {
+		if pr.legacy {
+			g.Note(a.Kind.String(), "over no rows ClickHouse 18.16 returns 0 (nan for avg) where the source returns NULL")
+		} else {
+			g.W("OrNull")
+		}
+	}
+	if param != nil {
+		g.W("(")
+		g.Expr(param)
+		g.W(")")
+	}
+	g.W("(")
+	n := 0
+	for _, x := range args {
+		if x == nil {
+			continue
+		}
+		if n > 0 {
+			g.W(", ")
+		}
+		g.Expr(x)
+		n++
+	}
+	if a.Filter != nil {
+		if n > 0 {
+			g.W(", ")
+		}
+		g.Expr(a.Filter)
+	}
+	g.W(")")
+	g.P.Over(a.Over)
+}
+
+func (pr profile) now(g *sqlgen.Gen, _ *ast.Now) {
+	if pr.legacy {
+		g.Note("now()", "ClickHouse 18.16 has second precision: now() and stored times are whole seconds")
+		g.W("now()")
+		return
+	}
+	g.W("now64(6)")
+}
+
+func (pr profile) timestampLit(g *sqlgen.Gen, t *ast.TimestampLit) {
+	s := ast.FormatMicros(t.Micros)
+	s = strings.TrimSuffix(s, "+00")
+	if pr.legacy {
+		if sqlgen.Mod(t.Micros, 1_000_000) != 0 {
+			g.Refuse("a sub-second timestamp", t, "ClickHouse 18.16 stores whole seconds")
+			return
+		}
+		g.W("toDateTime(" + quoteString(s) + ", 'UTC')")
+		return
+	}
+	g.W("toDateTime64(" + quoteString(s) + ", 6, 'UTC')")
+}
+
+var intervalUnits = []struct {
+	micros int64
+	name   string
+}{{86_400_000_000, "DAY"}, {3_600_000_000, "HOUR"}, {60_000_000, "MINUTE"}, {1_000_000, "SECOND"}}
+
+// intervalTerms splits an interval into ClickHouse INTERVAL terms, largest
+// unit first. Months and days stay calendar units.
+func (pr profile) intervalTerms(g *sqlgen.Gen, iv *ast.Interval) []string {
+	var out []string
+	if iv.Months != 0 {
+		out = append(out, "INTERVAL "+sqlgen.Itoa(int64(iv.Months))+" MONTH")
+	}
+	if iv.Days != 0 {
+		out = append(out, "INTERVAL "+sqlgen.Itoa(int64(iv.Days))+" DAY")
+	}
+	us := iv.Micros
+	for _, u := range intervalUnits[1:] {
+		if us/u.micros != 0 {
+			out = append(out, "INTERVAL "+sqlgen.Itoa(us/u.micros)+" "+u.name)
+			us %= u.micros
+		}
+	}
+	if us != 0 {
+		if pr.legacy {
+			g.Refuse("a sub-second interval", iv, "ClickHouse 18.16 has second precision")
+			return nil
+		}
+		out = append(out, "INTERVAL "+sqlgen.Itoa(us)+" MICROSECOND")
+	}
+	if len(out) == 0 {
+		out = append(out, "INTERVAL 0 SECOND")
+	}
+	return out
+}
+
+func (pr profile) interval(g *sqlgen.Gen, iv *ast.Interval) {
+	terms := pr.intervalTerms(g, iv)
+	if len(terms) > 1 {
+		g.Refuse("a multi-unit interval value", iv, "ClickHouse intervals have one unit; add them to a timestamp one by one")
+		return
+	}
+	if len(terms) == 1 {
+		g.W(terms[0])
+	}
+}
+
+func (pr profile) binary(g *sqlgen.Gen, b *ast.Binary) bool {
+	switch b.Op {
+	case ast.OpAdd, ast.OpSub:
+		iv, ok := b.R.(*ast.Interval)
+		if !ok {
+			return false
+		}
+		// t ± INTERVAL: one term per unit.
+		op := " + "
+		if b.Op == ast.OpSub {
+			op = " - "
+		}
+		g.P.Operand(b.L, ast.PrecCast)
+		for _, t := range pr.intervalTerms(g, iv) {
+			g.W(op)
+			g.W(t)
+		}
+		return true
+	case ast.OpDiv:
+		g.Note("/", "division by zero yields inf or nan in ClickHouse where the source returns NULL or an error")
+		return false
+	case ast.OpIntDiv:
+		g.Refuse("integer division", b, "ClickHouse's intDiv rounds differently for negative operands")
+		return true
+	case ast.OpConcat:
+		g.W("concat(")
+		g.Expr(b.L)
+		g.W(", ")
+		g.Expr(b.R)
+		g.W(")")
+		return true
+	case ast.OpIsDistinct, ast.OpIsNotDistinct:
+		g.Refuse(b.Op.String(), b, "")
+		return true
+	}
+	if pr.legacy && b.Op.IsComparison() {
+		// Stored times are whole seconds: round a fractional instant in
+		// the direction that keeps the comparison's answer.
+		if ts, ok := b.R.(*ast.TimestampLit); ok && sqlgen.Mod(ts.Micros, 1_000_000) != 0 {
+			r, always := sqlgen.RoundForComparison(b.Op, ts.Micros, 1_000_000)
+			if always != nil {
+				g.P.Literal(always)
+				return true
+			}
+			g.P.Binary(&ast.Binary{Span: b.Span, Op: b.Op, L: b.L, R: &ast.TimestampLit{Span: ts.Span, Micros: r}}, b.Op.String())
+			return true
+		}
+	}
+	return false
+}
+
+// bucket prints a time bucket with ClickHouse's functions. Fixed widths
+// are whole seconds counted from the epoch; an origin that is not a
+// multiple of the width shifts the time before and after bucketing.
+func (pr profile) bucket(g *sqlgen.Gen, b *ast.TimeBucket) {
+	if b.Width.Months != 0 {
+		fn := map[int32]string{1: "toStartOfMonth", 3: "toStartOfQuarter", 12: "toStartOfYear"}[b.Width.Months]
+		if fn == "" || !sqlgen.SameOrigin(b.Width, b.Origin, ast.Origin2000) || b.Result != ast.BucketTimestamp {
+			g.Refuse("a "+b.Width.Text()+" bucket", b, "ClickHouse buckets months only as calendar months, quarters or years")
+			return
+		}
+		g.W("toDateTime(" + fn + "(")
+		g.Expr(b.Source)
+		g.W("), 'UTC')")
+		return
+	}
+	w := b.Width.FixedMicros()
+	off := sqlgen.Mod(b.Origin, w)
+	if w%1_000_000 != 0 || off%1_000_000 != 0 {
+		g.Refuse("a bucket width or origin with a fraction of a second", b, "")
+		return
+	}
+	ws, offs := sqlgen.Itoa(w/1_000_000), sqlgen.Itoa(off/1_000_000)
+	if b.Result == ast.BucketEpochSeconds {
+		g.W("(intDiv(toUnixTimestamp(")
+		g.Expr(b.Source)
+		g.W("), " + ws + ") * " + ws + ")")
+		return
+	}
+	if pr.legacy {
+		if fn := legacyStartOf[w/1_000_000]; fn != "" && off == 0 {
+			g.W(fn + "(")
+			g.Expr(b.Source)
+			g.W(")")
+			return
+		}
+		g.W("toDateTime(intDiv(toUInt32(")
+		g.Expr(b.Source)
+		if off != 0 {
+			g.W(") - " + offs + ", " + ws + ") * " + ws + " + " + offs + ", 'UTC')")
+		} else {
+			g.W("), " + ws + ") * " + ws + ", 'UTC')")
+		}
+		return
+	}
+	if off == 0 {
+		g.W("toStartOfInterval(")
+		g.Expr(b.Source)
+		g.W(", INTERVAL " + ws + " SECOND)")
+		return
+	}
+	g.W("addSeconds(toStartOfInterval(subtractSeconds(")
+	g.Expr(b.Source)
+	g.W(", " + offs + "), INTERVAL " + ws + " SECOND), " + offs + ")")
+}
+
+var legacyStartOf = map[int64]string{
+	60: "toStartOfMinute", 300: "toStartOfFiveMinute", 900: "toStartOfFifteenMinutes",
+	3600: "toStartOfHour", 86400: "toStartOfDay",
+}
+
+// like re-encodes a constant pattern with backslash escapes, the only
+// escape ClickHouse's LIKE knows.
+func like(g *sqlgen.Gen, l *ast.Like) {
+	if l.CaseInsensitive && g.D.Caps&target.CapILike == 0 {
+		g.Refuse("ILIKE", l, g.D.Hints[target.CapILike])
+		return
+	}
+	pat := l.Pattern
+	if lit, ok := pat.(*ast.Literal); ok && lit.Kind == ast.LitString {
+		toks, ok := sqlgen.ParseLike(lit.Text, l.Escape)
+		if !ok {
+			g.Refuse("a LIKE pattern ending in its escape character", l, "")
+			return
+		}
+		pat = &ast.Literal{Span: lit.Span, Kind: ast.LitString, Text: sqlgen.FormatLike(toks)}
+	} else if l.Escape != `\` {
+		g.Refuse("LIKE with a non-constant pattern and escape '"+l.Escape+"'", l, "ClickHouse always escapes with backslash")
+		return
+	}
+	g.P.Operand(l.X, ast.PrecAtom)
+	if l.Not {
+		g.W(" NOT")
+	}
+	if l.CaseInsensitive {
+		g.W(" ILIKE ")
+	} else {
+		g.W(" LIKE ")
+	}
+	g.Expr(pat)
+}
+
+func regex(g *sqlgen.Gen, r *ast.RegexMatch) {
+	g.Note("regular expression", "evaluated by RE2; PostgreSQL (ARE) and RE2 agree on the syntax used here")
+	if r.Not {
+		g.W("NOT ")
+	}
+	g.W("match(")
+	g.Expr(r.X)
+	g.W(", ")
+	if lit, ok := r.Pattern.(*ast.Literal); ok && r.CaseInsensitive {
+		g.Expr(&ast.Literal{Span: lit.Span, Kind: ast.LitString, Text: "(?i)" + lit.Text})
+	} else {
+		g.Expr(r.Pattern)
+	}
+	g.W(")")
+}
+
+func (pr profile) cast(g *sqlgen.Gen, c *ast.Cast) bool {
+	switch {
+	case c.Type.Kind.IsInteger() && !sqlgen.IsIntegerExpr(c.X):
+		g.Refuse("CAST of a possibly fractional value to an integer", c, "ClickHouse truncates where PostgreSQL and DuckDB round; wrap the value in round()")
+		return true
+	case c.Type.Kind == ast.TypeNumeric && c.Type.Precision == 0:
+		g.Refuse("CAST to numeric without a precision", c, "give the precision and scale")
+		return true
+	case c.Type.Kind == ast.TypeVarchar && c.Type.Length > 0:
+		g.Refuse("CAST to varchar(n)", c, "ClickHouse strings have no length limit to truncate to")
+		return true
+	case c.Type.Kind == ast.TypeVarchar:
+		g.W("CAST(")
+		g.Expr(c.X)
+		g.W(" AS String)")
+		return true
+	case (c.Type.Kind == ast.TypeTimestamp || c.Type.Kind == ast.TypeTimestampTZ) && pr.legacy:
+		g.Note("timestamp", "ClickHouse 18.16 DateTime has second precision")
+	}
+	return false
+}
+
+func (pr profile) node(g *sqlgen.Gen, n ast.Node) bool {
+	switch n := n.(type) {
+	case *ast.Literal:
+		if n.Kind == ast.LitBool && pr.legacy {
+			if n.Bool {
+				g.W("1")
+			} else {
+				g.W("0")
+			}
+			return true
+		}
+	case *ast.InList:
+		for _, e := range n.List {
+			if l, ok := e.(*ast.Literal); ok && l.Kind == ast.LitNull {
+				g.Refuse("NULL in an IN list", n, "ClickHouse's IN treats NULL as a value, not as unknown")
+				return true
+			}
+		}
+	case *ast.Exists:
+		g.Refuse("EXISTS", n, "ClickHouse does not run correlated subqueries; rewrite as IN (SELECT ...)")
+		return true
+	case *ast.SetOp:
+		if !n.All && (pr.legacy || n.Op != ast.Union) {
+			if pr.legacy {
+				g.Refuse(n.Op.String()+" without ALL", n, "ClickHouse 18.16 has only UNION ALL")
+				return true
+			}
+		}
+	case *ast.Join:
+		if n.Natural || len(n.Using) > 0 && n.Kind != ast.InnerJoin {
+			g.Refuse("NATURAL and outer USING joins", n, "ClickHouse merges USING columns differently; join ON the columns")
+			return true
+		}
+	}
+	return false
+}
+
+// suffix adds the settings that make ClickHouse follow SQL semantics:
+// NULLs (not default values) for outer-join misses, DISTINCT for a bare
+// UNION.
+func (pr profile) suffix(g *sqlgen.Gen, q ast.Query) {
+	var outer, union bool
+	ast.Inspect(q, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.Join:
+			if n.Kind == ast.LeftJoin || n.Kind == ast.RightJoin || n.Kind == ast.FullJoin {
+				outer = true
+			}
+		case *ast.SetOp:
+			if !n.All {
+				union = true
+			}
+		}
+		return true
+	})
+	var settings []string
+	if outer {
+		settings = append(settings, "join_use_nulls = 1")
+	}
+	if union {
+		settings = append(settings, "union_default_mode = 'DISTINCT'", "intersect_default_mode = 'DISTINCT'", "except_default_mode = 'DISTINCT'")
+	}
+	if len(settings) > 0 {
+		g.W(" SETTINGS " + strings.Join(settings, ", "))
+	}
+}

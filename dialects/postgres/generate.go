@@ -1,0 +1,138 @@
+// Package postgres generates PostgreSQL SQL (14 or later: date_bin) from
+// tsgate's AST. The dialect is data: see Dialect.
+package postgres
+
+import (
+	"tsgate/translate/ast"
+	"tsgate/translate/sqlgen"
+	"tsgate/translate/target"
+)
+
+// New returns the PostgreSQL generator.
+func New() target.Generator { return &sqlgen.Generator{D: Dialect()} }
+
+// Funcs are the scalar and window functions whose meaning is the same in
+// PostgreSQL and in the source dialects (PostgreSQL and DuckDB).
+func Funcs() map[string]sqlgen.FuncSpec {
+	return map[string]sqlgen.FuncSpec{
+		"abs": {Name: "abs", MinArgs: 1, MaxArgs: 1}, "ceil": {Name: "ceil", MinArgs: 1, MaxArgs: 1},
+		"ceiling": {Name: "ceil", MinArgs: 1, MaxArgs: 1}, "floor": {Name: "floor", MinArgs: 1, MaxArgs: 1},
+		"sqrt": {Name: "sqrt", MinArgs: 1, MaxArgs: 1}, "exp": {Name: "exp", MinArgs: 1, MaxArgs: 1},
+		"ln": {Name: "ln", MinArgs: 1, MaxArgs: 1}, "power": {Name: "power", MinArgs: 2, MaxArgs: 2},
+		"pow":   {Name: "power", MinArgs: 2, MaxArgs: 2},
+		"lower": {Name: "lower", MinArgs: 1, MaxArgs: 1}, "upper": {Name: "upper", MinArgs: 1, MaxArgs: 1},
+		"length": {Name: "length", MinArgs: 1, MaxArgs: 1}, "char_length": {Name: "length", MinArgs: 1, MaxArgs: 1},
+		"coalesce": {Name: "coalesce", MinArgs: 1, MaxArgs: -1}, "nullif": {Name: "nullif", MinArgs: 2, MaxArgs: 2},
+		"row_number": {Name: "row_number", Window: true}, "rank": {Name: "rank", Window: true},
+		"dense_rank": {Name: "dense_rank", Window: true},
+		"ntile":      {Name: "ntile", MinArgs: 1, MaxArgs: 1, Window: true},
+		"lag":        {Name: "lag", MinArgs: 1, MaxArgs: 3, Window: true}, "lead": {Name: "lead", MinArgs: 1, MaxArgs: 3, Window: true},
+		"first_value": {Name: "first_value", MinArgs: 1, MaxArgs: 1, Window: true},
+		"last_value":  {Name: "last_value", MinArgs: 1, MaxArgs: 1, Window: true},
+	}
+}
+
+// Dialect is PostgreSQL's description.
+func Dialect() *sqlgen.Dialect {
+	return &sqlgen.Dialect{
+		Name: "postgres",
+		Caps: target.CapJoin | target.CapSubquery | target.CapCTE | target.CapWindow | target.CapCase |
+			target.CapSetOp | target.CapHaving | target.CapDistinct | target.CapOffset | target.CapILike |
+			target.CapRegex | target.CapParams | target.CapOuterJoin | target.CapDistinctOn,
+		Funcs: Funcs(),
+		Aggs: map[ast.AggKind]sqlgen.AggSpec{
+			ast.AggCount: {Name: "count"}, ast.AggSum: {Name: "sum"}, ast.AggAvg: {Name: "avg"},
+			ast.AggMin: {Name: "min"}, ast.AggMax: {Name: "max"},
+			ast.AggStddevSamp: {Name: "stddev_samp"}, ast.AggStddevPop: {Name: "stddev_pop"},
+			ast.AggVarSamp: {Name: "var_samp"}, ast.AggVarPop: {Name: "var_pop"},
+			ast.AggBoolAnd: {Name: "bool_and"}, ast.AggBoolOr: {Name: "bool_or"},
+			ast.AggFirst:          {Hint: "PostgreSQL has no first/last aggregate; use the timescaledb target, or DISTINCT ON (...) ORDER BY time"},
+			ast.AggLast:           {Hint: "PostgreSQL has no first/last aggregate; use the timescaledb target, or DISTINCT ON (...) ORDER BY time DESC"},
+			ast.AggMedian:         {Print: func(g *sqlgen.Gen, a *ast.Agg) { percentile(g, a, "percentile_cont", nil) }},
+			ast.AggPercentileCont: {Print: func(g *sqlgen.Gen, a *ast.Agg) { percentile(g, a, "percentile_cont", a.Fraction) }},
+			ast.AggPercentileDisc: {Print: func(g *sqlgen.Gen, a *ast.Agg) { percentile(g, a, "percentile_disc", a.Fraction) }},
+			ast.AggApproxQuantile: {Print: func(g *sqlgen.Gen, a *ast.Agg) { percentile(g, a, "percentile_cont", a.Fraction) },
+				Note: "computed exactly with percentile_cont; the source's approximation may differ slightly"},
+		},
+		Types: map[ast.TypeKind]string{
+			ast.TypeBool: "boolean", ast.TypeSmallInt: "smallint", ast.TypeInt: "integer", ast.TypeBigInt: "bigint",
+			ast.TypeReal: "real", ast.TypeDouble: "double precision", ast.TypeNumeric: "numeric", ast.TypeText: "text",
+			ast.TypeVarchar: "varchar", ast.TypeDate: "date", ast.TypeTimestamp: "timestamp", ast.TypeTimestampTZ: "timestamptz",
+			ast.TypeInterval: "interval",
+		},
+		Extract:     extractFields(),
+		QuoteIdent:  ast.QuoteIdentPG,
+		QuoteString: ast.QuoteStringPG,
+		LikeEscape:  `\`,
+		Bucket:      Bucket,
+		Binary:      Binary,
+	}
+}
+
+func extractFields() map[string]string {
+	m := map[string]string{}
+	// Fields whose numbering agrees between PostgreSQL and DuckDB. second
+	// and the sub-second fields differ (fraction or not) and are refused.
+	for _, f := range []string{"epoch", "year", "quarter", "month", "week", "day", "dow", "isodow", "doy", "hour", "minute"} {
+		m[f] = "EXTRACT(" + f + " FROM %s)"
+	}
+	return m
+}
+
+func percentile(g *sqlgen.Gen, a *ast.Agg, name string, frac ast.Expr) {
+	if a.Over != nil {
+		g.Refuse(a.Kind.String()+" as a window function", a, "PostgreSQL's ordered-set aggregates cannot take OVER")
+		return
+	}
+	g.W(name)
+	g.W("(")
+	if frac == nil {
+		g.W("0.5")
+	} else {
+		g.Expr(frac)
+	}
+	g.W(") WITHIN GROUP (ORDER BY ")
+	g.Expr(a.Arg)
+	g.W(")")
+	g.P.AggTail(a)
+}
+
+// Bucket prints a time bucket with date_bin and an explicit origin (fixed
+// widths) or date_trunc (whole months, quarters, years from a year start).
+func Bucket(g *sqlgen.Gen, b *ast.TimeBucket) {
+	if b.Result == ast.BucketEpochSeconds {
+		g.P.Hooks = nil
+		g.P.Expr(b)
+		g.P.Hooks = g
+		return
+	}
+	if b.Width.Months == 0 {
+		g.W("date_bin(")
+		g.Expr(&b.Width)
+		g.W(", ")
+		g.Expr(b.Source)
+		g.W(", ")
+		g.Expr(&ast.TimestampLit{Span: ast.NoSpan, Micros: b.Origin})
+		g.W(")")
+		return
+	}
+	unit := map[int32]string{1: "month", 3: "quarter", 12: "year"}[b.Width.Months]
+	if unit == "" || !sqlgen.SameOrigin(b.Width, b.Origin, ast.Origin2000) {
+		g.Refuse("a "+b.Width.Text()+" bucket", b, "PostgreSQL buckets months only by date_trunc: 1 month, 3 months (quarter) or 1 year")
+		return
+	}
+	g.W("date_trunc('" + unit + "', ")
+	g.Expr(b.Source)
+	g.W(")")
+}
+
+// Binary makes / true division: PostgreSQL truncates integer / integer,
+// so unless an operand is known to be fractional the left one is cast.
+func Binary(g *sqlgen.Gen, b *ast.Binary) bool {
+	if b.Op != ast.OpDiv || sqlgen.IsFractional(b.L) || sqlgen.IsFractional(b.R) {
+		return false
+	}
+	g.P.Binary(&ast.Binary{Span: b.Span, Op: ast.OpDiv,
+		L: &ast.Cast{Span: ast.NoSpan, X: b.L, Type: ast.Type{Kind: ast.TypeDouble}}, R: b.R}, "/")
+	return true
+}

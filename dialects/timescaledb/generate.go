@@ -1,0 +1,56 @@
+// Package timescaledb generates SQL for TimescaleDB: PostgreSQL plus
+// time_bucket and the first/last aggregates.
+package timescaledb
+
+import (
+	"tsgate/dialects/postgres"
+	"tsgate/translate/ast"
+	"tsgate/translate/sqlgen"
+	"tsgate/translate/target"
+)
+
+// New returns the TimescaleDB generator.
+func New() target.Generator { return &sqlgen.Generator{D: Dialect()} }
+
+// Dialect is PostgreSQL's with TimescaleDB's additions.
+func Dialect() *sqlgen.Dialect {
+	d := postgres.Dialect()
+	d.Name = "timescaledb"
+	d.Aggs[ast.AggFirst] = sqlgen.AggSpec{Print: func(g *sqlgen.Gen, a *ast.Agg) { firstLast(g, a, "first") }}
+	d.Aggs[ast.AggLast] = sqlgen.AggSpec{Print: func(g *sqlgen.Gen, a *ast.Agg) { firstLast(g, a, "last") }}
+	d.Bucket = bucket
+	return d
+}
+
+func firstLast(g *sqlgen.Gen, a *ast.Agg, name string) {
+	g.W(name)
+	g.W("(")
+	g.Expr(a.Arg)
+	g.W(", ")
+	g.Expr(a.By)
+	g.W(")")
+	g.P.AggTail(a)
+}
+
+// bucket uses time_bucket, whose default origin is DuckDB's (2000-01-03,
+// months 2000-01-01, computed in UTC for timestamptz); any other origin
+// is passed explicitly.
+func bucket(g *sqlgen.Gen, b *ast.TimeBucket) {
+	if b.Result == ast.BucketEpochSeconds {
+		postgres.Bucket(g, b)
+		return
+	}
+	def := ast.Origin2000Monday
+	if b.Width.Months != 0 {
+		def = ast.Origin2000
+	}
+	g.W("time_bucket(")
+	g.Expr(&b.Width)
+	g.W(", ")
+	g.Expr(b.Source)
+	if !sqlgen.SameOrigin(b.Width, b.Origin, def) {
+		g.W(", origin => ")
+		g.Expr(&ast.TimestampLit{Span: ast.NoSpan, Micros: b.Origin})
+	}
+	g.W(")")
+}

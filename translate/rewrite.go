@@ -1,0 +1,155 @@
+package translate
+
+import (
+	"tsgate/translate/ast"
+	"tsgate/translate/sqlgen"
+	"tsgate/translate/sqltime"
+	"tsgate/translate/target"
+)
+
+// Rewrite normalizes a query before checking: string literals compared
+// with the time column become TimestampLit instants. Every target then
+// sees the same instant, rounded onto the µs grid stored times lie on in
+// the direction that keeps the comparison exact (a nanosecond literal
+// from memtrace would otherwise be rounded differently by each engine).
+func Rewrite(q ast.Query) error {
+	ast.RewriteExprs(q, func(e ast.Expr) ast.Expr {
+		switch e := e.(type) {
+		case *ast.Binary:
+			if !e.Op.IsComparison() {
+				return e
+			}
+			if isTime(e.L) {
+				if r, ok := instant(e.Op, e.R); ok {
+					if r.lit != nil {
+						return r.lit
+					}
+					e.R = r.ts
+				}
+			} else if isTime(e.R) {
+				if r, ok := instant(flip(e.Op), e.L); ok {
+					if r.lit != nil {
+						return r.lit
+					}
+					e.L = r.ts
+				}
+			}
+		case *ast.Between:
+			if isTime(e.X) {
+				lo, ok1 := instant(ast.OpGe, e.Lo)
+				hi, ok2 := instant(ast.OpLe, e.Hi)
+				if ok1 && ok2 && lo.lit == nil && hi.lit == nil {
+					e.Lo, e.Hi = lo.ts, hi.ts
+				}
+			}
+		}
+		return e
+	})
+	return nil
+}
+
+func isTime(e ast.Expr) bool {
+	c, ok := e.(*ast.ColumnRef)
+	return ok && c.Name == "time"
+}
+
+func flip(op ast.BinaryOp) ast.BinaryOp {
+	switch op {
+	case ast.OpLt:
+		return ast.OpGt
+	case ast.OpLe:
+		return ast.OpGe
+	case ast.OpGt:
+		return ast.OpLt
+	case ast.OpGe:
+		return ast.OpLe
+	}
+	return op
+}
+
+type resolved struct {
+	ts  *ast.TimestampLit
+	lit *ast.Literal // the comparison's constant answer
+}
+
+func instant(op ast.BinaryOp, e ast.Expr) (resolved, bool) {
+	lit, ok := e.(*ast.Literal)
+	if !ok || lit.Kind != ast.LitString {
+		return resolved{}, false
+	}
+	t, err := sqltime.ParseTimestamp(lit.Text)
+	if err != nil {
+		return resolved{}, false
+	}
+	ns := t.Sec*1_000_000_000 + int64(t.Nanos)
+	r, always := sqlgen.RoundForComparison(op, ns, 1000)
+	if always != nil {
+		return resolved{lit: always}, true
+	}
+	return resolved{ts: &ast.TimestampLit{Span: lit.Span, Micros: r / 1000}}, true
+}
+
+// Check refuses constructs outside the target's capabilities, one message
+// shape for every target: the construct, the target, the target's hint.
+func Check(q ast.Query, gen Generator) error {
+	caps := gen.Caps()
+	var err error
+	need := func(c target.Caps, n ast.Node) bool {
+		if caps&c == 0 && err == nil {
+			err = target.Refuse(gen.Name(), target.CapName(c), n, gen.Hint(c))
+		}
+		return err == nil
+	}
+	ast.Inspect(q, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.Select:
+			if n.With != nil {
+				need(target.CapCTE, n.With)
+			}
+			if n.Having != nil {
+				need(target.CapHaving, n.Having)
+			}
+			if n.Distinct {
+				need(target.CapDistinct, n)
+			}
+			if len(n.DistinctOn) > 0 {
+				need(target.CapDistinctOn, n.DistinctOn[0])
+			}
+			if n.Offset != nil {
+				need(target.CapOffset, n.Offset)
+			}
+			if len(n.From) > 1 {
+				need(target.CapJoin, n.From[1])
+			}
+		case *ast.SetOp:
+			if n.With != nil {
+				need(target.CapCTE, n.With)
+			}
+			need(target.CapSetOp, n)
+			if n.Offset != nil {
+				need(target.CapOffset, n.Offset)
+			}
+		case *ast.Join:
+			need(target.CapJoin, n)
+			if n.Kind == ast.LeftJoin || n.Kind == ast.RightJoin || n.Kind == ast.FullJoin {
+				need(target.CapOuterJoin, n)
+			}
+		case *ast.SubqueryTable, *ast.Subquery, *ast.InSubquery, *ast.Exists:
+			need(target.CapSubquery, n)
+		case *ast.Window:
+			need(target.CapWindow, n)
+		case *ast.Case:
+			need(target.CapCase, n)
+		case *ast.Like:
+			if n.CaseInsensitive {
+				need(target.CapILike, n)
+			}
+		case *ast.RegexMatch:
+			need(target.CapRegex, n)
+		case *ast.Param:
+			need(target.CapParams, n)
+		}
+		return err == nil
+	})
+	return err
+}

@@ -1,0 +1,169 @@
+// Package target is the contract between the translator and the
+// generators: the schema a generator may consult, what it returns, and the
+// typed refusal it raises. It has no cgo and no parser, so a generator
+// package (dialects/...) depends only on it and on translate/ast.
+package target
+
+import (
+	"tsgate/errs"
+	"tsgate/model"
+	"tsgate/translate/ast"
+)
+
+// Language is what a generator's Text is written in; the executor picks
+// the backend protocol by it.
+type Language uint8
+
+const (
+	SQL Language = iota + 1
+	InfluxQL
+	Flux
+)
+
+// ColumnInfo describes one column of a measurement. The time column is
+// not listed: it is always `time`.
+type ColumnInfo struct {
+	Name string
+	Tag  bool
+	Type model.FieldType
+}
+
+// Schema tells generators which columns are tags and which are fields, and
+// their types. Backends implement it from their catalogs; tests use
+// translate.StaticSchema.
+type Schema interface {
+	// Columns lists a measurement's columns. database is "" for the
+	// request's default database. ok is false for an unknown measurement.
+	Columns(database, measurement string) (cols []ColumnInfo, ok bool)
+	// Version changes whenever any answer would; the translation cache
+	// keys on it.
+	Version() uint64
+}
+
+// Column finds one column of a measurement.
+func Column(s Schema, database, measurement, column string) (ColumnInfo, bool) {
+	if s == nil {
+		return ColumnInfo{}, false
+	}
+	cols, ok := s.Columns(database, measurement)
+	if !ok {
+		return ColumnInfo{}, false
+	}
+	for _, c := range cols {
+		if c.Name == column {
+			return c, true
+		}
+	}
+	return ColumnInfo{}, false
+}
+
+// Note declares a difference between the source query's meaning and the
+// translation's that the target cannot avoid but that does not change
+// which rows match (precision, approximation algorithm). A difference that
+// would is a refusal instead.
+type Note struct {
+	Construct string
+	Msg       string
+}
+
+func (n Note) String() string { return n.Construct + ": " + n.Msg }
+
+// StepKind is a row-level operation the gateway applies to the backend's
+// result because the target language cannot.
+type StepKind uint8
+
+const (
+	// StepSort sorts rows by Order.
+	StepSort StepKind = iota + 1
+	// StepFilter keeps rows for which Filter is true (a HAVING the target
+	// lacks).
+	StepFilter
+	// StepLimit skips Offset rows, then keeps at most Limit (Limit < 0:
+	// no limit).
+	StepLimit
+)
+
+// PostStep is one row-level operation. Steps apply in order.
+type PostStep struct {
+	Kind   StepKind
+	Order  []*ast.OrderItem
+	Filter ast.Expr
+	Limit  int64
+	Offset int64
+}
+
+// Output is a generator's result.
+type Output struct {
+	Text  string
+	Notes []Note
+	// Post is empty for SQL targets: they express the whole query.
+	Post []PostStep
+}
+
+// Env is what a generator may consult besides the AST.
+type Env struct {
+	Schema Schema
+	// Database is the request's default database ("" when unknown).
+	Database string
+}
+
+// Caps is a set of constructs a target supports; the translator's check
+// stage refuses anything outside it before generation, with one message
+// shape for all targets.
+type Caps uint32
+
+const (
+	CapJoin Caps = 1 << iota
+	CapSubquery
+	CapCTE
+	CapWindow
+	CapCase
+	CapSetOp
+	CapHaving
+	CapDistinct
+	CapOffset
+	CapILike
+	CapRegex
+	CapParams
+	CapOuterJoin
+	CapDistinctOn
+)
+
+// CapNames names each capability as the construct a refusal mentions.
+var capNames = map[Caps]string{
+	CapJoin: "joins", CapSubquery: "subqueries", CapCTE: "WITH (common table expressions)",
+	CapWindow: "window functions", CapCase: "CASE", CapSetOp: "UNION/INTERSECT/EXCEPT",
+	CapHaving: "HAVING", CapDistinct: "SELECT DISTINCT", CapOffset: "OFFSET", CapILike: "ILIKE",
+	CapRegex: "regular-expression matching", CapParams: "$n parameters", CapOuterJoin: "outer joins",
+	CapDistinctOn: "DISTINCT ON",
+}
+
+// CapName is the construct name for a single capability bit.
+func CapName(c Caps) string { return capNames[c] }
+
+// Generator turns a checked, rewritten AST into one target's language. A
+// generator is immutable and safe for concurrent use.
+type Generator interface {
+	// Name is the target's name as the CLI and configuration spell it.
+	Name() string
+	Language() Language
+	Caps() Caps
+	// Hint explains a missing capability in this target's terms, or "".
+	Hint(c Caps) string
+	// Generate must not modify q.
+	Generate(q ast.Query, env *Env) (*Output, error)
+}
+
+// Refuse builds the typed refusal for construct in target: SQLSTATE 0A000,
+// the source position when known.
+func Refuse(targetName, construct string, n ast.Node, hint string) *errs.Error {
+	e := &errs.Error{Code: errs.Unsupported, Msg: construct + " cannot be expressed exactly in " + targetName, Hint: hint}
+	if n != nil {
+		if sp := n.Pos(); sp.Start >= 0 {
+			// Byte offset; translate converts it to a character position
+			// against the query text.
+			e.Position = sp.Start + 1
+		}
+	}
+	return e
+}

@@ -1,0 +1,232 @@
+package translate
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"unicode/utf8"
+
+	"tsgate/dialects/clickhouse"
+	"tsgate/dialects/duckdbsql"
+	"tsgate/dialects/postgres"
+	"tsgate/dialects/timescaledb"
+	"tsgate/errs"
+	"tsgate/translate/ast"
+	"tsgate/translate/pgparse"
+	"tsgate/translate/target"
+)
+
+// Re-exported so callers need only this package.
+type (
+	Schema     = target.Schema
+	ColumnInfo = target.ColumnInfo
+	Note       = target.Note
+	PostStep   = target.PostStep
+	Generator  = target.Generator
+	Language   = target.Language
+)
+
+// Source is the SQL dialect queries arrive in.
+type Source = pgparse.Flavor
+
+const (
+	// FromArc is Arc's DuckDB SQL (the HTTP query API).
+	FromArc = pgparse.Arc
+	// FromPostgres is PostgreSQL SQL (pg wire).
+	FromPostgres = pgparse.Postgres
+)
+
+// ErrDuckDBOnly is wrapped by the error for a query that uses syntax only
+// DuckDB has. The DuckDB backend may run such a query as written; every
+// other target must refuse it. Test with errors.Is or IsDuckDBOnly.
+var ErrDuckDBOnly = pgparse.ErrDuckDBOnly
+
+// ErrSyntax is wrapped by every other parse error (SQLSTATE 42601).
+var ErrSyntax = pgparse.ErrSyntax
+
+// IsDuckDBOnly reports whether err is a parse failure caused by
+// DuckDB-only syntax (as opposed to invalid SQL or a refusal).
+func IsDuckDBOnly(err error) bool { return errors.Is(err, ErrDuckDBOnly) }
+
+// Translation is one query translated for one target. It is shared by
+// every caller that hits the cache: treat it as read-only.
+type Translation struct {
+	Target   string
+	Language Language
+	// Text is the query in the target's language; empty for Catalog.
+	Text  string
+	Notes []Note
+	// Post lists row-level operations the gateway must apply to the
+	// backend's rows, in order (always empty for SQL targets).
+	Post []PostStep
+	// Statement is the parsed and rewritten query.
+	Statement ast.Statement
+	// Catalog is set for SHOW DATABASES, SHOW TABLES and DESCRIBE, which
+	// the gateway answers from its own catalog for every target.
+	Catalog ast.Statement
+}
+
+// Registry is the set of targets a Translator knows, by name.
+type Registry struct {
+	gens    map[string]Generator
+	planned map[string]bool
+}
+
+// NewRegistry builds a registry from generators.
+func NewRegistry(gens ...Generator) *Registry {
+	r := &Registry{gens: map[string]Generator{}, planned: map[string]bool{}}
+	for _, g := range gens {
+		r.gens[g.Name()] = g
+	}
+	return r
+}
+
+// DefaultRegistry has every built target. InfluxQL and Flux are known
+// names whose generators are not built yet: asking for them is a typed
+// refusal, never an output.
+func DefaultRegistry() *Registry {
+	r := NewRegistry(duckdbsql.New(), postgres.New(), timescaledb.New(), clickhouse.New(), clickhouse.NewLegacy())
+	r.planned["influxql"] = true
+	r.planned["flux"] = true
+	return r
+}
+
+// Names lists the built targets, sorted.
+func (r *Registry) Names() []string {
+	out := make([]string, 0, len(r.gens))
+	for n := range r.gens {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Lookup finds a target.
+func (r *Registry) Lookup(name string) (Generator, error) {
+	if g, ok := r.gens[name]; ok {
+		return g, nil
+	}
+	if r.planned[name] {
+		return nil, &errs.Error{Code: errs.Unsupported, Msg: "the " + name + " generator is not built yet",
+			Hint: "built targets: " + joinNames(r.Names())}
+	}
+	return nil, &errs.Error{Code: errs.Invalid, Msg: "unknown target " + name, Hint: "targets: " + joinNames(r.Names())}
+}
+
+func joinNames(n []string) string {
+	s := ""
+	for i, x := range n {
+		if i > 0 {
+			s += ", "
+		}
+		s += x
+	}
+	return s
+}
+
+// Translator translates queries. It is safe for concurrent use.
+type Translator struct {
+	reg    *Registry
+	source Source
+	cache  *lru
+}
+
+// Option configures a Translator.
+type Option func(*Translator)
+
+// WithRegistry replaces the default targets.
+func WithRegistry(r *Registry) Option { return func(t *Translator) { t.reg = r } }
+
+// WithSource sets the dialect queries arrive in (default FromArc).
+func WithSource(s Source) Option { return func(t *Translator) { t.source = s } }
+
+// WithCacheSize bounds the translation cache (entries; 0 disables it).
+// The default is 4096.
+func WithCacheSize(n int) Option { return func(t *Translator) { t.cache = newLRU(n) } }
+
+// New returns a Translator.
+func New(opts ...Option) *Translator {
+	t := &Translator{source: FromArc}
+	for _, o := range opts {
+		o(t)
+	}
+	if t.reg == nil {
+		t.reg = DefaultRegistry()
+	}
+	if t.cache == nil {
+		t.cache = newLRU(4096)
+	}
+	return t
+}
+
+// Registry returns the translator's targets.
+func (t *Translator) Registry() *Registry { return t.reg }
+
+// Translate translates sql for the named target. Errors are *errs.Error:
+// Invalid (42601) for bad SQL, Unsupported (0A000) for a refusal (and for
+// DuckDB-only syntax, wrapping ErrDuckDBOnly). schema may be nil when
+// the target needs none. Results, refusals included, are cached by
+// exact text, target and schema version.
+func (t *Translator) Translate(ctx context.Context, sql, targetName string, schema Schema) (*Translation, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, errs.Wrap(errs.Canceled, err, "translation canceled")
+	}
+	var ver uint64
+	if schema != nil {
+		ver = schema.Version()
+	}
+	key := cacheKey{sql: sql, target: targetName, version: ver}
+	if tr, err, ok := t.cache.get(key); ok {
+		return tr, err
+	}
+	tr, err := t.translate(sql, targetName, schema)
+	t.cache.put(key, tr, err)
+	return tr, err
+}
+
+func (t *Translator) translate(sql, targetName string, schema Schema) (*Translation, error) {
+	gen, err := t.reg.Lookup(targetName)
+	if err != nil {
+		return nil, err
+	}
+	st, err := pgparse.Parse(sql, t.source)
+	if err != nil {
+		return nil, err
+	}
+	return Generate(sql, st, gen, schema)
+}
+
+// Generate runs the stages after parsing on st, which it rewrites in
+// place: rewrite, capability check, generation.
+func Generate(sql string, st ast.Statement, gen Generator, schema Schema) (*Translation, error) {
+	tr := &Translation{Target: gen.Name(), Language: gen.Language(), Statement: st}
+	q, ok := st.(ast.Query)
+	if !ok {
+		tr.Catalog = st
+		return tr, nil
+	}
+	if err := Rewrite(q); err != nil {
+		return nil, charPos(sql, err)
+	}
+	if err := Check(q, gen); err != nil {
+		return nil, charPos(sql, err)
+	}
+	out, err := gen.Generate(q, &target.Env{Schema: schema})
+	if err != nil {
+		return nil, charPos(sql, err)
+	}
+	tr.Text, tr.Notes, tr.Post = out.Text, out.Notes, out.Post
+	return tr, nil
+}
+
+// charPos turns the byte position a generator reports into the 1-based
+// character position errs.Error promises.
+func charPos(sql string, err error) error {
+	var e *errs.Error
+	if !errors.As(err, &e) || e.Position <= 0 || e.Position > len(sql)+1 {
+		return err
+	}
+	c := *e
+	c.Position = utf8.RuneCountInString(sql[:e.Position-1]) + 1
+	return &c
+}
