@@ -263,9 +263,8 @@ func NonNull(e ast.Expr) bool {
 		return NonNull(e.Source)
 	case *ast.Agg:
 		return e.Kind == ast.AggCount
-	case *ast.Literal:
-		return e.Kind != ast.LitNull
 	}
+	// A literal in ORDER BY is a column position, which may hold NULLs.
 	return false
 }
 

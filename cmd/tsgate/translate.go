@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"tsgate/errs"
+	"tsgate/translate"
+	"tsgate/translate/target"
+)
+
+// runTranslate implements `tsgate translate --to TARGET [--schema FILE]
+// [--from arc|postgres] 'SQL'`: it prints the translation and its notes,
+// or the refusal. Exit 0 on success, 2 on a refusal (SQLSTATE 0A000), 1 on
+// usage and parse errors.
+func runTranslate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("translate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	to := fs.String("to", "", "target: influxql|flux|postgres|timescaledb|clickhouse|clickhouse-legacy|duckdb")
+	schemaFile := fs.String("schema", "", "JSON schema file: {\"measurement\": {\"tags\": [...], \"fields\": {\"name\": \"float\"}}}")
+	from := fs.String("from", "arc", "source dialect: arc (DuckDB SQL) or postgres")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: tsgate translate --to TARGET [--schema FILE] [--from arc|postgres] 'SQL'")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 1
+	}
+	if *to == "" || fs.NArg() != 1 {
+		fs.Usage()
+		return 1
+	}
+	opts := []translate.Option{translate.WithCacheSize(0)}
+	switch *from {
+	case "arc", "duckdb":
+	case "postgres", "pg":
+		opts = append(opts, translate.WithSource(translate.FromPostgres))
+	default:
+		fmt.Fprintf(stderr, "unknown source dialect %q\n", *from)
+		return 1
+	}
+	var schema translate.Schema
+	if *schemaFile != "" {
+		data, err := os.ReadFile(*schemaFile)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		s, err := translate.ParseSchemaJSON(data)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", *schemaFile, err)
+			return 1
+		}
+		schema = s
+	}
+	tr, err := translate.New(opts...).Translate(ctx, fs.Arg(0), *to, schema)
+	if err != nil {
+		e := errs.As(err)
+		kind := "error"
+		if e.Code == errs.Unsupported {
+			kind = "refused"
+		}
+		fmt.Fprintf(stderr, "%s (SQLSTATE %s): %s\n", kind, e.State(), e.Msg)
+		if e.Position > 0 {
+			fmt.Fprintf(stderr, "  at character %d\n", e.Position)
+		}
+		if e.Hint != "" {
+			fmt.Fprintf(stderr, "  hint: %s\n", e.Hint)
+		}
+		if errors.Is(err, translate.ErrDuckDBOnly) {
+			fmt.Fprintln(stderr, "  (DuckDB-only syntax: the duckdb backend runs it as written)")
+		}
+		if e.Code == errs.Unsupported {
+			return 2
+		}
+		return 1
+	}
+	if tr.Catalog != nil {
+		fmt.Fprintf(stdout, "-- answered by the gateway's catalog: %s\n", tr.Catalog)
+		return 0
+	}
+	fmt.Fprintln(stdout, tr.Text)
+	for _, n := range tr.Notes {
+		fmt.Fprintf(stdout, "-- note: %s\n", n)
+	}
+	for _, p := range tr.Post {
+		fmt.Fprintf(stdout, "-- gateway step: %s\n", stepString(p))
+	}
+	return 0
+}
+
+func stepString(p translate.PostStep) string {
+	switch p.Kind {
+	case target.StepSort:
+		var keys []string
+		for _, o := range p.Order {
+			keys = append(keys, o.String())
+		}
+		return "sort by " + strings.Join(keys, ", ")
+	case target.StepFilter:
+		return "filter " + p.Filter.String()
+	case target.StepLimit:
+		return fmt.Sprintf("limit %d offset %d", p.Limit, p.Offset)
+	}
+	return "unknown step"
+}
