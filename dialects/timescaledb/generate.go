@@ -49,7 +49,7 @@ func bucket(g *sqlgen.Gen, b *ast.TimeBucket) {
 	g.W(", ")
 	g.Expr(b.Source)
 	if !sqlgen.SameOrigin(b.Width, b.Origin, def) {
-		g.W(", origin => ")
+		g.W(", ")
 		g.Expr(&ast.TimestampLit{Span: ast.NoSpan, Micros: b.Origin})
 	}
 	g.W(")")

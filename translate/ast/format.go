@@ -723,7 +723,7 @@ func (p *Printer) binary(e *Binary) {
 }
 
 func (p *Printer) logicalOperand(e Expr, op BinaryOp, min int) {
-	if b, ok := e.(*Binary); ok && b.Op == op && min == precOf(b) || precOf(e) >= precIs && precOf(e) <= precCmp {
+	if b, ok := e.(*Binary); ok && b.Op == op && min == precOf(b) || precOf(e) >= precIs && precOf(e) <= precLike {
 		c := p.Conservative
 		p.Conservative = false
 		p.Operand(e, min)

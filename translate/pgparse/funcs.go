@@ -120,6 +120,20 @@ func (c *conv) funcCall(fc *pg.FuncCall) (ast.Expr, error) {
 			return nil, c.unsupported(fc.Location, name+" of this field")
 		}
 		return &ast.Extract{Span: sp, Field: strings.ToLower(f.Text), X: args[1]}, nil
+	case "regexp_matches":
+		// DuckDB's spelling of ~ (a match anywhere in the string).
+		if !plain || over != nil || len(args) < 2 || len(args) > 3 {
+			return nil, c.unsupported(fc.Location, "this form of regexp_matches")
+		}
+		m := &ast.RegexMatch{Span: sp, X: args[0], Pattern: args[1]}
+		if len(args) == 3 {
+			o, ok := args[2].(*ast.Literal)
+			if !ok || o.Kind != ast.LitString || o.Text != "i" {
+				return nil, c.unsupported(fc.Location, "regexp_matches options other than 'i'")
+			}
+			m.CaseInsensitive = true
+		}
+		return m, nil
 	case "time_bucket", "date_bin":
 		return c.bucket(fc, sp, name, args, plain && over == nil)
 	case "date_trunc":
