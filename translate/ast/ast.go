@@ -21,7 +21,10 @@ func (s *Span) spanp() *Span { return s }
 // for completeness by reading one file.
 type Node interface {
 	// String prints the node as canonical PostgreSQL-form SQL that the
-	// front end parses back to an equal tree (spans aside).
+	// front end parses back to an equal tree (spans aside) when read as
+	// Arc SQL: everything whose meaning differs between the source
+	// dialects (LIKE escape, NULL order) is spelled out, and / is true
+	// division.
 	String() string
 	Pos() Span
 	spanp() *Span

@@ -341,12 +341,12 @@ func (p *Printer) orderItem(o *OrderItem) {
 	if o.Desc {
 		p.W(" DESC")
 	}
-	// Spell out only what differs from PostgreSQL's default (NULLs sort
-	// as larger than any value).
+	// Ascending, both source dialects put NULLs last; descending they
+	// disagree, so the canonical form always says.
 	switch {
-	case o.Nulls == NullsFirst && !o.Desc:
+	case o.Nulls == NullsFirst:
 		p.W(" NULLS FIRST")
-	case o.Nulls == NullsLast && o.Desc:
+	case o.Desc:
 		p.W(" NULLS LAST")
 	}
 }
@@ -606,12 +606,10 @@ func (p *Printer) Expr(e Expr) {
 			p.W(" LIKE ")
 		}
 		p.Operand(e.Pattern, precLike+1)
-		// PostgreSQL's default escape is backslash, so only other
-		// choices are spelled out; ESCAPE '' turns escaping off.
-		if e.Escape != `\` {
-			p.W(" ESCAPE ")
-			p.Str(e.Escape)
-		}
+		// The source dialects' defaults differ (backslash, none), so the
+		// canonical form always names the escape; ESCAPE '' means none.
+		p.W(" ESCAPE ")
+		p.Str(e.Escape)
 	case *RegexMatch:
 		p.Operand(e.X, precOther+1)
 		op := " ~ "

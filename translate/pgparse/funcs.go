@@ -120,6 +120,12 @@ func (c *conv) funcCall(fc *pg.FuncCall) (ast.Expr, error) {
 			return nil, c.unsupported(fc.Location, name+" of this field")
 		}
 		return &ast.Extract{Span: sp, Field: strings.ToLower(f.Text), X: args[1]}, nil
+	case "div":
+		// PostgreSQL's truncating division; the canonical form of //.
+		if !plain || over != nil || len(args) != 2 {
+			return nil, c.unsupported(fc.Location, "this form of div")
+		}
+		return &ast.Binary{Span: sp, Op: ast.OpIntDiv, L: args[0], R: args[1]}, nil
 	case "regexp_matches":
 		// DuckDB's spelling of ~ (a match anywhere in the string).
 		if !plain || over != nil || len(args) < 2 || len(args) > 3 {
@@ -248,7 +254,7 @@ func isUTC(z string) bool {
 // origin). The origin must be a timestamp constant: the default depends on
 // the width (2000-01-03 for fixed widths, 2000-01-01 for months).
 func (c *conv) bucket(fc *pg.FuncCall, sp ast.Span, name string, args []ast.Expr, plain bool) (ast.Expr, error) {
-	if !plain || len(args) < 2 || len(args) > 3 || name == "date_bin" && len(args) != 3 {
+	if !plain || len(args) < 2 || len(args) > 4 || name == "date_bin" && len(args) != 3 {
 		return nil, c.unsupported(fc.Location, "this form of "+name)
 	}
 	var width ast.Interval
@@ -276,7 +282,18 @@ func (c *conv) bucket(fc *pg.FuncCall, sp ast.Span, name string, args []ast.Expr
 	if width.Months != 0 {
 		tb.Origin = ast.Origin2000
 	}
-	if len(args) == 3 {
+	if len(args) == 4 {
+		// time_bucket(width, t, origin, zone): the canonical form of a
+		// bucket computed in a time zone.
+		z, ok := args[3].(*ast.Literal)
+		if !ok || z.Kind != ast.LitString || name != "time_bucket" {
+			return nil, c.unsupported(fc.Location, name+" with a non-constant time zone")
+		}
+		if !isUTC(z.Text) {
+			tb.TZ = z.Text
+		}
+	}
+	if len(args) >= 3 {
 		switch o := args[2].(type) {
 		case *ast.TimestampLit:
 			tb.Origin = o.Micros

@@ -22,8 +22,8 @@ func roundTrip(t *testing.T, sql string, flavor Flavor) string {
 		t.Fatalf("parse %q: %v", sql, err)
 	}
 	out := st.String()
-	// The canonical form is PostgreSQL's, so it reads back as Postgres.
-	st2, err := Parse(out, Postgres)
+	// The canonical form reads back as Arc SQL.
+	st2, err := Parse(out, Arc)
 	if err != nil {
 		t.Fatalf("reparse %q: %v", out, err)
 	}
@@ -37,7 +37,7 @@ func TestCanonical(t *testing.T) {
 	cases := []struct{ name, in, want string }{
 		{"memtrace list",
 			`SELECT * FROM events WHERE org_id = 'org_default' AND agent_id = 'a' AND tags_csv LIKE '%crawl\\_x%' ESCAPE '\' AND time > (CURRENT_TIMESTAMP - INTERVAL '24 hours') ORDER BY time DESC LIMIT 100 OFFSET 0`,
-			`SELECT * FROM events WHERE org_id = 'org_default' AND agent_id = 'a' AND tags_csv LIKE '%crawl\\_x%' AND time > now() - INTERVAL '24 hours' ORDER BY time DESC NULLS LAST LIMIT 100 OFFSET 0`},
+			`SELECT * FROM events WHERE org_id = 'org_default' AND agent_id = 'a' AND tags_csv LIKE '%crawl\\_x%' ESCAPE '\' AND time > now() - INTERVAL '24 hours' ORDER BY time DESC NULLS LAST LIMIT 100 OFFSET 0`},
 		{"like no escape arc", `SELECT 1 FROM t WHERE a LIKE '%x%'`, `SELECT 1 FROM t WHERE a LIKE '%x%' ESCAPE ''`},
 		{"in list", `select a from t where x in ('a','b''c') and y not in (1,2)`, `SELECT a FROM t WHERE x IN ('a', 'b''c') AND y NOT IN (1, 2)`},
 		{"count", `SELECT COUNT(*) as cnt FROM events WHERE org_id = 'o'`, `SELECT count(*) AS cnt FROM events WHERE org_id = 'o'`},

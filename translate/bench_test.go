@@ -1,0 +1,109 @@
+package translate
+
+import (
+	"context"
+	"testing"
+
+	"tsgate/translate/ast"
+	"tsgate/translate/pgparse"
+)
+
+// memtrace shapes, verbatim, one per family.
+var benchShapes = []struct{ name, sql string }{
+	{"list", `SELECT * FROM events WHERE org_id = 'org_default' AND agent_id = 'agent_web_crawler' AND tags_csv LIKE '%crawling%' ESCAPE '\' AND time > (CURRENT_TIMESTAMP - INTERVAL '24 hours') ORDER BY time DESC LIMIT 100 OFFSET 0`},
+	{"search", `SELECT * FROM events WHERE org_id = 'org_default' AND memory_type IN ('episodic', 'decision') AND event_type IN ('page_crawled', 'error') AND content LIKE '%timeout%' ESCAPE '\' AND importance >= 0.500000 AND time > (CURRENT_TIMESTAMP - INTERVAL '48 hours') ORDER BY time DESC LIMIT 50`},
+	{"dedup", `SELECT COUNT(*) as cnt FROM events WHERE org_id = 'org_default' AND dedup_key = 'a1b2c3d4e5f60718293a4b5c6d7e8f90' AND time > (CURRENT_TIMESTAMP - INTERVAL '24 hours')`},
+	{"time-literal", `SELECT * FROM events WHERE org_id = 'org_default' AND time > '2026-02-07T20:15:00.123456789Z' AND time < '2026-02-08T00:00:00Z' ORDER BY time DESC LIMIT 100 OFFSET 0`},
+	{"session", `SELECT time, memory_type, event_type, content, importance FROM events WHERE org_id = 'org_default' AND session_id = 'sess_1' AND time > (CURRENT_TIMESTAMP - INTERVAL '24 hours') ORDER BY time DESC LIMIT 100`},
+	{"stats", `SELECT memory_type, COUNT(*) as cnt FROM events WHERE org_id = 'org_default' AND agent_id = 'agent_1' GROUP BY memory_type`},
+}
+
+var benchTargets = []string{"duckdb", "postgres", "clickhouse"}
+
+func BenchmarkParse(b *testing.B) {
+	for _, s := range benchShapes {
+		b.Run(s.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := pgparse.Parse(s.sql, pgparse.Arc); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRewriteCheck measures rewrite + capability check on a fresh
+// tree each iteration (the parse is outside the timer).
+func BenchmarkRewriteCheck(b *testing.B) {
+	gen, _ := DefaultRegistry().Lookup("postgres")
+	for _, s := range benchShapes {
+		b.Run(s.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				st, _ := pgparse.Parse(s.sql, pgparse.Arc)
+				b.StartTimer()
+				q := st.(ast.Query)
+				if err := Rewrite(q); err != nil {
+					b.Fatal(err)
+				}
+				if err := Check(q, gen); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkGenerate(b *testing.B) {
+	reg := DefaultRegistry()
+	for _, tg := range benchTargets {
+		gen, _ := reg.Lookup(tg)
+		for _, s := range benchShapes {
+			st, _ := pgparse.Parse(s.sql, pgparse.Arc)
+			q := st.(ast.Query)
+			_ = Rewrite(q)
+			b.Run(tg+"/"+s.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := gen.Generate(q, nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+func BenchmarkTranslateUncached(b *testing.B) {
+	tr := New(WithCacheSize(0))
+	for _, tg := range benchTargets {
+		for _, s := range benchShapes {
+			b.Run(tg+"/"+s.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := tr.Translate(context.Background(), s.sql, tg, nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+func BenchmarkTranslateCached(b *testing.B) {
+	tr := New()
+	for _, tg := range benchTargets {
+		for _, s := range benchShapes {
+			b.Run(tg+"/"+s.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := tr.Translate(context.Background(), s.sql, tg, nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
