@@ -144,6 +144,9 @@ func parseArc(sql string) (ast.Statement, bool, error) {
 	if n := len(toks); text(sql, toks[n-1]) == ";" {
 		toks = toks[:n-1]
 	}
+	if len(toks) == 0 {
+		return nil, false, nil
+	}
 	name := func(t token) (string, bool) {
 		switch t.kind {
 		case tokIdent:
