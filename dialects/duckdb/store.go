@@ -38,8 +38,11 @@ type Store struct {
 	connector *duckdb.Connector
 	path      string
 
-	wmu   sync.Mutex
-	wconn *sql.Conn
+	// wconn belongs to the writer goroutine once Open returns.
+	wconn      *sql.Conn
+	qmu        sync.RWMutex // guards queue against Close
+	queue      chan *writeReq
+	writerDone chan struct{}
 
 	smu    sync.RWMutex
 	schema map[string]map[string]*tableSchema // database → measurement
@@ -106,16 +109,27 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("open duckdb writer connection: %w", err)
 	}
 	if err := s.loadSchema(ctx); err != nil {
-		s.Close()
+		s.wconn.Close()
+		s.db.Close()
 		return nil, err
 	}
+	s.queue = make(chan *writeReq, 64)
+	s.writerDone = make(chan struct{})
+	go s.writer(s.queue)
 	return s, nil
 }
 
 // Close closes the store; in-flight writes finish first.
 func (s *Store) Close() error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
+	s.qmu.Lock()
+	if s.queue == nil {
+		s.qmu.Unlock()
+		return nil
+	}
+	close(s.queue)
+	s.queue = nil
+	s.qmu.Unlock()
+	<-s.writerDone
 	var errsOut []error
 	if s.wconn != nil {
 		errsOut = append(errsOut, s.wconn.Close())
@@ -218,35 +232,138 @@ func fieldTypeOf(sqlType string) model.FieldType {
 // Write stores b in database db. Rows whose values conflict with a
 // column's existing type are rejected (counted in the result); everything
 // else commits in one transaction, durable when Write returns nil.
+//
+// Concurrent writes are committed together (group commit): the writer
+// takes every request waiting when it becomes free and commits them in one
+// transaction, so four clients cost one WAL sync, not four. Each caller
+// still gets its own result, and a group that fails is retried request by
+// request so one bad batch cannot fail its neighbours.
 func (s *Store) Write(ctx context.Context, db string, b *model.Batch) (model.WriteResult, error) {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	if s.wconn == nil {
+	req := &writeReq{ctx: ctx, db: db, batch: b, done: make(chan struct{})}
+	s.qmu.RLock()
+	if s.queue == nil {
+		s.qmu.RUnlock()
 		return model.WriteResult{}, errs.New(errs.Unavailable, "store is closed")
 	}
-	var res model.WriteResult
-	tables := make([]*model.Table, 0, len(b.Tables))
-	for _, t := range b.Tables {
-		t, rejected, conflicts := s.dropConflicts(db, t)
-		res.Rejected += rejected
-		res.Conflicts = append(res.Conflicts, conflicts...)
-		if t.Len() > 0 {
-			tables = append(tables, t)
-			res.Rows += t.Len()
+	s.queue <- req
+	s.qmu.RUnlock()
+	// Wait even if ctx ends: the write may already be committing, and the
+	// caller must not be told it failed when it did not.
+	<-req.done
+	return req.res, req.err
+}
+
+type writeReq struct {
+	ctx    context.Context
+	db     string
+	batch  *model.Batch
+	tables []*model.Table // resolved against the stored schema
+	res    model.WriteResult
+	err    error
+	done   chan struct{}
+}
+
+// maxGroupRows bounds one group transaction.
+const maxGroupRows = 200_000
+
+func (s *Store) writer(queue <-chan *writeReq) {
+	defer close(s.writerDone)
+	for req := range queue {
+		group := []*writeReq{req}
+		rows := req.batch.Rows()
+	drain:
+		for rows < maxGroupRows {
+			select {
+			case r, ok := <-queue:
+				if !ok {
+					break drain
+				}
+				group = append(group, r)
+				rows += r.batch.Rows()
+			default:
+				break drain
+			}
 		}
+		s.commitGroup(group)
 	}
-	if len(tables) == 0 {
-		return res, nil
+}
+
+func (s *Store) commitGroup(group []*writeReq) {
+	live := group[:0:0]
+	for _, r := range group {
+		if err := r.ctx.Err(); err != nil {
+			r.err = errs.Wrap(errs.Canceled, err, "write canceled before commit")
+			close(r.done)
+			continue
+		}
+		s.resolve(r)
+		live = append(live, r)
 	}
-	if err := s.writeTx(ctx, db, tables); err != nil {
+	if len(live) == 0 {
+		return
+	}
+	if len(live) > 1 && !newColumnsAgree(live) {
+		// Two requests add the same new column with different types:
+		// commit them one by one so the first one's type wins.
+		for _, r := range live {
+			s.commitGroup([]*writeReq{r})
+		}
+		return
+	}
+	err := s.writeTx(live[0].ctx, live)
+	if err != nil {
 		// The transaction rolled back; the cached schema may name columns
 		// that no longer exist, so reread it.
-		if lerr := s.loadSchema(context.WithoutCancel(ctx)); lerr != nil {
+		if lerr := s.loadSchema(context.Background()); lerr != nil {
 			err = errors.Join(err, lerr)
 		}
-		return model.WriteResult{}, err
+		if len(live) > 1 {
+			for _, r := range live {
+				s.commitGroup([]*writeReq{r})
+			}
+			return
+		}
 	}
-	return res, nil
+	for _, r := range live {
+		if err != nil {
+			r.res, r.err = model.WriteResult{}, err
+		}
+		close(r.done)
+	}
+}
+
+// resolve settles r's column types against the stored schema.
+func (s *Store) resolve(r *writeReq) {
+	r.res = model.WriteResult{}
+	r.tables = r.tables[:0]
+	for _, t := range r.batch.Tables {
+		t, rejected, conflicts := s.dropConflicts(r.db, t)
+		r.res.Rejected += rejected
+		r.res.Conflicts = append(r.res.Conflicts, conflicts...)
+		if t.Len() > 0 {
+			r.tables = append(r.tables, t)
+			r.res.Rows += t.Len()
+		}
+	}
+}
+
+// newColumnsAgree reports whether the group's requests agree on the type
+// of every column they mention; only new columns can disagree after
+// resolve.
+func newColumnsAgree(group []*writeReq) bool {
+	seen := map[[3]string]model.FieldType{}
+	for _, r := range group {
+		for _, t := range r.tables {
+			for _, c := range t.Columns {
+				k := [3]string{r.db, t.Measurement, c.Name}
+				if prev, ok := seen[k]; ok && prev != c.Type {
+					return false
+				}
+				seen[k] = c.Type
+			}
+		}
+	}
+	return true
 }
 
 // dropConflicts settles t's column types against the stored schema.
@@ -263,37 +380,56 @@ func (s *Store) dropConflicts(db string, t *model.Table) (*model.Table, int, []e
 	})
 }
 
-func (s *Store) writeTx(ctx context.Context, db string, tables []*model.Table) (err error) {
+func (s *Store) writeTx(ctx context.Context, group []*writeReq) (err error) {
+	ctx = context.WithoutCancel(ctx) // one caller leaving must not abort the others' commit
 	if _, err := s.wconn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return errs.Wrap(errs.Unavailable, err, "begin write transaction: "+err.Error())
 	}
 	committed := false
 	defer func() {
 		if !committed {
-			_, rerr := s.wconn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+			_, rerr := s.wconn.ExecContext(ctx, "ROLLBACK")
 			err = errors.Join(err, rerr)
 		}
 	}()
-	newCols := map[string][]colSchema{}
-	newNames := map[string][]string{}
-	s.smu.RLock()
-	known := s.schema[db] != nil
-	s.smu.RUnlock()
-	if !known {
-		if _, err := s.wconn.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+quoteIdent(db)); err != nil {
-			return errs.Wrap(errs.Engine, err, err.Error())
+	type added struct {
+		db, m string
+		cols  []colSchema
+		names []string
+	}
+	var adds []added
+	schemas := map[string]bool{}
+	for _, r := range group {
+		if len(r.tables) == 0 || schemas[r.db] {
+			continue
+		}
+		schemas[r.db] = true
+		s.smu.RLock()
+		known := s.schema[r.db] != nil
+		s.smu.RUnlock()
+		if !known {
+			if _, err := s.wconn.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+quoteIdent(r.db)); err != nil {
+				return errs.Wrap(errs.Engine, err, err.Error())
+			}
 		}
 	}
-	for _, t := range tables {
-		added, names, err := s.ensureTable(ctx, db, t)
-		if err != nil {
-			return err
+	// Tables made earlier in this transaction are not in the schema cache
+	// yet; pending tracks them so a later request only adds columns.
+	pending := map[[2]string]map[string]bool{}
+	for _, r := range group {
+		for _, t := range r.tables {
+			cols, names, err := s.ensureTable(ctx, r.db, t, pending)
+			if err != nil {
+				return err
+			}
+			adds = append(adds, added{r.db, t.Measurement, cols, names})
 		}
-		newCols[t.Measurement], newNames[t.Measurement] = added, names
 	}
-	for _, t := range tables {
-		if err := s.appendTable(ctx, db, t); err != nil {
-			return err
+	for _, r := range group {
+		for _, t := range r.tables {
+			if err := s.appendTable(ctx, r.db, t); err != nil {
+				return err
+			}
 		}
 	}
 	if _, err := s.wconn.ExecContext(ctx, "COMMIT"); err != nil {
@@ -301,10 +437,10 @@ func (s *Store) writeTx(ctx context.Context, db string, tables []*model.Table) (
 	}
 	committed = true
 	s.smu.Lock()
-	for m, cols := range newCols {
-		ts := tableOf(s.schema, db, m, true)
-		for i, c := range cols {
-			ts.cols[newNames[m][i]] = c
+	for _, a := range adds {
+		ts := tableOf(s.schema, a.db, a.m, true)
+		for i, c := range a.cols {
+			ts.cols[a.names[i]] = c
 		}
 	}
 	s.smu.Unlock()
@@ -313,14 +449,30 @@ func (s *Store) writeTx(ctx context.Context, db string, tables []*model.Table) (
 
 // ensureTable creates the measurement's table or adds its new columns,
 // returning the columns it added for the schema cache.
-func (s *Store) ensureTable(ctx context.Context, db string, t *model.Table) ([]colSchema, []string, error) {
+func (s *Store) ensureTable(ctx context.Context, db string, t *model.Table, pending map[[2]string]map[string]bool) ([]colSchema, []string, error) {
 	s.smu.RLock()
 	ts := tableOf(s.schema, db, t.Measurement, false)
+	var have map[string]bool
+	if ts != nil {
+		have = make(map[string]bool, len(ts.cols))
+		for n := range ts.cols {
+			have[n] = true
+		}
+	}
 	s.smu.RUnlock()
+	key := [2]string{db, t.Measurement}
+	if p, ok := pending[key]; ok {
+		if have == nil {
+			have = map[string]bool{}
+		}
+		for n := range p {
+			have[n] = true
+		}
+	}
 	var added []colSchema
 	var names []string
 	table := quoteIdent(db) + "." + quoteIdent(t.Measurement)
-	if ts == nil {
+	if have == nil {
 		var sb strings.Builder
 		sb.WriteString("CREATE TABLE IF NOT EXISTS " + table + " (time TIMESTAMPTZ NOT NULL")
 		for _, c := range t.Columns {
@@ -334,7 +486,7 @@ func (s *Store) ensureTable(ctx context.Context, db string, t *model.Table) ([]c
 		}
 	} else {
 		for _, c := range t.Columns {
-			if _, ok := ts.cols[c.Name]; ok {
+			if have[c.Name] {
 				continue
 			}
 			q := "ALTER TABLE " + table + " ADD COLUMN " + quoteIdent(c.Name) + " " + fieldSQLTypes[c.Type]
@@ -344,6 +496,12 @@ func (s *Store) ensureTable(ctx context.Context, db string, t *model.Table) ([]c
 			added = append(added, colSchema{typ: c.Type, tag: c.Tag})
 			names = append(names, c.Name)
 		}
+	}
+	if pending[key] == nil {
+		pending[key] = map[string]bool{}
+	}
+	for _, n := range names {
+		pending[key][n] = true
 	}
 	for i, name := range names {
 		if _, err := s.wconn.ExecContext(ctx, `INSERT OR REPLACE INTO `+quoteIdent(metaSchema)+`.columns VALUES (?, ?, ?, ?)`,

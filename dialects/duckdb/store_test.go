@@ -161,3 +161,52 @@ func TestFileAccessDisabled(t *testing.T) {
 		t.Fatal("reading a file through user SQL succeeded")
 	}
 }
+
+// TestConcurrentWritesGroupCommit: many concurrent writers, some adding
+// the same new column with different types, lose nothing that was
+// accepted, and each learns only of its own rejections.
+func TestConcurrentWritesGroupCommit(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	const writers = 16
+	type outcome struct {
+		res model.WriteResult
+		err error
+	}
+	results := make(chan outcome, writers)
+	for w := range writers {
+		go func() {
+			var b model.Batch
+			m := b.Table("m")
+			v := model.Float(float64(w))
+			if w%2 == 1 {
+				v = model.Int(int64(w)) // half the writers disagree on v's type
+			}
+			for i := range 10 {
+				if err := m.AppendRow(int64(w*100+i), []model.Cell{{Name: "w", Value: model.Int(int64(w))}, {Name: "v", Value: v}}); err != nil {
+					panic(err)
+				}
+			}
+			res, err := s.Write(ctx, "db", &b)
+			results <- outcome{res, err}
+		}()
+	}
+	written := 0
+	for range writers {
+		o := <-results
+		if o.err != nil {
+			t.Fatal(o.err)
+		}
+		if o.res.Rows+o.res.Rejected != 10 || (o.res.Rejected != 0 && o.res.Rejected != 10) {
+			t.Fatalf("result %+v", o.res)
+		}
+		written += o.res.Rows
+	}
+	_, data := queryAll(t, s, "db", "SELECT count(*) FROM m")
+	if diff := cmp.Diff([][]model.Value{{model.Int(int64(written))}}, data); diff != "" {
+		t.Errorf("stored rows (-want +got):\n%s", diff)
+	}
+	if written != writers/2*10 {
+		t.Errorf("written %d rows, want %d (the writers whose v type won)", written, writers/2*10)
+	}
+}

@@ -3,7 +3,6 @@ package msgpack
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
@@ -156,4 +155,3 @@ func repeat(v any, n int) []any {
 	return out
 }
 
-var _ = fmt.Sprint
