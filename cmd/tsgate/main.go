@@ -25,8 +25,9 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve": {"run the gateway", runServe},
-		"token": {"manage API tokens: create, list, revoke", runToken},
+		"serve":     {"run the gateway", runServe},
+		"token":     {"manage API tokens: create, list, revoke", runToken},
+		"translate": {"translate a SQL query for a backend, or show why it cannot be", runTranslate},
 		"version": {"print the version", func(_ context.Context, _ []string, out, _ io.Writer) int {
 			fmt.Fprintln(out, "tsgate", version)
 			return 0
