@@ -22,9 +22,8 @@ type Config struct {
 	DataDir string        `toml:"data_dir"`
 	Backend BackendConfig `toml:"backend"`
 	Arc     ArcConfig     `toml:"arc"`
-	// Memtrace and PGWire listeners are reserved for their front ends.
-	Memtrace ListenConfig `toml:"memtrace"`
-	PGWire   ListenConfig `toml:"pgwire"`
+	Memtrace MemtraceConfig `toml:"memtrace"`
+	PGWire   PGWireConfig   `toml:"pgwire"`
 	Auth     AuthConfig   `toml:"auth"`
 	Log      LogConfig    `toml:"log"`
 	DuckDB   DuckDBConfig `toml:"duckdb"`
@@ -49,8 +48,15 @@ type ArcConfig struct {
 	MaxSQLLength int `toml:"max_sql_length"`
 }
 
-// ListenConfig is a listener that a later front end fills.
-type ListenConfig struct {
+// MemtraceConfig is the memtrace API front end.
+type MemtraceConfig struct {
+	// Listen is its address; empty disables the memtrace API.
+	Listen string `toml:"listen"`
+}
+
+// PGWireConfig is the PostgreSQL wire protocol front end.
+type PGWireConfig struct {
+	// Listen is its address; empty disables pg wire.
 	Listen string `toml:"listen"`
 }
 
@@ -100,8 +106,8 @@ func Default() Config {
 			MaxBodyBytes: 100 << 20,
 			MaxSQLLength: 10000,
 		},
-		Memtrace:        ListenConfig{Listen: ":9100"},
-		PGWire:          ListenConfig{Listen: ":5433"},
+		Memtrace:        MemtraceConfig{Listen: ":9100"},
+		PGWire:          PGWireConfig{Listen: ":5433"},
 		Auth:            AuthConfig{Enabled: true},
 		Log:             LogConfig{Level: "info", Format: "text"},
 		ShutdownTimeout: Duration{30 * time.Second},

@@ -22,15 +22,56 @@ import (
 	"tsgate/wire/arc"
 )
 
-// Gateway is a running tsgate: backend, token store and listeners.
+// Gateway is a running tsgate: backend, token store and front ends.
 type Gateway struct {
-	cfg    Config
-	log    *slog.Logger
-	store  *duckdb.Store
-	tokens *auth.Store
-	arc    *arc.Server
-	arcLn  net.Listener
-	http   *http.Server
+	cfg     Config
+	log     *slog.Logger
+	store   *duckdb.Store
+	backend *embedded
+	tokens  *auth.Store
+	arc     *arc.Server
+	// frontends are the listeners: the Arc API first, then the others.
+	frontends []*frontend
+}
+
+// frontend is one listener and how to serve and drain it.
+type frontend struct {
+	name     string
+	ln       net.Listener
+	serve    func(net.Listener) error
+	shutdown func(context.Context) error
+}
+
+// addHTTP binds addr and registers an HTTP front end on it.
+func (g *Gateway) addHTTP(name, addr string, h http.Handler) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s listen %s: %w", name, addr, err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+	}
+	g.frontends = append(g.frontends, &frontend{name: name, ln: ln, serve: srv.Serve, shutdown: srv.Shutdown})
+	return nil
+}
+
+// Addr is the bound address of the named front end ("arc", "memtrace",
+// "pgwire"), nil when it is not running. Useful with port 0.
+func (g *Gateway) Addr(name string) net.Addr {
+	for _, f := range g.frontends {
+		if f.name == name {
+			return f.ln.Addr()
+		}
+	}
+	return nil
+}
+
+func (g *Gateway) closeListeners() {
+	for _, f := range g.frontends {
+		f.ln.Close()
+	}
 }
 
 // NewLogger builds the configured structured logger writing to w.
@@ -103,32 +144,40 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	arcOpts = append(arcOpts, arc.WithMetrics(reg, reg))
-	g.arc = arc.New(&embedded{store: g.store}, arcOpts...)
-
-	if g.arcLn, err = net.Listen("tcp", cfg.Arc.Listen); err != nil {
+	g.backend = &embedded{store: g.store}
+	g.arc = arc.New(g.backend, arcOpts...)
+	if err := g.addHTTP("arc", cfg.Arc.Listen, g.arc.Handler()); err != nil {
 		g.store.Close()
-		return nil, fmt.Errorf("arc.listen %s: %w", cfg.Arc.Listen, err)
+		return nil, err
 	}
-	g.http = &http.Server{
-		Handler:           g.arc.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	// Further front ends register here, one call each, after the Arc API
+	// (whose metrics registry and token store they may share).
 	return g, nil
 }
 
 // ArcAddr is the Arc API's bound address (useful with port 0).
-func (g *Gateway) ArcAddr() net.Addr { return g.arcLn.Addr() }
+func (g *Gateway) ArcAddr() net.Addr { return g.Addr("arc") }
 
 // Run serves until ctx is canceled, then shuts down gracefully: /ready
 // turns 503, the listener closes, in-flight requests (writes included)
 // finish within the shutdown timeout, then the store closes.
 func (g *Gateway) Run(ctx context.Context) error {
-	errc := make(chan error, 1)
-	go func() { errc <- g.http.Serve(g.arcLn) }()
+	errc := make(chan error, len(g.frontends))
+	attrs := []any{"backend", g.backend.Name(), "store", StorePath(g.cfg.DataDir), "auth", g.cfg.Auth.Enabled}
+	for _, f := range g.frontends {
+		go func() {
+			err := f.serve(f.ln)
+			if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+				err = fmt.Errorf("%s: %w", f.name, err)
+			} else {
+				err = nil
+			}
+			errc <- err
+		}()
+		attrs = append(attrs, f.name, f.ln.Addr().String())
+	}
 	g.arc.SetReady(true)
-	g.log.Info("tsgate serving", "arc", g.arcLn.Addr().String(), "backend", "duckdb",
-		"store", StorePath(g.cfg.DataDir), "auth", g.cfg.Auth.Enabled)
+	g.log.Info("tsgate serving", attrs...)
 	var serveErr error
 	select {
 	case <-ctx.Done():
@@ -138,9 +187,10 @@ func (g *Gateway) Run(ctx context.Context) error {
 	g.log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), g.cfg.ShutdownTimeout.Duration)
 	defer cancel()
-	shutErr := g.http.Shutdown(sctx)
-	if errors.Is(serveErr, http.ErrServerClosed) {
-		serveErr = nil
+	var errsOut []error
+	errsOut = append(errsOut, serveErr)
+	for _, f := range g.frontends {
+		errsOut = append(errsOut, f.shutdown(sctx))
 	}
-	return errors.Join(serveErr, shutErr, g.store.Close())
+	return errors.Join(append(errsOut, g.store.Close())...)
 }
