@@ -19,14 +19,14 @@ import (
 // turned into underscores, upper-cased (arc.listen → TSGATE_ARC_LISTEN).
 type Config struct {
 	// DataDir holds the embedded store, the token file and other state.
-	DataDir string        `toml:"data_dir"`
-	Backend BackendConfig `toml:"backend"`
-	Arc     ArcConfig     `toml:"arc"`
+	DataDir  string         `toml:"data_dir"`
+	Backend  BackendConfig  `toml:"backend"`
+	Arc      ArcConfig      `toml:"arc"`
 	Memtrace MemtraceConfig `toml:"memtrace"`
 	PGWire   PGWireConfig   `toml:"pgwire"`
-	Auth     AuthConfig   `toml:"auth"`
-	Log      LogConfig    `toml:"log"`
-	DuckDB   DuckDBConfig `toml:"duckdb"`
+	Auth     AuthConfig     `toml:"auth"`
+	Log      LogConfig      `toml:"log"`
+	DuckDB   DuckDBConfig   `toml:"duckdb"`
 	// ShutdownTimeout bounds how long in-flight requests may take to finish.
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
 }
