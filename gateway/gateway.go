@@ -28,8 +28,10 @@ type Gateway struct {
 	log     *slog.Logger
 	store   *duckdb.Store
 	backend *embedded
-	tokens  *auth.Store
-	arc     *arc.Server
+	// pipeline translates front ends' queries for the backend.
+	pipeline *Pipeline
+	tokens   *auth.Store
+	arc      *arc.Server
 	// frontends are the listeners: the Arc API first, then the others.
 	frontends []*frontend
 }
@@ -145,6 +147,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) 
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	arcOpts = append(arcOpts, arc.WithMetrics(reg, reg))
 	g.backend = &embedded{store: g.store}
+	g.pipeline = newPipeline(g.backend)
 	g.arc = arc.New(g.backend, arcOpts...)
 	if err := g.addHTTP("arc", cfg.Arc.Listen, g.arc.Handler()); err != nil {
 		g.store.Close()

@@ -14,13 +14,17 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/klauspost/compress/zstd"
 	"github.com/vmihailenco/msgpack/v5"
+
+	"tsgate/model"
+	"tsgate/translate"
 )
 
 const adminToken = "test-admin-token-0123456789"
 
 type testServer struct {
-	base string
-	stop func()
+	base    string
+	stop    func()
+	gateway *Gateway
 }
 
 func startGateway(t *testing.T, mutate func(*Config)) *testServer {
@@ -40,7 +44,7 @@ func startGateway(t *testing.T, mutate func(*Config)) *testServer {
 	}
 	done := make(chan error, 1)
 	go func() { done <- g.Run(ctx) }()
-	ts := &testServer{base: "http://" + g.ArcAddr().String()}
+	ts := &testServer{base: "http://" + g.ArcAddr().String(), gateway: g}
 	stopped := false
 	ts.stop = func() {
 		if stopped {
@@ -292,5 +296,37 @@ func TestAuth(t *testing.T) {
 				t.Errorf("body (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestPipelineFromPostgres: PostgreSQL SQL (as pg wire clients send it) is
+// translated for the embedded store and runs there.
+func TestPipelineFromPostgres(t *testing.T) {
+	ts := startGateway(t, nil)
+	if status, body, _ := ts.do(t, req{path: "/write?db=pg&precision=s", body: []byte("cpu,host=a usage=1.5 1764115200\ncpu,host=b usage=2.5 1764115260\n")}); status != 204 {
+		t.Fatalf("write: %d %s", status, body)
+	}
+	g := ts.gateway
+	ctx := context.Background()
+	tr, err := g.pipeline.Translate(ctx, "pg", `SELECT date_trunc('hour', "time") AS h, count(*) AS n, avg(usage) AS a FROM cpu WHERE host IN ('a', 'b') GROUP BY 1 ORDER BY 1`, translate.FromPostgres)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := g.pipeline.Execute(ctx, "pg", tr)
+	if err != nil {
+		t.Fatalf("execute %q: %v", tr.Text, err)
+	}
+	defer rows.Close()
+	vals := make([]model.Value, len(rows.Columns()))
+	var got [][]model.Value
+	for rows.Next(vals) {
+		got = append(got, append([]model.Value(nil), vals...))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := [][]model.Value{{model.Time(1764115200_000000), model.Int(2), model.Float(2)}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -46,6 +47,9 @@ type Store struct {
 
 	smu    sync.RWMutex
 	schema map[string]map[string]*tableSchema // database → measurement
+	// schemaVersion changes whenever a table or column is added, so
+	// translation caches keyed on it never use a stale schema.
+	schemaVersion atomic.Uint64
 }
 
 type tableSchema struct {
@@ -192,8 +196,12 @@ func (s *Store) loadSchema(ctx context.Context) error {
 		return err
 	}
 	s.schema = schema
+	s.schemaVersion.Add(1)
 	return nil
 }
+
+// SchemaVersion changes whenever the stored schema does.
+func (s *Store) SchemaVersion() uint64 { return s.schemaVersion.Load() }
 
 func tableOf(schema map[string]map[string]*tableSchema, db, m string, create bool) *tableSchema {
 	tables := schema[db]
@@ -437,6 +445,9 @@ func (s *Store) writeTx(ctx context.Context, group []*writeReq) (err error) {
 	}
 	committed = true
 	s.smu.Lock()
+	if len(adds) > 0 {
+		s.schemaVersion.Add(1)
+	}
 	for _, a := range adds {
 		ts := tableOf(s.schema, a.db, a.m, true)
 		for i, c := range a.cols {
