@@ -169,12 +169,16 @@ func zst(t *testing.T, s string) []byte {
 	return enc.EncodeAll([]byte(s), nil)
 }
 
+// mp encodes v with map keys sorted, so the wire order of columns (which
+// decides the length-mismatch message) is fixed.
 func mp(t *testing.T, v any) []byte {
-	b, err := msgpack.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := msgpack.NewEncoder(&buf)
+	enc.SetSortMapKeys(true)
+	if err := enc.Encode(v); err != nil {
 		t.Fatal(err)
 	}
-	return b
+	return buf.Bytes()
 }
 
 // TestArcAPI runs the spec's examples against a real server in order;
@@ -328,5 +332,34 @@ func TestPipelineFromPostgres(t *testing.T) {
 	want := [][]model.Value{{model.Time(1764115200_000000), model.Int(2), model.Float(2)}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+}
+
+func TestQueryTimeoutAndLimits(t *testing.T) {
+	ts := startGateway(t, func(c *Config) {
+		c.Arc.QueryTimeout = Duration{100 * time.Millisecond}
+		c.Arc.MaxBodyBytes = 1 << 20
+	})
+	start := time.Now()
+	status, body, _ := ts.do(t, query("SELECT sum(a.range * b.range) AS s FROM range(1000000) a, range(1000000) b"))
+	if status != 504 || normalize(body) != `{"success":false,"columns":null,"data":null,"row_count":0,"execution_time_ms":X,"timestamp":X,"error":"Query timed out"}` {
+		t.Fatalf("slow query: %d %s", status, body)
+	}
+	if el := time.Since(start); el > 10*time.Second {
+		t.Errorf("timeout took %v: the engine was not interrupted", el)
+	}
+	big := bytes.Repeat([]byte("cpu,host=a v=1 1\n"), (1<<20)/17+1)
+	status, body, _ = ts.do(t, req{path: "/write", body: big})
+	if status != 413 || body != `{"error":"Payload too large (max 1MB). Consider batching into smaller requests."}` {
+		t.Errorf("oversize line protocol: %d %s", status, body)
+	}
+	status, body, _ = ts.do(t, req{path: "/write", body: gz(t, string(big))})
+	if status != 400 || body != `{"error":"Failed to decompress gzip data: decompressed payload exceeds 1MB limit"}` {
+		t.Errorf("gzip bomb: %d %s", status, body)
+	}
+	// Nothing of the refused bodies was written.
+	status, body, _ = ts.do(t, query("SELECT count(*) FROM cpu"))
+	if status != 200 || normalize(body) != `{"success":true,"columns":[],"data":[],"row_count":0,"execution_time_ms":X,"timestamp":X}` {
+		t.Errorf("after refused writes: %d %s", status, body)
 	}
 }

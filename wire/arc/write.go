@@ -30,8 +30,11 @@ func writeDatabase(r *http.Request, param string) (string, error) {
 	return db, nil
 }
 
-func (s *Server) readBody(r *http.Request) ([]byte, error) {
-	b, err := body.Read(r.Body, s.opts.maxBody)
+// readBody reads and decompresses a write body; wording picks the route's
+// own error texts (Arc's line-protocol and msgpack handlers word them
+// differently).
+func (s *Server) readBody(r *http.Request, wording body.Wording) ([]byte, error) {
+	b, _, err := body.ReadLimits(r.Body, body.Limits{MaxDecompressed: s.opts.maxBody, Wording: wording})
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +59,7 @@ func (s *Server) writeLP(dbParam func(*http.Request) string) http.HandlerFunc {
 			s.fail(w, err)
 			return
 		}
-		data, err := s.readBody(r)
+		data, err := s.readBody(r, body.LineProtocol)
 		if err != nil {
 			s.fail(w, err)
 			return
@@ -77,7 +80,7 @@ func (s *Server) writeMsgpack(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	data, err := s.readBody(r)
+	data, err := s.readBody(r, body.MsgPack)
 	if err != nil {
 		s.fail(w, err)
 		return
