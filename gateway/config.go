@@ -58,6 +58,16 @@ type MemtraceConfig struct {
 type PGWireConfig struct {
 	// Listen is its address; empty disables pg wire.
 	Listen string `toml:"listen"`
+	// AuthMethod is "scram-sha-256" (default) or "password" (cleartext,
+	// offered only on TLS connections). The password is an API token.
+	AuthMethod string `toml:"auth_method"`
+	// TLSCert and TLSKey are PEM files; with both set SSLRequest is
+	// answered 'S' and the session runs over TLS.
+	TLSCert string `toml:"tls_cert"`
+	TLSKey  string `toml:"tls_key"`
+	// ServerVersion is reported as server_version; clients pick features
+	// by it, so it must look like a PostgreSQL version.
+	ServerVersion string `toml:"server_version"`
 }
 
 // AuthConfig controls API tokens.
@@ -107,7 +117,7 @@ func Default() Config {
 			MaxSQLLength: 10000,
 		},
 		Memtrace:        MemtraceConfig{Listen: ":9100"},
-		PGWire:          PGWireConfig{Listen: ":5433"},
+		PGWire:          PGWireConfig{Listen: ":5433", AuthMethod: "scram-sha-256", ServerVersion: "15.0 (tsgate)"},
 		Auth:            AuthConfig{Enabled: true},
 		Log:             LogConfig{Level: "info", Format: "text"},
 		ShutdownTimeout: Duration{30 * time.Second},
@@ -227,6 +237,14 @@ func (c Config) Validate() error {
 	}
 	if c.Arc.MaxBodyBytes <= 0 {
 		problems = append(problems, errors.New("arc.max_body_bytes must be positive"))
+	}
+	switch c.PGWire.AuthMethod {
+	case "scram-sha-256", "password":
+	default:
+		problems = append(problems, fmt.Errorf("pgwire.auth_method %q: must be scram-sha-256 or password (md5 would need each token in plaintext)", c.PGWire.AuthMethod))
+	}
+	if (c.PGWire.TLSCert == "") != (c.PGWire.TLSKey == "") {
+		problems = append(problems, errors.New("pgwire.tls_cert and pgwire.tls_key must be set together"))
 	}
 	switch c.Log.Format {
 	case "text", "json":

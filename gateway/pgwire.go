@@ -1,0 +1,194 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"path/filepath"
+
+	"tsgate/errs"
+	"tsgate/model"
+	"tsgate/translate"
+	"tsgate/translate/ast"
+	"tsgate/wire/pgwire"
+)
+
+// addPGWire binds the PostgreSQL wire front end when pgwire.listen is set.
+func (g *Gateway) addPGWire(cfg Config) error {
+	pc := cfg.PGWire
+	if pc.Listen == "" {
+		return nil
+	}
+	wc := pgwire.Config{
+		AuthMethod:    pc.AuthMethod,
+		Logger:        g.log.With("frontend", "pgwire"),
+		QueryTimeout:  cfg.Arc.QueryTimeout.Duration,
+		ServerVersion: pc.ServerVersion,
+	}
+	if pc.TLSCert != "" || pc.TLSKey != "" {
+		cert, err := tls.LoadX509KeyPair(pc.TLSCert, pc.TLSKey)
+		if err != nil {
+			return fmt.Errorf("pgwire tls: %w", err)
+		}
+		wc.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	if g.tokens != nil {
+		tokens := g.tokens
+		live := func(hash string) bool {
+			for _, t := range tokens.List() {
+				if t.Hash == hash {
+					return true
+				}
+			}
+			return false
+		}
+		verify := func(tok string) bool { _, ok := tokens.Verify(tok); return ok }
+		a, err := pgwire.NewTokenAuth(filepath.Join(cfg.DataDir, "pgwire-scram.json"), verify, live)
+		if err != nil {
+			return err
+		}
+		if cfg.Auth.BootstrapToken != "" {
+			// The one token we know in plaintext at start-up.
+			if err := a.Learn(cfg.Auth.BootstrapToken); err != nil {
+				g.log.Warn("pgwire: bootstrap token not usable for SCRAM", "err", err)
+			}
+		}
+		wc.Auth = a
+	}
+	srv := pgwire.New(&pgExecutor{p: g.pipeline, g: g}, wc)
+	ln, err := net.Listen("tcp", pc.Listen)
+	if err != nil {
+		return fmt.Errorf("pgwire listen %s: %w", pc.Listen, err)
+	}
+	g.frontends = append(g.frontends, &frontend{name: "pgwire", ln: ln, serve: srv.Serve, shutdown: srv.Shutdown})
+	return nil
+}
+
+// pgExecutor runs pg wire statements through the translation pipeline.
+type pgExecutor struct {
+	p *Pipeline
+	g *Gateway
+}
+
+func (e *pgExecutor) Query(ctx context.Context, db, sql string) (model.Rows, error) {
+	tr, err := e.p.Translate(ctx, db, sql, translate.FromPostgres)
+	if err != nil {
+		return nil, err
+	}
+	if tr.Catalog != nil {
+		return e.catalog(db, tr.Catalog)
+	}
+	return e.p.Execute(ctx, db, tr)
+}
+
+// catalog answers Arc's SHOW DATABASES / SHOW TABLES / DESCRIBE.
+func (e *pgExecutor) catalog(db string, st ast.Statement) (model.Rows, error) {
+	text := func(names ...string) []model.ResultColumn {
+		cols := make([]model.ResultColumn, len(names))
+		for i, n := range names {
+			cols[i] = model.ResultColumn{Name: n, Type: model.TypeString, BackendType: "VARCHAR"}
+		}
+		return cols
+	}
+	switch s := st.(type) {
+	case *ast.ShowDatabases:
+		r := &model.SliceRows{Cols: text("database_name")}
+		for _, d := range e.g.store.Databases() {
+			r.Data = append(r.Data, []model.Value{model.String(d)})
+		}
+		return r, nil
+	case *ast.ShowTables:
+		if s.Database != "" {
+			db = s.Database
+		}
+		r := &model.SliceRows{Cols: text("database", "name")}
+		for _, m := range e.g.store.Measurements(db) {
+			r.Data = append(r.Data, []model.Value{model.String(db), model.String(m)})
+		}
+		return r, nil
+	case *ast.Describe:
+		d := db
+		if s.Table.Schema != "" {
+			d = s.Table.Schema
+		}
+		if !e.g.store.HasTable(d, s.Table.Name) {
+			return nil, &errs.Error{Code: errs.NotFound, Msg: fmt.Sprintf("relation %q does not exist", s.Table.Name)}
+		}
+		r := &model.SliceRows{Cols: text("column_name", "column_type", "kind")}
+		for _, c := range e.g.store.Columns(d, s.Table.Name) {
+			kind := "field"
+			if c.Tag {
+				kind = "tag"
+			}
+			r.Data = append(r.Data, []model.Value{model.String(c.Name), model.String(c.Type.String()), model.String(kind)})
+		}
+		return r, nil
+	}
+	return nil, errs.Newf(errs.Unsupported, "statement %s is not supported over pg wire", st)
+}
+
+// ParamTypes infers parameter types from the columns they are compared
+// with (col = $1, col BETWEEN $1 AND $2, col IN ($1, $2)), looking the
+// columns up in the tables the statement reads.
+func (e *pgExecutor) ParamTypes(ctx context.Context, db, sql string) map[int]model.FieldType {
+	tr, err := e.p.Translate(ctx, db, sql, translate.FromPostgres)
+	if err != nil || tr.Statement == nil {
+		return nil
+	}
+	var tables []*ast.Table
+	ast.Inspect(tr.Statement, func(n ast.Node) bool {
+		if t, ok := n.(*ast.Table); ok {
+			tables = append(tables, t)
+		}
+		return true
+	})
+	colType := func(x ast.Expr) (model.FieldType, bool) {
+		ref, ok := x.(*ast.ColumnRef)
+		if !ok {
+			return 0, false
+		}
+		if ref.Name == "time" {
+			return model.TypeTime, true
+		}
+		for _, t := range tables {
+			d := db
+			if t.Schema != "" {
+				d = t.Schema
+			}
+			for _, c := range e.g.store.Columns(d, t.Name) {
+				if c.Name == ref.Name {
+					return c.Type, true
+				}
+			}
+		}
+		return 0, false
+	}
+	out := map[int]model.FieldType{}
+	pair := func(col ast.Expr, ps ...ast.Expr) {
+		ft, ok := colType(col)
+		if !ok {
+			return
+		}
+		for _, p := range ps {
+			if pr, ok := p.(*ast.Param); ok {
+				out[pr.N] = ft
+			}
+		}
+	}
+	ast.Inspect(tr.Statement, func(n ast.Node) bool {
+		switch x := n.(type) {
+		case *ast.Binary:
+			if x.Op.IsComparison() {
+				pair(x.L, x.R)
+				pair(x.R, x.L)
+			}
+		case *ast.Between:
+			pair(x.X, x.Lo, x.Hi)
+		case *ast.InList:
+			pair(x.X, x.List...)
+		}
+		return true
+	})
+	return out
+}

@@ -1,0 +1,441 @@
+package pgwire
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"tsgate/errs"
+	"tsgate/model"
+)
+
+// startupTimeout bounds the whole startup and authentication exchange, so
+// a silent client cannot hold a goroutine and a socket forever.
+const startupTimeout = 15 * time.Second
+
+// maxMessageLen caps a frontend message body (a query, a Bind).
+const maxMessageLen = 64 << 20
+
+// flushThreshold is how much result data is buffered before it is written
+// out mid-result.
+const flushThreshold = 32 << 10
+
+// conn is one client session: the protocol loop (this file), the session
+// state it owns (session.go) and the extended-protocol objects
+// (extended.go).
+type conn struct {
+	srv *Server
+	nc  net.Conn
+	be  *pgproto3.Backend
+	tls bool
+
+	pid, secret uint32
+	user, db    string
+	settings    map[string]string
+	txStatus    byte
+	// skipping is set after an error in the extended protocol: messages
+	// are discarded until Sync.
+	skipping bool
+	stmts    map[string]*prepared
+	portals  map[string]*portal
+	cursors  map[string]*cursor
+
+	ctx     context.Context
+	cancelC context.CancelFunc
+
+	// runMu guards the cancel function of the statement running now.
+	runMu     sync.Mutex
+	running   context.CancelFunc
+	canceled  bool
+	busy      atomic.Bool
+	shutting  atomic.Bool
+	typeMap   *pgtype.Map
+	raw       rawMessage
+	rowBuf    []byte
+	scratch   []byte
+	vals      []model.Value
+	pending   int
+	colTypes  []colType
+	colFormat []int16
+}
+
+// rawMessage sends bytes the connection encoded itself (DataRow on the
+// hot path), through the Backend's buffer so ordering is preserved.
+type rawMessage struct{ b []byte }
+
+func (*rawMessage) Backend()                            {}
+func (*rawMessage) Decode([]byte) error                 { return errors.New("rawMessage is send-only") }
+func (m *rawMessage) Encode(dst []byte) ([]byte, error) { return append(dst, m.b...), nil }
+
+func newConn(s *Server, nc net.Conn) *conn {
+	c := &conn{srv: s, nc: nc, txStatus: 'I', typeMap: pgtype.NewMap()}
+	c.be = pgproto3.NewBackend(nc, nc)
+	c.be.SetMaxBodyLen(maxMessageLen)
+	c.ctx, c.cancelC = context.WithCancel(s.baseCtx)
+	c.resetSession()
+	return c
+}
+
+func (c *conn) resetSession() {
+	c.settings = defaultSettings()
+	c.stmts = map[string]*prepared{}
+	c.portals = map[string]*portal{}
+	c.closeCursors(true)
+	c.cursors = map[string]*cursor{}
+}
+
+func (c *conn) serve() {
+	defer c.nc.Close()
+	defer c.cancelC()
+	c.nc.SetDeadline(time.Now().Add(startupTimeout))
+	if !c.startup() {
+		return
+	}
+	defer c.srv.unregister(c)
+	defer c.closeAll()
+	c.nc.SetDeadline(time.Time{})
+	c.srv.log.Debug("pgwire session", "user", c.user, "database", c.db, "remote", c.nc.RemoteAddr().String())
+	for {
+		if c.shutting.Load() {
+			c.be.Send(fatalResponse("57P01", "terminating connection due to administrator command"))
+			c.be.Flush()
+			return
+		}
+		msg, err := c.be.Receive()
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, net.ErrClosed) {
+				c.srv.log.Debug("pgwire receive", "err", err)
+				// A malformed message leaves the stream unsynchronized:
+				// report it and end the session, as PostgreSQL does.
+				c.be.Send(fatalResponse("08P01", "invalid frontend message: "+err.Error()))
+				c.be.Flush()
+			}
+			return
+		}
+		c.busy.Store(true)
+		ok := c.handle(msg)
+		c.busy.Store(false)
+		if !ok {
+			return
+		}
+	}
+}
+
+// shutdown asks the session to end: an idle one at once, a busy one after
+// its current message.
+func (c *conn) shutdown() {
+	c.shutting.Store(true)
+	if !c.busy.Load() {
+		// Unblock Receive; the loop then exits without a reply, like a
+		// connection reset by a restarting server.
+		c.nc.SetReadDeadline(time.Now())
+	}
+}
+
+// handle processes one frontend message; false ends the session.
+func (c *conn) handle(msg pgproto3.FrontendMessage) bool {
+	if c.skipping {
+		switch msg.(type) {
+		case *pgproto3.Sync:
+		case *pgproto3.Terminate:
+			return false
+		default:
+			return true
+		}
+	}
+	switch m := msg.(type) {
+	case *pgproto3.Query:
+		c.simpleQuery(m.String)
+		return c.flush()
+	case *pgproto3.Parse:
+		c.extended(c.parse(m))
+	case *pgproto3.Bind:
+		c.extended(c.bind(m))
+	case *pgproto3.Describe:
+		c.extended(c.describe(m))
+	case *pgproto3.Execute:
+		c.extended(c.execute(m))
+	case *pgproto3.Close:
+		c.extended(c.closeMsg(m))
+	case *pgproto3.Sync:
+		c.skipping = false
+		if c.txStatus == 'I' {
+			// Sync ends the implicit transaction, and with it every portal.
+			c.closePortals()
+		}
+		c.be.Send(&pgproto3.ReadyForQuery{TxStatus: c.txStatus})
+		return c.flush()
+	case *pgproto3.Flush:
+		return c.flush()
+	case *pgproto3.Terminate:
+		return false
+	case *pgproto3.FunctionCall:
+		c.extended(sqlErrf(errs.Unsupported, "0A000", "the fastpath function call protocol is not supported"))
+	case *pgproto3.CopyData, *pgproto3.CopyDone, *pgproto3.CopyFail:
+		// Only sent in COPY mode, which we never enter: ignore, as
+		// PostgreSQL does for stray copy messages.
+	default:
+		c.be.Send(fatalResponse("08P01", "unexpected message"))
+		c.flush()
+		return false
+	}
+	if c.pending >= flushThreshold {
+		return c.flush()
+	}
+	return true
+}
+
+// extended reports an extended-protocol error and enters skip-until-Sync.
+func (c *conn) extended(err error) {
+	if err == nil {
+		return
+	}
+	c.sendError(err)
+	c.skipping = true
+}
+
+func (c *conn) sendError(err error) {
+	if c.txStatus == 'T' {
+		c.txStatus = 'E'
+	}
+	var e *errs.Error
+	if errors.As(err, &e) && (e.Code == errs.Internal) {
+		c.srv.log.Warn("pgwire internal error", "err", err)
+	}
+	c.be.Send(errorResponse(err))
+}
+
+func (c *conn) flush() bool {
+	c.pending = 0
+	return c.be.Flush() == nil
+}
+
+// startup runs the startup exchange: SSL/GSS negotiation, the startup
+// message, authentication and the session's ParameterStatus set.
+func (c *conn) startup() bool {
+	for {
+		msg, err := c.be.ReceiveStartupMessage()
+		if err != nil {
+			return false
+		}
+		switch m := msg.(type) {
+		case *pgproto3.SSLRequest:
+			if c.srv.cfg.TLS == nil || c.tls {
+				if _, err := c.nc.Write([]byte{'N'}); err != nil {
+					return false
+				}
+				continue
+			}
+			if _, err := c.nc.Write([]byte{'S'}); err != nil {
+				return false
+			}
+			tc := tls.Server(c.nc, c.srv.cfg.TLS)
+			if err := tc.HandshakeContext(c.ctx); err != nil {
+				c.srv.log.Debug("pgwire tls handshake", "err", err)
+				return false
+			}
+			c.nc, c.tls = tc, true
+			c.be = pgproto3.NewBackend(tc, tc)
+			c.be.SetMaxBodyLen(maxMessageLen)
+		case *pgproto3.GSSEncRequest:
+			if _, err := c.nc.Write([]byte{'N'}); err != nil {
+				return false
+			}
+		case *pgproto3.CancelRequest:
+			c.srv.cancel(m.ProcessID, m.SecretKey)
+			return false
+		case *pgproto3.StartupMessage:
+			return c.login(m)
+		default:
+			return false
+		}
+	}
+}
+
+func (c *conn) login(m *pgproto3.StartupMessage) bool {
+	var unknown []string
+	for k, v := range m.Parameters {
+		switch k {
+		case "user":
+			c.user = v
+		case "database":
+			c.db = v
+		case "options", "replication":
+			if k == "replication" && v != "false" && v != "0" && v != "off" {
+				c.be.Send(fatalResponse("08P01", "replication connections are not supported"))
+				c.be.Flush()
+				return false
+			}
+		default:
+			if strings.HasPrefix(k, "_pq_.") {
+				unknown = append(unknown, k)
+				continue
+			}
+			// Anything else is a run-time setting (application_name,
+			// DateStyle, client_encoding…), applied like SET.
+			if err := c.set(k, v); err != nil {
+				c.be.Send(fatalResponse(errs.As(err).State(), errs.As(err).Msg))
+				c.be.Flush()
+				return false
+			}
+		}
+	}
+	if c.user == "" {
+		c.be.Send(fatalResponse("28000", "no PostgreSQL user name specified in startup packet"))
+		c.be.Flush()
+		return false
+	}
+	if c.db == "" {
+		c.db = c.user // libpq's rule: the database defaults to the user name
+	}
+	if m.ProtocolVersion != pgproto3.ProtocolVersion30 || len(unknown) > 0 {
+		// We speak 3.0: tell a 3.2 client to fall back, and name the
+		// protocol options we ignore.
+		c.be.Send(&pgproto3.NegotiateProtocolVersion{NewestMinorProtocol: 0, UnrecognizedOptions: unknown})
+	}
+	if !c.authenticate() {
+		return false
+	}
+	if !c.srv.register(c) {
+		c.be.Send(fatalResponse("57P03", "the database system is shutting down"))
+		c.be.Flush()
+		return false
+	}
+	c.be.Send(&pgproto3.AuthenticationOk{})
+	for _, k := range reportedSettings {
+		c.be.Send(&pgproto3.ParameterStatus{Name: k, Value: c.show(k)})
+	}
+	var key [4]byte
+	binary.BigEndian.PutUint32(key[:], c.secret)
+	c.be.Send(&pgproto3.BackendKeyData{ProcessID: c.pid, SecretKey: key[:]})
+	c.be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+	return c.flush()
+}
+
+// authenticate runs the configured method; on failure it has already sent
+// the FATAL error.
+func (c *conn) authenticate() bool {
+	a := c.srv.cfg.Auth
+	if a == nil {
+		return true
+	}
+	fail := func() bool {
+		c.srv.log.Info("pgwire authentication failed", "user", c.user, "remote", c.nc.RemoteAddr().String())
+		c.be.Send(fatalResponse("28P01", `password authentication failed for user "`+c.user+`"`))
+		c.be.Flush()
+		return false
+	}
+	if c.srv.cfg.AuthMethod == AuthPassword && c.tls {
+		c.be.Send(&pgproto3.AuthenticationCleartextPassword{})
+		if c.be.Flush() != nil || c.be.SetAuthType(pgproto3.AuthTypeCleartextPassword) != nil {
+			return false
+		}
+		msg, err := c.be.Receive()
+		if err != nil {
+			return false
+		}
+		pw, ok := msg.(*pgproto3.PasswordMessage)
+		if !ok || !a.CheckPassword(pw.Password) {
+			return fail()
+		}
+		return true
+	}
+	c.be.Send(&pgproto3.AuthenticationSASL{AuthMechanisms: []string{"SCRAM-SHA-256"}})
+	if c.be.Flush() != nil || c.be.SetAuthType(pgproto3.AuthTypeSASL) != nil {
+		return false
+	}
+	msg, err := c.be.Receive()
+	if err != nil {
+		return false
+	}
+	init, ok := msg.(*pgproto3.SASLInitialResponse)
+	if !ok || init.AuthMechanism != "SCRAM-SHA-256" {
+		c.be.Send(fatalResponse("28000", "unsupported SASL mechanism"))
+		c.be.Flush()
+		return false
+	}
+	sc := &scramServer{auth: a}
+	first, err := sc.first(init.Data)
+	if err != nil {
+		c.be.Send(fatalResponse("08P01", err.Error()))
+		c.be.Flush()
+		return false
+	}
+	c.be.Send(&pgproto3.AuthenticationSASLContinue{Data: []byte(first)})
+	if c.be.Flush() != nil || c.be.SetAuthType(pgproto3.AuthTypeSASLContinue) != nil {
+		return false
+	}
+	if msg, err = c.be.Receive(); err != nil {
+		return false
+	}
+	resp, ok := msg.(*pgproto3.SASLResponse)
+	if !ok {
+		return fail()
+	}
+	final, good, err := sc.final(resp.Data)
+	if err != nil {
+		c.be.Send(fatalResponse("08P01", err.Error()))
+		c.be.Flush()
+		return false
+	}
+	if !good {
+		return fail()
+	}
+	c.be.Send(&pgproto3.AuthenticationSASLFinal{Data: []byte(final)})
+	return c.be.SetAuthType(pgproto3.AuthTypeOk) == nil
+}
+
+// begin starts a cancelable statement context.
+func (c *conn) begin() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(c.ctx)
+	if d := c.srv.cfg.QueryTimeout; d > 0 {
+		ctx, cancel = context.WithTimeout(ctx, d)
+	}
+	return ctx, cancel
+}
+
+// setRunning records what CancelRequest interrupts; nil when idle.
+func (c *conn) setRunning(cancel context.CancelFunc) {
+	c.runMu.Lock()
+	c.running = cancel
+	if cancel != nil {
+		c.canceled = false
+	}
+	c.runMu.Unlock()
+}
+
+func (c *conn) cancelRunning() {
+	c.runMu.Lock()
+	if c.running != nil {
+		c.canceled = true
+		c.running()
+	}
+	c.runMu.Unlock()
+}
+
+// canceledErr rewrites the error of a statement a CancelRequest stopped
+// into PostgreSQL's own message for it.
+func (c *conn) canceledErr(err error) error {
+	c.runMu.Lock()
+	canceled := c.canceled
+	c.runMu.Unlock()
+	if canceled {
+		return &errs.Error{Code: errs.Canceled, SQLState: "57014", Msg: "canceling statement due to user request", Err: err}
+	}
+	return err
+}
+
+func (c *conn) closeAll() {
+	c.closePortals()
+	c.closeCursors(true)
+}
