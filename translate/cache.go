@@ -3,9 +3,10 @@ package translate
 import "sync"
 
 type cacheKey struct {
-	sql     string
-	target  string
-	version uint64
+	sql      string
+	target   string
+	database string
+	version  uint64
 }
 
 type entry struct {

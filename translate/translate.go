@@ -8,6 +8,8 @@ import (
 
 	"tsgate/dialects/clickhouse"
 	"tsgate/dialects/duckdbsql"
+	"tsgate/dialects/flux"
+	"tsgate/dialects/influxql"
 	"tsgate/dialects/postgres"
 	"tsgate/dialects/timescaledb"
 	"tsgate/errs"
@@ -81,14 +83,10 @@ func NewRegistry(gens ...Generator) *Registry {
 	return r
 }
 
-// DefaultRegistry has every built target. InfluxQL and Flux are known
-// names whose generators are not built yet: asking for them is a typed
-// refusal, never an output.
+// DefaultRegistry has every built target.
 func DefaultRegistry() *Registry {
-	r := NewRegistry(duckdbsql.New(), postgres.New(), timescaledb.New(), clickhouse.New(), clickhouse.NewLegacy())
-	r.planned["influxql"] = true
-	r.planned["flux"] = true
-	return r
+	return NewRegistry(duckdbsql.New(), postgres.New(), timescaledb.New(), clickhouse.New(), clickhouse.NewLegacy(),
+		influxql.New(), flux.New())
 }
 
 // Names lists the built targets, sorted.
@@ -168,6 +166,14 @@ func (t *Translator) Registry() *Registry { return t.reg }
 // the target needs none. Results, refusals included, are cached by
 // exact text, target and schema version.
 func (t *Translator) Translate(ctx context.Context, sql, targetName string, schema Schema) (*Translation, error) {
+	return t.TranslateIn(ctx, sql, targetName, "", schema)
+}
+
+// TranslateIn is Translate for a request whose default database is known
+// (Arc's x-arc-database header, InfluxDB's db parameter): unqualified
+// tables are looked up there, and Flux, which names its bucket in the
+// text, needs it.
+func (t *Translator) TranslateIn(ctx context.Context, sql, targetName, database string, schema Schema) (*Translation, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, errs.Wrap(errs.Canceled, err, "translation canceled")
 	}
@@ -175,16 +181,16 @@ func (t *Translator) Translate(ctx context.Context, sql, targetName string, sche
 	if schema != nil {
 		ver = schema.Version()
 	}
-	key := cacheKey{sql: sql, target: targetName, version: ver}
+	key := cacheKey{sql: sql, target: targetName, database: database, version: ver}
 	if tr, err, ok := t.cache.get(key); ok {
 		return tr, err
 	}
-	tr, err := t.translate(sql, targetName, schema)
+	tr, err := t.translate(sql, targetName, database, schema)
 	t.cache.put(key, tr, err)
 	return tr, err
 }
 
-func (t *Translator) translate(sql, targetName string, schema Schema) (*Translation, error) {
+func (t *Translator) translate(sql, targetName, database string, schema Schema) (*Translation, error) {
 	gen, err := t.reg.Lookup(targetName)
 	if err != nil {
 		return nil, err
@@ -193,12 +199,16 @@ func (t *Translator) translate(sql, targetName string, schema Schema) (*Translat
 	if err != nil {
 		return nil, err
 	}
-	return Generate(sql, st, gen, schema)
+	return generate(sql, st, gen, &target.Env{Schema: schema, Database: database})
 }
 
 // Generate runs the stages after parsing on st, which it rewrites in
 // place: rewrite, capability check, generation.
 func Generate(sql string, st ast.Statement, gen Generator, schema Schema) (*Translation, error) {
+	return generate(sql, st, gen, &target.Env{Schema: schema})
+}
+
+func generate(sql string, st ast.Statement, gen Generator, env *target.Env) (*Translation, error) {
 	tr := &Translation{Target: gen.Name(), Language: gen.Language(), Statement: st}
 	q, ok := st.(ast.Query)
 	if !ok {
@@ -211,7 +221,7 @@ func Generate(sql string, st ast.Statement, gen Generator, schema Schema) (*Tran
 	if err := Check(q, gen); err != nil {
 		return nil, charPos(sql, err)
 	}
-	out, err := gen.Generate(q, &target.Env{Schema: schema})
+	out, err := gen.Generate(q, env)
 	if err != nil {
 		return nil, charPos(sql, err)
 	}

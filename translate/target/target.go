@@ -26,6 +26,12 @@ type ColumnInfo struct {
 	Name string
 	Tag  bool
 	Type model.FieldType
+	// Required marks a field present in every point of the measurement
+	// (memtrace's content, TSBS's usage_* fields). InfluxDB has no rows,
+	// only points with some fields: InfluxQL and Flux can count or return
+	// every point exactly only through a field that is never absent, so
+	// their generators refuse what would need one when none is marked.
+	Required bool
 }
 
 // Schema tells generators which columns are tags and which are fields, and
@@ -81,15 +87,40 @@ const (
 	// StepLimit skips Offset rows, then keeps at most Limit (Limit < 0:
 	// no limit).
 	StepLimit
+	// StepDefaultRow: when the input has no rows at all, emit exactly one
+	// row whose column Columns[i].Name holds Columns[i].Expr (a literal);
+	// a non-empty input passes unchanged. It restores SQL's one row for
+	// an aggregate without GROUP BY, which InfluxQL and Flux omit when no
+	// point matches (count → 0, every other aggregate → NULL).
+	StepDefaultRow
+	// StepProject replaces each row by Columns: output column i is named
+	// Columns[i].Name and holds Columns[i].Expr evaluated on the input
+	// row. It shapes the backend's columns (time first, series tags,
+	// helper columns) into the query's select list and computes what the
+	// target language cannot (arithmetic between aggregates).
+	StepProject
 )
 
+// ProjectColumn is one column of a StepProject or StepDefaultRow.
+type ProjectColumn struct {
+	Name string
+	Expr ast.Expr
+}
+
 // PostStep is one row-level operation. Steps apply in order.
+//
+// Expressions in Order, Filter and Columns refer to the step's input
+// columns by unqualified ast.ColumnRef names and use only literals,
+// ast.Unary, ast.Binary, ast.IsNull and ast.Cast, evaluated with the
+// source dialect's SQL semantics (three-valued logic, / is true division,
+// NULL propagates through arithmetic).
 type PostStep struct {
-	Kind   StepKind
-	Order  []*ast.OrderItem
-	Filter ast.Expr
-	Limit  int64
-	Offset int64
+	Kind    StepKind
+	Order   []*ast.OrderItem
+	Filter  ast.Expr
+	Limit   int64
+	Offset  int64
+	Columns []ProjectColumn
 }
 
 // Output is a generator's result.

@@ -1,0 +1,359 @@
+// Package flux generates Flux (InfluxDB 1.8's /api/v2/query) from tsgate's
+// AST, as one pipe-forward pipeline built as a small Flux AST (ast.go) and
+// printed:
+//
+//	from(bucket: "db/autogen")
+//	  |> range(start: …, stop: …)
+//	  |> filter(fn: (r) => r._measurement == "m" and <tag conditions>)
+//	  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
+//	  |> filter(fn: (r) => <field conditions>)
+//	  |> [map: bucket _time] |> group(columns: …) |> reduce(…)   (aggregates)
+//	  |> group() |> sort(columns: ["_time"]) |> limit(n: …, offset: …)
+//
+// What the query means is decided by dialects/influxql/plan, shared with
+// InfluxQL; this package only prints it. Flux-specific choices:
+//
+//   - range() needs both ends. A missing lower bound is InfluxDB's
+//     smallest time (1677-09-21T00:12:43.145224194Z), a missing upper one
+//     just past its largest: range(start: 0) would drop points before
+//     1970, and the default stop, now(), points in the future.
+//   - range() includes start and excludes stop, so `time > t` starts at
+//     t + 1ns and `time <= t` stops at t + 1ns, relative bounds included
+//     (`-23h59m59s999ms999us999ns`).
+//   - An absent tag is ” (as in InfluxQL): a tag condition true for ”
+//     is guarded with `not exists r.tag or …`; under OR every condition on
+//     a column that may be absent is guarded, so it is false rather than
+//     null there.
+//   - Time buckets are computed on the ns integer (floor toward -∞ from
+//     the origin), not with window(), whose first and last windows are
+//     cut to the range and would mislabel their rows.
+//   - Aggregates are one reduce() per group: count, sum, avg (sum and
+//     count, divided after), min, max. Others are refused.
+//   - The database comes from the table (db.measurement) or the request
+//     (Env.Database), with the default retention policy: "db/autogen".
+package flux
+
+import (
+	"strconv"
+
+	"tsgate/dialects/influxql/plan"
+	"tsgate/model"
+	"tsgate/translate/ast"
+	"tsgate/translate/target"
+)
+
+// Name is the target's name.
+const Name = "flux"
+
+// Generator is the Flux target.
+type Generator struct{}
+
+// New returns the Flux generator.
+func New() target.Generator { return Generator{} }
+
+func (Generator) Name() string              { return Name }
+func (Generator) Language() target.Language { return target.Flux }
+func (Generator) Caps() target.Caps         { return target.CapHaving | target.CapOffset | target.CapRegex }
+
+var hints = map[target.Caps]string{
+	target.CapJoin:       "tsgate does not translate SQL joins to Flux join(); query each measurement separately",
+	target.CapSubquery:   "run the inner query first",
+	target.CapCTE:        "inline the query",
+	target.CapWindow:     "tsgate does not translate window functions to Flux",
+	target.CapCase:       "tsgate does not translate CASE to Flux",
+	target.CapSetOp:      "run the queries separately",
+	target.CapDistinct:   "use GROUP BY on tags instead",
+	target.CapILike:      "Flux has no case-insensitive LIKE; Go's (?i) folds case differently",
+	target.CapParams:     "inline the parameter values",
+	target.CapDistinctOn: "use GROUP BY on the tag with an aggregate",
+}
+
+func (Generator) Hint(c target.Caps) string { return hints[c] }
+
+func aggSupport(a *ast.Agg, _ target.ColumnInfo) (bool, string) {
+	switch a.Kind {
+	case ast.AggCount:
+		if a.Distinct {
+			return true, "tsgate's Flux reduce() has no count(DISTINCT …)"
+		}
+		return false, ""
+	case ast.AggSum, ast.AggAvg, ast.AggMin, ast.AggMax:
+		return false, ""
+	}
+	return true, "tsgate's Flux generator computes count, sum, avg, min and max only"
+}
+
+var cmpOp = map[plan.Op]string{
+	plan.Eq: "==", plan.Ne: "!=", plan.Lt: "<", plan.Le: "<=", plan.Gt: ">", plan.Ge: ">=",
+	plan.Match: "=~", plan.NotMatch: "!~",
+}
+
+var r = Ident("r")
+
+func col(name string) Expr { return &Member{X: r, Prop: name} }
+
+// Generate builds the pipeline.
+func (Generator) Generate(q ast.Query, env *target.Env) (*target.Output, error) {
+	p, err := plan.Build(Name, q, env, plan.Options{TimeCol: "_time", Agg: aggSupport})
+	if err != nil {
+		return nil, err
+	}
+	if p.Database == "" {
+		return nil, target.Refuse(Name, "a query without a database", q,
+			"Flux reads a bucket: qualify the table (db.measurement) or send the request's database")
+	}
+	pipe := &Pipe{Head: &Call{Fn: "from", Args: []Arg{{"bucket", Str(p.Database + "/autogen")}}}}
+	pipe.Add("range", Arg{"start", start(p.Lower)}, Arg{"stop", stop(p.Upper)})
+
+	// Top-level tag conditions filter series before pivot; the rest
+	// needs the fields side by side.
+	var pre Expr = &Binary{Op: "==", L: col("_measurement"), R: Str(p.Measurement)}
+	var post Expr
+	for _, c := range conjuncts(p.Where, nil) {
+		if cmp, ok := c.(*plan.Cmp); ok && cmp.Col.Tag {
+			pre = and(pre, leaf(cmp, false))
+			continue
+		}
+		post = and(post, pred(c, false))
+	}
+	pipe.Add("filter", Arg{"fn", fn(pre)})
+	pipe.Add("pivot", Arg{"rowKey", Array{Str("_time")}}, Arg{"columnKey", Array{Str("_field")}}, Arg{"valueColumn", Str("_value")})
+	if post != nil {
+		pipe.Add("filter", Arg{"fn", fn(post)})
+	}
+	if p.Aggregate {
+		if err := aggregate(pipe, p); err != nil {
+			return nil, err
+		}
+	}
+	pipe.Add("group")
+	switch p.Order {
+	case 1:
+		pipe.Add("sort", Arg{"columns", Array{Str("_time")}})
+	case -1:
+		pipe.Add("sort", Arg{"columns", Array{Str("_time")}}, Arg{"desc", Bool(true)})
+	}
+	post2 := p.Post
+	switch {
+	case p.Limit > 0 && p.Offset > 0:
+		pipe.Add("limit", Arg{"n", Int(p.Limit)}, Arg{"offset", Int(p.Offset)})
+	case p.Limit > 0:
+		pipe.Add("limit", Arg{"n", Int(p.Limit)})
+	case p.Offset > 0:
+		// limit() needs n: the gateway skips the rows of an OFFSET alone,
+		// after the native sort.
+		post2 = append(append([]target.PostStep{}, p.Post[:len(p.Post)-1]...),
+			target.PostStep{Kind: target.StepLimit, Limit: -1, Offset: p.Offset}, p.Post[len(p.Post)-1])
+	}
+	return &target.Output{Text: pipe.String(), Notes: p.Notes, Post: post2}, nil
+}
+
+func fn(body Expr) Expr { return &Func{Params: []string{"r"}, Body: body} }
+
+func start(b plan.Bound) Expr {
+	if !b.Set {
+		return Time(plan.MinTime)
+	}
+	ns := b.NS
+	if !b.Incl {
+		ns++
+	}
+	if b.Now {
+		return Dur(ns)
+	}
+	return Time(ns)
+}
+
+func stop(b plan.Bound) Expr {
+	if !b.Set {
+		return Time(plan.MaxTime + 1)
+	}
+	ns := b.NS
+	if b.Incl {
+		ns++
+	}
+	if b.Now {
+		return Dur(ns)
+	}
+	return Time(ns)
+}
+
+func conjuncts(p plan.Pred, out []plan.Pred) []plan.Pred {
+	switch x := p.(type) {
+	case nil:
+		return out
+	case *plan.And:
+		return conjuncts(x.R, conjuncts(x.L, out))
+	}
+	return append(out, p)
+}
+
+func and(l, r Expr) Expr {
+	if l == nil {
+		return parenOr(r)
+	}
+	return &Binary{Op: "and", L: parenOr(l), R: parenOr(r)}
+}
+
+// pred prints a condition; under is true below an OR.
+func pred(p plan.Pred, under bool) Expr {
+	switch x := p.(type) {
+	case *plan.And:
+		return and(pred(x.L, under), pred(x.R, under))
+	case *plan.Or:
+		return &Binary{Op: "or", L: pred(x.L, true), R: pred(x.R, true)}
+	case *plan.Cmp:
+		return leaf(x, under)
+	}
+	panic("flux: unknown predicate")
+}
+
+func parenOr(e Expr) Expr {
+	if b, ok := e.(*Binary); ok && b.Op == "or" {
+		return &Paren{X: e}
+	}
+	return e
+}
+
+// leaf prints one comparison with the guard its column needs (see the
+// package comment).
+func leaf(c *plan.Cmp, under bool) Expr {
+	var rhs Expr
+	lhs := col(c.Col.Name)
+	switch {
+	case c.Op == plan.Match || c.Op == plan.NotMatch:
+		rhs = Regex(c.Regex)
+	case c.Lit.Kind == ast.LitString:
+		rhs = Str(c.Lit.Text)
+	case c.Lit.Kind == ast.LitBool:
+		rhs = Bool(c.Lit.Bool)
+	default:
+		lhs, rhs = numeric(c.Col, c.Lit)
+	}
+	var e Expr = &Binary{Op: cmpOp[c.Op], L: lhs, R: rhs}
+	switch {
+	case c.Col.Tag && c.TrueOnEmpty():
+		e = &Paren{X: &Binary{Op: "or", L: &Not{X: &Exists{X: col(c.Col.Name)}}, R: e}}
+	case under && (c.Col.Tag || c.Nullable):
+		e = &Paren{X: &Binary{Op: "and", L: &Exists{X: col(c.Col.Name)}, R: e}}
+	}
+	return e
+}
+
+// numeric types a number for the field: Flux compares only equal types.
+func numeric(f target.ColumnInfo, l *ast.Literal) (Expr, Expr) {
+	lhs := col(f.Name)
+	switch f.Type {
+	case model.TypeFloat:
+		return lhs, floatLit(l)
+	case model.TypeUint:
+		if l.Kind == ast.LitInt {
+			return lhs, &Call{Fn: "uint", Args: []Arg{{"v", Int(l.Int)}}}
+		}
+		return &Call{Fn: "float", Args: []Arg{{"v", lhs}}}, floatLit(l)
+	}
+	if l.Kind == ast.LitInt {
+		return lhs, Int(l.Int)
+	}
+	return &Call{Fn: "float", Args: []Arg{{"v", lhs}}}, floatLit(l)
+}
+
+func floatLit(l *ast.Literal) Expr {
+	f, _ := strconv.ParseFloat(l.Text, 64)
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	for _, c := range s {
+		if c == '.' {
+			return Float(s)
+		}
+	}
+	return Float(s + ".0")
+}
+
+// aggregate appends bucketing, grouping and one reduce() computing every
+// aggregate, then the divisions for averages.
+func aggregate(pipe *Pipe, p *plan.Plan) error {
+	var keys Array
+	if p.BucketNS > 0 {
+		t := &Call{Fn: "int", Args: []Arg{{"v", col("_time")}}}
+		var since Expr = t
+		if p.OffsetNS != 0 {
+			since = &Paren{X: &Binary{Op: "-", L: t, R: Int(p.OffsetNS)}}
+		}
+		w := Int(p.BucketNS)
+		// t - ((t - origin) % w + w) % w: the floor, also before the origin.
+		floor := &Binary{Op: "-", L: t, R: &Binary{Op: "%", L: &Paren{X: &Binary{Op: "+", L: &Binary{Op: "%", L: since, R: w}, R: w}}, R: w}}
+		pipe.Add("map", Arg{"fn", fn(&Record{With: r, Props: []Prop{{"_time", &Call{Fn: "time", Args: []Arg{{"v", floor}}}}}})})
+		keys = append(keys, Str("_time"))
+	}
+	for _, t := range p.GroupTags {
+		keys = append(keys, Str(t))
+	}
+	pipe.Add("group", Arg{"columns", keys})
+	acc := Ident("accumulator")
+	var id, next, avg []Prop
+	for _, g := range p.Aggs {
+		v := col(g.Field.Name)
+		prev := &Member{X: acc, Prop: g.Name}
+		switch g.Kind {
+		case ast.AggCount:
+			id = append(id, Prop{g.Name, Int(0)})
+			next = append(next, Prop{g.Name, &Binary{Op: "+", L: prev, R: Int(1)}})
+		case ast.AggSum:
+			id = append(id, Prop{g.Name, zero(g.Field.Type)})
+			next = append(next, Prop{g.Name, &Binary{Op: "+", L: prev, R: v}})
+		case ast.AggMin, ast.AggMax:
+			op := "<"
+			if g.Kind == ast.AggMax {
+				op = ">"
+			}
+			id = append(id, Prop{g.Name, extreme(g.Field.Type, g.Kind == ast.AggMax)})
+			next = append(next, Prop{g.Name, &Cond{If: &Binary{Op: op, L: v, R: prev}, Then: v, Else: prev}})
+		case ast.AggAvg:
+			sum, n := "__sum_"+g.Name, "__n_"+g.Name
+			id = append(id, Prop{sum, zero(g.Field.Type)}, Prop{n, Int(0)})
+			next = append(next, Prop{sum, &Binary{Op: "+", L: &Member{X: acc, Prop: sum}, R: v}},
+				Prop{n, &Binary{Op: "+", L: &Member{X: acc, Prop: n}, R: Int(1)}})
+			toF := func(e Expr) Expr { return &Call{Fn: "float", Args: []Arg{{"v", e}}} }
+			avg = append(avg, Prop{g.Name, &Binary{Op: "/", L: toF(col(sum)), R: toF(col(n))}})
+		}
+	}
+	pipe.Add("reduce", Arg{"identity", &Record{Props: id}},
+		Arg{"fn", &Func{Params: []string{"r", "accumulator"}, Body: &Record{Props: next}}})
+	if len(avg) > 0 {
+		pipe.Add("map", Arg{"fn", fn(&Record{With: r, Props: avg})})
+	}
+	return nil
+}
+
+func zero(t model.FieldType) Expr {
+	switch t {
+	case model.TypeFloat:
+		return Float("0.0")
+	case model.TypeUint:
+		return &Call{Fn: "uint", Args: []Arg{{"v", Int(0)}}}
+	}
+	return Int(0)
+}
+
+// extreme is the identity of min (hi false) or max (hi true): the far
+// end of the type's range, so the first value always replaces it.
+func extreme(t model.FieldType, max bool) Expr {
+	switch t {
+	case model.TypeFloat:
+		s := "+Inf"
+		if max {
+			s = "-Inf"
+		}
+		return &Call{Fn: "float", Args: []Arg{{"v", Str(s)}}}
+	case model.TypeUint:
+		s := "18446744073709551615"
+		if max {
+			s = "0"
+		}
+		return &Call{Fn: "uint", Args: []Arg{{"v", Str(s)}}}
+	}
+	if max {
+		return Int(-1 << 63)
+	}
+	return Int(1<<63 - 1)
+}

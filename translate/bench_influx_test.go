@@ -1,0 +1,57 @@
+package translate
+
+import (
+	"context"
+	"testing"
+
+	"tsgate/translate/ast"
+	"tsgate/translate/pgparse"
+	"tsgate/translate/target"
+)
+
+// The InfluxQL and Flux generators need a schema (tags versus fields) and
+// Flux the request's database, so they have their own benchmarks over the
+// same memtrace shapes.
+var influxTargets = []string{"influxql", "flux"}
+
+func BenchmarkGenerateInflux(b *testing.B) {
+	reg := DefaultRegistry()
+	env := &target.Env{Schema: testSchema(), Database: testDatabase}
+	for _, tg := range influxTargets {
+		gen, _ := reg.Lookup(tg)
+		for _, s := range benchShapes {
+			st, _ := pgparse.Parse(s.sql, pgparse.Arc)
+			q := st.(ast.Query)
+			_ = Rewrite(q)
+			b.Run(tg+"/"+s.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := gen.Generate(q, env); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+func BenchmarkTranslateInflux(b *testing.B) {
+	schema := testSchema()
+	for _, mode := range []struct {
+		name string
+		tr   *Translator
+	}{{"uncached", New(WithCacheSize(0))}, {"cached", New()}} {
+		for _, tg := range influxTargets {
+			for _, s := range benchShapes {
+				b.Run(mode.name+"/"+tg+"/"+s.name, func(b *testing.B) {
+					b.ReportAllocs()
+					for b.Loop() {
+						if _, err := mode.tr.TranslateIn(context.Background(), s.sql, tg, testDatabase, schema); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		}
+	}
+}
