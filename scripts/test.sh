@@ -15,6 +15,8 @@ if [ -n "$out" ]; then
 fi
 echo "== go vet"
 go vet ./...
+echo "== pg wire clients"
+./scripts/clients.sh
 echo "== go test"
 # -p 1: the DuckDB-linked test binaries are large; two cores build them
 # faster one at a time than interleaved.

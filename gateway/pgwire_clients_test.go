@@ -1,0 +1,155 @@
+package gateway
+
+import (
+	"database/sql"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "github.com/lib/pq"
+)
+
+// needTool finds an external client; a missing one fails under CI (the
+// CI image installs them with scripts/clients.sh) and skips elsewhere.
+func needTool(t *testing.T, path string) string {
+	t.Helper()
+	p, err := exec.LookPath(path)
+	if err != nil {
+		if _, serr := os.Stat(path); serr == nil {
+			return path
+		}
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is missing (run scripts/clients.sh)", path)
+		}
+		t.Skipf("%s is missing (run scripts/clients.sh)", path)
+	}
+	return p
+}
+
+func clientsDir(t *testing.T) string {
+	d, err := filepath.Abs("../wire/pgwire/testdata/clients")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func runClient(t *testing.T, cmd *exec.Cmd, env ...string) string {
+	t.Helper()
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", cmd.Args, err, out)
+	}
+	return string(out)
+}
+
+func TestPGWireLibPQ(t *testing.T) {
+	s := startPG(t, nil)
+	db, err := sql.Open("postgres", s.url("tsdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	var avg float64
+	if err := db.QueryRow("SELECT count(*), avg(usage) FROM cpu WHERE host = $1", "a").Scan(&n, &avg); err != nil || n != 2 || avg != 2.5 {
+		t.Fatalf("lib/pq: %v %d %g", err, n, avg)
+	}
+	rows, err := db.Query("SELECT host, region FROM cpu ORDER BY time")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var h, r string
+		if err := rows.Scan(&h, &r); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, h+"/"+r)
+	}
+	if strings.Join(got, ",") != "a/us,b/eu,a/us" {
+		t.Errorf("rows %v", got)
+	}
+	if _, err := db.Exec("SELECT nosuchcol FROM cpu"); err == nil {
+		t.Error("expected an error")
+	}
+}
+
+func TestPGWirePsql(t *testing.T) {
+	psql := needTool(t, "psql")
+	s := startPG(t, nil)
+	env := []string{"PGPASSWORD=" + adminToken, "PGHOST=" + s.host, "PGPORT=" + s.port, "PGUSER=alice", "PGDATABASE=tsdb", "PGSSLMODE=prefer"}
+	out := runClient(t, exec.Command(psql, "-X", "-A", "-t", "-c", "SELECT host, usage FROM cpu ORDER BY time"), env...)
+	if out != "a|1.5\nb|2.5\na|3.5\n" {
+		t.Errorf("psql -c: %q", out)
+	}
+	script := filepath.Join(t.TempDir(), "s.sql")
+	os.WriteFile(script, []byte("SELECT count(*) FROM cpu;\nSHOW TimeZone;\nBEGIN;\nSELECT max(count) FROM cpu;\nCOMMIT;\nSELECT version();\n"), 0o600)
+	out = runClient(t, exec.Command(psql, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-f", script), env...)
+	if !strings.HasPrefix(out, "3\nUTC\nBEGIN\n5\nCOMMIT\nPostgreSQL 15.0") {
+		t.Errorf("psql -f: %q", out)
+	}
+	// An error: psql exits 1 and prints the server's message.
+	cmd := exec.Command(psql, "-X", "-v", "ON_ERROR_STOP=1", "-c", "SELECT nosuchcol FROM cpu")
+	cmd.Env = append(os.Environ(), env...)
+	b, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(b), "ERROR:") {
+		t.Errorf("psql error: %v %s", err, b)
+	}
+}
+
+func TestPGWirePsycopg2(t *testing.T) {
+	py := needTool(t, "/usr/bin/python3")
+	if err := exec.Command(py, "-c", "import psycopg2").Run(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("python3-psycopg2 is missing (run scripts/clients.sh)")
+		}
+		t.Skip("python3-psycopg2 is missing")
+	}
+	s := startPG(t, nil)
+	out := runClient(t, exec.Command(py, filepath.Join(clientsDir(t), "psycopg2_client.py")), "PGURL="+s.url("tsdb"))
+	if strings.TrimSpace(out) != "OK" {
+		t.Errorf("psycopg2: %s", out)
+	}
+}
+
+func TestPGWireNodePG(t *testing.T) {
+	node := needTool(t, "node")
+	dir := filepath.Join(clientsDir(t), "node")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "pg")); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("node pg is not installed (run scripts/clients.sh)")
+		}
+		t.Skip("node pg is not installed (run scripts/clients.sh)")
+	}
+	s := startPG(t, nil)
+	cmd := exec.Command(node, "client.js")
+	cmd.Dir = dir
+	out := runClient(t, cmd, "PGURL="+s.url("tsdb"))
+	if strings.TrimSpace(out) != "OK" {
+		t.Errorf("node pg: %s", out)
+	}
+}
+
+func testJDBC(t *testing.T, metadata bool) {
+	javac := needTool(t, "javac")
+	java := needTool(t, "java")
+	jar := needTool(t, "/usr/share/java/postgresql.jar")
+	s := startPG(t, nil)
+	classes := t.TempDir()
+	runClient(t, exec.Command(javac, "-d", classes, "-cp", jar, filepath.Join(clientsDir(t), "Client.java")))
+	meta := "0"
+	if metadata {
+		meta = "1"
+	}
+	out := runClient(t, exec.Command(java, "-cp", classes+":"+jar, "Client"),
+		"JDBCURL=jdbc:postgresql://"+s.host+":"+s.port+"/tsdb", "PGPASSWORD="+adminToken, "WITH_METADATA="+meta)
+	if strings.TrimSpace(out) != "OK" {
+		t.Errorf("jdbc: %s", out)
+	}
+}
+
+func TestPGWireJDBC(t *testing.T) { testJDBC(t, false) }
