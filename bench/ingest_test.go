@@ -32,6 +32,7 @@ func startGatewayAt(b *testing.B, dataDir string) string {
 	cfg := gateway.Default()
 	cfg.DataDir = dataDir
 	cfg.Arc.Listen = "127.0.0.1:0"
+	cfg.Memtrace.Listen = "127.0.0.1:0" // never the fixed default port: tests may run side by side
 	cfg.Auth.BootstrapToken = token
 	cfg.Log.Level = "error"
 	ctx, cancel := context.WithCancel(context.Background())

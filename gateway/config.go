@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -52,6 +53,44 @@ type ArcConfig struct {
 type MemtraceConfig struct {
 	// Listen is its address; empty disables the memtrace API.
 	Listen string `toml:"listen"`
+	// Database and Measurement are where memories are rows (memtrace:
+	// the org's Arc database "memory", measurement "events").
+	Database    string `toml:"database"`
+	Measurement string `toml:"measurement"`
+	// AuthEnabled off serves everyone as org_default (memtrace's
+	// auth.enabled).
+	AuthEnabled bool `toml:"auth_enabled"`
+	// BootstrapKey, on first start, becomes org_default's admin key
+	// instead of a random one printed once; it must look like an mtk_ key.
+	BootstrapKey string `toml:"bootstrap_key"`
+	// MaxBodyBytes caps a request body (memtrace: 4 MiB).
+	MaxBodyBytes int64                  `toml:"max_body_bytes"`
+	Metadata     MemtraceMetadataConfig `toml:"metadata"`
+	Cache        MemtraceCacheConfig    `toml:"cache"`
+	Dedup        MemtraceDedupConfig    `toml:"dedup"`
+}
+
+// MemtraceMetadataConfig is where orgs, keys, agents and sessions live.
+type MemtraceMetadataConfig struct {
+	// URL, when set (postgres://…), is a PostgreSQL database several
+	// replicas share; empty means SQLite at Path.
+	URL string `toml:"url"`
+	// Path is the SQLite file; empty means memtrace.db in data_dir.
+	Path string `toml:"path"`
+}
+
+// MemtraceCacheConfig is the optional session-context cache.
+type MemtraceCacheConfig struct {
+	// RedisURL (redis://host:port/db) enables it.
+	RedisURL string `toml:"redis_url"`
+	// TTL bounds how long a context is served from cache.
+	TTL Duration `toml:"ttl"`
+}
+
+// MemtraceDedupConfig is memtrace's content dedup.
+type MemtraceDedupConfig struct {
+	Enabled     bool `toml:"enabled"`
+	WindowHours int  `toml:"window_hours"`
 }
 
 // PGWireConfig is the PostgreSQL wire protocol front end.
@@ -116,7 +155,15 @@ func Default() Config {
 			MaxBodyBytes: 100 << 20,
 			MaxSQLLength: 10000,
 		},
-		Memtrace:        MemtraceConfig{Listen: ":9100"},
+		Memtrace: MemtraceConfig{
+			Listen:       ":9100",
+			Database:     "memory",
+			Measurement:  "events",
+			AuthEnabled:  true,
+			MaxBodyBytes: 4 << 20,
+			Cache:        MemtraceCacheConfig{TTL: Duration{time.Minute}},
+			Dedup:        MemtraceDedupConfig{Enabled: true, WindowHours: 24},
+		},
 		PGWire:          PGWireConfig{Listen: ":5433", AuthMethod: "scram-sha-256", ServerVersion: "15.0 (tsgate)"},
 		Auth:            AuthConfig{Enabled: true},
 		Log:             LogConfig{Level: "info", Format: "text"},
@@ -223,6 +270,8 @@ func setFromString(v reflect.Value, s string) error {
 	return nil
 }
 
+var memtraceName = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]{0,63}$`)
+
 // Validate rejects settings that cannot work.
 func (c Config) Validate() error {
 	var problems []error
@@ -245,6 +294,18 @@ func (c Config) Validate() error {
 	}
 	if (c.PGWire.TLSCert == "") != (c.PGWire.TLSKey == "") {
 		problems = append(problems, errors.New("pgwire.tls_cert and pgwire.tls_key must be set together"))
+	}
+	if c.Memtrace.Listen != "" {
+		if c.Memtrace.Dedup.WindowHours <= 0 {
+			problems = append(problems, errors.New("memtrace.dedup.window_hours must be positive"))
+		}
+		if c.Memtrace.MaxBodyBytes <= 0 {
+			problems = append(problems, errors.New("memtrace.max_body_bytes must be positive"))
+		}
+		// The measurement is spliced into memtrace's SQL as a bare name.
+		if !memtraceName.MatchString(c.Memtrace.Database) || !memtraceName.MatchString(c.Memtrace.Measurement) {
+			problems = append(problems, errors.New("memtrace.database and memtrace.measurement must be letters, digits and underscores, starting with a letter"))
+		}
 	}
 	switch c.Log.Format {
 	case "text", "json":

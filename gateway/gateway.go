@@ -155,6 +155,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) 
 	}
 	// Further front ends register here, one call each, after the Arc API
 	// (whose metrics registry and token store they may share).
+	if err := g.startMemtrace(ctx, reg, announce); err != nil {
+		g.closeListeners()
+		g.store.Close()
+		return nil, err
+	}
 	if err := g.addPGWire(cfg); err != nil {
 		g.closeListeners()
 		g.store.Close()

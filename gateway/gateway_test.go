@@ -32,6 +32,7 @@ func startGateway(t *testing.T, mutate func(*Config)) *testServer {
 	cfg := Default()
 	cfg.DataDir = t.TempDir()
 	cfg.Arc.Listen = "127.0.0.1:0"
+	cfg.Memtrace.Listen = "127.0.0.1:0" // never the fixed default port: tests may run side by side
 	cfg.Auth.BootstrapToken = adminToken
 	cfg.Log.Level = "error"
 	if mutate != nil {

@@ -1,0 +1,446 @@
+package memtrace
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"tsgate/errs"
+	"tsgate/model"
+)
+
+func (s *Server) createMemory(w http.ResponseWriter, r *http.Request, k *KeyInfo) {
+	body, err := s.readBody(r)
+	if err != nil {
+		s.fail(w, r, err, false)
+		return
+	}
+	// Batch first, as memtrace: a body whose "memories" is a non-empty
+	// array is a batch, anything else is one memory.
+	var batch BatchCreateRequest
+	if json.Unmarshal(body, &batch) == nil && len(batch.Memories) > 0 {
+		if err := decodeJSON(body, &batch); err != nil {
+			s.fail(w, r, badBody(err), false)
+			return
+		}
+		mems, err := s.create(r.Context(), k.OrgID, batch.Memories, true)
+		if err != nil {
+			// memtrace reports a bad memory in a batch through its
+			// generic 500 path; unlike memtrace, nothing of the batch
+			// was written.
+			s.fail(w, r, err, true)
+			return
+		}
+		writeJSON(w, http.StatusCreated, map[string]any{"memories": mems, "count": len(mems)})
+		return
+	}
+	var req CreateRequest
+	if err := decodeJSON(body, &req); err != nil {
+		s.fail(w, r, badBody(err), false)
+		return
+	}
+	mems, err := s.create(r.Context(), k.OrgID, []CreateRequest{req}, false)
+	if err != nil {
+		s.fail(w, r, err, false)
+		return
+	}
+	if len(mems) == 0 {
+		writeJSON(w, http.StatusConflict, errorBody{"duplicate memory"})
+		return
+	}
+	writeJSON(w, http.StatusCreated, mems[0])
+}
+
+// nextTime is now at µs (the stored precision, so what a create answers
+// is what reads return), strictly after the previous memory's time.
+func (s *Server) nextTime() time.Time {
+	for {
+		now := s.o.now().UnixMicro()
+		last := s.lastMicros.Load()
+		if now <= last {
+			now = last + 1
+		}
+		if s.lastMicros.CompareAndSwap(last, now) {
+			return time.UnixMicro(now).UTC()
+		}
+	}
+}
+
+// create validates, dedups and commits memories; duplicates (of stored
+// memories or earlier ones in the same batch) are left out of the result.
+func (s *Server) create(ctx context.Context, org string, reqs []CreateRequest, batch bool) ([]*Memory, error) {
+	for i := range reqs {
+		if err := reqs[i].normalize(); err != nil {
+			if batch {
+				return nil, errs.Newf(errs.Invalid, "failed to create memory %d: %s", i, errs.As(err).Msg)
+			}
+			return nil, err
+		}
+		if reqs[i].DedupKey == "" && s.o.dedup {
+			reqs[i].DedupKey = DedupKey(reqs[i].AgentID, reqs[i].EventType, reqs[i].Content)
+		}
+	}
+	if s.o.dedup {
+		unlock := s.lockKeys(reqs)
+		defer unlock()
+	}
+	dup, err := s.duplicates(ctx, org, reqs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Memory, 0, len(reqs))
+	b := &model.Batch{}
+	t := b.Table(s.o.measurement)
+	var cells []model.Cell
+	seen := map[string]bool{}
+	sessions := map[string]bool{}
+	for i := range reqs {
+		q := &reqs[i]
+		if s.o.dedup && q.DedupKey != "" {
+			if dup[q.DedupKey] || seen[q.DedupKey] {
+				continue
+			}
+			seen[q.DedupKey] = true
+		}
+		m := &Memory{
+			Time: s.nextTime(), OrgID: org, AgentID: q.AgentID, SessionID: q.SessionID,
+			MemoryType: q.MemoryType, EventType: q.EventType, Content: q.Content, Metadata: q.Metadata,
+			Tags: q.Tags, DedupKey: q.DedupKey, Importance: q.Importance, ParentID: q.ParentID,
+		}
+		if cells, err = appendRow(t, m, cells); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+		if m.SessionID != "" {
+			sessions[m.SessionID] = true
+		}
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	if err := s.write(ctx, b); err != nil {
+		return nil, err
+	}
+	if s.o.cache != nil {
+		for _, sess := range sortedKeys(sessions) {
+			if err := s.o.cache.Invalidate(ctx, org, sess); err != nil {
+				// The memory is committed; a context cached before it
+				// could now be served until its TTL. Say so loudly.
+				s.o.log.Error("session context cache invalidation failed", "session", sess, "err", err)
+			}
+		}
+	}
+	return out, nil
+}
+
+// lockKeys takes the stripes of every dedup key in ascending order (no
+// deadlock between overlapping batches) and returns their release.
+func (s *Server) lockKeys(reqs []CreateRequest) func() {
+	var idx []int
+	for i := range reqs {
+		if k := reqs[i].DedupKey; k != "" {
+			h := uint32(2166136261)
+			for j := 0; j < len(k); j++ {
+				h = (h ^ uint32(k[j])) * 16777619
+			}
+			idx = append(idx, int(h%uint32(len(s.stripes))))
+		}
+	}
+	slices.Sort(idx)
+	idx = slices.Compact(idx)
+	for _, i := range idx {
+		s.stripes[i].Lock()
+	}
+	return func() {
+		for _, i := range idx {
+			s.stripes[i].Unlock()
+		}
+	}
+}
+
+// duplicates returns the dedup keys among reqs already stored for org
+// within the window. One memory asks memtrace's own COUNT query; a batch
+// asks once per 500 keys instead of once per memory.
+func (s *Server) duplicates(ctx context.Context, org string, reqs []CreateRequest) (map[string]bool, error) {
+	out := map[string]bool{}
+	if !s.o.dedup {
+		return out, nil
+	}
+	window := "time > (CURRENT_TIMESTAMP - INTERVAL '" + strconv.Itoa(s.o.dedupHours) + " hours')"
+	if len(reqs) == 1 {
+		k := reqs[0].DedupKey
+		n, err := s.count(ctx, "dedup", "SELECT COUNT(*) as cnt FROM "+s.o.measurement+" WHERE "+
+			condEq("org_id", org)+" AND "+condEq("dedup_key", k)+" AND "+window)
+		if err != nil {
+			return nil, err
+		}
+		out[k] = n > 0
+		return out, nil
+	}
+	var keys []string
+	for i := range reqs {
+		if k := reqs[i].DedupKey; k != "" && !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	for len(keys) > 0 {
+		chunk := keys[:min(500, len(keys))]
+		keys = keys[len(chunk):]
+		rows, err := s.query(ctx, "dedup", "SELECT DISTINCT dedup_key FROM "+s.o.measurement+" WHERE "+
+			condEq("org_id", org)+" AND "+condIn("dedup_key", chunk)+" AND "+window)
+		if err != nil {
+			return nil, err
+		}
+		vals := make([]model.Value, len(rows.Columns()))
+		for len(vals) > 0 && rows.Next(vals) {
+			out[vals[0].S] = true
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// write commits b, waiting at most writeWait for a slot and retrying a
+// backend that is briefly unavailable a bounded number of times.
+func (s *Server) write(ctx context.Context, b *model.Batch) error {
+	timer := time.NewTimer(s.o.writeWait)
+	defer timer.Stop()
+	select {
+	case s.writeSlots <- struct{}{}:
+	case <-timer.C:
+		return errs.New(errs.Unavailable, "too many writes in progress, retry later")
+	case <-ctx.Done():
+		return errs.Wrap(errs.Canceled, ctx.Err(), "request canceled")
+	}
+	defer func() { <-s.writeSlots }()
+	n := b.Rows()
+	s.m.bufferSize.Add(float64(n))
+	defer s.m.bufferSize.Sub(float64(n))
+	for attempt := 0; ; attempt++ {
+		start := time.Now()
+		res, err := s.backend.Write(ctx, s.o.database, b)
+		s.m.arcLatency.WithLabelValues("write").Observe(time.Since(start).Seconds())
+		if err == nil {
+			s.m.writes.Add(float64(res.Rows))
+			if res.Rejected > 0 {
+				msg := "backend rejected " + strconv.Itoa(res.Rejected) + " of " + strconv.Itoa(n) + " memories"
+				if len(res.Conflicts) > 0 {
+					msg += ": " + res.Conflicts[0].Error()
+				}
+				return errs.New(errs.Internal, "failed to write memory: "+msg)
+			}
+			return nil
+		}
+		if errs.CodeOf(err) != errs.Unavailable || attempt+1 >= s.o.writeRetries {
+			return err
+		}
+		select {
+		case <-time.After(time.Duration(100<<attempt) * time.Millisecond):
+		case <-ctx.Done():
+			return err
+		}
+	}
+}
+
+// queryInt is memtrace's QueryInt: the default when absent or not a number.
+func queryInt(r *http.Request, name string, def int) int {
+	if n, err := strconv.Atoi(r.URL.Query().Get(name)); err == nil {
+		return n
+	}
+	return def
+}
+
+func queryDefault(r *http.Request, name, def string) string {
+	if v := r.URL.Query().Get(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// listParams is GET /memories and its per-agent and per-session forms.
+type listParams struct {
+	agentID, sessionID, memoryType, eventType, tags, since, until, order string
+	limit, offset                                                        int
+}
+
+func (s *Server) list(ctx context.Context, org string, p listParams) (map[string]any, []Memory, error) {
+	for _, c := range []error{
+		checkID("agent_id", p.agentID), checkID("session_id", p.sessionID),
+		checkType("memory_type", p.memoryType), checkType("event_type", p.eventType),
+	} {
+		if c != nil {
+			return nil, nil, c
+		}
+	}
+	var tags []string
+	if p.tags != "" {
+		for _, t := range strings.Split(p.tags, ",") {
+			t = strings.TrimSpace(t)
+			if t != "" && !tagPattern.MatchString(t) {
+				return nil, nil, invalidf("invalid tag: %s", msgBadTag)
+			}
+			tags = append(tags, t)
+		}
+	}
+	limit := p.limit
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	q := listQuery{orgID: org, agentID: p.agentID, sessionID: p.sessionID, memoryType: p.memoryType,
+		eventType: p.eventType, tags: tags, since: p.since, until: p.until, limit: limit,
+		offset: max(p.offset, 0), asc: p.order == "asc"}
+	sql, err := q.sql(s.o.measurement)
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err := s.query(ctx, "list", sql)
+	if err != nil {
+		return nil, nil, err
+	}
+	mems, err := readMemories(rows)
+	if err != nil {
+		return nil, nil, err
+	}
+	return nil, mems, nil
+}
+
+// memoryList is memtrace's list body. has_more compares with the limit
+// actually applied: memtrace compared with the requested one, so
+// limit=5000 (served as 100) said false and a pager stopped early.
+type memoryList struct {
+	Memories []Memory `json:"memories"`
+	Count    int      `json:"count"`
+	HasMore  bool     `json:"has_more"`
+}
+
+func (s *Server) serveList(w http.ResponseWriter, r *http.Request, org string, p listParams) {
+	_, mems, err := s.list(r.Context(), org, p)
+	if err != nil {
+		s.fail(w, r, err, true)
+		return
+	}
+	limit := p.limit
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	writeJSON(w, http.StatusOK, memoryList{Memories: mems, Count: len(mems), HasMore: len(mems) >= limit})
+}
+
+func (s *Server) listMemories(w http.ResponseWriter, r *http.Request, k *KeyInfo) {
+	q := r.URL.Query()
+	s.serveList(w, r, k.OrgID, listParams{
+		agentID: q.Get("agent_id"), sessionID: q.Get("session_id"), memoryType: q.Get("memory_type"),
+		eventType: q.Get("event_type"), tags: q.Get("tags"), since: q.Get("since"), until: q.Get("until"),
+		limit: queryInt(r, "limit", 100), offset: queryInt(r, "offset", 0), order: queryDefault(r, "order", "desc"),
+	})
+}
+
+// SearchQuery is POST /api/v1/search's body (memtrace's name, which JSON
+// errors show).
+type SearchQuery struct {
+	AgentID         string   `json:"agent_id,omitempty"`
+	SessionID       string   `json:"session_id,omitempty"`
+	MemoryTypes     []string `json:"memory_types,omitempty"`
+	EventTypes      []string `json:"event_types,omitempty"`
+	Tags            []string `json:"tags,omitempty"`
+	ContentContains string   `json:"content_contains,omitempty"`
+	Since           string   `json:"since,omitempty"`
+	Until           string   `json:"until,omitempty"`
+	MinImportance   float64  `json:"min_importance,omitempty"`
+	Limit           int      `json:"limit,omitempty"`
+	Order           string   `json:"order,omitempty"`
+}
+
+type searchResult struct {
+	Results     []Memory `json:"results"`
+	Count       int      `json:"count"`
+	QueryTimeMS int64    `json:"query_time_ms"`
+}
+
+func (s *Server) runSearch(ctx context.Context, org string, sq *SearchQuery) (*searchResult, error) {
+	if err := checkID("agent_id", sq.AgentID); err != nil {
+		return nil, err
+	}
+	if err := checkID("session_id", sq.SessionID); err != nil {
+		return nil, err
+	}
+	for _, t := range sq.MemoryTypes {
+		if err := checkType("memory_type", t); err != nil {
+			return nil, err
+		}
+	}
+	for _, t := range sq.EventTypes {
+		if err := checkType("event_type", t); err != nil {
+			return nil, err
+		}
+	}
+	for _, t := range sq.Tags {
+		if t != "" && !tagPattern.MatchString(t) {
+			return nil, invalidf("invalid tag: %s", msgBadTag)
+		}
+	}
+	start := time.Now()
+	limit := sq.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = 50
+	}
+	q := listQuery{orgID: org, agentID: sq.AgentID, sessionID: sq.SessionID, memoryTypes: sq.MemoryTypes,
+		eventTypes: sq.EventTypes, tags: sq.Tags, contentContains: sq.ContentContains,
+		minImportance: sq.MinImportance, since: sq.Since, until: sq.Until, limit: limit,
+		asc: sq.Order == "asc", search: true}
+	sql, err := q.sql(s.o.measurement)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.query(ctx, "search", sql)
+	if err != nil {
+		return nil, err
+	}
+	mems, err := readMemories(rows)
+	if err != nil {
+		return nil, err
+	}
+	return &searchResult{Results: mems, Count: len(mems), QueryTimeMS: time.Since(start).Milliseconds()}, nil
+}
+
+func (s *Server) search(w http.ResponseWriter, r *http.Request, k *KeyInfo) {
+	body, err := s.readBody(r)
+	if err != nil {
+		s.fail(w, r, err, false)
+		return
+	}
+	var sq SearchQuery
+	if err := json.Unmarshal(body, &sq); err != nil {
+		s.fail(w, r, badBody(err), false)
+		return
+	}
+	res, err := s.runSearch(r.Context(), k.OrgID, &sq)
+	if err != nil {
+		s.fail(w, r, err, true)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// getMemory is memtrace's GET /memories/:id: not an id lookup (memories
+// have none) but the newest memory whose content contains :id.
+func (s *Server) getMemory(w http.ResponseWriter, r *http.Request, k *KeyInfo) {
+	res, err := s.runSearch(r.Context(), k.OrgID, &SearchQuery{ContentContains: r.PathValue("id"), Limit: 1})
+	if err != nil {
+		s.fail(w, r, err, true)
+		return
+	}
+	if res.Count == 0 {
+		writeJSON(w, http.StatusNotFound, errorBody{"memory not found"})
+		return
+	}
+	writeJSON(w, http.StatusOK, res.Results[0])
+}

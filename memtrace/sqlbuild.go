@@ -1,0 +1,197 @@
+package memtrace
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// quote renders s as a SQL string literal for an equality or IN test.
+//
+// NUL bytes are dropped (as memtrace does): the SQL text reaches engines
+// as a C string, where a NUL would cut the statement short. Only the
+// quote is doubled: Arc's engine (DuckDB) and PostgreSQL read backslashes
+// in standard string literals literally, so doubling them, as memtrace
+// does for equality too, would make a value containing one never match.
+// Where memtrace's doubling is meaningful — LIKE patterns with ESCAPE
+// '\' — likePattern produces exactly memtrace's text.
+func quote(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte('\'')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case 0:
+		case '\'':
+			b.WriteString("''")
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('\'')
+	return b.String()
+}
+
+// likePattern renders a `%s%` substring pattern literal whose escape
+// character is backslash: backslash, % and _ in s match themselves.
+func likePattern(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 6)
+	b.WriteString("'%")
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case 0:
+		case '\'':
+			b.WriteString("''")
+		case '\\':
+			b.WriteString(`\\`)
+		case '%':
+			b.WriteString(`\%`)
+		case '_':
+			b.WriteString(`\_`)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteString("%'")
+	return b.String()
+}
+
+func condEq(col, v string) string   { return col + " = " + quote(v) }
+func condLike(col, v string) string { return col + " LIKE " + likePattern(v) + ` ESCAPE '\'` }
+
+func condIn(col string, vs []string) string {
+	q := make([]string, len(vs))
+	for i, v := range vs {
+		q[i] = quote(v)
+	}
+	return col + " IN (" + strings.Join(q, ",") + ")"
+}
+
+// relativeInterval turns memtrace's relative times (30m, 24h, 7d) into an
+// interval literal's text, "" when s is not one. The bounds are
+// memtrace's: N from 1 to 8760, days at most 365.
+func relativeInterval(s string) string {
+	if len(s) < 2 {
+		return ""
+	}
+	n, err := strconv.Atoi(s[:len(s)-1])
+	if err != nil || n <= 0 || n > 8760 {
+		return ""
+	}
+	switch s[len(s)-1] {
+	case 'h':
+		return fmt.Sprintf("%d hours", n)
+	case 'd':
+		if n > 365 {
+			return ""
+		}
+		return fmt.Sprintf("%d days", n)
+	case 'm':
+		return fmt.Sprintf("%d minutes", n)
+	}
+	return ""
+}
+
+// timestampLayouts are the absolute times since/until accept. memtrace
+// passed any other text through to the database (so since=1w failed there
+// as a bad literal); tsgate parses it and renders a canonical literal, so
+// nothing but a timestamp ever reaches the query.
+var timestampLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02",
+}
+
+func parseTimestamp(s string) (time.Time, bool) {
+	for _, l := range timestampLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// timeBound is the condition for since (op ">") or until (op "<").
+func timeBound(param, op, v string) (string, error) {
+	if v == "" || (op == "<" && v == "now") {
+		return "", nil
+	}
+	if iv := relativeInterval(v); iv != "" {
+		return "time " + op + " (CURRENT_TIMESTAMP - INTERVAL '" + iv + "')", nil
+	}
+	t, ok := parseTimestamp(v)
+	if !ok {
+		return "", invalidf("invalid %s: %q is neither a relative time (30m, 24h, 7d) nor an ISO 8601 timestamp", param, v)
+	}
+	return "time " + op + " '" + t.Format(time.RFC3339Nano) + "'", nil
+}
+
+// listQuery is memtrace's shape 1 (list) and shape 2 (search).
+type listQuery struct {
+	orgID, agentID, sessionID string
+	memoryType, eventType     string
+	memoryTypes, eventTypes   []string
+	tags                      []string
+	contentContains           string
+	minImportance             float64
+	since, until              string
+	limit, offset             int
+	asc                       bool
+	search                    bool
+}
+
+func (q *listQuery) sql(measurement string) (string, error) {
+	conds := []string{condEq("org_id", q.orgID)}
+	if q.agentID != "" {
+		conds = append(conds, condEq("agent_id", q.agentID))
+	}
+	if q.sessionID != "" {
+		conds = append(conds, condEq("session_id", q.sessionID))
+	}
+	if q.memoryType != "" {
+		conds = append(conds, condEq("memory_type", q.memoryType))
+	}
+	if q.eventType != "" {
+		conds = append(conds, condEq("event_type", q.eventType))
+	}
+	if len(q.memoryTypes) > 0 {
+		conds = append(conds, condIn("memory_type", q.memoryTypes))
+	}
+	if len(q.eventTypes) > 0 {
+		conds = append(conds, condIn("event_type", q.eventTypes))
+	}
+	for _, t := range q.tags {
+		if t != "" {
+			conds = append(conds, condLike("tags_csv", t))
+		}
+	}
+	if q.contentContains != "" {
+		conds = append(conds, condLike("content", q.contentContains))
+	}
+	if q.minImportance > 0 {
+		conds = append(conds, fmt.Sprintf("importance >= %f", q.minImportance))
+	}
+	for _, b := range []struct{ param, op, v string }{{"since", ">", q.since}, {"until", "<", q.until}} {
+		c, err := timeBound(b.param, b.op, b.v)
+		if err != nil {
+			return "", err
+		}
+		if c != "" {
+			conds = append(conds, c)
+		}
+	}
+	order := "DESC"
+	if q.asc {
+		order = "ASC"
+	}
+	s := "SELECT * FROM " + measurement + " WHERE " + strings.Join(conds, " AND ") +
+		" ORDER BY time " + order + " LIMIT " + strconv.Itoa(q.limit)
+	if !q.search {
+		s += " OFFSET " + strconv.Itoa(q.offset)
+	}
+	return s, nil
+}
