@@ -114,6 +114,12 @@ func (r *CreateRequest) normalize() error {
 	if err := checkType("event_type", r.EventType); err != nil {
 		return err
 	}
+	// The dedup key is compared in SQL, whose text cannot carry NUL (it
+	// is dropped there, as in memtrace), so a key with one could never
+	// match itself: refuse it rather than silently never dedup.
+	if strings.IndexByte(r.DedupKey, 0) >= 0 {
+		return invalidf("invalid dedup_key: must not contain NUL bytes")
+	}
 	for _, t := range r.Tags {
 		if t != "" && !tagPattern.MatchString(t) {
 			return invalidf("invalid tag '%s': %s", t, msgBadTag)
