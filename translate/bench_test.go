@@ -2,6 +2,8 @@ package translate
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 
 	"tsgate/translate/ast"
@@ -76,8 +78,10 @@ func BenchmarkGenerate(b *testing.B) {
 	}
 }
 
+// BenchmarkTranslateUncached: no cache at all; every iteration pays the
+// full pipeline, pg_query parse included.
 func BenchmarkTranslateUncached(b *testing.B) {
-	tr := New(WithCacheSize(0))
+	tr := New(WithCacheSize(0), WithParseCacheSize(0))
 	for _, tg := range benchTargets {
 		for _, s := range benchShapes {
 			b.Run(tg+"/"+s.name, func(b *testing.B) {
@@ -86,6 +90,31 @@ func BenchmarkTranslateUncached(b *testing.B) {
 					if _, err := tr.Translate(context.Background(), s.sql, tg, nil); err != nil {
 						b.Fatal(err)
 					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkTranslateNewValues is the realistic miss: every query text is
+// new (another org id each time, so the exact-text cache never answers)
+// but its shape was seen, so the parse-tree cache skips pg_query.
+func BenchmarkTranslateNewValues(b *testing.B) {
+	tr := New(WithCacheSize(0))
+	for _, tg := range benchTargets {
+		for _, s := range benchShapes {
+			variants := make([]string, 1024)
+			for i := range variants {
+				variants[i] = strings.Replace(s.sql, "'org_default'", fmt.Sprintf("'org_%d'", i), 1)
+			}
+			b.Run(tg+"/"+s.name, func(b *testing.B) {
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					if _, err := tr.Translate(context.Background(), variants[i%len(variants)], tg, nil); err != nil {
+						b.Fatal(err)
+					}
+					i++
 				}
 			})
 		}

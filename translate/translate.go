@@ -127,6 +127,9 @@ type Translator struct {
 	reg    *Registry
 	source Source
 	cache  *lru
+	// parser caches parse trees by literal-normalized text, so a query
+	// that differs from an earlier one only in its values skips pg_query.
+	parser *pgparse.Parser
 }
 
 // Option configures a Translator.
@@ -142,6 +145,10 @@ func WithSource(s Source) Option { return func(t *Translator) { t.source = s } }
 // The default is 4096.
 func WithCacheSize(n int) Option { return func(t *Translator) { t.cache = newLRU(n) } }
 
+// WithParseCacheSize bounds the parse-tree cache keyed by literal-normalized
+// text (entries; 0 disables it). The default is 4096.
+func WithParseCacheSize(n int) Option { return func(t *Translator) { t.parser = pgparse.NewParser(n) } }
+
 // New returns a Translator.
 func New(opts ...Option) *Translator {
 	t := &Translator{source: FromArc}
@@ -153,6 +160,9 @@ func New(opts ...Option) *Translator {
 	}
 	if t.cache == nil {
 		t.cache = newLRU(4096)
+	}
+	if t.parser == nil {
+		t.parser = pgparse.NewParser(4096)
 	}
 	return t
 }
@@ -195,7 +205,7 @@ func (t *Translator) translate(sql, targetName, database string, schema Schema) 
 	if err != nil {
 		return nil, err
 	}
-	st, err := pgparse.Parse(sql, t.source)
+	st, err := t.parser.Parse(sql, t.source)
 	if err != nil {
 		return nil, err
 	}

@@ -215,6 +215,9 @@ func pos1(sql string, off int) int {
 type conv struct {
 	sql    string
 	flavor Flavor
+	// lits are the literals a normalized query's $1…$n stand for (see
+	// Parser); nil for a query parsed as written.
+	lits []*pg.A_Const
 }
 
 func (c *conv) span(loc int32) ast.Span {
@@ -382,7 +385,7 @@ func (c *conv) limitExpr(n *pg.Node) (ast.Expr, error) {
 	if n == nil {
 		return nil, nil
 	}
-	if k := n.GetAConst(); k != nil && k.Isnull {
+	if k := c.aconst(n); k != nil && k.Isnull {
 		return nil, nil // LIMIT ALL / LIMIT NULL
 	}
 	return c.expr(n)
@@ -563,12 +566,16 @@ func (c *conv) expr(n *pg.Node) (ast.Expr, error) {
 	if n == nil {
 		return nil, c.invalid(-1, "missing expression")
 	}
+	node := n
 	switch n := n.Node.(type) {
 	case *pg.Node_ColumnRef:
 		return c.columnRef(n.ColumnRef)
 	case *pg.Node_AConst:
 		return c.constant(n.AConst)
 	case *pg.Node_ParamRef:
+		if k := c.aconst(node); k != nil {
+			return c.constant(k)
+		}
 		return &ast.Param{Span: c.span(n.ParamRef.Location), N: int(n.ParamRef.Number)}, nil
 	case *pg.Node_TypeCast:
 		return c.typeCast(n.TypeCast)
@@ -727,7 +734,7 @@ func (c *conv) typ(tn *pg.TypeName) (ast.Type, error) {
 	}
 	var mods []int
 	for _, m := range tn.Typmods {
-		k := m.GetAConst()
+		k := c.aconst(m)
 		if k == nil || k.GetIval() == nil {
 			return t, c.unsupported(tn.Location, "this type modifier")
 		}
@@ -756,7 +763,7 @@ func (c *conv) typeCast(tc *pg.TypeCast) (ast.Expr, error) {
 		return nil, err
 	}
 	sp := c.span(tc.Location)
-	if k := tc.Arg.GetAConst(); k != nil && k.GetSval() != nil {
+	if k := c.aconst(tc.Arg); k != nil && k.GetSval() != nil {
 		s := k.GetSval().Sval
 		switch t.Kind {
 		case ast.TypeInterval:
@@ -1015,7 +1022,7 @@ func (c *conv) like(a *pg.A_Expr, sp ast.Span, op string) (ast.Expr, error) {
 		if len(fc.Args) != 2 {
 			return nil, c.invalid(a.Location, "malformed ESCAPE")
 		}
-		k := fc.Args[1].GetAConst()
+		k := c.aconst(fc.Args[1])
 		if k == nil || k.GetSval() == nil || utf8.RuneCountInString(k.GetSval().Sval) > 1 {
 			return nil, c.unsupported(a.Location, "an ESCAPE that is not a single-character constant")
 		}
