@@ -2,6 +2,8 @@ package translate
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 
 	"tsgate/translate/ast"
@@ -40,15 +42,30 @@ func BenchmarkTranslateInflux(b *testing.B) {
 	for _, mode := range []struct {
 		name string
 		tr   *Translator
-	}{{"uncached", New(WithCacheSize(0))}, {"cached", New()}} {
+	}{
+		{"uncached", New(WithCacheSize(0), WithParseCacheSize(0))},
+		{"newvalues", New(WithCacheSize(0))},
+		{"cached", New()},
+	} {
 		for _, tg := range influxTargets {
 			for _, s := range benchShapes {
+				// newvalues: another org id each time, as in
+				// BenchmarkTranslateNewValues.
+				variants := []string{s.sql}
+				if mode.name == "newvalues" {
+					variants = make([]string, 1024)
+					for i := range variants {
+						variants[i] = strings.Replace(s.sql, "'org_default'", fmt.Sprintf("'org_%d'", i), 1)
+					}
+				}
 				b.Run(mode.name+"/"+tg+"/"+s.name, func(b *testing.B) {
 					b.ReportAllocs()
+					i := 0
 					for b.Loop() {
-						if _, err := mode.tr.TranslateIn(context.Background(), s.sql, tg, testDatabase, schema); err != nil {
+						if _, err := mode.tr.TranslateIn(context.Background(), variants[i%len(variants)], tg, testDatabase, schema); err != nil {
 							b.Fatal(err)
 						}
+						i++
 					}
 				})
 			}
