@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"tsgate/translate"
 	"tsgate/translate/ast"
 	"tsgate/wire/pgwire"
+	"tsgate/wire/pgwire/catalog"
 )
 
 // addPGWire binds the PostgreSQL wire front end when pgwire.listen is set.
@@ -56,13 +58,41 @@ func (g *Gateway) addPGWire(cfg Config) error {
 		}
 		wc.Auth = a
 	}
+	cat, err := catalog.New(storeCatalog{g: g}, pc.ServerVersion)
+	if err != nil {
+		return err
+	}
+	wc.Catalog = cat
 	srv := pgwire.New(&pgExecutor{p: g.pipeline, g: g}, wc)
 	ln, err := net.Listen("tcp", pc.Listen)
 	if err != nil {
+		cat.Close()
 		return fmt.Errorf("pgwire listen %s: %w", pc.Listen, err)
 	}
-	g.frontends = append(g.frontends, &frontend{name: "pgwire", ln: ln, serve: srv.Serve, shutdown: srv.Shutdown})
+	g.frontends = append(g.frontends, &frontend{name: "pgwire", ln: ln, serve: srv.Serve, shutdown: func(ctx context.Context) error {
+		err := srv.Shutdown(ctx)
+		return errors.Join(err, cat.Close())
+	}})
 	return nil
+}
+
+// storeCatalog is the embedded store's schema as the pg catalog sees it:
+// each measurement with its time column first.
+type storeCatalog struct{ g *Gateway }
+
+func (s storeCatalog) Version() uint64     { return s.g.store.SchemaVersion() }
+func (s storeCatalog) Databases() []string { return s.g.store.Databases() }
+
+func (s storeCatalog) Tables(db string) []catalog.Table {
+	var out []catalog.Table
+	for _, m := range s.g.store.Measurements(db) {
+		t := catalog.Table{Name: m, Columns: []catalog.Column{{Name: "time", Type: model.TypeTime, NotNull: true}}}
+		for _, c := range s.g.store.Columns(db, m) {
+			t.Columns = append(t.Columns, catalog.Column{Name: c.Name, Type: c.Type})
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 // pgExecutor runs pg wire statements through the translation pipeline.

@@ -153,3 +153,38 @@ func testJDBC(t *testing.T, metadata bool) {
 }
 
 func TestPGWireJDBC(t *testing.T) { testJDBC(t, false) }
+
+func TestPGWireJDBCMetadata(t *testing.T) { testJDBC(t, true) }
+
+// TestPGWirePsqlCatalog runs psql's own catalog queries (\l, \dn, \dt,
+// \d) against the emulated catalog and checks what psql prints.
+func TestPGWirePsqlCatalog(t *testing.T) {
+	psql := needTool(t, "psql")
+	s := startPG(t, nil)
+	env := []string{"PGPASSWORD=" + adminToken, "PGHOST=" + s.host, "PGPORT=" + s.port, "PGUSER=alice", "PGDATABASE=tsdb"}
+	for _, c := range []struct{ cmd, want string }{
+		{`\l`, " tsdb | tsgate | UTF8     | C.UTF-8 | C.UTF-8 |            | libc            | \n"},
+		{`\dn`, "  Name  | Owner  \n--------+--------\n public | tsgate\n(1 row)\n"},
+		{`\dt`, " Schema | Name | Type  | Owner  \n--------+------+-------+--------\n public | cpu  | table | tsgate\n public | mem  | table | tsgate\n(2 rows)\n"},
+		{`\d cpu`, `                         Table "public.cpu"
+ Column |           Type           | Collation | Nullable | Default 
+--------+--------------------------+-----------+----------+---------
+ time   | timestamp with time zone |           | not null | 
+ count  | bigint                   |           |          | 
+ host   | text                     |           |          | 
+ region | text                     |           |          | 
+ usage  | double precision         |           |          | 
+`},
+		{`\d mem`, " ok     | boolean                  |           |          | \n"},
+	} {
+		out := runClient(t, exec.Command(psql, "-X", "-v", "ON_ERROR_STOP=1", "-c", c.cmd), env...)
+		if !strings.Contains(out, c.want) {
+			t.Errorf("psql %s:\n%s\nwant it to contain:\n%s", c.cmd, out, c.want)
+		}
+	}
+	// information_schema answers too.
+	out := runClient(t, exec.Command(psql, "-X", "-A", "-t", "-c", "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_name = 'mem' ORDER BY ordinal_position"), env...)
+	if out != "mem|time|timestamp with time zone\nmem|host|text\nmem|ok|boolean\nmem|used|double precision\n" {
+		t.Errorf("information_schema.columns: %q", out)
+	}
+}

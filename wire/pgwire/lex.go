@@ -242,3 +242,34 @@ func words(q string, max int) []string {
 	})
 	return out
 }
+
+// Token is a lexical token, exported for the catalog rewriter.
+type Token struct {
+	Kind       TokKind
+	Text       string
+	Start, End int
+}
+
+// TokKind classifies a Token.
+type TokKind = tokKind
+
+// Token kinds.
+const (
+	TokIdent  = tokIdent
+	TokQIdent = tokQIdent
+	TokString = tokString
+	TokNumber = tokNumber
+	TokParam  = tokParam
+	TokOp     = tokOp
+	TokSemi   = tokSemi
+)
+
+// Tokens splits q into PostgreSQL tokens (identifiers lower-cased).
+func Tokens(q string) []Token {
+	var out []Token
+	scan(q, func(t token) bool {
+		out = append(out, Token{Kind: t.kind, Text: t.text, Start: t.start, End: t.end})
+		return true
+	})
+	return out
+}

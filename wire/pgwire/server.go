@@ -22,6 +22,17 @@ type Executor interface {
 	Query(ctx context.Context, db, sql string) (model.Rows, error)
 }
 
+// Session is what a catalog query may depend on besides the schema.
+type Session struct {
+	User     string
+	Database string
+}
+
+// Catalog runs queries over the emulated system catalog.
+type Catalog interface {
+	Query(ctx context.Context, s Session, sql string) (model.Rows, error)
+}
+
 // ParamTyper is an optional Executor extension: the types of parameters
 // as the columns they are compared with imply (by $n).
 type ParamTyper interface {
@@ -46,7 +57,7 @@ type Config struct {
 	Auth *TokenAuth
 	// Catalog answers pg_catalog / information_schema queries and the
 	// system functions; nil sends them to the Executor.
-	Catalog Executor
+	Catalog Catalog
 	Logger  *slog.Logger
 	// QueryTimeout bounds one statement; 0 means none.
 	QueryTimeout time.Duration

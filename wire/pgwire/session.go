@@ -183,7 +183,7 @@ func (c *conn) query(ctx context.Context, sql string, head []token) (model.Rows,
 		return rows, err
 	}
 	if c.srv.cfg.Catalog != nil && isCatalogQuery(sql) {
-		return c.srv.cfg.Catalog.Query(ctx, c.db, sql)
+		return c.srv.cfg.Catalog.Query(ctx, Session{User: c.user, Database: c.db}, sql)
 	}
 	return c.srv.exec.Query(ctx, c.db, sql)
 }
