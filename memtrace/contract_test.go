@@ -129,8 +129,24 @@ func field(t *testing.T, raw, name string) string {
 	return s
 }
 
-func TestContract(t *testing.T) {
-	base, cfg := startGateway(t, nil)
+func TestContract(t *testing.T) { runContract(t, nil) }
+
+// TestContractPostgresMetadata is the same contract with orgs, keys,
+// agents and sessions in the real PostgreSQL.
+func TestContractPostgresMetadata(t *testing.T) {
+	u := memtrace.TestingPostgresURL(t)
+	runContract(t, func(c *gateway.Config) { c.Memtrace.Metadata.URL = u })
+}
+
+// TestContractRedisCache is the same contract with session contexts
+// cached in the real Redis: answers must not change.
+func TestContractRedisCache(t *testing.T) {
+	u := memtrace.TestingRedisURL(t)
+	runContract(t, func(c *gateway.Config) { c.Memtrace.Cache.RedisURL = u })
+}
+
+func runContract(t *testing.T, mutate func(*gateway.Config)) {
+	base, cfg := startGateway(t, mutate)
 	c := &client{t: t, base: base, key: adminKey, ids: map[string]string{}}
 
 	c.expect("GET", "/health", "", 200, `{"arc":{"org_default":true},"service":"memtrace","status":"ok","uptime":"<uptime>"}`)

@@ -184,6 +184,11 @@ func (m *Meta) Bootstrap(ctx context.Context, given string) (string, error) {
 			return err
 		}
 		s, _, err := m.CreateKey(ctx, "org_default", "admin", []string{PermRead, PermWrite, PermAdmin}, given)
+		if err != nil && errs.CodeOf(err) == errs.Conflict {
+			// Another replica bootstrapped between the count and here
+			// (SQLite has no advisory lock): its key stands.
+			return nil
+		}
 		secret = s
 		return err
 	})

@@ -17,6 +17,8 @@ echo "== go vet"
 go vet ./...
 echo "== pg wire clients"
 ./scripts/clients.sh
+echo "== test services (redis, postgres)"
+eval "$(./scripts/services.sh)"
 echo "== go test"
 # -p 1: the DuckDB-linked test binaries are large; two cores build them
 # faster one at a time than interleaved.
