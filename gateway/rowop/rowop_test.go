@@ -1,0 +1,217 @@
+package rowop
+
+import (
+	"context"
+	"math"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"tsgate/dialects/duckdb"
+	"tsgate/model"
+	"tsgate/translate/ast"
+	"tsgate/translate/pgparse"
+	"tsgate/translate/target"
+)
+
+// The oracle is DuckDB itself: post steps must compute what the source
+// query means in Arc SQL, so every case runs both ways on the same rows.
+
+func fixture(t *testing.T) *duckdb.Store {
+	t.Helper()
+	s, err := duckdb.Open(context.Background(), filepath.Join(t.TempDir(), "t.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	var b model.Batch
+	tb := b.Table("t")
+	rows := [][]model.Value{
+		{model.Int(1), model.Int(5), model.Float(2.5), model.String("x"), model.Bool(true)},
+		{model.Int(2), model.Int(-3), model.Float(0), model.String("y"), model.Bool(false)},
+		{model.Int(3), {}, model.Float(-1.25), model.String("x"), {}},
+		{model.Int(4), model.Int(0), {}, {}, model.Bool(true)},
+		{model.Int(5), model.Int(7), model.Float(7), model.String("ab"), model.Bool(false)},
+		{model.Int(6), model.Int(5), model.Float(1e300), model.String("x"), model.Bool(true)},
+	}
+	names := []string{"id", "a", "b", "s", "f"}
+	for i, r := range rows {
+		cells := make([]model.Cell, len(r))
+		for j, v := range r {
+			cells[j] = model.Cell{Name: names[j], Value: v}
+		}
+		if err := tb.AppendRow(int64(i), cells); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Write(context.Background(), "db", &b); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func collect(t *testing.T, r model.Rows) ([]model.ResultColumn, [][]model.Value) {
+	t.Helper()
+	defer r.Close()
+	var out [][]model.Value
+	for {
+		v := make([]model.Value, len(r.Columns()))
+		if !r.Next(v) {
+			break
+		}
+		out = append(out, v)
+	}
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return r.Columns(), out
+}
+
+func query(t *testing.T, s *duckdb.Store, sql string) [][]model.Value {
+	t.Helper()
+	r, err := s.Query(context.Background(), "db", sql)
+	if err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	_, rows := collect(t, r)
+	return rows
+}
+
+func parseSelect(t *testing.T, sql string) *ast.Select {
+	t.Helper()
+	st, err := pgparse.Parse(sql, pgparse.Arc)
+	if err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	sel, ok := st.(*ast.Select)
+	if !ok {
+		t.Fatalf("%s: %T", sql, st)
+	}
+	return sel
+}
+
+var floatEq = cmp.Comparer(func(a, b float64) bool {
+	return a == b || (math.IsNaN(a) && math.IsNaN(b))
+})
+
+func base(t *testing.T, s *duckdb.Store) model.Rows {
+	r, err := s.Query(context.Background(), "db", "SELECT id, a, b, s, f FROM t ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestProjectMatchesDuckDB(t *testing.T) {
+	s := fixture(t)
+	exprs := []string{
+		"a + 1", "a - 10", "a * b", "a / 0", "b / a", "a / 2", "a % 3", "a % 0", "-a", "-b",
+		"a > b", "a = 5", "a <> 5", "a <= 0", "s = 'x'", "s < 'b'", "a = 2 OR s = 'x'", "f AND a > 1",
+		"NOT f", "s || 'z'", "a IS NULL", "s IS NOT NULL", "CAST(b AS BIGINT)", "CAST(a AS DOUBLE) / 4",
+		"a IS DISTINCT FROM 5", "f OR NULL", "f AND NULL", "CAST(a AS VARCHAR)", "b * 2.5 - a",
+	}
+	for _, e := range exprs {
+		t.Run(e, func(t *testing.T) {
+			sel := parseSelect(t, "SELECT "+e+" AS v FROM t")
+			item := sel.Columns[0]
+			out, err := Apply(base(t, s), []target.PostStep{{Kind: target.StepProject,
+				Columns: []target.ProjectColumn{{Name: "v", Expr: item.Expr}}}}, 0)
+			// Where DuckDB fails (an out-of-range cast), rowop must fail
+			// too, not invent a value.
+			if _, derr := s.Query(context.Background(), "db", "SELECT "+e+" AS v FROM t ORDER BY id"); derr != nil {
+				if err == nil {
+					t.Fatalf("DuckDB fails (%v), rowop does not", derr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := query(t, s, "SELECT "+e+" AS v FROM t ORDER BY id")
+			_, got := collect(t, out)
+			if diff := cmp.Diff(want, got, floatEq); diff != "" {
+				t.Errorf("(-duckdb +rowop):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestFilterSortLimitMatchDuckDB(t *testing.T) {
+	s := fixture(t)
+	cases := []struct{ where, order string }{
+		{"a > 0", "s DESC NULLS FIRST, a"},
+		{"s = 'x' OR f", "b DESC"},
+		{"NOT f OR a IS NULL", "a NULLS FIRST"},
+		{"b / a > 0", "s, b DESC NULLS LAST"},
+		{"true", "f, s DESC"},
+	}
+	for _, c := range cases {
+		t.Run(c.where+" / "+c.order, func(t *testing.T) {
+			want := query(t, s, "SELECT id FROM t WHERE "+c.where+" ORDER BY "+c.order+", id LIMIT 3 OFFSET 1")
+			sel := parseSelect(t, "SELECT id FROM t WHERE "+c.where+" ORDER BY "+c.order)
+			steps := []target.PostStep{
+				{Kind: target.StepFilter, Filter: sel.Where},
+				{Kind: target.StepSort, Order: sel.OrderBy},
+				{Kind: target.StepLimit, Limit: 3, Offset: 1},
+				{Kind: target.StepProject, Columns: []target.ProjectColumn{{Name: "id", Expr: &ast.ColumnRef{Name: "id"}}}},
+			}
+			out, err := Apply(base(t, s), steps, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, got := collect(t, out)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("(-duckdb +rowop):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestDefaultRowAndLimits(t *testing.T) {
+	empty := func() model.Rows {
+		return &model.SliceRows{Cols: []model.ResultColumn{{Name: "count", Type: model.TypeInt}}}
+	}
+	def := target.PostStep{Kind: target.StepDefaultRow, Columns: []target.ProjectColumn{
+		{Name: "cnt", Expr: &ast.Literal{Kind: ast.LitInt, Int: 0}},
+		{Name: "m", Expr: &ast.Literal{Kind: ast.LitNull}},
+	}}
+	out, err := Apply(empty(), []target.PostStep{def}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, rows := collect(t, out)
+	if diff := cmp.Diff([][]model.Value{{model.Int(0), {}}}, rows); diff != "" {
+		t.Errorf("default row (-want +got):\n%s", diff)
+	}
+	if cols[0].Name != "cnt" || cols[0].Type != model.TypeInt {
+		t.Errorf("columns %+v", cols)
+	}
+
+	// A non-empty input passes unchanged.
+	one := &model.SliceRows{Cols: []model.ResultColumn{{Name: "cnt", Type: model.TypeInt}, {Name: "m"}},
+		Data: [][]model.Value{{model.Int(4), model.Float(1)}}}
+	out, err = Apply(one, []target.PostStep{def}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, rows := collect(t, out); !cmp.Equal(rows, [][]model.Value{{model.Int(4), model.Float(1)}}) {
+		t.Errorf("non-empty input changed: %v", rows)
+	}
+
+	// The row cap refuses instead of truncating.
+	many := &model.SliceRows{Cols: []model.ResultColumn{{Name: "x", Type: model.TypeInt}}}
+	for i := range 11 {
+		many.Data = append(many.Data, []model.Value{model.Int(int64(i))})
+	}
+	if _, err := Apply(many, nil, 10); err == nil {
+		t.Error("cap of 10 rows accepted 11")
+	}
+
+	// A post step naming a column the backend did not return is an
+	// internal error, never a silent NULL.
+	_, err = Apply(empty(), []target.PostStep{{Kind: target.StepFilter, Filter: &ast.ColumnRef{Name: "nope"}}}, 0)
+	if err == nil {
+		t.Error("unknown column accepted")
+	}
+}
