@@ -29,7 +29,7 @@ func (c *conn) simpleQuery(q string) {
 func (c *conn) runSimple(sql string) error {
 	res, err := c.run(sql)
 	if err != nil {
-		return err
+		return c.canceledErr(err)
 	}
 	defer res.close()
 	if res.empty {
@@ -138,7 +138,7 @@ func (c *conn) start(p *portal) error {
 	}
 	res, err := c.run(p.sql)
 	if err != nil {
-		return err
+		return c.canceledErr(err)
 	}
 	p.res = res
 	return nil

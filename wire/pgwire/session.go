@@ -168,7 +168,11 @@ func (c *conn) run(sql string) (*result, error) {
 		return r, err
 	}
 	ctx, cancel := c.begin()
+	// The backend does most of its work before the first row (DuckDB
+	// materializes), so the statement is cancelable from here on.
+	c.setRunning(cancel)
 	rows, err := c.query(ctx, sql, toks)
+	c.setRunning(nil)
 	if err != nil {
 		cancel()
 		return nil, err
