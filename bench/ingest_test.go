@@ -33,6 +33,7 @@ func startGatewayAt(b *testing.B, dataDir string) string {
 	cfg.DataDir = dataDir
 	cfg.Arc.Listen = "127.0.0.1:0"
 	cfg.Memtrace.Listen = "127.0.0.1:0" // never the fixed default port: tests may run side by side
+	cfg.PGWire.Listen = "127.0.0.1:0"
 	cfg.Auth.BootstrapToken = token
 	cfg.Log.Level = "error"
 	ctx, cancel := context.WithCancel(context.Background())

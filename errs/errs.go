@@ -120,5 +120,11 @@ func As(err error) *Error {
 	return &Error{Code: Internal, Msg: err.Error(), Err: err}
 }
 
-// CodeOf is the code of err, Internal for untyped errors.
-func CodeOf(err error) Code { return As(err).Code }
+// CodeOf is the code of err, Internal for untyped errors (and for nil,
+// which callers should not ask about).
+func CodeOf(err error) Code {
+	if err == nil {
+		return Internal
+	}
+	return As(err).Code
+}

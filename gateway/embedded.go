@@ -3,20 +3,22 @@ package gateway
 import (
 	"context"
 
+	"tsgate/dialects"
 	"tsgate/dialects/duckdb"
 	"tsgate/model"
-	"tsgate/wire/arc"
+	"tsgate/translate/target"
 )
 
-// embedded serves the Arc API from the embedded DuckDB store. DuckDB is
-// Arc's own engine, so Arc SQL runs as written.
+// embedded is the embedded DuckDB store as a backend. DuckDB is Arc's own
+// engine, so Arc SQL runs on it as written (see Pipeline.QueryArc).
 type embedded struct {
 	store *duckdb.Store
 }
 
-var _ arc.Backend = (*embedded)(nil)
+var _ dialects.Backend = (*embedded)(nil)
 
-func (e *embedded) Name() string { return "duckdb" }
+func (e *embedded) Name() string   { return "duckdb" }
+func (e *embedded) Target() string { return "duckdb" }
 
 func (e *embedded) Query(ctx context.Context, db, sql string) (model.Rows, error) {
 	return e.store.Query(ctx, db, sql)
@@ -32,4 +34,8 @@ func (e *embedded) Measurements(_ context.Context, db string) ([]string, error) 
 	return e.store.Measurements(db), nil
 }
 
+func (e *embedded) Schema(db string) target.Schema { return storeSchema{store: e.store, db: db} }
+
 func (e *embedded) Ready(ctx context.Context) error { return e.store.Ping(ctx) }
+
+func (e *embedded) Close() error { return e.store.Close() }

@@ -10,24 +10,25 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"tsgate/auth"
+	"tsgate/dialects"
 	"tsgate/dialects/duckdb"
-	"tsgate/errs"
 	"tsgate/wire/arc"
 )
 
 // Gateway is a running tsgate: backend, token store and front ends.
 type Gateway struct {
-	cfg     Config
-	log     *slog.Logger
+	cfg Config
+	log *slog.Logger
+	// store is the embedded DuckDB store, nil when backend.url names
+	// another backend.
 	store   *duckdb.Store
-	backend *embedded
+	backend dialects.Backend
 	// pipeline translates front ends' queries for the backend.
 	pipeline *Pipeline
 	tokens   *auth.Store
@@ -97,24 +98,29 @@ func TokenPath(dataDir string) string { return filepath.Join(dataDir, "tokens.js
 // port conflict fails here and not after "started". The bootstrap admin
 // token, when one is created, is written to announce once.
 func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) (*Gateway, error) {
-	if cfg.Backend.URL != "" {
-		scheme, _, _ := strings.Cut(cfg.Backend.URL, "://")
-		return nil, errs.Newf(errs.Unsupported, "backend %q: only the embedded DuckDB store is available in this build (leave backend.url empty); remote backends are not implemented yet", scheme)
-	}
 	g := &Gateway{cfg: cfg, log: log}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	var opts []duckdb.Option
-	if cfg.DuckDB.Threads > 0 {
-		opts = append(opts, duckdb.WithThreads(cfg.DuckDB.Threads))
-	}
-	if cfg.DuckDB.MemoryLimit != "" {
-		opts = append(opts, duckdb.WithMemoryLimit(cfg.DuckDB.MemoryLimit))
-	}
 	var err error
-	if g.store, err = duckdb.Open(ctx, StorePath(cfg.DataDir), opts...); err != nil {
-		return nil, err
+	if cfg.Backend.URL == "" {
+		var opts []duckdb.Option
+		if cfg.DuckDB.Threads > 0 {
+			opts = append(opts, duckdb.WithThreads(cfg.DuckDB.Threads))
+		}
+		if cfg.DuckDB.MemoryLimit != "" {
+			opts = append(opts, duckdb.WithMemoryLimit(cfg.DuckDB.MemoryLimit))
+		}
+		if g.store, err = duckdb.Open(ctx, StorePath(cfg.DataDir), opts...); err != nil {
+			return nil, err
+		}
+		g.backend = &embedded{store: g.store}
+		g.pipeline = newPipeline(g.backend, true)
+	} else {
+		if g.backend, err = openBackend(ctx, cfg.Backend.URL); err != nil {
+			return nil, err
+		}
+		g.pipeline = newPipeline(g.backend, false)
 	}
 	arcOpts := []arc.Option{
 		arc.WithLogger(log),
@@ -124,12 +130,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) 
 	}
 	if cfg.Auth.Enabled {
 		if g.tokens, err = auth.Open(TokenPath(cfg.DataDir)); err != nil {
-			g.store.Close()
+			g.backend.Close()
 			return nil, err
 		}
 		secret, err := g.tokens.Bootstrap(cfg.Auth.BootstrapToken)
 		if err != nil {
-			g.store.Close()
+			g.backend.Close()
 			return nil, fmt.Errorf("bootstrap admin token: %w", err)
 		}
 		if secret != "" {
@@ -146,23 +152,21 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	arcOpts = append(arcOpts, arc.WithMetrics(reg, reg))
-	g.backend = &embedded{store: g.store}
-	g.pipeline = newPipeline(g.backend)
-	g.arc = arc.New(g.backend, arcOpts...)
+	g.arc = arc.New(arcBackend{g.pipeline}, arcOpts...)
 	if err := g.addHTTP("arc", cfg.Arc.Listen, g.arc.Handler()); err != nil {
-		g.store.Close()
+		g.backend.Close()
 		return nil, err
 	}
 	// Further front ends register here, one call each, after the Arc API
 	// (whose metrics registry and token store they may share).
 	if err := g.startMemtrace(ctx, reg, announce); err != nil {
 		g.closeListeners()
-		g.store.Close()
+		g.backend.Close()
 		return nil, err
 	}
 	if err := g.addPGWire(cfg); err != nil {
 		g.closeListeners()
-		g.store.Close()
+		g.backend.Close()
 		return nil, err
 	}
 	return g, nil
@@ -176,7 +180,10 @@ func (g *Gateway) ArcAddr() net.Addr { return g.Addr("arc") }
 // finish within the shutdown timeout, then the store closes.
 func (g *Gateway) Run(ctx context.Context) error {
 	errc := make(chan error, len(g.frontends))
-	attrs := []any{"backend", g.backend.Name(), "store", StorePath(g.cfg.DataDir), "auth", g.cfg.Auth.Enabled}
+	attrs := []any{"backend", g.backend.Name(), "auth", g.cfg.Auth.Enabled}
+	if g.store != nil {
+		attrs = append(attrs, "store", StorePath(g.cfg.DataDir))
+	}
 	for _, f := range g.frontends {
 		go func() {
 			err := f.serve(f.ln)
@@ -205,5 +212,5 @@ func (g *Gateway) Run(ctx context.Context) error {
 	for _, f := range g.frontends {
 		errsOut = append(errsOut, f.shutdown(sctx))
 	}
-	return errors.Join(append(errsOut, g.store.Close())...)
+	return errors.Join(append(errsOut, g.backend.Close())...)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
@@ -33,6 +34,7 @@ func startGateway(t *testing.T, mutate func(*Config)) *testServer {
 	cfg.DataDir = t.TempDir()
 	cfg.Arc.Listen = "127.0.0.1:0"
 	cfg.Memtrace.Listen = "127.0.0.1:0" // never the fixed default port: tests may run side by side
+	cfg.PGWire.Listen = "127.0.0.1:0"
 	cfg.Auth.BootstrapToken = adminToken
 	cfg.Log.Level = "error"
 	if mutate != nil {
@@ -362,5 +364,90 @@ func TestQueryTimeoutAndLimits(t *testing.T) {
 	status, body, _ = ts.do(t, query("SELECT count(*) FROM cpu"))
 	if status != 200 || normalize(body) != `{"success":true,"columns":[],"data":[],"row_count":0,"execution_time_ms":X,"timestamp":X}` {
 		t.Errorf("after refused writes: %d %s", status, body)
+	}
+}
+
+// TestTranslatedMatchesAsWritten runs Arc queries two ways on the same
+// embedded store: as written (what Arc does) and through the translator's
+// DuckDB generator (the path every other backend takes). Both must give
+// the same rows.
+func TestTranslatedMatchesAsWritten(t *testing.T) {
+	ts := startGateway(t, nil)
+	var lp strings.Builder
+	for i := range 200 {
+		fmt.Fprintf(&lp, "events,org_id=org_%d,agent_id=agent_%d,memory_type=%s content=\"note %d it's 100%% done\",importance=%d.5 %d\n",
+			i%2, i%5, []string{"episodic", "decision", "entity"}[i%3], i, i%10, int64(1764115200+i*60))
+	}
+	if status, body, _ := ts.do(t, req{path: "/write?db=mem&precision=s", body: []byte(lp.String())}); status != 204 {
+		t.Fatalf("write: %d %s", status, body)
+	}
+	g := ts.gateway
+	translated := newPipeline(g.backend, false)
+	queries := []string{
+		`SELECT * FROM events WHERE org_id = 'org_1' AND agent_id = 'agent_3' ORDER BY time DESC LIMIT 5 OFFSET 1`,
+		`SELECT * FROM events WHERE org_id = 'org_0' AND memory_type IN ('episodic', 'entity') AND content LIKE '%100\% done%' ESCAPE '\' AND importance >= 0.500000 ORDER BY time DESC LIMIT 7`,
+		`SELECT COUNT(*) as cnt FROM events WHERE org_id = 'org_1' AND time > '2025-11-26T01:00:00Z'`,
+		`SELECT memory_type, COUNT(*) as cnt FROM events WHERE org_id = 'org_0' GROUP BY memory_type ORDER BY memory_type`,
+		`SELECT time_bucket(INTERVAL '1 hour', time) AS h, agent_id, avg(importance) AS a, max(importance) AS m FROM events GROUP BY h, agent_id ORDER BY h, agent_id`,
+		`SELECT date_trunc('hour', time) AS h, count(*) FROM events GROUP BY 1 HAVING count(*) > 10 ORDER BY 1`,
+		`SELECT agent_id, count(*) AS n FROM events GROUP BY agent_id ORDER BY n DESC, agent_id LIMIT 3`,
+		`WITH t AS (SELECT agent_id, max(importance) AS m FROM events GROUP BY agent_id) SELECT * FROM t WHERE m > 5 ORDER BY agent_id`,
+		`SELECT agent_id, time, importance, row_number() OVER (PARTITION BY agent_id ORDER BY time DESC) AS rn FROM events ORDER BY agent_id, time DESC LIMIT 12`,
+		`SELECT CASE WHEN importance > 5 THEN 'high' ELSE 'low' END AS level, count(*) FROM events GROUP BY 1 ORDER BY 1`,
+	}
+	read := func(rows model.Rows, err error) ([]model.ResultColumn, [][]model.Value) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out [][]model.Value
+		for {
+			v := make([]model.Value, len(rows.Columns()))
+			if !rows.Next(v) {
+				break
+			}
+			out = append(out, v)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return rows.Columns(), out
+	}
+	ctx := context.Background()
+	for _, q := range queries {
+		t.Run(q, func(t *testing.T) {
+			wantCols, want := read(g.pipeline.QueryArc(ctx, "mem", q))
+			if len(want) == 0 {
+				t.Fatal("query returns no rows: the comparison would prove nothing")
+			}
+			gotCols, got := read(translated.QueryArc(ctx, "mem", q))
+			names := func(cs []model.ResultColumn) []string {
+				var n []string
+				for _, c := range cs {
+					n = append(n, c.Name)
+				}
+				return n
+			}
+			if diff := cmp.Diff(names(wantCols), names(gotCols)); diff != "" {
+				t.Errorf("columns (-as written +translated):\n%s", diff)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("rows (-as written +translated):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestUnknownBackendScheme(t *testing.T) {
+	cfg := Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Backend.URL = "mysql://user:secret@127.0.0.1/db"
+	_, err := New(context.Background(), cfg, NewLogger(cfg.Log, io.Discard), io.Discard)
+	if err == nil {
+		t.Fatal("unknown scheme accepted")
+	}
+	if strings.Contains(err.Error(), "secret") {
+		t.Errorf("error leaks the URL's password: %v", err)
 	}
 }

@@ -4,34 +4,40 @@ import (
 	"context"
 	"hash/fnv"
 
+	"tsgate/dialects"
 	"tsgate/dialects/duckdb"
+	"tsgate/gateway/rowop"
 	"tsgate/model"
 	"tsgate/translate"
 )
 
-// Pipeline is parse → rewrite → check → generate → execute for one
-// backend. Front ends hand it a query in their source dialect (Arc SQL
-// from HTTP and memtrace, PostgreSQL SQL from pg wire) and get rows in
-// tsgate's column model.
+// Pipeline is parse → rewrite → check → generate → execute → post-process
+// for the configured backend. Front ends hand it a query in their source
+// dialect (Arc SQL from HTTP and memtrace, PostgreSQL SQL from pg wire) and
+// get rows in tsgate's column model.
 type Pipeline struct {
-	backend *embedded
-	target  string
-	fromArc *translate.Translator
-	fromPG  *translate.Translator
+	backend dialects.Backend
+	// identity: the backend runs Arc SQL as written (the embedded DuckDB
+	// store, Arc's own engine), so Arc queries skip translation.
+	identity bool
+	fromArc  *translate.Translator
+	fromPG   *translate.Translator
+	maxRows  int
 }
 
-func newPipeline(b *embedded) *Pipeline {
+func newPipeline(b dialects.Backend, identity bool) *Pipeline {
 	reg := translate.DefaultRegistry()
 	return &Pipeline{
-		backend: b,
-		target:  "duckdb",
-		fromArc: translate.New(translate.WithRegistry(reg), translate.WithSource(translate.FromArc)),
-		fromPG:  translate.New(translate.WithRegistry(reg), translate.WithSource(translate.FromPostgres)),
+		backend:  b,
+		identity: identity,
+		fromArc:  translate.New(translate.WithRegistry(reg), translate.WithSource(translate.FromArc)),
+		fromPG:   translate.New(translate.WithRegistry(reg), translate.WithSource(translate.FromPostgres)),
+		maxRows:  rowop.DefaultMaxRows,
 	}
 }
 
 // Target is the generator name of the configured backend.
-func (p *Pipeline) Target() string { return p.target }
+func (p *Pipeline) Target() string { return p.backend.Target() }
 
 // Translate parses sql (in src's dialect) and generates the backend's
 // query. db is the request's database: bare names resolve in it.
@@ -40,26 +46,35 @@ func (p *Pipeline) Translate(ctx context.Context, db, sql string, src translate.
 	if src == translate.FromPostgres {
 		tr = p.fromPG
 	}
-	return tr.Translate(ctx, sql, p.target, p.Schema(db))
+	return tr.TranslateIn(ctx, sql, p.backend.Target(), db, p.backend.Schema(db))
 }
 
-// Execute runs a translation's text in db.
+// Execute runs a translation's text in db and applies its post steps.
 func (p *Pipeline) Execute(ctx context.Context, db string, t *translate.Translation) (model.Rows, error) {
-	return p.backend.Query(ctx, db, t.Text)
+	rows, err := p.backend.Query(ctx, db, t.Text)
+	if err != nil || len(t.Post) == 0 {
+		return rows, err
+	}
+	return rowop.Apply(rows, t.Post, p.maxRows)
 }
 
-// QueryArc runs Arc SQL. On the embedded store the engine is Arc's own, so
-// the text runs as written: it already means exactly what Arc means, and
-// DuckDB-only syntax the PostgreSQL grammar cannot parse keeps working.
+// QueryArc runs Arc SQL: as written on the embedded store (it already
+// means exactly what Arc means there, and DuckDB-only syntax keeps
+// working), translated for any other backend.
 func (p *Pipeline) QueryArc(ctx context.Context, db, sql string) (model.Rows, error) {
-	return p.backend.Query(ctx, db, sql)
+	if p.identity {
+		return p.backend.Query(ctx, db, sql)
+	}
+	t, err := p.Translate(ctx, db, sql, translate.FromArc)
+	if err != nil {
+		return nil, err
+	}
+	return p.Execute(ctx, db, t)
 }
 
 // Schema is the backend's schema as the translator sees it, with bare
 // names resolving in db.
-func (p *Pipeline) Schema(db string) translate.Schema {
-	return storeSchema{store: p.backend.store, db: db}
-}
+func (p *Pipeline) Schema(db string) translate.Schema { return p.backend.Schema(db) }
 
 // storeSchema adapts the embedded store's catalog to the translator.
 type storeSchema struct {

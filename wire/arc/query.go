@@ -137,7 +137,10 @@ func (s *Server) run(ctx context.Context, p *plan) (model.Rows, error) {
 		return rows, nil
 	}
 	rows, err := s.backend.Query(ctx, p.db, p.sql)
-	if err != nil && errs.CodeOf(err) == errs.Engine && s.namesMissingMeasurement(ctx, p) {
+	if err == nil {
+		return rows, nil
+	}
+	if code := errs.CodeOf(err); (code == errs.Engine || code == errs.NotFound) && s.namesMissingMeasurement(ctx, p) {
 		return &model.SliceRows{}, nil
 	}
 	return rows, err

@@ -154,4 +154,3 @@ func repeat(v any, n int) []any {
 	}
 	return out
 }
-
