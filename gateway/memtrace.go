@@ -36,8 +36,9 @@ type memtraceBackend struct {
 func (b memtraceBackend) Query(ctx context.Context, db, sql string) (model.Rows, error) {
 	rows, err := b.g.pipeline.QueryArc(ctx, db, sql)
 	// Before the first memory there is no events table; Arc answers an
-	// empty result then, and so must this.
-	if err != nil && duckdb.IsCatalogError(err) && !b.g.store.HasTable(db, b.measurement) {
+	// empty result then, and so must this. (Only the embedded store is
+	// known here; other backends must answer a missing table themselves.)
+	if err != nil && b.g.store != nil && duckdb.IsCatalogError(err) && !b.g.store.HasTable(db, b.measurement) {
 		return &model.SliceRows{}, nil
 	}
 	return rows, err

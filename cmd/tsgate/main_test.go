@@ -58,7 +58,9 @@ func start(t *testing.T, dataDir string, env ...string) *proc {
 	t.Helper()
 	addr := freePort(t)
 	cmd := exec.Command(binary, "serve", "--data-dir", dataDir, "--arc-listen", addr)
-	cmd.Env = append(os.Environ(), env...)
+	// Port 0 for memtrace and pg wire: their fixed defaults may be taken
+	// by another test or another process.
+	cmd.Env = append(append(os.Environ(), "TSGATE_MEMTRACE_LISTEN=127.0.0.1:0", "TSGATE_PGWIRE_LISTEN=127.0.0.1:0"), env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
