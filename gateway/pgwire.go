@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"strings"
 
 	"tsgate/errs"
 	"tsgate/model"
 	"tsgate/translate"
 	"tsgate/translate/ast"
+	"tsgate/translate/target"
 	"tsgate/wire/pgwire"
 	"tsgate/wire/pgwire/catalog"
 )
@@ -109,8 +111,103 @@ func (e *pgExecutor) Query(ctx context.Context, db, sql string) (model.Rows, err
 	if tr.Catalog != nil {
 		return e.catalog(db, tr.Catalog)
 	}
-	return e.p.Execute(ctx, db, tr)
+	rows, err := e.p.Execute(ctx, db, tr)
+	if err != nil {
+		return nil, err
+	}
+	return pgColumnNames(tr.Statement, rows), nil
 }
+
+// Describe types a statement's result without reading data: the
+// translated query runs inside SELECT * FROM (…) LIMIT 0.
+func (e *pgExecutor) Describe(ctx context.Context, db, sql string) ([]model.ResultColumn, error) {
+	tr, err := e.p.Translate(ctx, db, sql, translate.FromPostgres)
+	if err != nil {
+		return nil, err
+	}
+	if tr.Catalog != nil || tr.Language != target.SQL {
+		rows, err := e.Query(ctx, db, sql)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		return rows.Columns(), nil
+	}
+	wrapped := *tr
+	wrapped.Text = "SELECT * FROM (" + tr.Text + ") AS tsgate_describe LIMIT 0"
+	rows, err := e.p.Execute(ctx, db, &wrapped)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	return pgColumnNames(tr.Statement, rows).Columns(), nil
+}
+
+// pgColumnNames gives unaliased result columns the names PostgreSQL would
+// (count, avg, the column itself, ?column?) instead of the backend's
+// (count_star(), "avg(usage)"): clients and BI tools key on them. A name
+// PostgreSQL's rule would derive from spelling the AST no longer has
+// (a cast's type name, say) keeps the backend's name.
+func pgColumnNames(st ast.Statement, rows model.Rows) model.Rows {
+	sel, ok := st.(*ast.Select)
+	if !ok {
+		return rows
+	}
+	cols := rows.Columns()
+	if len(sel.Columns) != len(cols) {
+		return rows
+	}
+	var out []model.ResultColumn
+	for i, item := range sel.Columns {
+		if item.Alias != "" {
+			continue
+		}
+		name, ok := figureColname(item.Expr)
+		if !ok || name == cols[i].Name {
+			continue
+		}
+		if out == nil {
+			out = append([]model.ResultColumn(nil), cols...)
+		}
+		out[i].Name = name
+	}
+	if out == nil {
+		return rows
+	}
+	return renamedRows{Rows: rows, cols: out}
+}
+
+func figureColname(x ast.Expr) (string, bool) {
+	switch e := x.(type) {
+	case *ast.Star:
+		return "", false
+	case *ast.ColumnRef:
+		return e.Name, true
+	case *ast.Func:
+		return strings.ToLower(e.Name), true
+	case *ast.Agg:
+		switch e.Kind {
+		case ast.AggCount, ast.AggSum, ast.AggAvg, ast.AggMin, ast.AggMax:
+			return e.Kind.String(), true
+		}
+	case *ast.Cast:
+		if n, ok := figureColname(e.X); ok && n != "?column?" {
+			return n, true
+		}
+	case *ast.Case:
+		return "case", true
+	case *ast.Literal, *ast.Binary, *ast.Unary:
+		return "?column?", true
+	}
+	return "", false
+}
+
+type renamedRows struct {
+	model.Rows
+	cols []model.ResultColumn
+}
+
+func (r renamedRows) Columns() []model.ResultColumn { return r.cols }
 
 // catalog answers Arc's SHOW DATABASES / SHOW TABLES / DESCRIBE.
 func (e *pgExecutor) catalog(db string, st ast.Statement) (model.Rows, error) {

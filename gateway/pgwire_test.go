@@ -133,3 +133,20 @@ func TestPGWireMultiStatementAndErrors(t *testing.T) {
 		t.Fatalf("bad password: %v", err)
 	}
 }
+
+func TestPGWireColumnNames(t *testing.T) {
+	s := startPG(t, nil)
+	c := pgConnect(t, s.url("tsdb"))
+	rows, err := c.Query(context.Background(), "SELECT host, count(*), avg(usage), max(count) AS m, 1 + 1, usage::bigint FROM cpu GROUP BY host, usage ORDER BY 1 LIMIT 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows.Close()
+	var names []string
+	for _, f := range rows.FieldDescriptions() {
+		names = append(names, f.Name)
+	}
+	if got := strings.Join(names, ","); got != "host,count,avg,m,?column?,usage" {
+		t.Errorf("column names %s", got)
+	}
+}

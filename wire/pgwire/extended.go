@@ -234,6 +234,16 @@ func (c *conn) describeStatement(st *prepared) error {
 	defer cancel()
 	c.setRunning(cancel)
 	defer c.setRunning(nil)
+	if d, ok := c.srv.exec.(Describer); ok && !(c.srv.cfg.Catalog != nil && isCatalogQuery(sql)) {
+		if _, isProbe, _ := c.probe(sql); !isProbe {
+			cols, err := d.Describe(ctx, c.db, sql)
+			if err != nil {
+				return err
+			}
+			st.cols, st.described = cols, true
+			return nil
+		}
+	}
 	var rows model.Rows
 	if first == "select" || first == "with" || first == "values" || first == "table" {
 		rows, err = c.query(ctx, "SELECT * FROM ("+sql+") AS tsgate_describe LIMIT 0", nil)

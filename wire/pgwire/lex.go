@@ -130,8 +130,8 @@ func scan(q string, f func(token) bool) {
 				}
 				continue
 			}
-			// Dollar quote: $tag$ … $tag$.
-			for j < n && isIdentChar(q[j]) {
+			// Dollar quote: $tag$ … $tag$ (a tag has no '$' of its own).
+			for j < n && (isIdentStart(q[j]) || (q[j] >= '0' && q[j] <= '9')) {
 				j++
 			}
 			if j < n && q[j] == '$' {

@@ -39,6 +39,12 @@ type ParamTyper interface {
 	ParamTypes(ctx context.Context, db, sql string) map[int]model.FieldType
 }
 
+// Describer is an optional Executor extension: a statement's result
+// columns without running it for its rows (Describe of a statement).
+type Describer interface {
+	Describe(ctx context.Context, db, sql string) ([]model.ResultColumn, error)
+}
+
 // Auth methods.
 const (
 	AuthSCRAM    = "scram-sha-256"
