@@ -1,0 +1,472 @@
+package influxql
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"tsgate/dialects"
+	"tsgate/dialects/backendkit"
+	"tsgate/errs"
+	"tsgate/model"
+	"tsgate/translate/target"
+)
+
+// metaMeasurement holds tsgate's per-field bookkeeping inside each
+// InfluxDB database: one point per (measurement, field) at time 0, tags
+// m and f, field required (bool). InfluxDB has no other place to keep
+// it, and a point per field overwrites itself on update. Its leading
+// underscore cannot start an Arc measurement name, so it never collides;
+// it is hidden from every listing.
+const metaMeasurement = "_tsgate_fields"
+
+// Backend is InfluxDB 1.x (1.8 here; GaussDB(for Influx) speaks the same
+// API): InfluxQL on /query, line protocol on /write, one InfluxDB database
+// (retention policy autogen) per Arc database.
+//
+// URL: influxql://[user:pass@]host:port[/db][?tls=true&timeout=30s].
+// The path's db serves requests whose database is empty; every other Arc
+// database maps to the InfluxDB database of the same name, because
+// generated text (Flux buckets, qualified InfluxQL sources) names
+// databases as Arc does.
+//
+// Precision: points are written with µs timestamps (precision=u) and read
+// back with epoch=u, so time round-trips exactly at Arc's µs. Types:
+// float, integer, string, boolean round-trip; unsigned is not enabled in
+// InfluxDB 1.x builds, so uint64 values are written as integer when they
+// fit in int64 (and read back as int64), else the row is rejected. A NULL
+// tag and an empty tag are the same in InfluxDB: both read back as "" in
+// SELECT * (absent). A row with no non-NULL field cannot be stored in
+// InfluxDB and is rejected.
+type Backend struct {
+	base     *url.URL // scheme://host, no credentials
+	user     string
+	pass     string
+	db       string
+	redacted string
+	client   *http.Client
+	timeout  time.Duration
+	tags     backendkit.Tags
+	catalog  *backendkit.Catalog
+
+	// wmu serializes writes' metadata read-modify-write, so two writers
+	// cannot both take a field's absence for "new measurement".
+	wmu sync.Mutex
+	// known caches, per database, the measurements and fields tsgate has
+	// metadata for: measurement → field → required.
+	kmu   sync.Mutex
+	known map[string]map[string]map[string]bool
+	dbs   map[string]bool // databases created (or seen) by this process
+}
+
+var _ dialects.Backend = (*Backend)(nil)
+
+// Option configures a Backend.
+type Option func(*Backend)
+
+// WithHTTPClient replaces the pooled default client.
+func WithHTTPClient(c *http.Client) Option { return func(b *Backend) { b.client = c } }
+
+// WithTags adds tag columns per measurement to the built-in ones
+// (memtrace's events).
+func WithTags(t backendkit.Tags) Option { return func(b *Backend) { b.tags = b.tags.Merge(t) } }
+
+// WithTimeout bounds each write and catalog request (default 30 s).
+// Queries are bounded by their context.
+func WithTimeout(d time.Duration) Option { return func(b *Backend) { b.timeout = d } }
+
+// WithSchemaTTL bounds how long discovered schema is trusted (default
+// 10 s); writes through this backend invalidate it at once.
+func WithSchemaTTL(d time.Duration) Option { return func(b *Backend) { b.catalog.TTL = d } }
+
+// Open parses rawURL (scheme influxql://, or flux:// for the Flux backend
+// built on this one) and checks nothing over the network: Ready does. It
+// is Open, not New, because New is the package's generator constructor.
+func Open(ctx context.Context, rawURL string, opts ...Option) (*Backend, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		// url.Parse's error repeats the URL, credentials included.
+		return nil, errs.New(errs.Invalid, "invalid InfluxDB backend URL")
+	}
+	if u.Scheme != "influxql" && u.Scheme != "flux" && u.Scheme != "influxdb" {
+		return nil, errs.Newf(errs.Invalid, "InfluxDB backend URL scheme %q: want influxql:// or flux://", u.Scheme)
+	}
+	if u.Host == "" {
+		return nil, errs.New(errs.Invalid, "InfluxDB backend URL has no host")
+	}
+	q := u.Query()
+	scheme := "http"
+	if q.Get("tls") == "true" {
+		scheme = "https"
+	}
+	b := &Backend{
+		base:    &url.URL{Scheme: scheme, Host: u.Host},
+		db:      strings.Trim(u.Path, "/"),
+		client:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second}},
+		timeout: 30 * time.Second,
+		tags:    backendkit.DefaultTags(),
+		known:   map[string]map[string]map[string]bool{},
+		dbs:     map[string]bool{},
+	}
+	if u.User != nil {
+		b.user = u.User.Username()
+		b.pass, _ = u.User.Password()
+	}
+	if u.Scheme == "flux" {
+		// flux://host/bucket: the bucket is db or db/rp.
+		b.db, _, _ = strings.Cut(b.db, "/")
+	}
+	if t := q.Get("timeout"); t != "" {
+		d, err := time.ParseDuration(t)
+		if err != nil || d <= 0 {
+			return nil, errs.Newf(errs.Invalid, "InfluxDB backend URL: invalid timeout %q", t)
+		}
+		b.timeout = d
+	}
+	b.redacted = backendkit.Redact(u)
+	b.catalog = &backendkit.Catalog{Load: b.loadSchema}
+	for _, o := range opts {
+		o(b)
+	}
+	return b, nil
+}
+
+func (b *Backend) Name() string   { return "influxql" }
+func (b *Backend) Target() string { return Name }
+
+// String is the URL without credentials, for logs.
+func (b *Backend) String() string { return b.redacted }
+
+func (b *Backend) database(db string) string {
+	if db == "" {
+		return b.db
+	}
+	return db
+}
+
+// Close releases idle connections.
+func (b *Backend) Close() error {
+	b.client.CloseIdleConnections()
+	return nil
+}
+
+// Ready pings the server.
+func (b *Backend) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	defer cancel()
+	resp, err := b.do(ctx, http.MethodGet, "/ping", nil, "", nil)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	return nil
+}
+
+// do sends one request, returning the response only for a 2xx status.
+func (b *Backend) do(ctx context.Context, method, path string, params url.Values, contentType string, body io.Reader) (*http.Response, error) {
+	u := *b.base
+	u.Path = path
+	if params != nil {
+		u.RawQuery = params.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, err, "influxdb: build request")
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	req.Header.Set("Accept", "application/x-msgpack")
+	if b.user != "" {
+		req.SetBasicAuth(b.user, b.pass)
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return nil, backendkit.TransportError(ctx, "influxdb", err)
+	}
+	if resp.StatusCode/100 == 2 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	return nil, statusError(resp)
+}
+
+// statusError reads InfluxDB's error body: JSON {"error": …} for writes,
+// msgpack for queries asked for msgpack.
+func statusError(resp *http.Response) error {
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	text := string(raw)
+	if strings.Contains(resp.Header.Get("Content-Type"), "msgpack") {
+		if m, err := decodeErrorMsgpack(raw); err == nil {
+			text = m
+		}
+	} else if m, ok := jsonErrorText(raw); ok {
+		text = m
+	}
+	return backendkit.StatusError("influxdb", resp.StatusCode, text)
+}
+
+// Query runs InfluxQL text in database db and streams its rows: each
+// series' rows with the series' tags as extra columns (sorted by key,
+// after the series' own columns); time as µs.
+func (b *Backend) Query(ctx context.Context, db, text string) (model.Rows, error) {
+	return b.query(ctx, db, text, "")
+}
+
+// seriesCol is the column catalog reads get the series name in.
+const seriesCol = "_series"
+
+func (b *Backend) query(ctx context.Context, db, text, nameCol string) (model.Rows, error) {
+	params := url.Values{
+		"q":          {text},
+		"epoch":      {"u"},
+		"chunked":    {"true"},
+		"chunk_size": {"10000"},
+	}
+	if d := b.database(db); d != "" {
+		params.Set("db", d)
+	}
+	resp, err := b.do(ctx, http.MethodPost, "/query", params, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	r := newSeriesRows(ctx, resp.Body)
+	r.nameCol = nameCol
+	if err := r.start(); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// queryAll runs a catalog statement and collects its rows; catalog results
+// are small.
+func (b *Backend) queryAll(ctx context.Context, db, text string) ([]model.ResultColumn, [][]model.Value, error) {
+	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	defer cancel()
+	rows, err := b.query(ctx, db, text, seriesCol)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	cols := rows.Columns()
+	var out [][]model.Value
+	for {
+		row := make([]model.Value, len(cols))
+		if !rows.Next(row) {
+			break
+		}
+		out = append(out, row)
+	}
+	return cols, out, rows.Err()
+}
+
+func colIndex(cols []model.ResultColumn, name string) int {
+	return slices.IndexFunc(cols, func(c model.ResultColumn) bool { return c.Name == name })
+}
+
+// Databases lists InfluxDB's databases that hold at least one measurement,
+// without InfluxDB's own _internal.
+func (b *Backend) Databases(ctx context.Context) ([]string, error) {
+	cols, rows, err := b.queryAll(ctx, "", "SHOW DATABASES")
+	if err != nil {
+		return nil, err
+	}
+	i := colIndex(cols, "name")
+	var out []string
+	for _, r := range rows {
+		if i < 0 || r[i].Type != model.TypeString || strings.HasPrefix(r[i].S, "_") {
+			continue
+		}
+		ms, err := b.Measurements(ctx, r[i].S)
+		if err != nil {
+			return nil, err
+		}
+		if len(ms) > 0 {
+			out = append(out, r[i].S)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// Measurements lists db's measurements; a database that does not exist
+// has none.
+func (b *Backend) Measurements(ctx context.Context, db string) ([]string, error) {
+	db = b.database(db)
+	// InfluxDB answers SHOW MEASUREMENTS on a missing database with an
+	// error only its text tells apart; ask whether it exists instead.
+	if ok, err := b.databaseExists(ctx, db); err != nil || !ok {
+		return nil, err
+	}
+	cols, rows, err := b.queryAll(ctx, "", "SHOW MEASUREMENTS ON "+quoteIdent(db))
+	if err != nil {
+		return nil, err
+	}
+	i := colIndex(cols, "name")
+	var out []string
+	for _, r := range rows {
+		if i >= 0 && r[i].Type == model.TypeString && r[i].S != metaMeasurement {
+			out = append(out, r[i].S)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// Schema is the catalog for requests whose default database is db.
+func (b *Backend) Schema(db string) target.Schema { return b.catalog.For(b.database(db)) }
+
+// loadSchema reads one database's tags, fields and tsgate's Required
+// metadata. Field types come from SHOW FIELD KEYS; a field InfluxDB
+// holds with several types (one per shard) takes the first.
+func (b *Backend) loadSchema(ctx context.Context, db string) (map[string][]target.ColumnInfo, error) {
+	exists, err := b.databaseExists(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	tables := map[string][]target.ColumnInfo{}
+	if !exists {
+		return tables, nil
+	}
+	on := " ON " + quoteIdent(db)
+	tagCols, tagRows, err := b.queryAll(ctx, db, "SHOW TAG KEYS"+on)
+	if err != nil {
+		return nil, err
+	}
+	fieldCols, fieldRows, err := b.queryAll(ctx, db, "SHOW FIELD KEYS"+on)
+	if err != nil {
+		return nil, err
+	}
+	required, err := b.readMeta(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[[2]string]bool{}
+	add := func(m string, c target.ColumnInfo) {
+		if m == metaMeasurement || seen[[2]string{m, c.Name}] {
+			return
+		}
+		seen[[2]string{m, c.Name}] = true
+		tables[m] = append(tables[m], c)
+	}
+	mi, ki := colIndex(tagCols, seriesCol), colIndex(tagCols, "tagKey")
+	for _, r := range tagRows {
+		if mi >= 0 && ki >= 0 {
+			add(r[mi].S, target.ColumnInfo{Name: r[ki].S, Tag: true, Type: model.TypeString})
+		}
+	}
+	mi, ki, ti := colIndex(fieldCols, seriesCol), colIndex(fieldCols, "fieldKey"), colIndex(fieldCols, "fieldType")
+	for _, r := range fieldRows {
+		if mi < 0 || ki < 0 || ti < 0 {
+			break
+		}
+		m, f := r[mi].S, r[ki].S
+		add(m, target.ColumnInfo{Name: f, Type: fieldTypeOf(r[ti].S), Required: required[m][f]})
+	}
+	return tables, nil
+}
+
+func (b *Backend) databaseExists(ctx context.Context, db string) (bool, error) {
+	cols, rows, err := b.queryAll(ctx, "", "SHOW DATABASES")
+	if err != nil {
+		return false, err
+	}
+	i := colIndex(cols, "name")
+	for _, r := range rows {
+		if i >= 0 && r[i].S == db {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// readMeta reads tsgate's field metadata: measurement → field → required.
+func (b *Backend) readMeta(ctx context.Context, db string) (map[string]map[string]bool, error) {
+	cols, rows, err := b.queryAll(ctx, db, `SELECT "required" FROM `+quoteIdent(metaMeasurement)+` GROUP BY "m", "f"`)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]map[string]bool{}
+	mi, fi, ri := colIndex(cols, "m"), colIndex(cols, "f"), colIndex(cols, "required")
+	if mi < 0 || fi < 0 || ri < 0 {
+		return out, nil
+	}
+	for _, r := range rows {
+		m := out[r[mi].S]
+		if m == nil {
+			m = map[string]bool{}
+			out[r[mi].S] = m
+		}
+		m[r[fi].S] = r[ri].Type == model.TypeBool && r[ri].B
+	}
+	return out, nil
+}
+
+func fieldTypeOf(t string) model.FieldType {
+	switch t {
+	case "float":
+		return model.TypeFloat
+	case "integer":
+		return model.TypeInt
+	case "unsigned":
+		return model.TypeUint
+	case "string":
+		return model.TypeString
+	case "boolean":
+		return model.TypeBool
+	}
+	return model.TypeUnknown
+}
+
+// quoteIdent quotes an InfluxQL identifier.
+func quoteIdent(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
+}
+
+// ensureDatabase creates db (idempotent in InfluxDB) once per process.
+func (b *Backend) ensureDatabase(ctx context.Context, db string) error {
+	b.kmu.Lock()
+	done := b.dbs[db]
+	b.kmu.Unlock()
+	if done {
+		return nil
+	}
+	params := url.Values{"q": {"CREATE DATABASE " + quoteIdent(db)}}
+	resp, err := b.do(ctx, http.MethodPost, "/query", params, "", nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	r := newSeriesRows(ctx, resp.Body)
+	if err := r.start(); err != nil {
+		return err
+	}
+	for r.Next(nil) {
+	}
+	if err := r.Err(); err != nil {
+		return err
+	}
+	b.kmu.Lock()
+	b.dbs[db] = true
+	b.kmu.Unlock()
+	return nil
+}
+
+// writeLines posts line protocol to db with µs precision.
+func (b *Backend) writeLines(ctx context.Context, db string, body []byte) error {
+	params := url.Values{"db": {db}, "precision": {"u"}}
+	resp, err := b.do(ctx, http.MethodPost, "/write", params, "text/plain; charset=utf-8", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return nil
+}

@@ -1,0 +1,303 @@
+package influxql_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"tsgate/dialects/backendkit/kittest"
+	"tsgate/dialects/influxql"
+	"tsgate/errs"
+	"tsgate/model"
+	"tsgate/translate"
+	"tsgate/translate/target"
+)
+
+// open connects to the InfluxDB that scripts/backends.sh started and
+// drops the test's database afterwards.
+func open(t *testing.T) (*influxql.Backend, string) {
+	t.Helper()
+	base := kittest.URL(t, "TSGATE_TEST_INFLUX_URL")
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := kittest.DBName("tsgate_test")
+	b, err := influxql.Open(context.Background(), "influxql://"+u.Host+"/"+db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Ready(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		rows, err := b.Query(context.Background(), "", `DROP DATABASE "`+db+`"`)
+		if err == nil {
+			rows.Close()
+		}
+		b.Close()
+	})
+	return b, db
+}
+
+func TestRoundTripMatchesDuckDB(t *testing.T) {
+	b, db := open(t)
+	kittest.Run(t, b, db, kittest.Options{UintAsInt: true})
+}
+
+// TestStoredNatively reads the written points back with plain InfluxQL:
+// tags are tags, fields keep their types, time is exact to the µs.
+func TestStoredNatively(t *testing.T) {
+	b, db := open(t)
+	ctx := context.Background()
+	batch := kittest.Fixture(time.Now(), 1)
+	if _, err := b.Write(ctx, db, batch); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := b.Query(ctx, db, `SHOW TAG KEYS FROM "events"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := kittest.Collect(rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, r := range got {
+		keys = append(keys, r[0].S)
+	}
+	if strings.Join(keys, ",") != "agent_id,event_type,memory_type,org_id,session_id" {
+		t.Errorf("events tag keys = %v", keys)
+	}
+	rows, err = b.Query(ctx, db, `SHOW FIELD KEYS FROM "mixed"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err = kittest.Collect(rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]string{}
+	for _, r := range got {
+		types[r[0].S] = r[1].S
+	}
+	want := map[string]string{"b": "boolean", "f": "float", "i": "integer", "s": "string", "u": "integer"}
+	for k, v := range want {
+		if types[k] != v {
+			t.Errorf("field %s: type %q, want %q (all: %v)", k, types[k], v, types)
+		}
+	}
+	rows, err = b.Query(ctx, db, `SELECT "f", "i" FROM "mixed" WHERE "host" = 'h0' ORDER BY time`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, cols, err := kittest.Collect(rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mixed := batch.Tables[1]
+	if len(got) != 2 || cols[0] != "time" {
+		t.Fatalf("got %v %v", cols, got)
+	}
+	if got[0][0] != model.Time(mixed.Time[0]) || got[1][0] != model.Time(mixed.Time[2]) {
+		t.Errorf("times %v, %v: want µs %d, %d", got[0][0], got[1][0], mixed.Time[0], mixed.Time[2])
+	}
+	if got[0][2] != model.Int(-42) || got[1][1] != model.Float(1e300) {
+		t.Errorf("values %v", got)
+	}
+}
+
+func TestSchemaRequired(t *testing.T) {
+	b, db := open(t)
+	ctx := context.Background()
+	if _, err := b.Write(ctx, db, kittest.Fixture(time.Now(), 1)); err != nil {
+		t.Fatal(err)
+	}
+	cols, ok := b.Schema(db).Columns("", "events")
+	if !ok {
+		t.Fatal("events unknown")
+	}
+	req := map[string]bool{}
+	tags := map[string]bool{}
+	for _, c := range cols {
+		req[c.Name], tags[c.Name] = c.Required, c.Tag
+	}
+	for _, f := range []string{"content", "metadata_json", "tags_csv", "dedup_key", "importance"} {
+		if !req[f] || tags[f] {
+			t.Errorf("%s: required=%v tag=%v, want a Required field", f, req[f], tags[f])
+		}
+	}
+	if req["parent_id"] {
+		t.Error("parent_id is absent from some rows but marked Required")
+	}
+	if !tags["org_id"] || req["org_id"] {
+		t.Errorf("org_id: tag=%v required=%v", tags["org_id"], req["org_id"])
+	}
+	// A later write without content makes it optional for good.
+	v0 := b.Schema(db).Version()
+	batch := &model.Batch{}
+	tb := batch.Table("events")
+	if err := tb.AppendRow(time.Now().UnixMicro(), []model.Cell{{Name: "org_id", Value: model.String("o")},
+		{Name: "importance", Value: model.Float(1)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Write(ctx, db, batch); err != nil {
+		t.Fatal(err)
+	}
+	cols, _ = b.Schema(db).Columns("", "events")
+	for _, c := range cols {
+		if c.Name == "content" && c.Required {
+			t.Error("content still Required after a row without it")
+		}
+		if c.Name == "importance" && !c.Required {
+			t.Error("importance lost Required though every row has it")
+		}
+	}
+	if b.Schema(db).Version() == v0 {
+		t.Error("schema version did not change")
+	}
+	// A fresh Backend (a restarted tsgate) reads the same metadata.
+	b2, err := influxql.Open(ctx, "influxql://"+strings.TrimPrefix(kittest.URL(t, "TSGATE_TEST_INFLUX_URL"), "http://")+"/"+db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Close()
+	cols, _ = b2.Schema(db).Columns("", "events")
+	for _, c := range cols {
+		if c.Name == "importance" && !c.Required {
+			t.Error("a new Backend does not see importance as Required")
+		}
+		if c.Name == "content" && c.Required {
+			t.Error("a new Backend sees content as Required")
+		}
+	}
+	ms, err := b.Measurements(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(ms, ",") != "cpu,events,mixed" {
+		t.Errorf("measurements = %v (tsgate's metadata must stay hidden)", ms)
+	}
+	dbs, err := b.Databases(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, d := range dbs {
+		found = found || d == db
+	}
+	if !found {
+		t.Errorf("databases %v lack %s", dbs, db)
+	}
+}
+
+// TestSchemaOnWriteAndConflicts: a new field appears in the schema; a
+// row whose field type conflicts with the stored one is rejected and the
+// others are kept.
+func TestSchemaOnWriteAndConflicts(t *testing.T) {
+	b, db := open(t)
+	ctx := context.Background()
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
+	write := func(cells ...[]model.Cell) model.WriteResult {
+		t.Helper()
+		batch := &model.Batch{}
+		tb := batch.Table("m")
+		for i, c := range cells {
+			if err := tb.AppendRow(t0+int64(i), c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		res, err := b.Write(ctx, db, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	host := model.Cell{Name: "host", Tag: true, Value: model.String("a")}
+	write([]model.Cell{host, {Name: "v", Value: model.Float(1)}})
+	if _, ok := b.Schema(db).Columns("", "m"); !ok {
+		t.Fatal("m unknown after write")
+	}
+	res := write(
+		[]model.Cell{host, {Name: "v", Value: model.Float(2)}, {Name: "extra", Value: model.Int(5)}},
+		[]model.Cell{host, {Name: "v", Value: model.String("oops")}},
+		[]model.Cell{host, {Name: "v", Value: model.Float(3)}},
+	)
+	if res.Rows != 2 || res.Rejected != 1 || len(res.Conflicts) != 1 {
+		t.Fatalf("result %+v", res)
+	}
+	var tc *model.TypeConflict
+	if !errorsAs(res.Conflicts[0], &tc) || tc.Field != "v" || tc.Want != model.TypeFloat {
+		t.Errorf("conflict %v", res.Conflicts[0])
+	}
+	c, ok := columnOf(b, db, "m", "extra")
+	if !ok || c.Type != model.TypeInt || c.Required {
+		t.Errorf("extra: %+v %v (a field added later is not Required)", c, ok)
+	}
+	got, _, err := kittest.RunQuery(ctx, translate.New(), b, db, `SELECT time, v FROM m ORDER BY time`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// t0 overwritten by the second batch's first row (same series and
+	// time: InfluxDB's upsert), t0+1 rejected, t0+2 kept.
+	if len(got) != 2 || got[0][0] != model.Time(t0) || got[0][1] != model.Float(2) ||
+		got[1][0] != model.Time(t0+2) || got[1][1] != model.Float(3) {
+		t.Errorf("rows %v", got)
+	}
+}
+
+// TestDown: a backend that is not listening answers Unavailable, quickly.
+func TestDown(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	b, err := influxql.Open(context.Background(), "influxql://user:secret@"+addr+"/db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err = b.Query(ctx, "db", "SELECT * FROM m")
+	kittest.WantCode(t, err, errs.Unavailable)
+	if strings.Contains(err.Error(), "secret") {
+		t.Errorf("error leaks the password: %v", err)
+	}
+	batch := &model.Batch{}
+	batch.Table("m").AppendRow(1, []model.Cell{{Name: "v", Value: model.Float(1)}})
+	_, err = b.Write(ctx, "db", batch)
+	kittest.WantCode(t, err, errs.Unavailable)
+	kittest.WantCode(t, b.Ready(ctx), errs.Unavailable)
+	if strings.Contains(b.String(), "secret") {
+		t.Errorf("String leaks the password: %s", b)
+	}
+}
+
+func TestOpenURL(t *testing.T) {
+	for _, bad := range []string{"http://h:1/db", "influxql:///db", "influxql://u:pw@h:1/db?timeout=x"} {
+		_, err := influxql.Open(context.Background(), bad)
+		kittest.WantCode(t, err, errs.Invalid)
+		if strings.Contains(err.Error(), "pw") {
+			t.Errorf("%v leaks the password", err)
+		}
+	}
+}
+
+// TestEngineError: InfluxDB's own error text reaches the caller as Engine.
+func TestEngineError(t *testing.T) {
+	b, db := open(t)
+	_, err := b.Query(context.Background(), db, "SELECT FROM WHERE")
+	kittest.WantCode(t, err, errs.Engine)
+}
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+func columnOf(b *influxql.Backend, db, m, name string) (target.ColumnInfo, bool) {
+	return target.Column(b.Schema(db), "", m, name)
+}

@@ -1,0 +1,419 @@
+package influxql
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"slices"
+
+	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
+
+	"tsgate/dialects/backendkit"
+	"tsgate/errs"
+	"tsgate/model"
+)
+
+// seriesRows streams a chunked msgpack /query response as rows.
+//
+// InfluxDB's msgpack formatter (services/httpd/response_writer.go) keeps
+// value types (int vs float, which JSON loses) and writes, per chunk, a
+// map {results: [{statement_id, [messages], series: [{[name], [tags],
+// columns, values, [partial]}], [partial]} | {error}]} | {error}, with
+// keys in that order. The decoder walks that structure one value at a
+// time, keeping only its position, so memory does not grow with the
+// result.
+type seriesRows struct {
+	ctx  context.Context
+	body io.ReadCloser
+	dec  *msgpack.Decoder
+
+	cols   []model.ResultColumn
+	byName map[string]int
+	fixed  bool // cols are settled (the first series was seen, or the stream ended)
+
+	// Position in the stream: counts of what is left at each level.
+	topKeys, results, resKeys, series, serKeys, values int
+
+	// The current series: its name, tags, its columns' output positions.
+	name    string
+	tags    map[string]string
+	serCols []int
+	// nameCol, when set, adds a column of that name holding each series'
+	// name: catalog statements (SHOW TAG KEYS ON db) name the measurement
+	// only there.
+	nameCol string
+
+	first    []model.Value // the first row, read ahead to type the columns
+	hasFirst bool
+	done     bool
+	err      error
+	closed   bool
+}
+
+func newSeriesRows(ctx context.Context, body io.ReadCloser) *seriesRows {
+	return &seriesRows{ctx: ctx, body: body, dec: msgpack.NewDecoder(body), byName: map[string]int{}}
+}
+
+// start reads up to the first row, so statement errors surface from
+// Query and Columns is known (and typed by the first row).
+func (r *seriesRows) start() error {
+	for !r.fixed && !r.done {
+		if err := r.step(); err != nil {
+			r.done = true
+			return err
+		}
+	}
+	r.fixed = true
+	if r.done || len(r.cols) == 0 {
+		return nil
+	}
+	r.first = make([]model.Value, len(r.cols))
+	if r.next(r.first) {
+		r.hasFirst = true
+		for i, v := range r.first {
+			if r.cols[i].Type == model.TypeUnknown {
+				r.cols[i].Type = v.Type
+			}
+		}
+	}
+	return r.err
+}
+
+func (r *seriesRows) Columns() []model.ResultColumn { return r.cols }
+func (r *seriesRows) Err() error                    { return r.err }
+
+func (r *seriesRows) Close() error {
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	// Drain a little so the connection can be reused; give up on large
+	// rests, closing is cheaper than reading them.
+	io.CopyN(io.Discard, r.body, 64<<10)
+	return r.body.Close()
+}
+
+func (r *seriesRows) Next(dst []model.Value) bool {
+	if r.hasFirst {
+		r.hasFirst = false
+		copy(dst, r.first)
+		return true
+	}
+	return r.next(dst)
+}
+
+func (r *seriesRows) next(dst []model.Value) bool {
+	for !r.done {
+		if r.values > 0 {
+			r.values--
+			if err := r.row(dst); err != nil {
+				r.fail(err)
+				return false
+			}
+			return true
+		}
+		if err := r.step(); err != nil {
+			r.fail(err)
+			return false
+		}
+	}
+	return false
+}
+
+func (r *seriesRows) fail(err error) {
+	r.done = true
+	if r.err == nil {
+		r.err = err
+	}
+}
+
+func (r *seriesRows) decodeErr(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		if r.ctx.Err() != nil {
+			return backendkit.TransportError(r.ctx, "influxdb", r.ctx.Err())
+		}
+		return errs.Wrap(errs.Unavailable, err, "influxdb: response ended early")
+	}
+	if r.ctx.Err() != nil {
+		return backendkit.TransportError(r.ctx, "influxdb", r.ctx.Err())
+	}
+	var e *errs.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return errs.Wrap(errs.Engine, err, "influxdb: unreadable response: "+err.Error())
+}
+
+// step consumes one structural element (a key and its scalar value, or a
+// container header) below the row level.
+func (r *seriesRows) step() error {
+	d := r.dec
+	switch {
+	case r.serKeys > 0:
+		r.serKeys--
+		k, err := d.DecodeString()
+		if err != nil {
+			return r.decodeErr(err)
+		}
+		switch k {
+		case "name":
+			r.name, err = d.DecodeString()
+		case "tags":
+			err = r.readTags()
+		case "columns":
+			err = r.readColumns()
+		case "values":
+			r.values, err = d.DecodeArrayLen()
+			r.values = max(r.values, 0)
+		default:
+			err = d.Skip()
+		}
+		if err != nil {
+			return r.decodeErr(err)
+		}
+	case r.series > 0:
+		r.series--
+		n, err := d.DecodeMapLen()
+		if err != nil {
+			return r.decodeErr(err)
+		}
+		r.serKeys = max(n, 0)
+		r.tags = nil
+		r.name = ""
+		r.serCols = r.serCols[:0]
+	case r.resKeys > 0:
+		r.resKeys--
+		k, err := d.DecodeString()
+		if err != nil {
+			return r.decodeErr(err)
+		}
+		switch k {
+		case "series":
+			r.series, err = d.DecodeArrayLen()
+			r.series = max(r.series, 0)
+		case "error":
+			var msg string
+			if msg, err = d.DecodeString(); err == nil {
+				return errs.Newf(errs.Engine, "influxdb: %s", msg)
+			}
+		default:
+			err = d.Skip()
+		}
+		if err != nil {
+			return r.decodeErr(err)
+		}
+	case r.results > 0:
+		r.results--
+		n, err := d.DecodeMapLen()
+		if err != nil {
+			return r.decodeErr(err)
+		}
+		r.resKeys = max(n, 0)
+	case r.topKeys > 0:
+		r.topKeys--
+		k, err := d.DecodeString()
+		if err != nil {
+			return r.decodeErr(err)
+		}
+		switch k {
+		case "results":
+			r.results, err = d.DecodeArrayLen()
+			r.results = max(r.results, 0)
+		case "error":
+			var msg string
+			if msg, err = d.DecodeString(); err == nil {
+				return errs.Newf(errs.Engine, "influxdb: %s", msg)
+			}
+		default:
+			err = d.Skip()
+		}
+		if err != nil {
+			return r.decodeErr(err)
+		}
+	default:
+		// The next chunk, or the end.
+		n, err := d.DecodeMapLen()
+		if errors.Is(err, io.EOF) {
+			r.done = true
+			r.fixed = true
+			return nil
+		}
+		if err != nil {
+			return r.decodeErr(err)
+		}
+		r.topKeys = max(n, 0)
+	}
+	return nil
+}
+
+func (r *seriesRows) readTags() error {
+	n, err := r.dec.DecodeMapLen()
+	if err != nil {
+		return err
+	}
+	r.tags = make(map[string]string, max(n, 0))
+	for range n {
+		k, err := r.dec.DecodeString()
+		if err != nil {
+			return err
+		}
+		v, err := r.dec.DecodeString()
+		if err != nil {
+			return err
+		}
+		r.tags[k] = v
+	}
+	return nil
+}
+
+// readColumns maps the series' columns to output positions. The first
+// series fixes the output: its columns, then its tag keys sorted. A later
+// series of the same statement has the same shape; a column it adds is an
+// error rather than a silently dropped value.
+func (r *seriesRows) readColumns() error {
+	n, err := r.dec.DecodeArrayLen()
+	if err != nil {
+		return err
+	}
+	names := make([]string, 0, max(n, 0))
+	for range n {
+		s, err := r.dec.DecodeString()
+		if err != nil {
+			return err
+		}
+		names = append(names, s)
+	}
+	if !r.fixed {
+		for _, s := range names {
+			r.addCol(s)
+		}
+		keys := make([]string, 0, len(r.tags))
+		for k := range r.tags {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			if _, ok := r.byName[k]; !ok {
+				r.addCol(k)
+				r.cols[len(r.cols)-1].Type = model.TypeString
+			}
+		}
+		if r.nameCol != "" {
+			r.addCol(r.nameCol)
+			r.cols[len(r.cols)-1].Type = model.TypeString
+		}
+		r.fixed = true
+	}
+	for _, s := range names {
+		i, ok := r.byName[s]
+		if !ok {
+			return errs.Newf(errs.Engine, "influxdb: series column %q not in the first series", s)
+		}
+		r.serCols = append(r.serCols, i)
+	}
+	for k := range r.tags {
+		if _, ok := r.byName[k]; !ok {
+			return errs.Newf(errs.Engine, "influxdb: series tag %q not in the first series", k)
+		}
+	}
+	return nil
+}
+
+func (r *seriesRows) addCol(name string) {
+	c := model.ResultColumn{Name: name}
+	if name == "time" {
+		c.Type = model.TypeTime
+	}
+	r.byName[name] = len(r.cols)
+	r.cols = append(r.cols, c)
+}
+
+// row decodes one values entry into dst (dst may be nil: discard).
+func (r *seriesRows) row(dst []model.Value) error {
+	n, err := r.dec.DecodeArrayLen()
+	if err != nil {
+		return r.decodeErr(err)
+	}
+	if n != len(r.serCols) {
+		return errs.Newf(errs.Engine, "influxdb: row has %d values for %d columns", n, len(r.serCols))
+	}
+	if dst != nil {
+		for i := range dst {
+			dst[i] = model.Value{}
+		}
+		for k, v := range r.tags {
+			dst[r.byName[k]] = model.String(v)
+		}
+		if r.nameCol != "" {
+			dst[r.byName[r.nameCol]] = model.String(r.name)
+		}
+	}
+	for _, i := range r.serCols {
+		v, err := r.value()
+		if err != nil {
+			return r.decodeErr(err)
+		}
+		if dst == nil {
+			continue
+		}
+		if r.cols[i].Type == model.TypeTime && v.Type == model.TypeInt {
+			v = model.Time(v.I)
+		}
+		dst[i] = v
+	}
+	return nil
+}
+
+// value decodes one cell by its msgpack type.
+func (r *seriesRows) value() (model.Value, error) {
+	d := r.dec
+	c, err := d.PeekCode()
+	if err != nil {
+		return model.Value{}, err
+	}
+	switch {
+	case c == msgpcode.Nil:
+		return model.Value{}, d.DecodeNil()
+	case c == msgpcode.True || c == msgpcode.False:
+		b, err := d.DecodeBool()
+		return model.Bool(b), err
+	case c == msgpcode.Float || c == msgpcode.Double:
+		f, err := d.DecodeFloat64()
+		return model.Float(f), err
+	case c >= msgpcode.Uint8 && c <= msgpcode.Uint64:
+		u, err := d.DecodeUint64()
+		return model.Uint(u), err
+	case msgpcode.IsFixedNum(c) || (c >= msgpcode.Int8 && c <= msgpcode.Int64):
+		i, err := d.DecodeInt64()
+		return model.Int(i), err
+	case msgpcode.IsString(c):
+		s, err := d.DecodeString()
+		return model.String(s), err
+	}
+	return model.Value{}, errs.Newf(errs.Engine, "influxdb: unexpected msgpack value 0x%02x", c)
+}
+
+func decodeErrorMsgpack(raw []byte) (string, error) {
+	var m struct {
+		Error string `msgpack:"error"`
+	}
+	if err := msgpack.Unmarshal(raw, &m); err != nil {
+		return "", err
+	}
+	if m.Error == "" {
+		return "", errors.New("no error key")
+	}
+	return m.Error, nil
+}
+
+func jsonErrorText(raw []byte) (string, bool) {
+	var m struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(raw, &m) != nil || m.Error == "" {
+		return "", false
+	}
+	return m.Error, true
+}
