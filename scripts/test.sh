@@ -19,6 +19,8 @@ echo "== pg wire clients"
 ./scripts/clients.sh
 echo "== test services (redis, postgres)"
 eval "$(./scripts/services.sh)"
+echo "== backends (InfluxDB, ClickHouse, PostgreSQL)"
+eval "$(./scripts/backends.sh)"
 echo "== go test"
 # -p 1: the DuckDB-linked test binaries are large; two cores build them
 # faster one at a time than interleaved.
