@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"tsgate/dialects/duckdb"
 	"tsgate/memtrace"
 	"tsgate/model"
 )
@@ -35,11 +35,13 @@ type memtraceBackend struct {
 
 func (b memtraceBackend) Query(ctx context.Context, db, sql string) (model.Rows, error) {
 	rows, err := b.g.pipeline.QueryArc(ctx, db, sql)
-	// Before the first memory there is no events table; Arc answers an
-	// empty result then, and so must this. (Only the embedded store is
-	// known here; other backends must answer a missing table themselves.)
-	if err != nil && b.g.store != nil && duckdb.IsCatalogError(err) && !b.g.store.HasTable(db, b.measurement) {
-		return &model.SliceRows{}, nil
+	// Before the first memory there is no events measurement; Arc answers
+	// an empty result then, and so must every backend here. The backend's
+	// own catalog says whether that is the case, not the error's text.
+	if err != nil {
+		if ms, merr := b.g.backend.Measurements(ctx, db); merr == nil && !slices.Contains(ms, b.measurement) {
+			return &model.SliceRows{}, nil
+		}
 	}
 	return rows, err
 }
