@@ -34,6 +34,16 @@ func Rewrite(q ast.Query) error {
 					e.L = r.ts
 				}
 			}
+		case *ast.RegexMatch:
+			// A full match of a constant pattern is a match anywhere of
+			// the anchored pattern, which every target can say. The group
+			// keeps an alternation inside the anchors; a plain group, as
+			// (?:…) is refused by the regex safety check, and the pattern
+			// has no backreferences (refused too) for it to renumber.
+			if l, ok := e.Pattern.(*ast.Literal); ok && e.Full && l.Kind == ast.LitString {
+				e.Pattern = &ast.Literal{Span: l.Span, Kind: ast.LitString, Text: "^(" + l.Text + ")$"}
+				e.Full = false
+			}
 		case *ast.Between:
 			if isTime(e.X) {
 				lo, ok1 := instant(ast.OpGe, e.Lo)
@@ -146,6 +156,9 @@ func Check(q ast.Query, gen Generator) error {
 			}
 		case *ast.RegexMatch:
 			need(target.CapRegex, n)
+			if n.Full {
+				need(target.CapRegexFull, n)
+			}
 		case *ast.Param:
 			need(target.CapParams, n)
 		}

@@ -19,7 +19,7 @@ func Dialect() *sqlgen.Dialect {
 		Name: "duckdb",
 		Caps: target.CapJoin | target.CapSubquery | target.CapCTE | target.CapWindow | target.CapCase |
 			target.CapSetOp | target.CapHaving | target.CapDistinct | target.CapOffset | target.CapILike |
-			target.CapRegex | target.CapParams | target.CapOuterJoin | target.CapDistinctOn,
+			target.CapRegex | target.CapRegexFull | target.CapParams | target.CapOuterJoin | target.CapDistinctOn,
 		Funcs: postgres.Funcs(),
 		Aggs: map[ast.AggKind]sqlgen.AggSpec{
 			ast.AggCount: {Name: "count"}, ast.AggSum: {Name: "sum"}, ast.AggAvg: {Name: "avg"},
@@ -94,12 +94,17 @@ func bucket(g *sqlgen.Gen, b *ast.TimeBucket) {
 }
 
 // regex uses regexp_matches, which like PostgreSQL's ~ matches anywhere in
-// the string.
+// the string, or regexp_full_match (DuckDB's own ~) for a whole-string
+// match.
 func regex(g *sqlgen.Gen, r *ast.RegexMatch) {
 	if r.Not {
 		g.W("NOT ")
 	}
-	g.W("regexp_matches(")
+	if r.Full {
+		g.W("regexp_full_match(")
+	} else {
+		g.W("regexp_matches(")
+	}
 	g.Expr(r.X)
 	g.W(", ")
 	g.Expr(r.Pattern)

@@ -404,11 +404,16 @@ type Like struct {
 }
 
 // RegexMatch is x ~ pattern and its negated and case-insensitive forms.
+// Full says the pattern must match the whole string: DuckDB's (Arc's) ~
+// and regexp_full_match mean that, PostgreSQL's ~ and regexp_matches a
+// match anywhere. The rewrite stage anchors constant patterns (^(p)$)
+// so targets only see Full with a pattern it could not anchor.
 type RegexMatch struct {
 	Span
 	X, Pattern      Expr
 	Not             bool
 	CaseInsensitive bool
+	Full            bool
 }
 
 // TypeKind is a scalar type tsgate can name in every target.

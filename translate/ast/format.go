@@ -611,6 +611,22 @@ func (p *Printer) Expr(e Expr) {
 		p.W(" ESCAPE ")
 		p.Str(e.Escape)
 	case *RegexMatch:
+		if e.Full {
+			// PostgreSQL has no full-match operator; this function
+			// spelling re-parses to the same node.
+			if e.Not {
+				p.W("NOT ")
+			}
+			p.W("regexp_full_match(")
+			p.Expr(e.X)
+			p.W(", ")
+			p.Expr(e.Pattern)
+			if e.CaseInsensitive {
+				p.W(", 'i'")
+			}
+			p.W(")")
+			return
+		}
 		p.Operand(e.X, precOther+1)
 		op := " ~ "
 		switch {

@@ -126,12 +126,13 @@ func (c *conv) funcCall(fc *pg.FuncCall) (ast.Expr, error) {
 			return nil, c.unsupported(fc.Location, "this form of div")
 		}
 		return &ast.Binary{Span: sp, Op: ast.OpIntDiv, L: args[0], R: args[1]}, nil
-	case "regexp_matches":
-		// DuckDB's spelling of ~ (a match anywhere in the string).
+	case "regexp_matches", "regexp_full_match":
+		// DuckDB's spellings: a match anywhere, and a match of the whole
+		// string (what its ~ operator means).
 		if !plain || over != nil || len(args) < 2 || len(args) > 3 {
-			return nil, c.unsupported(fc.Location, "this form of regexp_matches")
+			return nil, c.unsupported(fc.Location, "this form of "+name)
 		}
-		m := &ast.RegexMatch{Span: sp, X: args[0], Pattern: args[1]}
+		m := &ast.RegexMatch{Span: sp, X: args[0], Pattern: args[1], Full: name == "regexp_full_match"}
 		if len(args) == 3 {
 			o, ok := args[2].(*ast.Literal)
 			if !ok || o.Kind != ast.LitString || o.Text != "i" {

@@ -838,7 +838,13 @@ func (c *conv) aExpr(a *pg.A_Expr) (ast.Expr, error) {
 		case "/":
 			return c.division(sp, l, r)
 		case "~", "~*", "!~", "!~*":
-			return &ast.RegexMatch{Span: sp, X: l, Pattern: r, Not: op[0] == '!', CaseInsensitive: strings.HasSuffix(op, "*")}, nil
+			ci := strings.HasSuffix(op, "*")
+			if c.flavor == Arc && ci {
+				// DuckDB has no ~* operator: the query fails on Arc.
+				return nil, c.invalid(a.Location, "operator "+op+" does not exist in DuckDB (Arc); use regexp_matches(x, pattern, 'i')")
+			}
+			// DuckDB's ~ is a full match, PostgreSQL's a match anywhere.
+			return &ast.RegexMatch{Span: sp, X: l, Pattern: r, Not: op[0] == '!', CaseInsensitive: ci, Full: c.flavor == Arc}, nil
 		case "^":
 			return &ast.Func{Span: sp, Name: "power", Args: []ast.Expr{l, r}}, nil
 		}

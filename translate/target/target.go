@@ -155,6 +155,9 @@ const (
 	CapOffset
 	CapILike
 	CapRegex
+	// CapRegexFull: a whole-string regex match with a non-constant
+	// pattern (constant ones are anchored before the check).
+	CapRegexFull
 	CapParams
 	CapOuterJoin
 	CapDistinctOn
@@ -165,7 +168,7 @@ var capNames = map[Caps]string{
 	CapJoin: "joins", CapSubquery: "subqueries", CapCTE: "WITH (common table expressions)",
 	CapWindow: "window functions", CapCase: "CASE", CapSetOp: "UNION/INTERSECT/EXCEPT",
 	CapHaving: "HAVING", CapDistinct: "SELECT DISTINCT", CapOffset: "OFFSET", CapILike: "ILIKE",
-	CapRegex: "regular-expression matching", CapParams: "$n parameters", CapOuterJoin: "outer joins",
+	CapRegex: "regular-expression matching", CapRegexFull: "a whole-string regex match with a non-constant pattern", CapParams: "$n parameters", CapOuterJoin: "outer joins",
 	CapDistinctOn: "DISTINCT ON",
 }
 
