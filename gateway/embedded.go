@@ -39,3 +39,7 @@ func (e *embedded) Schema(db string) target.Schema { return storeSchema{store: e
 func (e *embedded) Ready(ctx context.Context) error { return e.store.Ping(ctx) }
 
 func (e *embedded) Close() error { return e.store.Close() }
+
+// NewEmbedded wraps an open embedded store as a Backend (the conformance
+// reference uses it directly).
+func NewEmbedded(s *duckdb.Store) dialects.Backend { return &embedded{store: s} }

@@ -25,6 +25,12 @@ type Pipeline struct {
 	maxRows  int
 }
 
+// NewPipeline builds the pipeline for backend b. identity says b runs
+// Arc SQL as written (only the embedded DuckDB store does); every other
+// backend gets translations. The conformance harness and third parties
+// testing their own Backend use this.
+func NewPipeline(b dialects.Backend, identity bool) *Pipeline { return newPipeline(b, identity) }
+
 func newPipeline(b dialects.Backend, identity bool) *Pipeline {
 	reg := translate.DefaultRegistry()
 	return &Pipeline{

@@ -1,0 +1,103 @@
+package conformance
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"tsgate/dialects/duckdb"
+	"tsgate/gateway"
+)
+
+func embeddedTarget(t *testing.T, name string, reference bool) *Target {
+	t.Helper()
+	s, err := duckdb.Open(context.Background(), filepath.Join(t.TempDir(), name+".duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return &Target{Name: name, Backend: gateway.NewEmbedded(s), Reference: reference}
+}
+
+func TestCorpusParses(t *testing.T) {
+	cases, err := ParseCases(Corpus(), "cases")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) < 300 {
+		t.Errorf("corpus has %d cases, the issue asks for at least 300", len(cases))
+	}
+	sqlOnly := 0
+	for _, c := range cases {
+		if c.Has("sql-only") {
+			sqlOnly++
+		}
+	}
+	if sqlOnly == 0 {
+		t.Error("no sql-only cases")
+	}
+}
+
+// TestSuite runs the corpus on the embedded reference and on the same
+// engine reached through the translator's DuckDB generator (every case
+// must pass there: same engine, so any difference is a translation bug),
+// plus each real backend named by TSGATE_TEST_CONFORMANCE_BACKENDS
+// (space-separated name=url pairs), gated by baseline.json.
+func TestSuite(t *testing.T) {
+	ctx := context.Background()
+	cases, err := ParseCases(Corpus(), "cases")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := DefaultBase(time.Now())
+	if cases, err = Expand(cases, base); err != nil {
+		t.Fatal(err)
+	}
+	translated := embeddedTarget(t, "duckdb-translated", false)
+	if translated.Deviations, err = LoadDeviations(Corpus(), translated.Name); err != nil {
+		t.Fatal(err)
+	}
+	targets := []*Target{embeddedTarget(t, "duckdb", true), translated}
+	for _, kv := range strings.Fields(os.Getenv("TSGATE_TEST_CONFORMANCE_BACKENDS")) {
+		name, url, ok := strings.Cut(kv, "=")
+		if !ok {
+			t.Fatalf("TSGATE_TEST_CONFORMANCE_BACKENDS: %q is not name=url", kv)
+		}
+		be, err := gateway.OpenBackend(ctx, url)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		t.Cleanup(func() { be.Close() })
+		dev, err := LoadDeviations(Corpus(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		targets = append(targets, &Target{Name: name, Backend: be, Deviations: dev,
+			SQLOnlyOutside: be.Target() == "influxql" || be.Target() == "flux"})
+	}
+	ds := NewDataset(1, base)
+	rep, err := Run(ctx, ds, cases, targets, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	rep.WriteText(&sb)
+	t.Log("\n" + sb.String())
+	data, err := Corpus().(interface{ ReadFile(string) ([]byte, error) }).ReadFile("baseline.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bl, err := ParseBaseline(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Regressions(bl) {
+		t.Error("regression: " + r)
+	}
+	if ref := rep.Backends[0]; ref.Passed() != rep.Total {
+		t.Errorf("the reference itself fails %d cases: the corpus is wrong", rep.Total-ref.Passed())
+	}
+}

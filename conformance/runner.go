@@ -1,0 +1,370 @@
+package conformance
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"strings"
+	"time"
+
+	"tsgate/dialects"
+	"tsgate/errs"
+	"tsgate/gateway"
+	"tsgate/translate"
+	"tsgate/translate/ast"
+	"tsgate/translate/pgparse"
+)
+
+// Outcome is what happened to one case on one backend.
+type Outcome uint8
+
+const (
+	// Pass: same result as the reference.
+	Pass Outcome = iota + 1
+	// Fail: a different result — the worst outcome, a silent wrong answer.
+	Fail
+	// Refused: the translation declared the query inexpressible and the
+	// case is outside the backend's declared subset.
+	Refused
+	// RefusedUndeclared: refused although the backend claims the case.
+	RefusedUndeclared
+	// Differs: a different result the backend's deviations file
+	// declares, with its reason.
+	Differs
+	// Error: the backend failed to run the translation.
+	Error
+)
+
+var outcomeNames = [...]string{Pass: "pass", Fail: "fail", Refused: "refused", RefusedUndeclared: "refused-undeclared",
+	Differs: "differs", Error: "error"}
+
+func (o Outcome) String() string {
+	if int(o) < len(outcomeNames) {
+		return outcomeNames[o]
+	}
+	return "?"
+}
+
+// MarshalText writes the outcome's name in JSON reports.
+func (o Outcome) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
+
+// Target is one backend under test.
+type Target struct {
+	// Name labels the score line and the report column.
+	Name string
+	// Backend is where the data and the queries go.
+	Backend dialects.Backend
+	// Reference marks the embedded DuckDB store running Arc SQL as written:
+	// its results are the expected ones.
+	Reference bool
+	// SQLOnlyOutside says cases tagged sql-only lie outside this backend's
+	// subset (InfluxQL, Flux), so refusing them is declared.
+	SQLOnlyOutside bool
+	// Deviations are the backend's declared refusals and differences.
+	Deviations []Deviation
+}
+
+// Deviation declares that cases matching Pattern (path.Match syntax on the
+// case name) may be refused or differ on a backend, and why.
+type Deviation struct {
+	Pattern string
+	Kind    Outcome // Refused or Differs
+	Note    string
+}
+
+// ParseDeviations reads a deviations file: one per line,
+// `pattern refused|differs note…`; # starts a comment.
+func ParseDeviations(r io.Reader) ([]Deviation, error) {
+	var out []Deviation
+	sc := bufio.NewScanner(r)
+	n := 0
+	for sc.Scan() {
+		n++
+		l := strings.TrimSpace(sc.Text())
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		f := strings.Fields(l)
+		if len(f) < 3 {
+			return nil, fmt.Errorf("line %d: want `pattern refused|differs note`", n)
+		}
+		if _, err := path.Match(f[0], ""); err != nil {
+			return nil, fmt.Errorf("line %d: pattern %q: %w", n, f[0], err)
+		}
+		d := Deviation{Pattern: f[0], Note: strings.Join(f[2:], " ")}
+		switch f[1] {
+		case "refused":
+			d.Kind = Refused
+		case "differs":
+			d.Kind = Differs
+		default:
+			return nil, fmt.Errorf("line %d: kind %q: want refused or differs", n, f[1])
+		}
+		out = append(out, d)
+	}
+	return out, sc.Err()
+}
+
+// LoadDeviations reads deviations/<name>.txt from fsys, none when absent.
+func LoadDeviations(fsys fs.FS, name string) ([]Deviation, error) {
+	f, err := fsys.Open("deviations/" + name + ".txt")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ParseDeviations(f)
+}
+
+func (t *Target) declared(c *Case, kind Outcome) (string, bool) {
+	if kind == Refused && t.SQLOnlyOutside && c.Has("sql-only") {
+		return "sql-only construct, outside this backend's subset", true
+	}
+	for _, d := range t.Deviations {
+		if d.Kind != kind {
+			continue
+		}
+		if ok, _ := path.Match(d.Pattern, c.Name); ok {
+			return d.Note, true
+		}
+	}
+	return "", false
+}
+
+// CaseResult is one case on one backend.
+type CaseResult struct {
+	Case    string  `json:"case"`
+	Outcome Outcome `json:"outcome"`
+	// Query is what the backend ran (the translation).
+	Query string `json:"query,omitempty"`
+	// Detail is the difference, the refusal or the error, and for declared
+	// outcomes their note.
+	Detail string `json:"detail,omitempty"`
+}
+
+// BackendReport is one backend's results.
+type BackendReport struct {
+	Name    string             `json:"name"`
+	Results []CaseResult       `json:"results"`
+	Counts  map[Outcome]int    `json:"-"`
+	Score   map[string]int     `json:"counts"`
+	Elapsed time.Duration      `json:"-"`
+	Notes   map[string]string  `json:"-"`
+	results map[string]*Result `json:"-"`
+}
+
+// Passed counts passes.
+func (b *BackendReport) Passed() int { return b.Counts[Pass] }
+
+// Failed counts what a baseline gates on: wrong results, undeclared
+// refusals and errors.
+func (b *BackendReport) Failed() int {
+	return b.Counts[Fail] + b.Counts[RefusedUndeclared] + b.Counts[Error]
+}
+
+// ScoreLine is the one-line summary, e.g.
+// "influxql: 287/300 passed, 11 refused (declared), 2 failed".
+func (b *BackendReport) ScoreLine(total int) string {
+	s := fmt.Sprintf("%s: %d/%d passed", b.Name, b.Counts[Pass], total)
+	if n := b.Counts[Refused]; n > 0 {
+		s += fmt.Sprintf(", %d refused (declared)", n)
+	}
+	if n := b.Counts[Differs]; n > 0 {
+		s += fmt.Sprintf(", %d differ (declared)", n)
+	}
+	if n := b.Counts[RefusedUndeclared]; n > 0 {
+		s += fmt.Sprintf(", %d refused (undeclared)", n)
+	}
+	if n := b.Counts[Fail]; n > 0 {
+		s += fmt.Sprintf(", %d failed", n)
+	}
+	if n := b.Counts[Error]; n > 0 {
+		s += fmt.Sprintf(", %d errors", n)
+	}
+	return s
+}
+
+// Report is a whole run.
+type Report struct {
+	Started  time.Time        `json:"started"`
+	Cases    []Case           `json:"-"`
+	Total    int              `json:"total"`
+	Backends []*BackendReport `json:"backends"`
+}
+
+// Options tune a run.
+type Options struct {
+	Rules Rules
+	// Progress, when set, is called after each case on each backend.
+	Progress func(backend string, done, total int)
+}
+
+// Run loads ds into every target, runs every case on the reference and
+// then on each other target, and compares.
+func Run(ctx context.Context, ds *Dataset, cases []Case, targets []*Target, opt Options) (*Report, error) {
+	if opt.Rules == (Rules{}) {
+		opt.Rules = DefaultRules()
+	}
+	var ref *Target
+	for _, t := range targets {
+		if t.Reference {
+			if ref != nil {
+				return nil, errors.New("more than one reference target")
+			}
+			ref = t
+		}
+	}
+	if ref == nil {
+		return nil, errors.New("no reference target")
+	}
+	rep := &Report{Started: time.Now().UTC(), Cases: cases, Total: len(cases)}
+	for _, t := range targets {
+		if err := load(ctx, t, ds); err != nil {
+			return nil, fmt.Errorf("%s: load dataset: %w", t.Name, err)
+		}
+	}
+	// The reference first: every other backend is compared with it.
+	order := append([]*Target{ref}, without(targets, ref)...)
+	var refReport *BackendReport
+	for _, t := range order {
+		br := runTarget(ctx, t, ds, cases, refReport, opt)
+		if t == ref {
+			refReport = br
+		}
+		rep.Backends = append(rep.Backends, br)
+	}
+	return rep, nil
+}
+
+func without(ts []*Target, x *Target) []*Target {
+	var out []*Target
+	for _, t := range ts {
+		if t != x {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func load(ctx context.Context, t *Target, ds *Dataset) error {
+	for _, b := range ds.Batches {
+		res, err := t.Backend.Write(ctx, ds.Database, b)
+		if err != nil {
+			return err
+		}
+		if res.Rejected > 0 {
+			return fmt.Errorf("backend rejected %d rows: %v", res.Rejected, errors.Join(res.Conflicts...))
+		}
+	}
+	return nil
+}
+
+func runTarget(ctx context.Context, t *Target, ds *Dataset, cases []Case, ref *BackendReport, opt Options) *BackendReport {
+	start := time.Now()
+	br := &BackendReport{Name: t.Name, Counts: map[Outcome]int{}, results: map[string]*Result{}}
+	p := gateway.NewPipeline(t.Backend, t.Reference)
+	for i, c := range cases {
+		cr, res := runCase(ctx, t, p, ds, &c, ref, opt)
+		if t.Reference && res != nil {
+			br.results[c.Name] = res
+		}
+		br.Results = append(br.Results, cr)
+		br.Counts[cr.Outcome]++
+		if opt.Progress != nil {
+			opt.Progress(t.Name, i+1, len(cases))
+		}
+	}
+	br.Elapsed = time.Since(start)
+	br.Score = map[string]int{}
+	for o, n := range br.Counts {
+		br.Score[o.String()] = n
+	}
+	return br
+}
+
+// runCase runs c on t; for the reference it also returns the result.
+func runCase(ctx context.Context, t *Target, p *gateway.Pipeline, ds *Dataset, c *Case, ref *BackendReport, opt Options) (CaseResult, *Result) {
+	cr := CaseResult{Case: c.Name}
+	var res *Result
+	if t.Reference {
+		cr.Query = c.SQL
+		rows, err := p.QueryArc(ctx, ds.Database, c.SQL)
+		if err == nil {
+			res, err = Read(rows)
+		}
+		if err != nil {
+			cr.Outcome, cr.Detail = Error, err.Error()
+			return cr, nil
+		}
+		cr.Outcome = Pass
+		return cr, res
+	}
+	tr, err := p.Translate(ctx, ds.Database, c.SQL, translate.FromArc)
+	if err != nil {
+		if errs.CodeOf(err) == errs.Unsupported {
+			if note, ok := t.declared(c, Refused); ok {
+				cr.Outcome, cr.Detail = Refused, errs.As(err).Msg+" — declared: "+note
+			} else {
+				cr.Outcome, cr.Detail = RefusedUndeclared, errs.As(err).Msg
+			}
+			return cr, nil
+		}
+		cr.Outcome, cr.Detail = Error, "translate: "+err.Error()
+		return cr, nil
+	}
+	cr.Query = tr.Text
+	rows, err := p.Execute(ctx, ds.Database, tr)
+	if err == nil {
+		res, err = Read(rows)
+	}
+	if err != nil {
+		cr.Outcome, cr.Detail = Error, err.Error()
+		return cr, nil
+	}
+	want, ok := ref.results[c.Name]
+	if !ok {
+		cr.Outcome, cr.Detail = Error, "the reference failed on this case: "+refDetail(ref, c.Name)
+		return cr, nil
+	}
+	if diff := opt.Rules.Compare(want, res, ordered(c)); diff != "" {
+		if note, ok := t.declared(c, Differs); ok {
+			cr.Outcome, cr.Detail = Differs, diff+"\n— declared: "+note
+		} else {
+			cr.Outcome, cr.Detail = Fail, diff
+		}
+		return cr, nil
+	}
+	cr.Outcome = Pass
+	return cr, nil
+}
+
+func refDetail(ref *BackendReport, name string) string {
+	for _, r := range ref.Results {
+		if r.Case == name {
+			return r.Detail
+		}
+	}
+	return "not run"
+}
+
+// ordered reports whether the case's rows come in a defined order: a
+// top-level ORDER BY, unless the case says its order has ties.
+func ordered(c *Case) bool {
+	if c.Has("unordered") {
+		return false
+	}
+	st, err := pgparse.Parse(c.SQL, pgparse.Arc)
+	if err != nil {
+		return false
+	}
+	if s, ok := st.(*ast.Select); ok {
+		return len(s.OrderBy) > 0
+	}
+	return false
+}
