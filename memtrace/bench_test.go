@@ -1,0 +1,159 @@
+package memtrace
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"tsgate/model"
+)
+
+// Benchmarks run the HTTP API over the embedded store (httptest server,
+// auth off so key checks do not blur the figures):
+//
+//	go test -run '^$' -bench . -benchtime 3s ./memtrace/
+//
+// TSGATE_MEMTRACE_BENCH_ROWS sets how many memories the read benchmarks
+// store first (default 100000; the issue's figure is 1000000).
+
+func post(b *testing.B, url string, body []byte, want int) {
+	resp, err := http.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != want {
+		b.Fatalf("POST %s: %d", url, resp.StatusCode)
+	}
+}
+
+var benchSeq atomic.Int64
+
+func BenchmarkCreateSingle(b *testing.B) {
+	h := newHarness(b)
+	b.SetParallelism(2) // a few clients per core: the store commits groups
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n := benchSeq.Add(1)
+			body := fmt.Sprintf(`{"agent_id":"bench","session_id":"s%d","content":"memory number %d with some text","tags":["t1","t2"],"importance":0.5}`, n%10, n)
+			post(b, h.url+"/api/v1/memories", []byte(body), 201)
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "memories/s")
+}
+
+func BenchmarkCreateBatch1000(b *testing.B) {
+	h := newHarness(b)
+	start := time.Now()
+	b.SetParallelism(1)
+	b.RunParallel(func(pb *testing.PB) {
+		var buf bytes.Buffer
+		for pb.Next() {
+			buf.Reset()
+			buf.WriteString(`{"memories":[`)
+			for i := range 1000 {
+				if i > 0 {
+					buf.WriteByte(',')
+				}
+				n := benchSeq.Add(1)
+				fmt.Fprintf(&buf, `{"agent_id":"bench","session_id":"s%d","content":"memory number %d with some text","tags":["t1","t2"],"importance":0.5}`, n%10, n)
+			}
+			buf.WriteString(`]}`)
+			post(b, h.url+"/api/v1/memories", buf.Bytes(), 201)
+		}
+	})
+	b.ReportMetric(float64(b.N)*1000/time.Since(start).Seconds(), "memories/s")
+}
+
+// seeded is a harness whose store holds rows memories of 20 agents and
+// 1000 sessions over the last hour, written straight through the backend
+// (the HTTP path is what the create benchmarks measure).
+func seeded(b *testing.B) *harness {
+	rows := 100000
+	if s := os.Getenv("TSGATE_MEMTRACE_BENCH_ROWS"); s != "" {
+		rows, _ = strconv.Atoi(s)
+	}
+	h := newHarness(b)
+	now := time.Now().Add(-time.Hour)
+	types := []string{"episodic", "decision", "session", "entity"}
+	const chunk = 50000
+	for done := 0; done < rows; done += chunk {
+		batch := &model.Batch{}
+		t := batch.Table("events")
+		var cells []model.Cell
+		for i := done; i < min(done+chunk, rows); i++ {
+			m := &Memory{Time: now.Add(time.Duration(i) * time.Hour / time.Duration(rows)), OrgID: "org_default",
+				AgentID: "agent_" + strconv.Itoa(i%20), SessionID: "sess_" + strconv.Itoa(i%1000),
+				MemoryType: types[i%4], EventType: []string{"general", "error", "page_crawled"}[i%3],
+				Content: "seeded memory " + strconv.Itoa(i) + " about " + []string{"crawling", "parsing", "ranking"}[i%3],
+				Tags:    []string{"t" + strconv.Itoa(i%7)}, Importance: float64(i%10) / 10, DedupKey: DedupKey("a", "g", strconv.Itoa(i))}
+			var err error
+			if cells, err = appendRow(t, m, cells); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := h.backend.Write(context.Background(), "memory", batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return h
+}
+
+// latency runs fn b.N times and reports p50 and p99.
+func latency(b *testing.B, fn func(i int)) {
+	d := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		t0 := time.Now()
+		fn(i)
+		d = append(d, time.Since(t0))
+	}
+	b.StopTimer()
+	slices.Sort(d)
+	b.ReportMetric(float64(d[len(d)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(d[len(d)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+func get(b *testing.B, url string) {
+	resp, err := http.Get(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b.Fatalf("GET %s: %d", url, resp.StatusCode)
+	}
+}
+
+func BenchmarkRead(b *testing.B) {
+	h := seeded(b)
+	b.Run("list", func(b *testing.B) {
+		latency(b, func(i int) { get(b, h.url+"/api/v1/memories?agent_id=agent_"+strconv.Itoa(i%20)+"&limit=100") })
+	})
+	b.Run("list_session_tags", func(b *testing.B) {
+		latency(b, func(i int) {
+			get(b, h.url+"/api/v1/memories?session_id=sess_"+strconv.Itoa(i%1000)+"&tags=t3&since=24h&limit=50")
+		})
+	})
+	b.Run("search", func(b *testing.B) {
+		latency(b, func(i int) {
+			post(b, h.url+"/api/v1/search", []byte(`{"agent_id":"agent_`+strconv.Itoa(i%20)+`","content_contains":"ranking","memory_types":["episodic","decision"],"min_importance":0.5,"limit":50}`), 200)
+		})
+	})
+	b.Run("context", func(b *testing.B) {
+		latency(b, func(i int) {
+			post(b, h.url+"/api/v1/sessions/sess_"+strconv.Itoa(i%1000)+"/context", []byte(`{}`), 200)
+		})
+	})
+	b.Run("stats", func(b *testing.B) {
+		latency(b, func(i int) { get(b, h.url+"/api/v1/agents/agent_"+strconv.Itoa(i%20)+"/stats") })
+	})
+}
