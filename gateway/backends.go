@@ -23,7 +23,9 @@ func openers() map[string]opener {
 
 // OpenBackend connects to the backend a URL names (backend.url's syntax);
 // the conformance runner and migration tools use it.
-func OpenBackend(ctx context.Context, raw string) (dialects.Backend, error) { return openBackend(ctx, raw) }
+func OpenBackend(ctx context.Context, raw string) (dialects.Backend, error) {
+	return openBackend(ctx, raw)
+}
 
 // openBackend connects to the backend backend.url names. The URL may
 // carry credentials, so no error repeats it.
