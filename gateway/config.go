@@ -187,6 +187,9 @@ func ConfigSearchPath() []string {
 // none.
 func LoadConfig(file string, environ []string) (Config, string, error) {
 	cfg := Default()
+	if err := applyMemtraceCompat(&cfg, environ); err != nil {
+		return cfg, "", err
+	}
 	if file == "" {
 		for _, p := range ConfigSearchPath() {
 			if _, err := os.Stat(p); err == nil {
