@@ -25,10 +25,11 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":     {"run the gateway", runServe},
-		"memtrace":  {"manage the memtrace API's organizations and keys: org add|list, key create|list|revoke", runMemtrace},
-		"token":     {"manage API tokens: create, list, revoke", runToken},
-		"translate": {"translate a SQL query for a backend, or show why it cannot be", runTranslate},
+		"serve":       {"run the gateway", runServe},
+		"conformance": {"score backends against the embedded reference on the conformance corpus", runConformance},
+		"memtrace":    {"manage the memtrace API's organizations and keys: org add|list, key create|list|revoke", runMemtrace},
+		"token":       {"manage API tokens: create, list, revoke", runToken},
+		"translate":   {"translate a SQL query for a backend, or show why it cannot be", runTranslate},
 		"version": {"print the version", func(_ context.Context, _ []string, out, _ io.Writer) int {
 			fmt.Fprintln(out, "tsgate", version)
 			return 0

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"tsgate/conformance"
+	"tsgate/dialects/duckdb"
+	"tsgate/gateway"
+)
+
+// stringList is a repeatable flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fl := flag.NewFlagSet("conformance", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	var backends stringList
+	fl.Var(&backends, "backend", "backend URL to score, as name=URL or URL (repeatable); the embedded reference always runs")
+	casesDir := fl.String("cases", "", "directory of .test case files (default: the built-in corpus)")
+	report := fl.String("report", "text", "report format: text, json, html or markdown")
+	out := fl.String("out", "", "write the report here instead of standard output")
+	seed := fl.Uint64("seed", 1, "dataset seed")
+	baseline := fl.String("baseline", "", "baseline.json to gate on (default: the built-in one)")
+	translated := fl.Bool("translated-duckdb", true, "also score the embedded engine reached through the translator")
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	corpus := conformance.Corpus()
+	casesFS, dir := corpus, "cases"
+	if *casesDir != "" {
+		casesFS, dir = os.DirFS(*casesDir), "."
+	}
+	cases, err := conformance.ParseCases(casesFS, dir)
+	if err != nil {
+		fmt.Fprintln(stderr, "tsgate conformance:", err)
+		return 1
+	}
+	base := conformance.DefaultBase(time.Now())
+	if cases, err = conformance.Expand(cases, base); err != nil {
+		fmt.Fprintln(stderr, "tsgate conformance:", err)
+		return 1
+	}
+	tmp, err := os.MkdirTemp("", "tsgate-conformance")
+	if err != nil {
+		fmt.Fprintln(stderr, "tsgate conformance:", err)
+		return 1
+	}
+	defer os.RemoveAll(tmp)
+	embedded := func(name string, ref bool) (*conformance.Target, error) {
+		s, err := duckdb.Open(ctx, filepath.Join(tmp, name+".duckdb"))
+		if err != nil {
+			return nil, err
+		}
+		dev, err := conformance.LoadDeviations(corpus, name)
+		if err != nil {
+			return nil, err
+		}
+		return &conformance.Target{Name: name, Backend: gateway.NewEmbedded(s), Reference: ref, Deviations: dev}, nil
+	}
+	ref, err := embedded("duckdb", true)
+	if err != nil {
+		fmt.Fprintln(stderr, "tsgate conformance:", err)
+		return 1
+	}
+	targets := []*conformance.Target{ref}
+	if *translated {
+		t, err := embedded("duckdb-translated", false)
+		if err != nil {
+			fmt.Fprintln(stderr, "tsgate conformance:", err)
+			return 1
+		}
+		targets = append(targets, t)
+	}
+	for _, b := range backends {
+		name, url, ok := strings.Cut(b, "=")
+		if !ok || strings.Contains(name, "://") {
+			url, name = b, ""
+		}
+		be, err := gateway.OpenBackend(ctx, url)
+		if err != nil {
+			fmt.Fprintln(stderr, "tsgate conformance:", err)
+			return 1
+		}
+		defer be.Close()
+		if name == "" {
+			name = be.Name()
+		}
+		dev, err := conformance.LoadDeviations(corpus, name)
+		if err != nil {
+			fmt.Fprintln(stderr, "tsgate conformance:", err)
+			return 1
+		}
+		targets = append(targets, &conformance.Target{Name: name, Backend: be, Deviations: dev,
+			SQLOnlyOutside: be.Target() == "influxql" || be.Target() == "flux"})
+	}
+	defer func() {
+		for _, t := range targets[:min(len(targets), 2)] {
+			t.Backend.Close()
+		}
+	}()
+	opt := conformance.Options{}
+	if isTerminal(stderr) {
+		opt.Progress = func(backend string, done, total int) {
+			const width = 30
+			n := done * width / total
+			fmt.Fprintf(stderr, "\r%-20s [%s%s] %d/%d", backend, strings.Repeat("#", n), strings.Repeat(".", width-n), done, total)
+			if done == total {
+				fmt.Fprintln(stderr)
+			}
+		}
+	}
+	ds := conformance.NewDataset(*seed, base)
+	rep, err := conformance.Run(ctx, ds, cases, targets, opt)
+	if err != nil {
+		fmt.Fprintln(stderr, "tsgate conformance:", err)
+		return 1
+	}
+	w := stdout
+	if *out != "" {
+		f, err := os.Create(*out)
+		if err != nil {
+			fmt.Fprintln(stderr, "tsgate conformance:", err)
+			return 1
+		}
+		defer f.Close()
+		w = f
+	}
+	switch *report {
+	case "text":
+		err = rep.WriteText(w)
+	case "json":
+		err = rep.WriteJSON(w)
+	case "html":
+		err = rep.WriteHTML(w)
+	case "markdown":
+		err = rep.WriteMarkdown(w)
+	default:
+		fmt.Fprintf(stderr, "tsgate conformance: unknown report format %q\n", *report)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "tsgate conformance:", err)
+		return 1
+	}
+	if *out != "" || *report != "text" {
+		for _, b := range rep.Backends {
+			fmt.Fprintln(stderr, b.ScoreLine(rep.Total))
+		}
+	}
+	var blData []byte
+	if *baseline != "" {
+		blData, err = os.ReadFile(*baseline)
+	} else {
+		blData, err = fs.ReadFile(corpus, "baseline.json")
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "tsgate conformance:", err)
+		return 1
+	}
+	bl, err := conformance.ParseBaseline(blData)
+	if err != nil {
+		fmt.Fprintln(stderr, "tsgate conformance:", err)
+		return 1
+	}
+	if regs := rep.Regressions(bl); len(regs) > 0 {
+		for _, r := range regs {
+			fmt.Fprintln(stderr, "regression:", r)
+		}
+		return 3
+	}
+	return 0
+}
+
+// isTerminal reports whether w is a character device (a progress bar
+// would only clutter a log or a pipe).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
