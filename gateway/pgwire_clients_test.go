@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/lib/pq"
 )
@@ -186,5 +187,31 @@ func TestPGWirePsqlCatalog(t *testing.T) {
 	out := runClient(t, exec.Command(psql, "-X", "-A", "-t", "-c", "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_name = 'mem' ORDER BY ordinal_position"), env...)
 	if out != "mem|time|timestamp with time zone\nmem|host|text\nmem|ok|boolean\nmem|used|double precision\n" {
 		t.Errorf("information_schema.columns: %q", out)
+	}
+}
+
+// TestPGWirePsqlCancel interrupts psql (SIGINT) during a long query: psql
+// sends CancelRequest on a second connection and must print PostgreSQL's
+// cancel error.
+func TestPGWirePsqlCancel(t *testing.T) {
+	psql := needTool(t, "psql")
+	s := startPG(t, nil)
+	writeBig(t, s)
+	cmd := exec.Command(psql, "-X", "-c", slowQuery)
+	cmd.Env = append(os.Environ(), "PGPASSWORD="+adminToken, "PGHOST="+s.host, "PGPORT="+s.port, "PGUSER=alice", "PGDATABASE=tsdb")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(700 * time.Millisecond)
+	start := time.Now()
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	if err == nil || !strings.Contains(out.String(), "canceling statement due to user request") {
+		t.Fatalf("psql cancel: %v\n%s", err, out.String())
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("cancel took %v", d)
 	}
 }

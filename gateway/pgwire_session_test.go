@@ -13,8 +13,10 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 )
 
-func TestPGWireCancel(t *testing.T) {
-	s := startPG(t, nil)
+// writeBig adds 3000 rows, enough for a three-way join that runs for
+// minutes unless canceled.
+func writeBig(t *testing.T, s *pgServer) {
+	t.Helper()
 	var sb strings.Builder
 	for i := range 3000 {
 		fmt.Fprintf(&sb, "big,k=%d v=%di %d\n", i%7, i, 1764115200+i)
@@ -22,13 +24,20 @@ func TestPGWireCancel(t *testing.T) {
 	if status, body, _ := s.do(t, req{path: "/write?db=tsdb&precision=s", body: []byte(sb.String())}); status != 204 {
 		t.Fatalf("write: %d %s", status, body)
 	}
+}
+
+const slowQuery = "SELECT count(*) FROM big a, big b, big c WHERE a.v + b.v + c.v > 0"
+
+func TestPGWireCancel(t *testing.T) {
+	s := startPG(t, nil)
+	writeBig(t, s)
 	c := pgConnect(t, s.url("tsdb"))
 	// 2.7e10 joined rows: minutes of work unless the cancel reaches DuckDB.
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	var n int64
-	err := c.QueryRow(ctx, "SELECT count(*) FROM big a, big b, big c WHERE a.v + b.v + c.v > 0").Scan(&n)
+	err := c.QueryRow(ctx, slowQuery).Scan(&n)
 	took := time.Since(start)
 	var pe *pgconn.PgError
 	if err == nil {

@@ -125,7 +125,7 @@ func bindParams(q string, oids []uint32, formats []int16, values [][]byte) (stri
 	var sb strings.Builder
 	sb.Grow(len(q) + 16*len(lits))
 	last := 0
-	var bad int
+	bad := -1 // $0 is a token too, and just as wrong
 	scan(q, func(t token) bool {
 		if t.kind != tokParam {
 			return true
@@ -139,7 +139,7 @@ func bindParams(q string, oids []uint32, formats []int16, values [][]byte) (stri
 		last = t.end
 		return true
 	})
-	if bad != 0 {
+	if bad >= 0 {
 		return "", sqlErrf(errs.Invalid, "42P02", "there is no parameter $%d", bad)
 	}
 	sb.WriteString(q[last:])
