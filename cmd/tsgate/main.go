@@ -26,6 +26,7 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"serve":       {"run the gateway", runServe},
+		"migrate":     {"copy data between backends, resumable, and verify it", runMigrate},
 		"conformance": {"score backends against the embedded reference on the conformance corpus", runConformance},
 		"memtrace":    {"manage the memtrace API's organizations and keys: org add|list, key create|list|revoke", runMemtrace},
 		"token":       {"manage API tokens: create, list, revoke", runToken},

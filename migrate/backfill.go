@@ -1,0 +1,399 @@
+package migrate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"tsgate/conformance"
+	"tsgate/dialects"
+	"tsgate/errs"
+	"tsgate/gateway"
+	"tsgate/model"
+	"tsgate/translate/target"
+)
+
+// Side is one end of a migration.
+type Side struct {
+	Backend dialects.Backend
+	// Identity: the backend runs Arc SQL as written (the embedded store).
+	Identity bool
+	pipe     *gateway.Pipeline
+}
+
+func (s *Side) pipeline() *gateway.Pipeline {
+	if s.pipe == nil {
+		s.pipe = gateway.NewPipeline(s.Backend, s.Identity)
+	}
+	return s.pipe
+}
+
+// Options control a backfill.
+type Options struct {
+	// Database is read from the source and written to the target.
+	Database string
+	// Measurements to copy; empty means all the source has.
+	Measurements []string
+	// Since and Until bound the copied time range (zero: unbounded).
+	Since, Until time.Time
+	// Chunk is the time span read and written at once (default 1 h); a
+	// chunk holding more than MaxRows rows is split in halves.
+	Chunk   time.Duration
+	MaxRows int64
+	// Checkpoint is the file recording finished chunks (empty: none, no
+	// resume).
+	Checkpoint string
+	// Progress is called after each chunk.
+	Progress func(p Progress)
+}
+
+// Progress reports a finished chunk.
+type Progress struct {
+	Measurement string
+	ChunkEnd    time.Time
+	Rows        int64 // rows of this measurement copied so far in this run
+	Total       int64 // rows of all measurements copied so far in this run
+	Elapsed     time.Duration
+}
+
+// Result summarizes a backfill.
+type Result struct {
+	Rows    map[string]int64
+	Skipped map[string]int64 // rows found already copied when resuming
+	Elapsed time.Duration
+}
+
+// checkpoint records, per measurement, the end of the last chunk known to
+// be committed on the target.
+type checkpoint struct {
+	Database string               `json:"database"`
+	Done     map[string]time.Time `json:"done"`
+	path     string
+}
+
+func loadCheckpoint(path, db string) (*checkpoint, error) {
+	cp := &checkpoint{Database: db, Done: map[string]time.Time{}, path: path}
+	if path == "" {
+		return cp, nil
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return cp, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, cp); err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	if cp.Database != db {
+		return nil, fmt.Errorf("checkpoint %s is for database %q, not %q", path, cp.Database, db)
+	}
+	cp.path = path
+	return cp, nil
+}
+
+// save writes atomically: a crash leaves the old or the new checkpoint.
+func (c *checkpoint) save() error {
+	if c.path == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := c.path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Clean(c.path))
+}
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+func ts(t time.Time) string { return "'" + t.UTC().Format("2006-01-02T15:04:05.999999Z") + "'" }
+
+// query runs Arc SQL on a side and reads every row.
+func query(ctx context.Context, s *Side, db, sql string) (*conformance.Result, error) {
+	rows, err := s.pipeline().QueryArc(ctx, db, sql)
+	if err != nil {
+		return nil, err
+	}
+	return conformance.Read(rows)
+}
+
+// Backfill copies the source's measurements to the target.
+func Backfill(ctx context.Context, src, dst *Side, opt Options) (*Result, error) {
+	if opt.Chunk <= 0 {
+		opt.Chunk = time.Hour
+	}
+	if opt.MaxRows <= 0 {
+		opt.MaxRows = 100_000
+	}
+	cp, err := loadCheckpoint(opt.Checkpoint, opt.Database)
+	if err != nil {
+		return nil, err
+	}
+	ms := opt.Measurements
+	if len(ms) == 0 {
+		if ms, err = src.Backend.Measurements(ctx, opt.Database); err != nil {
+			return nil, err
+		}
+	}
+	res := &Result{Rows: map[string]int64{}, Skipped: map[string]int64{}}
+	start := time.Now()
+	var total int64
+	for _, m := range ms {
+		cols, ok := src.Backend.Schema(opt.Database).Columns(opt.Database, m)
+		if !ok {
+			return nil, errs.Newf(errs.NotFound, "source has no measurement %q in database %q", m, opt.Database)
+		}
+		lo, hi, n, err := span(ctx, src, opt.Database, m)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", m, err)
+		}
+		if n == 0 {
+			continue
+		}
+		if !opt.Since.IsZero() && opt.Since.After(lo) {
+			lo = opt.Since
+		}
+		end := hi.Add(time.Microsecond) // exclusive
+		if !opt.Until.IsZero() && opt.Until.Before(end) {
+			end = opt.Until
+		}
+		if done, ok := cp.Done[m]; ok && done.After(lo) {
+			lo = done
+		}
+		// Chunks start on the chunk grid so a resumed run sees the same
+		// boundaries as the interrupted one.
+		for c := lo.Truncate(opt.Chunk); c.Before(end); c = c.Add(opt.Chunk) {
+			a, b := maxTime(c, lo), minTime(c.Add(opt.Chunk), end)
+			if !a.Before(b) {
+				continue
+			}
+			copied, skipped, err := copyRange(ctx, src, dst, opt, m, cols, a, b)
+			if err != nil {
+				return res, fmt.Errorf("%s [%s, %s): %w", m, a.Format(time.RFC3339), b.Format(time.RFC3339), err)
+			}
+			res.Rows[m] += copied
+			res.Skipped[m] += skipped
+			total += copied
+			cp.Done[m] = b
+			if err := cp.save(); err != nil {
+				return res, fmt.Errorf("checkpoint: %w", err)
+			}
+			if opt.Progress != nil {
+				opt.Progress(Progress{Measurement: m, ChunkEnd: b, Rows: res.Rows[m], Total: total, Elapsed: time.Since(start)})
+			}
+		}
+	}
+	res.Elapsed = time.Since(start)
+	return res, nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// span is a measurement's first and last timestamp and row count.
+func span(ctx context.Context, s *Side, db, m string) (lo, hi time.Time, n int64, err error) {
+	r, err := query(ctx, s, db, "SELECT min(time) AS lo, max(time) AS hi, count(*) AS n FROM "+quoteIdent(m))
+	if err != nil {
+		return
+	}
+	if len(r.Rows) != 1 || r.Rows[0][2].Type != model.TypeInt {
+		return lo, hi, 0, errs.Newf(errs.Internal, "unexpected span result for %s", m)
+	}
+	n = r.Rows[0][2].I
+	if n == 0 {
+		return
+	}
+	return time.UnixMicro(r.Rows[0][0].I).UTC(), time.UnixMicro(r.Rows[0][1].I).UTC(), n, nil
+}
+
+func countRange(ctx context.Context, s *Side, db, m string, a, b time.Time) (int64, error) {
+	r, err := query(ctx, s, db, "SELECT count(*) AS n FROM "+quoteIdent(m)+" WHERE time >= "+ts(a)+" AND time < "+ts(b))
+	if err != nil {
+		return 0, err
+	}
+	if len(r.Rows) == 0 {
+		return 0, nil
+	}
+	v := r.Rows[0][0]
+	switch v.Type {
+	case model.TypeInt:
+		return v.I, nil
+	case model.TypeUint:
+		return int64(v.U), nil
+	case model.TypeFloat:
+		return int64(v.F), nil
+	}
+	return 0, nil
+}
+
+// copyRange copies [a, b) of measurement m. Each Write is one atomic
+// commit on the target, and a range is only written when the target holds
+// none of it: a chunk that committed just before an interruption (and
+// after which the checkpoint was not saved) is recognized by its count and
+// skipped, so resuming never duplicates rows.
+func copyRange(ctx context.Context, src, dst *Side, opt Options, m string, cols []target.ColumnInfo, a, b time.Time) (copied, skipped int64, err error) {
+	n, err := countRange(ctx, src, opt.Database, m, a, b)
+	if err != nil || n == 0 {
+		return 0, 0, err
+	}
+	if n > opt.MaxRows && b.Sub(a) > 2*time.Microsecond {
+		mid := a.Add(b.Sub(a) / 2).Truncate(time.Microsecond)
+		c1, s1, err := copyRange(ctx, src, dst, opt, m, cols, a, mid)
+		if err != nil {
+			return c1, s1, err
+		}
+		c2, s2, err := copyRange(ctx, src, dst, opt, m, cols, mid, b)
+		return c1 + c2, s1 + s2, err
+	}
+	var have int64
+	dms, err := dst.Backend.Measurements(ctx, opt.Database)
+	if err != nil {
+		return 0, 0, fmt.Errorf("target measurements: %w", err)
+	}
+	if slices.Contains(dms, m) {
+		if have, err = countRange(ctx, dst, opt.Database, m, a, b); err != nil {
+			return 0, 0, fmt.Errorf("count on target: %w", err)
+		}
+	}
+	switch {
+	case have == n:
+		return 0, n, nil
+	case have != 0:
+		return 0, 0, errs.Newf(errs.Conflict, "the target already holds %d of the %d rows in this range; it was written by something else: remove them or narrow --since/--until", have, n)
+	}
+	r, err := query(ctx, src, opt.Database, "SELECT * FROM "+quoteIdent(m)+" WHERE time >= "+ts(a)+" AND time < "+ts(b)+" ORDER BY time")
+	if err != nil {
+		return 0, 0, err
+	}
+	batch, err := toBatch(m, cols, r)
+	if err != nil {
+		return 0, 0, err
+	}
+	wr, err := dst.Backend.Write(ctx, opt.Database, batch)
+	if err != nil {
+		return 0, 0, err
+	}
+	if wr.Rejected > 0 {
+		return int64(wr.Rows), 0, errs.Newf(errs.Invalid, "the target rejected %d rows: %v", wr.Rejected, errors.Join(wr.Conflicts...))
+	}
+	return int64(wr.Rows), 0, nil
+}
+
+// toBatch turns SELECT * rows back into a write batch, tags as tags.
+func toBatch(m string, cols []target.ColumnInfo, r *conformance.Result) (*model.Batch, error) {
+	isTag := map[string]bool{}
+	for _, c := range cols {
+		isTag[c.Name] = c.Tag
+	}
+	ti := slices.Index(r.Columns, "time")
+	if ti < 0 {
+		return nil, errs.Newf(errs.Internal, "SELECT * on %s returned no time column", m)
+	}
+	var b model.Batch
+	t := b.Table(m)
+	cells := make([]model.Cell, 0, len(r.Columns))
+	for _, row := range r.Rows {
+		if row[ti].Type != model.TypeTime {
+			return nil, errs.Newf(errs.Internal, "time column of %s is %s", m, row[ti].Type)
+		}
+		cells = cells[:0]
+		for i, v := range row {
+			if i == ti || v.IsNull() {
+				continue
+			}
+			cells = append(cells, model.Cell{Name: r.Columns[i], Tag: isTag[r.Columns[i]], Value: v})
+		}
+		if err := t.AppendRow(row[ti].I, cells); err != nil {
+			return nil, err
+		}
+	}
+	return &b, nil
+}
+
+// Difference is one disagreement Verify found.
+type Difference struct {
+	Measurement string
+	What        string
+}
+
+// Verify compares source and target per measurement: total rows, and per
+// hour the row count and each numeric field's count and sum.
+func Verify(ctx context.Context, src, dst *Side, opt Options) ([]Difference, error) {
+	ms := opt.Measurements
+	if len(ms) == 0 {
+		var err error
+		if ms, err = src.Backend.Measurements(ctx, opt.Database); err != nil {
+			return nil, err
+		}
+	}
+	rules := conformance.DefaultRules()
+	var out []Difference
+	for _, m := range ms {
+		cols, _ := src.Backend.Schema(opt.Database).Columns(opt.Database, m)
+		sel := []string{"time_bucket(INTERVAL '1 hour', time) AS hour", "count(*) AS n"}
+		for _, c := range cols {
+			if c.Tag || (c.Type != model.TypeFloat && c.Type != model.TypeInt && c.Type != model.TypeUint) {
+				continue
+			}
+			q := quoteIdent(c.Name)
+			sel = append(sel, fmt.Sprintf("count(%s) AS %s, sum(%s) AS %s", q, quoteIdent("n_"+c.Name), q, quoteIdent("sum_"+c.Name)))
+		}
+		where := ""
+		if !opt.Since.IsZero() {
+			where += " AND time >= " + ts(opt.Since)
+		}
+		if !opt.Until.IsZero() {
+			where += " AND time < " + ts(opt.Until)
+		}
+		if where != "" {
+			where = " WHERE" + strings.TrimPrefix(where, " AND")
+		}
+		q := "SELECT " + strings.Join(sel, ", ") + " FROM " + quoteIdent(m) + where + " GROUP BY hour ORDER BY hour"
+		want, err := query(ctx, src, opt.Database, q)
+		if err != nil {
+			return out, fmt.Errorf("%s: source: %w", m, err)
+		}
+		got, err := query(ctx, dst, opt.Database, q)
+		if err != nil {
+			return out, fmt.Errorf("%s: target: %w", m, err)
+		}
+		if d := rules.Compare(want, got, true); d != "" {
+			out = append(out, Difference{Measurement: m, What: d})
+		}
+	}
+	return out, nil
+}
