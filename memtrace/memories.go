@@ -271,13 +271,13 @@ type listParams struct {
 	limit, offset                                                        int
 }
 
-func (s *Server) list(ctx context.Context, org string, p listParams) (map[string]any, []Memory, error) {
+func (s *Server) list(ctx context.Context, org string, p listParams) ([]Memory, error) {
 	for _, c := range []error{
 		checkID("agent_id", p.agentID), checkID("session_id", p.sessionID),
 		checkType("memory_type", p.memoryType), checkType("event_type", p.eventType),
 	} {
 		if c != nil {
-			return nil, nil, c
+			return nil, c
 		}
 	}
 	var tags []string
@@ -285,7 +285,7 @@ func (s *Server) list(ctx context.Context, org string, p listParams) (map[string
 		for _, t := range strings.Split(p.tags, ",") {
 			t = strings.TrimSpace(t)
 			if t != "" && !tagPattern.MatchString(t) {
-				return nil, nil, invalidf("invalid tag: %s", msgBadTag)
+				return nil, invalidf("invalid tag: %s", msgBadTag)
 			}
 			tags = append(tags, t)
 		}
@@ -299,17 +299,17 @@ func (s *Server) list(ctx context.Context, org string, p listParams) (map[string
 		offset: max(p.offset, 0), asc: p.order == "asc"}
 	sql, err := q.sql(s.o.measurement)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	rows, err := s.query(ctx, "list", sql)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	mems, err := readMemories(rows)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return nil, mems, nil
+	return mems, nil
 }
 
 // memoryList is memtrace's list body. has_more compares with the limit
@@ -322,7 +322,7 @@ type memoryList struct {
 }
 
 func (s *Server) serveList(w http.ResponseWriter, r *http.Request, org string, p listParams) {
-	_, mems, err := s.list(r.Context(), org, p)
+	mems, err := s.list(r.Context(), org, p)
 	if err != nil {
 		s.fail(w, r, err, true)
 		return

@@ -13,8 +13,14 @@ import (
 	"tsgate/model"
 )
 
-// Memory types memtrace accepts.
-var memoryTypes = map[string]bool{"episodic": true, "session": true, "decision": true, "entity": true}
+// validMemoryType reports whether t is one of memtrace's memory types.
+func validMemoryType(t string) bool {
+	switch t {
+	case "episodic", "session", "decision", "entity":
+		return true
+	}
+	return false
+}
 
 // The validation patterns are memtrace's: they keep ids, types and tags
 // to characters that need no quoting anywhere, which is also what makes
@@ -99,7 +105,7 @@ func (r *CreateRequest) normalize() error {
 	if r.MemoryType == "" {
 		r.MemoryType = "episodic"
 	}
-	if !memoryTypes[r.MemoryType] {
+	if !validMemoryType(r.MemoryType) {
 		return invalidf("invalid memory_type: %s", r.MemoryType)
 	}
 	if r.EventType == "" {
@@ -174,12 +180,6 @@ func parseMetadata(s string) map[string]any {
 	}
 	return m
 }
-
-// Column names of the events measurement.
-var (
-	tagColumns   = []string{"org_id", "agent_id", "session_id", "memory_type", "event_type"}
-	fieldColumns = []string{"content", "metadata_json", "tags_csv", "dedup_key", "importance", "parent_id"}
-)
 
 // appendRow adds m to t as one events row: the five identifying columns
 // as tags, the rest as fields, empty strings rather than NULLs.
