@@ -1,0 +1,265 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"tsgate/dialects/backendkit/kittest"
+	"tsgate/dialects/postgres"
+	"tsgate/errs"
+	"tsgate/model"
+	"tsgate/translate"
+	"tsgate/translate/target"
+)
+
+// open connects to the PostgreSQL that scripts/services.sh started; each
+// test gets its own schema (Arc database), dropped afterwards.
+func open(t *testing.T) (*postgres.Backend, string) {
+	t.Helper()
+	url := kittest.URL(t, "TSGATE_TEST_POSTGRES_URL")
+	b, err := postgres.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Ready(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	db := kittest.DBName("tsgate_test")
+	t.Cleanup(func() {
+		ctx := context.Background()
+		b.Pool().Exec(ctx, `DROP SCHEMA IF EXISTS "`+db+`" CASCADE`)
+		b.Pool().Exec(ctx, `DELETE FROM _tsgate.columns WHERE db = $1`, db)
+		b.Close()
+	})
+	return b, db
+}
+
+func TestRoundTripMatchesDuckDB(t *testing.T) {
+	b, db := open(t)
+	kittest.Run(t, b, db, kittest.Options{})
+}
+
+// TestStoredNatively checks the tables as PostgreSQL sees them: column
+// types, tags in tsgate's metadata, time exact to the µs.
+func TestStoredNatively(t *testing.T) {
+	b, db := open(t)
+	ctx := context.Background()
+	batch := kittest.Fixture(time.Now(), 1)
+	if _, err := b.Write(ctx, db, batch); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := b.Pool().Query(ctx, `SELECT column_name, data_type, coalesce(domain_name, '') FROM information_schema.columns
+		WHERE table_schema = $1 AND table_name = 'mixed' ORDER BY column_name`, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var n, typ, dom string
+		if err := rows.Scan(&n, &typ, &dom); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, n+":"+typ+":"+dom)
+	}
+	want := "b:boolean:,f:double precision:,host:text:,i:bigint:,s:text:,time:timestamp with time zone:,u:numeric:uint64"
+	if strings.Join(got, ",") != want {
+		t.Errorf("columns\n got %s\nwant %s", strings.Join(got, ","), want)
+	}
+	var tags []string
+	rows, err = b.Pool().Query(ctx, `SELECT name FROM _tsgate.columns WHERE db = $1 AND measurement = 'events' AND is_tag ORDER BY name`, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		tags = append(tags, n)
+	}
+	if strings.Join(tags, ",") != "agent_id,event_type,memory_type,org_id,session_id" {
+		t.Errorf("tags %v", tags)
+	}
+	mixed := batch.Tables[1]
+	var us int64
+	var u string
+	if err := b.Pool().QueryRow(ctx, `SELECT (extract(epoch FROM time) * 1000000)::bigint, u::text FROM "`+db+`".mixed WHERE u IS NOT NULL ORDER BY time DESC LIMIT 1`).Scan(&us, &u); err != nil {
+		t.Fatal(err)
+	}
+	if us != mixed.Time[3] || u != "1099511627776" {
+		t.Errorf("time %d u %s, want %d 1099511627776", us, u, mixed.Time[3])
+	}
+	// uint64's whole range.
+	big := &model.Batch{}
+	big.Table("mixed").AppendRow(mixed.Time[0]+10, []model.Cell{{Name: "f", Value: model.Float(0)},
+		{Name: "u", Value: model.Uint(1<<64 - 1)}})
+	if _, err := b.Write(ctx, db, big); err != nil {
+		t.Fatal(err)
+	}
+	res, cols, err := kittest.RunQuery(ctx, translate.New(), b, db, `SELECT u FROM mixed WHERE u IS NOT NULL ORDER BY u DESC LIMIT 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 1 || res[0][0] != model.Uint(1<<64-1) {
+		t.Errorf("%v %v", cols, res)
+	}
+}
+
+func TestSchemaRequiredAndConflicts(t *testing.T) {
+	b, db := open(t)
+	ctx := context.Background()
+	if _, err := b.Write(ctx, db, kittest.Fixture(time.Now(), 1)); err != nil {
+		t.Fatal(err)
+	}
+	col := func(m, n string) target.ColumnInfo {
+		c, ok := target.Column(b.Schema(db), "", m, n)
+		if !ok {
+			t.Fatalf("%s.%s unknown", m, n)
+		}
+		return c
+	}
+	if c := col("events", "content"); !c.Required || c.Tag || c.Type != model.TypeString {
+		t.Errorf("content %+v", c)
+	}
+	if c := col("events", "parent_id"); c.Required {
+		t.Errorf("parent_id %+v", c)
+	}
+	if c := col("events", "org_id"); !c.Tag {
+		t.Errorf("org_id %+v", c)
+	}
+	if c := col("mixed", "u"); c.Type != model.TypeUint {
+		t.Errorf("u %+v", c)
+	}
+	v0 := b.Schema(db).Version()
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
+	batch := &model.Batch{}
+	tb := batch.Table("mixed")
+	tb.AppendRow(t0, []model.Cell{{Name: "host", Tag: true, Value: model.String("h9")}, {Name: "f", Value: model.Float(1)}, {Name: "new_col", Value: model.Int(3)}})
+	tb.AppendRow(t0+1, []model.Cell{{Name: "f", Value: model.String("not a float")}})
+	tb.AppendRow(t0+2, []model.Cell{{Name: "f", Value: model.Float(2)}, {Name: "i", Value: model.Float(2.5)}})
+	tb.AppendRow(t0+3, []model.Cell{{Name: "f", Value: model.Float(4)}})
+	res, err := b.Write(ctx, db, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Rows != 2 || res.Rejected != 2 || len(res.Conflicts) != 2 {
+		t.Fatalf("%+v", res)
+	}
+	var tc *model.TypeConflict
+	if !errors.As(res.Conflicts[0], &tc) {
+		t.Errorf("conflict %v", res.Conflicts[0])
+	}
+	if c := col("mixed", "new_col"); c.Type != model.TypeInt || c.Required {
+		t.Errorf("new_col %+v", c)
+	}
+	if b.Schema(db).Version() == v0 {
+		t.Error("schema version unchanged after ALTER TABLE")
+	}
+	got, _, err := kittest.RunQuery(ctx, translate.New(), b, db, `SELECT time, host, f, new_col FROM mixed WHERE time >= '2025-01-01T00:00:00Z' ORDER BY time`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0][0] != model.Time(t0) || got[0][1] != model.String("h9") || got[0][3] != model.Int(3) ||
+		got[1][0] != model.Time(t0+3) || got[1][2] != model.Float(4) || !got[1][3].IsNull() {
+		t.Errorf("rows %v", got)
+	}
+	// A row without importance makes it optional; a fresh backend agrees.
+	nb := &model.Batch{}
+	nb.Table("events").AppendRow(t0, []model.Cell{{Name: "org_id", Value: model.String("o")}, {Name: "content", Value: model.String("c")}})
+	if _, err := b.Write(ctx, db, nb); err != nil {
+		t.Fatal(err)
+	}
+	b2, err := postgres.Open(ctx, kittest.URL(t, "TSGATE_TEST_POSTGRES_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Close()
+	for _, c := range []struct {
+		name string
+		req  bool
+	}{{"importance", false}, {"content", true}, {"tags_csv", false}} {
+		got, _ := target.Column(b2.Schema(db), "", "events", c.name)
+		if got.Required != c.req {
+			t.Errorf("%s: Required %v, want %v", c.name, got.Required, c.req)
+		}
+	}
+	ms, err := b.Measurements(ctx, db)
+	if err != nil || strings.Join(ms, ",") != "cpu,events,mixed" {
+		t.Errorf("measurements %v %v", ms, err)
+	}
+	dbs, err := b.Databases(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, d := range dbs {
+		found = found || d == db
+		if d == "_tsgate" {
+			t.Error("tsgate's metadata schema listed as a database")
+		}
+	}
+	if !found {
+		t.Errorf("databases %v lack %s", dbs, db)
+	}
+}
+
+func TestRejectsNUL(t *testing.T) {
+	b, db := open(t)
+	batch := &model.Batch{}
+	tb := batch.Table("m")
+	tb.AppendRow(1, []model.Cell{{Name: "s", Value: model.String("a\x00b")}})
+	tb.AppendRow(2, []model.Cell{{Name: "s", Value: model.String("ok")}})
+	res, err := b.Write(context.Background(), db, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Rows != 1 || res.Rejected != 1 {
+		t.Errorf("%+v", res)
+	}
+}
+
+func TestDown(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	b, err := postgres.Open(context.Background(), "postgres://u:secret@"+addr+"/x?sslmode=disable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err = b.Query(ctx, "db", "SELECT 1")
+	kittest.WantCode(t, err, errs.Unavailable)
+	if strings.Contains(err.Error(), "secret") {
+		t.Errorf("leaks the password: %v", err)
+	}
+	batch := &model.Batch{}
+	batch.Table("m").AppendRow(1, []model.Cell{{Name: "v", Value: model.Float(1)}})
+	_, err = b.Write(ctx, "db", batch)
+	kittest.WantCode(t, err, errs.Unavailable)
+	kittest.WantCode(t, b.Ready(ctx), errs.Unavailable)
+}
+
+func TestEngineErrors(t *testing.T) {
+	b, db := open(t)
+	ctx := context.Background()
+	rows, err := b.Query(ctx, db, "SELECT * FROM no_such_table")
+	if err == nil {
+		rows.Close()
+	}
+	kittest.WantCode(t, err, errs.NotFound)
+	rows, err = b.Query(ctx, db, "SELECT 1/0")
+	if err == nil {
+		rows.Close()
+	}
+	kittest.WantCode(t, err, errs.Engine)
+	if e := errs.As(err); e.State() != "22012" {
+		t.Errorf("SQLSTATE %s, want 22012", e.State())
+	}
+}
