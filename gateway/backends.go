@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"tsgate/dialects"
+	"tsgate/dialects/influxql"
 	"tsgate/errs"
 	"tsgate/model"
 	"tsgate/wire/arc"
@@ -18,7 +19,9 @@ type opener func(ctx context.Context, url string) (dialects.Backend, error)
 // openers maps backend.url schemes to their packages. Built per call, not
 // held in a package variable: there is no registration at init time.
 func openers() map[string]opener {
-	return map[string]opener{}
+	return map[string]opener{
+		"influxql": func(ctx context.Context, u string) (dialects.Backend, error) { return influxql.Open(ctx, u) },
+	}
 }
 
 // OpenBackend connects to the backend a URL names (backend.url's syntax);

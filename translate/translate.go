@@ -3,6 +3,7 @@ package translate
 import (
 	"context"
 	"errors"
+	"slices"
 	"sort"
 	"unicode/utf8"
 
@@ -228,6 +229,9 @@ func generate(sql string, st ast.Statement, gen Generator, env *target.Env) (*Tr
 	if err := Rewrite(q); err != nil {
 		return nil, charPos(sql, err)
 	}
+	if gen.Language() == target.SQL {
+		expandStar(q, env.Schema)
+	}
 	if err := Check(q, gen); err != nil {
 		return nil, charPos(sql, err)
 	}
@@ -249,4 +253,38 @@ func charPos(sql string, err error) error {
 	c := *e
 	c.Position = utf8.RuneCountInString(sql[:e.Position-1]) + 1
 	return &c
+}
+
+// expandStar spells out SELECT * over one measurement as time, then every
+// column alphabetically — Arc's order, which the embedded store keeps —
+// because a SQL backend's table lists its columns in the order they were
+// added. Without a schema the star stays: the backend's order is all
+// there is to go on.
+func expandStar(q ast.Query, schema Schema) {
+	s, ok := q.(*ast.Select)
+	if !ok || schema == nil || len(s.Columns) != 1 || len(s.From) != 1 || len(s.GroupBy) > 0 {
+		return
+	}
+	st, ok := s.Columns[0].Expr.(*ast.Star)
+	if !ok {
+		return
+	}
+	t, ok := s.From[0].(*ast.Table)
+	if !ok || (st.Table != "" && st.Table != t.Name && st.Table != t.Alias) {
+		return
+	}
+	cols, ok := schema.Columns(t.Schema, t.Name)
+	if !ok {
+		return
+	}
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.Name
+	}
+	slices.Sort(names)
+	items := []*ast.SelectItem{{Span: st.Span, Expr: &ast.ColumnRef{Span: st.Span, Table: st.Table, Name: "time"}}}
+	for _, n := range names {
+		items = append(items, &ast.SelectItem{Span: st.Span, Expr: &ast.ColumnRef{Span: st.Span, Table: st.Table, Name: n}})
+	}
+	s.Columns = items
 }

@@ -212,15 +212,11 @@ func (s dbSchema) Columns(database, m string) ([]target.ColumnInfo, bool) {
 
 func (s dbSchema) Version() uint64 { return s.c.Version() }
 
-// SortColumns orders columns the way SELECT * does: tags, then fields,
-// each alphabetical.
+// SortColumns orders columns the way SELECT * lists them after time:
+// alphabetically, tags and fields alike — Arc's order (it sorts a
+// measurement's columns), which the embedded store keeps too.
 func SortColumns(cols []target.ColumnInfo) {
-	sort.Slice(cols, func(i, j int) bool {
-		if cols[i].Tag != cols[j].Tag {
-			return cols[i].Tag
-		}
-		return cols[i].Name < cols[j].Name
-	})
+	sort.Slice(cols, func(i, j int) bool { return cols[i].Name < cols[j].Name })
 }
 
 func fingerprint(tables map[string][]target.ColumnInfo) string {

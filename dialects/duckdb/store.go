@@ -27,6 +27,16 @@ const metaSchema = "_tsgate"
 // emptySchema is the search path for databases that do not exist yet.
 const emptySchema = "_tsgate_empty"
 
+// dataSchemaPrefix names the schema holding a database's physical tables.
+// Queries see the database's own schema, where each measurement is a view
+// over its table with the columns in Arc's order — time, then every other
+// column alphabetically — however the columns were added. (DuckDB can only
+// append columns, and Arc's SELECT * order is not the order they arrived
+// in.) A database name starts with a letter, so the prefix cannot clash.
+const dataSchemaPrefix = "_d_"
+
+func dataSchema(db string) string { return dataSchemaPrefix + db }
+
 // Store is the embedded DuckDB store: one database file, one DuckDB schema
 // per tsgate database, one table per measurement, `time` TIMESTAMPTZ (µs).
 //
@@ -175,7 +185,7 @@ func (s *Store) loadSchema(ctx context.Context) error {
 	rows.Close()
 
 	rows, err = s.wconn.QueryContext(ctx, `SELECT table_schema, table_name, column_name, data_type
-		FROM information_schema.columns WHERE table_catalog = current_database() AND table_schema NOT IN (?, ?)`, metaSchema, emptySchema)
+		FROM information_schema.columns WHERE table_catalog = current_database() AND starts_with(table_schema, ?)`, dataSchemaPrefix)
 	if err != nil {
 		return fmt.Errorf("read schema: %w", err)
 	}
@@ -186,6 +196,7 @@ func (s *Store) loadSchema(ctx context.Context) error {
 		if err := rows.Scan(&db, &m, &col, &typ); err != nil {
 			return err
 		}
+		db = strings.TrimPrefix(db, dataSchemaPrefix)
 		ts := tableOf(schema, db, m, true)
 		if col == "time" {
 			continue
@@ -416,8 +427,10 @@ func (s *Store) writeTx(ctx context.Context, group []*writeReq) (err error) {
 		known := s.schema[r.db] != nil
 		s.smu.RUnlock()
 		if !known {
-			if _, err := s.wconn.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+quoteIdent(r.db)); err != nil {
-				return errs.Wrap(errs.Engine, err, err.Error())
+			for _, sc := range []string{r.db, dataSchema(r.db)} {
+				if _, err := s.wconn.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+quoteIdent(sc)); err != nil {
+					return errs.Wrap(errs.Engine, err, err.Error())
+				}
 			}
 		}
 	}
@@ -482,7 +495,7 @@ func (s *Store) ensureTable(ctx context.Context, db string, t *model.Table, pend
 	}
 	var added []colSchema
 	var names []string
-	table := quoteIdent(db) + "." + quoteIdent(t.Measurement)
+	table := quoteIdent(dataSchema(db)) + "." + quoteIdent(t.Measurement)
 	if have == nil {
 		var sb strings.Builder
 		sb.WriteString("CREATE TABLE IF NOT EXISTS " + table + " (time TIMESTAMPTZ NOT NULL")
@@ -514,6 +527,23 @@ func (s *Store) ensureTable(ctx context.Context, db string, t *model.Table, pend
 	for _, n := range names {
 		pending[key][n] = true
 	}
+	if len(names) > 0 {
+		all := make([]string, 0, len(have)+len(names))
+		for n := range have {
+			all = append(all, n)
+		}
+		all = append(all, names...)
+		slices.Sort(all)
+		var sb strings.Builder
+		sb.WriteString("CREATE OR REPLACE VIEW " + quoteIdent(db) + "." + quoteIdent(t.Measurement) + " AS SELECT time")
+		for _, n := range all {
+			sb.WriteString(", " + quoteIdent(n))
+		}
+		sb.WriteString(" FROM " + table)
+		if _, err := s.wconn.ExecContext(ctx, sb.String()); err != nil {
+			return nil, nil, errs.Wrap(errs.Engine, err, err.Error())
+		}
+	}
 	for i, name := range names {
 		if _, err := s.wconn.ExecContext(ctx, `INSERT OR REPLACE INTO `+quoteIdent(metaSchema)+`.columns VALUES (?, ?, ?, ?)`,
 			db, t.Measurement, name, added[i].tag); err != nil {
@@ -532,7 +562,7 @@ func (s *Store) appendTable(ctx context.Context, db string, t *model.Table) erro
 	var app *duckdb.Appender
 	err := s.wconn.Raw(func(dc any) error {
 		var err error
-		app, err = duckdb.NewAppenderWithColumns(dc.(driver.Conn), "", db, t.Measurement, cols)
+		app, err = duckdb.NewAppenderWithColumns(dc.(driver.Conn), "", dataSchema(db), t.Measurement, cols)
 		return err
 	})
 	if err != nil {

@@ -210,3 +210,36 @@ func TestConcurrentWritesGroupCommit(t *testing.T) {
 		t.Errorf("written %d rows, want %d (the writers whose v type won)", written, writers/2*10)
 	}
 }
+
+// TestSelectStarOrder: SELECT * lists time, then every column
+// alphabetically (Arc's order), however the columns arrived.
+func TestSelectStarOrder(t *testing.T) {
+	s, path := openTest(t)
+	ctx := context.Background()
+	var b1 model.Batch
+	row(t, b1.Table("m"), 1, model.Cell{Name: "z", Value: model.Float(1)}, model.Cell{Name: "host", Tag: true, Value: model.String("h")})
+	if _, err := s.Write(ctx, "db", &b1); err != nil {
+		t.Fatal(err)
+	}
+	var b2 model.Batch
+	row(t, b2.Table("m"), 2, model.Cell{Name: "a", Value: model.Int(2)}, model.Cell{Name: "m", Value: model.Bool(true)})
+	if _, err := s.Write(ctx, "db", &b2); err != nil {
+		t.Fatal(err)
+	}
+	names, data := queryAll(t, s, "db", "SELECT * FROM m ORDER BY time")
+	if diff := cmp.Diff([]string{"time", "a", "host", "m", "z"}, names); diff != "" {
+		t.Errorf("columns (-want +got):\n%s", diff)
+	}
+	if len(data) != 2 {
+		t.Fatalf("rows %v", data)
+	}
+	s.Close()
+	s2, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if got := s2.Measurements("db"); !cmp.Equal(got, []string{"m"}) {
+		t.Errorf("measurements after reopen %v", got)
+	}
+}

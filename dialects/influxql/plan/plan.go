@@ -875,14 +875,11 @@ func (a *analyzer) raw() error {
 			}
 			a.p.Star = true
 			proj = append(proj, target.ProjectColumn{Name: "time", Expr: colRef(a.opt.TimeCol)})
-			// time, then tags, then fields, each alphabetical.
+			// time, then every column alphabetically: Arc's SELECT *
+			// order (it sorts a measurement's columns, tags and fields
+			// alike), which the embedded store keeps too.
 			cols := append([]target.ColumnInfo(nil), a.p.Schema...)
-			sort.Slice(cols, func(i, j int) bool {
-				if cols[i].Tag != cols[j].Tag {
-					return cols[i].Tag
-				}
-				return cols[i].Name < cols[j].Name
-			})
+			sort.Slice(cols, func(i, j int) bool { return cols[i].Name < cols[j].Name })
 			for _, c := range cols {
 				proj = append(proj, target.ProjectColumn{Name: c.Name, Expr: colRef(c.Name)})
 			}
