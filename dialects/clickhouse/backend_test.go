@@ -1,0 +1,248 @@
+package clickhouse_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"tsgate/dialects/backendkit/kittest"
+	"tsgate/dialects/clickhouse"
+	"tsgate/errs"
+	"tsgate/model"
+	"tsgate/translate"
+	"tsgate/translate/target"
+)
+
+// open connects to the ClickHouse that scripts/backends.sh started; each
+// test gets its own database, dropped afterwards.
+func open(t *testing.T) (*clickhouse.Backend, string) {
+	t.Helper()
+	u, err := url.Parse(kittest.URL(t, "TSGATE_TEST_CLICKHOUSE_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := kittest.DBName("tsgate_test")
+	b, err := clickhouse.Open(context.Background(), "clickhouse://"+u.Host+"/"+db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Ready(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if rows, err := b.Query(context.Background(), "", "DROP DATABASE IF EXISTS `"+db+"`"); err == nil {
+			rows.Close()
+		}
+		b.Close()
+	})
+	return b, db
+}
+
+func TestRoundTripMatchesDuckDB(t *testing.T) {
+	b, db := open(t)
+	kittest.Run(t, b, db, kittest.Options{TimeGrid: 1_000_000, CountAsUint: true})
+}
+
+// TestPrecision: ClickHouse 18.16's DateTime keeps whole seconds, so a µs
+// time reads back truncated to its second; times before 1970 are
+// rejected, not wrapped.
+func TestPrecision(t *testing.T) {
+	b, db := open(t)
+	ctx := context.Background()
+	t0 := time.Date(2025, 6, 1, 10, 20, 30, 999_999_000, time.UTC).UnixMicro()
+	batch := &model.Batch{}
+	tb := batch.Table("p")
+	tb.AppendRow(t0, []model.Cell{{Name: "v", Value: model.Float(1)}})
+	tb.AppendRow(-1, []model.Cell{{Name: "v", Value: model.Float(2)}})
+	res, err := b.Write(ctx, db, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Rows != 1 || res.Rejected != 1 {
+		t.Fatalf("%+v", res)
+	}
+	got, _, err := kittest.RunQuery(ctx, translate.New(), b, db, `SELECT time, v FROM p`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := time.Date(2025, 6, 1, 10, 20, 30, 0, time.UTC).UnixMicro()
+	if len(got) != 1 || got[0][0] != model.Time(want) || got[0][1] != model.Float(1) {
+		t.Errorf("got %v, want time %d", got, want)
+	}
+}
+
+// TestStoredNatively checks the tables as ClickHouse sees them.
+func TestStoredNatively(t *testing.T) {
+	b, db := open(t)
+	ctx := context.Background()
+	if _, err := b.Write(ctx, db, kittest.Fixture(time.Now(), 1_000_000)); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := b.Query(ctx, db, `SELECT name, type FROM system.columns WHERE database = '`+db+`' AND table = 'mixed' ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := kittest.Collect(rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s []string
+	for _, r := range got {
+		s = append(s, r[0].S+":"+r[1].S)
+	}
+	want := "b:Nullable(UInt8),f:Nullable(Float64),host:Nullable(String),i:Nullable(Int64),s:Nullable(String),time:DateTime('UTC'),u:Nullable(UInt64)"
+	if strings.Join(s, ",") != want {
+		t.Errorf("columns\n got %s\nwant %s", strings.Join(s, ","), want)
+	}
+	rows, err = b.Query(ctx, db, "SELECT engine_full FROM system.tables WHERE database = '"+db+"' AND name = 'events'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, _ = kittest.Collect(rows)
+	if len(got) != 1 || !strings.Contains(got[0][0].S, "MergeTree") || !strings.Contains(got[0][0].S, "ORDER BY time") {
+		t.Errorf("engine %v", got)
+	}
+	// uint64's top value and a string with every TSV escape.
+	weird := "tab\tnl\ncr\rbs\\nul\x00quote'\"ü"
+	nb := &model.Batch{}
+	nb.Table("mixed").AppendRow(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro(), []model.Cell{
+		{Name: "f", Value: model.Float(0)}, {Name: "u", Value: model.Uint(1<<64 - 1)}, {Name: "s", Value: model.String(weird)}})
+	if _, err := b.Write(ctx, db, nb); err != nil {
+		t.Fatal(err)
+	}
+	res, _, err := kittest.RunQuery(ctx, translate.New(), b, db, `SELECT u, s FROM mixed WHERE time >= '2030-01-01T00:00:00Z'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 1 || res[0][0] != model.Uint(1<<64-1) || res[0][1] != model.String(weird) {
+		t.Errorf("%v", res)
+	}
+}
+
+func TestSchemaRequiredAndConflicts(t *testing.T) {
+	b, db := open(t)
+	ctx := context.Background()
+	if _, err := b.Write(ctx, db, kittest.Fixture(time.Now(), 1_000_000)); err != nil {
+		t.Fatal(err)
+	}
+	col := func(s target.Schema, m, n string) target.ColumnInfo {
+		c, ok := target.Column(s, "", m, n)
+		if !ok {
+			t.Fatalf("%s.%s unknown", m, n)
+		}
+		return c
+	}
+	if c := col(b.Schema(db), "events", "content"); !c.Required || c.Tag || c.Type != model.TypeString {
+		t.Errorf("content %+v", c)
+	}
+	if c := col(b.Schema(db), "events", "parent_id"); c.Required {
+		t.Errorf("parent_id %+v", c)
+	}
+	if c := col(b.Schema(db), "events", "org_id"); !c.Tag {
+		t.Errorf("org_id %+v", c)
+	}
+	v0 := b.Schema(db).Version()
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
+	batch := &model.Batch{}
+	tb := batch.Table("mixed")
+	tb.AppendRow(t0, []model.Cell{{Name: "f", Value: model.Float(1)}, {Name: "new_col", Value: model.Int(3)}})
+	tb.AppendRow(t0+1_000_000, []model.Cell{{Name: "f", Value: model.String("not a float")}})
+	tb.AppendRow(t0+2_000_000, []model.Cell{{Name: "f", Value: model.Float(4)}})
+	res, err := b.Write(ctx, db, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Rows != 2 || res.Rejected != 1 || len(res.Conflicts) != 1 {
+		t.Fatalf("%+v", res)
+	}
+	var tc *model.TypeConflict
+	if !errors.As(res.Conflicts[0], &tc) || tc.Field != "f" {
+		t.Errorf("conflict %v", res.Conflicts[0])
+	}
+	if c := col(b.Schema(db), "mixed", "new_col"); c.Type != model.TypeInt || c.Required {
+		t.Errorf("new_col %+v", c)
+	}
+	if b.Schema(db).Version() == v0 {
+		t.Error("schema version unchanged after ALTER TABLE")
+	}
+	got, _, err := kittest.RunQuery(ctx, translate.New(), b, db, `SELECT time, f, new_col FROM mixed WHERE time >= '2025-01-01T00:00:00Z' ORDER BY time`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0][2] != model.Int(3) || got[1][1] != model.Float(4) || !got[1][2].IsNull() {
+		t.Errorf("rows %v", got)
+	}
+	nb := &model.Batch{}
+	nb.Table("events").AppendRow(t0, []model.Cell{{Name: "org_id", Value: model.String("o")}, {Name: "content", Value: model.String("c")}})
+	if _, err := b.Write(ctx, db, nb); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(kittest.URL(t, "TSGATE_TEST_CLICKHOUSE_URL"))
+	b2, err := clickhouse.Open(ctx, "clickhouse://"+u.Host+"/"+db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Close()
+	if c := col(b2.Schema(db), "events", "importance"); c.Required {
+		t.Error("importance still Required after a row without it")
+	}
+	if c := col(b2.Schema(db), "events", "content"); !c.Required {
+		t.Error("content lost Required")
+	}
+	ms, err := b.Measurements(ctx, db)
+	if err != nil || strings.Join(ms, ",") != "cpu,events,mixed" {
+		t.Errorf("measurements %v %v", ms, err)
+	}
+	dbs, err := b.Databases(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, d := range dbs {
+		found = found || d == db
+		if d == "_tsgate" || d == "system" {
+			t.Errorf("%s listed as a database", d)
+		}
+	}
+	if !found {
+		t.Errorf("databases %v lack %s", dbs, db)
+	}
+}
+
+func TestDown(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	b, err := clickhouse.Open(context.Background(), "clickhouse://u:secret@"+addr+"/db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err = b.Query(ctx, "db", "SELECT 1")
+	kittest.WantCode(t, err, errs.Unavailable)
+	if strings.Contains(err.Error(), "secret") || strings.Contains(b.String(), "secret") {
+		t.Errorf("leaks the password: %v", err)
+	}
+	batch := &model.Batch{}
+	batch.Table("m").AppendRow(1, []model.Cell{{Name: "v", Value: model.Float(1)}})
+	_, err = b.Write(ctx, "db", batch)
+	kittest.WantCode(t, err, errs.Unavailable)
+	kittest.WantCode(t, b.Ready(ctx), errs.Unavailable)
+}
+
+func TestEngineErrors(t *testing.T) {
+	b, _ := open(t)
+	ctx := context.Background()
+	_, err := b.Query(ctx, "default", "SELECT * FROM no_such_table_xyz")
+	kittest.WantCode(t, err, errs.NotFound)
+	_, err = b.Query(ctx, "default", "SELECT throwIf(number = 3) FROM system.numbers LIMIT 10")
+	kittest.WantCode(t, err, errs.Engine)
+}

@@ -1,0 +1,276 @@
+package clickhouse
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"tsgate/dialects/backendkit"
+	"tsgate/errs"
+	"tsgate/model"
+	"tsgate/translate/target"
+)
+
+// DateTime's range in 18.16: seconds as UInt32 since the epoch.
+const (
+	minDateTimeMicros int64 = 0
+	maxDateTimeMicros int64 = (1<<32 - 1) * 1_000_000
+)
+
+// Write stores b in db: CREATE DATABASE/TABLE and ALTER TABLE ADD COLUMN
+// as needed, metadata first, then one INSERT … FORMAT TabSeparated per
+// measurement. Time is truncated to the second (DateTime in 18.16).
+//
+// ClickHouse has no transactions: an insert is atomic per table, but a
+// batch of several measurements may land partly if one insert fails, and
+// MergeTree keeps duplicates, so a retried batch can store rows twice.
+func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (model.WriteResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	defer cancel()
+	db = b.database(db)
+	if err := b.ensureMeta(ctx); err != nil {
+		return model.WriteResult{}, err
+	}
+	stored, err := b.catalog.Tables(ctx, db)
+	if err != nil {
+		return model.WriteResult{}, err
+	}
+	var res model.WriteResult
+	var kept []*model.Table
+	for _, t := range batch.Tables {
+		cols := map[string]target.ColumnInfo{}
+		for _, c := range stored[t.Measurement] {
+			cols[c.Name] = c
+		}
+		t, rejected, conflicts := t.Resolve(func(name string) (model.FieldType, bool) {
+			c, ok := cols[name]
+			return c.Type, ok
+		})
+		res.Rejected += rejected
+		res.Conflicts = append(res.Conflicts, conflicts...)
+		if t.Len() > 0 {
+			kept = append(kept, t)
+		}
+	}
+	changed := false
+	defer func() {
+		if changed {
+			b.catalog.Invalidate(db)
+		}
+	}()
+	for _, t := range kept {
+		body, n, dropped, reasons := encodeTSV(t)
+		res.Rejected += dropped
+		res.Conflicts = append(res.Conflicts, reasons...)
+		if n == 0 {
+			continue
+		}
+		ch, err := b.ensureTable(ctx, db, t, stored[t.Measurement])
+		changed = changed || ch
+		if err != nil {
+			changed = true
+			return model.WriteResult{}, err
+		}
+		if err := b.insert(ctx, db, t, body); err != nil {
+			changed = true
+			return model.WriteResult{}, err
+		}
+		res.Rows += n
+	}
+	if len(res.Conflicts) > 10 {
+		res.Conflicts = res.Conflicts[:10]
+	}
+	return res, nil
+}
+
+func (b *Backend) insert(ctx context.Context, db string, t *model.Table, rows []byte) error {
+	var sb strings.Builder
+	sb.WriteString("INSERT INTO " + ident(db) + "." + ident(t.Measurement) + " (time")
+	for _, c := range t.Columns {
+		sb.WriteString(", " + ident(c.Name))
+	}
+	sb.WriteString(") FORMAT TabSeparated\n")
+	resp, err := b.post(ctx, "", io.MultiReader(strings.NewReader(sb.String()), bytes.NewReader(rows)), nil)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return nil
+}
+
+func columnDDL(c *model.Column) string {
+	switch c.Type {
+	case model.TypeFloat:
+		return "Nullable(Float64)"
+	case model.TypeInt:
+		return "Nullable(Int64)"
+	case model.TypeUint:
+		return "Nullable(UInt64)"
+	case model.TypeBool:
+		return "Nullable(UInt8)"
+	}
+	return "Nullable(String)"
+}
+
+// ensureTable creates or extends t's table and records its metadata. The
+// process-wide write lock makes check-then-ALTER safe within one
+// gateway; the stored columns are reread under it.
+func (b *Backend) ensureTable(ctx context.Context, db string, t *model.Table, cached []target.ColumnInfo) (bool, error) {
+	present := backendkit.Present(t)
+	if cached != nil && !metaChanges(t, cached, present) {
+		return false, nil
+	}
+	b.wmu.Lock()
+	defer b.wmu.Unlock()
+	rows, err := b.queryAll(ctx, `SELECT name FROM system.columns WHERE database = `+quoteString(db)+` AND table = `+quoteString(t.Measurement))
+	if err != nil {
+		return false, err
+	}
+	have := map[string]bool{}
+	for _, r := range rows {
+		have[r[0].S] = true
+	}
+	exists := len(have) > 0
+	meta, err := b.readMeta(ctx, db)
+	if err != nil {
+		return false, err
+	}
+	table := ident(db) + "." + ident(t.Measurement)
+	if !exists {
+		if err := b.exec(ctx, "", "CREATE DATABASE IF NOT EXISTS "+ident(db)); err != nil {
+			return true, err
+		}
+		var sb strings.Builder
+		sb.WriteString("CREATE TABLE IF NOT EXISTS " + table + " (time DateTime('UTC')")
+		for _, c := range t.Columns {
+			sb.WriteString(", " + ident(c.Name) + " " + columnDDL(c))
+		}
+		sb.WriteString(") ENGINE = MergeTree() PARTITION BY toYYYYMM(time) ORDER BY time")
+		if err := b.exec(ctx, "", sb.String()); err != nil {
+			return true, err
+		}
+	} else {
+		for _, c := range t.Columns {
+			if have[c.Name] {
+				continue
+			}
+			if err := b.exec(ctx, "", "ALTER TABLE "+table+" ADD COLUMN "+ident(c.Name)+" "+columnDDL(c)); err != nil {
+				return true, err
+			}
+		}
+	}
+	var mb []byte
+	ver := strconv.FormatInt(time.Now().UnixNano(), 10)
+	row := func(name string, tag, req bool) {
+		mb = append(mb, tsvEscape(db)...)
+		mb = append(mb, '\t')
+		mb = append(mb, tsvEscape(t.Measurement)...)
+		mb = append(mb, '\t')
+		mb = append(mb, tsvEscape(name)...)
+		mb = append(mb, '\t', boolDigit(tag), '\t', boolDigit(req), '\t')
+		mb = append(mb, ver...)
+		mb = append(mb, '\n')
+	}
+	for _, c := range t.Columns {
+		tag := b.tags.IsTag(t.Measurement, c)
+		prev, known := meta[[2]string{t.Measurement, c.Name}]
+		req := !tag && backendkit.RequiredAfter(known, prev.required, exists, present[c.Name])
+		if !known || prev.required != req || prev.tag != tag {
+			row(c.Name, tag, req)
+		}
+	}
+	for k, m := range meta {
+		if k[0] == t.Measurement && m.required && t.Column(k[1]) == nil {
+			row(k[1], false, false)
+		}
+	}
+	if len(mb) > 0 {
+		q := "INSERT INTO " + metaDB + ".columns (db, measurement, name, is_tag, required, ver) FORMAT TabSeparated\n"
+		resp, err := b.post(ctx, "", io.MultiReader(strings.NewReader(q), bytes.NewReader(mb)), nil)
+		if err != nil {
+			return true, err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	return true, nil
+}
+
+func boolDigit(v bool) byte {
+	if v {
+		return '1'
+	}
+	return '0'
+}
+
+// metaChanges reports whether t adds a column or makes a Required field
+// optional.
+func metaChanges(t *model.Table, cached []target.ColumnInfo, present map[string]bool) bool {
+	have := map[string]target.ColumnInfo{}
+	for _, c := range cached {
+		have[c.Name] = c
+	}
+	for _, c := range t.Columns {
+		h, ok := have[c.Name]
+		if !ok || (h.Required && !present[c.Name]) {
+			return true
+		}
+	}
+	for _, h := range cached {
+		if h.Required && t.Column(h.Name) == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// encodeTSV renders t's rows for INSERT … FORMAT TabSeparated. Rows
+// whose time DateTime cannot hold are left out and counted.
+func encodeTSV(t *model.Table) ([]byte, int, int, []error) {
+	buf := make([]byte, 0, t.Len()*(24+len(t.Columns)*12))
+	n, dropped := 0, 0
+	var reasons []error
+	for i := range t.Len() {
+		us := t.Time[i]
+		if us < minDateTimeMicros || us > maxDateTimeMicros {
+			dropped++
+			if len(reasons) < 3 {
+				reasons = append(reasons, errs.Newf(errs.Invalid, "measurement %q: time %s is outside ClickHouse 18.16's DateTime range (1970…2106)",
+					t.Measurement, time.UnixMicro(us).UTC().Format(time.RFC3339Nano)))
+			}
+			continue
+		}
+		// Truncate to the second: DateTime has no fraction.
+		buf = time.Unix(us/1_000_000, 0).UTC().AppendFormat(buf, "2006-01-02 15:04:05")
+		for _, c := range t.Columns {
+			buf = append(buf, '\t')
+			if !c.Valid[i] {
+				buf = append(buf, '\\', 'N')
+				continue
+			}
+			switch c.Type {
+			case model.TypeFloat:
+				buf = strconv.AppendFloat(buf, c.F[i], 'g', -1, 64)
+			case model.TypeInt:
+				buf = strconv.AppendInt(buf, c.I[i], 10)
+			case model.TypeUint:
+				buf = strconv.AppendUint(buf, c.U[i], 10)
+			case model.TypeBool:
+				buf = append(buf, boolDigit(c.B[i]))
+			case model.TypeString:
+				buf = append(buf, tsvEscape(c.S[i])...)
+			}
+		}
+		buf = append(buf, '\n')
+		n++
+	}
+	return buf, n, dropped, reasons
+}
+
+var tsvEscaper = strings.NewReplacer(`\`, `\\`, "\t", `\t`, "\n", `\n`, "\r", `\r`, "\x00", `\0`, "\b", `\b`, "\f", `\f`)
+
+func tsvEscape(s string) string { return tsvEscaper.Replace(s) }
