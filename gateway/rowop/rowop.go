@@ -69,6 +69,19 @@ func (s *set) index(name string) (int, error) {
 }
 
 func (s *set) apply(st target.PostStep) error {
+	if len(s.rows) == 0 && st.Kind != target.StepDefaultRow {
+		// Nothing to filter, sort or limit. A backend may answer an empty
+		// result with no columns at all (InfluxDB does), so a projection
+		// only names its columns, typed from the input where it has them.
+		if st.Kind == target.StepProject {
+			out := make([]model.ResultColumn, len(st.Columns))
+			for i, c := range st.Columns {
+				out[i] = model.ResultColumn{Name: c.Name, Type: typeOf(c.Expr, s)}
+			}
+			s.cols = out
+		}
+		return nil
+	}
 	switch st.Kind {
 	case target.StepFilter:
 		ev, err := compile(st.Filter, s)
@@ -255,6 +268,35 @@ func compile(e ast.Expr, s *set) (evalFn, error) {
 				return model.Value{}, err
 			}
 			return binary(op, a, b)
+		}, nil
+	case *ast.Func:
+		// Only coalesce: generators use it to read InfluxDB's absent tags
+		// as ''. Any other function is a generator bug, refused loudly.
+		if x.Name != "coalesce" || x.Over != nil || len(x.Args) == 0 {
+			return nil, errs.Newf(errs.Internal, "post step calls %s(), which the gateway does not evaluate", x.Name)
+		}
+		args := make([]evalFn, len(x.Args))
+		for i, a := range x.Args {
+			ev, err := compile(a, s)
+			if err != nil {
+				return nil, err
+			}
+			args[i] = ev
+		}
+		// Like DuckDB, the result has the arguments' common type: an
+		// integer beside a double comes back as a double.
+		toFloat := typeOf(x, s) == model.TypeFloat
+		return func(r []model.Value) (model.Value, error) {
+			for _, ev := range args {
+				v, err := ev(r)
+				if err != nil || !v.IsNull() {
+					if toFloat && (v.Type == model.TypeInt || v.Type == model.TypeUint) {
+						v = model.Float(asFloat(v))
+					}
+					return v, err
+				}
+			}
+			return model.Value{}, nil
 		}, nil
 	case *ast.Cast:
 		in, err := compile(x.X, s)
@@ -596,6 +638,18 @@ func typeOf(e ast.Expr, s *set) model.FieldType {
 			return model.TypeInt
 		}
 		return model.TypeFloat
+	case *ast.Func:
+		t := model.TypeUnknown
+		for _, a := range x.Args {
+			switch at := typeOf(a, s); {
+			case at == model.TypeUnknown:
+			case t == model.TypeUnknown:
+				t = at
+			case t != at && (t == model.TypeFloat || at == model.TypeFloat):
+				t = model.TypeFloat
+			}
+		}
+		return t
 	case *ast.Cast:
 		switch x.Type.Kind {
 		case ast.TypeDouble, ast.TypeReal:

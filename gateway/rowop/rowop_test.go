@@ -110,6 +110,7 @@ func TestProjectMatchesDuckDB(t *testing.T) {
 		"a > b", "a = 5", "a <> 5", "a <= 0", "s = 'x'", "s < 'b'", "a = 2 OR s = 'x'", "f AND a > 1",
 		"NOT f", "s || 'z'", "a IS NULL", "s IS NOT NULL", "CAST(b AS BIGINT)", "CAST(a AS DOUBLE) / 4",
 		"a IS DISTINCT FROM 5", "f OR NULL", "f AND NULL", "CAST(a AS VARCHAR)", "b * 2.5 - a",
+		"coalesce(s, '')", "coalesce(a, b, 0)",
 	}
 	for _, e := range exprs {
 		t.Run(e, func(t *testing.T) {
@@ -209,9 +210,19 @@ func TestDefaultRowAndLimits(t *testing.T) {
 	}
 
 	// A post step naming a column the backend did not return is an
-	// internal error, never a silent NULL.
-	_, err = Apply(empty(), []target.PostStep{{Kind: target.StepFilter, Filter: &ast.ColumnRef{Name: "nope"}}}, 0)
+	// internal error, never a silent NULL. (An empty result may have no
+	// columns at all — InfluxDB's — and then there is nothing to check.)
+	oneRow := &model.SliceRows{Cols: []model.ResultColumn{{Name: "x", Type: model.TypeInt}}, Data: [][]model.Value{{model.Int(1)}}}
+	_, err = Apply(oneRow, []target.PostStep{{Kind: target.StepFilter, Filter: &ast.ColumnRef{Name: "nope"}}}, 0)
 	if err == nil {
 		t.Error("unknown column accepted")
+	}
+	out, err = Apply(&model.SliceRows{}, []target.PostStep{{Kind: target.StepProject,
+		Columns: []target.ProjectColumn{{Name: "time", Expr: &ast.ColumnRef{Name: "time"}}}}}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cols, rows := collect(t, out); len(rows) != 0 || len(cols) != 1 || cols[0].Name != "time" {
+		t.Errorf("empty input projected to %v %v", cols, rows)
 	}
 }

@@ -752,6 +752,11 @@ func outName(it *ast.SelectItem) string {
 	if c, ok := it.Expr.(*ast.ColumnRef); ok {
 		return c.Name
 	}
+	// DuckDB (Arc) names an unaliased count(*) count_star(); other
+	// expressions print as DuckDB prints them for the simple shapes used.
+	if a, ok := it.Expr.(*ast.Agg); ok && a.Kind == ast.AggCount && a.Arg == nil && !a.Distinct {
+		return "count_star()"
+	}
 	return it.Expr.String()
 }
 
@@ -1142,8 +1147,28 @@ func (a *analyzer) tail(native bool, order []*ast.OrderItem, having ast.Expr, pr
 			a.p.Post = append(a.p.Post, target.PostStep{Kind: target.StepLimit, Limit: limit, Offset: offset})
 		}
 	}
-	a.p.Post = append(a.p.Post, target.PostStep{Kind: target.StepProject, Columns: proj})
+	a.p.Post = append(a.p.Post, target.PostStep{Kind: target.StepProject, Columns: a.emptyTags(proj)})
 	return nil
+}
+
+// emptyTags reads an absent tag as '': InfluxDB stores no empty tag
+// values, so a point written with tag "" has no such tag, and InfluxQL's
+// tag = '' matches it. Reading it back as NULL would make the row differ
+// from what was written (memtrace writes '' for every unset tag).
+func (a *analyzer) emptyTags(proj []target.ProjectColumn) []target.ProjectColumn {
+	tags := map[string]bool{}
+	for _, c := range a.p.Schema {
+		if c.Tag {
+			tags[c.Name] = true
+		}
+	}
+	for i, pc := range proj {
+		if r, ok := pc.Expr.(*ast.ColumnRef); ok && tags[r.Name] {
+			proj[i].Expr = &ast.Func{Span: ast.NoSpan, Name: "coalesce",
+				Args: []ast.Expr{r, &ast.Literal{Span: ast.NoSpan, Kind: ast.LitString, Text: ""}}}
+		}
+	}
+	return proj
 }
 
 // bucket checks a GROUP BY time bucket and records its width and offset.
