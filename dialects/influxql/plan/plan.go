@@ -1151,10 +1151,10 @@ func (a *analyzer) tail(native bool, order []*ast.OrderItem, having ast.Expr, pr
 	return nil
 }
 
-// emptyTags reads an absent tag as '': InfluxDB stores no empty tag
+// emptyTags reads an absent tag as ”: InfluxDB stores no empty tag
 // values, so a point written with tag "" has no such tag, and InfluxQL's
-// tag = '' matches it. Reading it back as NULL would make the row differ
-// from what was written (memtrace writes '' for every unset tag).
+// tag = ” matches it. Reading it back as NULL would make the row differ
+// from what was written (memtrace writes ” for every unset tag).
 func (a *analyzer) emptyTags(proj []target.ProjectColumn) []target.ProjectColumn {
 	tags := map[string]bool{}
 	for _, c := range a.p.Schema {
