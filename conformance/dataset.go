@@ -28,7 +28,9 @@ const Span = 2 * time.Hour
 // now truncated to the hour minus three hours.
 func NewDataset(seed uint64, base time.Time) *Dataset {
 	r := rand.New(rand.NewPCG(seed, seed^0x9E3779B97F4A7C15))
-	d := &Dataset{Database: "conformance", Base: base.UTC()}
+	// A database per run: SQL backends would keep a second copy of rows
+	// written again into the same tables.
+	d := &Dataset{Database: fmt.Sprintf("conformance_%d", time.Now().UnixNano()), Base: base.UTC()}
 	d.Batches = append(d.Batches, cpuBatch(r, d.Base), eventsBatch(r, d.Base))
 	return d
 }

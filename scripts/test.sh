@@ -21,6 +21,9 @@ echo "== test services (redis, postgres)"
 eval "$(./scripts/services.sh)"
 echo "== backends (InfluxDB, ClickHouse, PostgreSQL)"
 eval "$(./scripts/backends.sh)"
+# The conformance suite scores every real backend against the embedded
+# reference (conformance/baseline.json gates it).
+export TSGATE_TEST_CONFORMANCE_BACKENDS="influxql=influxql://${TSGATE_TEST_INFLUX_URL#http://}/conformance"
 echo "== go test"
 # -p 1: the DuckDB-linked test binaries are large; two cores build them
 # faster one at a time than interleaved.

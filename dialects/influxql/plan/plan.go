@@ -170,6 +170,12 @@ type analyzer struct {
 	sel   *ast.Select
 	names []string // SQL output names
 	used  map[string]bool
+	// anchored: some aggregate counts a Required field (or count(*)), so
+	// every group that has points is in the result. Until then a sum,
+	// avg, min or max of a field that may be absent is only deferred:
+	// alone it could lose a group whose points all lack the field.
+	anchored bool
+	absent   error
 }
 
 // Build analyzes q for target name.
@@ -1048,6 +1054,7 @@ func (a *analyzer) aggregate() error {
 	if len(a.p.Aggs) == 0 && s.Having == nil {
 		return a.refuse("GROUP BY without an aggregate", s, "InfluxDB computes groups only for aggregates of fields (SHOW TAG VALUES lists a tag's values)")
 	}
+
 	var having ast.Expr
 	if s.Having != nil {
 		h, err := expr(s.Having)
@@ -1147,6 +1154,9 @@ func (a *analyzer) tail(native bool, order []*ast.OrderItem, having ast.Expr, pr
 			a.p.Post = append(a.p.Post, target.PostStep{Kind: target.StepLimit, Limit: limit, Offset: offset})
 		}
 	}
+	if a.absent != nil && !a.anchored {
+		return a.absent
+	}
 	a.p.Post = append(a.p.Post, target.PostStep{Kind: target.StepProject, Columns: a.emptyTags(proj)})
 	return nil
 }
@@ -1219,6 +1229,7 @@ func (a *analyzer) agg(g *ast.Agg, want string) (ast.Expr, error) {
 				"InfluxDB counts a field's values, not rows; mark a field that every point has as Required in the schema")
 		}
 		field = req
+		a.anchored = true
 		a.note("count(*)", "counts the points that have field "+req.Name+", which the schema marks present in every point")
 	} else {
 		cr, ok := g.Arg.(*ast.ColumnRef)
@@ -1232,9 +1243,19 @@ func (a *analyzer) agg(g *ast.Agg, want string) (ast.Expr, error) {
 		if isTime || c.Tag {
 			return nil, a.refuse(g.Kind.String()+"() of the "+map[bool]string{true: "time column", false: "tag " + c.Name}[isTime], g, a.p.Target+" aggregates fields only")
 		}
-		if !c.Required {
+		switch {
+		case c.Required:
+			a.anchored = true
+		case g.Kind == ast.AggSum || g.Kind == ast.AggAvg || g.Kind == ast.AggMin || g.Kind == ast.AggMax:
+			// NULL in SQL and absent in InfluxQL agree once the group
+			// exists; decided when every aggregate has been seen.
+			if a.absent == nil {
+				a.absent = a.refuse(g.Kind.String()+"() of field "+c.Name+", which may be absent", g,
+					"groups whose points all lack the field would be missing; select an aggregate of a Required field beside it, or mark it Required in the schema")
+			}
+		default:
 			return nil, a.refuse(g.Kind.String()+"() of field "+c.Name+", which may be absent", g,
-				"groups whose points all lack the field would be missing; mark it Required in the schema if every point has it")
+				"groups whose points all lack the field would be missing (and count would be NULL instead of 0); mark it Required in the schema if every point has it")
 		}
 		field = c
 	}
