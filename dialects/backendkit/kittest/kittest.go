@@ -58,6 +58,15 @@ type Options struct {
 	// int64 (ClickHouse); the oracle's int64 results are compared as
 	// uint64 in columns the backend declares unsigned.
 	CountAsUint bool
+	// EmptyStringIsNull: the backend cannot tell "" from NULL in a
+	// string column (Flux's annotated CSV writes both as an empty cell);
+	// the oracle's "" is compared as NULL.
+	EmptyStringIsNull bool
+	// NullBoolIsFalse: the backend returns false for a NULL boolean (Flux
+	// 0.65's group() fills a table's missing boolean column with false);
+	// the oracle's NULL in a column the backend declares boolean is
+	// compared as false.
+	NullBoolIsFalse bool
 	// Skip names queries (by Query.Name) the backend refuses, with why.
 	Skip map[string]string
 }
@@ -353,6 +362,9 @@ func Compare(t *testing.T, q Query, o Options, gotCols []string, got [][]model.V
 	if o.CountAsUint {
 		want = countsAsUint(got, want)
 	}
+	if o.EmptyStringIsNull || o.NullBoolIsFalse {
+		want = fluxLosses(got, want, o)
+	}
 	g, w := norm(got), norm(want)
 	if !slices.Equal(g, w) {
 		t.Errorf("rows differ\n got (%d):\n  %s\nwant (%d):\n  %s", len(g), strings.Join(g, "\n  "), len(w), strings.Join(w, "\n  "))
@@ -371,6 +383,23 @@ func countsAsUint(got, want [][]model.Value) [][]model.Value {
 		for j, v := range row {
 			if j < len(got[i]) && got[i][j].Type == model.TypeUint && v.Type == model.TypeInt && v.I >= 0 {
 				out[i][j] = model.Uint(uint64(v.I))
+			}
+		}
+	}
+	return out
+}
+
+// fluxLosses applies the documented Flux deviations to the oracle's rows.
+func fluxLosses(got, want [][]model.Value, o Options) [][]model.Value {
+	out := make([][]model.Value, len(want))
+	for i, row := range want {
+		out[i] = slices.Clone(row)
+		for j, v := range row {
+			switch {
+			case o.EmptyStringIsNull && v.Type == model.TypeString && v.S == "":
+				out[i][j] = model.Value{}
+			case o.NullBoolIsFalse && v.IsNull() && i < len(got) && j < len(got[i]) && got[i][j].Type == model.TypeBool:
+				out[i][j] = model.Bool(false)
 			}
 		}
 	}
