@@ -148,6 +148,16 @@ func (s *Store) Verify(tok string) (*Token, bool) {
 	}
 	s.refresh()
 	h := hashToken(tok)
+	if t, ok := s.lookup(h); ok {
+		return t, true
+	}
+	// A token the CLI created a moment ago: look at the file now rather
+	// than within the second refresh allows. Only misses pay the stat.
+	s.reloadIfChanged()
+	return s.lookup(h)
+}
+
+func (s *Store) lookup(h string) (*Token, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	t, ok := s.byHash[h]
@@ -155,6 +165,15 @@ func (s *Store) Verify(tok string) (*Token, bool) {
 		return nil, false
 	}
 	return t, true
+}
+
+func (s *Store) reloadIfChanged() {
+	st, err := os.Stat(s.path)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err == nil && !st.ModTime().Equal(s.modTime) {
+		_ = s.reload()
+	}
 }
 
 // Empty reports whether no token exists.
