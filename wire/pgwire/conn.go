@@ -1,6 +1,7 @@
 package pgwire
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"encoding/binary"
@@ -37,6 +38,9 @@ type conn struct {
 	srv *Server
 	nc  net.Conn
 	be  *pgproto3.Backend
+	// bw buffers everything written to nc: the Backend's messages when it
+	// flushes, and DataRows, which stream writes straight into it.
+	bw  *bufio.Writer
 	tls bool
 
 	pid, secret uint32
@@ -60,7 +64,6 @@ type conn struct {
 	busy      atomic.Bool
 	shutting  atomic.Bool
 	typeMap   *pgtype.Map
-	raw       rawMessage
 	rowBuf    []byte
 	scratch   []byte
 	vals      []model.Value
@@ -69,17 +72,10 @@ type conn struct {
 	colFormat []int16
 }
 
-// rawMessage sends bytes the connection encoded itself (DataRow on the
-// hot path), through the Backend's buffer so ordering is preserved.
-type rawMessage struct{ b []byte }
-
-func (*rawMessage) Backend()                            {}
-func (*rawMessage) Decode([]byte) error                 { return errors.New("rawMessage is send-only") }
-func (m *rawMessage) Encode(dst []byte) ([]byte, error) { return append(dst, m.b...), nil }
-
 func newConn(s *Server, nc net.Conn) *conn {
 	c := &conn{srv: s, nc: nc, txStatus: 'I', typeMap: pgtype.NewMap()}
-	c.be = pgproto3.NewBackend(nc, nc)
+	c.bw = bufio.NewWriterSize(nc, flushThreshold)
+	c.be = pgproto3.NewBackend(nc, c.bw)
 	c.be.SetMaxBodyLen(maxMessageLen)
 	c.ctx, c.cancelC = context.WithCancel(s.baseCtx)
 	c.resetSession()
@@ -108,7 +104,7 @@ func (c *conn) serve() {
 	for {
 		if c.shutting.Load() {
 			c.be.Send(fatalResponse("57P01", "terminating connection due to administrator command"))
-			c.be.Flush()
+			c.flushErr()
 			return
 		}
 		msg, err := c.be.Receive()
@@ -118,7 +114,7 @@ func (c *conn) serve() {
 				// A malformed message leaves the stream unsynchronized:
 				// report it and end the session, as PostgreSQL does.
 				c.be.Send(fatalResponse("08P01", "invalid frontend message: "+err.Error()))
-				c.be.Flush()
+				c.flushErr()
 			}
 			return
 		}
@@ -217,7 +213,16 @@ func (c *conn) sendError(err error) {
 
 func (c *conn) flush() bool {
 	c.pending = 0
-	return c.be.Flush() == nil
+	return c.flushErr() == nil
+}
+
+// flushErr writes out everything sent so far: the Backend's buffer into
+// bw, bw to the socket.
+func (c *conn) flushErr() error {
+	if err := c.be.Flush(); err != nil {
+		return err
+	}
+	return c.bw.Flush()
 }
 
 // startup runs the startup exchange: SSL/GSS negotiation, the startup
@@ -245,7 +250,8 @@ func (c *conn) startup() bool {
 				return false
 			}
 			c.nc, c.tls = tc, true
-			c.be = pgproto3.NewBackend(tc, tc)
+			c.bw = bufio.NewWriterSize(tc, flushThreshold)
+			c.be = pgproto3.NewBackend(tc, c.bw)
 			c.be.SetMaxBodyLen(maxMessageLen)
 		case *pgproto3.GSSEncRequest:
 			if _, err := c.nc.Write([]byte{'N'}); err != nil {
@@ -273,7 +279,7 @@ func (c *conn) login(m *pgproto3.StartupMessage) bool {
 		case "options", "replication":
 			if k == "replication" && v != "false" && v != "0" && v != "off" {
 				c.be.Send(fatalResponse("08P01", "replication connections are not supported"))
-				c.be.Flush()
+				c.flushErr()
 				return false
 			}
 		default:
@@ -285,14 +291,14 @@ func (c *conn) login(m *pgproto3.StartupMessage) bool {
 			// DateStyle, client_encoding…), applied like SET.
 			if err := c.set(k, v); err != nil {
 				c.be.Send(fatalResponse(errs.As(err).State(), errs.As(err).Msg))
-				c.be.Flush()
+				c.flushErr()
 				return false
 			}
 		}
 	}
 	if c.user == "" {
 		c.be.Send(fatalResponse("28000", "no PostgreSQL user name specified in startup packet"))
-		c.be.Flush()
+		c.flushErr()
 		return false
 	}
 	if c.db == "" {
@@ -308,7 +314,7 @@ func (c *conn) login(m *pgproto3.StartupMessage) bool {
 	}
 	if !c.srv.register(c) {
 		c.be.Send(fatalResponse("57P03", "the database system is shutting down"))
-		c.be.Flush()
+		c.flushErr()
 		return false
 	}
 	c.be.Send(&pgproto3.AuthenticationOk{})
@@ -332,12 +338,12 @@ func (c *conn) authenticate() bool {
 	fail := func() bool {
 		c.srv.log.Info("pgwire authentication failed", "user", c.user, "remote", c.nc.RemoteAddr().String())
 		c.be.Send(fatalResponse("28P01", `password authentication failed for user "`+c.user+`"`))
-		c.be.Flush()
+		c.flushErr()
 		return false
 	}
 	if c.srv.cfg.AuthMethod == AuthPassword && c.tls {
 		c.be.Send(&pgproto3.AuthenticationCleartextPassword{})
-		if c.be.Flush() != nil || c.be.SetAuthType(pgproto3.AuthTypeCleartextPassword) != nil {
+		if c.flushErr() != nil || c.be.SetAuthType(pgproto3.AuthTypeCleartextPassword) != nil {
 			return false
 		}
 		msg, err := c.be.Receive()
@@ -351,7 +357,7 @@ func (c *conn) authenticate() bool {
 		return true
 	}
 	c.be.Send(&pgproto3.AuthenticationSASL{AuthMechanisms: []string{"SCRAM-SHA-256"}})
-	if c.be.Flush() != nil || c.be.SetAuthType(pgproto3.AuthTypeSASL) != nil {
+	if c.flushErr() != nil || c.be.SetAuthType(pgproto3.AuthTypeSASL) != nil {
 		return false
 	}
 	msg, err := c.be.Receive()
@@ -361,18 +367,18 @@ func (c *conn) authenticate() bool {
 	init, ok := msg.(*pgproto3.SASLInitialResponse)
 	if !ok || init.AuthMechanism != "SCRAM-SHA-256" {
 		c.be.Send(fatalResponse("28000", "unsupported SASL mechanism"))
-		c.be.Flush()
+		c.flushErr()
 		return false
 	}
 	sc := &scramServer{auth: a}
 	first, err := sc.first(init.Data)
 	if err != nil {
 		c.be.Send(fatalResponse("08P01", err.Error()))
-		c.be.Flush()
+		c.flushErr()
 		return false
 	}
 	c.be.Send(&pgproto3.AuthenticationSASLContinue{Data: []byte(first)})
-	if c.be.Flush() != nil || c.be.SetAuthType(pgproto3.AuthTypeSASLContinue) != nil {
+	if c.flushErr() != nil || c.be.SetAuthType(pgproto3.AuthTypeSASLContinue) != nil {
 		return false
 	}
 	if msg, err = c.be.Receive(); err != nil {
@@ -385,7 +391,7 @@ func (c *conn) authenticate() bool {
 	final, good, err := sc.final(resp.Data)
 	if err != nil {
 		c.be.Send(fatalResponse("08P01", err.Error()))
-		c.be.Flush()
+		c.flushErr()
 		return false
 	}
 	if !good {

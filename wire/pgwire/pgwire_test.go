@@ -1,15 +1,18 @@
 package pgwire
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"io"
+	"math/big"
 	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"tsgate/errs"
 	"tsgate/model"
@@ -192,4 +195,61 @@ func FuzzSQLText(f *testing.F) {
 			t.Fatalf("bound %q still has parameters: %q", q, out)
 		}
 	})
+}
+
+// TestDataRowAllocs: encoding rows costs no allocation per row; the
+// buffer is reused (the rows' own values are the executor's business).
+func TestDataRowAllocs(t *testing.T) {
+	s := New(fakeExec{}, Config{})
+	c := newConn(s, nil)
+	c.bw = bufio.NewWriterSize(io.Discard, flushThreshold)
+	c.be = pgproto3.NewBackend(strings.NewReader(""), c.bw)
+	rows, _ := fakeExec{}.Query(context.Background(), "", "")
+	for _, format := range []int16{0, 1} {
+		if _, err := c.setColumns(rows.Columns(), []int16{format}, false); err != nil {
+			t.Fatal(err)
+		}
+		data := make([][]model.Value, 1000)
+		for i := range data {
+			data[i] = rows.(*model.SliceRows).Data[i%2]
+		}
+		var src model.SliceRows
+		allocs := testing.AllocsPerRun(20, func() {
+			src = model.SliceRows{Cols: rows.Columns(), Data: data}
+			if _, _, err := c.stream(&src, 0); err != nil {
+				t.Fatal(err)
+			}
+			c.flush()
+		})
+		if allocs > 1 {
+			t.Errorf("format %d: %.0f allocations for 1000 rows", format, allocs)
+		}
+	}
+}
+
+func TestNumericBinary(t *testing.T) {
+	for _, in := range []string{"123.4500", "-0.001", "0", "0.00", "100000000", "18446744073709551615", ".5", "-98765.4321", "1.50"} {
+		b, ok := appendNumeric(nil, []byte(in))
+		if !ok {
+			t.Fatalf("%s: not encoded", in)
+		}
+		var n pgtype.Numeric
+		if err := (pgtype.NumericCodec{}).PlanScan(nil, pgtype.NumericOID, pgtype.BinaryFormatCode, &n).Scan(b, &n); err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		want := new(big.Rat)
+		want.SetString(in)
+		got := new(big.Rat).SetInt(n.Int)
+		if n.Exp > 0 {
+			got.Mul(got, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(n.Exp)), nil)))
+		} else if n.Exp < 0 {
+			got.Quo(got, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(-n.Exp)), nil)))
+		}
+		if got.Cmp(want) != 0 {
+			t.Errorf("%s: decoded %s", in, got.FloatString(6))
+		}
+	}
+	if _, ok := appendNumeric(nil, []byte("1e5")); ok {
+		t.Error("exponent form accepted")
+	}
 }

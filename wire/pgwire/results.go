@@ -89,6 +89,11 @@ func (c *conn) stream(rows model.Rows, max int) (n int, limited bool, err error)
 		c.vals = make([]model.Value, ncols)
 	}
 	vals := c.vals[:ncols]
+	// Rows bypass the Backend's buffer (it reallocates on every flush):
+	// move what it holds (RowDescription…) into bw first, so order holds.
+	if err := c.be.Flush(); err != nil {
+		return 0, false, errs.Wrap(errs.Unavailable, err, "client connection lost")
+	}
 	for max <= 0 || n < max {
 		if !rows.Next(vals) {
 			return n, false, rows.Err()
@@ -115,13 +120,11 @@ func (c *conn) stream(rows model.Rows, max int) (n int, limited bool, err error)
 		}
 		binary.BigEndian.PutUint32(buf[1:], uint32(len(buf)-1))
 		c.rowBuf = buf
-		c.raw.b = buf
-		c.be.Send(&c.raw)
-		c.pending += len(buf)
-		n++
-		if c.pending >= flushThreshold && !c.flush() {
-			return n, false, errs.New(errs.Unavailable, "client connection lost")
+		// bufio writes through to the socket whenever it fills.
+		if _, err := c.bw.Write(buf); err != nil {
+			return n, false, errs.Wrap(errs.Unavailable, err, "client connection lost")
 		}
+		n++
 	}
 	return n, true, nil
 }

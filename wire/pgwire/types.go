@@ -186,9 +186,15 @@ func (c *conn) appendBinary(dst []byte, t colType, v *model.Value) ([]byte, erro
 	case pgtype.TextOID, pgtype.VarcharOID, pgtype.NameOID, pgtype.QCharOID:
 		return appendText(dst, t, v), nil
 	}
-	// Numeric, uuid, oid: go through pgtype from the text form, so the
-	// binary layout is pgx's, which every driver agrees with.
 	c.scratch = appendText(c.scratch[:0], t, v)
+	if t.oid == pgtype.NumericOID {
+		if out, ok := appendNumeric(dst, c.scratch); ok {
+			return out, nil
+		}
+	}
+	// Anything else (uuid, oid, a numeric in exponent form): go through
+	// pgtype from the text form, so the layout is pgx's, which every
+	// driver agrees with.
 	var val any
 	switch t.oid {
 	case pgtype.NumericOID:
@@ -263,4 +269,84 @@ func typeByName(name string) (uint32, bool) {
 		return pgtype.OIDOID, true
 	}
 	return 0, false
+}
+
+// appendNumeric encodes a plain decimal ("-123.4500") in numeric's binary
+// form — base-10000 digit groups, weight, sign, display scale — without
+// allocating. ok is false for text it does not handle (exponents, NaN).
+func appendNumeric(dst, s []byte) ([]byte, bool) {
+	var sign uint16
+	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
+		if s[0] == '-' {
+			sign = 0x4000
+		}
+		s = s[1:]
+	}
+	ip, fp := s, s[:0]
+	for i, ch := range s {
+		if ch == '.' {
+			ip, fp = s[:i], s[i+1:]
+			break
+		}
+	}
+	if len(ip)+len(fp) == 0 {
+		return dst, false
+	}
+	var groups [48]uint16
+	n := 0
+	nInt := (len(ip) + 3) / 4
+	if nInt+(len(fp)+3)/4 > len(groups) {
+		return dst, false
+	}
+	// Integer groups, right-aligned on the decimal point.
+	for g := 0; g < nInt; g++ {
+		end := len(ip) - 4*(nInt-1-g)
+		start := max(end-4, 0)
+		var v uint16
+		for _, ch := range ip[start:end] {
+			if ch < '0' || ch > '9' {
+				return dst, false
+			}
+			v = v*10 + uint16(ch-'0')
+		}
+		groups[n] = v
+		n++
+	}
+	// Fraction groups, left-aligned, the last one zero-padded.
+	for i := 0; i < len(fp); i += 4 {
+		var v uint16
+		for k := range 4 {
+			d := uint16(0)
+			if i+k < len(fp) {
+				ch := fp[i+k]
+				if ch < '0' || ch > '9' {
+					return dst, false
+				}
+				d = uint16(ch - '0')
+			}
+			v = v*10 + d
+		}
+		groups[n] = v
+		n++
+	}
+	weight := nInt - 1
+	start, end := 0, n
+	for start < end && groups[start] == 0 {
+		start++
+		weight--
+	}
+	for end > start && groups[end-1] == 0 {
+		end--
+	}
+	if start == end {
+		weight, sign = 0, 0
+	}
+	dst = binary.BigEndian.AppendUint16(dst, uint16(end-start))
+	dst = binary.BigEndian.AppendUint16(dst, uint16(int16(weight)))
+	dst = binary.BigEndian.AppendUint16(dst, sign)
+	dst = binary.BigEndian.AppendUint16(dst, uint16(len(fp)))
+	for _, g := range groups[start:end] {
+		dst = binary.BigEndian.AppendUint16(dst, g)
+	}
+	return dst, true
 }
