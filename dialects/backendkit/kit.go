@@ -8,6 +8,7 @@ package backendkit
 import (
 	"context"
 	"errors"
+	"math"
 	"net"
 	"net/url"
 	"slices"
@@ -324,4 +325,63 @@ func StatusError(name string, status int, text string) *errs.Error {
 		return errs.Newf(errs.TooLarge, "%s: request too large: %s", name, text)
 	}
 	return errs.Newf(errs.Engine, "%s: %s", name, text)
+}
+
+// UintsAsInts returns t with each uint64 column that conv selects turned
+// into an int64 column (the caller has checked every value fits). Wire
+// formats that cannot say "unsigned" for small values use it: Arc's
+// msgpack reads a non-negative integer as int64 unless one exceeds
+// int64's range.
+func UintsAsInts(t *model.Table, conv func(c *model.Column) bool) *model.Table {
+	if !slices.ContainsFunc(t.Columns, func(c *model.Column) bool { return c.Type == model.TypeUint && conv(c) }) {
+		return t
+	}
+	out := &model.Table{Measurement: t.Measurement, Time: slices.Clone(t.Time)}
+	out.Columns = make([]*model.Column, len(t.Columns))
+	for i, c := range t.Columns {
+		if c.Type != model.TypeUint || !conv(c) {
+			out.Columns[i] = c
+			continue
+		}
+		n := &model.Column{Name: c.Name, Tag: c.Tag, Type: model.TypeInt, Valid: c.Valid, I: make([]int64, len(c.U))}
+		for j, u := range c.U {
+			n.I[j] = int64(u)
+		}
+		out.Columns[i] = n
+	}
+	return rebuild(out)
+}
+
+// rebuild makes a Table whose index matches its columns, through the
+// public API (the index is private to model).
+func rebuild(t *model.Table) *model.Table {
+	out := &model.Table{Measurement: t.Measurement}
+	for _, c := range t.Columns {
+		if out.Column(c.Name) == nil {
+			if _, err := out.AddColumn(c.Name, c.Tag, c.Type); err != nil {
+				panic(err) // names came from a valid table
+			}
+		}
+	}
+	cells := make([]model.Cell, 0, len(t.Columns))
+	for i := range t.Time {
+		cells = cells[:0]
+		for _, c := range t.Columns {
+			cells = append(cells, model.Cell{Name: c.Name, Tag: c.Tag, Value: c.At(i)})
+		}
+		// Cannot fail: the columns exist with these types or become
+		// variants for Resolve.
+		_ = out.AppendRow(t.Time[i], cells)
+	}
+	return out
+}
+
+// FitsInt64 reports whether every value of a uint64 column fits int64.
+func FitsInt64(c *model.Column) bool {
+	for i, u := range c.U {
+		if c.Valid[i] && u > math.MaxInt64 {
+			return false
+		}
+	}
+	return true
 }
