@@ -359,7 +359,14 @@ func ordered(c *Case) bool {
 	if c.Has("unordered") {
 		return false
 	}
-	st, err := pgparse.Parse(c.SQL, pgparse.Arc)
+	return Ordered(c.SQL)
+}
+
+// Ordered reports whether Arc SQL text has a top-level ORDER BY, so its
+// rows compare in order (Rules.Compare's ordered); text that does not
+// parse counts as unordered. Shadow reads use it too.
+func Ordered(sql string) bool {
+	st, err := pgparse.Parse(sql, pgparse.Arc)
 	if err != nil {
 		return false
 	}
