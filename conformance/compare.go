@@ -1,206 +1,31 @@
 package conformance
 
 import (
-	"cmp"
-	"fmt"
-	"math"
-	"slices"
-	"strconv"
-	"strings"
-	"time"
-
+	"tsgate/conformance/rules"
 	"tsgate/model"
 )
 
-// Rules are how a backend's result is compared with the reference's.
-// Written down here and in docs/compatibility.md:
-//
-//   - column names and their order must match;
-//   - floats match within a relative tolerance (Rel, default 1e-9), or an
-//     absolute one (Abs, default 1e-12) near zero; NaN matches NaN;
-//   - numbers compare by value whatever their width (count(*) may come
-//     back as int64 from one backend and float64 from another: Arc's JSON
-//     prints both the same);
-//   - NULL matches NULL only;
-//   - timestamps match as UTC microseconds;
-//   - rows are compared in order when the query has a top-level ORDER BY
-//     (the corpus orders totally), as multisets otherwise.
-type Rules struct {
-	Rel, Abs float64
-}
+// The comparison rules live in package rules (documented there) so the
+// gateway's shadow reads can use them without importing conformance,
+// which imports the gateway.
 
-// DefaultRules are the defaults above.
-func DefaultRules() Rules { return Rules{Rel: 1e-9, Abs: 1e-12} }
+// Rules are how a backend's result is compared with the reference's.
+type Rules = rules.Rules
 
 // Result is a query's columns and rows.
-type Result struct {
-	Columns []string
-	Rows    [][]model.Value
-}
+type Result = rules.Result
+
+// DefaultRules are the default tolerances.
+func DefaultRules() Rules { return rules.DefaultRules() }
 
 // Read drains rows into a Result.
-func Read(rows model.Rows) (*Result, error) {
-	defer rows.Close()
-	r := &Result{}
-	for _, c := range rows.Columns() {
-		r.Columns = append(r.Columns, c.Name)
-	}
-	for {
-		v := make([]model.Value, len(r.Columns))
-		if !rows.Next(v) {
-			break
-		}
-		r.Rows = append(r.Rows, v)
-	}
-	return r, rows.Err()
-}
-
-// Compare returns "" when got matches want under the rules, else the first
-// difference, readable.
-func (ru Rules) Compare(want, got *Result, ordered bool) string {
-	if !slices.Equal(want.Columns, got.Columns) {
-		return fmt.Sprintf("columns differ:\n  want %v\n  got  %v", want.Columns, got.Columns)
-	}
-	if len(want.Rows) != len(got.Rows) {
-		return fmt.Sprintf("row count differs: want %d, got %d\n%s", len(want.Rows), len(got.Rows), sampleDiff(want, got))
-	}
-	w, g := want.Rows, got.Rows
-	if !ordered {
-		w, g = sortedRows(w), sortedRows(g)
-	}
-	for i := range w {
-		for j := range w[i] {
-			if !ru.equal(w[i][j], g[i][j]) {
-				return fmt.Sprintf("row %d column %q: want %s, got %s\n  want row %s\n  got  row %s",
-					i, want.Columns[j], Format(w[i][j]), Format(g[i][j]), FormatRow(w[i]), FormatRow(g[i]))
-			}
-		}
-	}
-	return ""
-}
-
-func sampleDiff(want, got *Result) string {
-	var sb strings.Builder
-	show := func(label string, rows [][]model.Value) {
-		fmt.Fprintf(&sb, "  %s (first %d):\n", label, min(5, len(rows)))
-		for _, r := range rows[:min(5, len(rows))] {
-			fmt.Fprintf(&sb, "    %s\n", FormatRow(r))
-		}
-	}
-	show("want", want.Rows)
-	show("got", got.Rows)
-	return sb.String()
-}
-
-func isNum(v model.Value) bool {
-	return v.Type == model.TypeInt || v.Type == model.TypeUint || v.Type == model.TypeFloat
-}
-
-func num(v model.Value) float64 {
-	switch v.Type {
-	case model.TypeInt:
-		return float64(v.I)
-	case model.TypeUint:
-		return float64(v.U)
-	}
-	return v.F
-}
-
-func (ru Rules) equal(a, b model.Value) bool {
-	switch {
-	case a.IsNull() || b.IsNull():
-		return a.IsNull() && b.IsNull()
-	case a.Type == model.TypeInt && b.Type == model.TypeInt:
-		return a.I == b.I
-	case a.Type == model.TypeUint && b.Type == model.TypeUint:
-		return a.U == b.U
-	case isNum(a) && isNum(b):
-		x, y := num(a), num(b)
-		if math.IsNaN(x) || math.IsNaN(y) {
-			return math.IsNaN(x) && math.IsNaN(y)
-		}
-		if x == y {
-			return true
-		}
-		d := math.Abs(x - y)
-		return d <= ru.Abs || d <= ru.Rel*math.Max(math.Abs(x), math.Abs(y))
-	case a.Type == model.TypeTime && b.Type == model.TypeTime:
-		return a.I == b.I
-	case (a.Type == model.TypeString || a.Type == model.TypeText) && (b.Type == model.TypeString || b.Type == model.TypeText):
-		return a.S == b.S
-	case a.Type == model.TypeBool && b.Type == model.TypeBool:
-		return a.B == b.B
-	}
-	return false
-}
-
-// sortedRows orders rows canonically for multiset comparison.
-func sortedRows(rows [][]model.Value) [][]model.Value {
-	out := slices.Clone(rows)
-	slices.SortStableFunc(out, func(a, b []model.Value) int {
-		for i := range a {
-			if c := compareCanon(a[i], b[i]); c != 0 {
-				return c
-			}
-		}
-		return 0
-	})
-	return out
-}
-
-// compareCanon is a total order over values for sorting only.
-func compareCanon(a, b model.Value) int {
-	if a.IsNull() || b.IsNull() {
-		return cmp.Compare(boolInt(!a.IsNull()), boolInt(!b.IsNull()))
-	}
-	if isNum(a) && isNum(b) {
-		return cmp.Compare(num(a), num(b))
-	}
-	if a.Type != b.Type {
-		return cmp.Compare(a.Type, b.Type)
-	}
-	switch a.Type {
-	case model.TypeString, model.TypeText:
-		return cmp.Compare(a.S, b.S)
-	case model.TypeBool:
-		return cmp.Compare(boolInt(a.B), boolInt(b.B))
-	case model.TypeTime:
-		return cmp.Compare(a.I, b.I)
-	}
-	return 0
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
+func Read(rows model.Rows) (*Result, error) { return rules.Read(rows) }
 
 // Format prints a value for reports.
-func Format(v model.Value) string {
-	switch v.Type {
-	case model.TypeUnknown:
-		return "NULL"
-	case model.TypeFloat:
-		return strconv.FormatFloat(v.F, 'g', -1, 64)
-	case model.TypeInt:
-		return strconv.FormatInt(v.I, 10)
-	case model.TypeUint:
-		return strconv.FormatUint(v.U, 10)
-	case model.TypeBool:
-		return strconv.FormatBool(v.B)
-	case model.TypeTime:
-		return time.UnixMicro(v.I).UTC().Format(time.RFC3339Nano)
-	}
-	return strconv.Quote(v.S)
-}
+func Format(v model.Value) string { return rules.Format(v) }
 
 // FormatRow prints a row for reports.
-func FormatRow(r []model.Value) string {
-	parts := make([]string, len(r))
-	for i, v := range r {
-		parts[i] = Format(v)
-	}
-	return "[" + strings.Join(parts, ", ") + "]"
-}
+func FormatRow(r []model.Value) string { return rules.FormatRow(r) }
+
+// Ordered reports whether Arc SQL text has a top-level ORDER BY.
+func Ordered(sql string) bool { return rules.Ordered(sql) }

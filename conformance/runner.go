@@ -15,8 +15,6 @@ import (
 	"tsgate/errs"
 	"tsgate/gateway"
 	"tsgate/translate"
-	"tsgate/translate/ast"
-	"tsgate/translate/pgparse"
 )
 
 // Outcome is what happened to one case on one backend.
@@ -360,18 +358,4 @@ func ordered(c *Case) bool {
 		return false
 	}
 	return Ordered(c.SQL)
-}
-
-// Ordered reports whether Arc SQL text has a top-level ORDER BY, so its
-// rows compare in order (Rules.Compare's ordered); text that does not
-// parse counts as unordered. Shadow reads use it too.
-func Ordered(sql string) bool {
-	st, err := pgparse.Parse(sql, pgparse.Arc)
-	if err != nil {
-		return false
-	}
-	if s, ok := st.(*ast.Select); ok {
-		return len(s.OrderBy) > 0
-	}
-	return false
 }
