@@ -137,14 +137,14 @@ func (b *Backend) Query(ctx context.Context, db, text string) (model.Rows, error
 		if json.Unmarshal(raw, &m) == nil && m.Error != "" {
 			text = m.Error
 		}
-		return nil, backendkit.StatusError("influxdb (flux)", resp.StatusCode, text)
+		return nil, b.MissingDatabase(ctx, db, backendkit.StatusError("influxdb (flux)", resp.StatusCode, text))
 	}
 	r := &csvRows{ctx: ctx, body: resp.Body, cr: csv.NewReader(resp.Body), byName: map[string]int{}}
 	r.cr.FieldsPerRecord = -1
 	r.cr.ReuseRecord = true
 	if err := r.start(); err != nil {
 		r.Close()
-		return nil, err
+		return nil, b.MissingDatabase(ctx, db, err)
 	}
 	return r, nil
 }

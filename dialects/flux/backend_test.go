@@ -211,13 +211,15 @@ func TestDown(t *testing.T) {
 func TestEngineErrors(t *testing.T) {
 	b, db := open(t)
 	ctx := context.Background()
-	_, err := b.Query(ctx, db, `from(bucket: "`+db+`/autogen") |> range(start: 0) |> nosuchfunction()`)
-	kittest.WantCode(t, err, errs.Engine)
+	_, err := b.Query(ctx, db, `from(bucket: "`+db+`/autogen") |> range(start: 0)`)
+	kittest.WantCode(t, err, errs.NotFound)
 	batch := &model.Batch{}
 	batch.Table("m").AppendRow(1_000_000, []model.Cell{{Name: "v", Value: model.Int(1)}})
 	if _, err := b.Write(ctx, db, batch); err != nil {
 		t.Fatal(err)
 	}
+	_, err = b.Query(ctx, db, `from(bucket: "`+db+`/autogen") |> range(start: 0) |> nosuchfunction()`)
+	kittest.WantCode(t, err, errs.Engine)
 	rows, err := b.Query(ctx, db, `from(bucket: "`+db+`/autogen") |> range(start: 0) |> map(fn: (r) => ({r with x: r._value / 0}))`)
 	if err == nil {
 		_, _, err = kittest.Collect(rows)

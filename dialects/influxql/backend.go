@@ -240,9 +240,30 @@ func (b *Backend) query(ctx context.Context, db, text, nameCol string) (model.Ro
 	r.nameCol = nameCol
 	if err := r.start(); err != nil {
 		r.Close()
-		return nil, err
+		return nil, b.missingDatabase(ctx, db, err)
 	}
 	return r, nil
+}
+
+// MissingDatabase is missingDatabase for the Flux backend, whose queries
+// fail the same way on a database that does not exist.
+func (b *Backend) MissingDatabase(ctx context.Context, db string, err error) error {
+	return b.missingDatabase(ctx, db, err)
+}
+
+// missingDatabase turns a statement error on a database that does not
+// exist into NotFound (a fresh Arc database has no InfluxDB database
+// until its first write), asking SHOW DATABASES instead of reading the
+// message.
+func (b *Backend) missingDatabase(ctx context.Context, db string, err error) error {
+	db = b.database(db)
+	if db == "" || errs.CodeOf(err) != errs.Engine {
+		return err
+	}
+	if ok, cerr := b.databaseExists(ctx, db); cerr == nil && !ok {
+		return &errs.Error{Code: errs.NotFound, Msg: "database " + db + " does not exist", Err: err}
+	}
+	return err
 }
 
 // queryAll runs a catalog statement and collects its rows; catalog results
@@ -369,6 +390,15 @@ func (b *Backend) loadSchema(ctx context.Context, db string) (map[string][]targe
 		}
 		m, f := r[mi].S, r[ki].S
 		add(m, target.ColumnInfo{Name: f, Type: fieldTypeOf(r[ti].S), Required: required[m][f]})
+	}
+	// Fields tsgate's metadata knows but InfluxDB does not list yet: a
+	// concurrent write recorded them and its rows are on their way. They
+	// must count as existing, so this writer does not take the
+	// measurement for new.
+	for m, fields := range required {
+		for f, req := range fields {
+			add(m, target.ColumnInfo{Name: f, Type: model.TypeUnknown, Required: req})
+		}
 	}
 	return tables, nil
 }

@@ -289,11 +289,62 @@ func TestOpenURL(t *testing.T) {
 	}
 }
 
-// TestEngineError: InfluxDB's own error text reaches the caller as Engine.
+// TestEngineError: InfluxDB's own error text reaches the caller as
+// Engine; a database nobody wrote to yet is NotFound.
 func TestEngineError(t *testing.T) {
 	b, db := open(t)
-	_, err := b.Query(context.Background(), db, "SELECT FROM WHERE")
+	_, err := b.Query(context.Background(), db, `SELECT "v" FROM "m"`)
+	kittest.WantCode(t, err, errs.NotFound)
+	batch := &model.Batch{}
+	batch.Table("m").AppendRow(1, []model.Cell{{Name: "v", Value: model.Float(1)}})
+	if _, err := b.Write(context.Background(), db, batch); err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.Query(context.Background(), db, "SELECT FROM WHERE")
 	kittest.WantCode(t, err, errs.Engine)
+}
+
+// TestConcurrentWrites: writers racing on one measurement keep Required
+// honest: a field some writer omits ends up optional.
+func TestConcurrentWrites(t *testing.T) {
+	b, db := open(t)
+	ctx := context.Background()
+	t0 := time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
+	errc := make(chan error, 8)
+	for w := range 8 {
+		go func() {
+			batch := &model.Batch{}
+			tb := batch.Table("race")
+			for i := range 50 {
+				cells := []model.Cell{{Name: "always", Value: model.Float(1)}}
+				if w != 3 {
+					cells = append(cells, model.Cell{Name: "mostly", Value: model.Int(int64(i))})
+				}
+				tb.AppendRow(t0+int64(w*1000+i), cells)
+			}
+			_, err := b.Write(ctx, db, batch)
+			errc <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	b2, err := influxql.Open(ctx, "influxql://"+strings.TrimPrefix(kittest.URL(t, "TSGATE_TEST_INFLUX_URL"), "http://")+"/"+db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Close()
+	always, _ := target.Column(b2.Schema(db), "", "race", "always")
+	mostly, _ := target.Column(b2.Schema(db), "", "race", "mostly")
+	if !always.Required || mostly.Required {
+		t.Errorf("always %+v, mostly %+v", always, mostly)
+	}
+	got, _, err := kittest.RunQuery(ctx, translate.New(), b, db, `SELECT count(*) AS n FROM race`)
+	if err != nil || len(got) != 1 || got[0][0] != model.Int(400) {
+		t.Errorf("count %v %v", got, err)
+	}
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }

@@ -1,6 +1,7 @@
 package influxql
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math"
@@ -36,8 +37,18 @@ func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (mod
 	if err := b.ensureDatabase(ctx, db); err != nil {
 		return model.WriteResult{}, err
 	}
+	// The lock covers reading the catalog through writing the metadata:
+	// the next writer must see this one's metadata, or it could take a
+	// field that just became optional for a new one. The rows themselves
+	// are written outside it; metadata only ever turns Required off, and
+	// each writer turns it off before writing the rows that need it.
 	b.wmu.Lock()
-	defer b.wmu.Unlock()
+	locked := true
+	defer func() {
+		if locked {
+			b.wmu.Unlock()
+		}
+	}()
 	tables, err := b.catalog.Tables(ctx, db)
 	if err != nil {
 		return model.WriteResult{}, err
@@ -54,7 +65,10 @@ func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (mod
 		}
 		t, rejected, conflicts := t.Resolve(func(name string) (model.FieldType, bool) {
 			c, ok := stored[name]
-			if !ok {
+			if !ok || (!c.Tag && c.Type == model.TypeUnknown) {
+				// Unknown: only in tsgate's metadata so far (another
+				// writer's rows are on their way), or a type tsgate
+				// does not model; InfluxDB judges it.
 				return 0, false
 			}
 			if c.Tag {
@@ -94,13 +108,19 @@ func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (mod
 		// Metadata first: Required may only turn false before the rows
 		// that make it false exist.
 		if err := b.writeLines(ctx, db, meta); err != nil {
+			b.catalog.Invalidate(db)
 			return model.WriteResult{}, err
 		}
 	}
+	if changed {
+		b.catalog.Invalidate(db)
+	}
+	b.wmu.Unlock()
+	locked = false
 	for len(body) > 0 {
 		n := len(body)
 		if n > maxBody {
-			n = strings.LastIndexByte(string(body[:maxBody]), '\n') + 1
+			n = bytes.LastIndexByte(body[:maxBody], '\n') + 1
 			if n <= 0 {
 				n = len(body)
 			}
@@ -112,6 +132,7 @@ func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (mod
 		body = body[n:]
 	}
 	if changed {
+		// Again: SHOW FIELD KEYS now lists the new fields.
 		b.catalog.Invalidate(db)
 	}
 	return res, nil
