@@ -3,9 +3,14 @@ package influxql_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -351,4 +356,139 @@ func errorsAs(err error, target any) bool { return errors.As(err, target) }
 
 func columnOf(b *influxql.Backend, db, m, name string) (target.ColumnInfo, bool) {
 	return target.Column(b.Schema(db), "", m, name)
+}
+
+// TestNoAcknowledgedRowLost kills a private influxd (SIGKILL) in the
+// middle of a write load and restarts it: every row whose Write returned
+// nil is there afterwards, and writes while it is down fail Unavailable.
+func TestNoAcknowledgedRowLost(t *testing.T) {
+	kittest.URL(t, "TSGATE_TEST_INFLUX_URL") // same gate as the other tests
+	bin := os.Getenv("TSGATE_INFLUXD")
+	if bin == "" {
+		home, _ := os.UserHomeDir()
+		bin = filepath.Join(home, ".cache", "tsgate", "bin", "influxd")
+	}
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("influxd not found at %s (scripts/backends.sh installs it): %v", bin, err)
+	}
+	dir := t.TempDir()
+	port := freePort(t)
+	conf := filepath.Join(dir, "influxd.conf")
+	os.WriteFile(conf, []byte(fmt.Sprintf(`reporting-disabled = true
+bind-address = "127.0.0.1:%d"
+[meta]
+  dir = "%s/meta"
+[data]
+  dir = "%s/data"
+  wal-dir = "%s/wal"
+  query-log-enabled = false
+[monitor]
+  store-enabled = false
+[http]
+  bind-address = "127.0.0.1:%d"
+  log-enabled = false
+[logging]
+  level = "error"
+`, freePort(t), dir, dir, dir, port)), 0o600)
+	start := func() *exec.Cmd {
+		cmd := exec.Command(bin, "run", "-config", conf)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	cmd := start()
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	b, err := influxql.Open(context.Background(), fmt.Sprintf("influxql://127.0.0.1:%d/durable", port), influxql.WithTimeout(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitReady := func() {
+		for range 100 {
+			if b.Ready(context.Background()) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatal("influxd did not start")
+	}
+	waitReady()
+
+	ctx := context.Background()
+	t0 := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
+	var acked []int64
+	seq := int64(0)
+	writeOne := func() error {
+		batch := &model.Batch{}
+		tb := batch.Table("load")
+		first := seq
+		for range 200 {
+			tb.AppendRow(t0+seq, []model.Cell{{Name: "host", Tag: true, Value: model.String("h")},
+				{Name: "seq", Value: model.Int(seq)}})
+			seq++
+		}
+		_, err := b.Write(ctx, "durable", batch)
+		if err == nil {
+			for s := first; s < seq; s++ {
+				acked = append(acked, s)
+			}
+		}
+		return err
+	}
+	for range 20 {
+		if err := writeOne(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Kill it while a write may be in flight.
+	done := make(chan struct{})
+	go func() {
+		time.Sleep(5 * time.Millisecond)
+		cmd.Process.Signal(syscall.SIGKILL)
+		close(done)
+	}()
+	for range 10 {
+		writeOne()
+	}
+	<-done
+	cmd.Wait()
+	kittest.WantCode(t, writeOne(), errs.Unavailable)
+	cmd = start()
+	waitReady()
+	for range 10 {
+		if err := writeOne(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := b.Query(ctx, "durable", `SELECT "seq" FROM "load"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := kittest.Collect(rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[int64]bool{}
+	for _, r := range got {
+		have[r[1].I] = true
+	}
+	lost := 0
+	for _, s := range acked {
+		if !have[s] {
+			lost++
+		}
+	}
+	if lost > 0 || len(acked) < 30*200 {
+		t.Errorf("%d of %d acknowledged rows lost (%d stored)", lost, len(acked), len(have))
+	}
+	t.Logf("%d rows acknowledged, %d stored, none lost", len(acked), len(have))
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
