@@ -54,6 +54,7 @@ type Backend struct {
 	timeout  time.Duration
 	tags     backendkit.Tags
 	catalog  *backendkit.Catalog
+	chunked  bool
 
 	// wmu serializes writes' metadata read-modify-write, so two writers
 	// cannot both take a field's absence for "new measurement".
@@ -80,6 +81,12 @@ func WithTags(t backendkit.Tags) Option { return func(b *Backend) { b.tags = b.t
 // WithTimeout bounds each write and catalog request (default 30 s).
 // Queries are bounded by their context.
 func WithTimeout(d time.Duration) Option { return func(b *Backend) { b.timeout = d } }
+
+// WithChunkedQueries asks InfluxDB to stream results in chunks, so it
+// never holds a whole result in its memory. It costs about 1 ms per query
+// on loopback (measured: 2.0 ms vs 0.9 ms for a 10-row query), so it is
+// off by default; tsgate decodes either form as a stream.
+func WithChunkedQueries() Option { return func(b *Backend) { b.chunked = true } }
 
 // WithSchemaTTL bounds how long discovered schema is trusted (default
 // 10 s); writes through this backend invalidate it at once.
@@ -223,11 +230,10 @@ func (b *Backend) Query(ctx context.Context, db, text string) (model.Rows, error
 const seriesCol = "_series"
 
 func (b *Backend) query(ctx context.Context, db, text, nameCol string) (model.Rows, error) {
-	params := url.Values{
-		"q":          {text},
-		"epoch":      {"u"},
-		"chunked":    {"true"},
-		"chunk_size": {"10000"},
+	params := url.Values{"q": {text}, "epoch": {"u"}}
+	if b.chunked {
+		params.Set("chunked", "true")
+		params.Set("chunk_size", "10000")
 	}
 	if d := b.database(db); d != "" {
 		params.Set("db", d)
@@ -238,6 +244,7 @@ func (b *Backend) query(ctx context.Context, db, text, nameCol string) (model.Ro
 	}
 	r := newSeriesRows(ctx, resp.Body)
 	r.nameCol = nameCol
+	r.chunked = b.chunked
 	if err := r.start(); err != nil {
 		r.Close()
 		return nil, b.missingDatabase(ctx, db, err)

@@ -492,3 +492,35 @@ func freePort(t *testing.T) int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
+
+// TestChunked reads a result spanning several InfluxDB chunks (and
+// several series) in both modes.
+func TestChunked(t *testing.T) {
+	b, db := open(t)
+	ctx := context.Background()
+	if _, err := b.Write(ctx, db, kittest.CPUBatch(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), 25_000)); err != nil {
+		t.Fatal(err)
+	}
+	c, err := influxql.Open(ctx, "influxql://"+strings.TrimPrefix(kittest.URL(t, "TSGATE_TEST_INFLUX_URL"), "http://")+"/"+db, influxql.WithChunkedQueries())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, be := range []*influxql.Backend{b, c} {
+		rows, err := be.Query(ctx, db, `SELECT "usage_user" FROM "cpu" GROUP BY "hostname"`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, cols, err := kittest.Collect(rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hosts := map[string]int{}
+		for _, r := range got {
+			hosts[r[2].S]++
+		}
+		if len(got) != 25_000 || len(hosts) != 100 || strings.Join(cols, ",") != "time,usage_user,hostname" {
+			t.Errorf("%d rows, %d hosts, columns %v", len(got), len(hosts), cols)
+		}
+	}
+}

@@ -44,6 +44,10 @@ type seriesRows struct {
 	// name: catalog statements (SHOW TAG KEYS ON db) name the measurement
 	// only there.
 	nameCol string
+	// chunked: partial means "more follows"; otherwise it means InfluxDB
+	// cut the result at its max-row-limit, which must not pass as a
+	// complete answer.
+	chunked bool
 
 	first    []model.Value // the first row, read ahead to type the columns
 	hasFirst bool
@@ -167,6 +171,8 @@ func (r *seriesRows) step() error {
 		case "values":
 			r.values, err = d.DecodeArrayLen()
 			r.values = max(r.values, 0)
+		case "partial":
+			err = r.partial()
 		default:
 			err = d.Skip()
 		}
@@ -193,6 +199,8 @@ func (r *seriesRows) step() error {
 		case "series":
 			r.series, err = d.DecodeArrayLen()
 			r.series = max(r.series, 0)
+		case "partial":
+			err = r.partial()
 		case "error":
 			var msg string
 			if msg, err = d.DecodeString(); err == nil {
@@ -244,6 +252,17 @@ func (r *seriesRows) step() error {
 			return r.decodeErr(err)
 		}
 		r.topKeys = max(n, 0)
+	}
+	return nil
+}
+
+func (r *seriesRows) partial() error {
+	p, err := r.dec.DecodeBool()
+	if err != nil {
+		return err
+	}
+	if p && !r.chunked {
+		return errs.New(errs.TooLarge, "influxdb: the result was cut at the server's max-row-limit; narrow the query or use chunked queries")
 	}
 	return nil
 }

@@ -437,3 +437,26 @@ func WantCode(t testing.TB, err error, code errs.Code) {
 		t.Fatalf("want a %v error, got %v: %v", code, c, err)
 	}
 }
+
+// CPUBatch is a TSBS-like cpu batch: rows points of 3 tags and 10 float
+// fields, 10 s apart from start, hosts cycling over 100.
+func CPUBatch(start time.Time, rows int) *model.Batch {
+	b := &model.Batch{}
+	t := b.Table("cpu")
+	fields := []string{"usage_user", "usage_system", "usage_idle", "usage_nice", "usage_iowait", "usage_irq",
+		"usage_softirq", "usage_steal", "usage_guest", "usage_guest_nice"}
+	cells := make([]model.Cell, 0, 13)
+	for i := range rows {
+		cells = cells[:0]
+		cells = append(cells, model.Cell{Name: "hostname", Tag: true, Value: model.String(fmt.Sprintf("host_%d", i%100))},
+			model.Cell{Name: "region", Tag: true, Value: model.String("eu-west-1")},
+			model.Cell{Name: "datacenter", Tag: true, Value: model.String("eu-west-1a")})
+		for j, f := range fields {
+			cells = append(cells, model.Cell{Name: f, Value: model.Float(float64((i*7+j*13)%100) + 0.25)})
+		}
+		if err := t.AppendRow(start.Add(time.Duration(i/100)*10*time.Second).UnixMicro()+int64(i%100), cells); err != nil {
+			panic(err)
+		}
+	}
+	return b
+}
