@@ -78,23 +78,34 @@ func (g *Gateway) addPGWire(cfg Config) error {
 	return nil
 }
 
-// storeCatalog is the embedded store's schema as the pg catalog sees it:
-// each measurement with its time column first.
+// storeCatalog is the backend's schema as the pg catalog sees it: each
+// measurement with its time column first.
 type storeCatalog struct{ g *Gateway }
 
-func (s storeCatalog) Version() uint64     { return s.g.store.SchemaVersion() }
-func (s storeCatalog) Databases() []string { return s.g.store.Databases() }
+func (s storeCatalog) Version(db string) uint64 { return s.g.pipeline.Schema(db).Version() }
 
-func (s storeCatalog) Tables(db string) []catalog.Table {
+func (s storeCatalog) Databases(ctx context.Context) ([]string, error) {
+	return s.g.backend.Databases(ctx)
+}
+
+func (s storeCatalog) Tables(ctx context.Context, db string) ([]catalog.Table, error) {
+	ms, err := s.g.backend.Measurements(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	schema := s.g.pipeline.Schema(db)
 	var out []catalog.Table
-	for _, m := range s.g.store.Measurements(db) {
+	for _, m := range ms {
 		t := catalog.Table{Name: m, Columns: []catalog.Column{{Name: "time", Type: model.TypeTime, NotNull: true}}}
-		for _, c := range s.g.store.Columns(db, m) {
-			t.Columns = append(t.Columns, catalog.Column{Name: c.Name, Type: c.Type})
+		cols, _ := schema.Columns(db, m)
+		for _, c := range cols {
+			if c.Name != "time" {
+				t.Columns = append(t.Columns, catalog.Column{Name: c.Name, Type: c.Type})
+			}
 		}
 		out = append(out, t)
 	}
-	return out
+	return out, nil
 }
 
 // pgExecutor runs pg wire statements through the translation pipeline.
@@ -109,7 +120,7 @@ func (e *pgExecutor) Query(ctx context.Context, db, sql string) (model.Rows, err
 		return nil, err
 	}
 	if tr.Catalog != nil {
-		return e.catalog(db, tr.Catalog)
+		return e.catalog(ctx, db, tr.Catalog)
 	}
 	rows, err := e.p.Execute(ctx, db, tr)
 	if err != nil {
@@ -210,7 +221,7 @@ type renamedRows struct {
 func (r renamedRows) Columns() []model.ResultColumn { return r.cols }
 
 // catalog answers Arc's SHOW DATABASES / SHOW TABLES / DESCRIBE.
-func (e *pgExecutor) catalog(db string, st ast.Statement) (model.Rows, error) {
+func (e *pgExecutor) catalog(ctx context.Context, db string, st ast.Statement) (model.Rows, error) {
 	text := func(names ...string) []model.ResultColumn {
 		cols := make([]model.ResultColumn, len(names))
 		for i, n := range names {
@@ -220,8 +231,12 @@ func (e *pgExecutor) catalog(db string, st ast.Statement) (model.Rows, error) {
 	}
 	switch s := st.(type) {
 	case *ast.ShowDatabases:
+		dbs, err := e.g.backend.Databases(ctx)
+		if err != nil {
+			return nil, err
+		}
 		r := &model.SliceRows{Cols: text("database_name")}
-		for _, d := range e.g.store.Databases() {
+		for _, d := range dbs {
 			r.Data = append(r.Data, []model.Value{model.String(d)})
 		}
 		return r, nil
@@ -229,8 +244,12 @@ func (e *pgExecutor) catalog(db string, st ast.Statement) (model.Rows, error) {
 		if s.Database != "" {
 			db = s.Database
 		}
+		ms, err := e.g.backend.Measurements(ctx, db)
+		if err != nil {
+			return nil, err
+		}
 		r := &model.SliceRows{Cols: text("database", "name")}
-		for _, m := range e.g.store.Measurements(db) {
+		for _, m := range ms {
 			r.Data = append(r.Data, []model.Value{model.String(db), model.String(m)})
 		}
 		return r, nil
@@ -239,11 +258,12 @@ func (e *pgExecutor) catalog(db string, st ast.Statement) (model.Rows, error) {
 		if s.Table.Schema != "" {
 			d = s.Table.Schema
 		}
-		if !e.g.store.HasTable(d, s.Table.Name) {
-			return nil, &errs.Error{Code: errs.NotFound, Msg: fmt.Sprintf("relation %q does not exist", s.Table.Name)}
+		cols, ok := e.p.Schema(db).Columns(d, s.Table.Name)
+		if !ok {
+			return nil, &errs.Error{Code: errs.NotFound, SQLState: "42P01", Msg: fmt.Sprintf("relation %q does not exist", s.Table.Name)}
 		}
 		r := &model.SliceRows{Cols: text("column_name", "column_type", "kind")}
-		for _, c := range e.g.store.Columns(d, s.Table.Name) {
+		for _, c := range cols {
 			kind := "field"
 			if c.Tag {
 				kind = "tag"
@@ -270,6 +290,7 @@ func (e *pgExecutor) ParamTypes(ctx context.Context, db, sql string) map[int]mod
 		}
 		return true
 	})
+	schema := e.p.Schema(db)
 	colType := func(x ast.Expr) (model.FieldType, bool) {
 		ref, ok := x.(*ast.ColumnRef)
 		if !ok {
@@ -283,7 +304,8 @@ func (e *pgExecutor) ParamTypes(ctx context.Context, db, sql string) map[int]mod
 			if t.Schema != "" {
 				d = t.Schema
 			}
-			for _, c := range e.g.store.Columns(d, t.Name) {
+			cols, _ := schema.Columns(d, t.Name)
+			for _, c := range cols {
 				if c.Name == ref.Name {
 					return c.Type, true
 				}

@@ -339,7 +339,10 @@ func (c *Catalog) build(ctx context.Context, db string, sn *snapshot) error {
 		{1262, "pg_database"}, {2609, "pg_description"}, {2610, "pg_index"}, {2606, "pg_constraint"}, {3501, "pg_enum"}} {
 		crows = append(crows, classRow(r.oid, r.name, oidPGCatalog, 0))
 	}
-	tables := c.src.Tables(db)
+	tables, err := c.src.Tables(ctx, db)
+	if err != nil {
+		return err
+	}
 	var arows, strows, istab, iscol []string
 	for _, t := range tables {
 		oid := stableOID(db, t.Name)
@@ -378,7 +381,10 @@ func (c *Catalog) build(ctx context.Context, db string, sn *snapshot) error {
 		fmt.Sprintf("(%s, 'information_schema', 'tsgate', NULL, NULL, NULL, NULL)", quoteLit(db)),
 	})
 	var drows, sdrows []string
-	dbs := c.src.Databases()
+	dbs, err := c.src.Databases(ctx)
+	if err != nil {
+		return err
+	}
 	seen := false
 	for _, d := range dbs {
 		seen = seen || d == db

@@ -52,10 +52,10 @@ type Table struct {
 
 // Source is the backend's schema.
 type Source interface {
-	// Version changes whenever any table or column changes.
-	Version() uint64
-	Databases() []string
-	Tables(db string) []Table
+	// Version changes whenever a table or column of db changes.
+	Version(db string) uint64
+	Databases(ctx context.Context) ([]string, error)
+	Tables(ctx context.Context, db string) ([]Table, error)
 }
 
 // Catalog answers catalog queries. It is safe for concurrent use.
@@ -123,7 +123,7 @@ func (c *Catalog) Query(ctx context.Context, s pgwire.Session, query string) (mo
 // snapshot returns the current snapshot of db's catalog, building it when
 // the backend schema changed. Concurrent callers share one build.
 func (c *Catalog) snapshot(ctx context.Context, db string) (*snapshot, error) {
-	ver := c.src.Version()
+	ver := c.src.Version(db)
 	c.mu.Lock()
 	old := c.snaps[db]
 	if old != nil && old.version == ver {
