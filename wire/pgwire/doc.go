@@ -31,6 +31,31 @@
 // on TLS connections and only when configured. MD5 is not offered: it
 // would need md5(token+user) for every user name, i.e. the token itself.
 //
+// # Catalog
+//
+// Catalog queries (a pg_* relation or function, information_schema,
+// current_user…; decided on tokens) go to the Catalog executor; package
+// catalog materializes pg_catalog and information_schema per Arc database
+// in a private in-memory DuckDB, never touching the data path. The one-
+// function probes drivers send (SELECT version(), current_setting(…),
+// current_database()) are answered from session state without either.
+//
+// # Cancellation
+//
+// Each statement runs under its own context; CancelRequest (matched by
+// process id and a random secret, compared in constant time) cancels it,
+// which interrupts DuckDB, and the client gets 57014 "canceling statement
+// due to user request". A cursor's query lives under the session's
+// context until CLOSE, COMMIT/ROLLBACK (without HOLD) or disconnect.
+//
+// # Hot path
+//
+// DataRows are encoded into one reused buffer per session and written
+// straight into a bufio.Writer: no allocation per row in text or binary
+// format (tested). With the embedded store most of a trivial query's time
+// is DuckDB's (a pooled connection, SET search_path, the query itself),
+// not this package's.
+//
 // # Transactions
 //
 // BEGIN/COMMIT/ROLLBACK drive the status byte clients rely on (and an
