@@ -57,6 +57,10 @@ type Backend struct {
 
 	umu   sync.Mutex
 	uints map[uint32]map[uint16]bool // table OID → attnum → a uint64 column
+
+	// paths is each pooled connection's search_path (*pgx.Conn →
+	// string), forgotten when the pool closes the connection.
+	paths sync.Map
 }
 
 var _ dialects.Backend = (*Backend)(nil)
@@ -115,12 +119,7 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Backend, error) 
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, errs.Newf(errs.Invalid, "PostgreSQL backend %s: %v", redacted, err)
-	}
 	b := &Backend{
-		pool:     pool,
 		redacted: redacted,
 		tags:     backendkit.DefaultTags(),
 		timeout:  30 * time.Second,
@@ -131,6 +130,18 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Backend, error) 
 	b.catalog = &backendkit.Catalog{Load: b.loadSchema}
 	for _, o := range opts {
 		o(b)
+	}
+	cfg.BeforeClose = func(c *pgx.Conn) { b.paths.Delete(c) }
+	// A connection returned mid-statement may be reset by the pool; its
+	// search_path is then unknown.
+	cfg.AfterRelease = func(c *pgx.Conn) bool {
+		if c.PgConn().TxStatus() != 'I' {
+			b.paths.Delete(c)
+		}
+		return true
+	}
+	if b.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+		return nil, errs.Newf(errs.Invalid, "PostgreSQL backend %s: %v", redacted, err)
 	}
 	return b, nil
 }

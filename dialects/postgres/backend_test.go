@@ -18,7 +18,9 @@ import (
 
 // open connects to the PostgreSQL that scripts/services.sh started; each
 // test gets its own schema (Arc database), dropped afterwards.
-func open(t *testing.T) (*postgres.Backend, string) {
+func open(t *testing.T) (*postgres.Backend, string) { return openB(t) }
+
+func openB(t testing.TB) (*postgres.Backend, string) {
 	t.Helper()
 	url := kittest.URL(t, "TSGATE_TEST_POSTGRES_URL")
 	b, err := postgres.Open(context.Background(), url)
@@ -261,5 +263,34 @@ func TestEngineErrors(t *testing.T) {
 	kittest.WantCode(t, err, errs.Engine)
 	if e := errs.As(err); e.State() != "22012" {
 		t.Errorf("SQLSTATE %s, want 22012", e.State())
+	}
+}
+
+// TestDatabasesSeparate: the same bare name means each request's own
+// database, query after query on pooled connections.
+func TestDatabasesSeparate(t *testing.T) {
+	b, db1 := open(t)
+	ctx := context.Background()
+	db2 := db1 + "_b"
+	t.Cleanup(func() {
+		b.Pool().Exec(ctx, `DROP SCHEMA IF EXISTS "`+db2+`" CASCADE`)
+		b.Pool().Exec(ctx, `DELETE FROM _tsgate.columns WHERE db = $1`, db2)
+	})
+	for i, db := range []string{db1, db2} {
+		batch := &model.Batch{}
+		batch.Table("m").AppendRow(1_700_000_000_000_000, []model.Cell{{Name: "v", Value: model.Int(int64(i))}})
+		if _, err := b.Write(ctx, db, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 40 {
+		db, want := db1, int64(0)
+		if i%3 == 0 {
+			db, want = db2, 1
+		}
+		got, _, err := kittest.RunQuery(ctx, translate.New(), b, db, "SELECT v FROM m")
+		if err != nil || len(got) != 1 || got[0][0] != model.Int(want) {
+			t.Fatalf("query %d in %s: %v %v", i, db, got, err)
+		}
 	}
 }
