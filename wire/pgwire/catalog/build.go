@@ -290,6 +290,7 @@ CREATE MACRO %[1]s.pg_get_keywords() AS TABLE SELECT NULL::VARCHAR AS word, NULL
 CREATE MACRO %[1]s.regclass_in(x) AS (SELECT oid FROM %[1]s.pg_class WHERE relname = trim(regexp_replace(x, '^.*\.', ''), '"') ORDER BY relnamespace DESC LIMIT 1);
 CREATE MACRO %[1]s.regtype_in(x) AS (SELECT oid FROM %[1]s.pg_type WHERE typname = x OR oid = (SELECT oid FROM %[1]s.tsgate_type_names WHERE sql_name = x LIMIT 1) LIMIT 1);
 CREATE MACRO %[1]s.regnamespace_in(x) AS (SELECT oid FROM %[1]s.pg_namespace WHERE nspname = x);
+CREATE MACRO %[2]s._pg_expandarray(a) AS unnest(list_transform(a, (x, i) -> {'x': x, 'n': i}));
 CREATE MACRO %[1]s.quote_ident(x) AS CASE WHEN regexp_full_match(x, '[a-z_][a-z0-9_$]*') THEN x ELSE '"' || replace(x, '"', '""') || '"' END;
 `
 

@@ -111,7 +111,10 @@ func rewrite(q string, sn *snapshot, s pgwire.Session) string {
 			name := toks[j].Text
 			switch name {
 			case "regclass", "regtype", "regnamespace", "regproc", "regprocedure", "regrole", "oid":
-				if i > 0 && toks[i-1].Kind == pgwire.TokString && name != "oid" && name != "regproc" && name != "regprocedure" && name != "regrole" {
+				if i > 0 && toks[i-1].Kind == pgwire.TokString && (name == "regproc" || name == "regprocedure") {
+					// regproc columns (typinput…) hold function names here.
+					emit(t.Start, "", toks[j].End)
+				} else if i > 0 && toks[i-1].Kind == pgwire.TokString && name != "oid" && name != "regrole" {
 					// 'pg_class'::regclass → regclass_in('pg_class')
 					prev := toks[i-1]
 					fn := map[string]string{"regclass": "regclass_in", "regtype": "regtype_in", "regnamespace": "regnamespace_in"}[name]

@@ -55,6 +55,22 @@ public class Client {
                     }
                 }
                 check(cols == 5 && usage, "getColumns cpu: " + cols);
+                boolean pub = false;
+                try (ResultSet r = md.getSchemas()) {
+                    while (r.next()) pub |= r.getString("TABLE_SCHEM").equals("public");
+                }
+                check(pub, "getSchemas lists public");
+                try (ResultSet r = md.getPrimaryKeys(null, "public", "cpu")) {
+                    check(!r.next(), "no primary key");
+                }
+                try (ResultSet r = md.getIndexInfo(null, "public", "cpu", false, true)) {
+                    check(!r.next(), "no index");
+                }
+                int types = 0;
+                try (ResultSet r = md.getTypeInfo()) {
+                    while (r.next()) types++;
+                }
+                check(types > 10, "getTypeInfo: " + types);
             }
         }
         System.out.println("OK");
