@@ -7,7 +7,12 @@ import (
 	"strings"
 
 	"tsgate/dialects"
+	arcbackend "tsgate/dialects/arc"
+	"tsgate/dialects/clickhouse"
+	"tsgate/dialects/flux"
 	"tsgate/dialects/influxql"
+	"tsgate/dialects/postgres"
+	"tsgate/dialects/timescaledb"
 	"tsgate/errs"
 	"tsgate/model"
 	"tsgate/wire/arc"
@@ -20,7 +25,13 @@ type opener func(ctx context.Context, url string) (dialects.Backend, error)
 // held in a package variable: there is no registration at init time.
 func openers() map[string]opener {
 	return map[string]opener{
-		"influxql": func(ctx context.Context, u string) (dialects.Backend, error) { return influxql.Open(ctx, u) },
+		"influxql":    func(ctx context.Context, u string) (dialects.Backend, error) { return influxql.Open(ctx, u) },
+		"flux":        func(ctx context.Context, u string) (dialects.Backend, error) { return flux.Open(ctx, u) },
+		"postgres":    func(ctx context.Context, u string) (dialects.Backend, error) { return postgres.Open(ctx, u) },
+		"postgresql":  func(ctx context.Context, u string) (dialects.Backend, error) { return postgres.Open(ctx, u) },
+		"timescaledb": func(ctx context.Context, u string) (dialects.Backend, error) { return timescaledb.Open(ctx, u) },
+		"clickhouse":  func(ctx context.Context, u string) (dialects.Backend, error) { return clickhouse.Open(ctx, u) },
+		"arc":         func(ctx context.Context, u string) (dialects.Backend, error) { return arcbackend.Open(ctx, u) },
 	}
 }
 
