@@ -28,6 +28,9 @@ type Config struct {
 	Auth     AuthConfig     `toml:"auth"`
 	Log      LogConfig      `toml:"log"`
 	DuckDB   DuckDBConfig   `toml:"duckdb"`
+	// Migration is dual-write and shadow reads (docs/migration.md); the
+	// only section a SIGHUP reload applies.
+	Migration MigrationConfig `toml:"migration"`
 	// ShutdownTimeout bounds how long in-flight requests may take to finish.
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
 }
@@ -131,6 +134,33 @@ type DuckDBConfig struct {
 	MemoryLimit string `toml:"memory_limit"`
 }
 
+// MigrationConfig runs a migration's dual-write and shadow reads.
+// Backends are backend.url-style URLs or embedded:DIR (the embedded store
+// in data directory DIR; embedded: alone is data_dir's).
+type MigrationConfig struct {
+	// Primary answers every client; empty means backend.url (or the
+	// embedded store when that is empty too).
+	Primary string `toml:"primary"`
+	// Secondary receives every write the primary accepted, through the
+	// durable queue; empty turns dual-write and shadow reads off.
+	Secondary string `toml:"secondary"`
+	// QueueDir holds the queues, one per secondary; empty means
+	// <data_dir>/dualwrite.
+	QueueDir string `toml:"queue_dir"`
+	// QueueMaxBytes bounds a queue on disk; past it writes still succeed
+	// on the primary and the secondary is marked diverged.
+	QueueMaxBytes int64 `toml:"queue_max_bytes"`
+	// ShadowFraction (0..1) of Arc API and memtrace queries also run on
+	// the secondary, compared with the primary's rows.
+	ShadowFraction float64 `toml:"shadow_fraction"`
+	// ShadowTimeout bounds a shadow query on the secondary.
+	ShadowTimeout Duration `toml:"shadow_timeout"`
+	// DrainTimeout bounds how long a reload that makes the secondary the
+	// primary waits for its queue to empty (writes pause meanwhile for
+	// the final part).
+	DrainTimeout Duration `toml:"drain_timeout"`
+}
+
 // Duration is a time.Duration written as "30s" in TOML and environment.
 type Duration struct{ time.Duration }
 
@@ -168,6 +198,7 @@ func Default() Config {
 		Auth:            AuthConfig{Enabled: true},
 		Log:             LogConfig{Level: "info", Format: "text"},
 		ShutdownTimeout: Duration{30 * time.Second},
+		Migration:       MigrationConfig{QueueMaxBytes: 1 << 30, ShadowTimeout: Duration{30 * time.Second}, DrainTimeout: Duration{30 * time.Second}},
 	}
 }
 
@@ -261,6 +292,12 @@ func setFromString(v reflect.Value, s string) error {
 			return err
 		}
 		v.SetBool(b)
+	case reflect.Float64:
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return err
+		}
+		v.SetFloat(f)
 	case reflect.Int, reflect.Int64:
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
@@ -309,6 +346,15 @@ func (c Config) Validate() error {
 		if !memtraceName.MatchString(c.Memtrace.Database) || !memtraceName.MatchString(c.Memtrace.Measurement) {
 			problems = append(problems, errors.New("memtrace.database and memtrace.measurement must be letters, digits and underscores, starting with a letter"))
 		}
+	}
+	if m := c.Migration; !(m.ShadowFraction >= 0 && m.ShadowFraction <= 1) {
+		problems = append(problems, fmt.Errorf("migration.shadow_fraction %v: must be between 0 and 1", m.ShadowFraction))
+	}
+	if c.Migration.QueueMaxBytes < 0 || c.Migration.ShadowTimeout.Duration <= 0 || c.Migration.DrainTimeout.Duration <= 0 {
+		problems = append(problems, errors.New("migration.queue_max_bytes must not be negative; migration.shadow_timeout and migration.drain_timeout must be positive"))
+	}
+	if c.Migration.Primary != "" && c.Migration.Primary == c.Migration.Secondary {
+		problems = append(problems, errors.New("migration.primary and migration.secondary must differ"))
 	}
 	switch c.Log.Format {
 	case "text", "json":

@@ -29,6 +29,8 @@ type Gateway struct {
 	// another backend.
 	store   *duckdb.Store
 	backend dialects.Backend
+	// sw is backend as the switchable holder Reload swaps.
+	sw *switchable
 	// pipeline translates front ends' queries for the backend.
 	pipeline *Pipeline
 	tokens   *auth.Store
@@ -102,26 +104,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) 
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	var err error
-	if cfg.Backend.URL == "" {
-		var opts []duckdb.Option
-		if cfg.DuckDB.Threads > 0 {
-			opts = append(opts, duckdb.WithThreads(cfg.DuckDB.Threads))
-		}
-		if cfg.DuckDB.MemoryLimit != "" {
-			opts = append(opts, duckdb.WithMemoryLimit(cfg.DuckDB.MemoryLimit))
-		}
-		if g.store, err = duckdb.Open(ctx, StorePath(cfg.DataDir), opts...); err != nil {
-			return nil, err
-		}
-		g.backend = &embedded{store: g.store}
-		g.pipeline = newPipeline(g.backend, true)
-	} else {
-		if g.backend, err = openBackend(ctx, cfg.Backend.URL); err != nil {
-			return nil, err
-		}
-		g.pipeline = newPipeline(g.backend, false)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// The backend is switchable: [migration] may add a dual-written
+	// secondary and shadow reads, and a reload may swap them (migration.go).
+	sw, err := newSwitchable(ctx, cfg, log, reg)
+	if err != nil {
+		return nil, err
 	}
+	g.sw, g.backend, g.store = sw, sw, sw.pinStore(cfg.DataDir)
+	g.pipeline = newPipeline(sw, false)
 	arcOpts := []arc.Option{
 		arc.WithLogger(log),
 		arc.WithQueryTimeout(cfg.Arc.QueryTimeout.Duration),
@@ -149,8 +141,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) 
 	} else {
 		log.Warn("authentication is disabled (auth.enabled = false): anyone who reaches the API can read and write")
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	arcOpts = append(arcOpts, arc.WithMetrics(reg, reg))
 	g.arc = arc.New(arcBackend{g.pipeline}, arcOpts...)
 	if err := g.addHTTP("arc", cfg.Arc.Listen, g.arc.Handler()); err != nil {

@@ -68,6 +68,9 @@ func (p *Pipeline) Execute(ctx context.Context, db string, t *translate.Translat
 // means exactly what Arc means there, and DuckDB-only syntax keeps
 // working), translated for any other backend.
 func (p *Pipeline) QueryArc(ctx context.Context, db, sql string) (model.Rows, error) {
+	if r, ok := p.backend.(arcRouter); ok {
+		return r.queryArc(ctx, db, sql)
+	}
 	if p.identity {
 		return p.backend.Query(ctx, db, sql)
 	}
@@ -76,6 +79,13 @@ func (p *Pipeline) QueryArc(ctx context.Context, db, sql string) (model.Rows, er
 		return nil, err
 	}
 	return p.Execute(ctx, db, t)
+}
+
+// arcRouter is a backend that runs Arc SQL itself: the gateway's
+// switchable backend, whose current primary decides whether Arc SQL is
+// translated and whose shadow reads tee the rows (migration.go).
+type arcRouter interface {
+	queryArc(ctx context.Context, db, sql string) (model.Rows, error)
 }
 
 // Schema is the backend's schema as the translator sees it, with bare

@@ -1,0 +1,570 @@
+package gateway
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"tsgate/dialects"
+	"tsgate/dialects/duckdb"
+	"tsgate/errs"
+	"tsgate/model"
+	"tsgate/translate/target"
+)
+
+// embeddedPrefix names the embedded store in a data directory wherever a
+// backend URL is expected (migration.primary/secondary, tsgate migrate).
+const embeddedPrefix = "embedded:"
+
+// migrationPlan is what the gateway runs, resolved from Config: normalized
+// backend specs and the migration knobs.
+type migrationPlan struct {
+	primary, secondary string
+	queueDir           string
+	queueMax           int64
+	shadowFraction     float64
+	shadowTimeout      time.Duration
+	drainTimeout       time.Duration
+}
+
+func (p migrationPlan) sameBackends(o migrationPlan) bool {
+	return p.primary == o.primary && p.secondary == o.secondary && p.queueDir == o.queueDir && p.queueMax == o.queueMax
+}
+
+// normalizeSpec turns embedded: and embedded:DIR into embedded:<absolute
+// DIR>, so one store is one spec however it was written.
+func normalizeSpec(spec, dataDir string) (string, error) {
+	dir, ok := strings.CutPrefix(spec, embeddedPrefix)
+	if !ok {
+		return spec, nil
+	}
+	if dir == "" {
+		dir = dataDir
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	return embeddedPrefix + abs, nil
+}
+
+func planFor(cfg Config) (migrationPlan, error) {
+	m := cfg.Migration
+	p := migrationPlan{queueDir: m.QueueDir, queueMax: m.QueueMaxBytes, shadowFraction: m.ShadowFraction,
+		shadowTimeout: m.ShadowTimeout.Duration, drainTimeout: m.DrainTimeout.Duration}
+	primary := m.Primary
+	if primary == "" {
+		primary = cfg.Backend.URL
+	}
+	if primary == "" {
+		primary = embeddedPrefix
+	}
+	var err error
+	if p.primary, err = normalizeSpec(primary, cfg.DataDir); err != nil {
+		return p, err
+	}
+	if m.Secondary != "" {
+		if p.secondary, err = normalizeSpec(m.Secondary, cfg.DataDir); err != nil {
+			return p, err
+		}
+		if p.secondary == p.primary {
+			return p, errs.New(errs.Invalid, "migration.secondary is the primary backend")
+		}
+	}
+	if p.queueDir == "" {
+		p.queueDir = filepath.Join(cfg.DataDir, "dualwrite")
+	}
+	if p.shadowTimeout <= 0 {
+		p.shadowTimeout = 30 * time.Second
+	}
+	if p.drainTimeout <= 0 {
+		p.drainTimeout = 30 * time.Second
+	}
+	return p, nil
+}
+
+// redact is a spec fit for logs: no credentials, no query parameters.
+func redact(spec string) string {
+	if strings.HasPrefix(spec, embeddedPrefix) {
+		return spec
+	}
+	u, err := url.Parse(spec)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	u.User, u.RawQuery = nil, ""
+	return u.String()
+}
+
+// queueDirFor is the secondary's own queue: batches it has not taken yet
+// stay there across reloads and restarts until it is configured again.
+func queueDirFor(root, secondary string) string {
+	h := sha256.Sum256([]byte(secondary))
+	return filepath.Join(root, hex.EncodeToString(h[:8]))
+}
+
+// sharedBackend is one open backend with its users counted: a reload may
+// keep it (primary unchanged) or hand it from secondary to primary.
+type sharedBackend struct {
+	b        dialects.Backend
+	identity bool
+	refs     int
+	pinned   bool
+}
+
+// backendPool opens each spec once and closes it when its last user is
+// gone (the embedded store is opened by one process handle only).
+type backendPool struct {
+	mu     sync.Mutex
+	open   map[string]*sharedBackend
+	duckdb []duckdb.Option
+}
+
+func (p *backendPool) acquire(ctx context.Context, spec string) (dialects.Backend, bool, func(), error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	sb, ok := p.open[spec]
+	if !ok {
+		sb = &sharedBackend{}
+		if dir, ok := strings.CutPrefix(spec, embeddedPrefix); ok {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, false, nil, fmt.Errorf("data directory: %w", err)
+			}
+			s, err := duckdb.Open(ctx, StorePath(dir), p.duckdb...)
+			if err != nil {
+				return nil, false, nil, err
+			}
+			sb.b, sb.identity = &embedded{store: s}, true
+		} else {
+			b, err := openBackend(ctx, spec)
+			if err != nil {
+				return nil, false, nil, err
+			}
+			sb.b = b
+		}
+		p.open[spec] = sb
+	}
+	sb.refs++
+	var once sync.Once
+	return sb.b, sb.identity, func() { once.Do(func() { p.release(spec) }) }, nil
+}
+
+func (p *backendPool) release(spec string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	sb := p.open[spec]
+	if sb == nil {
+		return
+	}
+	sb.refs--
+	if sb.refs <= 0 && !sb.pinned {
+		delete(p.open, spec)
+		sb.b.Close()
+	}
+}
+
+func (p *backendPool) closeAll() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var es []error
+	for spec, sb := range p.open {
+		es = append(es, sb.b.Close())
+		delete(p.open, spec)
+	}
+	return errors.Join(es...)
+}
+
+// migState is one configuration's backends: what the gateway serves from
+// between two reloads.
+type migState struct {
+	plan     migrationPlan
+	primary  dialects.Backend
+	identity bool
+	// writer is the DualWriter when a secondary is configured, else the
+	// primary.
+	writer       dialects.Backend
+	dw           *DualWriter
+	pipe         *Pipeline
+	shadow       *Shadow
+	secPipe      atomic.Pointer[Pipeline]
+	secIdentity  atomic.Bool
+	relPrimary   func()
+	relSecondary atomic.Pointer[func()]
+
+	// inflight counts calls (and open result streams) using this state;
+	// retired is set once a reload replaced it, and drained closes when
+	// both say it is unused.
+	inflight    atomic.Int64
+	retired     atomic.Bool
+	drained     chan struct{}
+	drainedOnce sync.Once
+}
+
+func (st *migState) enter() bool {
+	st.inflight.Add(1)
+	if st.retired.Load() {
+		st.leave()
+		return false
+	}
+	return true
+}
+
+func (st *migState) leave() {
+	if st.inflight.Add(-1) == 0 && st.retired.Load() {
+		st.drainedOnce.Do(func() { close(st.drained) })
+	}
+}
+
+func (st *migState) retire() {
+	st.retired.Store(true)
+	if st.inflight.Load() == 0 {
+		st.drainedOnce.Do(func() { close(st.drained) })
+	}
+	<-st.drained
+	if st.dw != nil {
+		st.dw.closeSecondary()
+	}
+	st.relPrimary()
+}
+
+// secondaryPipeline is the shadow reads' pipeline over the secondary
+// once the dual-writer has opened it.
+func (st *migState) secondaryPipeline() *Pipeline {
+	if p := st.secPipe.Load(); p != nil {
+		return p
+	}
+	sec := st.dw.Secondary()
+	if sec == nil {
+		return nil
+	}
+	p := newPipeline(sec, st.secIdentity.Load())
+	st.secPipe.CompareAndSwap(nil, p)
+	return st.secPipe.Load()
+}
+
+// switchable is the gateway's backend: the current migState behind an
+// atomic pointer, swapped by Reload without a restart. Every front end
+// goes through it.
+type switchable struct {
+	cur  atomic.Pointer[migState]
+	pool *backendPool
+	log  *slog.Logger
+	dm   *dualMetrics
+	sm   *shadowMetrics
+	// writes pauses writes while a reload hands the secondary's role
+	// over, so no write lands on a state being stopped.
+	writes   sync.RWMutex
+	reloadMu sync.Mutex
+	retiring sync.WaitGroup
+	closed   bool
+}
+
+var _ dialects.Backend = (*switchable)(nil)
+
+func newSwitchable(ctx context.Context, cfg Config, log *slog.Logger, reg prometheus.Registerer) (*switchable, error) {
+	plan, err := planFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var opts []duckdb.Option
+	if cfg.DuckDB.Threads > 0 {
+		opts = append(opts, duckdb.WithThreads(cfg.DuckDB.Threads))
+	}
+	if cfg.DuckDB.MemoryLimit != "" {
+		opts = append(opts, duckdb.WithMemoryLimit(cfg.DuckDB.MemoryLimit))
+	}
+	s := &switchable{
+		pool: &backendPool{open: map[string]*sharedBackend{}, duckdb: opts},
+		log:  log, dm: newDualMetrics(reg), sm: newShadowMetrics(reg),
+	}
+	st, err := s.build(ctx, plan)
+	if err != nil {
+		return nil, err
+	}
+	s.cur.Store(st)
+	return s, nil
+}
+
+// pinStore keeps the data directory's embedded store open for the
+// gateway's lifetime when it is the primary at start (pg wire's catalog
+// reads it directly) and returns it, else nil.
+func (s *switchable) pinStore(dataDir string) *duckdb.Store {
+	spec, err := normalizeSpec(embeddedPrefix, dataDir)
+	if err != nil || s.state().plan.primary != spec {
+		return nil
+	}
+	s.pool.mu.Lock()
+	defer s.pool.mu.Unlock()
+	sb := s.pool.open[spec]
+	if sb == nil {
+		return nil
+	}
+	sb.pinned = true
+	return sb.b.(*embedded).store
+}
+
+// build opens a plan's backends and dual-writer.
+func (s *switchable) build(ctx context.Context, plan migrationPlan) (*migState, error) {
+	prim, identity, rel, err := s.pool.acquire(ctx, plan.primary)
+	if err != nil {
+		return nil, err
+	}
+	st := &migState{plan: plan, primary: prim, identity: identity, writer: prim, relPrimary: rel, drained: make(chan struct{})}
+	st.pipe = newPipeline(prim, identity)
+	if plan.secondary == "" {
+		s.dm.depth.Set(0)
+		s.dm.bytes.Set(0)
+		s.dm.lag.Set(0)
+		s.dm.diverged.Set(0)
+		s.reportQueues(plan, "")
+		return st, nil
+	}
+	dir := queueDirFor(plan.queueDir, plan.secondary)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		rel()
+		return nil, fmt.Errorf("dual-write queue directory: %w", err)
+	}
+	// For an operator looking at the directory: which secondary it feeds.
+	_ = os.WriteFile(filepath.Join(dir, "secondary.txt"), []byte(redact(plan.secondary)+"\n"), 0o640)
+	open := func(ctx context.Context) (dialects.Backend, error) {
+		b, secIdentity, release, err := s.pool.acquire(ctx, plan.secondary)
+		if err != nil {
+			return nil, err
+		}
+		st.secIdentity.Store(secIdentity)
+		st.relSecondary.Store(&release)
+		return b, nil
+	}
+	st.dw, err = NewDualWriter(prim, open, dir, plan.queueMax,
+		withDualMetrics(s.dm),
+		WithDualLogger(s.log.With("secondary", redact(plan.secondary))),
+		WithSecondaryRelease(func() {
+			if r := st.relSecondary.Load(); r != nil {
+				(*r)()
+			}
+		}))
+	if err != nil {
+		rel()
+		return nil, err
+	}
+	st.writer = st.dw
+	if plan.shadowFraction > 0 {
+		st.shadow = NewShadow(func() (*Pipeline, func()) {
+			if !st.enter() {
+				return nil, nil
+			}
+			p := st.secondaryPipeline()
+			if p == nil {
+				st.leave()
+				return nil, nil
+			}
+			return p, st.leave
+		}, plan.shadowFraction, withShadowMetrics(s.sm), WithShadowTimeout(plan.shadowTimeout),
+			WithShadowLogger(s.log.With("secondary", redact(plan.secondary))))
+	}
+	s.reportQueues(plan, dir)
+	return st, nil
+}
+
+// reportQueues warns about queues of secondaries no longer configured
+// that still hold batches: they are kept, and delivered when that
+// secondary is configured again.
+func (s *switchable) reportQueues(plan migrationPlan, current string) {
+	ents, err := os.ReadDir(plan.queueDir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		dir := filepath.Join(plan.queueDir, e.Name())
+		if !e.IsDir() || dir == current {
+			continue
+		}
+		q, err := openQueue(dir, 0)
+		if err != nil {
+			s.log.Error("dual-write: unreadable queue of a secondary no longer configured", "dir", dir, "err", err)
+			continue
+		}
+		n, b, oldest := q.Stats()
+		q.Close()
+		if n > 0 {
+			name, _ := os.ReadFile(filepath.Join(dir, "secondary.txt"))
+			s.log.Warn("dual-write: a secondary no longer configured still has queued batches; they are kept and delivered when it is configured again",
+				"secondary", strings.TrimSpace(string(name)), "dir", dir, "batches", n, "bytes", b, "oldest", oldest)
+		}
+	}
+}
+
+// reload applies a new plan: writes pause, the old dual-writer stops
+// (its queue stays on disk, reopened by the new one when the secondary is
+// unchanged) and the new state is swapped in; reads in flight finish on
+// the old state, whose backends are released once it drained. When the
+// old secondary becomes the primary, its queue must drain first (within
+// drain_timeout) and it must not be diverged, else the reload is refused
+// and the old configuration stays: switching to a primary that misses
+// acknowledged writes would lose them from the clients' view.
+func (s *switchable) reload(ctx context.Context, plan migrationPlan) error {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	old := s.cur.Load()
+	if old.plan == plan {
+		return nil
+	}
+	s.writes.Lock()
+	defer s.writes.Unlock()
+	if old.dw != nil && plan.primary == old.plan.secondary {
+		if old.dw.Diverged() {
+			return errs.New(errs.Conflict, "migration: the secondary is marked diverged (it missed batches); backfill the gap and delete the DIVERGED marker before making it the primary")
+		}
+		dctx, cancel := context.WithTimeout(ctx, plan.drainTimeout)
+		err := old.dw.WaitEmpty(dctx)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("migration: not switching the primary: %w", err)
+		}
+	}
+	if old.dw != nil {
+		old.dw.Stop()
+	}
+	st, err := s.build(ctx, plan)
+	if err != nil {
+		// Back to the old configuration; its queue reopens where it was.
+		restored, rerr := s.build(ctx, old.plan)
+		if rerr != nil {
+			s.log.Error("migration: reload failed and the old configuration could not be restored; writes reach the primary only and the secondary is marked diverged as they come", "err", rerr)
+			return fmt.Errorf("migration reload: %w", err)
+		}
+		s.cur.Store(restored)
+		s.retire(old)
+		return fmt.Errorf("migration reload (old configuration kept): %w", err)
+	}
+	s.cur.Store(st)
+	s.retire(old)
+	s.log.Info("migration: backends switched", "primary", redact(plan.primary), "secondary", redact(plan.secondary),
+		"shadow_fraction", plan.shadowFraction)
+	return nil
+}
+
+func (s *switchable) retire(st *migState) {
+	s.retiring.Add(1)
+	go func() {
+		defer s.retiring.Done()
+		st.retire()
+	}()
+}
+
+// acquire is the current state, entered; the caller leaves it.
+func (s *switchable) acquire() *migState {
+	for {
+		st := s.cur.Load()
+		if st.enter() {
+			return st
+		}
+	}
+}
+
+func (s *switchable) state() *migState { return s.cur.Load() }
+
+func (s *switchable) Name() string                   { return s.state().primary.Name() }
+func (s *switchable) Target() string                 { return s.state().primary.Target() }
+func (s *switchable) Schema(db string) target.Schema { return s.state().primary.Schema(db) }
+
+func (s *switchable) Query(ctx context.Context, db, text string) (model.Rows, error) {
+	st := s.acquire()
+	rows, err := st.primary.Query(ctx, db, text)
+	return held(st, rows, err)
+}
+
+// queryArc is Pipeline.QueryArc for the current state: its primary's
+// identity decides translation, and its shadow (if any) tees the rows.
+func (s *switchable) queryArc(ctx context.Context, db, sql string) (model.Rows, error) {
+	st := s.acquire()
+	run := func(ctx context.Context) (model.Rows, error) { return st.pipe.QueryArc(ctx, db, sql) }
+	if st.shadow != nil {
+		rows, err := st.shadow.Wrap(ctx, db, sql, run)
+		return held(st, rows, err)
+	}
+	rows, err := run(ctx)
+	return held(st, rows, err)
+}
+
+// held keeps st entered until the rows are closed.
+func held(st *migState, rows model.Rows, err error) (model.Rows, error) {
+	if err != nil {
+		st.leave()
+		return nil, err
+	}
+	return &heldRows{Rows: rows, st: st}, nil
+}
+
+type heldRows struct {
+	model.Rows
+	st   *migState
+	once sync.Once
+}
+
+func (h *heldRows) Close() error {
+	err := h.Rows.Close()
+	h.once.Do(h.st.leave)
+	return err
+}
+
+func (s *switchable) Write(ctx context.Context, db string, b *model.Batch) (model.WriteResult, error) {
+	s.writes.RLock()
+	defer s.writes.RUnlock()
+	st := s.acquire()
+	defer st.leave()
+	return st.writer.Write(ctx, db, b)
+}
+
+func (s *switchable) Databases(ctx context.Context) ([]string, error) {
+	st := s.acquire()
+	defer st.leave()
+	return st.primary.Databases(ctx)
+}
+
+func (s *switchable) Measurements(ctx context.Context, db string) ([]string, error) {
+	st := s.acquire()
+	defer st.leave()
+	return st.primary.Measurements(ctx, db)
+}
+
+func (s *switchable) Ready(ctx context.Context) error {
+	st := s.acquire()
+	defer st.leave()
+	return st.primary.Ready(ctx)
+}
+
+// Close stops the dual-writer (its queue stays on disk), waits for the
+// states in use to drain and closes every backend.
+func (s *switchable) Close() error {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	st := s.cur.Load()
+	var errsOut []error
+	if st.dw != nil {
+		errsOut = append(errsOut, st.dw.Stop())
+	}
+	if st.shadow != nil {
+		st.shadow.Wait()
+	}
+	s.retire(st)
+	s.retiring.Wait()
+	errsOut = append(errsOut, s.pool.closeAll())
+	return errors.Join(errsOut...)
+}

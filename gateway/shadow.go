@@ -1,0 +1,264 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"tsgate/conformance/rules"
+	"tsgate/errs"
+	"tsgate/model"
+	"tsgate/translate"
+)
+
+// Shadow-read outcomes, the values of tsgate_shadow_reads_total's result
+// label.
+const (
+	ShadowMatch    = "match"
+	ShadowMismatch = "mismatch"
+	ShadowError    = "error"
+	ShadowRefused  = "refused" // the secondary's translator refuses the query
+	ShadowSkipped  = "skipped" // result too large to tee, client stopped early, or too many in flight
+)
+
+type shadowMetrics struct {
+	reads *prometheus.CounterVec
+}
+
+func newShadowMetrics(reg prometheus.Registerer) *shadowMetrics {
+	m := &shadowMetrics{reads: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tsgate_shadow_reads_total",
+		Help: "Queries also run on the migration secondary, by comparison outcome.",
+	}, []string{"result"})}
+	for _, r := range []string{ShadowMatch, ShadowMismatch, ShadowError, ShadowRefused, ShadowSkipped} {
+		m.reads.WithLabelValues(r)
+	}
+	if reg != nil {
+		reg.MustRegister(m.reads)
+	}
+	return m
+}
+
+// Shadow runs a fraction of Arc SQL queries on a secondary as well and
+// compares its rows with the primary's by the conformance rules. The
+// primary's rows stream to the client untouched; a bounded copy is kept
+// for the comparison, which runs in the background.
+type Shadow struct {
+	secondary func() (*Pipeline, func())
+	fraction  float64
+	timeout   time.Duration
+	maxRows   int
+	log       *slog.Logger
+	m         *shadowMetrics
+	rules     rules.Rules
+	// slots bounds shadow queries in flight, so a slow secondary costs
+	// skipped comparisons, not the gateway's memory.
+	slots chan struct{}
+	wg    sync.WaitGroup
+	// done is called after each comparison (tests wait on it).
+	done func(result string)
+}
+
+// ShadowOption configures a Shadow.
+type ShadowOption func(*Shadow)
+
+// WithShadowTimeout bounds the secondary's query (default 30 s).
+func WithShadowTimeout(d time.Duration) ShadowOption { return func(s *Shadow) { s.timeout = d } }
+
+// WithShadowMaxRows bounds the tee'd copy of the primary's rows (default
+// 100,000); larger results are counted as skipped.
+func WithShadowMaxRows(n int) ShadowOption { return func(s *Shadow) { s.maxRows = n } }
+
+// WithShadowLogger sets the logger mismatches go to.
+func WithShadowLogger(l *slog.Logger) ShadowOption { return func(s *Shadow) { s.log = l } }
+
+// WithShadowMetrics registers tsgate_shadow_reads_total on reg.
+func WithShadowMetrics(reg prometheus.Registerer) ShadowOption {
+	return func(s *Shadow) { s.m = newShadowMetrics(reg) }
+}
+
+func withShadowMetrics(m *shadowMetrics) ShadowOption { return func(s *Shadow) { s.m = m } }
+
+// WithShadowDone calls f with each comparison's outcome.
+func WithShadowDone(f func(result string)) ShadowOption { return func(s *Shadow) { s.done = f } }
+
+// WithShadowConcurrency bounds shadow queries in flight (default 4).
+func WithShadowConcurrency(n int) ShadowOption {
+	return func(s *Shadow) { s.slots = make(chan struct{}, max(1, n)) }
+}
+
+// NewShadow shadows fraction (0..1) of queries onto the pipeline
+// secondary returns (nil when the secondary is not available yet, which
+// counts as an error) with a release function called once that query is
+// done with it.
+func NewShadow(secondary func() (*Pipeline, func()), fraction float64, opts ...ShadowOption) *Shadow {
+	s := &Shadow{
+		secondary: secondary, fraction: fraction, timeout: 30 * time.Second, maxRows: 100_000,
+		log: slog.New(slog.DiscardHandler), rules: rules.DefaultRules(), slots: make(chan struct{}, 4),
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.m == nil {
+		s.m = newShadowMetrics(nil)
+	}
+	return s
+}
+
+// sample decides whether this query is shadowed.
+func (s *Shadow) sample() bool {
+	return s.fraction > 0 && (s.fraction >= 1 || rand.Float64() < s.fraction)
+}
+
+// Wrap runs the primary's query (primary) and, for a sampled query, the
+// secondary's in the background; the returned rows are the primary's.
+func (s *Shadow) Wrap(ctx context.Context, db, sql string, primary func(context.Context) (model.Rows, error)) (model.Rows, error) {
+	if !s.sample() {
+		return primary(ctx)
+	}
+	select {
+	case s.slots <- struct{}{}:
+	default:
+		s.record(ShadowSkipped)
+		return primary(ctx)
+	}
+	sec := make(chan shadowResult, 1)
+	// wg covers the whole shadow read, comparison included, so Wait
+	// (shutdown, tests) sees its outcome counted.
+	s.wg.Add(1)
+	// The secondary's query outlives the client's request context (it is
+	// compared after the primary's last row), bounded by its own timeout.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
+	go func() { sec <- s.runSecondary(sctx, db, sql) }()
+	rows, err := primary(ctx)
+	if err != nil {
+		// Nothing to compare with: the client sees the primary's error.
+		go func() {
+			defer s.wg.Done()
+			<-sec
+			cancel()
+			<-s.slots
+			s.record(ShadowSkipped)
+		}()
+		return nil, err
+	}
+	t := &teeRows{Rows: rows, max: s.maxRows, cols: rows.Columns()}
+	t.finish = func(complete bool) {
+		go func() {
+			defer s.wg.Done()
+			defer func() { cancel(); <-s.slots }()
+			r := <-sec
+			s.compare(db, sql, t, complete, r)
+		}()
+	}
+	return t, nil
+}
+
+type shadowResult struct {
+	res  *rules.Result
+	text string
+	err  error
+}
+
+func (s *Shadow) runSecondary(ctx context.Context, db, sql string) shadowResult {
+	p, release := s.secondary()
+	if p == nil {
+		return shadowResult{err: errs.New(errs.Unavailable, "shadow reads: the secondary is not open yet")}
+	}
+	if release != nil {
+		defer release()
+	}
+	text := sql
+	var rows model.Rows
+	var err error
+	if p.identity {
+		rows, err = p.backend.Query(ctx, db, sql)
+	} else {
+		var tr *translate.Translation
+		if tr, err = p.Translate(ctx, db, sql, translate.FromArc); err != nil {
+			return shadowResult{err: err}
+		}
+		text = tr.Text
+		rows, err = p.Execute(ctx, db, tr)
+	}
+	if err != nil {
+		return shadowResult{text: text, err: err}
+	}
+	res, err := rules.Read(rows)
+	return shadowResult{res: res, text: text, err: err}
+}
+
+func (s *Shadow) compare(db, sql string, t *teeRows, complete bool, r shadowResult) {
+	switch {
+	case !complete || t.over:
+		s.record(ShadowSkipped)
+	case r.err != nil && errs.CodeOf(r.err) == errs.Unsupported:
+		s.record(ShadowRefused)
+		s.log.Debug("shadow read refused by the secondary's translator", "db", db, "query", sql, "err", r.err)
+	case r.err != nil:
+		s.record(ShadowError)
+		s.log.Warn("shadow read failed on the secondary", "db", db, "query", sql, "secondary_query", r.text, "err", r.err)
+	default:
+		want := &rules.Result{Rows: t.rows}
+		for _, c := range t.cols {
+			want.Columns = append(want.Columns, c.Name)
+		}
+		if d := s.rules.Compare(want, r.res, rules.Ordered(sql)); d != "" {
+			s.record(ShadowMismatch)
+			s.log.Warn("shadow read mismatch: the secondary answers differently", "db", db,
+				"query", sql, "secondary_query", r.text, "difference", d)
+			return
+		}
+		s.record(ShadowMatch)
+	}
+}
+
+func (s *Shadow) record(result string) {
+	s.m.reads.WithLabelValues(result).Inc()
+	if s.done != nil {
+		s.done(result)
+	}
+}
+
+// Wait blocks until the shadow queries in flight have finished.
+func (s *Shadow) Wait() { s.wg.Wait() }
+
+// teeRows passes the primary's rows through, copying up to max of them.
+type teeRows struct {
+	model.Rows
+	cols   []model.ResultColumn
+	max    int
+	rows   [][]model.Value
+	over   bool
+	ended  bool
+	once   sync.Once
+	finish func(complete bool)
+}
+
+func (t *teeRows) Next(dst []model.Value) bool {
+	if !t.Rows.Next(dst) {
+		t.ended = t.Rows.Err() == nil
+		t.end()
+		return false
+	}
+	if !t.over {
+		if len(t.rows) >= t.max {
+			t.over, t.rows = true, nil
+		} else {
+			t.rows = append(t.rows, append([]model.Value(nil), dst...))
+		}
+	}
+	return true
+}
+
+func (t *teeRows) end() { t.once.Do(func() { t.finish(t.ended) }) }
+
+func (t *teeRows) Close() error {
+	err := t.Rows.Close()
+	t.end()
+	return err
+}
