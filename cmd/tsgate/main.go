@@ -134,6 +134,29 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
 		log.Error("start failed", "err", err)
 		return 1
 	}
+	// SIGHUP re-reads the configuration (file, environment, flags) and
+	// applies [migration]: a switch-over without a restart.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				ncfg, _, err := cf.load()
+				if err == nil {
+					err = g.Reload(ctx, ncfg)
+				}
+				if err != nil {
+					log.Error("reload failed; the running configuration stays", "err", err)
+				} else {
+					log.Info("configuration reloaded")
+				}
+			}
+		}
+	}()
 	if err := g.Run(ctx); err != nil {
 		log.Error("stopped with error", "err", err)
 		return 1
