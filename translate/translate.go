@@ -210,6 +210,11 @@ func (t *Translator) translate(sql, targetName, database string, schema Schema) 
 	if err != nil {
 		return nil, err
 	}
+	if t.source == FromArc && gen.Language() == target.SQL {
+		if q, ok := st.(ast.Query); ok {
+			nameLikeDuckDB(q)
+		}
+	}
 	return generate(sql, st, gen, &target.Env{Schema: schema, Database: database})
 }
 
@@ -287,4 +292,46 @@ func expandStar(q ast.Query, schema Schema) {
 		items = append(items, &ast.SelectItem{Span: st.Span, Expr: &ast.ColumnRef{Span: st.Span, Table: st.Table, Name: n}})
 	}
 	s.Columns = items
+}
+
+// nameLikeDuckDB aliases the unaliased aggregates of an Arc query's select
+// list with the names DuckDB (Arc) gives them — count_star(), max(usage)
+// — because other SQL engines name them differently (PostgreSQL "max",
+// ClickHouse "count()") and Arc clients read results by column name. Only
+// aggregates of a plain column or * are named: their DuckDB names are
+// certain; other expressions keep the target's naming.
+func nameLikeDuckDB(q ast.Query) {
+	s, ok := q.(*ast.Select)
+	if !ok {
+		return
+	}
+	for _, it := range s.Columns {
+		if it.Alias != "" {
+			continue
+		}
+		a, ok := it.Expr.(*ast.Agg)
+		if !ok || a.Filter != nil || a.By != nil || a.Fraction != nil || a.Over != nil {
+			continue
+		}
+		switch a.Kind {
+		case ast.AggCount, ast.AggSum, ast.AggAvg, ast.AggMin, ast.AggMax:
+		default:
+			continue
+		}
+		if a.Arg == nil {
+			if a.Kind == ast.AggCount && !a.Distinct {
+				it.Alias = "count_star()"
+			}
+			continue
+		}
+		c, ok := a.Arg.(*ast.ColumnRef)
+		if !ok || c.Table != "" {
+			continue
+		}
+		d := ""
+		if a.Distinct {
+			d = "DISTINCT "
+		}
+		it.Alias = a.Kind.String() + "(" + d + c.Name + ")"
+	}
 }

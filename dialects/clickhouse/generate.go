@@ -153,6 +153,7 @@ func (pr profile) simple(name string) sqlgen.AggSpec {
 // BY, or with a FILTER. PostgreSQL returns NULL there; ClickHouse returns
 // 0 (nan for avg) unless the -OrNull combinator asks otherwise.
 func (pr profile) prepare(g *sqlgen.Gen, q ast.Query) {
+	ordinals(q)
 	g.Marks = map[ast.Node]bool{}
 	var visit func(n ast.Node)
 	visit = func(n ast.Node) {
@@ -555,4 +556,39 @@ func (pr profile) suffix(g *sqlgen.Gen, q ast.Query) {
 	if len(settings) > 0 {
 		g.W(" SETTINGS " + strings.Join(settings, ", "))
 	}
+}
+
+// ordinals replaces GROUP BY 1 / ORDER BY 2 with the select item they
+// name — its alias when it has one, else its expression. ClickHouse 18.16
+// reads a number there as a constant: GROUP BY 1 fails and ORDER BY 1
+// silently does not sort. (Newer servers need enable_positional_arguments
+// for the same, so every profile gets the rewrite.)
+func ordinals(q ast.Query) {
+	ast.Inspect(q, func(n ast.Node) bool {
+		sel, ok := n.(*ast.Select)
+		if !ok {
+			return true
+		}
+		item := func(e ast.Expr) ast.Expr {
+			l, ok := e.(*ast.Literal)
+			if !ok || l.Kind != ast.LitInt || l.Int < 1 || int(l.Int) > len(sel.Columns) {
+				return e
+			}
+			it := sel.Columns[l.Int-1]
+			if it.Alias != "" {
+				return &ast.ColumnRef{Span: l.Span, Name: it.Alias}
+			}
+			if _, star := it.Expr.(*ast.Star); star {
+				return e
+			}
+			return it.Expr
+		}
+		for i, g := range sel.GroupBy {
+			sel.GroupBy[i] = item(g)
+		}
+		for _, o := range sel.OrderBy {
+			o.Expr = item(o.Expr)
+		}
+		return true
+	})
 }

@@ -61,6 +61,7 @@ func Dialect() *sqlgen.Dialect {
 			ast.TypeInterval: "interval",
 		},
 		Extract:     extractFields(),
+		Cast:        castExtract,
 		QuoteIdent:  ast.QuoteIdentPG,
 		QuoteString: ast.QuoteStringPG,
 		LikeEscape:  `\`,
@@ -73,10 +74,29 @@ func extractFields() map[string]string {
 	m := map[string]string{}
 	// Fields whose numbering agrees between PostgreSQL and DuckDB. second
 	// and the sub-second fields differ (fraction or not) and are refused.
-	for _, f := range []string{"epoch", "year", "quarter", "month", "week", "day", "dow", "isodow", "doy", "hour", "minute"} {
-		m[f] = "EXTRACT(" + f + " FROM %s)"
+	// PostgreSQL's EXTRACT returns numeric; DuckDB's returns BIGINT, and
+	// DOUBLE for epoch. The casts keep the result's type (and so its
+	// JSON: 2, not "2") and make floor(epoch / 300) a double as in DuckDB.
+	for _, f := range []string{"year", "quarter", "month", "week", "day", "dow", "isodow", "doy", "hour", "minute"} {
+		m[f] = "CAST(EXTRACT(" + f + " FROM %s) AS bigint)"
 	}
+	m["epoch"] = "CAST(EXTRACT(epoch FROM %s) AS double precision)"
 	return m
+}
+
+// castExtract prints CAST(EXTRACT(f FROM x) AS bigint) — what the EXTRACT
+// format already prints — once, so PostgreSQL output re-parsed as input
+// generates the same text (a fixed point) instead of a second cast.
+func castExtract(g *sqlgen.Gen, c *ast.Cast) bool {
+	e, ok := c.X.(*ast.Extract)
+	if !ok {
+		return false
+	}
+	if (e.Field == "epoch" && c.Type.Kind == ast.TypeDouble) || (e.Field != "epoch" && c.Type.Kind == ast.TypeBigInt) {
+		g.Expr(e)
+		return true
+	}
+	return false
 }
 
 func percentile(g *sqlgen.Gen, a *ast.Agg, name string, frac ast.Expr) {
