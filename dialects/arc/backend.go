@@ -431,6 +431,11 @@ func (b *Backend) Measurements(ctx context.Context, db string) ([]string, error)
 	return out, nil
 }
 
+// SchemaError is the error of db's last failed schema discovery (the
+// backend was down, say), nil after a success: Schema reports a failed
+// lookup as an unknown measurement, and this tells the two apart.
+func (b *Backend) SchemaError(db string) error { return b.catalog.Err(b.database(db)) }
+
 // Schema is the catalog for requests whose default database is db.
 func (b *Backend) Schema(db string) target.Schema { return b.catalog.For(b.database(db)) }
 

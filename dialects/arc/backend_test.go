@@ -174,4 +174,9 @@ func TestErrors(t *testing.T) {
 	_, err = d.Write(ctx, "db", batch)
 	kittest.WantCode(t, err, errs.Unavailable)
 	kittest.WantCode(t, d.Ready(ctx), errs.Unavailable)
+	// Schema discovery fails too, and says why.
+	if _, ok := d.Schema("db").Columns("", "m"); ok {
+		t.Error("a measurement found on a server that is down")
+	}
+	kittest.WantCode(t, d.SchemaError("db"), errs.Unavailable)
 }

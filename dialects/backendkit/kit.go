@@ -110,6 +110,7 @@ type Catalog struct {
 
 	mu      sync.Mutex
 	dbs     map[string]*catalogEntry
+	errs    map[string]error // the last failed load per database
 	version atomic.Uint64
 }
 
@@ -140,11 +141,30 @@ func (c *Catalog) Tables(ctx context.Context, db string) (map[string][]target.Co
 		return e.tables, nil
 	}
 	tables, err := c.Load(ctx, db)
+	c.mu.Lock()
+	if c.errs == nil {
+		c.errs = map[string]error{}
+	}
+	if err != nil {
+		c.errs[db] = err
+	} else {
+		delete(c.errs, db)
+	}
+	c.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
 	c.store(db, tables)
 	return tables, nil
+}
+
+// Err is the error of db's last schema load, nil once one succeeds. The
+// translator sees a failed load as an unknown measurement (Schema has no
+// error path); the gateway asks Err to report the outage instead.
+func (c *Catalog) Err(db string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.errs[db]
 }
 
 func (c *Catalog) tables(db string) (map[string][]target.ColumnInfo, error) {

@@ -111,3 +111,21 @@ func TestUintsAsInts(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestCatalogErr(t *testing.T) {
+	fail := true
+	c := &Catalog{Load: func(context.Context, string) (map[string][]target.ColumnInfo, error) {
+		if fail {
+			return nil, errs.New(errs.Unavailable, "down")
+		}
+		return map[string][]target.ColumnInfo{}, nil
+	}}
+	if _, ok := c.Columns("db", "m"); ok || errs.CodeOf(c.Err("db")) != errs.Unavailable {
+		t.Errorf("err %v", c.Err("db"))
+	}
+	fail = false
+	c.Columns("db", "m")
+	if c.Err("db") != nil {
+		t.Error("error kept after a good load")
+	}
+}

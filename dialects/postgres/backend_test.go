@@ -246,6 +246,11 @@ func TestDown(t *testing.T) {
 	_, err = b.Write(ctx, "db", batch)
 	kittest.WantCode(t, err, errs.Unavailable)
 	kittest.WantCode(t, b.Ready(ctx), errs.Unavailable)
+	// Schema discovery fails too, and says why.
+	if _, ok := b.Schema("db").Columns("", "m"); ok {
+		t.Error("a measurement found on a server that is down")
+	}
+	kittest.WantCode(t, b.SchemaError("db"), errs.Unavailable)
 }
 
 func TestEngineErrors(t *testing.T) {
