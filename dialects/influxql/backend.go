@@ -40,10 +40,17 @@ const metaMeasurement = "_tsgate_fields"
 // back with epoch=u, so time round-trips exactly at Arc's µs. Types:
 // float, integer, string, boolean round-trip; unsigned is not enabled in
 // InfluxDB 1.x builds, so uint64 values are written as integer when they
-// fit in int64 (and read back as int64), else the row is rejected. A NULL
-// tag and an empty tag are the same in InfluxDB: both read back as "" in
-// SELECT * (absent). A row with no non-NULL field cannot be stored in
-// InfluxDB and is rejected.
+// fit in int64 (and read back as int64), else the row is rejected. An
+// empty tag value cannot be written, so "" and NULL tags are the same
+// absent tag (measured on 1.8: SELECT reads NULL, WHERE tag = '' matches
+// it, GROUP BY tag names its group ""). A row with no non-NULL field
+// cannot be stored in InfluxDB and is rejected.
+//
+// Required (what the InfluxQL/Flux generators need for count(*) and raw
+// selects): a field is Required when tsgate wrote every point of the
+// measurement and each carried it, recorded per field in tsgate's own
+// metadata (_tsgate_fields) before the points are written. Points
+// written to InfluxDB by anyone else make no field Required.
 type Backend struct {
 	base     *url.URL // scheme://host, no credentials
 	user     string
