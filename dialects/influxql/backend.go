@@ -42,7 +42,7 @@ const metaMeasurement = "_tsgate_fields"
 // InfluxDB 1.x builds, so uint64 values are written as integer when they
 // fit in int64 (and read back as int64), else the row is rejected. An
 // empty tag value cannot be written, so "" and NULL tags are the same
-// absent tag (measured on 1.8: SELECT reads NULL, WHERE tag = ” matches
+// absent tag (measured on 1.8: SELECT reads NULL, a WHERE tag = empty-string comparison matches
 // it, GROUP BY tag names its group ""). A row with no non-NULL field
 // cannot be stored in InfluxDB and is rejected.
 //
