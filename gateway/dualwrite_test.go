@@ -247,7 +247,7 @@ func TestDualBatchRoundTrip(t *testing.T) {
 	}
 }
 
-func openStore(t *testing.T, dir string) *duckdb.Store {
+func openStore(t testing.TB, dir string) *duckdb.Store {
 	t.Helper()
 	s, err := duckdb.Open(context.Background(), StorePath(dir))
 	if err != nil {
