@@ -75,9 +75,13 @@ func Dialect(legacy bool) *sqlgen.Dialect {
 			ast.TypeDate: "Date", ast.TypeTimestamp: "DateTime64(6, 'UTC')", ast.TypeTimestampTZ: "DateTime64(6, 'UTC')",
 		},
 		Extract: map[string]string{
-			"year": "toYear(%s)", "quarter": "toQuarter(%s)", "month": "toMonth(%s)", "week": "toISOWeek(%s)",
-			"day": "toDayOfMonth(%s)", "isodow": "toDayOfWeek(%s)", "dow": "(toDayOfWeek(%s) % 7)",
-			"doy": "toDayOfYear(%s)", "hour": "toHour(%s)", "minute": "toMinute(%s)",
+			"year": "toInt64(toYear(%s))", "quarter": "toInt64(toQuarter(%s))", "month": "toInt64(toMonth(%s))",
+			"week": "toInt64(toISOWeek(%s))", "day": "toInt64(toDayOfMonth(%s))", "isodow": "toInt64(toDayOfWeek(%s))",
+			"dow": "toInt64(toDayOfWeek(%s) % 7)",
+			// toInt64: the to*() functions return UInt8/UInt16, and
+			// ClickHouse 18.16 stores booleans as UInt8, so a bare UInt8
+			// cannot be told from a boolean when the result is read.
+			"doy": "toInt64(toDayOfYear(%s))", "hour": "toInt64(toHour(%s))", "minute": "toInt64(toMinute(%s))",
 			"epoch": "(toUnixTimestamp64Micro(%s) / 1000000)",
 		},
 		QuoteIdent:    quoteIdent,

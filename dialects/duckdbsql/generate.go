@@ -75,7 +75,11 @@ func call2(g *sqlgen.Gen, a *ast.Agg, name string, x, y ast.Expr) {
 // for TIMESTAMPTZ).
 func bucket(g *sqlgen.Gen, b *ast.TimeBucket) {
 	if b.Result == ast.BucketEpochSeconds {
-		postgres.Bucket(g, b)
+		// DuckDB's EXTRACT(epoch) is already a double: the canonical
+		// Grafana form as is.
+		g.P.Hooks = nil
+		g.P.Expr(b)
+		g.P.Hooks = g
 		return
 	}
 	def := ast.Origin2000Monday

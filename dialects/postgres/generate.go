@@ -121,9 +121,12 @@ func percentile(g *sqlgen.Gen, a *ast.Agg, name string, frac ast.Expr) {
 // widths) or date_trunc (whole months, quarters, years from a year start).
 func Bucket(g *sqlgen.Gen, b *ast.TimeBucket) {
 	if b.Result == ast.BucketEpochSeconds {
-		g.P.Hooks = nil
-		g.P.Expr(b)
-		g.P.Hooks = g
+		// Grafana's epoch arithmetic, on a double as in DuckDB:
+		// PostgreSQL's EXTRACT is numeric, whose JSON is a string.
+		n := sqlgen.Itoa(b.Width.FixedMicros() / 1_000_000)
+		g.W("floor(CAST(EXTRACT(epoch FROM ")
+		g.Expr(b.Source)
+		g.W(") AS double precision) / " + n + ") * " + n)
 		return
 	}
 	if b.Width.Months == 0 {
