@@ -417,6 +417,9 @@ func (s *switchable) reportQueues(plan migrationPlan, current string) {
 func (s *switchable) reload(ctx context.Context, plan migrationPlan) error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
+	if s.closed {
+		return errs.New(errs.Unavailable, "migration reload: the gateway is shutting down")
+	}
 	old := s.cur.Load()
 	if old.plan == plan {
 		return nil
