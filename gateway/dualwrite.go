@@ -311,12 +311,9 @@ func (d *DualWriter) secondaryBackend(ctx context.Context) (dialects.Backend, er
 	return s, nil
 }
 
-// Secondary is the secondary when it has been opened (shadow reads use
-// it), else nil.
-func (d *DualWriter) Secondary() dialects.Backend {
-	d.secMu.Lock()
-	defer d.secMu.Unlock()
-	return d.secondary
+// Secondary is the secondary, opened if need be (shadow reads use it).
+func (d *DualWriter) Secondary(ctx context.Context) (dialects.Backend, error) {
+	return d.secondaryBackend(ctx)
 }
 
 // permanent says a secondary's refusal will not change on retry: the
@@ -366,10 +363,17 @@ func (d *DualWriter) run() {
 		}
 		d.m.errors.Inc()
 		d.log.Warn("dual-write: secondary write failed; retrying", "err", err, "retry_in", wait)
-		select {
-		case <-d.stop:
-			return
-		case <-time.After(wait):
+		timer := time.NewTimer(wait)
+		for waiting := true; waiting; {
+			select {
+			case <-d.stop:
+				timer.Stop()
+				return
+			case <-timer.C:
+				waiting = false
+			case <-tick.C: // the lag grows while the secondary is down
+				d.updateGauges()
+			}
 		}
 		wait = min(2*wait, d.maxWait)
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"tsgate/conformance"
 	"tsgate/dialects"
 	"tsgate/dialects/backendkit/kittest"
@@ -173,8 +175,9 @@ func TestDualWriteSecondaryDownThenBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	reg := prometheus.NewRegistry()
 	dw, err := gateway.NewDualWriter(noClose{prim}, func(context.Context) (dialects.Backend, error) { return down, nil }, qdir, 0,
-		gateway.WithBackoff(time.Millisecond, 20*time.Millisecond))
+		gateway.WithBackoff(time.Millisecond, 20*time.Millisecond), gateway.WithDualMetrics(reg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,9 +187,14 @@ func TestDualWriteSecondaryDownThenBack(t *testing.T) {
 			t.Fatalf("primary write %d failed while the secondary is down: %v", i, err)
 		}
 	}
-	time.Sleep(100 * time.Millisecond) // let the worker fail a few times
+	time.Sleep(1200 * time.Millisecond) // the worker fails a few times; the lag gauge ticks
 	if depth, _ := dw.QueueDepth(); depth != n {
 		t.Fatalf("queue depth %d with the secondary down, want %d", depth, n)
+	}
+	m := metrics(t, reg)
+	if m["tsgate_dualwrite_queue_depth"] != n || m["tsgate_dualwrite_lag_seconds"] < 1 || m["tsgate_dualwrite_errors_total"] < 2 ||
+		m["tsgate_dualwrite_queue_bytes"] <= 0 || m["tsgate_dualwrite_replayed_total"] != 0 {
+		t.Fatalf("metrics while the secondary is down: %v", m)
 	}
 	if dw.Diverged() {
 		t.Fatal("a down secondary marked diverged")
@@ -208,6 +216,25 @@ func TestDualWriteSecondaryDownThenBack(t *testing.T) {
 	}
 	verify(t, &migrate.Side{Backend: prim, Identity: true}, &migrate.Side{Backend: sec, Identity: true}, "mig")
 	checkSeq(t, sec, true, "mig", n, true)
+}
+
+func metrics(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			if m.Gauge != nil {
+				out[mf.GetName()] = m.Gauge.GetValue()
+			} else if m.Counter != nil {
+				out[mf.GetName()] = m.Counter.GetValue()
+			}
+		}
+	}
+	return out
 }
 
 // noClose keeps a shared backend open when a wrapper is closed.

@@ -239,14 +239,17 @@ func (st *migState) retire() {
 	st.relPrimary()
 }
 
-// secondaryPipeline is the shadow reads' pipeline over the secondary
-// once the dual-writer has opened it.
+// secondaryPipeline is the shadow reads' pipeline over the dual-writer's
+// secondary (opening it if the worker has not yet); nil when it cannot be
+// opened, which the shadow counts as an error.
 func (st *migState) secondaryPipeline() *Pipeline {
 	if p := st.secPipe.Load(); p != nil {
 		return p
 	}
-	sec := st.dw.Secondary()
-	if sec == nil {
+	ctx, cancel := context.WithTimeout(context.Background(), st.plan.shadowTimeout)
+	defer cancel()
+	sec, err := st.dw.Secondary(ctx)
+	if err != nil {
 		return nil
 	}
 	p := newPipeline(sec, st.secIdentity.Load())
