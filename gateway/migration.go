@@ -570,7 +570,15 @@ func (s *switchable) Close() error {
 		st.shadow.Wait()
 	}
 	s.retire(st)
-	s.retiring.Wait()
+	// The front ends have drained by now; a result stream a client
+	// abandoned mid-way must not hold the shutdown forever.
+	done := make(chan struct{})
+	go func() { s.retiring.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		s.log.Warn("closing backends with result streams still open")
+	}
 	errsOut = append(errsOut, s.pool.closeAll())
 	return errors.Join(errsOut...)
 }
