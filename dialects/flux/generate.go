@@ -17,9 +17,10 @@
 //     smallest time (1677-09-21T00:12:43.145224194Z), a missing upper one
 //     just past its largest: range(start: 0) would drop points before
 //     1970, and the default stop, now(), points in the future.
-//   - range() includes start and excludes stop, so `time > t` starts at
-//     t + 1ns and `time <= t` stops at t + 1ns, relative bounds included
-//     (`-23h59m59s999ms999us999ns`).
+//   - range() includes start, so `time > t` starts at t + 1ns (relative
+//     bounds too: `-23h59m59s999ms999us999ns`). Its stop is documented as
+//     exclusive but InfluxDB 1.8 includes it; see stop for the bound that
+//     is right either way.
 //   - An absent tag is ” (as in InfluxQL): a tag condition true for ”
 //     is guarded with `not exists r.tag or …`; under OR every condition on
 //     a column that may be absent is guarded, so it is false rather than
@@ -164,13 +165,18 @@ func start(b plan.Bound) Expr {
 	return Time(ns)
 }
 
+// stop picks a stop that is right whether range() excludes its stop (as
+// documented) or includes it (InfluxDB 1.8, measured here: a point at the
+// stop instant is returned): stored times lie on the µs grid, so for
+// time < t the stop t-1ns and for time <= t the stop t+999ns fall
+// between grid points either way.
 func stop(b plan.Bound) Expr {
 	if !b.Set {
-		return Time(plan.MaxTime + 1)
+		return Time(plan.MaxTime)
 	}
-	ns := b.NS
+	ns := b.NS - 1
 	if b.Incl {
-		ns++
+		ns = b.NS + 999
 	}
 	if b.Now {
 		return Dur(ns)
@@ -259,7 +265,19 @@ func numeric(f target.ColumnInfo, l *ast.Literal) (Expr, Expr) {
 }
 
 func floatLit(l *ast.Literal) Expr {
-	f, _ := strconv.ParseFloat(l.Text, 64)
+	// An integer literal keeps its value in Int, not Text: the conformance
+	// suite caught usage_user > 50 printed as > 0.0. Comparing a double
+	// column with an integer converts the integer to double, in DuckDB
+	// too.
+	f := float64(l.Int)
+	if l.Kind != ast.LitInt {
+		var err error
+		if f, err = strconv.ParseFloat(l.Text, 64); err != nil {
+			// Unreachable: the shared plan refuses every number
+			// ParseFloat rejects before generation.
+			panic("flux: unparsable number literal " + strconv.Quote(l.Text))
+		}
+	}
 	s := strconv.FormatFloat(f, 'f', -1, 64)
 	for _, c := range s {
 		if c == '.' {

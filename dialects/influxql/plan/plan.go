@@ -1168,15 +1168,28 @@ func (a *analyzer) tail(native bool, order []*ast.OrderItem, having ast.Expr, pr
 func (a *analyzer) emptyTags(proj []target.ProjectColumn) []target.ProjectColumn {
 	tags := map[string]bool{}
 	for _, c := range a.p.Schema {
-		if c.Tag {
+		// Flux's annotated CSV cannot tell "" from null either, so a
+		// string field every point has reads NULL only where it was "".
+		if c.Tag || (a.p.Target == "flux" && c.Required && c.Type == model.TypeString) {
 			tags[c.Name] = true
 		}
 	}
-	for i, pc := range proj {
-		if r, ok := pc.Expr.(*ast.ColumnRef); ok && tags[r.Name] {
-			proj[i].Expr = &ast.Func{Span: ast.NoSpan, Name: "coalesce",
+	wrap := func(e ast.Expr) ast.Expr {
+		if r, ok := e.(*ast.ColumnRef); ok && tags[r.Name] {
+			return &ast.Func{Span: ast.NoSpan, Name: "coalesce",
 				Args: []ast.Expr{r, &ast.Literal{Span: ast.NoSpan, Kind: ast.LitString, Text: ""}}}
 		}
+		return e
+	}
+	// Sorts before the projection must see '' too, or the '' group sorts
+	// last as a NULL would.
+	for _, st := range a.p.Post {
+		for _, o := range st.Order {
+			o.Expr = wrap(o.Expr)
+		}
+	}
+	for i, pc := range proj {
+		proj[i].Expr = wrap(pc.Expr)
 	}
 	return proj
 }
@@ -1246,7 +1259,10 @@ func (a *analyzer) agg(g *ast.Agg, want string) (ast.Expr, error) {
 		switch {
 		case c.Required:
 			a.anchored = true
-		case g.Kind == ast.AggSum || g.Kind == ast.AggAvg || g.Kind == ast.AggMin || g.Kind == ast.AggMax:
+		case a.p.Target == "influxql" && (g.Kind == ast.AggSum || g.Kind == ast.AggAvg || g.Kind == ast.AggMin || g.Kind == ast.AggMax):
+			// (Flux's reduce() fails on the nulls such a field leaves after
+			// pivot — "unknown type invalid" on InfluxDB 1.8 — so Flux
+			// refuses below.)
 			// NULL in SQL and absent in InfluxQL agree once the group
 			// exists; decided when every aggregate has been seen.
 			if a.absent == nil {
