@@ -23,7 +23,8 @@ echo "== backends (InfluxDB, ClickHouse, PostgreSQL)"
 eval "$(./scripts/backends.sh)"
 # The conformance suite scores every real backend against the embedded
 # reference (conformance/baseline.json gates it).
-export TSGATE_TEST_CONFORMANCE_BACKENDS="influxql=influxql://${TSGATE_TEST_INFLUX_URL#http://}/conformance"
+influx=${TSGATE_TEST_INFLUX_URL#http://}
+export TSGATE_TEST_CONFORMANCE_BACKENDS="influxql=influxql://$influx/conformance flux=flux://$influx/conformance postgres=$TSGATE_TEST_POSTGRES_URL clickhouse=clickhouse://${TSGATE_TEST_CLICKHOUSE_URL#http://}/default"
 echo "== go test"
 # -p 1: the DuckDB-linked test binaries are large; two cores build them
 # faster one at a time than interleaved.
