@@ -424,3 +424,38 @@ type WriteResult struct {
 	// Conflicts are the type conflicts that cost rows, first few only.
 	Conflicts []error
 }
+
+// DedupeCells keeps one cell per name, the last value winning at the
+// position of the first occurrence — what Arc's per-line maps do with a
+// repeated key — working in place. seen is scratch space reused across
+// calls (allocated on first need); short rows never touch it.
+func DedupeCells(cells []Cell, seen *map[string]int) []Cell {
+	out := cells[:0]
+	if len(cells) <= 16 {
+	next:
+		for _, c := range cells {
+			for j := range out {
+				if out[j].Name == c.Name {
+					out[j] = c
+					continue next
+				}
+			}
+			out = append(out, c)
+		}
+		return out
+	}
+	if *seen == nil {
+		*seen = make(map[string]int)
+	}
+	m := *seen
+	clear(m)
+	for _, c := range cells {
+		if j, ok := m[c.Name]; ok {
+			out[j] = c
+			continue
+		}
+		m[c.Name] = len(out)
+		out = append(out, c)
+	}
+	return out
+}

@@ -603,36 +603,5 @@ func (ps *parser) suffixed(key string) string {
 	return s
 }
 
-// dedupe makes each name appear once, the last value winning as in Arc
-// (which collects a line's tags and fields in maps). The surviving cell
-// keeps the position of the first occurrence.
-func (ps *parser) dedupe(cells []model.Cell) []model.Cell {
-	if len(cells) <= 16 {
-		out := cells[:0]
-	outer:
-		for _, c := range cells {
-			for j := range out {
-				if out[j].Name == c.Name {
-					out[j] = c
-					continue outer
-				}
-			}
-			out = append(out, c)
-		}
-		return out
-	}
-	if ps.seen == nil {
-		ps.seen = make(map[string]int)
-	}
-	clear(ps.seen)
-	out := cells[:0]
-	for _, c := range cells {
-		if j, ok := ps.seen[c.Name]; ok {
-			out[j] = c
-			continue
-		}
-		ps.seen[c.Name] = len(out)
-		out = append(out, c)
-	}
-	return out
-}
+// dedupe: see model.DedupeCells (Arc keeps the last of a repeated key).
+func (ps *parser) dedupe(cells []model.Cell) []model.Cell { return model.DedupeCells(cells, &ps.seen) }

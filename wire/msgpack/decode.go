@@ -584,38 +584,8 @@ func hasCell(cells []model.Cell, name string) bool {
 	return false
 }
 
-// dedupe keeps one cell per name, the last value winning, as Arc's maps
-// do. It works in place.
-func (d *decoder) dedupe(cells []model.Cell) []model.Cell {
-	if len(cells) <= 16 {
-		out := cells[:0]
-	next:
-		for _, c := range cells {
-			for j := range out {
-				if out[j].Name == c.Name {
-					out[j] = c
-					continue next
-				}
-			}
-			out = append(out, c)
-		}
-		return out
-	}
-	if d.seen == nil {
-		d.seen = make(map[string]int)
-	}
-	clear(d.seen)
-	out := cells[:0]
-	for _, c := range cells {
-		if j, ok := d.seen[c.Name]; ok {
-			out[j] = c
-			continue
-		}
-		d.seen[c.Name] = len(out)
-		out = append(out, c)
-	}
-	return out
-}
+// dedupe: see model.DedupeCells (Arc keeps the last of a repeated key).
+func (d *decoder) dedupe(cells []model.Cell) []model.Cell { return model.DedupeCells(cells, &d.seen) }
 
 func (d *decoder) indexTags(tags []model.Cell) {
 	if d.lineTags == nil {
