@@ -158,22 +158,21 @@ type tableRef struct {
 	db, name string
 }
 
-var fileFunctions = map[string]bool{}
-
-func init() {
-	for _, f := range []string{"read_parquet", "parquet_scan", "parquet_metadata", "parquet_schema",
-		"parquet_file_metadata", "parquet_kv_metadata", "parquet_bloom_probe", "read_csv", "read_csv_auto",
-		"sniff_csv", "read_json", "read_json_auto", "read_json_objects", "read_json_objects_auto", "read_ndjson",
-		"read_ndjson_auto", "read_ndjson_objects", "read_text", "read_blob", "read_xlsx", "glob", "delta_scan",
-		"iceberg_scan", "iceberg_metadata", "iceberg_snapshots", "arc_partition_agg"} {
-		fileFunctions[strings.ToUpper(f)] = true
-	}
+// fileFunctions are DuckDB's file-reading table functions (upper case),
+// Arc's denylist. A read-only table.
+var fileFunctions = map[string]bool{
+	"READ_PARQUET": true, "PARQUET_SCAN": true, "PARQUET_METADATA": true, "PARQUET_SCHEMA": true,
+	"PARQUET_FILE_METADATA": true, "PARQUET_KV_METADATA": true, "PARQUET_BLOOM_PROBE": true, "READ_CSV": true,
+	"READ_CSV_AUTO": true, "SNIFF_CSV": true, "READ_JSON": true, "READ_JSON_AUTO": true, "READ_JSON_OBJECTS": true,
+	"READ_JSON_OBJECTS_AUTO": true, "READ_NDJSON": true, "READ_NDJSON_AUTO": true, "READ_NDJSON_OBJECTS": true,
+	"READ_TEXT": true, "READ_BLOB": true, "READ_XLSX": true, "GLOB": true, "DELTA_SCAN": true,
+	"ICEBERG_SCAN": true, "ICEBERG_METADATA": true, "ICEBERG_SNAPSHOTS": true, "ARC_PARTITION_AGG": true,
 }
 
 // clauseEnd are the keywords that end a FROM list at its nesting level.
 var clauseEnd = map[string]bool{"WHERE": true, "GROUP": true, "ORDER": true, "LIMIT": true, "HAVING": true,
 	"UNION": true, "EXCEPT": true, "INTERSECT": true, "WINDOW": true, "QUALIFY": true, "OFFSET": true,
-	"ON": true, "USING": true, "SELECT": true, "FETCH": true, "RETURNING": true, "SAMPLE": true, "USING SAMPLE": true}
+	"ON": true, "USING": true, "SELECT": true, "FETCH": true, "RETURNING": true, "SAMPLE": true}
 
 // notFunction are keywords that may stand before "(" without making it a
 // function call's parenthesis.
