@@ -61,19 +61,8 @@ func fluxOptions(b *flux.Backend, db string) kittest.Options {
 		}
 		return false
 	}
-	return kittest.Options{UintAsInt: true, EmptyStringIsNull: true, NullBoolIsFalse: true, KeepsEmpty: keeps,
-		Skip: map[string]string{
-			"get-by-content": missingColumn,
-			"quoted-tag":     missingColumn,
-		}}
+	return kittest.Options{UintAsInt: true, EmptyStringIsNull: true, NullBoolIsFalse: true, KeepsEmpty: keeps}
 }
-
-// missingColumn: pivot() makes a column only for fields some row has, so
-// SELECT * over rows that all lack parent_id has no parent_id column and
-// the translation's post project refuses to run. Known gap, reported:
-// the project step (gateway/rowop) or the Flux generator must supply the
-// all-NULL column.
-const missingColumn = "KNOWN GAP: Flux result lacks the all-NULL parent_id column the post project names"
 
 func TestRoundTripMatchesDuckDB(t *testing.T) {
 	b, db := open(t)
@@ -152,11 +141,6 @@ func TestGoldenFluxExecutes(t *testing.T) {
 			if err != nil {
 				t.Fatalf("golden Flux failed on InfluxDB 1.8: %v\n%s", err, text)
 			}
-			if strings.HasPrefix(c.sql, "SELECT * ") && len(rows.Columns()) > 0 && !hasColumn(rows.Columns(), "parent_id") {
-				// Every matching row lacks parent_id in the fixture.
-				rows.Close()
-				t.Skip(missingColumn)
-			}
 			fresh, err := tr.TranslateIn(ctx, c.sql, "flux", db, b.Schema(db))
 			if err != nil || fresh.Text != text {
 				rows.Close()
@@ -190,15 +174,6 @@ func TestGoldenFluxExecutes(t *testing.T) {
 		})
 	}
 	t.Logf("%d golden memtrace Flux queries compared with DuckDB", compared)
-}
-
-func hasColumn(cols []model.ResultColumn, name string) bool {
-	for _, c := range cols {
-		if c.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 func TestDown(t *testing.T) {

@@ -57,6 +57,9 @@ func Apply(in model.Rows, steps []target.PostStep, maxRows int) (model.Rows, err
 type set struct {
 	cols []model.ResultColumn
 	rows [][]model.Value
+	// absent are the current step's columns that may be missing from
+	// the input and then read as NULL (PostStep.Absent).
+	absent []string
 }
 
 func (s *set) index(name string) (int, error) {
@@ -69,6 +72,7 @@ func (s *set) index(name string) (int, error) {
 }
 
 func (s *set) apply(st target.PostStep) error {
+	s.absent = st.Absent
 	if len(s.rows) == 0 && st.Kind != target.StepDefaultRow {
 		// Nothing to filter, sort or limit. A backend may answer an empty
 		// result with no columns at all (InfluxDB does), so a projection
@@ -216,6 +220,9 @@ func compile(e ast.Expr, s *set) (evalFn, error) {
 	case *ast.ColumnRef:
 		i, err := s.index(x.Name)
 		if err != nil {
+			if slices.Contains(s.absent, x.Name) {
+				return func([]model.Value) (model.Value, error) { return model.Value{}, nil }, nil
+			}
 			return nil, err
 		}
 		return func(r []model.Value) (model.Value, error) { return r[i], nil }, nil

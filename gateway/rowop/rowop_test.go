@@ -226,3 +226,29 @@ func TestDefaultRowAndLimits(t *testing.T) {
 		t.Errorf("empty input projected to %v %v", cols, rows)
 	}
 }
+
+// TestAbsentColumnsReadNull: a column the step declares absent-able (a
+// schemaless backend left it out: no row had a value) reads as NULL; any
+// other missing name is still an error.
+func TestAbsentColumnsReadNull(t *testing.T) {
+	in := func() model.Rows {
+		return &model.SliceRows{Cols: []model.ResultColumn{{Name: "time", Type: model.TypeTime}},
+			Data: [][]model.Value{{model.Time(1)}, {model.Time(2)}}}
+	}
+	step := target.PostStep{Kind: target.StepProject, Absent: []string{"parent_id"}, Columns: []target.ProjectColumn{
+		{Name: "time", Expr: &ast.ColumnRef{Name: "time"}},
+		{Name: "parent_id", Expr: &ast.ColumnRef{Name: "parent_id"}},
+	}}
+	out, err := Apply(in(), []target.PostStep{step}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rows := collect(t, out)
+	if diff := cmp.Diff([][]model.Value{{model.Time(1), {}}, {model.Time(2), {}}}, rows); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	step.Absent = nil
+	if _, err := Apply(in(), []target.PostStep{step}, 0); err == nil {
+		t.Error("a missing column not declared absent-able was accepted")
+	}
+}

@@ -121,6 +121,11 @@ type PostStep struct {
 	Limit   int64
 	Offset  int64
 	Columns []ProjectColumn
+	// Absent names the measurement's columns a schemaless backend leaves
+	// out of a result when no row has a value (InfluxDB's Flux after
+	// pivot): the step reads them as NULL. Any other name missing from
+	// the input stays an error — it would be a generator bug.
+	Absent []string
 }
 
 // Output is a generator's result.

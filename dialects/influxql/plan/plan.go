@@ -1157,7 +1157,11 @@ func (a *analyzer) tail(native bool, order []*ast.OrderItem, having ast.Expr, pr
 	if a.absent != nil && !a.anchored {
 		return a.absent
 	}
-	a.p.Post = append(a.p.Post, target.PostStep{Kind: target.StepProject, Columns: a.emptyTags(proj)})
+	var absent []string
+	for _, c := range a.p.Schema {
+		absent = append(absent, c.Name)
+	}
+	a.p.Post = append(a.p.Post, target.PostStep{Kind: target.StepProject, Columns: a.emptyTags(proj), Absent: absent})
 	return nil
 }
 
