@@ -190,7 +190,9 @@ func (s *Server) duplicates(ctx context.Context, org string, reqs []CreateReques
 	for len(keys) > 0 {
 		chunk := keys[:min(500, len(keys))]
 		keys = keys[len(chunk):]
-		rows, err := s.query(ctx, "dedup", "SELECT DISTINCT dedup_key FROM "+s.o.measurement+" WHERE "+
+		// Plain rows, not SELECT DISTINCT: InfluxQL has DISTINCT only as
+		// a field aggregate, and the matches (earlier duplicates) are few.
+		rows, err := s.query(ctx, "dedup", "SELECT dedup_key FROM "+s.o.measurement+" WHERE "+
 			condEq("org_id", org)+" AND "+condIn("dedup_key", chunk)+" AND "+window)
 		if err != nil {
 			return nil, err
