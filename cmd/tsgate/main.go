@@ -1,5 +1,3 @@
-// Command tsgate is the tsgate gateway: `tsgate serve` runs it, the other
-// subcommands manage and inspect it.
 package main
 
 import (
