@@ -400,3 +400,17 @@ func FitsInt64(c *model.Column) bool {
 	}
 	return true
 }
+
+// Timeout reads a backend URL's ?timeout= (a Go duration), def when
+// absent; what names the backend in the error.
+func Timeout(q url.Values, what string, def time.Duration) (time.Duration, error) {
+	t := q.Get("timeout")
+	if t == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(t)
+	if err != nil || d <= 0 {
+		return 0, errs.Newf(errs.Invalid, "%s backend URL: invalid timeout %q", what, t)
+	}
+	return d, nil
+}

@@ -103,12 +103,8 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Backend, error) 
 		b.user = u.User.Username()
 		b.pass, _ = u.User.Password()
 	}
-	if t := q.Get("timeout"); t != "" {
-		d, err := time.ParseDuration(t)
-		if err != nil || d <= 0 {
-			return nil, errs.Newf(errs.Invalid, "ClickHouse backend URL: invalid timeout %q", t)
-		}
-		b.timeout = d
+	if b.timeout, err = backendkit.Timeout(q, "ClickHouse", b.timeout); err != nil {
+		return nil, err
 	}
 	b.redacted = backendkit.Redact(u)
 	b.catalog = &backendkit.Catalog{Load: b.loadSchema}

@@ -136,12 +136,8 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Backend, error) 
 		// flux://host/bucket: the bucket is db or db/rp.
 		b.db, _, _ = strings.Cut(b.db, "/")
 	}
-	if t := q.Get("timeout"); t != "" {
-		d, err := time.ParseDuration(t)
-		if err != nil || d <= 0 {
-			return nil, errs.Newf(errs.Invalid, "InfluxDB backend URL: invalid timeout %q", t)
-		}
-		b.timeout = d
+	if b.timeout, err = backendkit.Timeout(q, "InfluxDB", b.timeout); err != nil {
+		return nil, err
 	}
 	b.redacted = backendkit.Redact(u)
 	b.catalog = &backendkit.Catalog{Load: b.loadSchema}

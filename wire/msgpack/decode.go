@@ -376,15 +376,24 @@ func (d *decoder) rowFields(other **itemError) error {
 		if !ok {
 			continue
 		}
-		if ierr != nil {
-			if *other == nil {
-				*other = itemErrorf("unsupported type for field '%s': %s", name, ierr.msg)
-			}
+		if unsupported(other, "field", name, ierr) {
 			continue
 		}
 		d.fields = append(d.fields, model.Cell{Name: name, Value: v})
 	}
 	return nil
+}
+
+// unsupported records the first value of an unsupported type (the item
+// is then refused with that reason) and reports whether v must be skipped.
+func unsupported(other **itemError, kind, name string, ierr *itemError) bool {
+	if ierr == nil {
+		return false
+	}
+	if *other == nil {
+		*other = itemErrorf("unsupported type for %s '%s': %s", kind, name, ierr.msg)
+	}
+	return true
 }
 
 // compactFields decodes Arc's compact "f": [v0, v1, …] as field_0, field_1….
@@ -400,10 +409,7 @@ func (d *decoder) compactFields(other **itemError) error {
 			return err
 		}
 		name := "field_" + strconv.Itoa(k)
-		if ierr != nil {
-			if *other == nil {
-				*other = itemErrorf("unsupported type for field '%s': %s", name, ierr.msg)
-			}
+		if unsupported(other, "field", name, ierr) {
 			continue
 		}
 		d.fields = append(d.fields, model.Cell{Name: name, Value: v})
@@ -430,10 +436,7 @@ func (d *decoder) rowTags(other **itemError) error {
 		if !ok {
 			continue
 		}
-		if ierr != nil {
-			if *other == nil {
-				*other = itemErrorf("unsupported type for tag '%s': %s", name, ierr.msg)
-			}
+		if unsupported(other, "tag", name, ierr) {
 			continue
 		}
 		var s string
