@@ -418,11 +418,12 @@ var (
 	showTablesRe    = regexp.MustCompile("(?is)^\\s*SHOW\\s+(?:TABLES|MEASUREMENTS)(?:\\s+FROM\\s+[\"'`]?([\\w.-]+)[\"'`]?)?\\s*;?\\s*$")
 )
 
-// stripComments removes comments so `/* x */ SHOW DATABASES` is still
-// recognised as the SHOW command it is.
-func stripComments(sql string) string {
+// stripped is the query without comments, so `/* x */ SHOW DATABASES` is
+// still recognised as the SHOW command it is. It reuses the tokens the
+// checks already lexed.
+func (t *sqlText) stripped() string {
 	var sb strings.Builder
-	for _, tk := range lexSQL(sql) {
+	for _, tk := range t.toks {
 		if sb.Len() > 0 {
 			sb.WriteByte(' ')
 		}

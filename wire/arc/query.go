@@ -76,7 +76,7 @@ func (s *Server) prepare(r *http.Request) (*plan, error) {
 	if p.db == "" {
 		p.db = "default"
 	}
-	norm := stripComments(sql)
+	norm := text.stripped()
 	switch {
 	case showDatabasesRe.MatchString(norm):
 		p.show = showDatabases
