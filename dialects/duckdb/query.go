@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -25,18 +26,28 @@ func (s *Store) Query(ctx context.Context, db, query string) (model.Rows, error)
 	if err != nil {
 		return nil, classify(ctx, err)
 	}
-	// Each query sets its own search path: connections are pooled, and a
-	// bare `FROM cpu` must mean the request's database, not the previous
-	// user's.
-	// A database nobody wrote to has no schema yet; an empty schema makes
-	// its bare names fail as missing tables, exactly as they should.
+	// Bare names resolve through the connection's search path, and
+	// connections are pooled: a bare `FROM cpu` must mean this request's
+	// database, not the previous user's. A database nobody wrote to has
+	// no schema yet; an empty schema makes its bare names fail as missing
+	// tables, exactly as they should.
 	path := emptySchema
 	if s.hasDatabase(db) {
 		path = db
 	}
-	if _, err := conn.ExecContext(ctx, "SET search_path = "+quoteLiteral(quoteIdent(path))); err != nil {
-		conn.Close()
-		return nil, classify(ctx, err)
+	dc := driverConn(conn)
+	if !s.paths.is(dc, path) {
+		if _, err := conn.ExecContext(ctx, "SET search_path = "+quoteLiteral(quoteIdent(path))); err != nil {
+			s.paths.forget(dc)
+			conn.Close()
+			return nil, classify(ctx, err)
+		}
+		s.paths.set(dc, path)
+	}
+	if !plainQuery(query) {
+		// A statement that might change session state (USE, or several
+		// statements) leaves the path unknown for the next user.
+		s.paths.forget(dc)
 	}
 	rows, err := conn.QueryContext(ctx, query)
 	if err != nil {
@@ -59,6 +70,80 @@ func (s *Store) Query(ctx context.Context, db, query string) (model.Rows, error)
 		r.scan[i] = &r.dest[i].v
 	}
 	return r, nil
+}
+
+// connPaths remembers the search path each pooled DuckDB connection was
+// last set to, so a query skips the SET when its connection already
+// points at its database (the SET was a quarter of a trivial query's
+// cost). Keys are the driver's connection objects; holding them keeps a
+// closed connection's address from being reused by a new one, so a hit
+// always means that very connection. The map is cleared when it grows
+// past a bound, which only costs the next queries a SET.
+type connPaths struct {
+	mu sync.Mutex
+	m  map[any]string
+}
+
+const maxConnPaths = 256
+
+func (c *connPaths) is(dc any, path string) bool {
+	if dc == nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.m[dc]
+	return ok && p == path
+}
+
+func (c *connPaths) set(dc any, path string) {
+	if dc == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxConnPaths {
+		c.m = make(map[any]string)
+	}
+	c.m[dc] = path
+}
+
+func (c *connPaths) forget(dc any) {
+	if dc == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, dc)
+}
+
+// driverConn is the driver connection under a pooled *sql.Conn (nil if
+// it cannot be had: the path is then set every time).
+func driverConn(conn *sql.Conn) any {
+	var dc any
+	if err := conn.Raw(func(c any) error { dc = c; return nil }); err != nil {
+		return nil
+	}
+	return dc
+}
+
+// plainQuery reports text that is one read-only statement: it starts with
+// a query keyword and has no ';' (conservatively, even inside a literal).
+// Only such text is known to leave the connection's search path alone.
+func plainQuery(text string) bool {
+	if strings.IndexByte(text, ';') >= 0 {
+		return false
+	}
+	t := strings.TrimLeft(text, " \t\r\n(")
+	end := strings.IndexFunc(t, func(r rune) bool { return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z') })
+	if end < 0 {
+		end = len(t)
+	}
+	switch strings.ToUpper(t[:end]) {
+	case "SELECT", "WITH", "FROM", "VALUES", "TABLE", "SHOW", "DESCRIBE", "SUMMARIZE", "EXPLAIN", "PIVOT", "UNPIVOT":
+		return true
+	}
+	return false
 }
 
 // IsCatalogError reports whether err is DuckDB saying a name does not

@@ -60,6 +60,8 @@ type Store struct {
 	// schemaVersion changes whenever a table or column is added, so
 	// translation caches keyed on it never use a stale schema.
 	schemaVersion atomic.Uint64
+
+	paths connPaths // query connections' search paths (query.go)
 }
 
 type tableSchema struct {
@@ -118,6 +120,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("open duckdb %s: %w", path, err)
 	}
 	s := &Store{db: sql.OpenDB(connector), connector: connector, path: path}
+	// database/sql keeps 2 idle connections by default: with more
+	// concurrent clients than that, connections would be closed and
+	// reopened (losing their search path) on every burst.
+	s.db.SetMaxIdleConns(64)
 	if s.wconn, err = s.db.Conn(ctx); err != nil {
 		s.db.Close()
 		return nil, fmt.Errorf("open duckdb writer connection: %w", err)

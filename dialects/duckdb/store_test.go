@@ -243,3 +243,96 @@ func TestSelectStarOrder(t *testing.T) {
 		t.Errorf("measurements after reopen %v", got)
 	}
 }
+
+// TestSearchPathPerQuery checks that pooled connections, whose search path
+// is remembered rather than set on every query, still resolve bare names
+// in each query's own database: interleaved and concurrent queries on
+// three databases (one never written), and after a statement that moves
+// its connection's path (USE) or might (several statements).
+func TestSearchPathPerQuery(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	for _, db := range []string{"a", "b"} {
+		var b model.Batch
+		row(t, b.Table("cpu"), 1_000_000, model.Cell{Name: "host", Tag: true, Value: model.String("in-" + db)})
+		if _, err := s.Write(ctx, db, &b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(db string) error {
+		rows, err := s.Query(ctx, db, "SELECT host FROM cpu")
+		if db == "empty" {
+			if err == nil {
+				rows.Close()
+				return errors.New("database empty: a bare name resolved in another database")
+			}
+			if !IsCatalogError(err) {
+				return err
+			}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		v := make([]model.Value, 1)
+		if !rows.Next(v) {
+			return errors.New(db + ": no row")
+		}
+		if got, want := v[0].S, "in-"+db; got != want {
+			return errors.New(db + ": read " + got)
+		}
+		return rows.Err()
+	}
+	for i := range 30 {
+		if err := check([]string{"a", "b", "empty"}[i%3]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// USE moves the path of whichever connection ran it; the store must
+	// not trust what it remembered for that connection.
+	for range 4 {
+		rows, err := s.Query(ctx, "a", "USE b")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+		if err := check("a"); err != nil {
+			t.Fatalf("after USE: %v", err)
+		}
+	}
+	errc := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			for i := range 50 {
+				if err := check([]string{"a", "b", "empty"}[(g+i)%3]); err != nil {
+					errc <- err
+					return
+				}
+			}
+			errc <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestPlainQuery(t *testing.T) {
+	for text, want := range map[string]bool{
+		"SELECT 1":                    true,
+		"  (select 1)":                true,
+		"WITH x AS (SELECT 1) FROM x": true,
+		"USE b":                       false,
+		"SELECT 1; USE b":             false,
+		"SELECT ';'":                  false, // conservative: costs a SET, never a wrong path
+		"-- c\nSELECT 1":              false,
+		"":                            false,
+	} {
+		if got := plainQuery(text); got != want {
+			t.Errorf("plainQuery(%q) = %v, want %v", text, got, want)
+		}
+	}
+}
