@@ -136,7 +136,7 @@ func (e *pgExecutor) Describe(ctx context.Context, db, sql string) ([]model.Resu
 	if err != nil {
 		return nil, err
 	}
-	if tr.Catalog != nil || tr.Language != target.SQL {
+	if tr.Catalog != nil || tr.Const != nil || tr.Language != target.SQL {
 		rows, err := e.Query(ctx, db, sql)
 		if err != nil {
 			return nil, err

@@ -57,6 +57,9 @@ func (p *Pipeline) Translate(ctx context.Context, db, sql string, src translate.
 
 // Execute runs a translation's text in db and applies its post steps.
 func (p *Pipeline) Execute(ctx context.Context, db string, t *translate.Translation) (model.Rows, error) {
+	if t.Const != nil {
+		return t.Const.Rows(), nil
+	}
 	rows, err := p.backend.Query(ctx, db, t.Text)
 	if err != nil || len(t.Post) == 0 {
 		return rows, err

@@ -201,6 +201,14 @@ var cases = []struct{ name, sql string }{
 	{"reject/syntax", `SELECT * FORM events`},
 	{"reject/insert", `INSERT INTO events (time) VALUES (now())`},
 	{"reject/multiple", `SELECT 1; SELECT 2`},
+	// Constants: connection-validation queries the gateway answers itself
+	// on every target; a constant it cannot type exactly goes to the
+	// backend.
+	{"constant/select-1", `SELECT 1`},
+	{"constant/validation", `SELECT 1 AS one, 'it''s' AS s, true AS ok, NULL AS n, -3000000000 AS big`},
+	{"constant/unaliased", `SELECT 'ok', false, NULL`},
+	{"constant/fraction-to-backend", `SELECT 1.5`},
+	{"constant/function-to-backend", `SELECT 1 + 1`},
 	{"reject/rollup", `SELECT memory_type, count(*) FROM events GROUP BY ROLLUP (memory_type)`},
 	{"reject/lateral", `SELECT * FROM cpu, LATERAL (SELECT 1) AS x`},
 	{"reject/table-function", `SELECT * FROM read_parquet('x.parquet')`},

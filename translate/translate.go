@@ -67,6 +67,9 @@ type Translation struct {
 	// Catalog is set for SHOW DATABASES, SHOW TABLES and DESCRIBE, which
 	// the gateway answers from its own catalog for every target.
 	Catalog ast.Statement
+	// Const is set when the gateway answers the query itself (a SELECT of
+	// constants, see ConstResult); Text is empty then.
+	Const *ConstResult
 }
 
 // Registry is the set of targets a Translator knows, by name.
@@ -233,6 +236,10 @@ func generate(sql string, st ast.Statement, gen Generator, env *target.Env) (*Tr
 	}
 	if err := Rewrite(q); err != nil {
 		return nil, charPos(sql, err)
+	}
+	if c, ok := constantSelect(q); ok {
+		tr.Const = c
+		return tr, nil
 	}
 	if gen.Language() == target.SQL {
 		expandStar(q, env.Schema)

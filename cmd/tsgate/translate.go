@@ -84,6 +84,10 @@ func runTranslate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stdout, "-- answered by the gateway's catalog: %s\n", tr.Catalog)
 		return 0
 	}
+	if tr.Const != nil {
+		fmt.Fprintf(stdout, "-- %s\n", tr.Const)
+		return 0
+	}
 	fmt.Fprintln(stdout, tr.Text)
 	for _, n := range tr.Notes {
 		fmt.Fprintf(stdout, "-- note: %s\n", n)

@@ -285,6 +285,9 @@ func RunQuery(ctx context.Context, tr *translate.Translator, b dialects.Backend,
 	if err != nil {
 		return nil, nil, fmt.Errorf("translate: %w", err)
 	}
+	if tl.Const != nil {
+		return Collect(tl.Const.Rows())
+	}
 	rows, err := b.Query(ctx, db, tl.Text)
 	if err != nil {
 		return nil, nil, fmt.Errorf("query %q: %w", tl.Text, err)
