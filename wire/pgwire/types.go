@@ -40,8 +40,11 @@ var (
 )
 
 // columnType maps a result column to its wire type. The backend's own type
-// name decides when present (INTEGER is int4, DECIMAL is numeric); the
-// model type is the fallback for rows the gateway builds itself.
+// name decides when it is a SQL type name DuckDB or PostgreSQL uses
+// (INTEGER is int4, DECIMAL is numeric, double precision is float8); the
+// model type decides otherwise: rows the gateway builds itself, and other
+// backends' names (ClickHouse's Float64, Flux's long), whose values the
+// backend already converted to the model type.
 func columnType(c model.ResultColumn) colType {
 	bt := strings.ToUpper(c.BackendType)
 	if i := strings.IndexByte(bt, '('); i >= 0 {
@@ -56,7 +59,7 @@ func columnType(c model.ResultColumn) colType {
 		return ctInt2
 	case "UBIGINT", "HUGEINT", "UHUGEINT", "DECIMAL", "NUMERIC":
 		return ctNumeric
-	case "DOUBLE", "FLOAT8":
+	case "DOUBLE", "FLOAT8", "DOUBLE PRECISION":
 		return ctFloat8
 	case "FLOAT", "REAL", "FLOAT4":
 		return ctFloat4
@@ -64,11 +67,11 @@ func columnType(c model.ResultColumn) colType {
 		return ctBool
 	case "TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE":
 		return ctTimestamptz
-	case "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "TIMESTAMP_US":
+	case "TIMESTAMP", "TIMESTAMP WITHOUT TIME ZONE", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "TIMESTAMP_US":
 		return ctTimestamp
 	case "DATE":
 		return ctDate
-	case "VARCHAR", "TEXT":
+	case "VARCHAR", "TEXT", "CHARACTER VARYING", "CHARACTER", "BPCHAR":
 		return ctText
 	case "UUID":
 		return ctUUID
@@ -78,11 +81,9 @@ func columnType(c model.ResultColumn) colType {
 		return ctName
 	case "CHAR":
 		return ctChar
-	case "":
-	default:
-		// Lists, structs, intervals and the like arrive rendered as text.
-		return ctText
 	}
+	// Lists, structs, intervals and the like arrive rendered as text
+	// (model.TypeText), and map to text below.
 	switch c.Type {
 	case model.TypeInt:
 		return ctInt8
