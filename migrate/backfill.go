@@ -52,6 +52,13 @@ type Options struct {
 	Checkpoint string
 	// Progress is called after each chunk.
 	Progress func(p Progress)
+	// AllowPrecisionLoss lets a backfill truncate timestamps the target
+	// cannot keep (ClickHouse 18.16: whole seconds); without it Backfill
+	// refuses with a *PrecisionLossError before writing anything.
+	AllowPrecisionLoss bool
+	// Precision, when set, receives the precision report (CheckPrecision)
+	// before the first write, whether the loss is allowed or not.
+	Precision func(r *PrecisionReport)
 }
 
 // Progress reports a finished chunk.
@@ -153,10 +160,26 @@ func Backfill(ctx context.Context, src, dst *Side, opt Options) (*Result, error)
 	if err != nil {
 		return nil, err
 	}
-	ms := opt.Measurements
-	if len(ms) == 0 {
-		if ms, err = src.Backend.Measurements(ctx, opt.Database); err != nil {
-			return nil, err
+	ms, err := measurements(ctx, src, opt)
+	if err != nil {
+		return nil, err
+	}
+	// A target that keeps time more coarsely than µs: chunk bounds on its
+	// grid, and the loss counted and reported before the first write.
+	grid := dialects.TimePrecision(dst.Backend)
+	if err := onGrid(opt, grid); err != nil {
+		return nil, err
+	}
+	rep, err := CheckPrecision(ctx, src, dst, opt)
+	if err != nil {
+		return nil, err
+	}
+	if rep != nil {
+		if opt.Precision != nil {
+			opt.Precision(rep)
+		}
+		if rep.Lossy() && !opt.AllowPrecisionLoss {
+			return nil, &PrecisionLossError{Report: rep}
 		}
 	}
 	res := &Result{Rows: map[string]int64{}, Skipped: map[string]int64{}}
@@ -174,10 +197,12 @@ func Backfill(ctx context.Context, src, dst *Side, opt Options) (*Result, error)
 		if n == 0 {
 			continue
 		}
+		// On the target's grid: truncated times stay inside the range.
+		lo = lo.Truncate(grid)
 		if !opt.Since.IsZero() && opt.Since.After(lo) {
 			lo = opt.Since
 		}
-		end := hi.Add(time.Microsecond) // exclusive
+		end := hi.Truncate(grid).Add(grid) // exclusive
 		if !opt.Until.IsZero() && opt.Until.Before(end) {
 			end = opt.Until
 		}
@@ -191,7 +216,7 @@ func Backfill(ctx context.Context, src, dst *Side, opt Options) (*Result, error)
 			if !a.Before(b) {
 				continue
 			}
-			copied, skipped, err := copyRange(ctx, src, dst, opt, m, cols, a, b)
+			copied, skipped, err := copyRange(ctx, src, dst, opt, grid, m, cols, a, b)
 			if err != nil {
 				return res, fmt.Errorf("%s [%s, %s): %w", m, a.Format(time.RFC3339), b.Format(time.RFC3339), err)
 			}
@@ -209,6 +234,14 @@ func Backfill(ctx context.Context, src, dst *Side, opt Options) (*Result, error)
 	}
 	res.Elapsed = time.Since(start)
 	return res, nil
+}
+
+// measurements is opt.Measurements, or every measurement the source has.
+func measurements(ctx context.Context, src *Side, opt Options) ([]string, error) {
+	if len(opt.Measurements) > 0 {
+		return opt.Measurements, nil
+	}
+	return src.Backend.Measurements(ctx, opt.Database)
 }
 
 func maxTime(a, b time.Time) time.Time {
@@ -266,18 +299,21 @@ func countRange(ctx context.Context, s *Side, db, m string, a, b time.Time) (int
 // none of it: a chunk that committed just before an interruption (and
 // after which the checkpoint was not saved) is recognized by its count and
 // skipped, so resuming never duplicates rows.
-func copyRange(ctx context.Context, src, dst *Side, opt Options, m string, cols []target.ColumnInfo, a, b time.Time) (copied, skipped int64, err error) {
+//
+// a and b lie on grid, the target's time precision, and so does every
+// split point: rows the target truncates stay in their range.
+func copyRange(ctx context.Context, src, dst *Side, opt Options, grid time.Duration, m string, cols []target.ColumnInfo, a, b time.Time) (copied, skipped int64, err error) {
 	n, err := countRange(ctx, src, opt.Database, m, a, b)
 	if err != nil || n == 0 {
 		return 0, 0, err
 	}
-	if n > opt.MaxRows && b.Sub(a) > 2*time.Microsecond {
-		mid := a.Add(b.Sub(a) / 2).Truncate(time.Microsecond)
-		c1, s1, err := copyRange(ctx, src, dst, opt, m, cols, a, mid)
+	if n > opt.MaxRows && b.Sub(a) >= 2*grid {
+		mid := a.Add(b.Sub(a) / 2).Truncate(grid)
+		c1, s1, err := copyRange(ctx, src, dst, opt, grid, m, cols, a, mid)
 		if err != nil {
 			return c1, s1, err
 		}
-		c2, s2, err := copyRange(ctx, src, dst, opt, m, cols, mid, b)
+		c2, s2, err := copyRange(ctx, src, dst, opt, grid, m, cols, mid, b)
 		return c1 + c2, s1 + s2, err
 	}
 	var have int64
@@ -336,6 +372,11 @@ func toBatch(m string, cols []target.ColumnInfo, r *conformance.Result) (*model.
 			if i == ti || v.IsNull() {
 				continue
 			}
+			if v.Type < model.TypeFloat || v.Type > model.TypeBool {
+				// A DECIMAL, list, struct…: tsgate's write model has
+				// float64, int64, uint64, string and bool only.
+				return nil, errs.Newf(errs.Unsupported, "%s.%s holds %q, of a type tsgate cannot write (a DECIMAL, list or struct): only float, integer, unsigned, string and boolean columns can be copied; leave the measurement out (--measurements)", m, r.Columns[i], v.S)
+			}
 			cells = append(cells, model.Cell{Name: r.Columns[i], Tag: isTag[r.Columns[i]], Value: v})
 		}
 		if err := t.AppendRow(row[ti].I, cells); err != nil {
@@ -345,60 +386,92 @@ func toBatch(m string, cols []target.ColumnInfo, r *conformance.Result) (*model.
 	return &b, nil
 }
 
-// Difference is one disagreement Verify found.
+// Difference is one disagreement Verify found, or (Unchecked) one
+// comparison a side's query language cannot express.
 type Difference struct {
 	Measurement string
 	What        string
+	// Unchecked: not a disagreement but a column whose per-hour count or
+	// sum a side refuses to compute (InfluxQL cannot count a field some
+	// points lack per group); What says which and why.
+	Unchecked bool
 }
 
-// Verify compares source and target per measurement: total rows, and per
-// hour the row count and each numeric field's count and sum.
+// Verify compares source and target per measurement: per hour the row
+// count and each numeric field's count and sum (so the total rows too).
+// When a side cannot express one query for all of them, each field is
+// compared on its own, with its sum alone when its count is refused.
 func Verify(ctx context.Context, src, dst *Side, opt Options) ([]Difference, error) {
-	ms := opt.Measurements
-	if len(ms) == 0 {
-		var err error
-		if ms, err = src.Backend.Measurements(ctx, opt.Database); err != nil {
-			return nil, err
-		}
+	ms, err := measurements(ctx, src, opt)
+	if err != nil {
+		return nil, err
 	}
-	rules := conformance.DefaultRules()
 	var out []Difference
 	for _, m := range ms {
 		cols, _ := src.Backend.Schema(opt.Database).Columns(opt.Database, m)
-		sel := []string{"time_bucket(INTERVAL '1 hour', time) AS hour", "count(*) AS n"}
+		var aggs []string
+		var fields []string
 		for _, c := range cols {
 			if c.Tag || (c.Type != model.TypeFloat && c.Type != model.TypeInt && c.Type != model.TypeUint) {
 				continue
 			}
-			q := quoteIdent(c.Name)
-			sel = append(sel, fmt.Sprintf("count(%s) AS %s, sum(%s) AS %s", q, quoteIdent("n_"+c.Name), q, quoteIdent("sum_"+c.Name)))
+			fields = append(fields, c.Name)
+			aggs = append(aggs, countAgg(c.Name), sumAgg(c.Name))
 		}
-		where := ""
-		if !opt.Since.IsZero() {
-			where += " AND time >= " + ts(opt.Since)
+		d, err := compareHours(ctx, src, dst, opt, m, aggs)
+		if errs.CodeOf(err) == errs.Unsupported {
+			// Piece by piece: the rows per hour, then each field.
+			if d, err = compareHours(ctx, src, dst, opt, m, nil); err == nil && d == "" {
+				for _, f := range fields {
+					d, err = compareHours(ctx, src, dst, opt, m, []string{countAgg(f), sumAgg(f)})
+					if errs.CodeOf(err) == errs.Unsupported {
+						what := fmt.Sprintf("count(%s) per hour not compared: %v", f, err)
+						if d, err = compareHours(ctx, src, dst, opt, m, []string{sumAgg(f)}); errs.CodeOf(err) == errs.Unsupported {
+							what = fmt.Sprintf("count(%s) and sum(%s) per hour not compared: %v", f, f, err)
+							d, err = "", nil
+						}
+						out = append(out, Difference{Measurement: m, What: what, Unchecked: true})
+					}
+					if err != nil || d != "" {
+						break
+					}
+				}
+			}
 		}
-		if !opt.Until.IsZero() {
-			where += " AND time < " + ts(opt.Until)
-		}
-		if where != "" {
-			where = " WHERE" + strings.TrimPrefix(where, " AND")
-		}
-		q := "SELECT " + strings.Join(sel, ", ") + " FROM " + quoteIdent(m) + where + " GROUP BY hour ORDER BY hour"
-		want, err := query(ctx, src, opt.Database, q)
 		if err != nil {
-			return out, fmt.Errorf("%s: source: %w", m, err)
+			return out, fmt.Errorf("%s: %w", m, err)
 		}
-		got, err := query(ctx, dst, opt.Database, q)
-		if err != nil {
-			return out, fmt.Errorf("%s: target: %w", m, err)
-		}
-		numify(want)
-		numify(got)
-		if d := rules.Compare(want, got, true); d != "" {
+		if d != "" {
 			out = append(out, Difference{Measurement: m, What: d})
 		}
 	}
 	return out, nil
+}
+
+func countAgg(f string) string {
+	return fmt.Sprintf("count(%s) AS %s", quoteIdent(f), quoteIdent("n_"+f))
+}
+
+func sumAgg(f string) string {
+	return fmt.Sprintf("sum(%s) AS %s", quoteIdent(f), quoteIdent("sum_"+f))
+}
+
+// compareHours runs the per-hour row count and aggs on both sides and
+// returns the first difference, or "".
+func compareHours(ctx context.Context, src, dst *Side, opt Options, m string, aggs []string) (string, error) {
+	sel := append([]string{"time_bucket(INTERVAL '1 hour', time) AS hour", "count(*) AS n"}, aggs...)
+	q := "SELECT " + strings.Join(sel, ", ") + " FROM " + quoteIdent(m) + rangeWhere(opt) + " GROUP BY hour ORDER BY hour"
+	want, err := query(ctx, src, opt.Database, q)
+	if err != nil {
+		return "", fmt.Errorf("source: %w", err)
+	}
+	got, err := query(ctx, dst, opt.Database, q)
+	if err != nil {
+		return "", fmt.Errorf("target: %w", err)
+	}
+	numify(want)
+	numify(got)
+	return conformance.DefaultRules().Compare(want, got, true), nil
 }
 
 // numify turns numbers a backend renders as text into numbers: DuckDB's

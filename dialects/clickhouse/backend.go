@@ -57,7 +57,10 @@ type Backend struct {
 	metaDone bool
 }
 
-var _ dialects.Backend = (*Backend)(nil)
+var (
+	_ dialects.Backend         = (*Backend)(nil)
+	_ dialects.TimePrecisioner = (*Backend)(nil)
+)
 
 // Option configures a Backend.
 type Option func(*Backend)
@@ -113,6 +116,9 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Backend, error) 
 	}
 	return b, nil
 }
+
+// TimePrecision: DateTime in 18.16 is whole seconds.
+func (b *Backend) TimePrecision() time.Duration { return time.Second }
 
 func (b *Backend) Name() string   { return "clickhouse" }
 func (b *Backend) Target() string { return "clickhouse-legacy" }

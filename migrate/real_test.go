@@ -1,0 +1,394 @@
+package migrate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"tsgate/conformance"
+	"tsgate/dialects/backendkit/kittest"
+	"tsgate/dialects/clickhouse"
+	"tsgate/dialects/influxql"
+	"tsgate/dialects/postgres"
+	"tsgate/model"
+)
+
+// realTarget is one of the real servers scripts/backends.sh starts, with a
+// database of its own for one test (dropped afterwards) and a way to ask
+// the server directly, outside tsgate.
+type realTarget struct {
+	name string
+	side *Side
+	// Database is the Arc database the test writes (an InfluxDB or
+	// ClickHouse database, a PostgreSQL schema).
+	db string
+	// count asks the server itself how many rows db.m holds; field is a
+	// field every row has (InfluxDB counts points through one).
+	count func(t testing.TB, m, field string) int64
+	// sql runs a query on the server itself and returns the first
+	// column of the first row as text.
+	scalar func(t testing.TB, q string) string
+	// http is the server's HTTP base URL (InfluxDB, ClickHouse); pg is
+	// the PostgreSQL backend (its pool).
+	http string
+	pg   *postgres.Backend
+}
+
+var realEnv = map[string]string{
+	"influxdb":   "TSGATE_TEST_INFLUX_URL",
+	"postgres":   "TSGATE_TEST_POSTGRES_URL",
+	"clickhouse": "TSGATE_TEST_CLICKHOUSE_URL",
+}
+
+// openReal opens target name ("influxdb", "postgres", "clickhouse") on a
+// fresh database, skipping (locally) when its TSGATE_TEST_* variable is
+// unset, as the dialect tests do.
+func openReal(t testing.TB, name string) *realTarget {
+	t.Helper()
+	ctx := context.Background()
+	raw := kittest.URL(t, realEnv[name])
+	db := kittest.DBName("tsgate_mig")
+	rt := &realTarget{name: name, db: db}
+	switch name {
+	case "influxdb":
+		u, _ := url.Parse(raw)
+		b, err := influxql.Open(ctx, "influxql://"+u.Host+"/"+db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rt.side, rt.http = &Side{Backend: b}, raw
+		rt.scalar = func(t testing.TB, q string) string { return influxScalar(t, raw, db, q) }
+		rt.count = func(t testing.TB, m, field string) int64 {
+			s := rt.scalar(t, fmt.Sprintf(`SELECT count(%q) FROM %q`, field, m))
+			n, _ := strconv.ParseInt(s, 10, 64)
+			return n
+		}
+		t.Cleanup(func() {
+			influxScalar(t, raw, "", `DROP DATABASE "`+db+`"`)
+			b.Close()
+		})
+	case "postgres":
+		b, err := postgres.Open(ctx, raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rt.side, rt.pg = &Side{Backend: b}, b
+		rt.scalar = func(t testing.TB, q string) string {
+			t.Helper()
+			var v any
+			if err := b.Pool().QueryRow(ctx, q).Scan(&v); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+			if tm, ok := v.(time.Time); ok {
+				return tm.UTC().Format(time.RFC3339Nano)
+			}
+			return fmt.Sprint(v)
+		}
+		rt.count = func(t testing.TB, m, _ string) int64 {
+			n, _ := strconv.ParseInt(rt.scalar(t, fmt.Sprintf(`SELECT count(*) FROM %q.%q`, db, m)), 10, 64)
+			return n
+		}
+		t.Cleanup(func() {
+			b.Pool().Exec(ctx, `DROP SCHEMA IF EXISTS "`+db+`" CASCADE`)
+			b.Pool().Exec(ctx, `DELETE FROM _tsgate.columns WHERE db = $1`, db)
+			b.Close()
+		})
+	case "clickhouse":
+		u, _ := url.Parse(raw)
+		b, err := clickhouse.Open(ctx, "clickhouse://"+u.Host+"/"+db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rt.side, rt.http = &Side{Backend: b}, raw
+		rt.scalar = func(t testing.TB, q string) string { return clickhouseScalar(t, raw, q) }
+		rt.count = func(t testing.TB, m, _ string) int64 {
+			n, _ := strconv.ParseInt(rt.scalar(t, fmt.Sprintf("SELECT count() FROM `%s`.`%s`", db, m)), 10, 64)
+			return n
+		}
+		t.Cleanup(func() {
+			clickhouseScalar(t, raw, "DROP DATABASE IF EXISTS `"+db+"`")
+			b.Close()
+		})
+	default:
+		t.Fatalf("unknown target %s", name)
+	}
+	if err := rt.side.Backend.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return rt
+}
+
+// influxScalar runs InfluxQL over HTTP and returns the first value of the
+// first series' first row (its second column: the first is time).
+func influxScalar(t testing.TB, base, db, q string) string {
+	t.Helper()
+	resp, err := http.PostForm(base+"/query", url.Values{"db": {db}, "q": {q}, "epoch": {"u"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Results []struct {
+			Error  string
+			Series []struct{ Values [][]json.Number }
+		}
+	}
+	dec := json.NewDecoder(resp.Body)
+	dec.UseNumber()
+	if err := dec.Decode(&out); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	if len(out.Results) == 0 || out.Results[0].Error != "" {
+		t.Fatalf("%s: %+v", q, out.Results)
+	}
+	if len(out.Results[0].Series) == 0 || len(out.Results[0].Series[0].Values) == 0 {
+		return ""
+	}
+	row := out.Results[0].Series[0].Values[0]
+	return string(row[len(row)-1])
+}
+
+func clickhouseScalar(t testing.TB, base, q string) string {
+	t.Helper()
+	resp, err := http.Post(base+"/", "text/plain", strings.NewReader(q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("%s: %d %s", q, resp.StatusCode, b)
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	first, _, _ = strings.Cut(first, "\t")
+	return first
+}
+
+// subSecondSource is an embedded store with measurement fine (every
+// third row 250 ms past its second) and coarse (whole seconds).
+func subSecondSource(t *testing.T, db string, base time.Time) *Side {
+	src := embeddedSide(t, "src")
+	var b model.Batch
+	fine, coarse := b.Table("fine"), b.Table("coarse")
+	for i := range 90 {
+		at := base.Add(time.Duration(i) * 20 * time.Second)
+		off := time.Duration(0)
+		if i%3 == 0 {
+			off = 250 * time.Millisecond
+		}
+		cells := []model.Cell{{Name: "host", Tag: true, Value: model.String("h" + strconv.Itoa(i%2))}, {Name: "v", Value: model.Float(float64(i))}}
+		if err := fine.AppendRow(at.Add(off).UnixMicro(), cells); err != nil {
+			t.Fatal(err)
+		}
+		if err := coarse.AppendRow(at.UnixMicro(), cells); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := src.Backend.Write(context.Background(), db, &b); err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+// TestPrecisionLossClickHouse: ClickHouse 18.16 keeps whole seconds. The
+// backfill counts the rows it would truncate, per measurement, and writes
+// nothing until the loss is allowed; then it copies, and the verification
+// (per-hour counts and sums) is clean.
+func TestPrecisionLossClickHouse(t *testing.T) {
+	ctx := context.Background()
+	rt := openReal(t, "clickhouse")
+	base := time.Date(2025, 11, 26, 10, 0, 0, 0, time.UTC)
+	src := subSecondSource(t, rt.db, base)
+	var got *PrecisionReport
+	opt := Options{Database: rt.db, Checkpoint: filepath.Join(t.TempDir(), "cp.json"), Precision: func(r *PrecisionReport) { got = r }}
+
+	_, err := Backfill(ctx, src, rt.side, opt)
+	var lossErr *PrecisionLossError
+	if !errors.As(err, &lossErr) {
+		t.Fatalf("backfill to a whole-second target: %v, want a precision-loss refusal", err)
+	}
+	want := []PrecisionCount{{"coarse", 90, 0}, {"fine", 90, 30}}
+	if got == nil || got.Precision != time.Second || fmt.Sprint(got.Measurements) != fmt.Sprint(want) {
+		t.Fatalf("report %+v, want %v at 1s", got, want)
+	}
+	if !strings.Contains(got.String(), "fine: 30 of 90 rows have a finer timestamp") {
+		t.Errorf("report text:\n%s", got)
+	}
+	if n := rt.scalar(t, "SELECT count() FROM system.databases WHERE name = '"+rt.db+"'"); n != "0" {
+		t.Fatalf("the refused backfill created the target database (%s)", n)
+	}
+
+	// A bound between two seconds would split what the target stores as
+	// one instant.
+	bad := opt
+	bad.AllowPrecisionLoss, bad.Since = true, base.Add(500*time.Millisecond)
+	if _, err := Backfill(ctx, src, rt.side, bad); err == nil || !strings.Contains(err.Error(), "--since") {
+		t.Errorf("sub-second --since on a whole-second target: %v", err)
+	}
+
+	opt.AllowPrecisionLoss = true
+	res, err := Backfill(ctx, src, rt.side, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Rows["fine"] != 90 || res.Rows["coarse"] != 90 {
+		t.Fatalf("copied %v", res.Rows)
+	}
+	diffs, err := Verify(ctx, src, rt.side, opt)
+	if err != nil || len(diffs) != 0 {
+		t.Fatalf("verify: %v %+v", err, diffs)
+	}
+	// In ClickHouse itself: the first row, 250 ms past 10:00:00, is
+	// stored at 10:00:00.
+	if s := rt.scalar(t, "SELECT toUnixTimestamp(min(time)) FROM `"+rt.db+"`.fine"); s != strconv.FormatInt(base.Unix(), 10) {
+		t.Errorf("first fine row stored at %s, want %d", s, base.Unix())
+	}
+	// Resuming from scratch (no checkpoint) finds every chunk there,
+	// truncated times included: no duplicates.
+	opt.Checkpoint = ""
+	res, err = Backfill(ctx, src, rt.side, opt)
+	if err != nil || res.Rows["fine"] != 0 || res.Skipped["fine"] != 90 {
+		t.Fatalf("rerun: %v %+v", err, res)
+	}
+	if n := rt.count(t, "fine", "v"); n != 90 {
+		t.Errorf("ClickHouse holds %d fine rows, want 90", n)
+	}
+}
+
+// TestPrecisionKeptTargets: InfluxDB (ns) and PostgreSQL (µs) keep every
+// µs: no report, nothing refused, times exact.
+func TestPrecisionKeptTargets(t *testing.T) {
+	for _, name := range []string{"influxdb", "postgres"} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			rt := openReal(t, name)
+			base := time.Date(2025, 11, 26, 10, 0, 0, 0, time.UTC)
+			src := subSecondSource(t, rt.db, base)
+			opt := Options{Database: rt.db}
+			if rep, err := CheckPrecision(ctx, src, rt.side, opt); err != nil || rep != nil {
+				t.Fatalf("precision report %v %v, want none", rep, err)
+			}
+			if _, err := Backfill(ctx, src, rt.side, opt); err != nil {
+				t.Fatal(err)
+			}
+			want := base.Add(250 * time.Millisecond)
+			var got string
+			if name == "influxdb" {
+				got = influxTime(t, rt.http, rt.db, `SELECT "v" FROM "fine" ORDER BY time LIMIT 1`)
+				if got != strconv.FormatInt(want.UnixMicro(), 10) {
+					t.Errorf("first fine row at %s µs, want %d", got, want.UnixMicro())
+				}
+			} else {
+				got = rt.scalar(t, `SELECT min(time) FROM "`+rt.db+`".fine`)
+				if got != want.Format(time.RFC3339Nano) {
+					t.Errorf("first fine row at %s, want %s", got, want.Format(time.RFC3339Nano))
+				}
+			}
+		})
+	}
+}
+
+// influxTime is the time (epoch µs) of the first row q returns.
+func influxTime(t testing.TB, base, db, q string) string {
+	t.Helper()
+	resp, err := http.PostForm(base+"/query", url.Values{"db": {db}, "q": {q}, "epoch": {"u"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Results []struct {
+			Series []struct{ Values [][]json.Number }
+		}
+	}
+	dec := json.NewDecoder(resp.Body)
+	dec.UseNumber()
+	if err := dec.Decode(&out); err != nil || len(out.Results) == 0 || len(out.Results[0].Series) == 0 {
+		t.Fatalf("%s: %v %+v", q, err, out)
+	}
+	return string(out.Results[0].Series[0].Values[0][0])
+}
+
+// TestResumeRealBackends interrupts the backfill at a random chunk on
+// each real server, resumes it, then runs it once more as after a crash
+// that lost the checkpoint: the server holds every row exactly once (its
+// own count) and the verification is clean.
+func TestResumeRealBackends(t *testing.T) {
+	for _, name := range []string{"influxdb", "postgres", "clickhouse"} {
+		t.Run(name, func(t *testing.T) {
+			rt := openReal(t, name)
+			src := embeddedSide(t, "src")
+			ds := conformance.NewDataset(11, conformance.DefaultBase(time.Now()))
+			ds.Database = rt.db
+			for _, b := range ds.Batches {
+				if _, err := src.Backend.Write(context.Background(), ds.Database, b); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// 10-minute chunks: 12 per measurement, 24 in all. The
+			// interruption comes at a random instant: between chunks, in
+			// a count, in the middle of a write.
+			delay := time.Duration(20+rand.IntN(500)) * time.Millisecond
+			cp := filepath.Join(t.TempDir(), "cp.json")
+			ctx, cancel := context.WithCancelCause(context.Background())
+			time.AfterFunc(delay, func() { cancel(errors.New("interrupted")) })
+			chunks := 0
+			opt := Options{Database: ds.Database, Chunk: 10 * time.Minute, Checkpoint: cp, Progress: func(Progress) { chunks++ }}
+			if _, err := Backfill(ctx, src, rt.side, opt); err == nil {
+				t.Logf("the backfill finished within %s, before the interruption", delay)
+			} else {
+				t.Logf("interrupted after %s, %d chunks: %v", delay, chunks, err)
+			}
+			opt.Progress = nil
+			res, err := Backfill(context.Background(), src, rt.side, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first := res.Rows["cpu"] + res.Rows["events"]
+			opt.Checkpoint = ""
+			res, err = Backfill(context.Background(), src, rt.side, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Rows["cpu"] != 0 || res.Rows["events"] != 0 {
+				t.Errorf("a rerun without checkpoint copied %v again", res.Rows)
+			}
+			total := int64(ds.Batches[0].Rows() + ds.Batches[1].Rows())
+			if res.Skipped["cpu"]+res.Skipped["events"] != total || first > total {
+				t.Errorf("resume copied %d, rerun found %d of %d rows", first, res.Skipped["cpu"]+res.Skipped["events"], total)
+			}
+			diffs, err := Verify(context.Background(), src, rt.side, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var unchecked []string
+			for _, d := range diffs {
+				if !d.Unchecked {
+					t.Errorf("verify: %s: %s", d.Measurement, d.What)
+				}
+				unchecked = append(unchecked, d.What)
+			}
+			// InfluxQL cannot count per group a field some points lack
+			// (usage_guest_nice); its sum is still compared.
+			if want := name == "influxdb"; want != (len(unchecked) == 1 && strings.HasPrefix(unchecked[0], "count(usage_guest_nice) per hour not compared")) {
+				t.Errorf("not compared: %q", unchecked)
+			}
+			if n := rt.count(t, "cpu", "usage_user"); n != int64(ds.Batches[0].Rows()) {
+				t.Errorf("%s holds %d cpu rows, want %d", name, n, ds.Batches[0].Rows())
+			}
+			if n := rt.count(t, "events", "content"); n != int64(ds.Batches[1].Rows()) {
+				t.Errorf("%s holds %d events rows, want %d", name, n, ds.Batches[1].Rows())
+			}
+		})
+	}
+}
