@@ -54,6 +54,13 @@ func (s *Store) Query(ctx context.Context, db, query string) (model.Rows, error)
 		conn.Close()
 		return nil, classify(ctx, err)
 	}
+	return NewRows(ctx, conn, rows)
+}
+
+// NewRows streams a DuckDB result read through database/sql as
+// model.Rows, typed as the store's queries are; closing it closes rows
+// and conn. Other DuckDB users (the Parquet migration source) share it.
+func NewRows(ctx context.Context, conn *sql.Conn, rows *sql.Rows) (model.Rows, error) {
 	types, err := rows.ColumnTypes()
 	if err != nil {
 		rows.Close()
