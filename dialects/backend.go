@@ -2,6 +2,8 @@ package dialects
 
 import (
 	"context"
+	"errors"
+	"net"
 
 	"tsgate/model"
 	"tsgate/translate/target"
@@ -44,4 +46,56 @@ type Backend interface {
 	Ready(ctx context.Context) error
 	// Close releases pooled connections.
 	Close() error
+}
+
+// IdempotentWriter is an optional Backend capability: a backend whose
+// writes are idempotent stores each row of a batch once however often the
+// batch is written (InfluxDB: a point with the same measurement, tag set
+// and time overwrites the stored one). The gateway may then send a batch
+// again after any transient failure, even one that left it partly stored.
+type IdempotentWriter interface {
+	IdempotentWrites() bool
+}
+
+// NotStoredError marks a failed Write that the backend knows stored no
+// row of the batch: the failure came before any row was sent, the one
+// request carrying rows never reached the server (the connection was not
+// established), or the transaction holding them was rolled back. Sending
+// the batch again cannot store a row twice. Backends wrap the error they
+// would have returned (an *errs.Error, still found by errors.As).
+type NotStoredError struct{ Err error }
+
+func (e *NotStoredError) Error() string { return e.Err.Error() }
+func (e *NotStoredError) Unwrap() error { return e.Err }
+
+// NotStored marks err as a failure that stored nothing; nil stays nil.
+func NotStored(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &NotStoredError{Err: err}
+}
+
+// WriteRetrySafe reports whether a batch whose Write on b failed with err
+// may be written again without storing any row twice: b's writes are
+// idempotent, or err says nothing was stored. It says nothing about
+// whether a retry can succeed; the caller decides that by the error code.
+func WriteRetrySafe(b Backend, err error) bool {
+	if err == nil {
+		return false
+	}
+	var ns *NotStoredError
+	if errors.As(err, &ns) {
+		return true
+	}
+	iw, ok := b.(IdempotentWriter)
+	return ok && iw.IdempotentWrites()
+}
+
+// NeverConnected reports whether err is a failure to establish a
+// connection (a dial error: refused, unreachable, no such host, dial
+// timeout): the request it belonged to never reached the server.
+func NeverConnected(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }

@@ -464,13 +464,18 @@ func (b *Backend) loadSchema(ctx context.Context, db string) (map[string][]targe
 // resolved against the remote's columns first, so a conflicting row is
 // rejected and counted here; the remote's own partial-write refusal
 // (racing writers) fails the whole call with its message.
+//
+// Arc appends (it keeps duplicates), so an error is marked
+// dialects.NotStored only when no row can have been stored: it came
+// before the one write request was sent, or that request's connection
+// was never established.
 func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (model.WriteResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, b.timeout)
 	defer cancel()
 	db = b.database(db)
 	stored, err := b.catalog.Tables(ctx, db)
 	if err != nil {
-		return model.WriteResult{}, err
+		return model.WriteResult{}, dialects.NotStored(err)
 	}
 	var res model.WriteResult
 	var buf bytes.Buffer
@@ -540,6 +545,9 @@ func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (mod
 	resp, err := b.do(ctx, http.MethodPost, "/api/v1/write/msgpack", db, "application/msgpack", &buf)
 	if err != nil {
 		b.catalog.Invalidate(db)
+		if dialects.NeverConnected(err) {
+			err = dialects.NotStored(err)
+		}
 		return model.WriteResult{}, err
 	}
 	io.Copy(io.Discard, resp.Body)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"tsgate/dialects"
 	"tsgate/dialects/backendkit"
 	"tsgate/errs"
 	"tsgate/model"
@@ -27,16 +28,23 @@ const (
 // ClickHouse has no transactions: an insert is atomic per table, but a
 // batch of several measurements may land partly if one insert fails, and
 // MergeTree keeps duplicates, so a retried batch can store rows twice.
+// An error is therefore marked dialects.NotStored only when no row can
+// have been stored: it came before the first INSERT of rows was sent, or
+// that INSERT's connection was never established. A failure during or
+// after an INSERT is not marked (an INSERT larger than one block may even
+// be stored in part), nor is anything after a first INSERT succeeded.
+// Re-running the schema steps is harmless: CREATE … IF NOT EXISTS, ALTER
+// after rereading the columns, and metadata rows versioned by time.
 func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (model.WriteResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, b.timeout)
 	defer cancel()
 	db = b.database(db)
 	if err := b.ensureMeta(ctx); err != nil {
-		return model.WriteResult{}, err
+		return model.WriteResult{}, dialects.NotStored(err)
 	}
 	stored, err := b.catalog.Tables(ctx, db)
 	if err != nil {
-		return model.WriteResult{}, err
+		return model.WriteResult{}, dialects.NotStored(err)
 	}
 	var res model.WriteResult
 	var kept []*model.Table
@@ -61,6 +69,9 @@ func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (mod
 			b.catalog.Invalidate(db)
 		}
 	}()
+	// sent: an INSERT of rows has left tsgate, so a later failure may
+	// leave the batch partly stored.
+	sent := false
 	for _, t := range kept {
 		body, n, dropped, reasons := encodeTSV(t)
 		res.Rejected += dropped
@@ -72,12 +83,19 @@ func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (mod
 		changed = changed || ch
 		if err != nil {
 			changed = true
+			if !sent {
+				err = dialects.NotStored(err)
+			}
 			return model.WriteResult{}, err
 		}
 		if err := b.insert(ctx, db, t, body); err != nil {
 			changed = true
+			if !sent && dialects.NeverConnected(err) {
+				err = dialects.NotStored(err)
+			}
 			return model.WriteResult{}, err
 		}
+		sent = true
 		res.Rows += n
 	}
 	if len(res.Conflicts) > 10 {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"tsgate/dialects"
 	"tsgate/dialects/backendkit"
 	"tsgate/errs"
 	"tsgate/model"
@@ -35,7 +36,7 @@ func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (mod
 		return model.WriteResult{}, errs.New(errs.Invalid, "influxdb: no database given and none in the backend URL")
 	}
 	if err := b.ensureDatabase(ctx, db); err != nil {
-		return model.WriteResult{}, err
+		return model.WriteResult{}, dialects.NotStored(err)
 	}
 	// The lock covers reading the catalog through writing the metadata:
 	// the next writer must see this one's metadata, or it could take a
@@ -51,7 +52,7 @@ func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (mod
 	}()
 	tables, err := b.catalog.Tables(ctx, db)
 	if err != nil {
-		return model.WriteResult{}, err
+		return model.WriteResult{}, dialects.NotStored(err)
 	}
 	var res model.WriteResult
 	var kept []*model.Table
@@ -109,7 +110,8 @@ func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (mod
 		// that make it false exist.
 		if err := b.writeLines(ctx, db, meta); err != nil {
 			b.catalog.Invalidate(db)
-			return model.WriteResult{}, err
+			// Metadata only: no row was sent yet.
+			return model.WriteResult{}, dialects.NotStored(err)
 		}
 	}
 	if changed {
@@ -117,7 +119,7 @@ func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (mod
 	}
 	b.wmu.Unlock()
 	locked = false
-	for len(body) > 0 {
+	for first := true; len(body) > 0; first = false {
 		n := len(body)
 		if n > maxBody {
 			n = bytes.LastIndexByte(body[:maxBody], '\n') + 1
@@ -127,6 +129,9 @@ func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (mod
 		}
 		if err := b.writeLines(ctx, db, body[:n]); err != nil {
 			b.catalog.Invalidate(db)
+			if first && dialects.NeverConnected(err) {
+				err = dialects.NotStored(err)
+			}
 			return model.WriteResult{}, err
 		}
 		body = body[n:]
@@ -137,6 +142,15 @@ func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (mod
 	}
 	return res, nil
 }
+
+// IdempotentWrites is true: InfluxDB stores a point with the same
+// measurement, tag set and time as the one it replaces, so a batch
+// written again after a failure (even one that left it partly stored) is
+// stored once. tsgate's Required metadata points are recomputed on each
+// attempt and overwrite the same way. The gateway retries on it
+// (dialects.WriteRetrySafe). Write still marks failures that stored no
+// row (dialects.NotStored), so a client can be told so.
+func (b *Backend) IdempotentWrites() bool { return true }
 
 // uintsAsInts rewrites t's uint64 columns as int64 ones: InfluxDB 1.x
 // builds have no unsigned type (it is behind a build tag), so an unsigned

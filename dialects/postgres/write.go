@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"math"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
+	"tsgate/dialects"
 	"tsgate/dialects/backendkit"
 	"tsgate/errs"
 	"tsgate/model"
@@ -28,16 +31,24 @@ const maxIdent = 63
 // straight from the typed columns). Rows whose types conflict with the
 // stored columns are rejected and counted; a failure rolls everything
 // back, so a retried batch is never half stored.
+//
+// An error is marked dialects.NotStored when no row can have been
+// committed: it came before the transaction's COMMIT was sent (the
+// transaction is rolled back, by tsgate or by the server when the
+// connection dies) or COMMIT answered that it rolled back. A failure
+// while COMMIT was in flight is ambiguous (the server may have committed
+// without the acknowledgement arriving) and is not marked: COPY has no
+// key to deduplicate on, so sending the batch again could store it twice.
 func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (model.WriteResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, b.timeout)
 	defer cancel()
 	schema := schemaOf(db)
 	if err := b.ensureMeta(ctx); err != nil {
-		return model.WriteResult{}, err
+		return model.WriteResult{}, dialects.NotStored(err)
 	}
 	stored, err := b.catalog.Tables(ctx, schema)
 	if err != nil {
-		return model.WriteResult{}, err
+		return model.WriteResult{}, dialects.NotStored(err)
 	}
 	var res model.WriteResult
 	var kept []*model.Table
@@ -62,7 +73,8 @@ func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (mod
 		}
 	}
 	ddl := false
-	err = pgx.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
+	committing := false
+	err = b.inTx(ctx, &committing, func(tx pgx.Tx) error {
 		ddl = false
 		res.Rows = 0
 		for _, t := range kept {
@@ -89,12 +101,32 @@ func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (mod
 		b.forgetUints()
 	}
 	if err != nil {
-		return model.WriteResult{}, b.classify(ctx, err)
+		cerr := b.classify(ctx, err)
+		if !committing || errors.Is(err, pgx.ErrTxCommitRollback) || pgconn.SafeToRetry(err) {
+			// Rolled back, or COMMIT never left tsgate.
+			cerr = dialects.NotStored(cerr)
+		}
+		return model.WriteResult{}, cerr
 	}
 	if len(res.Conflicts) > 10 {
 		res.Conflicts = res.Conflicts[:10]
 	}
 	return res, nil
+}
+
+// inTx is pgx.BeginFunc that says, through committing, whether an error
+// came from COMMIT (set just before it is sent) or from before it.
+func (b *Backend) inTx(ctx context.Context, committing *bool, fn func(pgx.Tx) error) error {
+	tx, err := b.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback(ctx) // a dead connection rolls back on the server
+		return err
+	}
+	*committing = true
+	return tx.Commit(ctx)
 }
 
 func copySQL(schema string, t *model.Table) string {
