@@ -36,9 +36,23 @@ type Config struct {
 }
 
 // BackendConfig selects where data lives. An empty URL means the embedded
-// DuckDB store under DataDir.
+// DuckDB store under DataDir. The write_* keys bound writes to a remote
+// backend (writeguard.go); the embedded store has its own group commit.
 type BackendConfig struct {
 	URL string `toml:"url"`
+	// WriteBufferRows bounds the rows of writes in flight to the backend
+	// at once; a batch larger than the whole buffer goes alone.
+	WriteBufferRows int64 `toml:"write_buffer_rows"`
+	// WriteBufferWait is how long a write waits for room in a full
+	// buffer before it is answered 503 with nothing stored.
+	WriteBufferWait Duration `toml:"write_buffer_wait"`
+	// WriteRetries bounds the further attempts of a write that failed
+	// with the backend unavailable, made only where a retry cannot store
+	// a row twice (dialects.WriteRetrySafe); 0 disables retries.
+	WriteRetries int `toml:"write_retries"`
+	// WriteRetryMaxWait caps the backoff between attempts, which starts
+	// at 100 ms and doubles.
+	WriteRetryMaxWait Duration `toml:"write_retry_max_wait"`
 }
 
 // ArcConfig is the Arc-compatible HTTP API.
@@ -179,6 +193,12 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 func Default() Config {
 	return Config{
 		DataDir: "./data",
+		Backend: BackendConfig{
+			WriteBufferRows:   1_000_000,
+			WriteBufferWait:   Duration{500 * time.Millisecond},
+			WriteRetries:      3,
+			WriteRetryMaxWait: Duration{time.Second},
+		},
 		Arc: ArcConfig{
 			Listen:       ":8000",
 			QueryTimeout: Duration{300 * time.Second},
@@ -326,6 +346,9 @@ func (c Config) Validate() error {
 	}
 	if c.Arc.MaxBodyBytes <= 0 {
 		problems = append(problems, errors.New("arc.max_body_bytes must be positive"))
+	}
+	if b := c.Backend; b.WriteBufferRows <= 0 || b.WriteBufferWait.Duration < 0 || b.WriteRetries < 0 || b.WriteRetries > 100 || b.WriteRetryMaxWait.Duration <= 0 {
+		problems = append(problems, errors.New("backend.write_buffer_rows and backend.write_retry_max_wait must be positive, backend.write_buffer_wait not negative, backend.write_retries between 0 and 100"))
 	}
 	switch c.PGWire.AuthMethod {
 	case "scram-sha-256", "password":

@@ -20,6 +20,9 @@ listen = ":8001"
 query_timeout = "10s"
 [log]
 format = "json"
+[backend]
+write_buffer_rows = 5000
+write_retries = 5
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -28,6 +31,8 @@ format = "json"
 		"TSGATE_AUTH_BOOTSTRAP_TOKEN=abcdefghijklmnopq",
 		"TSGATE_BACKEND_URL=",
 		"TSGATE_AUTH_ENABLED=false",
+		"TSGATE_BACKEND_WRITE_RETRIES=2", // env beats file
+		"TSGATE_BACKEND_WRITE_RETRY_MAX_WAIT=250ms",
 		"OTHER_ARC_LISTEN=ignored",
 	})
 	if err != nil {
@@ -43,6 +48,9 @@ format = "json"
 	want.Log.Format = "json"
 	want.Auth.BootstrapToken = "abcdefghijklmnopq"
 	want.Auth.Enabled = false
+	want.Backend.WriteBufferRows = 5000
+	want.Backend.WriteRetries = 2
+	want.Backend.WriteRetryMaxWait = Duration{250 * time.Millisecond}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
 	}
@@ -62,6 +70,9 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"bad env duration", "", []string{"TSGATE_ARC_QUERY_TIMEOUT=soon"}, "TSGATE_ARC_QUERY_TIMEOUT"},
 		{"bad env bool", "", []string{"TSGATE_AUTH_ENABLED=maybe"}, "TSGATE_AUTH_ENABLED"},
 		{"bad log format", "", []string{"TSGATE_LOG_FORMAT=xml"}, "log.format"},
+		{"zero write buffer", "", []string{"TSGATE_BACKEND_WRITE_BUFFER_ROWS=0"}, "backend.write_buffer_rows"},
+		{"negative retries", "", []string{"TSGATE_BACKEND_WRITE_RETRIES=-1"}, "backend.write_retries"},
+		{"bad retry wait", "", []string{"TSGATE_BACKEND_WRITE_RETRY_MAX_WAIT=soon"}, "TSGATE_BACKEND_WRITE_RETRY_MAX_WAIT"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -266,6 +266,8 @@ type switchable struct {
 	log  *slog.Logger
 	dm   *dualMetrics
 	sm   *shadowMetrics
+	// guard bounds and retries writes to a remote primary (writeguard.go).
+	guard *writeGuard
 	// writes pauses writes while a reload hands the secondary's role
 	// over, so no write lands on a state being stopped.
 	writes   sync.RWMutex
@@ -291,6 +293,7 @@ func newSwitchable(ctx context.Context, cfg Config, log *slog.Logger, reg promet
 	s := &switchable{
 		pool: &backendPool{open: map[string]*sharedBackend{}, duckdb: opts},
 		log:  log, dm: newDualMetrics(reg), sm: newShadowMetrics(reg),
+		guard: newWriteGuard(cfg.Backend, newWriteGuardMetrics(reg)),
 	}
 	st, err := s.build(ctx, plan)
 	if err != nil {
@@ -531,7 +534,13 @@ func (s *switchable) Write(ctx context.Context, db string, b *model.Batch) (mode
 	defer s.writes.RUnlock()
 	st := s.acquire()
 	defer st.leave()
-	return st.writer.Write(ctx, db, b)
+	if st.identity {
+		// The embedded store: its own group commit bounds and batches.
+		return st.writer.Write(ctx, db, b)
+	}
+	return s.guard.Write(ctx, st.primary, b, func(ctx context.Context) (model.WriteResult, error) {
+		return st.writer.Write(ctx, db, b)
+	})
 }
 
 func (s *switchable) Databases(ctx context.Context) ([]string, error) {
