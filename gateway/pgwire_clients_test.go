@@ -47,8 +47,10 @@ func runClient(t *testing.T, cmd *exec.Cmd, env ...string) string {
 	return string(out)
 }
 
-func TestPGWireLibPQ(t *testing.T) {
-	s := startPG(t, nil)
+func TestPGWireLibPQ(t *testing.T) { forEachPGBackend(t, testPGWireLibPQ) }
+
+func testPGWireLibPQ(t *testing.T, backend func(*Config)) {
+	s := startPG(t, backend)
 	db, err := sql.Open("postgres", s.url("tsdb"))
 	if err != nil {
 		t.Fatal(err)
@@ -79,9 +81,11 @@ func TestPGWireLibPQ(t *testing.T) {
 	}
 }
 
-func TestPGWirePsql(t *testing.T) {
+func TestPGWirePsql(t *testing.T) { forEachPGBackend(t, testPGWirePsql) }
+
+func testPGWirePsql(t *testing.T, backend func(*Config)) {
 	psql := needTool(t, "psql")
-	s := startPG(t, nil)
+	s := startPG(t, backend)
 	env := []string{"PGPASSWORD=" + adminToken, "PGHOST=" + s.host, "PGPORT=" + s.port, "PGUSER=alice", "PGDATABASE=tsdb", "PGSSLMODE=prefer"}
 	out := runClient(t, exec.Command(psql, "-X", "-A", "-t", "-c", "SELECT host, usage FROM cpu ORDER BY time"), env...)
 	if out != "a|1.5\nb|2.5\na|3.5\n" {
@@ -102,7 +106,9 @@ func TestPGWirePsql(t *testing.T) {
 	}
 }
 
-func TestPGWirePsycopg2(t *testing.T) {
+func TestPGWirePsycopg2(t *testing.T) { forEachPGBackend(t, testPGWirePsycopg2) }
+
+func testPGWirePsycopg2(t *testing.T, backend func(*Config)) {
 	py := needTool(t, "/usr/bin/python3")
 	if err := exec.Command(py, "-c", "import psycopg2").Run(); err != nil {
 		if os.Getenv("CI") != "" {
@@ -110,14 +116,16 @@ func TestPGWirePsycopg2(t *testing.T) {
 		}
 		t.Skip("python3-psycopg2 is missing")
 	}
-	s := startPG(t, nil)
+	s := startPG(t, backend)
 	out := runClient(t, exec.Command(py, filepath.Join(clientsDir(t), "psycopg2_client.py")), "PGURL="+s.url("tsdb"))
 	if strings.TrimSpace(out) != "OK" {
 		t.Errorf("psycopg2: %s", out)
 	}
 }
 
-func TestPGWireNodePG(t *testing.T) {
+func TestPGWireNodePG(t *testing.T) { forEachPGBackend(t, testPGWireNodePG) }
+
+func testPGWireNodePG(t *testing.T, backend func(*Config)) {
 	node := needTool(t, "node")
 	dir := filepath.Join(clientsDir(t), "node")
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "pg")); err != nil {
@@ -126,7 +134,7 @@ func TestPGWireNodePG(t *testing.T) {
 		}
 		t.Skip("node pg is not installed (run scripts/clients.sh)")
 	}
-	s := startPG(t, nil)
+	s := startPG(t, backend)
 	cmd := exec.Command(node, "client.js")
 	cmd.Dir = dir
 	out := runClient(t, cmd, "PGURL="+s.url("tsdb"))
@@ -135,11 +143,11 @@ func TestPGWireNodePG(t *testing.T) {
 	}
 }
 
-func testJDBC(t *testing.T, metadata bool) {
+func testJDBC(t *testing.T, backend func(*Config), metadata bool) {
 	javac := needTool(t, "javac")
 	java := needTool(t, "java")
 	jar := needTool(t, "/usr/share/java/postgresql.jar")
-	s := startPG(t, nil)
+	s := startPG(t, backend)
 	classes := t.TempDir()
 	runClient(t, exec.Command(javac, "-d", classes, "-cp", jar, filepath.Join(clientsDir(t), "Client.java")))
 	meta := "0"
@@ -153,15 +161,21 @@ func testJDBC(t *testing.T, metadata bool) {
 	}
 }
 
-func TestPGWireJDBC(t *testing.T) { testJDBC(t, false) }
+func TestPGWireJDBC(t *testing.T) {
+	forEachPGBackend(t, func(t *testing.T, backend func(*Config)) { testJDBC(t, backend, false) })
+}
 
-func TestPGWireJDBCMetadata(t *testing.T) { testJDBC(t, true) }
+func TestPGWireJDBCMetadata(t *testing.T) {
+	forEachPGBackend(t, func(t *testing.T, backend func(*Config)) { testJDBC(t, backend, true) })
+}
 
 // TestPGWirePsqlCatalog runs psql's own catalog queries (\l, \dn, \dt,
 // \d) against the emulated catalog and checks what psql prints.
-func TestPGWirePsqlCatalog(t *testing.T) {
+func TestPGWirePsqlCatalog(t *testing.T) { forEachPGBackend(t, testPGWirePsqlCatalog) }
+
+func testPGWirePsqlCatalog(t *testing.T, backend func(*Config)) {
 	psql := needTool(t, "psql")
-	s := startPG(t, nil)
+	s := startPG(t, backend)
 	env := []string{"PGPASSWORD=" + adminToken, "PGHOST=" + s.host, "PGPORT=" + s.port, "PGUSER=alice", "PGDATABASE=tsdb"}
 	for _, c := range []struct{ cmd, want string }{
 		{`\l`, " tsdb | tsgate | UTF8     | C.UTF-8 | C.UTF-8 |            | libc            | \n"},
@@ -193,9 +207,11 @@ func TestPGWirePsqlCatalog(t *testing.T) {
 // TestPGWirePsqlCancel interrupts psql (SIGINT) during a long query: psql
 // sends CancelRequest on a second connection and must print PostgreSQL's
 // cancel error.
-func TestPGWirePsqlCancel(t *testing.T) {
+func TestPGWirePsqlCancel(t *testing.T) { forEachPGBackend(t, testPGWirePsqlCancel) }
+
+func testPGWirePsqlCancel(t *testing.T, backend func(*Config)) {
 	psql := needTool(t, "psql")
-	s := startPG(t, nil)
+	s := startPG(t, backend)
 	writeBig(t, s)
 	cmd := exec.Command(psql, "-X", "-c", slowQuery)
 	cmd.Env = append(os.Environ(), "PGPASSWORD="+adminToken, "PGHOST="+s.host, "PGPORT="+s.port, "PGUSER=alice", "PGDATABASE=tsdb")

@@ -2,9 +2,13 @@ package gateway
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +60,11 @@ func pgConnect(t *testing.T, url string) *pgx.Conn {
 }
 
 func TestPGWirePgxSimpleAndExtended(t *testing.T) {
-	s := startPG(t, nil)
+	forEachPGBackend(t, testPGWirePgxSimpleAndExtended)
+}
+
+func testPGWirePgxSimpleAndExtended(t *testing.T, backend func(*Config)) {
+	s := startPG(t, backend)
 	ctx := context.Background()
 	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeCacheStatement, pgx.QueryExecModeDescribeExec} {
 		t.Run(mode.String(), func(t *testing.T) {
@@ -149,4 +157,51 @@ func TestPGWireColumnNames(t *testing.T) {
 	if got := strings.Join(names, ","); got != "host,count,avg,m,?column?,usage" {
 		t.Errorf("column names %s", got)
 	}
+}
+
+// forEachPGBackend runs a pg wire client test against the embedded store
+// and, in a fresh database of its own, against the real PostgreSQL the
+// test scripts start (TSGATE_TEST_POSTGRES_URL; required under CI): a
+// client must not be able to tell which one answers.
+func forEachPGBackend(t *testing.T, test func(t *testing.T, backend func(*Config))) {
+	t.Run("embedded", func(t *testing.T) { test(t, nil) })
+	t.Run("postgres", func(t *testing.T) {
+		base := os.Getenv("TSGATE_TEST_POSTGRES_URL")
+		if base == "" {
+			if os.Getenv("CI") != "" {
+				t.Fatal("CI: TSGATE_TEST_POSTGRES_URL is unset; run scripts/test.sh")
+			}
+			t.Skip("TSGATE_TEST_POSTGRES_URL is unset (scripts/test.sh starts PostgreSQL)")
+		}
+		u := freshPostgresDatabase(t, base)
+		test(t, func(c *Config) { c.Backend.URL = u })
+	})
+}
+
+// freshPostgresDatabase creates a database for one test on the server at
+// base and drops it when the test ends.
+func freshPostgresDatabase(t *testing.T, base string) string {
+	t.Helper()
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	name := "tsgate_pgw_" + hex.EncodeToString(b[:])
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		admin.Close(ctx)
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		admin.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)")
+		admin.Close(ctx)
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
 }

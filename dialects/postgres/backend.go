@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"tsgate/dialects"
@@ -116,6 +117,14 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Backend, error) 
 	// text means different tables in different schemas: prepared
 	// statements and cached descriptions keyed by text would be wrong.
 	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+	// A canceled request (pg wire CancelRequest, an Arc client gone, a
+	// timeout) sends PostgreSQL a CancelRequest at once and keeps the
+	// pooled connection. pgx's default expires the socket instead: the
+	// connection is lost, and the server hears of the cancel only from
+	// the close path. The deadline stays as the fallback.
+	cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: 2 * time.Second}
+	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
 	}
