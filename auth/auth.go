@@ -49,6 +49,9 @@ type Token struct {
 	Hash        string       `json:"sha256"`
 	Permissions []Permission `json:"permissions"`
 	CreatedAt   time.Time    `json:"created_at"`
+	// SCRAM is the token's SCRAM-SHA-256 verifier for pg wire logins
+	// (scram.go); absent on tokens made before tokens carried one.
+	SCRAM *SCRAMKeys `json:"scram,omitempty"`
 }
 
 // Has reports whether the token carries p.
@@ -57,7 +60,8 @@ func (t *Token) Has(p Permission) bool {
 }
 
 type file struct {
-	Tokens []*Token `json:"tokens"`
+	SCRAM  *SCRAMParams `json:"scram,omitempty"`
+	Tokens []*Token     `json:"tokens"`
 }
 
 // Store is the token file plus an in-memory index. Other processes (the
@@ -68,6 +72,7 @@ type Store struct {
 
 	mu      sync.RWMutex
 	tokens  []*Token
+	scram   *SCRAMParams
 	byHash  map[string]*Token
 	modTime time.Time
 	checked time.Time
@@ -86,7 +91,7 @@ func Open(path string) (*Store, error) {
 func (s *Store) reload() error {
 	st, err := os.Stat(s.path)
 	if errors.Is(err, os.ErrNotExist) {
-		s.tokens, s.byHash, s.modTime = nil, map[string]*Token{}, time.Time{}
+		s.tokens, s.scram, s.byHash, s.modTime = nil, nil, map[string]*Token{}, time.Time{}
 		return nil
 	}
 	if err != nil {
@@ -100,7 +105,7 @@ func (s *Store) reload() error {
 	if err := json.Unmarshal(b, &f); err != nil {
 		return fmt.Errorf("token file %s: %w", s.path, err)
 	}
-	s.tokens = f.Tokens
+	s.tokens, s.scram = f.Tokens, f.SCRAM
 	s.byHash = make(map[string]*Token, len(f.Tokens))
 	for _, t := range f.Tokens {
 		s.byHash[t.Hash] = t
@@ -209,8 +214,20 @@ func (s *Store) Create(name, secret string, perms []Permission) (string, *Token,
 	if _, dup := s.byHash[t.Hash]; dup {
 		return "", nil, errors.New("that token already exists")
 	}
+	params := s.scram
+	if params == nil {
+		var err error
+		if params, err = newSCRAMParams(); err != nil {
+			return "", nil, err
+		}
+	}
+	keys, err := DeriveSCRAM(*params, secret)
+	if err != nil {
+		return "", nil, err
+	}
+	t.SCRAM = &keys
 	tokens := append(slices.Clone(s.tokens), t)
-	if err := s.save(tokens); err != nil {
+	if err := s.save(tokens, params); err != nil {
 		return "", nil, err
 	}
 	return secret, t, s.reload()
@@ -249,7 +266,7 @@ func (s *Store) Revoke(id string) error {
 	if i < 0 {
 		return fmt.Errorf("no token with id %q", id)
 	}
-	if err := s.save(slices.Delete(slices.Clone(s.tokens), i, i+1)); err != nil {
+	if err := s.save(slices.Delete(slices.Clone(s.tokens), i, i+1), s.scram); err != nil {
 		return err
 	}
 	return s.reload()
@@ -257,8 +274,8 @@ func (s *Store) Revoke(id string) error {
 
 // save writes the file atomically and durably: a crash leaves the old or
 // the new file, never half of one.
-func (s *Store) save(tokens []*Token) error {
-	b, err := json.MarshalIndent(file{Tokens: tokens}, "", "  ")
+func (s *Store) save(tokens []*Token, scram *SCRAMParams) error {
+	b, err := json.MarshalIndent(file{SCRAM: scram, Tokens: tokens}, "", "  ")
 	if err != nil {
 		return err
 	}

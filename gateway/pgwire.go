@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"path/filepath"
 	"strings"
 
 	"tsgate/errs"
@@ -38,23 +37,14 @@ func (g *Gateway) addPGWire(cfg Config) error {
 		wc.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 	if g.tokens != nil {
-		tokens := g.tokens
-		live := func(hash string) bool {
-			for _, t := range tokens.List() {
-				if t.Hash == hash {
-					return true
-				}
-			}
-			return false
-		}
-		verify := func(tok string) bool { _, ok := tokens.Verify(tok); return ok }
-		a, err := pgwire.NewTokenAuth(filepath.Join(cfg.DataDir, "pgwire-scram.json"), verify, live)
+		a, err := pgwire.NewTokenAuth(g.tokens)
 		if err != nil {
 			return err
 		}
 		if cfg.Auth.BootstrapToken != "" {
-			// The one token we know in plaintext at start-up.
-			if err := a.Learn(cfg.Auth.BootstrapToken); err != nil {
+			// A bootstrap token from a store made before tokens carried
+			// SCRAM verifiers gets one now that it is known in plaintext.
+			if err := g.tokens.LearnSCRAM(cfg.Auth.BootstrapToken); err != nil {
 				g.log.Warn("pgwire: bootstrap token not usable for SCRAM", "err", err)
 			}
 		}

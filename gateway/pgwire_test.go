@@ -15,6 +15,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"tsgate/auth"
 )
 
 // pgServer is a gateway with pg wire on a free port and a little data.
@@ -204,4 +206,58 @@ func freshPostgresDatabase(t *testing.T, base string) string {
 	}
 	u.Path = "/" + name
 	return u.String()
+}
+
+// TestPGWireSCRAMNewToken: a token made while the gateway runs (by
+// `tsgate token create`, another process on the same token file) logs in
+// with SCRAM at once, though the gateway never saw it in plaintext; once
+// revoked it cannot.
+func TestPGWireSCRAMNewToken(t *testing.T) {
+	s := startPG(t, nil)
+	cli, err := auth.Open(TokenPath(s.gateway.cfg.DataDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, tok, err := cli.Create("bi", "", []auth.Permission{auth.Read})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := func(secret string) string {
+		return fmt.Sprintf("postgres://metabase:%s@%s:%s/tsdb?sslmode=disable", secret, s.host, s.port)
+	}
+	ctx := context.Background()
+	var c *pgx.Conn
+	// The gateway rereads the token file at most once a second.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err = pgx.Connect(ctx, url(secret))
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("SCRAM login with a new token: %v", err)
+	}
+	var n int
+	if err := c.QueryRow(ctx, "SELECT count(*) FROM cpu").Scan(&n); err != nil || n != 3 {
+		t.Errorf("query: %v %d", err, n)
+	}
+	c.Close(ctx)
+	if err := cli.Revoke(tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(5 * time.Second)
+	for {
+		c, err = pgx.Connect(ctx, url(secret))
+		if err != nil || time.Now().After(deadline) {
+			break
+		}
+		c.Close(ctx)
+		time.Sleep(200 * time.Millisecond)
+	}
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "28P01" {
+		t.Errorf("login with a revoked token: %v, want SQLSTATE 28P01", err)
+	}
 }

@@ -26,8 +26,8 @@
 // # Authentication
 //
 // Passwords are tsgate API tokens; user names are free text, logged.
-// SCRAM-SHA-256 is the default (see TokenAuth for how verifiers are kept,
-// given that the token store holds only hashes); cleartext is offered only
+// SCRAM-SHA-256 is the default, against the verifier each token gets when
+// it is made (auth.SCRAMKeys; see TokenAuth); cleartext is offered only
 // on TLS connections and only when configured. MD5 is not offered: it
 // would need md5(token+user) for every user name, i.e. the token itself.
 //

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/big"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"tsgate/auth"
 	"tsgate/errs"
 	"tsgate/model"
 )
@@ -137,15 +139,9 @@ func FuzzStartup(f *testing.F) {
 	sasl, _ := (&pgproto3.SASLInitialResponse{AuthMechanism: "SCRAM-SHA-256", Data: []byte("n,,n=,r=abc")}).Encode(nil)
 	f.Add(append(startupBytes(map[string]string{"user": "u"}), sasl...))
 	f.Add([]byte{0, 0, 0, 8, 0, 3, 0, 0})
-	auth, err := NewTokenAuth(f.TempDir()+"/scram.json", func(s string) bool { return s == "token-0123456789abcdef" }, func(string) bool { return true })
-	if err != nil {
-		f.Fatal(err)
-	}
-	if err := auth.Learn("token-0123456789abcdef"); err != nil {
-		f.Fatal(err)
-	}
+	ta := testTokenAuth(f, "token-0123456789abcdef")
 	f.Fuzz(func(t *testing.T, in []byte) {
-		serveBytes(t, Config{Auth: auth}, in)
+		serveBytes(t, Config{Auth: ta}, in)
 	})
 }
 
@@ -252,4 +248,21 @@ func TestNumericBinary(t *testing.T) {
 	if _, ok := appendNumeric(nil, []byte("1e5")); ok {
 		t.Error("exponent form accepted")
 	}
+}
+
+// testTokenAuth is a TokenAuth over a fresh token store holding secret.
+func testTokenAuth(t testing.TB, secret string) *TokenAuth {
+	t.Helper()
+	st, err := auth.Open(filepath.Join(t.TempDir(), "tokens.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.Create("test", secret, []auth.Permission{auth.Read}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := NewTokenAuth(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

@@ -2,145 +2,70 @@ package pgwire
 
 import (
 	"crypto/hmac"
-	"crypto/pbkdf2"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
+
+	"tsgate/auth"
 )
 
-// SCRAM-SHA-256 needs, per password, a StoredKey and ServerKey derived
-// from the password itself; tsgate's token store keeps only SHA-256 of
-// each token, from which they cannot be derived. TokenAuth therefore
-// keeps its own SCRAM verifiers (file mode 0600 under the data directory),
-// derived the moment a token is seen in plaintext: the bootstrap token at
-// start-up, and any token a client presents with cleartext auth over TLS.
-//
-// The password is the token and the user name is free text, so the server
-// cannot pick a verifier by user before the proof arrives. All verifiers
-// share one server-wide salt and iteration count; the proof is checked
-// against each live verifier in turn (a handful of HMACs per login). A
-// verifier whose token was revoked in the token store stops matching at
-// once, because liveness is checked against the store on every login.
-
-const scramIterations = 4096
-
-type scramKeys struct {
-	TokenHash string `json:"token_sha256"`
-	StoredKey []byte `json:"stored_key"`
-	ServerKey []byte `json:"server_key"`
+// TokenStore is where logins are checked: tsgate's API tokens (the
+// password is a token; the user name is free text, recorded in logs).
+// auth.Store is one.
+type TokenStore interface {
+	// Verify reports whether a plaintext token is valid.
+	Verify(token string) (*auth.Token, bool)
+	// SCRAM returns the store-wide salt and iteration count and the
+	// SCRAM-SHA-256 verifiers of the live tokens; ok is false while
+	// there are none. Tokens get one when they are made.
+	SCRAM() (p auth.SCRAMParams, keys []auth.SCRAMKeys, ok bool)
+	// LearnSCRAM stores the verifier of a valid token made without one,
+	// once it is seen in plaintext (cleartext login over TLS).
+	LearnSCRAM(token string) error
 }
 
-type scramFile struct {
-	Salt       []byte      `json:"salt"`
-	Iterations int         `json:"iterations"`
-	Keys       []scramKeys `json:"keys"`
-}
-
-// TokenAuth authenticates pg wire logins against tsgate API tokens.
+// TokenAuth authenticates pg wire logins against a TokenStore. The proof
+// of a SCRAM login is checked against each live verifier in turn (the
+// user name cannot select one): a handful of HMACs per login. A revoked
+// token leaves the store and stops matching at once.
 type TokenAuth struct {
-	path   string
-	verify func(token string) bool
-	live   func(tokenSHA256Hex string) bool
-
-	mu   sync.Mutex
-	file scramFile
+	store TokenStore
+	// decoy is announced while no token has a verifier, so the exchange
+	// runs its course and fails like a wrong password.
+	decoy auth.SCRAMParams
 }
 
-// NewTokenAuth opens (or creates) the verifier file at path. verify checks
-// a plaintext token; live reports whether the token with that SHA-256
-// (hex) still exists.
-func NewTokenAuth(path string, verify func(string) bool, live func(string) bool) (*TokenAuth, error) {
-	a := &TokenAuth{path: path, verify: verify, live: live}
-	b, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		a.file.Salt = make([]byte, 16)
-		if _, err := rand.Read(a.file.Salt); err != nil {
-			return nil, err
-		}
-		a.file.Iterations = scramIterations
-	case err != nil:
+// NewTokenAuth checks logins against store.
+func NewTokenAuth(store TokenStore) (*TokenAuth, error) {
+	a := &TokenAuth{store: store, decoy: auth.SCRAMParams{Salt: make([]byte, 16), Iterations: 4096}}
+	if _, err := rand.Read(a.decoy.Salt); err != nil {
 		return nil, err
-	default:
-		if err := json.Unmarshal(b, &a.file); err != nil {
-			return nil, fmt.Errorf("pgwire verifier file %s: %w", path, err)
-		}
-		if len(a.file.Salt) == 0 || a.file.Iterations <= 0 {
-			return nil, fmt.Errorf("pgwire verifier file %s: no salt", path)
-		}
 	}
 	return a, nil
 }
 
-// CheckPassword verifies a plaintext token and, when it is valid,
-// remembers its SCRAM verifier.
+// CheckPassword verifies a plaintext token and, when it is valid, makes
+// sure it has a SCRAM verifier for later logins.
 func (a *TokenAuth) CheckPassword(token string) bool {
-	if !a.verify(token) {
+	if _, ok := a.store.Verify(token); !ok {
 		return false
 	}
-	if err := a.Learn(token); err != nil {
-		return true // the login itself is valid; SCRAM just stays unavailable
-	}
+	// The login itself is valid whatever happens here; SCRAM just stays
+	// unavailable for this token if its verifier cannot be saved.
+	_ = a.store.LearnSCRAM(token)
 	return true
 }
 
-// Learn derives and stores the SCRAM verifier of a valid token.
-func (a *TokenAuth) Learn(token string) error {
-	if !a.verify(token) {
-		return errors.New("not a valid token")
+func (a *TokenAuth) params() (salt []byte, iters int, keys []auth.SCRAMKeys) {
+	p, keys, ok := a.store.SCRAM()
+	if !ok {
+		return a.decoy.Salt, a.decoy.Iterations, nil
 	}
-	sum := sha256.Sum256([]byte(token))
-	h := hex.EncodeToString(sum[:])
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for _, k := range a.file.Keys {
-		if k.TokenHash == h {
-			return nil
-		}
-	}
-	salted, err := pbkdf2.Key(sha256.New, token, a.file.Salt, a.file.Iterations, 32)
-	if err != nil {
-		return err
-	}
-	clientKey := hmacSum(salted, "Client Key")
-	stored := sha256.Sum256(clientKey)
-	a.file.Keys = append(a.file.Keys, scramKeys{TokenHash: h, StoredKey: stored[:], ServerKey: hmacSum(salted, "Server Key")})
-	return a.save()
-}
-
-func (a *TokenAuth) save() error {
-	b, err := json.MarshalIndent(a.file, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(a.path), 0o700); err != nil {
-		return err
-	}
-	tmp := a.path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, a.path)
-}
-
-func (a *TokenAuth) params() (salt []byte, iters int, keys []scramKeys) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for _, k := range a.file.Keys {
-		if a.live(k.TokenHash) {
-			keys = append(keys, k)
-		}
-	}
-	return a.file.Salt, a.file.Iterations, keys
+	return p.Salt, p.Iterations, keys
 }
 
 func hmacSum(key []byte, msg string) []byte {
@@ -157,7 +82,7 @@ type scramServer struct {
 	gs2         string
 	serverFirst string
 	nonce       string
-	keys        []scramKeys
+	keys        []auth.SCRAMKeys
 }
 
 var errSCRAM = errors.New("malformed SCRAM message")
