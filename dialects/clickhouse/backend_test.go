@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -44,7 +45,54 @@ func open(t *testing.T) (*clickhouse.Backend, string) {
 
 func TestRoundTripMatchesDuckDB(t *testing.T) {
 	b, db := open(t)
-	kittest.Run(t, b, db, kittest.Options{TimeGrid: 1_000_000, CountAsUint: true})
+	kittest.Run(t, b, db, kittest.Options{TimeGrid: 1_000_000})
+}
+
+// TestCountIsInt64: count() and count(DISTINCT) read as int64, as DuckDB
+// reports them, not ClickHouse's UInt64 (Arc's msgpack envelope names the
+// type, so a client would see the difference).
+func TestCountIsInt64(t *testing.T) {
+	b, db := open(t)
+	ctx := context.Background()
+	batch := &model.Batch{}
+	tb := batch.Table("c")
+	for i, h := range []string{"a", "b", "a"} {
+		tb.AppendRow(int64(1_700_000_000+i)*1_000_000, []model.Cell{
+			{Name: "host", Tag: true, Value: model.String(h)},
+			{Name: "v", Value: model.Float(float64(i))},
+		})
+	}
+	if _, err := b.Write(ctx, db, batch); err != nil {
+		t.Fatal(err)
+	}
+	tr := translate.New()
+	for _, c := range []struct {
+		sql  string
+		want []int64
+	}{
+		{`SELECT count(*) FROM c`, []int64{3}},
+		{`SELECT count(v) AS n FROM c GROUP BY host ORDER BY host`, []int64{2, 1}},
+		{`SELECT count(DISTINCT host) FROM c`, []int64{2}},
+		{`SELECT count(*) FILTER (WHERE v > 0) FROM c`, []int64{2}},
+		{`SELECT host, count(*) AS n FROM c GROUP BY host HAVING count(*) > 1`, []int64{2}},
+	} {
+		rows, _, err := kittest.RunQuery(ctx, tr, b, db, c.sql)
+		if err != nil {
+			t.Errorf("%s: %v", c.sql, err)
+			continue
+		}
+		var got []int64
+		for _, r := range rows {
+			v := r[len(r)-1]
+			if v.Type != model.TypeInt {
+				t.Errorf("%s: count is %v (type %d), want int64", c.sql, v, v.Type)
+			}
+			got = append(got, v.I)
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s: %v, want %v", c.sql, got, c.want)
+		}
+	}
 }
 
 // TestPrecision: ClickHouse 18.16's DateTime keeps whole seconds, so a µs

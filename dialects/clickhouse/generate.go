@@ -41,12 +41,17 @@ func Dialect(legacy bool) *sqlgen.Dialect {
 			"coalesce": {Name: "coalesce", MinArgs: 1, MaxArgs: -1}, "nullif": {Name: "nullIf", MinArgs: 2, MaxArgs: 2},
 		},
 		Aggs: map[ast.AggKind]sqlgen.AggSpec{
+			// toInt64: count() and uniqExact() are UInt64 in ClickHouse,
+			// BIGINT (int64) in DuckDB; Arc's msgpack envelope names the
+			// type and encodes the value by it, so a client would see it.
 			ast.AggCount: {Print: func(g *sqlgen.Gen, a *ast.Agg) {
+				g.W("toInt64(")
 				if a.Distinct {
 					pr.agg(g, a, "uniqExact", nil, a.Arg)
 				} else {
 					pr.agg(g, a, "count", nil, a.Arg)
 				}
+				g.W(")")
 			}},
 			ast.AggSum:        pr.simple("sum"),
 			ast.AggAvg:        pr.simple("avg"),
