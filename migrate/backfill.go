@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,7 +16,6 @@ import (
 	"tsgate/errs"
 	"tsgate/gateway"
 	"tsgate/model"
-	"tsgate/translate/target"
 )
 
 // Side is one end of a migration.
@@ -210,26 +208,31 @@ func Backfill(ctx context.Context, src, dst *Side, opt Options) (*Result, error)
 			lo = done
 		}
 		// Chunks start on the chunk grid so a resumed run sees the same
-		// boundaries as the interrupted one.
-		for c := lo.Truncate(opt.Chunk); c.Before(end); c = c.Add(opt.Chunk) {
-			a, b := maxTime(c, lo), minTime(c.Add(opt.Chunk), end)
-			if !a.Before(b) {
-				continue
+		// boundaries as the interrupted one. The next pieces are read
+		// from the source while the current one is written.
+		cc := &copier{src: src, dst: dst, opt: opt, grid: grid, m: m, cols: cols}
+		err = cc.run(ctx, lo, end, func(p piece) error {
+			if p.batch != nil {
+				copied, skipped, err := cc.write(ctx, p)
+				if err != nil {
+					return fmt.Errorf("%s [%s, %s): %w", m, p.a.Format(time.RFC3339Nano), p.b.Format(time.RFC3339Nano), err)
+				}
+				res.Rows[m] += copied
+				res.Skipped[m] += skipped
+				total += copied
+				return nil
 			}
-			copied, skipped, err := copyRange(ctx, src, dst, opt, grid, m, cols, a, b)
-			if err != nil {
-				return res, fmt.Errorf("%s [%s, %s): %w", m, a.Format(time.RFC3339), b.Format(time.RFC3339), err)
-			}
-			res.Rows[m] += copied
-			res.Skipped[m] += skipped
-			total += copied
-			cp.Done[m] = b
+			cp.Done[m] = p.chunkEnd
 			if err := cp.save(); err != nil {
-				return res, fmt.Errorf("checkpoint: %w", err)
+				return fmt.Errorf("checkpoint: %w", err)
 			}
 			if opt.Progress != nil {
-				opt.Progress(Progress{Measurement: m, ChunkEnd: b, Rows: res.Rows[m], Total: total, Elapsed: time.Since(start)})
+				opt.Progress(Progress{Measurement: m, ChunkEnd: p.chunkEnd, Rows: res.Rows[m], Total: total, Elapsed: time.Since(start)})
 			}
+			return nil
+		})
+		if err != nil {
+			return res, err
 		}
 	}
 	res.Elapsed = time.Since(start)
@@ -292,98 +295,6 @@ func countRange(ctx context.Context, s *Side, db, m string, a, b time.Time) (int
 		return int64(v.F), nil
 	}
 	return 0, nil
-}
-
-// copyRange copies [a, b) of measurement m. Each Write is one atomic
-// commit on the target, and a range is only written when the target holds
-// none of it: a chunk that committed just before an interruption (and
-// after which the checkpoint was not saved) is recognized by its count and
-// skipped, so resuming never duplicates rows.
-//
-// a and b lie on grid, the target's time precision, and so does every
-// split point: rows the target truncates stay in their range.
-func copyRange(ctx context.Context, src, dst *Side, opt Options, grid time.Duration, m string, cols []target.ColumnInfo, a, b time.Time) (copied, skipped int64, err error) {
-	n, err := countRange(ctx, src, opt.Database, m, a, b)
-	if err != nil || n == 0 {
-		return 0, 0, err
-	}
-	if n > opt.MaxRows && b.Sub(a) >= 2*grid {
-		mid := a.Add(b.Sub(a) / 2).Truncate(grid)
-		c1, s1, err := copyRange(ctx, src, dst, opt, grid, m, cols, a, mid)
-		if err != nil {
-			return c1, s1, err
-		}
-		c2, s2, err := copyRange(ctx, src, dst, opt, grid, m, cols, mid, b)
-		return c1 + c2, s1 + s2, err
-	}
-	var have int64
-	dms, err := dst.Backend.Measurements(ctx, opt.Database)
-	if err != nil {
-		return 0, 0, fmt.Errorf("target measurements: %w", err)
-	}
-	if slices.Contains(dms, m) {
-		if have, err = countRange(ctx, dst, opt.Database, m, a, b); err != nil {
-			return 0, 0, fmt.Errorf("count on target: %w", err)
-		}
-	}
-	switch {
-	case have == n:
-		return 0, n, nil
-	case have != 0:
-		return 0, 0, errs.Newf(errs.Conflict, "the target already holds %d of the %d rows in this range; it was written by something else: remove them or narrow --since/--until", have, n)
-	}
-	r, err := query(ctx, src, opt.Database, "SELECT * FROM "+quoteIdent(m)+" WHERE time >= "+ts(a)+" AND time < "+ts(b)+" ORDER BY time")
-	if err != nil {
-		return 0, 0, err
-	}
-	batch, err := toBatch(m, cols, r)
-	if err != nil {
-		return 0, 0, err
-	}
-	wr, err := dst.Backend.Write(ctx, opt.Database, batch)
-	if err != nil {
-		return 0, 0, err
-	}
-	if wr.Rejected > 0 {
-		return int64(wr.Rows), 0, errs.Newf(errs.Invalid, "the target rejected %d rows: %v", wr.Rejected, errors.Join(wr.Conflicts...))
-	}
-	return int64(wr.Rows), 0, nil
-}
-
-// toBatch turns SELECT * rows back into a write batch, tags as tags.
-func toBatch(m string, cols []target.ColumnInfo, r *conformance.Result) (*model.Batch, error) {
-	isTag := map[string]bool{}
-	for _, c := range cols {
-		isTag[c.Name] = c.Tag
-	}
-	ti := slices.Index(r.Columns, "time")
-	if ti < 0 {
-		return nil, errs.Newf(errs.Internal, "SELECT * on %s returned no time column", m)
-	}
-	var b model.Batch
-	t := b.Table(m)
-	cells := make([]model.Cell, 0, len(r.Columns))
-	for _, row := range r.Rows {
-		if row[ti].Type != model.TypeTime {
-			return nil, errs.Newf(errs.Internal, "time column of %s is %s", m, row[ti].Type)
-		}
-		cells = cells[:0]
-		for i, v := range row {
-			if i == ti || v.IsNull() {
-				continue
-			}
-			if v.Type < model.TypeFloat || v.Type > model.TypeBool {
-				// A DECIMAL, list, struct…: tsgate's write model has
-				// float64, int64, uint64, string and bool only.
-				return nil, errs.Newf(errs.Unsupported, "%s.%s holds %q, of a type tsgate cannot write (a DECIMAL, list or struct): only float, integer, unsigned, string and boolean columns can be copied; leave the measurement out (--measurements)", m, r.Columns[i], v.S)
-			}
-			cells = append(cells, model.Cell{Name: r.Columns[i], Tag: isTag[r.Columns[i]], Value: v})
-		}
-		if err := t.AppendRow(row[ti].I, cells); err != nil {
-			return nil, err
-		}
-	}
-	return &b, nil
 }
 
 // Difference is one disagreement Verify found, or (Unchecked) one

@@ -12,7 +12,7 @@ import (
 	"tsgate/gateway"
 )
 
-func embeddedSide(t *testing.T, name string) *Side {
+func embeddedSide(t testing.TB, name string) *Side {
 	t.Helper()
 	s, err := duckdb.Open(context.Background(), filepath.Join(t.TempDir(), name+".duckdb"))
 	if err != nil {

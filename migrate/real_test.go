@@ -42,6 +42,8 @@ type realTarget struct {
 	// the PostgreSQL backend (its pool).
 	http string
 	pg   *postgres.Backend
+	// drop removes the database from the server.
+	drop func(t testing.TB)
 }
 
 var realEnv = map[string]string{
@@ -55,9 +57,15 @@ var realEnv = map[string]string{
 // unset, as the dialect tests do.
 func openReal(t testing.TB, name string) *realTarget {
 	t.Helper()
+	return openRealDB(t, name, kittest.DBName("tsgate_mig"))
+}
+
+// openRealDB is openReal on database db, which is dropped first if it
+// exists (a fresh backend: no catalog remembers it).
+func openRealDB(t testing.TB, name, db string) *realTarget {
+	t.Helper()
 	ctx := context.Background()
 	raw := kittest.URL(t, realEnv[name])
-	db := kittest.DBName("tsgate_mig")
 	rt := &realTarget{name: name, db: db}
 	switch name {
 	case "influxdb":
@@ -73,10 +81,8 @@ func openReal(t testing.TB, name string) *realTarget {
 			n, _ := strconv.ParseInt(s, 10, 64)
 			return n
 		}
-		t.Cleanup(func() {
-			influxScalar(t, raw, "", `DROP DATABASE "`+db+`"`)
-			b.Close()
-		})
+		rt.drop = func(t testing.TB) { influxScalar(t, raw, "", `DROP DATABASE "`+db+`"`) }
+		t.Cleanup(func() { b.Close() })
 	case "postgres":
 		b, err := postgres.Open(ctx, raw)
 		if err != nil {
@@ -98,11 +104,11 @@ func openReal(t testing.TB, name string) *realTarget {
 			n, _ := strconv.ParseInt(rt.scalar(t, fmt.Sprintf(`SELECT count(*) FROM %q.%q`, db, m)), 10, 64)
 			return n
 		}
-		t.Cleanup(func() {
+		rt.drop = func(t testing.TB) {
 			b.Pool().Exec(ctx, `DROP SCHEMA IF EXISTS "`+db+`" CASCADE`)
 			b.Pool().Exec(ctx, `DELETE FROM _tsgate.columns WHERE db = $1`, db)
-			b.Close()
-		})
+		}
+		t.Cleanup(func() { b.Close() })
 	case "clickhouse":
 		u, _ := url.Parse(raw)
 		b, err := clickhouse.Open(ctx, "clickhouse://"+u.Host+"/"+db)
@@ -115,16 +121,18 @@ func openReal(t testing.TB, name string) *realTarget {
 			n, _ := strconv.ParseInt(rt.scalar(t, fmt.Sprintf("SELECT count() FROM `%s`.`%s`", db, m)), 10, 64)
 			return n
 		}
-		t.Cleanup(func() {
+		rt.drop = func(t testing.TB) {
 			clickhouseScalar(t, raw, "DROP DATABASE IF EXISTS `"+db+"`")
-			b.Close()
-		})
+		}
+		t.Cleanup(func() { b.Close() })
 	default:
 		t.Fatalf("unknown target %s", name)
 	}
 	if err := rt.side.Backend.Ready(ctx); err != nil {
 		t.Fatal(err)
 	}
+	rt.drop(t)
+	t.Cleanup(func() { rt.drop(t) })
 	return rt
 }
 
