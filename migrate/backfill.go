@@ -50,6 +50,10 @@ type Options struct {
 	Checkpoint string
 	// Progress is called after each chunk.
 	Progress func(p Progress)
+	// Tags names, per measurement, string columns to write as tags
+	// although the source does not mark them (a remote Arc's API cannot
+	// say which columns are tags).
+	Tags map[string][]string
 	// AllowPrecisionLoss lets a backfill truncate timestamps the target
 	// cannot keep (ClickHouse 18.16: whole seconds); without it Backfill
 	// refuses with a *PrecisionLossError before writing anything.

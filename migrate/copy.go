@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"tsgate/dialects"
 	"tsgate/errs"
 	"tsgate/model"
 	"tsgate/translate/target"
@@ -130,7 +131,8 @@ func (c *copier) readBatch(ctx context.Context, a, b time.Time) (*model.Batch, e
 	}
 	isTag := make([]bool, len(rc))
 	for i, col := range rc {
-		isTag[i] = slices.ContainsFunc(c.cols, func(ci target.ColumnInfo) bool { return ci.Name == col.Name && ci.Tag })
+		isTag[i] = slices.ContainsFunc(c.cols, func(ci target.ColumnInfo) bool { return ci.Name == col.Name && ci.Tag }) ||
+			(col.Type == model.TypeString && slices.Contains(c.opt.Tags[c.m], col.Name))
 	}
 	var batch model.Batch
 	t := batch.Table(c.m)
@@ -162,8 +164,14 @@ func (c *copier) readBatch(ctx context.Context, a, b time.Time) (*model.Batch, e
 	return &batch, nil
 }
 
-// write stores a piece. Each Write is one atomic commit on the target,
-// and a piece is only written when the target holds none of its range: a
+func idempotent(b dialects.Backend) bool {
+	iw, ok := b.(dialects.IdempotentWriter)
+	return ok && iw.IdempotentWrites()
+}
+
+// write stores a piece. Each Write is one atomic commit on the target
+// (or, on InfluxDB, overwrites what an earlier attempt stored), and a
+// piece is only written when the target holds none of its range: a
 // piece that committed just before an interruption (and after which the
 // checkpoint was not saved) is recognized by its count and skipped, so
 // resuming never duplicates rows.
@@ -184,6 +192,10 @@ func (c *copier) write(ctx context.Context, p piece) (copied, skipped int64, err
 	switch {
 	case have == p.n:
 		return 0, p.n, nil
+	case have != 0 && have < p.n && idempotent(c.dst.Backend):
+		// Part of the piece reached a target whose writes are not one
+		// commit but overwrite (InfluxDB: a write of several requests
+		// killed half way): writing it again stores each row once.
 	case have != 0:
 		return 0, 0, errs.Newf(errs.Conflict, "the target already holds %d of the %d rows in this range; it was written by something else: remove them or narrow --since/--until", have, p.n)
 	}

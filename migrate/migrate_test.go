@@ -10,6 +10,7 @@ import (
 	"tsgate/conformance"
 	"tsgate/dialects/duckdb"
 	"tsgate/gateway"
+	"tsgate/model"
 )
 
 func embeddedSide(t testing.TB, name string) *Side {
@@ -119,5 +120,34 @@ func TestBackfillResume(t *testing.T) {
 	}
 	if len(diffs) != 0 {
 		t.Fatalf("after interruption and resume: %+v", diffs)
+	}
+}
+
+// TestBackfillDeclaredTags: Options.Tags makes string columns the source
+// does not mark (a remote Arc's API cannot) tags on the target.
+func TestBackfillDeclaredTags(t *testing.T) {
+	ctx := context.Background()
+	src, dst := embeddedSide(t, "src"), embeddedSide(t, "dst")
+	var b model.Batch
+	tb := b.Table("mem")
+	for i := range 10 {
+		if err := tb.AppendRow(int64(i)*1_000_000, []model.Cell{{Name: "host", Value: model.String("h1")}, {Name: "note", Value: model.String("x")}, {Name: "used", Value: model.Float(1)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := src.Backend.Write(ctx, "db", &b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Backfill(ctx, src, dst, Options{Database: "db", Tags: map[string][]string{"mem": {"host", "used"}}}); err != nil {
+		t.Fatal(err)
+	}
+	cols, _ := dst.Backend.Schema("db").Columns("db", "mem")
+	got := map[string]bool{}
+	for _, c := range cols {
+		got[c.Name] = c.Tag
+	}
+	// used is a float: a tag must be a string, so it stays a field.
+	if !got["host"] || got["note"] || got["used"] {
+		t.Errorf("tags on the target: %v, want host only", got)
 	}
 }

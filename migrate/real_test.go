@@ -20,6 +20,7 @@ import (
 	"tsgate/dialects/clickhouse"
 	"tsgate/dialects/influxql"
 	"tsgate/dialects/postgres"
+	"tsgate/errs"
 	"tsgate/model"
 )
 
@@ -396,6 +397,45 @@ func TestResumeRealBackends(t *testing.T) {
 			}
 			if n := rt.count(t, "events", "content"); n != int64(ds.Batches[1].Rows()) {
 				t.Errorf("%s holds %d events rows, want %d", name, n, ds.Batches[1].Rows())
+			}
+		})
+	}
+}
+
+// TestPartlyWrittenPiece: a piece the target holds part of (a write of
+// several requests killed half way) is written again on InfluxDB, whose
+// writes overwrite, and refused as a conflict on PostgreSQL, where it
+// would duplicate rows.
+func TestPartlyWrittenPiece(t *testing.T) {
+	for _, name := range []string{"influxdb", "postgres"} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			rt := openReal(t, name)
+			base := time.Date(2025, 11, 26, 10, 0, 0, 0, time.UTC)
+			src := subSecondSource(t, rt.db, base)
+			var part model.Batch
+			tb := part.Table("coarse")
+			for i := range 40 {
+				cells := []model.Cell{{Name: "host", Tag: true, Value: model.String("h" + strconv.Itoa(i%2))}, {Name: "v", Value: model.Float(float64(i))}}
+				if err := tb.AppendRow(base.Add(time.Duration(i)*20*time.Second).UnixMicro(), cells); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := rt.side.Backend.Write(ctx, rt.db, &part); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Backfill(ctx, src, rt.side, Options{Database: rt.db, Measurements: []string{"coarse"}})
+			if name == "postgres" {
+				if errs.CodeOf(err) != errs.Conflict {
+					t.Fatalf("backfill over a partly filled range: %v, want a conflict", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := rt.count(t, "coarse", "v"); n != 90 {
+				t.Errorf("InfluxDB holds %d rows, want 90", n)
 			}
 		})
 	}

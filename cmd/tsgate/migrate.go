@@ -53,6 +53,15 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	checkpoint := fl.String("checkpoint", "", "checkpoint file for resuming (default: tsgate-migrate-<db>.json)")
 	verify := fl.Bool("verify", true, "compare counts and per-hour aggregates afterwards")
 	allowLoss := fl.Bool("allow-precision-loss", false, "copy even when the target stores time more coarsely than the source (timestamps are truncated)")
+	tags := map[string][]string{}
+	fl.Func("tags", "MEASUREMENT=COL,COL: string columns to write as tags when the source cannot say (an Arc API source knows memtrace's events only); repeatable", func(v string) error {
+		m, cols, ok := strings.Cut(v, "=")
+		if !ok || m == "" || cols == "" {
+			return fmt.Errorf("want MEASUREMENT=COL,COL, got %q", v)
+		}
+		tags[m] = append(tags[m], strings.Split(cols, ",")...)
+		return nil
+	})
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
@@ -60,7 +69,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, "usage: tsgate migrate --from SOURCE --to TARGET [--db DB] [--measurements a,b] [--since T] [--until T]")
 		return 2
 	}
-	opt := migrate.Options{Database: *db, Chunk: *chunk, Checkpoint: *checkpoint, AllowPrecisionLoss: *allowLoss}
+	opt := migrate.Options{Database: *db, Chunk: *chunk, Checkpoint: *checkpoint, AllowPrecisionLoss: *allowLoss, Tags: tags}
 	if opt.Checkpoint == "" {
 		opt.Checkpoint = "tsgate-migrate-" + *db + ".json"
 	}
