@@ -189,6 +189,9 @@ func (p *backendPool) closeAll() error {
 // migState is one configuration's backends: what the gateway serves from
 // between two reloads.
 type migState struct {
+	// gen numbers the states a gateway went through: schema versions
+	// are mixed with it (see switchable.Schema).
+	gen      uint64
 	plan     migrationPlan
 	primary  dialects.Backend
 	identity bool
@@ -262,6 +265,7 @@ func (st *migState) secondaryPipeline() *Pipeline {
 // goes through it.
 type switchable struct {
 	cur  atomic.Pointer[migState]
+	gens atomic.Uint64
 	pool *backendPool
 	log  *slog.Logger
 	dm   *dualMetrics
@@ -327,7 +331,7 @@ func (s *switchable) build(ctx context.Context, plan migrationPlan) (*migState, 
 	if err != nil {
 		return nil, err
 	}
-	st := &migState{plan: plan, primary: prim, identity: identity, writer: prim, relPrimary: rel, drained: make(chan struct{})}
+	st := &migState{gen: s.gens.Add(1), plan: plan, primary: prim, identity: identity, writer: prim, relPrimary: rel, drained: make(chan struct{})}
 	st.pipe = newPipeline(prim, identity)
 	if plan.secondary == "" {
 		s.dm.depth.Set(0)
@@ -485,9 +489,43 @@ func (s *switchable) acquire() *migState {
 
 func (s *switchable) state() *migState { return s.cur.Load() }
 
-func (s *switchable) Name() string                   { return s.state().primary.Name() }
-func (s *switchable) Target() string                 { return s.state().primary.Target() }
-func (s *switchable) Schema(db string) target.Schema { return s.state().primary.Schema(db) }
+func (s *switchable) Name() string   { return s.state().primary.Name() }
+func (s *switchable) Target() string { return s.state().primary.Target() }
+func (s *switchable) Schema(db string) target.Schema {
+	st := s.state()
+	inner := st.primary.Schema(db)
+	if inner == nil {
+		return nil
+	}
+	return genSchema{Schema: inner, gen: st.gen}
+}
+
+// genSchema is a primary's schema whose version also names the state it
+// came from. The translation cache and the pg wire catalog key on the
+// version; after a switch-over the new primary's version could equal the
+// old one's (two counters, or two servers of the same kind), and both
+// would go on serving the old backend's schema.
+type genSchema struct {
+	target.Schema
+	gen uint64
+}
+
+func (g genSchema) Version() uint64 {
+	// A bijection of the inner version for a given state, and a
+	// pseudo-random one per state: versions of two states collide only
+	// by a 2^-64 accident. (XOR with multiples of one constant would not
+	// do: the embedded store's own version is built that way, and two
+	// states' terms can cancel.)
+	return splitmix64(g.Schema.Version() ^ splitmix64(g.gen))
+}
+
+// splitmix64 is SplitMix64's finalizer, a bijection on uint64.
+func splitmix64(x uint64) uint64 {
+	x += 0x9E3779B97F4A7C15
+	x = (x ^ x>>30) * 0xBF58476D1CE4E5B9
+	x = (x ^ x>>27) * 0x94D049BB133111EB
+	return x ^ x>>31
+}
 
 func (s *switchable) Query(ctx context.Context, db, text string) (model.Rows, error) {
 	st := s.acquire()

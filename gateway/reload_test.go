@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"tsgate/errs"
 	"tsgate/model"
 )
@@ -161,4 +163,71 @@ func closedAddr(t *testing.T) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// TestReloadCatalogFollowsPrimary: after a switch-over the pg wire catalog
+// and translations describe the new primary, even where its schema
+// version equals the old primary's: two embedded stores, each opened with
+// one table already there, both report the same version.
+func TestReloadCatalogFollowsPrimary(t *testing.T) {
+	ctx := context.Background()
+	aDir, bDir := t.TempDir(), t.TempDir()
+	fill := func(dir, table string, cells ...model.Cell) {
+		t.Helper()
+		st := openStore(t, dir)
+		defer st.Close()
+		var batch model.Batch
+		if err := batch.Table(table).AppendRow(1_764_115_200_000_000, cells); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Write(ctx, "tsdb", &batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fill(aDir, "cpu", model.Cell{Name: "usage", Value: model.Float(0.5)})
+	fill(bDir, "mem", model.Cell{Name: "free", Value: model.Float(1)})
+
+	var cfg Config
+	ts := startGateway(t, func(c *Config) {
+		c.DataDir = aDir
+		cfg = *c
+	})
+	host, port, _ := net.SplitHostPort(ts.gateway.Addr("pgwire").String())
+	s := &pgServer{testServer: ts, host: host, port: port}
+	c := pgConnect(t, s.url("tsdb"))
+	tables := func() string {
+		t.Helper()
+		rows, err := c.Query(ctx, "SELECT table_name || '.' || column_name FROM information_schema.columns WHERE table_schema = 'public' ORDER BY 1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(got, ",")
+	}
+	if got, want := tables(), "cpu.time,cpu.usage"; got != want {
+		t.Fatalf("before the switch the catalog lists %s, want %s", got, want)
+	}
+	var usage float64
+	if err := c.QueryRow(ctx, "SELECT * FROM cpu").Scan(new(time.Time), &usage); err != nil || usage != 0.5 {
+		t.Fatalf("SELECT * before the switch: %v %g", err, usage)
+	}
+
+	switched := cfg
+	switched.Migration.Primary = "embedded:" + bDir
+	if err := s.gateway.Reload(ctx, switched); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := tables(), "mem.free,mem.time"; got != want {
+		t.Errorf("after the switch the catalog lists %s, want %s", got, want)
+	}
+	var free float64
+	if err := c.QueryRow(ctx, "SELECT * FROM mem").Scan(new(time.Time), &free); err != nil || free != 1 {
+		t.Errorf("SELECT * on the new primary: %v %g", err, free)
+	}
+	if _, err := c.Exec(ctx, "SELECT * FROM cpu"); err == nil {
+		t.Error("the old primary's table still answers")
+	}
 }
