@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"tsgate/dialects"
 	"tsgate/dialects/backendkit"
@@ -36,7 +35,7 @@ const maxIdent = 63
 // committed: it came before the transaction's COMMIT was sent (the
 // transaction is rolled back, by tsgate or by the server when the
 // connection dies) or COMMIT answered that it rolled back. A failure
-// while COMMIT was in flight is ambiguous (the server may have committed
+// once COMMIT was sent is ambiguous (the server may have committed
 // without the acknowledgement arriving) and is not marked: COPY has no
 // key to deduplicate on, so sending the batch again could store it twice.
 func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (model.WriteResult, error) {
@@ -102,8 +101,9 @@ func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (mod
 	}
 	if err != nil {
 		cerr := b.classify(ctx, err)
-		if !committing || errors.Is(err, pgx.ErrTxCommitRollback) || pgconn.SafeToRetry(err) {
-			// Rolled back, or COMMIT never left tsgate.
+		if !committing || errors.Is(err, pgx.ErrTxCommitRollback) {
+			// Rolled back: by tsgate, by the server when the connection
+			// died before COMMIT, or COMMIT itself answered ROLLBACK.
 			cerr = dialects.NotStored(cerr)
 		}
 		return model.WriteResult{}, cerr
@@ -115,7 +115,13 @@ func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (mod
 }
 
 // inTx is pgx.BeginFunc that says, through committing, whether an error
-// came from COMMIT (set just before it is sent) or from before it.
+// came from COMMIT or from before it. COMMIT on a connection already
+// closed is not sent (the server rolled the transaction back when the
+// connection died). Any other COMMIT error is ambiguous: pgconn.SafeToRetry
+// is not evidence here, since a connection lost after COMMIT was sent
+// surfaces as the same "conn closed" lock error it reports as safe
+// (measured: TestWritePostgresOutageNoLossNoDuplicates stored batches
+// whose COMMIT failed that way).
 func (b *Backend) inTx(ctx context.Context, committing *bool, fn func(pgx.Tx) error) error {
 	tx, err := b.pool.Begin(ctx)
 	if err != nil {
@@ -125,9 +131,17 @@ func (b *Backend) inTx(ctx context.Context, committing *bool, fn func(pgx.Tx) er
 		_ = tx.Rollback(ctx) // a dead connection rolls back on the server
 		return err
 	}
+	if tx.Conn().PgConn().IsClosed() {
+		_ = tx.Rollback(ctx)
+		return errConnLost
+	}
 	*committing = true
 	return tx.Commit(ctx)
 }
+
+// errConnLost: the connection closed after the rows were sent and before
+// COMMIT; the server rolls the transaction back.
+var errConnLost = errors.New("connection closed before COMMIT")
 
 func copySQL(schema string, t *model.Table) string {
 	var sb strings.Builder
