@@ -106,11 +106,18 @@ func (g *writeGuard) Write(ctx context.Context, backend dialects.Backend, b *mod
 	nothingStored := true
 	for attempt := 1; ; attempt++ {
 		res, err := write(ctx)
-		if err == nil || errs.CodeOf(err) != errs.Unavailable || !dialects.WriteRetrySafe(backend, err) {
+		if err == nil || errs.CodeOf(err) != errs.Unavailable {
 			// The backend's own answer. After earlier attempts it is still
 			// the whole truth: those stored nothing, or the backend is
 			// idempotent and sending the batch again stays safe.
 			return res, err
+		}
+		if !dialects.WriteRetrySafe(backend, err) {
+			// Lost mid-way on a backend that keeps duplicates: the rows
+			// may be stored, and the client must know before resending.
+			return res, &errs.Error{Code: errs.Unavailable, Err: err,
+				Msg: fmt.Sprintf("%s backend unavailable for writes (%d attempt%s): %s; the batch may have been stored in part or in full, and sending it again may store rows twice",
+					name, attempt, plural(attempt), errs.As(err).Msg)}
 		}
 		var ns *dialects.NotStoredError
 		nothingStored = nothingStored && errors.As(err, &ns)

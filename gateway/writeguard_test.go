@@ -190,7 +190,8 @@ func TestWriteGuardRetries(t *testing.T) {
 			func() error {
 				return errs.New(errs.Unavailable, "clickhouse is unavailable: read: connection reset by peer")
 			}, 100, 3, 1, false,
-			[]string{"clickhouse is unavailable: read: connection reset by peer"}},
+			[]string{"clickhouse backend unavailable for writes (1 attempt): clickhouse is unavailable: read: connection reset by peer",
+				"may have been stored", "may store rows twice"}},
 		{"a dial error alone does not prove nothing was stored", guardBackend{name: "clickhouse"}, refused, 100, 3, 1, false, nil},
 		{"engine errors are not retried", idempotentBackend{guardBackend{name: "influxql"}},
 			func() error { return dialects.NotStored(errs.New(errs.Engine, "influxdb: field type conflict")) }, 100, 3, 1, false, nil},
