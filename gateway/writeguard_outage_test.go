@@ -92,9 +92,6 @@ func TestWritePostgresOutageNoLossNoDuplicates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := newCutProxy(t, u.Host)
-	pu := *u
-	pu.Host = proxy.addr
 	db := kittest.DBName("wg")
 	ctx := context.Background()
 	direct, err := pgx.Connect(ctx, base)
@@ -106,7 +103,84 @@ func TestWritePostgresOutageNoLossNoDuplicates(t *testing.T) {
 		direct.Exec(ctx, `DELETE FROM _tsgate.columns WHERE db = $1`, db)
 		direct.Close(ctx)
 	})
-	ts := startGateway(t, func(c *Config) { c.Backend.URL = pu.String() })
+	secret := ""
+	if u.User != nil {
+		secret, _ = u.User.Password()
+	}
+	outageNoLossNoDuplicates(t, "postgres", u.Host, func(proxy string) string {
+		pu := *u
+		pu.Host = proxy
+		return pu.String()
+	}, db, secret, func() map[string]int {
+		counts := map[string]int{}
+		rows, err := direct.Query(ctx, `SELECT w, seq, count(*) FROM "`+db+`"."load" GROUP BY w, seq`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var w string
+			var seq, n int64
+			if err := rows.Scan(&w, &seq, &n); err != nil {
+				t.Fatal(err)
+			}
+			counts[fmt.Sprintf("%s/%d", w, seq)] = int(n)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return counts
+	})
+}
+
+// TestWriteClickHouseOutageNoLossNoDuplicates is the same outage with
+// ClickHouse, which keeps duplicates and has no transactions: only a
+// write whose first INSERT never reached the server is retried.
+func TestWriteClickHouseOutageNoLossNoDuplicates(t *testing.T) {
+	base := kittest.URL(t, "TSGATE_TEST_CLICKHOUSE_URL")
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := kittest.DBName("wg")
+	query := func(q string) string {
+		resp, err := http.Post(base+"/", "text/plain", strings.NewReader(q))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %s", q, b)
+		}
+		return string(b)
+	}
+	t.Cleanup(func() { query("DROP DATABASE IF EXISTS `" + db + "`") })
+	outageNoLossNoDuplicates(t, "clickhouse", u.Host, func(proxy string) string {
+		return "clickhouse://" + proxy + "/" + db
+	}, db, "", func() map[string]int {
+		counts := map[string]int{}
+		out := query("SELECT w, seq, count() FROM `" + db + "`.`load` GROUP BY w, seq FORMAT TabSeparated")
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			var w string
+			var seq int64
+			var n int
+			if _, err := fmt.Sscanf(line, "%s\t%d\t%d", &w, &seq, &n); err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			counts[fmt.Sprintf("%s/%d", w, seq)] = n
+		}
+		return counts
+	})
+}
+
+// outageNoLossNoDuplicates runs the load through a cutProxy in front of
+// server (backendURL makes the gateway's backend.url from the proxy's
+// address) and checks the answers against stored (row counts by
+// "w<writer>/<seq>", read straight from the backend).
+func outageNoLossNoDuplicates(t *testing.T, name, server string, backendURL func(proxy string) string, db, secret string, stored func() map[string]int) {
+	proxy := newCutProxy(t, server)
+	ts := startGateway(t, func(c *Config) { c.Backend.URL = backendURL(proxy.addr) })
 
 	const writers, rowsPerBatch = 8, 20
 	var (
@@ -147,7 +221,7 @@ func TestWritePostgresOutageNoLossNoDuplicates(t *testing.T) {
 					for i := range int64(rowsPerBatch) {
 						accepted[w] = append(accepted[w], first+i)
 					}
-				case resp.StatusCode == http.StatusServiceUnavailable && strings.Contains(string(body), "postgres"):
+				case resp.StatusCode == http.StatusServiceUnavailable && strings.Contains(string(body), name):
 					unavailable++
 					failed = append(failed, failedBatch{w, first, string(body)})
 					switch {
@@ -159,12 +233,10 @@ func TestWritePostgresOutageNoLossNoDuplicates(t *testing.T) {
 						t.Errorf("503 %s: says neither that nothing was stored nor that the batch may be", body)
 					}
 				default:
-					t.Errorf("answer %d %s: want 204, or 503 naming postgres", resp.StatusCode, body)
+					t.Errorf("answer %d %s: want 204, or 503 naming %s", resp.StatusCode, body, name)
 				}
-				if u.User != nil {
-					if pw, set := u.User.Password(); set && strings.Contains(string(body), pw) {
-						t.Errorf("answer leaks the password: %s", body)
-					}
+				if secret != "" && strings.Contains(string(body), secret) {
+					t.Errorf("answer leaks the password: %s", body)
 				}
 				mu.Unlock()
 				time.Sleep(2 * time.Millisecond)
@@ -178,35 +250,22 @@ func TestWritePostgresOutageNoLossNoDuplicates(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	stop.Store(true)
 	wg.Wait()
-	retries := ts.metric(t, `tsgate_backend_write_retries_total{backend="postgres"}`)
+	retries := ts.metric(t, `tsgate_backend_write_retries_total{backend="`+name+`"}`)
 	t.Logf("%d writes answered 204, %d answered 503 (%d after retries ran out, nothing stored; %d not retried, may be stored); %v retries",
 		ok, unavailable, retriedAway, refused, retries)
 	if ok == 0 || unavailable == 0 || retries == 0 {
 		t.Fatalf("the load did not span the outage: %d 204s, %d 503s, %v retries", ok, unavailable, retries)
 	}
 
-	counts := map[string]int{}
-	rows, err := direct.Query(ctx, `SELECT w, seq, count(*) FROM "`+db+`"."load" GROUP BY w, seq`)
-	if err != nil {
-		t.Fatal(err)
-	}
+	counts := stored()
 	dups := 0
-	for rows.Next() {
-		var w string
-		var seq, n int64
-		if err := rows.Scan(&w, &seq, &n); err != nil {
-			t.Fatal(err)
-		}
-		counts[fmt.Sprintf("%s/%d", w, seq)] = int(n)
+	for k, n := range counts {
 		if n > 1 {
 			dups++
 			if dups <= 5 {
-				t.Errorf("%s seq %d stored %d times", w, seq, n)
+				t.Errorf("%s stored %d times", k, n)
 			}
 		}
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
 	}
 	lost, checked := 0, 0
 	for w := range writers {
