@@ -331,3 +331,20 @@ func TestBackendsDownWritesAreRetrySafe(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkWriteGuard is the guard's own cost on a write that succeeds
+// at once (buffer admission, release, gauge).
+func BenchmarkWriteGuard(b *testing.B) {
+	g := testGuard(1_000_000, 3)
+	be := guardBackend{name: "fake"}
+	batch := rowsBatch(100)
+	write := func(context.Context) (model.WriteResult, error) { return model.WriteResult{Rows: 100}, nil }
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := g.Write(context.Background(), be, batch, write); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
