@@ -101,7 +101,7 @@ func (g *writeGuard) Write(ctx context.Context, backend dialects.Backend, b *mod
 			name, used, capacity, g.bufWait)
 	}
 	defer g.buf.release(n)
-	wait := g.firstTry
+	wait := min(g.firstTry, g.maxWait)
 	// nothingStored: every attempt so far failed storing nothing.
 	nothingStored := true
 	for attempt := 1; ; attempt++ {
