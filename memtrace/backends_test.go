@@ -1,7 +1,9 @@
 package memtrace_test
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"testing"
@@ -12,7 +14,8 @@ import (
 
 // TestContractOnRealBackends runs the whole memtrace contract with the
 // memories stored in each real backend the test scripts start (InfluxDB
-// through InfluxQL — the GaussDB(for Influx) stand-in — and PostgreSQL),
+// through InfluxQL — the GaussDB(for Influx) stand-in — and through Flux,
+// and PostgreSQL) and in a remote Arc,
 // in a fresh database each: memtrace agents must see the same answers
 // whichever backend holds their data.
 func TestContractOnRealBackends(t *testing.T) {
@@ -24,10 +27,14 @@ func TestContractOnRealBackends(t *testing.T) {
 			t.Fatal(err)
 		}
 		backends["influxql"] = "influxql://" + p.Host + "/" + db
+		backends["flux"] = "flux://" + p.Host + "/" + db
 	}
 	if u := os.Getenv("TSGATE_TEST_POSTGRES_URL"); u != "" {
 		backends["postgres"] = u
 	}
+	// A remote Arc: another tsgate serving the Arc API on its embedded
+	// store stands in for it (the same API, DuckDB underneath).
+	backends["arc"] = "arc://" + startArcUpstream(t) + "/" + db + "?token=" + upstreamToken
 	// Not ClickHouse 18.16: it keeps whole seconds (a declared loss), so
 	// memories made within one second tie and list in another order than
 	// the contract's (measured: every ordered list differs). A ClickHouse
@@ -42,8 +49,40 @@ func TestContractOnRealBackends(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			runContract(t, func(c *gateway.Config) {
 				c.Backend.URL = u
-				c.Memtrace.Database = db
+				// Each backend its own database: InfluxQL and Flux share
+				// one server.
+				c.Memtrace.Database = db + "_" + name
 			})
 		})
 	}
+}
+
+const upstreamToken = "tsg_upstream_arc_0123456789abcdef"
+
+// startArcUpstream runs a gateway with only the Arc API on its embedded
+// store, for the arc:// backend, and returns its address.
+func startArcUpstream(t *testing.T) string {
+	t.Helper()
+	cfg := gateway.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Arc.Listen = "127.0.0.1:0"
+	cfg.PGWire.Listen = ""
+	cfg.Memtrace.Listen = ""
+	cfg.Auth.BootstrapToken = upstreamToken
+	cfg.Log.Level = "error"
+	ctx, cancel := context.WithCancel(context.Background())
+	g, err := gateway.New(ctx, cfg, gateway.NewLogger(cfg.Log, io.Discard), io.Discard)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("upstream run: %v", err)
+		}
+	})
+	return g.Addr("arc").String()
 }
