@@ -245,6 +245,20 @@ var fieldSQLTypes = [...]string{
 	model.TypeBool:   "BOOLEAN",
 }
 
+// storable refuses a batch with a column of a type the store has no
+// column type for (a query result's time or text column, copied into a
+// batch by mistake): nothing of it is written.
+func storable(b *model.Batch) error {
+	for _, t := range b.Tables {
+		for _, c := range t.Columns {
+			if int(c.Type) >= len(fieldSQLTypes) || fieldSQLTypes[c.Type] == "" {
+				return errs.Newf(errs.Invalid, "column %q of %q has type %s, which cannot be stored; nothing was written", c.Name, t.Measurement, c.Type)
+			}
+		}
+	}
+	return nil
+}
+
 func fieldTypeOf(sqlType string) model.FieldType {
 	for t, name := range fieldSQLTypes {
 		if name == sqlType {
@@ -264,6 +278,9 @@ func fieldTypeOf(sqlType string) model.FieldType {
 // still gets its own result, and a group that fails is retried request by
 // request so one bad batch cannot fail its neighbours.
 func (s *Store) Write(ctx context.Context, db string, b *model.Batch) (model.WriteResult, error) {
+	if err := storable(b); err != nil {
+		return model.WriteResult{}, err
+	}
 	req := &writeReq{ctx: ctx, db: db, batch: b, done: make(chan struct{})}
 	s.qmu.RLock()
 	if s.queue == nil {

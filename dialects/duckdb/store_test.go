@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"tsgate/errs"
 	"tsgate/model"
 )
 
@@ -334,5 +335,30 @@ func TestPlainQuery(t *testing.T) {
 		if got := plainQuery(text); got != want {
 			t.Errorf("plainQuery(%q) = %v, want %v", text, got, want)
 		}
+	}
+}
+
+// TestWriteRefusesUnstorableTypes: a batch built from query results may
+// carry a time or text column; the store refuses it whole, with a typed
+// error, instead of failing inside the writer.
+func TestWriteRefusesUnstorableTypes(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	for _, v := range []model.Value{{Type: model.TypeText, S: "1.50"}, model.Time(5)} {
+		var b model.Batch
+		row(t, b.Table("m"), 1_000_000, model.Cell{Name: "ok", Value: model.Int(1)}, model.Cell{Name: "bad", Value: v})
+		_, err := s.Write(ctx, "db", &b)
+		if errs.CodeOf(err) != errs.Invalid {
+			t.Fatalf("%s column: err %v, want Invalid", v.Type, err)
+		}
+	}
+	if s.HasTable("db", "m") {
+		t.Error("the refused batch created its table")
+	}
+	// The store still works.
+	var b model.Batch
+	row(t, b.Table("m"), 1_000_000, model.Cell{Name: "ok", Value: model.Int(1)})
+	if _, err := s.Write(ctx, "db", &b); err != nil {
+		t.Fatal(err)
 	}
 }
