@@ -46,6 +46,11 @@ func (b memtraceBackend) Query(ctx context.Context, db, sql string) (model.Rows,
 	return rows, err
 }
 
+// NativeArcSQL says whether the current primary runs Arc SQL as written
+// (the embedded store); memtrace then sends its list queries in DuckDB's
+// fastest form.
+func (b memtraceBackend) NativeArcSQL() bool { return b.g.sw.state().identity }
+
 func (b memtraceBackend) Write(ctx context.Context, db string, batch *model.Batch) (model.WriteResult, error) {
 	return b.g.backend.Write(ctx, db, batch)
 }

@@ -299,11 +299,7 @@ func (s *Server) list(ctx context.Context, org string, p listParams) ([]Memory, 
 	q := listQuery{orgID: org, agentID: p.agentID, sessionID: p.sessionID, memoryType: p.memoryType,
 		eventType: p.eventType, tags: tags, since: p.since, until: p.until, limit: limit,
 		offset: max(p.offset, 0), asc: p.order == "asc"}
-	sql, err := q.sql(s.o.measurement)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := s.query(ctx, "list", sql)
+	rows, err := s.queryList(ctx, "list", &q)
 	if err != nil {
 		return nil, err
 	}
@@ -398,11 +394,7 @@ func (s *Server) runSearch(ctx context.Context, org string, sq *SearchQuery) (*s
 		eventTypes: sq.EventTypes, tags: sq.Tags, contentContains: sq.ContentContains,
 		minImportance: sq.MinImportance, since: sq.Since, until: sq.Until, limit: limit,
 		asc: sq.Order == "asc", search: true}
-	sql, err := q.sql(s.o.measurement)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := s.query(ctx, "search", sql)
+	rows, err := s.queryList(ctx, "search", &q)
 	if err != nil {
 		return nil, err
 	}

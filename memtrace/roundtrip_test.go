@@ -28,6 +28,10 @@ type recBackend struct {
 	sql []string
 }
 
+// NativeArcSQL: the store runs Arc SQL as written, as the gateway's
+// embedded backend does.
+func (b *recBackend) NativeArcSQL() bool { return true }
+
 func (b *recBackend) Query(ctx context.Context, db, q string) (model.Rows, error) {
 	b.mu.Lock()
 	b.sql = append(b.sql, q)
@@ -332,7 +336,7 @@ func TestInjectionReachesBackendOnlyAsLiterals(t *testing.T) {
 func TestSQLShapes(t *testing.T) {
 	q := listQuery{orgID: "org_default", agentID: "a", sessionID: "s", memoryType: "episodic", eventType: "e",
 		tags: []string{"t_1", "x"}, since: "24h", until: "2h", limit: 100, offset: 5}
-	got, err := q.sql("events")
+	got, err := q.sql("events", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,7 +346,7 @@ func TestSQLShapes(t *testing.T) {
 	}
 	q = listQuery{orgID: "o", memoryTypes: []string{"decision", "entity"}, eventTypes: []string{"x"},
 		contentContains: `it's 100% \_`, minImportance: 0.5, since: "2026-02-07T20:15:00Z", until: "now", limit: 50, asc: true, search: true}
-	got, _ = q.sql("events")
+	got, _ = q.sql("events", false)
 	want = `SELECT * FROM events WHERE org_id = 'o' AND memory_type IN ('decision','entity') AND event_type IN ('x') AND content LIKE '%it''s 100\% \\\_%' ESCAPE '\' AND importance >= 0.500000 AND time > '2026-02-07T20:15:00Z' ORDER BY time ASC LIMIT 50`
 	if got != want {
 		t.Errorf("search:\n got %s\nwant %s", got, want)

@@ -333,6 +333,35 @@ func (s *Server) query(ctx context.Context, kind, sql string) (model.Rows, error
 	return rows, err
 }
 
+// NativeArcSQL is implemented by a Backend that can tell whether it runs
+// Arc's DuckDB SQL as written (tsgate's embedded store) instead of
+// translating it for another engine. Such a backend gets list and search
+// queries in the form DuckDB runs fastest (see newestBound).
+type NativeArcSQL interface {
+	NativeArcSQL() bool
+}
+
+// queryList runs a list or search query: narrowed where the backend runs
+// Arc SQL natively, plain otherwise. A refusal of the narrowed form (the
+// backend was switched to a translating one in between) is retried plain.
+func (s *Server) queryList(ctx context.Context, kind string, q *listQuery) (model.Rows, error) {
+	if nb, ok := s.backend.(NativeArcSQL); ok && nb.NativeArcSQL() {
+		sql, err := q.sql(s.o.measurement, true)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := s.query(ctx, kind, sql)
+		if errs.CodeOf(err) != errs.Unsupported {
+			return rows, err
+		}
+	}
+	sql, err := q.sql(s.o.measurement, false)
+	if err != nil {
+		return nil, err
+	}
+	return s.query(ctx, kind, sql)
+}
+
 // count runs a `SELECT COUNT(*) as cnt` query; no row reads as zero.
 func (s *Server) count(ctx context.Context, kind, sql string) (int, error) {
 	rows, err := s.query(ctx, kind, sql)
