@@ -87,6 +87,12 @@ func (s *Server) create(ctx context.Context, org string, reqs []CreateRequest, b
 	if s.o.dedup {
 		unlock := s.lockKeys(reqs)
 		defer unlock()
+		// Other replicas sharing the metadata store.
+		release, err := s.meta.LockDedup(ctx, org, dedupKeys(reqs))
+		if err != nil {
+			return nil, err
+		}
+		defer release()
 	}
 	dup, err := s.duplicates(ctx, org, reqs)
 	if err != nil {
@@ -137,6 +143,19 @@ func (s *Server) create(ctx context.Context, org string, reqs []CreateRequest, b
 	return out, nil
 }
 
+// dedupKeys are the distinct non-empty dedup keys of reqs, in order.
+func dedupKeys(reqs []CreateRequest) []string {
+	var keys []string
+	seen := map[string]bool{}
+	for i := range reqs {
+		if k := reqs[i].DedupKey; k != "" && !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
 // lockKeys takes the stripes of every dedup key in ascending order (no
 // deadlock between overlapping batches) and returns their release.
 func (s *Server) lockKeys(reqs []CreateRequest) func() {
@@ -181,12 +200,7 @@ func (s *Server) duplicates(ctx context.Context, org string, reqs []CreateReques
 		out[k] = n > 0
 		return out, nil
 	}
-	var keys []string
-	for i := range reqs {
-		if k := reqs[i].DedupKey; k != "" && !slices.Contains(keys, k) {
-			keys = append(keys, k)
-		}
-	}
+	keys := dedupKeys(reqs)
 	for len(keys) > 0 {
 		chunk := keys[:min(500, len(keys))]
 		keys = keys[len(chunk):]

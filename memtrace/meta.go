@@ -4,12 +4,15 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -495,4 +498,48 @@ func (m *Meta) UpdateSession(ctx context.Context, org, id, status string, md map
 		return nil, invalidf("session not found")
 	}
 	return m.Session(ctx, org, id)
+}
+
+// LockDedup serializes, across every replica sharing this PostgreSQL
+// store, the dedup check and write of memories with these dedup keys in
+// org: it takes one advisory lock per key (in ascending order, so
+// overlapping batches cannot deadlock) on a pinned connection and returns
+// their release. A replica's own locks (Server.lockKeys) cannot see the
+// other replicas; without this two of them could both find a key new and
+// both store it. On SQLite, which one process owns, it does nothing.
+func (m *Meta) LockDedup(ctx context.Context, org string, keys []string) (func(), error) {
+	if !m.pg || len(keys) == 0 {
+		return func() {}, nil
+	}
+	ids := make([]int64, 0, len(keys))
+	for _, k := range keys {
+		h := fnv.New64a()
+		h.Write([]byte("dedup\x00" + org + "\x00" + k))
+		ids = append(ids, int64(h.Sum64()))
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	conn, err := m.db.Conn(ctx)
+	if err != nil {
+		return nil, errs.Wrap(errs.Unavailable, err, "metadata store unavailable for the dedup lock")
+	}
+	// One statement takes them all, in the subquery's order.
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(k) FROM (SELECT unnest($1::bigint[]) AS k ORDER BY 1) AS s", ids); err != nil {
+		// A lock taken before the error is released with the session's
+		// other locks.
+		conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock_all()")
+		conn.Close()
+		if ctx.Err() != nil {
+			return nil, errs.Wrap(errs.Canceled, err, "request canceled while waiting for the dedup lock")
+		}
+		return nil, errs.Wrap(errs.Unavailable, err, "dedup lock")
+	}
+	return func() {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock_all()"); err != nil {
+			// The connection's session may still hold locks: drop it
+			// rather than hand it back to the pool.
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		conn.Close()
+	}, nil
 }
