@@ -58,6 +58,10 @@ type Options struct {
 	// cannot keep (ClickHouse 18.16: whole seconds); without it Backfill
 	// refuses with a *PrecisionLossError before writing anything.
 	AllowPrecisionLoss bool
+	// SettleWait bounds how long a resumed run waits for the piece an
+	// interrupted run was writing to land on a target that keeps
+	// duplicates (default 5 s; see checkpoint.Writing).
+	SettleWait time.Duration
 	// Precision, when set, receives the precision report (CheckPrecision)
 	// before the first write, whether the loss is allowed or not.
 	Precision func(r *PrecisionReport)
@@ -84,11 +88,18 @@ type Result struct {
 type checkpoint struct {
 	Database string               `json:"database"`
 	Done     map[string]time.Time `json:"done"`
-	path     string
+	// Writing is, per measurement, the piece whose write last started
+	// on a target that keeps duplicates (PostgreSQL, ClickHouse): saved
+	// before the write, so a resumed run knows which range a write cut
+	// off by the interruption may still commit into. ClickHouse finishes
+	// an INSERT whose body it received after its client is gone; a
+	// PostgreSQL COMMIT sent just before may land after.
+	Writing map[string][2]time.Time `json:"writing,omitempty"`
+	path    string
 }
 
 func loadCheckpoint(path, db string) (*checkpoint, error) {
-	cp := &checkpoint{Database: db, Done: map[string]time.Time{}, path: path}
+	cp := &checkpoint{Database: db, Done: map[string]time.Time{}, Writing: map[string][2]time.Time{}, path: path}
 	if path == "" {
 		return cp, nil
 	}
@@ -101,6 +112,9 @@ func loadCheckpoint(path, db string) (*checkpoint, error) {
 	}
 	if err := json.Unmarshal(b, cp); err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	if cp.Writing == nil {
+		cp.Writing = map[string][2]time.Time{}
 	}
 	if cp.Database != db {
 		return nil, fmt.Errorf("checkpoint %s is for database %q, not %q", path, cp.Database, db)
@@ -157,6 +171,9 @@ func Backfill(ctx context.Context, src, dst *Side, opt Options) (*Result, error)
 	}
 	if opt.MaxRows <= 0 {
 		opt.MaxRows = 100_000
+	}
+	if opt.SettleWait <= 0 {
+		opt.SettleWait = 5 * time.Second
 	}
 	cp, err := loadCheckpoint(opt.Checkpoint, opt.Database)
 	if err != nil {
@@ -215,8 +232,17 @@ func Backfill(ctx context.Context, src, dst *Side, opt Options) (*Result, error)
 		// boundaries as the interrupted one. The next pieces are read
 		// from the source while the current one is written.
 		cc := &copier{src: src, dst: dst, opt: opt, grid: grid, m: m, cols: cols}
+		if w, ok := cp.Writing[m]; ok {
+			cc.interrupted = &w
+		}
 		err = cc.run(ctx, lo, end, func(p piece) error {
 			if p.batch != nil {
+				if cp.path != "" && !idempotent(dst.Backend) {
+					cp.Writing[m] = [2]time.Time{p.a, p.b}
+					if err := cp.save(); err != nil {
+						return fmt.Errorf("checkpoint: %w", err)
+					}
+				}
 				copied, skipped, err := cc.write(ctx, p)
 				if err != nil {
 					return fmt.Errorf("%s [%s, %s): %w", m, p.a.Format(time.RFC3339Nano), p.b.Format(time.RFC3339Nano), err)

@@ -26,6 +26,10 @@ type copier struct {
 
 	// onTarget: the target is known to have the measurement.
 	onTarget bool
+	// interrupted is the range an interrupted run was writing when it
+	// stopped (checkpoint.Writing), until the piece covering it was
+	// settled.
+	interrupted *[2]time.Time
 }
 
 // piece is a range [a, b) read from the source (batch, n rows) or, with
@@ -187,6 +191,12 @@ func (c *copier) write(ctx context.Context, p piece) (copied, skipped int64, err
 		c.onTarget = slices.Contains(dms, c.m)
 	}
 	if c.onTarget {
+		if w := c.interrupted; w != nil && p.a.Before(w[1]) && w[0].Before(p.b) {
+			c.interrupted = nil
+			if err := c.settle(ctx, p); err != nil {
+				return 0, 0, err
+			}
+		}
 		if have, err = countRange(ctx, c.dst, c.opt.Database, c.m, p.a, p.b); err != nil {
 			return 0, 0, fmt.Errorf("count on target: %w", err)
 		}
@@ -210,4 +220,36 @@ func (c *copier) write(ctx context.Context, p piece) (copied, skipped int64, err
 	}
 	c.onTarget = true
 	return int64(wr.Rows), 0, nil
+}
+
+// settle waits, on resuming, for the write an interrupted run had under
+// way for p's range: until the target holds all of p (it landed) or, at
+// most opt.SettleWait, while it holds none of it. A write cut off by the
+// interruption either never commits or commits within moments (its body
+// was received); counting before it lands would write p a second time.
+// A count that moves restarts the wait.
+func (c *copier) settle(ctx context.Context, p piece) error {
+	deadline := time.Now().Add(c.opt.SettleWait)
+	last := int64(-1)
+	for {
+		have, err := countRange(ctx, c.dst, c.opt.Database, c.m, p.a, p.b)
+		if err != nil {
+			return fmt.Errorf("count on target: %w", err)
+		}
+		if have == p.n {
+			return nil
+		}
+		if have != last {
+			last = have
+			deadline = time.Now().Add(c.opt.SettleWait)
+		}
+		if time.Now().After(deadline) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
