@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -142,6 +143,10 @@ type Table struct {
 	Columns     []*Column
 	index       map[string]int // name → its first column
 	variants    bool           // some name has columns of several types
+	// hint is, per cell position, the column AppendRow put that cell in
+	// last time: rows of one shape (a decoder's, a backfill's) then find
+	// their columns without a map look-up per cell.
+	hint []int
 }
 
 // Len is the table's row count.
@@ -233,13 +238,22 @@ func (t *Table) AppendRow(timeMicros int64, cells []Cell) error {
 		if c.Value.IsNull() {
 			continue
 		}
-		col := t.typedColumn(c.Name, c.Value.Type)
-		if col == nil {
-			var err error
-			if col, err = t.addColumn(c.Name, c.Tag, c.Value.Type); err != nil {
-				t.rollback(n, added)
-				return err
+		var col *Column
+		if i < len(t.hint) {
+			if h := t.hint[i]; h < len(t.Columns) && t.Columns[h].Name == c.Name && t.Columns[h].Type == c.Value.Type {
+				col = t.Columns[h]
 			}
+		}
+		if col == nil {
+			col = t.typedColumn(c.Name, c.Value.Type)
+			if col == nil {
+				var err error
+				if col, err = t.addColumn(c.Name, c.Tag, c.Value.Type); err != nil {
+					t.rollback(n, added)
+					return err
+				}
+			}
+			t.setHint(i, col)
 		}
 		if col.Len() > n {
 			continue
@@ -253,6 +267,16 @@ func (t *Table) AppendRow(timeMicros int64, cells []Cell) error {
 		}
 	}
 	return nil
+}
+
+func (t *Table) setHint(i int, col *Column) {
+	for len(t.hint) <= i {
+		t.hint = append(t.hint, len(t.Columns)) // out of range: no hint
+	}
+	t.hint[i] = slices.Index(t.Columns, col)
+	if t.hint[i] < 0 {
+		t.hint[i] = len(t.Columns)
+	}
 }
 
 func (t *Table) rollback(n, cols int) {

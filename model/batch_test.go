@@ -83,3 +83,25 @@ func TestResolve(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkAppendRow appends rows of the same shape, as decoders and the
+// backfill do.
+func BenchmarkAppendRow(b *testing.B) {
+	names := []string{"host", "region", "usage_user", "usage_system", "usage_idle", "usage_nice", "usage_iowait", "usage_irq", "count", "ok"}
+	cells := make([]Cell, len(names))
+	for i, n := range names {
+		cells[i] = Cell{Name: n, Tag: i < 2, Value: Float(float64(i))}
+	}
+	cells[0].Value, cells[1].Value, cells[8].Value, cells[9].Value = String("h1"), String("eu"), Int(3), Bool(true)
+	b.ReportAllocs()
+	var t *Table
+	for i := 0; b.Loop(); i++ {
+		if i%10000 == 0 {
+			var batch Batch
+			t = batch.Table("cpu")
+		}
+		if err := t.AppendRow(int64(i), cells); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
