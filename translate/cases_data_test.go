@@ -201,6 +201,9 @@ var cases = []struct{ name, sql string }{
 	{"reject/syntax", `SELECT * FORM events`},
 	{"reject/insert", `INSERT INTO events (time) VALUES (now())`},
 	{"reject/multiple", `SELECT 1; SELECT 2`},
+	// A pattern with a line feed: InfluxQL's scanner ends a regex literal
+	// at one, so the generator writes it as \n.
+	{"like/newline", "SELECT * FROM events WHERE content LIKE '%line one\nline two%'"},
 	// Constants: connection-validation queries the gateway answers itself
 	// on every target; a constant it cannot type exactly goes to the
 	// backend.

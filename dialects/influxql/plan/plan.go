@@ -596,7 +596,7 @@ func (a *analyzer) leaf(n ast.Node, colExpr ast.Expr, op Op, litExpr ast.Expr, r
 	if isTime {
 		return nil, a.refuse("a time condition under OR or NOT", n, "time bounds must be joined to the rest of WHERE by AND")
 	}
-	c := &Cmp{Col: col, Op: op, Regex: noBackslashPairs(re), Nullable: !col.Tag && !col.Required}
+	c := &Cmp{Col: col, Op: op, Regex: printableRegex(re), Nullable: !col.Tag && !col.Required}
 	what := "field"
 	if col.Tag {
 		what = "tag"
@@ -695,17 +695,23 @@ func LikeRegex(pat, esc string) (string, bool) {
 	return s, true
 }
 
-// noBackslashPairs spells each escaped backslash of an RE2 pattern as
-// \x5c. Both InfluxQL's and Flux's scanners read `\\/` as a backslash and
-// an escaped delimiter, so a pattern ending in a literal backslash would
-// not survive printing between slashes.
-func noBackslashPairs(re string) string {
-	if !strings.Contains(re, `\\`) {
+// printableRegex spells an RE2 pattern so it survives printing between
+// slashes, meaning the same:
+//   - each escaped backslash as \x5c: InfluxQL's and Flux's scanners read
+//     `\\/` as a backslash and an escaped delimiter, so a pattern ending
+//     in a literal backslash would not survive;
+//   - a raw line feed or carriage return as \n or \r: InfluxQL's scanner
+//     ends a regex literal at a line feed (a LIKE pattern for text with a
+//     newline failed as "bad regex"). In valid RE2 a raw newline is never
+//     itself escaped, so the escape sequence means the same character.
+func printableRegex(re string) string {
+	if !strings.ContainsAny(re, "\\\n\r") {
 		return re
 	}
 	var b strings.Builder
 	for i := 0; i < len(re); i++ {
-		if re[i] == '\\' && i+1 < len(re) {
+		switch {
+		case re[i] == '\\' && i+1 < len(re):
 			if re[i+1] == '\\' {
 				b.WriteString(`\x5c`)
 			} else {
@@ -713,9 +719,13 @@ func noBackslashPairs(re string) string {
 				b.WriteByte(re[i+1])
 			}
 			i++
-			continue
+		case re[i] == '\n':
+			b.WriteString(`\n`)
+		case re[i] == '\r':
+			b.WriteString(`\r`)
+		default:
+			b.WriteByte(re[i])
 		}
-		b.WriteByte(re[i])
 	}
 	return b.String()
 }
