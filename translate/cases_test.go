@@ -15,7 +15,6 @@ import (
 	"tsgate/errs"
 	"tsgate/model"
 	"tsgate/translate/pgparse"
-	"tsgate/translate/target"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/cases.golden from the current output")
@@ -67,42 +66,9 @@ func result(tr *Translation, err error) string {
 		s += "\n  NOTE " + n.String()
 	}
 	for _, p := range tr.Post {
-		s += "\n  POST " + postString(p)
+		s += "\n  POST " + p.String()
 	}
 	return s
-}
-
-func postString(p PostStep) string {
-	cols := func(cs []target.ProjectColumn) string {
-		var b strings.Builder
-		for i, c := range cs {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(c.Name + " := " + c.Expr.String())
-		}
-		return b.String()
-	}
-	switch p.Kind {
-	case target.StepSort:
-		var b strings.Builder
-		for i, o := range p.Order {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(o.String())
-		}
-		return "sort " + b.String()
-	case target.StepFilter:
-		return "filter " + p.Filter.String()
-	case target.StepLimit:
-		return fmt.Sprintf("limit %d offset %d", p.Limit, p.Offset)
-	case target.StepDefaultRow:
-		return "default-row " + cols(p.Columns)
-	case target.StepProject:
-		return "project " + cols(p.Columns)
-	}
-	return fmt.Sprintf("step %d", p.Kind)
 }
 
 // TestCases runs every case against every target and compares with the

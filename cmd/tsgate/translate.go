@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"tsgate/errs"
 	"tsgate/translate"
-	"tsgate/translate/target"
 )
 
 // runTranslate implements `tsgate translate --to TARGET [--schema FILE]
@@ -93,23 +91,7 @@ func runTranslate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stdout, "-- note: %s\n", n)
 	}
 	for _, p := range tr.Post {
-		fmt.Fprintf(stdout, "-- gateway step: %s\n", stepString(p))
+		fmt.Fprintf(stdout, "-- gateway step: %s\n", p.String())
 	}
 	return 0
-}
-
-func stepString(p translate.PostStep) string {
-	switch p.Kind {
-	case target.StepSort:
-		var keys []string
-		for _, o := range p.Order {
-			keys = append(keys, o.String())
-		}
-		return "sort by " + strings.Join(keys, ", ")
-	case target.StepFilter:
-		return "filter " + p.Filter.String()
-	case target.StepLimit:
-		return fmt.Sprintf("limit %d offset %d", p.Limit, p.Offset)
-	}
-	return "unknown step"
 }

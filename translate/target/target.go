@@ -1,6 +1,9 @@
 package target
 
 import (
+	"fmt"
+	"strings"
+
 	"tsgate/errs"
 	"tsgate/model"
 	"tsgate/translate/ast"
@@ -122,6 +125,40 @@ type PostStep struct {
 	// pivot): the step reads them as NULL. Any other name missing from
 	// the input stays an error — it would be a generator bug.
 	Absent []string
+}
+
+// String renders the step for golden files and `tsgate translate`.
+func (p PostStep) String() string {
+	cols := func(cs []ProjectColumn) string {
+		var b strings.Builder
+		for i, c := range cs {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(c.Name + " := " + c.Expr.String())
+		}
+		return b.String()
+	}
+	switch p.Kind {
+	case StepSort:
+		var b strings.Builder
+		for i, o := range p.Order {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(o.String())
+		}
+		return "sort " + b.String()
+	case StepFilter:
+		return "filter " + p.Filter.String()
+	case StepLimit:
+		return fmt.Sprintf("limit %d offset %d", p.Limit, p.Offset)
+	case StepDefaultRow:
+		return "default-row " + cols(p.Columns)
+	case StepProject:
+		return "project " + cols(p.Columns)
+	}
+	return fmt.Sprintf("step %d", p.Kind)
 }
 
 // Output is a generator's result.
