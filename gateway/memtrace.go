@@ -7,9 +7,11 @@ import (
 	"io"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"tsgate/dialects"
 	"tsgate/memtrace"
 	"tsgate/model"
 )
@@ -50,6 +52,12 @@ func (b memtraceBackend) Query(ctx context.Context, db, sql string) (model.Rows,
 // (the embedded store); memtrace then sends its list queries in DuckDB's
 // fastest form.
 func (b memtraceBackend) NativeArcSQL() bool { return b.g.sw.state().identity }
+
+// TimePrecision is the current primary's: memtrace keeps an exact time
+// beside a coarser one.
+func (b memtraceBackend) TimePrecision() time.Duration {
+	return dialects.TimePrecision(b.g.sw.state().primary)
+}
 
 func (b memtraceBackend) Write(ctx context.Context, db string, batch *model.Batch) (model.WriteResult, error) {
 	return b.g.backend.Write(ctx, db, batch)

@@ -278,7 +278,7 @@ func (s *Server) sessionContext(w http.ResponseWriter, r *http.Request, k *KeyIn
 		conds = append(conds, condIn("memory_type", opts.IncludeTypes))
 	}
 	rows, err := s.query(ctx, "context", "SELECT time, memory_type, event_type, content, importance FROM "+
-		s.o.measurement+" WHERE "+strings.Join(conds, " AND ")+" ORDER BY time DESC LIMIT 100")
+		s.o.measurement+" WHERE "+strings.Join(conds, " AND ")+s.orderByTime("DESC")+" LIMIT 100")
 	if err != nil {
 		s.fail(w, r, err, true)
 		return

@@ -96,7 +96,7 @@ func seeded(b *testing.B) *harness {
 				Content: "seeded memory " + strconv.Itoa(i) + " about " + []string{"crawling", "parsing", "ranking"}[i%3],
 				Tags:    []string{"t" + strconv.Itoa(i%7)}, Importance: float64(i%10) / 10, DedupKey: DedupKey("a", "g", strconv.Itoa(i))}
 			var err error
-			if cells, err = appendRow(t, m, cells); err != nil {
+			if cells, err = appendRow(t, m, cells, false); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -117,7 +117,7 @@ func (s *Server) create(ctx context.Context, org string, reqs []CreateRequest, b
 			MemoryType: q.MemoryType, EventType: q.EventType, Content: q.Content, Metadata: q.Metadata,
 			Tags: q.Tags, DedupKey: q.DedupKey, Importance: q.Importance, ParentID: q.ParentID,
 		}
-		if cells, err = appendRow(t, m, cells); err != nil {
+		if cells, err = appendRow(t, m, cells, s.coarseTime()); err != nil {
 			return nil, err
 		}
 		out = append(out, m)
@@ -247,11 +247,15 @@ func (s *Server) write(ctx context.Context, b *model.Batch) error {
 		if err == nil {
 			s.m.writes.Add(float64(res.Rows))
 			if res.Rejected > 0 {
+				// The backend cannot keep these values (PostgreSQL text
+				// holds no NUL byte; a field stored with another type):
+				// the request's data, not the server, is at issue, and
+				// sending it again cannot help.
 				msg := "backend rejected " + strconv.Itoa(res.Rejected) + " of " + strconv.Itoa(n) + " memories"
 				if len(res.Conflicts) > 0 {
 					msg += ": " + res.Conflicts[0].Error()
 				}
-				return errs.New(errs.Internal, "failed to write memory: "+msg)
+				return errs.New(errs.Invalid, "failed to write memory: "+msg)
 			}
 			return nil
 		}

@@ -183,7 +183,14 @@ func parseMetadata(s string) map[string]any {
 
 // appendRow adds m to t as one events row: the five identifying columns
 // as tags, the rest as fields, empty strings rather than NULLs.
-func appendRow(t *model.Table, m *Memory, cells []model.Cell) ([]model.Cell, error) {
+// exactTimeField carries a memory's time to the µs on a backend that
+// stores time more coarsely (ClickHouse 18.16: whole seconds): it orders
+// memories made within one second and gives their time back exactly.
+const exactTimeField = "time_us"
+
+// appendRow adds m as a row of the events measurement; exact adds its time
+// in µs as exactTimeField too.
+func appendRow(t *model.Table, m *Memory, cells []model.Cell, exact bool) ([]model.Cell, error) {
 	md, err := metadataJSON(m.Metadata)
 	if err != nil {
 		return cells, err
@@ -201,6 +208,9 @@ func appendRow(t *model.Table, m *Memory, cells []model.Cell) ([]model.Cell, err
 		model.Cell{Name: "importance", Value: model.Float(m.Importance)},
 		model.Cell{Name: "parent_id", Value: model.String(m.ParentID)},
 	)
+	if exact {
+		cells = append(cells, model.Cell{Name: exactTimeField, Value: model.Int(m.Time.UnixMicro())})
+	}
 	return cells, t.AppendRow(m.Time.UnixMicro(), cells)
 }
 
@@ -235,6 +245,9 @@ func readMemories(rows model.Rows) ([]Memory, error) {
 		}
 		if i, ok := idx["time"]; ok {
 			m.Time = valueTime(vals[i])
+		}
+		if i, ok := idx[exactTimeField]; ok && vals[i].Type == model.TypeInt {
+			m.Time = time.UnixMicro(vals[i].I).UTC()
 		}
 		if tc := str("tags_csv"); tc != "" {
 			m.Tags = strings.Split(tc, ",")

@@ -48,7 +48,7 @@ func TestNarrowedListMatchesPlain(t *testing.T) {
 			MemoryType: []string{"episodic", "decision"}[i%2], EventType: "general",
 			Content: "memory " + strconv.Itoa(i), Tags: []string{"t" + strconv.Itoa(i%3)}, Importance: float64(i%10) / 10,
 			DedupKey: strconv.Itoa(i)}
-		if cells, err = appendRow(tb, m, cells); err != nil {
+		if cells, err = appendRow(tb, m, cells, false); err != nil {
 			t.Fatal(err)
 		}
 	}

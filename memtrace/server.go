@@ -333,6 +333,28 @@ func (s *Server) query(ctx context.Context, kind, sql string) (model.Rows, error
 	return rows, err
 }
 
+// TimePrecisioner is implemented by a Backend that can tell how finely it
+// stores time. Where it is coarser than µs (ClickHouse 18.16 keeps whole
+// seconds), memories also carry their exact time (exactTimeField), which
+// orders those made within one second and gives their time back.
+type TimePrecisioner interface {
+	TimePrecision() time.Duration
+}
+
+func (s *Server) coarseTime() bool {
+	tp, ok := s.backend.(TimePrecisioner)
+	return ok && tp.TimePrecision() > time.Microsecond
+}
+
+// orderByTime is the ORDER BY of memtrace's time-ordered reads, with the
+// exact time as tiebreaker where the backend keeps less than µs.
+func (s *Server) orderByTime(dir string) string {
+	if s.coarseTime() {
+		return " ORDER BY time " + dir + ", " + exactTimeField + " " + dir
+	}
+	return " ORDER BY time " + dir
+}
+
 // NativeArcSQL is implemented by a Backend that can tell whether it runs
 // Arc's DuckDB SQL as written (tsgate's embedded store) instead of
 // translating it for another engine. Such a backend gets list and search
@@ -345,6 +367,7 @@ type NativeArcSQL interface {
 // Arc SQL natively, plain otherwise. A refusal of the narrowed form (the
 // backend was switched to a translating one in between) is retried plain.
 func (s *Server) queryList(ctx context.Context, kind string, q *listQuery) (model.Rows, error) {
+	q.orderBy = s.orderByTime
 	if nb, ok := s.backend.(NativeArcSQL); ok && nb.NativeArcSQL() {
 		sql, err := q.sql(s.o.measurement, true)
 		if err != nil {

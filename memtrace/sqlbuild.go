@@ -142,6 +142,8 @@ type listQuery struct {
 	limit, offset             int
 	asc                       bool
 	search                    bool
+	// orderBy renders the ORDER BY for a direction (nil: by time only).
+	orderBy func(dir string) string
 }
 
 // sql is the query memtrace issues. With narrow, the same answer is asked
@@ -197,8 +199,12 @@ func (q *listQuery) sql(measurement string, narrow bool) (string, error) {
 		}
 		conds = append(conds, newestBound(measurement, conds, q.asc, k))
 	}
+	orderBy := " ORDER BY time " + order
+	if q.orderBy != nil {
+		orderBy = q.orderBy(order)
+	}
 	s := "SELECT * FROM " + measurement + " WHERE " + strings.Join(conds, " AND ") +
-		" ORDER BY time " + order + " LIMIT " + strconv.Itoa(q.limit)
+		orderBy + " LIMIT " + strconv.Itoa(q.limit)
 	if !q.search {
 		s += " OFFSET " + strconv.Itoa(q.offset)
 	}
