@@ -73,16 +73,22 @@ func BenchmarkCreateBatch1000(b *testing.B) {
 	b.ReportMetric(float64(b.N)*1000/time.Since(start).Seconds(), "memories/s")
 }
 
-// seeded is a harness whose store holds rows memories of 20 agents and
-// 1000 sessions over the last hour, written straight through the backend
-// (the HTTP path is what the create benchmarks measure).
-func seeded(b *testing.B) *harness {
+// benchRows is how many memories the read benchmarks store first
+// (TSGATE_MEMTRACE_BENCH_ROWS, default 100000).
+func benchRows() int {
 	rows := 100000
 	if s := os.Getenv("TSGATE_MEMTRACE_BENCH_ROWS"); s != "" {
 		rows, _ = strconv.Atoi(s)
 	}
-	h := newHarness(b)
-	now := time.Now().Add(-time.Hour)
+	return rows
+}
+
+// seedEvents writes rows memories of 20 agents and 1000 sessions spread
+// over the hour before now, in batches, straight through write (the HTTP
+// path is what the create benchmarks measure). exact adds time_us, as
+// memtrace does on a backend that keeps less than µs.
+func seedEvents(tb testing.TB, rows int, now time.Time, exact bool, write func(*model.Batch) error) {
+	start := now.Add(-time.Hour)
 	types := []string{"episodic", "decision", "session", "entity"}
 	const chunk = 50000
 	for done := 0; done < rows; done += chunk {
@@ -90,20 +96,29 @@ func seeded(b *testing.B) *harness {
 		t := batch.Table("events")
 		var cells []model.Cell
 		for i := done; i < min(done+chunk, rows); i++ {
-			m := &Memory{Time: now.Add(time.Duration(i) * time.Hour / time.Duration(rows)), OrgID: "org_default",
+			m := &Memory{Time: start.Add(time.Duration(i) * time.Hour / time.Duration(rows)), OrgID: "org_default",
 				AgentID: "agent_" + strconv.Itoa(i%20), SessionID: "sess_" + strconv.Itoa(i%1000),
 				MemoryType: types[i%4], EventType: []string{"general", "error", "page_crawled"}[i%3],
 				Content: "seeded memory " + strconv.Itoa(i) + " about " + []string{"crawling", "parsing", "ranking"}[i%3],
 				Tags:    []string{"t" + strconv.Itoa(i%7)}, Importance: float64(i%10) / 10, DedupKey: DedupKey("a", "g", strconv.Itoa(i))}
 			var err error
-			if cells, err = appendRow(t, m, cells, false); err != nil {
-				b.Fatal(err)
+			if cells, err = appendRow(t, m, cells, exact); err != nil {
+				tb.Fatal(err)
 			}
 		}
-		if _, err := h.backend.Write(context.Background(), "memory", batch); err != nil {
-			b.Fatal(err)
+		if err := write(batch); err != nil {
+			tb.Fatal(err)
 		}
 	}
+}
+
+// seeded is a harness whose store holds benchRows memories.
+func seeded(b *testing.B) *harness {
+	h := newHarness(b)
+	seedEvents(b, benchRows(), time.Now(), false, func(batch *model.Batch) error {
+		_, err := h.backend.Write(context.Background(), "memory", batch)
+		return err
+	})
 	return h
 }
 
@@ -135,6 +150,12 @@ func get(b *testing.B, url string) {
 
 func BenchmarkRead(b *testing.B) {
 	h := seeded(b)
+	readBenchmarks(b, h.url)
+}
+
+// readBenchmarks times memtrace's reads against the API at url (p50/p99).
+func readBenchmarks(b *testing.B, url string) {
+	h := struct{ url string }{url}
 	b.Run("list", func(b *testing.B) {
 		latency(b, func(i int) { get(b, h.url+"/api/v1/memories?agent_id=agent_"+strconv.Itoa(i%20)+"&limit=100") })
 	})
