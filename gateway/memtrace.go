@@ -14,6 +14,7 @@ import (
 	"tsgate/dialects"
 	"tsgate/memtrace"
 	"tsgate/model"
+	"tsgate/translate"
 )
 
 // MemtraceMetaTarget is where the memtrace metadata store lives under cfg:
@@ -57,6 +58,16 @@ func (b memtraceBackend) NativeArcSQL() bool { return b.g.sw.state().identity }
 // beside a coarser one.
 func (b memtraceBackend) TimePrecision() time.Duration {
 	return dialects.TimePrecision(b.g.sw.state().primary)
+}
+
+// HasColumn reads the current primary's schema.
+func (b memtraceBackend) HasColumn(db, measurement, column string) bool {
+	sc := b.g.pipeline.Schema(db)
+	if sc == nil {
+		return false
+	}
+	cols, ok := sc.Columns(db, measurement)
+	return ok && slices.ContainsFunc(cols, func(c translate.ColumnInfo) bool { return c.Name == column })
 }
 
 func (b memtraceBackend) Write(ctx context.Context, db string, batch *model.Batch) (model.WriteResult, error) {

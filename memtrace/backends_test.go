@@ -9,11 +9,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"tsgate/gateway"
 	"tsgate/memtrace"
+	"tsgate/model"
 )
 
 // TestContractOnRealBackends runs the whole memtrace contract with the
@@ -153,4 +155,74 @@ func TestRoundTripPropertyOnRealBackends(t *testing.T) {
 			}, name == "postgres")
 		})
 	}
+}
+
+// TestClickHouseMemoriesWithoutExactTime: memories that reached ClickHouse
+// without time_us (copied by `tsgate migrate`, say) still list; memories
+// made afterwards carry it and order within their second.
+func TestClickHouseMemoriesWithoutExactTime(t *testing.T) {
+	u := os.Getenv("TSGATE_TEST_CLICKHOUSE_URL")
+	if u == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI: TSGATE_TEST_CLICKHOUSE_URL is unset; run scripts/test.sh")
+		}
+		t.Skip("TSGATE_TEST_CLICKHOUSE_URL is unset")
+	}
+	p, _ := url.Parse(u)
+	db := fmt.Sprintf("memtrace_noexact_%d", time.Now().UnixNano())
+	backendURL := "clickhouse://" + p.Host + "/" + db
+	t.Cleanup(func() {
+		if resp, err := http.Post(u+"/", "text/plain", strings.NewReader("DROP DATABASE IF EXISTS `"+db+"`")); err == nil {
+			resp.Body.Close()
+		}
+	})
+	ctx := context.Background()
+	be, err := gateway.OpenBackend(ctx, backendURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Minute).Truncate(time.Second)
+	memtrace.SeedEvents(t, 1, old.Add(time.Hour), false, func(b *model.Batch) error {
+		_, err := be.Write(ctx, db, b)
+		return err
+	})
+	be.Close()
+	base, _ := startGateway(t, func(c *gateway.Config) {
+		c.Backend.URL = backendURL
+		c.Memtrace.Database = db
+	})
+	c := &client{t: t, base: base, key: adminKey, ids: map[string]string{}}
+	list := func() []string {
+		t.Helper()
+		st, body := c.do("GET", "/api/v1/memories?org_id=org_default&limit=10", "", nil)
+		if st != 200 {
+			t.Fatalf("list: %d %s", st, body)
+		}
+		var out struct{ Memories []struct{ Content string } }
+		if err := json.Unmarshal([]byte(body), &out); err != nil {
+			t.Fatal(err)
+		}
+		var cs []string
+		for _, m := range out.Memories {
+			cs = append(cs, m.Content)
+		}
+		return cs
+	}
+	if got := list(); len(got) != 1 || got[0] != "seeded memory 0 about crawling" {
+		t.Fatalf("before any new memory: %q", got)
+	}
+	for i := range 3 {
+		st, body := c.do("POST", "/api/v1/memories", fmt.Sprintf(`{"agent_id":"a1","content":"new %d"}`, i), nil)
+		if st != 201 {
+			t.Fatalf("create: %d %s", st, body)
+		}
+	}
+	want := []string{"new 2", "new 1", "new 0", "seeded memory 0 about crawling"}
+	for range 50 { // the backend's schema cache learns of time_us
+		if got := list(); strings.Join(got, "|") == strings.Join(want, "|") {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Errorf("after three new memories in one second: %q, want %q", list(), want)
 }

@@ -346,10 +346,19 @@ func (s *Server) coarseTime() bool {
 	return ok && tp.TimePrecision() > time.Microsecond
 }
 
+// ColumnChecker is implemented by a Backend that can tell whether a
+// measurement has a column.
+type ColumnChecker interface {
+	HasColumn(db, measurement, column string) bool
+}
+
 // orderByTime is the ORDER BY of memtrace's time-ordered reads, with the
-// exact time as tiebreaker where the backend keeps less than µs.
+// exact time as tiebreaker where the backend keeps less than µs and the
+// events measurement has it (memories copied in by `tsgate migrate`, or
+// written before, do not).
 func (s *Server) orderByTime(dir string) string {
-	if s.coarseTime() {
+	cc, ok := s.backend.(ColumnChecker)
+	if s.coarseTime() && ok && cc.HasColumn(s.o.database, s.o.measurement, exactTimeField) {
 		return " ORDER BY time " + dir + ", " + exactTimeField + " " + dir
 	}
 	return " ORDER BY time " + dir
