@@ -45,10 +45,12 @@ type Backend struct {
 	pool     *pgxpool.Pool
 	redacted string
 	tags     backendkit.Tags
-	catalog  *backendkit.Catalog
-	timeout  time.Duration
-	target   string
-	name     string
+	// indexed names the tag columns indexed with time when created.
+	indexed backendkit.Tags
+	catalog *backendkit.Catalog
+	timeout time.Duration
+	target  string
+	name    string
 	// onCreate runs inside the write transaction right after a table is
 	// created (TimescaleDB makes it a hypertable).
 	onCreate func(ctx context.Context, tx pgx.Tx, schema, table string) error
@@ -131,10 +133,12 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Backend, error) 
 	b := &Backend{
 		redacted: redacted,
 		tags:     backendkit.DefaultTags(),
-		timeout:  30 * time.Second,
-		target:   Name,
-		name:     "postgres",
-		uints:    map[uint32]map[uint16]bool{},
+		// memtrace's selective filters (see indexTag).
+		indexed: backendkit.Tags{"events": {"agent_id", "session_id"}},
+		timeout: 30 * time.Second,
+		target:  Name,
+		name:    "postgres",
+		uints:   map[uint32]map[uint16]bool{},
 	}
 	b.catalog = &backendkit.Catalog{Load: b.loadSchema}
 	for _, o := range opts {

@@ -299,3 +299,50 @@ func TestDatabasesSeparate(t *testing.T) {
 		}
 	}
 }
+
+// TestTagIndexes: memtrace's selective tags (events' agent_id and
+// session_id) are indexed with time, on creation and when a later write
+// adds one; other tags and fields, and other measurements' tags, are not.
+func TestTagIndexes(t *testing.T) {
+	b, db := open(t)
+	ctx := context.Background()
+	write := func(m string, cells ...model.Cell) {
+		t.Helper()
+		batch := &model.Batch{}
+		if err := batch.Table(m).AppendRow(1_700_000_000_000_000, cells); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Write(ctx, db, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tag := func(n, v string) model.Cell { return model.Cell{Name: n, Tag: true, Value: model.String(v)} }
+	write("events", tag("org_id", "o"), tag("agent_id", "a"), model.Cell{Name: "content", Value: model.String("x")})
+	write("events", tag("session_id", "s"), model.Cell{Name: "content", Value: model.String("y")})
+	write("cpu", tag("host", "h"), model.Cell{Name: "usage", Value: model.Float(1)})
+	indexes := func(table string) string {
+		t.Helper()
+		rows, err := b.Pool().Query(ctx, `SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 ORDER BY indexdef`, db, table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for rows.Next() {
+			var def string
+			if err := rows.Scan(&def); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, def[strings.Index(def, " USING ")+len(" USING "):])
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(got, " | ")
+	}
+	if got, want := indexes("events"), `btree (agent_id, "time") | btree (session_id, "time") | btree ("time")`; got != want {
+		t.Errorf("events indexes\n got %s\nwant %s", got, want)
+	}
+	if got, want := indexes("cpu"), `btree ("time")`; got != want {
+		t.Errorf("cpu indexes\n got %s\nwant %s", got, want)
+	}
+}
