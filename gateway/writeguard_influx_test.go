@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -282,23 +283,14 @@ func influxRestartMidLoad(t *testing.T, tune func(*BackendConfig), want503 bool)
 		go func() {
 			defer wg.Done()
 			for batch := 0; !stop.Load(); batch++ {
-				var lp bytes.Buffer
 				first := int64(batch * rowsPerBatch)
-				for i := range int64(rowsPerBatch) {
-					seq := first + i
-					fmt.Fprintf(&lp, "load,w=%d seq=%di,v=%g %d\n", w, seq, float64(seq)/7, base+seq*int64(time.Millisecond))
-				}
-				r, _ := http.NewRequest("POST", ts.base+"/write?db="+db, &lp)
-				r.Header.Set("Authorization", "Bearer "+adminToken)
-				resp, err := client.Do(r)
+				resp, body, err := postLoadBatch(client, ts, db, strconv.Itoa(w), batch, rowsPerBatch, base)
 				if err != nil {
 					t.Errorf("writer %d: %v", w, err)
 					return
 				}
-				body, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
 				mu.Lock()
-				answers = append(answers, answer{resp.StatusCode, string(body), time.Now()})
+				answers = append(answers, answer{resp.StatusCode, body, time.Now()})
 				if resp.StatusCode == http.StatusNoContent {
 					for i := range int64(rowsPerBatch) {
 						accepted[w] = append(accepted[w], first+i)
@@ -373,4 +365,28 @@ func influxRestartMidLoad(t *testing.T, tune func(*BackendConfig), want503 bool)
 	if lost > 0 {
 		t.Fatalf("%d accepted rows lost", lost)
 	}
+}
+
+// postLoadBatch writes batch number batch of writer tag w (rows seq = batch
+// × rows … +rows-1 of measurement load, one a millisecond from base)
+// through the Arc API, and returns the answer.
+func postLoadBatch(client *http.Client, ts *testServer, db, w string, batch, rows int, base int64) (*http.Response, string, error) {
+	var lp bytes.Buffer
+	first := int64(batch * rows)
+	for i := range int64(rows) {
+		seq := first + i
+		fmt.Fprintf(&lp, "load,w=%s seq=%di,v=%g %d\n", w, seq, float64(seq)/7, base+seq*int64(time.Millisecond))
+	}
+	r, err := http.NewRequest("POST", ts.base+"/write?db="+db, &lp)
+	if err != nil {
+		return nil, "", err
+	}
+	r.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := client.Do(r)
+	if err != nil {
+		return nil, "", err
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(body), nil
 }

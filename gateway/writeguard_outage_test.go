@@ -1,13 +1,13 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -199,21 +199,12 @@ func outageNoLossNoDuplicates(t *testing.T, name, server string, backendURL func
 		go func() {
 			defer wg.Done()
 			for batch := 0; !stop.Load(); batch++ {
-				var lp bytes.Buffer
 				first := int64(batch * rowsPerBatch)
-				for i := range int64(rowsPerBatch) {
-					seq := first + i
-					fmt.Fprintf(&lp, "load,w=w%d seq=%di,v=%g %d\n", w, seq, float64(seq)/7, base0+seq*int64(time.Millisecond))
-				}
-				r, _ := http.NewRequest("POST", ts.base+"/write?db="+db, &lp)
-				r.Header.Set("Authorization", "Bearer "+adminToken)
-				resp, err := client.Do(r)
+				resp, body, err := postLoadBatch(client, ts, db, "w"+strconv.Itoa(w), batch, rowsPerBatch, base0)
 				if err != nil {
 					t.Errorf("writer %d: %v", w, err)
 					return
 				}
-				body, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
 				mu.Lock()
 				switch {
 				case resp.StatusCode == http.StatusNoContent:
@@ -221,13 +212,13 @@ func outageNoLossNoDuplicates(t *testing.T, name, server string, backendURL func
 					for i := range int64(rowsPerBatch) {
 						accepted[w] = append(accepted[w], first+i)
 					}
-				case resp.StatusCode == http.StatusServiceUnavailable && strings.Contains(string(body), name):
+				case resp.StatusCode == http.StatusServiceUnavailable && strings.Contains(body, name):
 					unavailable++
-					failed = append(failed, failedBatch{w, first, string(body)})
+					failed = append(failed, failedBatch{w, first, body})
 					switch {
-					case strings.Contains(string(body), "nothing was stored"):
+					case strings.Contains(body, "nothing was stored"):
 						retriedAway++
-					case strings.Contains(string(body), "may have been stored"):
+					case strings.Contains(body, "may have been stored"):
 						refused++ // not retried: may be stored, never twice
 					default:
 						t.Errorf("503 %s: says neither that nothing was stored nor that the batch may be", body)
@@ -235,7 +226,7 @@ func outageNoLossNoDuplicates(t *testing.T, name, server string, backendURL func
 				default:
 					t.Errorf("answer %d %s: want 204, or 503 naming %s", resp.StatusCode, body, name)
 				}
-				if secret != "" && strings.Contains(string(body), secret) {
+				if secret != "" && strings.Contains(body, secret) {
 					t.Errorf("answer leaks the password: %s", body)
 				}
 				mu.Unlock()
