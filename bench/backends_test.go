@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"tsgate/dialects/registry"
 	"tsgate/gateway"
 	"tsgate/translate"
 )
@@ -581,7 +582,7 @@ func BenchmarkBackendQuery(b *testing.B) {
 			}
 			// The translator's output for this backend, with the schema
 			// the backend reports (as `tsgate translate` prints it).
-			be, err := gateway.OpenBackend(ctx, k.gatewayURL(env, db))
+			be, err := registry.Open(ctx, k.gatewayURL(env, db))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -589,7 +590,7 @@ func BenchmarkBackendQuery(b *testing.B) {
 			tr := translate.New()
 			gc := newClient()
 			for _, q := range backendQueries {
-				t, err := tr.TranslateIn(ctx, q.sql, be.Target(), db, be.Schema(db))
+				t, err := tr.TranslateIn(ctx, q.sql, be.Generator(), db, be.Schema(db))
 				if err != nil {
 					b.Fatalf("%s: %v", q.name, err)
 				}

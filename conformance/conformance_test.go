@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"tsgate/dialects/duckdb"
-	"tsgate/gateway"
+	"tsgate/dialects/registry"
 )
 
 func embeddedTarget(t *testing.T, name string, reference bool) *Target {
@@ -19,7 +19,7 @@ func embeddedTarget(t *testing.T, name string, reference bool) *Target {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	return &Target{Name: name, Backend: gateway.NewEmbedded(s), Reference: reference}
+	return &Target{Name: name, Backend: duckdb.NewBackend(s), Reference: reference}
 }
 
 func TestCorpusParses(t *testing.T) {
@@ -66,7 +66,7 @@ func TestSuite(t *testing.T) {
 		if !ok {
 			t.Fatalf("TSGATE_TEST_CONFORMANCE_BACKENDS: %q is not name=url", kv)
 		}
-		be, err := gateway.OpenBackend(ctx, url)
+		be, err := registry.Open(ctx, url)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -76,7 +76,7 @@ func TestSuite(t *testing.T) {
 			t.Fatal(err)
 		}
 		targets = append(targets, &Target{Name: name, Backend: be, Deviations: dev,
-			SQLOnlyOutside: be.Target() == "influxql" || be.Target() == "flux"})
+			SQLOnlyOutside: be.Name() == "influxql" || be.Name() == "flux"})
 	}
 	ds := NewDataset(1, base)
 	rep, err := Run(ctx, ds, cases, targets, Options{})

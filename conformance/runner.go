@@ -13,7 +13,7 @@ import (
 
 	"tsgate/dialects"
 	"tsgate/errs"
-	"tsgate/gateway"
+	"tsgate/query"
 	"tsgate/translate"
 )
 
@@ -266,7 +266,13 @@ func load(ctx context.Context, t *Target, ds *Dataset) error {
 func runTarget(ctx context.Context, t *Target, ds *Dataset, cases []Case, ref *BackendReport, opt Options) *BackendReport {
 	start := time.Now()
 	br := &BackendReport{Name: t.Name, Counts: map[Outcome]int{}, results: map[string]*Result{}}
-	p := gateway.NewPipeline(t.Backend, t.Reference)
+	var opts []query.Option
+	if !t.Reference {
+		// An embedded target that is not the reference checks the DuckDB
+		// generator: its queries are translated like any backend's.
+		opts = append(opts, query.Translated())
+	}
+	p := query.New(t.Backend, opts...)
 	for i, c := range cases {
 		cr, res := runCase(ctx, t, p, ds, &c, ref, opt)
 		if t.Reference && res != nil {
@@ -287,7 +293,7 @@ func runTarget(ctx context.Context, t *Target, ds *Dataset, cases []Case, ref *B
 }
 
 // runCase runs c on t; for the reference it also returns the result.
-func runCase(ctx context.Context, t *Target, p *gateway.Pipeline, ds *Dataset, c *Case, ref *BackendReport, opt Options) (CaseResult, *Result) {
+func runCase(ctx context.Context, t *Target, p *query.Pipeline, ds *Dataset, c *Case, ref *BackendReport, opt Options) (CaseResult, *Result) {
 	cr := CaseResult{Case: c.Name}
 	var res *Result
 	if t.Reference {

@@ -10,8 +10,8 @@ import (
 )
 
 // Backend is one configured database behind the gateway. The gateway
-// translates every front end's query for Target() and hands the generated
-// text to Query; it applies the translation's post steps itself.
+// translates every front end's query with Generator() and hands the
+// generated text to Query; it applies the translation's post steps itself.
 //
 // Implementations stream rows (model.Rows), pool their connections, keep
 // credentials out of errors and logs, and return *errs.Error with the
@@ -20,10 +20,10 @@ import (
 type Backend interface {
 	// Name labels metrics and logs: "influxql", "postgres", …
 	Name() string
-	// Target is the translate registry name of the generator whose output
-	// Query accepts ("influxql", "flux", "postgres", "timescaledb",
-	// "clickhouse", "clickhouse-legacy", "duckdb").
-	Target() string
+	// Generator is the generator whose output Query accepts. It may
+	// change while the backend runs (TimescaleDB without its extension
+	// gets plain PostgreSQL), so callers ask per query.
+	Generator() target.Generator
 	// Query runs generated text with bare names resolving in database db
 	// and returns rows in tsgate's column model: time as UTC µs
 	// (model.TypeTime), int64/uint64/float64/string/bool/NULL, columns in
@@ -46,6 +46,35 @@ type Backend interface {
 	Ready(ctx context.Context) error
 	// Close releases pooled connections.
 	Close() error
+}
+
+// Descriptor registers one kind of backend: the one place that names it
+// (dialects/registry lists every descriptor; the translator, the opener,
+// the CLI and the tests all read that list).
+type Descriptor struct {
+	// Name is the backend kind, as `tsgate translate --to` and the
+	// conformance report spell it.
+	Name string
+	// Schemes are the backend.url schemes that open it (none for the
+	// embedded store, which runs when no URL is set).
+	Schemes []string
+	// Open connects to the backend a URL names; nil for the embedded
+	// store. The URL may carry credentials: errors never repeat it.
+	Open func(ctx context.Context, url string) (Backend, error)
+	// Generators are the query generators the backend may use, the
+	// first being its default; each is a translation target of its own.
+	Generators []target.Generator
+	// SQLOnlyOutside says the backend's language is not SQL (InfluxQL,
+	// Flux): conformance cases that need SQL-only constructs are outside
+	// it rather than refusals to count.
+	SQLOnlyOutside bool
+}
+
+// ArcNative is an optional Backend capability: the backend runs Arc SQL
+// (DuckDB SQL) as written, so Arc queries skip translation. Only the
+// embedded store is one; a remote Arc still gets generated text.
+type ArcNative interface {
+	RunsArcSQL() bool
 }
 
 // IdempotentWriter is an optional Backend capability: a backend whose

@@ -206,7 +206,7 @@ func NewDualWriter(primary dialects.Backend, open func(context.Context) (dialect
 }
 
 func (d *DualWriter) Name() string                    { return d.primary.Name() }
-func (d *DualWriter) Target() string                  { return d.primary.Target() }
+func (d *DualWriter) Generator() target.Generator     { return d.primary.Generator() }
 func (d *DualWriter) Schema(db string) target.Schema  { return d.primary.Schema(db) }
 func (d *DualWriter) Ready(ctx context.Context) error { return d.primary.Ready(ctx) }
 func (d *DualWriter) Databases(ctx context.Context) ([]string, error) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"tsgate/dialects"
+	"tsgate/dialects/duckdb"
 	"tsgate/errs"
 	"tsgate/model"
 )
@@ -35,7 +36,7 @@ func BenchmarkDualWrite(b *testing.B) {
 		for _, mode := range []string{"primary-only", "dual-write", "queue-only"} {
 			b.Run(fmt.Sprintf("%s/rows=%d", mode, rows), func(b *testing.B) {
 				ctx := context.Background()
-				prim := NewEmbedded(openStore(b, b.TempDir()))
+				prim := duckdb.NewBackend(openStore(b, b.TempDir()))
 				defer prim.Close()
 				var w dialects.Backend = prim
 				if mode == "queue-only" {
@@ -51,7 +52,7 @@ func BenchmarkDualWrite(b *testing.B) {
 					w = dw
 				}
 				if mode == "dual-write" {
-					sec := NewEmbedded(openStore(b, b.TempDir()))
+					sec := duckdb.NewBackend(openStore(b, b.TempDir()))
 					defer sec.Close()
 					dw, err := NewDualWriter(prim, func(context.Context) (dialects.Backend, error) { return sec, nil }, b.TempDir(), 0)
 					if err != nil {

@@ -17,9 +17,11 @@ import (
 	"tsgate/dialects"
 	"tsgate/dialects/backendkit/kittest"
 	"tsgate/dialects/duckdb"
+	"tsgate/dialects/registry"
 	"tsgate/gateway"
 	"tsgate/migrate"
 	"tsgate/model"
+	"tsgate/query"
 )
 
 func store(t testing.TB, dir string) *duckdb.Store {
@@ -45,7 +47,11 @@ func seqBatch(i int) *model.Batch {
 
 func readAll(t testing.TB, b dialects.Backend, identity bool, db, sql string) *conformance.Result {
 	t.Helper()
-	rows, err := gateway.NewPipeline(b, identity).QueryArc(context.Background(), db, sql)
+	var opts []query.Option
+	if !identity {
+		opts = append(opts, query.Translated())
+	}
+	rows, err := query.New(b, opts...).QueryArc(context.Background(), db, sql)
 	if err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
@@ -92,7 +98,7 @@ func checkSeq(t *testing.T, b dialects.Backend, identity bool, db string, n int,
 func TestDualWriteEveryWriteReachesSecondary(t *testing.T) {
 	ctx := context.Background()
 	ps, ss := store(t, t.TempDir()), store(t, t.TempDir())
-	prim, sec := gateway.NewEmbedded(ps), gateway.NewEmbedded(ss)
+	prim, sec := duckdb.NewBackend(ps), duckdb.NewBackend(ss)
 	defer prim.Close()
 	defer sec.Close()
 	dw, err := gateway.NewDualWriter(prim, func(context.Context) (dialects.Backend, error) { return sec, nil },
@@ -139,7 +145,7 @@ func TestDualWriteEveryWriteReachesSecondary(t *testing.T) {
 	if err := dw.WaitEmpty(wctx); err != nil {
 		t.Fatal(err)
 	}
-	verify(t, &migrate.Side{Backend: prim, Identity: true}, &migrate.Side{Backend: sec, Identity: true}, ds.Database)
+	verify(t, &migrate.Side{Backend: prim}, &migrate.Side{Backend: sec}, ds.Database)
 	for _, m := range []string{"cpu", "events", "m", "c"} {
 		want := readAll(t, prim, true, ds.Database, "SELECT * FROM "+m+" ORDER BY ALL")
 		got := readAll(t, sec, true, ds.Database, "SELECT * FROM "+m+" ORDER BY ALL")
@@ -168,10 +174,10 @@ func closedPort(t *testing.T) string {
 // an embedded store, and every batch arrives exactly once, in order.
 func TestDualWriteSecondaryDownThenBack(t *testing.T) {
 	ctx := context.Background()
-	prim := gateway.NewEmbedded(store(t, t.TempDir()))
+	prim := duckdb.NewBackend(store(t, t.TempDir()))
 	defer prim.Close()
 	qdir := filepath.Join(t.TempDir(), "q")
-	down, err := gateway.OpenBackend(ctx, "influxql://"+closedPort(t)+"/mig")
+	down, err := registry.Open(ctx, "influxql://"+closedPort(t)+"/mig")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +208,7 @@ func TestDualWriteSecondaryDownThenBack(t *testing.T) {
 	if err := dw.Close(); err != nil { // a restart: the queue stays on disk
 		t.Fatal(err)
 	}
-	sec := gateway.NewEmbedded(store(t, t.TempDir()))
+	sec := duckdb.NewBackend(store(t, t.TempDir()))
 	defer sec.Close()
 	dw2, err := gateway.NewDualWriter(noClose{prim}, func(context.Context) (dialects.Backend, error) { return noClose{sec}, nil }, qdir, 0)
 	if err != nil {
@@ -214,7 +220,7 @@ func TestDualWriteSecondaryDownThenBack(t *testing.T) {
 	if err := dw2.WaitEmpty(wctx); err != nil {
 		t.Fatal(err)
 	}
-	verify(t, &migrate.Side{Backend: prim, Identity: true}, &migrate.Side{Backend: sec, Identity: true}, "mig")
+	verify(t, &migrate.Side{Backend: prim}, &migrate.Side{Backend: sec}, "mig")
 	checkSeq(t, sec, true, "mig", n, true)
 }
 
@@ -284,11 +290,11 @@ func TestDualWriteInfluxSecondaryDownThenBack(t *testing.T) {
 	ctx := context.Background()
 	db := fmt.Sprintf("tsgate_dw_%d", time.Now().UnixNano())
 	addr := closedPort(t)
-	sec, err := gateway.OpenBackend(ctx, "influxql://"+addr+"/"+db)
+	sec, err := registry.Open(ctx, "influxql://"+addr+"/"+db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	prim := gateway.NewEmbedded(store(t, t.TempDir()))
+	prim := duckdb.NewBackend(store(t, t.TempDir()))
 	dw, err := gateway.NewDualWriter(prim, func(context.Context) (dialects.Backend, error) { return sec, nil },
 		filepath.Join(t.TempDir(), "q"), 0, gateway.WithBackoff(10*time.Millisecond, 200*time.Millisecond))
 	if err != nil {
@@ -326,7 +332,7 @@ func TestDualWriteInfluxSecondaryDownThenBack(t *testing.T) {
 	}
 	// last is overwritten on InfluxDB (one point per series and time),
 	// so it is checked on its own below.
-	diffs, err := migrate.Verify(ctx, &migrate.Side{Backend: prim, Identity: true}, &migrate.Side{Backend: sec}, migrate.Options{Database: db, Measurements: []string{"f"}})
+	diffs, err := migrate.Verify(ctx, &migrate.Side{Backend: prim}, &migrate.Side{Backend: sec}, migrate.Options{Database: db, Measurements: []string{"f"}})
 	if err != nil {
 		t.Fatal(err)
 	}

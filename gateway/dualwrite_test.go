@@ -270,7 +270,7 @@ func seqBatch(i int) *model.Batch {
 // instead of anything being dropped silently.
 func TestDualQueueFullDiverges(t *testing.T) {
 	ctx := context.Background()
-	prim := NewEmbedded(openStore(t, t.TempDir()))
+	prim := duckdb.NewBackend(openStore(t, t.TempDir()))
 	defer prim.Close()
 	down := func(context.Context) (dialects.Backend, error) {
 		return nil, errs.New(errs.Unavailable, "secondary down")

@@ -18,6 +18,7 @@ import (
 	"tsgate/auth"
 	"tsgate/dialects"
 	"tsgate/dialects/duckdb"
+	"tsgate/query"
 	"tsgate/wire/arc"
 )
 
@@ -32,7 +33,7 @@ type Gateway struct {
 	// sw is backend as the switchable holder Reload swaps.
 	sw *switchable
 	// pipeline translates front ends' queries for the backend.
-	pipeline *Pipeline
+	pipeline *query.Pipeline
 	tokens   *auth.Store
 	arc      *arc.Server
 	// frontends are the listeners: the Arc API first, then the others.
@@ -113,7 +114,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) 
 		return nil, err
 	}
 	g.sw, g.backend, g.store = sw, sw, sw.pinStore(cfg.DataDir)
-	g.pipeline = newPipeline(sw, false)
+	g.pipeline = query.New(sw)
 	arcOpts := []arc.Option{
 		arc.WithLogger(log),
 		arc.WithQueryTimeout(cfg.Arc.QueryTimeout.Duration),

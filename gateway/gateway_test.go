@@ -17,6 +17,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"tsgate/model"
+	"tsgate/query"
 	"tsgate/translate"
 )
 
@@ -148,7 +149,7 @@ var volatile = regexp.MustCompile(`"(execution_time_ms|timestamp|time|uptime|upt
 // rest of the body byte for byte.
 func normalize(s string) string { return volatile.ReplaceAllString(s, `"$1":X`) }
 
-func query(sql string, hdr ...string) req {
+func arcQuery(sql string, hdr ...string) req {
 	h := map[string]string{"Content-Type": "application/json"}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		h[hdr[i]] = hdr[i+1]
@@ -195,20 +196,20 @@ func TestArcAPI(t *testing.T) {
 		wantBody   string
 	}{
 		{"write line protocol v1", req{path: "/write?db=telegraf&precision=s", body: []byte("cpu,host=server01,region=us usage_idle=95.5,usage_user=3i 1764115200\ncpu,host=server02,region=eu usage_idle=80 1764115210\n")}, 204, ""},
-		{"query what was written", query("SELECT time, host, usage_idle FROM cpu ORDER BY time", "x-arc-database", "telegraf"), 200,
+		{"query what was written", arcQuery("SELECT time, host, usage_idle FROM cpu ORDER BY time", "x-arc-database", "telegraf"), 200,
 			`{"success":true,"columns":["time","host","usage_idle"],"data":[["2025-11-26T00:00:00Z","server01",95.5],["2025-11-26T00:00:10Z","server02",80]],"row_count":2,"execution_time_ms":X,"timestamp":X}`},
-		{"db.table without header", query("SELECT count(*) AS n FROM telegraf.cpu"), 200,
+		{"db.table without header", arcQuery("SELECT count(*) AS n FROM telegraf.cpu"), 200,
 			`{"success":true,"columns":["n"],"data":[[2]],"row_count":1,"execution_time_ms":X,"timestamp":X}`},
-		{"db.table with header", query("SELECT * FROM telegraf.cpu", "x-arc-database", "telegraf"), 400,
+		{"db.table with header", arcQuery("SELECT * FROM telegraf.cpu", "x-arc-database", "telegraf"), 400,
 			`{"success":false,"columns":null,"data":null,"row_count":0,"execution_time_ms":X,"timestamp":X,"error":"Cross-database queries (db.table syntax) not allowed when x-arc-database header is set"}`},
 		{"v2 write gzip bucket", req{path: "/api/v2/write?bucket=telegraf&org=x&precision=ms", body: gz(t, "mem,host=a used=1.5 1764115200000\n")}, 204, ""},
 		{"line-protocol route zstd header db", req{path: "/api/v1/write/line-protocol?precision=us", header: map[string]string{"x-arc-database": "telegraf"}, body: zst(t, "mem,host=b used=2.5 1764115200000000\n")}, 204, ""},
 		{"header wins over db param", req{path: "/write?db=other", header: map[string]string{"x-arc-database": "telegraf"}, body: []byte("mem,host=c used=3.5 1764115200000000000\n")}, 204, ""},
-		{"gzip and zstd rows readable", query("SELECT host, used FROM mem ORDER BY host", "x-arc-database", "telegraf"), 200,
+		{"gzip and zstd rows readable", arcQuery("SELECT host, used FROM mem ORDER BY host", "x-arc-database", "telegraf"), 200,
 			`{"success":true,"columns":["host","used"],"data":[["a",1.5],["b",2.5],["c",3.5]],"row_count":3,"execution_time_ms":X,"timestamp":X}`},
 		{"msgpack columnar with nil hole", req{path: "/api/v1/write/msgpack", header: map[string]string{"x-arc-database": "db1"},
 			body: mp(t, map[string]any{"m": "events", "columns": map[string]any{"time": []int64{1764115200000, 1764115201000}, "agent": []any{"a1", "a2"}, "v": []any{1.25, nil}}})}, 204, ""},
-		{"msgpack rows readable", query("SELECT time, agent, v FROM events ORDER BY time", "x-arc-database", "db1"), 200,
+		{"msgpack rows readable", arcQuery("SELECT time, agent, v FROM events ORDER BY time", "x-arc-database", "db1"), 200,
 			`{"success":true,"columns":["time","agent","v"],"data":[["2025-11-26T00:00:00Z","a1",1.25],["2025-11-26T00:00:01Z","a2",null]],"row_count":2,"execution_time_ms":X,"timestamp":X}`},
 		{"msgpack length mismatch", req{path: "/api/v1/write/msgpack", body: mp(t, map[string]any{"m": "cpu", "columns": map[string]any{"time": []int64{1, 2}, "v": []float64{1}}})}, 400,
 			`{"error":"Invalid MessagePack payload: columnar format: array length mismatch (expected 2, got 1 for 'v')"}`},
@@ -219,27 +220,27 @@ func TestArcAPI(t *testing.T) {
 			`{"error":"invalid database name: must start with a letter and contain only alphanumeric characters, underscores, or hyphens (max 64 characters)"}`},
 		{"type conflict keeps other rows", req{path: "/write?db=telegraf&precision=s", body: []byte("cpu,host=server03 usage_idle=1i 1764115220\ncpu,host=server04 usage_idle=50 1764115230\n")}, 400,
 			`{"error":"partial write: field type conflict: input field \"usage_idle\" on measurement \"cpu\" is type integer, already exists as type float dropped=1"}`},
-		{"conflict lost nothing else", query("SELECT host FROM cpu ORDER BY time", "x-arc-database", "telegraf"), 200,
+		{"conflict lost nothing else", arcQuery("SELECT host FROM cpu ORDER BY time", "x-arc-database", "telegraf"), 200,
 			`{"success":true,"columns":["host"],"data":[["server01"],["server02"],["server04"]],"row_count":3,"execution_time_ms":X,"timestamp":X}`},
-		{"empty sql", query("  "), 400, `{"success":false,"columns":null,"data":null,"row_count":0,"execution_time_ms":X,"timestamp":X,"error":"SQL query is required"}`},
-		{"multiple statements", query("SELECT 1; SELECT 2"), 400, `{"success":false,"columns":null,"data":null,"row_count":0,"execution_time_ms":X,"timestamp":X,"error":"Multiple SQL statements are not allowed"}`},
-		{"trailing semicolon ok", query("SELECT 1 AS one;"), 200, `{"success":true,"columns":["one"],"data":[[1]],"row_count":1,"execution_time_ms":X,"timestamp":X}`},
-		{"dangerous", query("DROP TABLE cpu"), 400, `{"success":false,"columns":null,"data":null,"row_count":0,"execution_time_ms":X,"timestamp":X,"error":"Dangerous SQL operation not allowed"}`},
-		{"dangerous hidden by comment", query("DROP /* x */ TABLE cpu"), 400, `{"success":false,"columns":null,"data":null,"row_count":0,"execution_time_ms":X,"timestamp":X,"error":"Dangerous SQL operation not allowed"}`},
-		{"keyword in string is fine", query("SELECT 'DROP TABLE x; SET y' AS s"), 200, `{"success":true,"columns":["s"],"data":[["DROP TABLE x; SET y"]],"row_count":1,"execution_time_ms":X,"timestamp":X}`},
-		{"file function", query("SELECT * FROM read_parquet('/etc/passwd')"), 400, `{"success":false,"columns":null,"data":null,"row_count":0,"execution_time_ms":X,"timestamp":X,"error":"File I/O function not allowed in user SQL: read_parquet()"}`},
-		{"quoted file function", query(`SELECT * FROM "read_csv"('/etc/passwd')`), 400, `{"success":false,"columns":null,"data":null,"row_count":0,"execution_time_ms":X,"timestamp":X,"error":"File I/O function not allowed in user SQL: read_csv()"}`},
-		{"replacement scan", query(`SELECT * FROM '/etc/passwd'`), 400, `{"success":false,"columns":null,"data":null,"row_count":0,"execution_time_ms":X,"timestamp":X,"error":"String literal not allowed in table position (replacement scans are disabled); reference a table by name"}`},
-		{"too long", query("SELECT " + strings.Repeat("1+", 5000) + "1"), 400, `{"success":false,"columns":null,"data":null,"row_count":0,"execution_time_ms":X,"timestamp":X,"error":"SQL query exceeds maximum length (10000 characters)"}`},
-		{"engine error", query("SELECT nosuchcol FROM cpu", "x-arc-database", "telegraf"), 500, ""},
-		{"missing measurement is empty", query("SELECT * FROM nothing_here", "x-arc-database", "telegraf"), 200, `{"success":true,"columns":[],"data":[],"row_count":0,"execution_time_ms":X,"timestamp":X}`},
-		{"missing database is empty", query("SELECT * FROM cpu", "x-arc-database", "nodb"), 200, `{"success":true,"columns":[],"data":[],"row_count":0,"execution_time_ms":X,"timestamp":X}`},
+		{"empty sql", arcQuery("  "), 400, `{"success":false,"columns":null,"data":null,"row_count":0,"execution_time_ms":X,"timestamp":X,"error":"SQL query is required"}`},
+		{"multiple statements", arcQuery("SELECT 1; SELECT 2"), 400, `{"success":false,"columns":null,"data":null,"row_count":0,"execution_time_ms":X,"timestamp":X,"error":"Multiple SQL statements are not allowed"}`},
+		{"trailing semicolon ok", arcQuery("SELECT 1 AS one;"), 200, `{"success":true,"columns":["one"],"data":[[1]],"row_count":1,"execution_time_ms":X,"timestamp":X}`},
+		{"dangerous", arcQuery("DROP TABLE cpu"), 400, `{"success":false,"columns":null,"data":null,"row_count":0,"execution_time_ms":X,"timestamp":X,"error":"Dangerous SQL operation not allowed"}`},
+		{"dangerous hidden by comment", arcQuery("DROP /* x */ TABLE cpu"), 400, `{"success":false,"columns":null,"data":null,"row_count":0,"execution_time_ms":X,"timestamp":X,"error":"Dangerous SQL operation not allowed"}`},
+		{"keyword in string is fine", arcQuery("SELECT 'DROP TABLE x; SET y' AS s"), 200, `{"success":true,"columns":["s"],"data":[["DROP TABLE x; SET y"]],"row_count":1,"execution_time_ms":X,"timestamp":X}`},
+		{"file function", arcQuery("SELECT * FROM read_parquet('/etc/passwd')"), 400, `{"success":false,"columns":null,"data":null,"row_count":0,"execution_time_ms":X,"timestamp":X,"error":"File I/O function not allowed in user SQL: read_parquet()"}`},
+		{"quoted file function", arcQuery(`SELECT * FROM "read_csv"('/etc/passwd')`), 400, `{"success":false,"columns":null,"data":null,"row_count":0,"execution_time_ms":X,"timestamp":X,"error":"File I/O function not allowed in user SQL: read_csv()"}`},
+		{"replacement scan", arcQuery(`SELECT * FROM '/etc/passwd'`), 400, `{"success":false,"columns":null,"data":null,"row_count":0,"execution_time_ms":X,"timestamp":X,"error":"String literal not allowed in table position (replacement scans are disabled); reference a table by name"}`},
+		{"too long", arcQuery("SELECT " + strings.Repeat("1+", 5000) + "1"), 400, `{"success":false,"columns":null,"data":null,"row_count":0,"execution_time_ms":X,"timestamp":X,"error":"SQL query exceeds maximum length (10000 characters)"}`},
+		{"engine error", arcQuery("SELECT nosuchcol FROM cpu", "x-arc-database", "telegraf"), 500, ""},
+		{"missing measurement is empty", arcQuery("SELECT * FROM nothing_here", "x-arc-database", "telegraf"), 200, `{"success":true,"columns":[],"data":[],"row_count":0,"execution_time_ms":X,"timestamp":X}`},
+		{"missing database is empty", arcQuery("SELECT * FROM cpu", "x-arc-database", "nodb"), 200, `{"success":true,"columns":[],"data":[],"row_count":0,"execution_time_ms":X,"timestamp":X}`},
 		{"form body", req{path: "/api/v1/query", header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, body: []byte("sql=SELECT+42+AS+x")}, 200, `{"success":true,"columns":["x"],"data":[[42]],"row_count":1,"execution_time_ms":X,"timestamp":X}`},
 		{"other content type", req{path: "/api/v1/query", header: map[string]string{"Content-Type": "text/plain"}, body: []byte("SELECT 1")}, 400, `{"success":false,"columns":null,"data":null,"row_count":0,"execution_time_ms":X,"timestamp":X,"error":"Invalid request body: Unprocessable Entity"}`},
-		{"value encoding", query(`SELECT 'NaN'::DOUBLE AS nan, 'inf'::DOUBLE AS inf, 2.5::DECIMAL(3,1) AS d, [1,2] AS l, 1e-7 AS small, 1e21 AS big, '<a&b>' AS html, 18446744073709551615::UBIGINT AS u, true AS b, NULL AS n, DATE '2025-01-02' AS day`), 200,
+		{"value encoding", arcQuery(`SELECT 'NaN'::DOUBLE AS nan, 'inf'::DOUBLE AS inf, 2.5::DECIMAL(3,1) AS d, [1,2] AS l, 1e-7 AS small, 1e21 AS big, '<a&b>' AS html, 18446744073709551615::UBIGINT AS u, true AS b, NULL AS n, DATE '2025-01-02' AS day`), 200,
 			`{"success":true,"columns":["nan","inf","d","l","small","big","html","u","b","n","day"],"data":[[null,null,"2.5","[1,2]",1e-7,1e+21,"\u003ca\u0026b\u003e",18446744073709551615,true,null,"2025-01-02T00:00:00Z"]],"row_count":1,"execution_time_ms":X,"timestamp":X}`},
-		{"show databases", query("SHOW DATABASES"), 200, `{"success":true,"columns":["database"],"data":[["db1"],["telegraf"]],"row_count":2,"execution_time_ms":X,"timestamp":X}`},
-		{"show tables from", query("/* c */ SHOW MEASUREMENTS FROM telegraf"), 200,
+		{"show databases", arcQuery("SHOW DATABASES"), 200, `{"success":true,"columns":["database"],"data":[["db1"],["telegraf"]],"row_count":2,"execution_time_ms":X,"timestamp":X}`},
+		{"show tables from", arcQuery("/* c */ SHOW MEASUREMENTS FROM telegraf"), 200,
 			`{"success":true,"columns":["database","table_name","storage_path","file_count","total_size_mb"],"data":[["telegraf","cpu","duckdb://telegraf/cpu",0,0],["telegraf","mem","duckdb://telegraf/mem",0,0]],"row_count":2,"execution_time_ms":X,"timestamp":X}`},
 		{"unknown route", req{method: "GET", path: "/api/v1/nothing"}, 404, `{"error":"Cannot GET /api/v1/nothing"}`},
 		{"health", req{method: "GET", path: "/health", header: map[string]string{"Authorization": ""}}, 200, `{"status":"ok","time":X,"uptime":X,"uptime_sec":X}`},
@@ -344,7 +345,7 @@ func TestQueryTimeoutAndLimits(t *testing.T) {
 		c.Arc.MaxBodyBytes = 1 << 20
 	})
 	start := time.Now()
-	status, body, _ := ts.do(t, query("SELECT sum(a.range * b.range) AS s FROM range(1000000) a, range(1000000) b"))
+	status, body, _ := ts.do(t, arcQuery("SELECT sum(a.range * b.range) AS s FROM range(1000000) a, range(1000000) b"))
 	if status != 504 || normalize(body) != `{"success":false,"columns":null,"data":null,"row_count":0,"execution_time_ms":X,"timestamp":X,"error":"Query timed out"}` {
 		t.Fatalf("slow query: %d %s", status, body)
 	}
@@ -361,7 +362,7 @@ func TestQueryTimeoutAndLimits(t *testing.T) {
 		t.Errorf("gzip bomb: %d %s", status, body)
 	}
 	// Nothing of the refused bodies was written.
-	status, body, _ = ts.do(t, query("SELECT count(*) FROM cpu"))
+	status, body, _ = ts.do(t, arcQuery("SELECT count(*) FROM cpu"))
 	if status != 200 || normalize(body) != `{"success":true,"columns":[],"data":[],"row_count":0,"execution_time_ms":X,"timestamp":X}` {
 		t.Errorf("after refused writes: %d %s", status, body)
 	}
@@ -382,7 +383,7 @@ func TestTranslatedMatchesAsWritten(t *testing.T) {
 		t.Fatalf("write: %d %s", status, body)
 	}
 	g := ts.gateway
-	translated := newPipeline(g.backend, false)
+	translated := query.New(g.backend, query.Translated())
 	queries := []string{
 		`SELECT * FROM events WHERE org_id = 'org_1' AND agent_id = 'agent_3' ORDER BY time DESC LIMIT 5 OFFSET 1`,
 		`SELECT * FROM events WHERE org_id = 'org_0' AND memory_type IN ('episodic', 'entity') AND content LIKE '%100\% done%' ESCAPE '\' AND importance >= 0.500000 ORDER BY time DESC LIMIT 7`,

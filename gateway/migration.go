@@ -19,8 +19,10 @@ import (
 
 	"tsgate/dialects"
 	"tsgate/dialects/duckdb"
+	"tsgate/dialects/registry"
 	"tsgate/errs"
 	"tsgate/model"
+	"tsgate/query"
 	"tsgate/translate/target"
 )
 
@@ -146,9 +148,9 @@ func (p *backendPool) acquire(ctx context.Context, spec string) (dialects.Backen
 			if err != nil {
 				return nil, false, nil, err
 			}
-			sb.b, sb.identity = &embedded{store: s}, true
+			sb.b, sb.identity = duckdb.NewBackend(s), true
 		} else {
-			b, err := openBackend(ctx, spec)
+			b, err := registry.Open(ctx, spec)
 			if err != nil {
 				return nil, false, nil, err
 			}
@@ -199,10 +201,9 @@ type migState struct {
 	// primary.
 	writer       dialects.Backend
 	dw           *DualWriter
-	pipe         *Pipeline
+	pipe         *query.Pipeline
 	shadow       *Shadow
-	secPipe      atomic.Pointer[Pipeline]
-	secIdentity  atomic.Bool
+	secPipe      atomic.Pointer[query.Pipeline]
 	relPrimary   func()
 	relSecondary atomic.Pointer[func()]
 
@@ -245,7 +246,7 @@ func (st *migState) retire() {
 // secondaryPipeline is the shadow reads' pipeline over the dual-writer's
 // secondary (opening it if the worker has not yet); nil when it cannot be
 // opened, which the shadow counts as an error.
-func (st *migState) secondaryPipeline() *Pipeline {
+func (st *migState) secondaryPipeline() *query.Pipeline {
 	if p := st.secPipe.Load(); p != nil {
 		return p
 	}
@@ -255,7 +256,7 @@ func (st *migState) secondaryPipeline() *Pipeline {
 	if err != nil {
 		return nil
 	}
-	p := newPipeline(sec, st.secIdentity.Load())
+	p := query.New(sec)
 	st.secPipe.CompareAndSwap(nil, p)
 	return st.secPipe.Load()
 }
@@ -322,7 +323,7 @@ func (s *switchable) pinStore(dataDir string) *duckdb.Store {
 		return nil
 	}
 	sb.pinned = true
-	return sb.b.(*embedded).store
+	return sb.b.(*duckdb.Backend).Store()
 }
 
 // build opens a plan's backends and dual-writer.
@@ -332,7 +333,7 @@ func (s *switchable) build(ctx context.Context, plan migrationPlan) (*migState, 
 		return nil, err
 	}
 	st := &migState{gen: s.gens.Add(1), plan: plan, primary: prim, identity: identity, writer: prim, relPrimary: rel, drained: make(chan struct{})}
-	st.pipe = newPipeline(prim, identity)
+	st.pipe = query.New(prim)
 	if plan.secondary == "" {
 		s.dm.depth.Set(0)
 		s.dm.bytes.Set(0)
@@ -349,11 +350,10 @@ func (s *switchable) build(ctx context.Context, plan migrationPlan) (*migState, 
 	// For an operator looking at the directory: which secondary it feeds.
 	_ = os.WriteFile(filepath.Join(dir, "secondary.txt"), []byte(redact(plan.secondary)+"\n"), 0o640)
 	open := func(ctx context.Context) (dialects.Backend, error) {
-		b, secIdentity, release, err := s.pool.acquire(ctx, plan.secondary)
+		b, _, release, err := s.pool.acquire(ctx, plan.secondary)
 		if err != nil {
 			return nil, err
 		}
-		st.secIdentity.Store(secIdentity)
 		st.relSecondary.Store(&release)
 		return b, nil
 	}
@@ -371,7 +371,7 @@ func (s *switchable) build(ctx context.Context, plan migrationPlan) (*migState, 
 	}
 	st.writer = st.dw
 	if plan.shadowFraction > 0 {
-		st.shadow = NewShadow(func() (*Pipeline, func()) {
+		st.shadow = NewShadow(func() (*query.Pipeline, func()) {
 			if !st.enter() {
 				return nil, nil
 			}
@@ -489,8 +489,8 @@ func (s *switchable) acquire() *migState {
 
 func (s *switchable) state() *migState { return s.cur.Load() }
 
-func (s *switchable) Name() string   { return s.state().primary.Name() }
-func (s *switchable) Target() string { return s.state().primary.Target() }
+func (s *switchable) Name() string                { return s.state().primary.Name() }
+func (s *switchable) Generator() target.Generator { return s.state().primary.Generator() }
 func (s *switchable) Schema(db string) target.Schema {
 	st := s.state()
 	inner := st.primary.Schema(db)
@@ -533,9 +533,9 @@ func (s *switchable) Query(ctx context.Context, db, text string) (model.Rows, er
 	return held(st, rows, err)
 }
 
-// queryArc is Pipeline.QueryArc for the current state: its primary's
+// QueryArc is Pipeline.QueryArc for the current state: its primary's
 // identity decides translation, and its shadow (if any) tees the rows.
-func (s *switchable) queryArc(ctx context.Context, db, sql string) (model.Rows, error) {
+func (s *switchable) QueryArc(ctx context.Context, db, sql string) (model.Rows, error) {
 	st := s.acquire()
 	run := func(ctx context.Context) (model.Rows, error) { return st.pipe.QueryArc(ctx, db, sql) }
 	if st.shadow != nil {

@@ -10,6 +10,7 @@ import (
 
 	"tsgate/errs"
 	"tsgate/model"
+	"tsgate/query"
 	"tsgate/translate"
 	"tsgate/translate/ast"
 	"tsgate/translate/target"
@@ -100,7 +101,7 @@ func (s storeCatalog) Tables(ctx context.Context, db string) ([]catalog.Table, e
 
 // pgExecutor runs pg wire statements through the translation pipeline.
 type pgExecutor struct {
-	p *Pipeline
+	p *query.Pipeline
 	g *Gateway
 }
 

@@ -16,7 +16,7 @@ import (
 
 func (ts *testServer) count(t *testing.T, db, m string) string {
 	t.Helper()
-	code, body, _ := ts.do(t, query("SELECT count(*) AS n FROM "+m, "x-arc-database", db))
+	code, body, _ := ts.do(t, arcQuery("SELECT count(*) AS n FROM "+m, "x-arc-database", db))
 	if code != 200 {
 		t.Fatalf("count: %d %s", code, body)
 	}

@@ -9,9 +9,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"tsgate/conformance/rules"
+	"tsgate/conformance"
 	"tsgate/errs"
 	"tsgate/model"
+	"tsgate/query"
 	"tsgate/translate"
 )
 
@@ -48,13 +49,13 @@ func newShadowMetrics(reg prometheus.Registerer) *shadowMetrics {
 // primary's rows stream to the client untouched; a bounded copy is kept
 // for the comparison, which runs in the background.
 type Shadow struct {
-	secondary func() (*Pipeline, func())
+	secondary func() (*query.Pipeline, func())
 	fraction  float64
 	timeout   time.Duration
 	maxRows   int
 	log       *slog.Logger
 	m         *shadowMetrics
-	rules     rules.Rules
+	rules     conformance.Rules
 	// slots bounds shadow queries in flight, so a slow secondary costs
 	// skipped comparisons, not the gateway's memory.
 	slots chan struct{}
@@ -95,10 +96,10 @@ func WithShadowConcurrency(n int) ShadowOption {
 // secondary returns (nil when the secondary is not available yet, which
 // counts as an error) with a release function called once that query is
 // done with it.
-func NewShadow(secondary func() (*Pipeline, func()), fraction float64, opts ...ShadowOption) *Shadow {
+func NewShadow(secondary func() (*query.Pipeline, func()), fraction float64, opts ...ShadowOption) *Shadow {
 	s := &Shadow{
 		secondary: secondary, fraction: fraction, timeout: 30 * time.Second, maxRows: 100_000,
-		log: slog.New(slog.DiscardHandler), rules: rules.DefaultRules(), slots: make(chan struct{}, 4),
+		log: slog.New(slog.DiscardHandler), rules: conformance.DefaultRules(), slots: make(chan struct{}, 4),
 	}
 	for _, o := range opts {
 		o(s)
@@ -159,7 +160,7 @@ func (s *Shadow) Wrap(ctx context.Context, db, sql string, primary func(context.
 }
 
 type shadowResult struct {
-	res  *rules.Result
+	res  *conformance.Result
 	text string
 	err  error
 }
@@ -175,8 +176,8 @@ func (s *Shadow) runSecondary(ctx context.Context, db, sql string) shadowResult 
 	text := sql
 	var rows model.Rows
 	var err error
-	if p.identity {
-		rows, err = p.backend.Query(ctx, db, sql)
+	if p.AsWritten() {
+		rows, err = p.Backend().Query(ctx, db, sql)
 	} else {
 		var tr *translate.Translation
 		if tr, err = p.Translate(ctx, db, sql, translate.FromArc); err != nil {
@@ -188,7 +189,7 @@ func (s *Shadow) runSecondary(ctx context.Context, db, sql string) shadowResult 
 	if err != nil {
 		return shadowResult{text: text, err: err}
 	}
-	res, err := rules.Read(rows)
+	res, err := conformance.Read(rows)
 	return shadowResult{res: res, text: text, err: err}
 }
 
@@ -203,11 +204,11 @@ func (s *Shadow) compare(db, sql string, t *teeRows, complete bool, r shadowResu
 		s.record(ShadowError)
 		s.log.Warn("shadow read failed on the secondary", "db", db, "query", sql, "secondary_query", r.text, "err", r.err)
 	default:
-		want := &rules.Result{Rows: t.rows}
+		want := &conformance.Result{Rows: t.rows}
 		for _, c := range t.cols {
 			want.Columns = append(want.Columns, c.Name)
 		}
-		if d := s.rules.Compare(want, r.res, rules.Ordered(sql)); d != "" {
+		if d := s.rules.Compare(want, r.res, conformance.Ordered(sql)); d != "" {
 			s.record(ShadowMismatch)
 			s.log.Warn("shadow read mismatch: the secondary answers differently", "db", db,
 				"query", sql, "secondary_query", r.text, "difference", d)

@@ -16,7 +16,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"tsgate/dialects"
+	"tsgate/dialects/duckdb"
+	"tsgate/dialects/registry"
 	"tsgate/model"
+	"tsgate/query"
 )
 
 // metric reads one sample from the Arc API's /metrics.
@@ -79,15 +82,15 @@ var shadowQueries = []string{
 // client always gets the primary's rows.
 func TestShadowReadsPipeline(t *testing.T) {
 	ctx := context.Background()
-	prim := NewEmbedded(openStore(t, t.TempDir()))
-	sec := NewEmbedded(openStore(t, t.TempDir()))
+	prim := duckdb.NewBackend(openStore(t, t.TempDir()))
+	sec := duckdb.NewBackend(openStore(t, t.TempDir()))
 	defer prim.Close()
 	defer sec.Close()
 	writeLines(t, prim, "db", 0, 40)
 	writeLines(t, sec, "db", 0, 40)
-	pp, sp := NewPipeline(prim, true), NewPipeline(sec, true)
+	pp, sp := query.New(prim), query.New(sec)
 	var logs bytes.Buffer
-	sh := NewShadow(func() (*Pipeline, func()) { return sp, nil }, 1,
+	sh := NewShadow(func() (*query.Pipeline, func()) { return sp, nil }, 1,
 		WithShadowLogger(slog.New(slog.NewTextHandler(&logs, nil))), WithShadowMetrics(prometheus.NewRegistry()))
 	run := func(sh *Shadow, sql string) int {
 		rows, err := sh.Wrap(ctx, "db", sql, func(ctx context.Context) (model.Rows, error) { return pp.QueryArc(ctx, "db", sql) })
@@ -121,7 +124,7 @@ func TestShadowReadsPipeline(t *testing.T) {
 	}
 
 	// Past the tee bound: the client still gets every row, no comparison.
-	small := NewShadow(func() (*Pipeline, func()) { return sp, nil }, 1, WithShadowMaxRows(10))
+	small := NewShadow(func() (*query.Pipeline, func()) { return sp, nil }, 1, WithShadowMaxRows(10))
 	if n := run(small, shadowQueries[0]); n != 41 {
 		t.Fatalf("client got %d rows past the tee bound, want 41", n)
 	}
@@ -132,12 +135,12 @@ func TestShadowReadsPipeline(t *testing.T) {
 	// A translated secondary (InfluxQL, here on a closed port): a query
 	// its translator refuses counts refused, one it translates but
 	// cannot run counts error.
-	ib, err := OpenBackend(ctx, "influxql://127.0.0.1:1/db")
+	ib, err := registry.Open(ctx, "influxql://127.0.0.1:1/db")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ip := NewPipeline(ib, false)
-	tr := NewShadow(func() (*Pipeline, func()) { return ip, nil }, 1, WithShadowTimeout(5*time.Second))
+	ip := query.New(ib)
+	tr := NewShadow(func() (*query.Pipeline, func()) { return ip, nil }, 1, WithShadowTimeout(5*time.Second))
 	run(tr, "SELECT a.host FROM cpu a JOIN cpu b ON a.time = b.time")
 	run(tr, shadowQueries[2])
 	if r, e := gaugeValue(t, tr.m.reads.WithLabelValues(ShadowRefused)), gaugeValue(t, tr.m.reads.WithLabelValues(ShadowError)); r != 1 || e != 1 {
@@ -145,7 +148,7 @@ func TestShadowReadsPipeline(t *testing.T) {
 	}
 
 	// A fraction of 0 shadows nothing.
-	none := NewShadow(func() (*Pipeline, func()) { return sp, nil }, 0)
+	none := NewShadow(func() (*query.Pipeline, func()) { return sp, nil }, 0)
 	run(none, shadowQueries[1])
 	for _, r := range []string{ShadowMatch, ShadowMismatch, ShadowError, ShadowRefused, ShadowSkipped} {
 		if gaugeValue(t, none.m.reads.WithLabelValues(r)) != 0 {
@@ -180,7 +183,7 @@ func TestShadowReadsGateway(t *testing.T) {
 		t.Fatalf("tsgate_dualwrite_replayed_total = %v, want 5", v)
 	}
 	for _, q := range []string{"SELECT time, host, usage FROM cpu ORDER BY time", "SELECT host, avg(usage) AS a FROM cpu GROUP BY host"} {
-		code, body, _ := ts.do(t, query(q, "x-arc-database", "telegraf"))
+		code, body, _ := ts.do(t, arcQuery(q, "x-arc-database", "telegraf"))
 		if code != 200 || !strings.Contains(body, `"success":true`) {
 			t.Fatalf("%s: %d %s", q, code, body)
 		}

@@ -143,7 +143,7 @@ func TestWriteClickHouseOutageNoLossNoDuplicates(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := kittest.DBName("wg")
-	query := func(q string) string {
+	chQuery := func(q string) string {
 		resp, err := http.Post(base+"/", "text/plain", strings.NewReader(q))
 		if err != nil {
 			t.Fatal(err)
@@ -155,12 +155,12 @@ func TestWriteClickHouseOutageNoLossNoDuplicates(t *testing.T) {
 		}
 		return string(b)
 	}
-	t.Cleanup(func() { query("DROP DATABASE IF EXISTS `" + db + "`") })
+	t.Cleanup(func() { chQuery("DROP DATABASE IF EXISTS `" + db + "`") })
 	outageNoLossNoDuplicates(t, "clickhouse", u.Host, func(proxy string) string {
 		return "clickhouse://" + proxy + "/" + db
 	}, db, "", func() map[string]int {
 		counts := map[string]int{}
-		out := query("SELECT w, seq, count() FROM `" + db + "`.`load` GROUP BY w, seq FORMAT TabSeparated")
+		out := chQuery("SELECT w, seq, count() FROM `" + db + "`.`load` GROUP BY w, seq FORMAT TabSeparated")
 		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 			var w string
 			var seq int64

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"tsgate/dialects"
+	"tsgate/dialects/registry"
 	"tsgate/errs"
 	"tsgate/model"
 )
@@ -311,7 +312,7 @@ func TestBackendsDownWritesAreRetrySafe(t *testing.T) {
 		t.Run(scheme, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			b, err := OpenBackend(ctx, u)
+			b, err := registry.Open(ctx, u)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"tsgate/dialects"
+	"tsgate/dialects/registry"
 	"tsgate/gateway"
 	"tsgate/memtrace"
 	"tsgate/model"
@@ -62,7 +63,7 @@ func BenchmarkReadBackends(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			ctx := context.Background()
-			be, err := gateway.OpenBackend(ctx, u)
+			be, err := registry.Open(ctx, u)
 			if err != nil {
 				b.Fatal(err)
 			}

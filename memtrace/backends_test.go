@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"tsgate/dialects/registry"
 	"tsgate/gateway"
 	"tsgate/memtrace"
 	"tsgate/model"
@@ -177,7 +178,7 @@ func TestClickHouseMemoriesWithoutExactTime(t *testing.T) {
 		}
 	})
 	ctx := context.Background()
-	be, err := gateway.OpenBackend(ctx, backendURL)
+	be, err := registry.Open(ctx, backendURL)
 	if err != nil {
 		t.Fatal(err)
 	}

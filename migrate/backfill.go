@@ -14,21 +14,19 @@ import (
 	"tsgate/conformance"
 	"tsgate/dialects"
 	"tsgate/errs"
-	"tsgate/gateway"
 	"tsgate/model"
+	"tsgate/query"
 )
 
 // Side is one end of a migration.
 type Side struct {
 	Backend dialects.Backend
-	// Identity: the backend runs Arc SQL as written (the embedded store).
-	Identity bool
-	pipe     *gateway.Pipeline
+	pipe    *query.Pipeline
 }
 
-func (s *Side) pipeline() *gateway.Pipeline {
+func (s *Side) pipeline() *query.Pipeline {
 	if s.pipe == nil {
-		s.pipe = gateway.NewPipeline(s.Backend, s.Identity)
+		s.pipe = query.New(s.Backend)
 	}
 	return s.pipe
 }
@@ -156,7 +154,7 @@ func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`)
 func ts(t time.Time) string { return "'" + t.UTC().Format("2006-01-02T15:04:05.999999Z") + "'" }
 
 // query runs Arc SQL on a side and reads every row.
-func query(ctx context.Context, s *Side, db, sql string) (*conformance.Result, error) {
+func runQuery(ctx context.Context, s *Side, db, sql string) (*conformance.Result, error) {
 	rows, err := s.pipeline().QueryArc(ctx, db, sql)
 	if err != nil {
 		return nil, err
@@ -293,7 +291,7 @@ func minTime(a, b time.Time) time.Time {
 
 // span is a measurement's first and last timestamp and row count.
 func span(ctx context.Context, s *Side, db, m string) (lo, hi time.Time, n int64, err error) {
-	r, err := query(ctx, s, db, "SELECT min(time) AS lo, max(time) AS hi, count(*) AS n FROM "+quoteIdent(m))
+	r, err := runQuery(ctx, s, db, "SELECT min(time) AS lo, max(time) AS hi, count(*) AS n FROM "+quoteIdent(m))
 	if err != nil {
 		return
 	}
@@ -308,7 +306,7 @@ func span(ctx context.Context, s *Side, db, m string) (lo, hi time.Time, n int64
 }
 
 func countRange(ctx context.Context, s *Side, db, m string, a, b time.Time) (int64, error) {
-	r, err := query(ctx, s, db, "SELECT count(*) AS n FROM "+quoteIdent(m)+" WHERE time >= "+ts(a)+" AND time < "+ts(b))
+	r, err := runQuery(ctx, s, db, "SELECT count(*) AS n FROM "+quoteIdent(m)+" WHERE time >= "+ts(a)+" AND time < "+ts(b))
 	if err != nil {
 		return 0, err
 	}
@@ -402,11 +400,11 @@ func sumAgg(f string) string {
 func compareHours(ctx context.Context, src, dst *Side, opt Options, m string, aggs []string) (string, error) {
 	sel := append([]string{"time_bucket(INTERVAL '1 hour', time) AS hour", "count(*) AS n"}, aggs...)
 	q := "SELECT " + strings.Join(sel, ", ") + " FROM " + quoteIdent(m) + rangeWhere(opt) + " GROUP BY hour ORDER BY hour"
-	want, err := query(ctx, src, opt.Database, q)
+	want, err := runQuery(ctx, src, opt.Database, q)
 	if err != nil {
 		return "", fmt.Errorf("source: %w", err)
 	}
-	got, err := query(ctx, dst, opt.Database, q)
+	got, err := runQuery(ctx, dst, opt.Database, q)
 	if err != nil {
 		return "", fmt.Errorf("target: %w", err)
 	}

@@ -9,7 +9,6 @@ import (
 
 	"tsgate/conformance"
 	"tsgate/dialects/duckdb"
-	"tsgate/gateway"
 	"tsgate/model"
 )
 
@@ -20,7 +19,7 @@ func embeddedSide(t testing.TB, name string) *Side {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	return &Side{Backend: gateway.NewEmbedded(s), Identity: true}
+	return &Side{Backend: duckdb.NewBackend(s)}
 }
 
 func loaded(t *testing.T) (*Side, *conformance.Dataset) {
@@ -56,11 +55,11 @@ func TestBackfillAndVerify(t *testing.T) {
 	}
 	// Every row identical, tags and NULLs included.
 	for _, m := range []string{"cpu", "events"} {
-		want, err := query(ctx, src, ds.Database, "SELECT * FROM "+m+" ORDER BY ALL")
+		want, err := runQuery(ctx, src, ds.Database, "SELECT * FROM "+m+" ORDER BY ALL")
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := query(ctx, dst, ds.Database, "SELECT * FROM "+m+" ORDER BY ALL")
+		got, err := runQuery(ctx, dst, ds.Database, "SELECT * FROM "+m+" ORDER BY ALL")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -113,7 +113,7 @@ func TestParquetSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { be.Close() })
-	src := &Side{Backend: be, Identity: true}
+	src := &Side{Backend: be}
 
 	if dbs, err := be.Databases(ctx); err != nil || !slices.Equal(dbs, []string{"arcdb"}) {
 		t.Fatalf("databases %v %v", dbs, err)
@@ -170,11 +170,11 @@ func TestParquetSource(t *testing.T) {
 			names = append(names, quoteIdent(c.Name))
 		}
 		q := "SELECT " + strings.Join(names, ", ") + " FROM " + m + " ORDER BY ALL"
-		w, err := query(ctx, src, "arcdb", q)
+		w, err := runQuery(ctx, src, "arcdb", q)
 		if err != nil {
 			t.Fatal(err)
 		}
-		g, err := query(ctx, dst, "arcdb", q)
+		g, err := runQuery(ctx, dst, "arcdb", q)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -185,7 +185,7 @@ func TestParquetSource(t *testing.T) {
 			t.Errorf("%s differs after backfill: %s", m, d)
 		}
 	}
-	r, err := query(ctx, dst, "arcdb", "SELECT count(extra) AS n, min(time) AS lo FROM cpu")
+	r, err := runQuery(ctx, dst, "arcdb", "SELECT count(extra) AS n, min(time) AS lo FROM cpu")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +206,7 @@ func TestParquetSourceDecimal(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { be.Close() })
-	_, err = Backfill(ctx, &Side{Backend: be, Identity: true}, embeddedSide(t, "dst"), Options{Database: "arcdb"})
+	_, err = Backfill(ctx, &Side{Backend: be}, embeddedSide(t, "dst"), Options{Database: "arcdb"})
 	if errs.CodeOf(err) != errs.Unsupported || !strings.Contains(err.Error(), "prices.price") {
 		t.Fatalf("backfill of a DECIMAL column: %v, want a refusal naming prices.price", err)
 	}

@@ -83,7 +83,7 @@ func CheckPrecision(ctx context.Context, src, dst *Side, opt Options) (*Precisio
 	for _, m := range ms {
 		q := fmt.Sprintf("SELECT count(*) AS n, count(*) FILTER (WHERE time_bucket(INTERVAL '%d microseconds', time) <> time) AS finer FROM %s%s", step, quoteIdent(m), rangeWhere(opt))
 		c := PrecisionCount{Measurement: m}
-		r, err := query(ctx, src, opt.Database, q)
+		r, err := runQuery(ctx, src, opt.Database, q)
 		if err == nil && len(r.Rows) == 1 {
 			c.Rows, c.Finer = intOf(r.Rows[0][0]), intOf(r.Rows[0][1])
 		} else {

@@ -17,10 +17,10 @@ import (
 var influxTargets = []string{"influxql", "flux"}
 
 func BenchmarkGenerateInflux(b *testing.B) {
-	reg := DefaultRegistry()
+
 	env := &target.Env{Schema: testSchema(), Database: testDatabase}
 	for _, tg := range influxTargets {
-		gen, _ := reg.Lookup(tg)
+		g := gen(tg)
 		for _, s := range benchShapes {
 			st, _ := pgparse.Parse(s.sql, pgparse.Arc)
 			q := st.(ast.Query)
@@ -28,7 +28,7 @@ func BenchmarkGenerateInflux(b *testing.B) {
 			b.Run(tg+"/"+s.name, func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					if _, err := gen.Generate(q, env); err != nil {
+					if _, err := g.Generate(q, env); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -62,7 +62,7 @@ func BenchmarkTranslateInflux(b *testing.B) {
 					b.ReportAllocs()
 					i := 0
 					for b.Loop() {
-						if _, err := mode.tr.TranslateIn(context.Background(), variants[i%len(variants)], tg, testDatabase, schema); err != nil {
+						if _, err := mode.tr.TranslateIn(context.Background(), variants[i%len(variants)], gen(tg), testDatabase, schema); err != nil {
 							b.Fatal(err)
 						}
 						i++

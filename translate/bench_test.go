@@ -38,7 +38,7 @@ func BenchmarkParse(b *testing.B) {
 // BenchmarkRewriteCheck measures rewrite + capability check on a fresh
 // tree each iteration (the parse is outside the timer).
 func BenchmarkRewriteCheck(b *testing.B) {
-	gen, _ := DefaultRegistry().Lookup("postgres")
+	g := gen("postgres")
 	for _, s := range benchShapes {
 		b.Run(s.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -50,7 +50,7 @@ func BenchmarkRewriteCheck(b *testing.B) {
 				if err := Rewrite(q); err != nil {
 					b.Fatal(err)
 				}
-				if err := Check(q, gen); err != nil {
+				if err := Check(q, g); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -59,9 +59,9 @@ func BenchmarkRewriteCheck(b *testing.B) {
 }
 
 func BenchmarkGenerate(b *testing.B) {
-	reg := DefaultRegistry()
+
 	for _, tg := range benchTargets {
-		gen, _ := reg.Lookup(tg)
+		g := gen(tg)
 		for _, s := range benchShapes {
 			st, _ := pgparse.Parse(s.sql, pgparse.Arc)
 			q := st.(ast.Query)
@@ -69,7 +69,7 @@ func BenchmarkGenerate(b *testing.B) {
 			b.Run(tg+"/"+s.name, func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					if _, err := gen.Generate(q, nil); err != nil {
+					if _, err := g.Generate(q, nil); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -87,7 +87,7 @@ func BenchmarkTranslateUncached(b *testing.B) {
 			b.Run(tg+"/"+s.name, func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					if _, err := tr.Translate(context.Background(), s.sql, tg, nil); err != nil {
+					if _, err := tr.Translate(context.Background(), s.sql, gen(tg), nil); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -111,7 +111,7 @@ func BenchmarkTranslateNewValues(b *testing.B) {
 				b.ReportAllocs()
 				i := 0
 				for b.Loop() {
-					if _, err := tr.Translate(context.Background(), variants[i%len(variants)], tg, nil); err != nil {
+					if _, err := tr.Translate(context.Background(), variants[i%len(variants)], gen(tg), nil); err != nil {
 						b.Fatal(err)
 					}
 					i++
@@ -128,7 +128,7 @@ func BenchmarkTranslateCached(b *testing.B) {
 			b.Run(tg+"/"+s.name, func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					if _, err := tr.Translate(context.Background(), s.sql, tg, nil); err != nil {
+					if _, err := tr.Translate(context.Background(), s.sql, gen(tg), nil); err != nil {
 						b.Fatal(err)
 					}
 				}

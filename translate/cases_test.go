@@ -84,7 +84,7 @@ func TestCases(t *testing.T) {
 			var block strings.Builder
 			fmt.Fprintf(&block, "## %s\n%s\n", c.name, c.sql)
 			for _, tg := range allTargets {
-				out, err := tr.TranslateIn(context.Background(), c.sql, tg, testDatabase, schema)
+				out, err := tr.TranslateIn(context.Background(), c.sql, gen(tg), testDatabase, schema)
 				fmt.Fprintf(&block, "-- %s: %s\n", tg, result(out, err))
 				if err == nil && out.Catalog == nil && out.Const == nil {
 					checkOutput(t, tg, out)
@@ -143,7 +143,7 @@ func checkOutput(t *testing.T, tg string, out *Translation) {
 		t.Errorf("%s output does not parse: %v\n%s", tg, err, out.Text)
 		return
 	}
-	again, err := New(WithCacheSize(0), WithSource(src)).Translate(context.Background(), out.Text, tg, testSchema())
+	again, err := New(WithCacheSize(0), WithSource(src)).Translate(context.Background(), out.Text, gen(tg), testSchema())
 	if err != nil {
 		t.Errorf("%s output does not translate again: %v\n%s", tg, err, out.Text)
 		return

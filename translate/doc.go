@@ -35,7 +35,7 @@
 // the like before it is called.
 //
 // Translator caches results (and refusals) in a bounded LRU keyed by the
-// exact query text, the target and the schema version. The registry of
-// targets is a value built by DefaultRegistry or NewRegistry: there is no
-// package-level mutable state.
+// exact query text, the target and the schema version. The caller passes
+// the target's Generator with each query: this package imports no
+// backend, and the list of targets is dialects/registry's.
 package translate

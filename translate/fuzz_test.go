@@ -30,7 +30,7 @@ func FuzzTranslate(f *testing.F) {
 			t.Fatalf("canonical form of %q does not parse: %q: %v", sql, st.String(), err)
 		}
 		for _, tg := range allTargets {
-			if _, err := tr.Translate(context.Background(), sql, tg, schema); err != nil {
+			if _, err := tr.Translate(context.Background(), sql, gen(tg), schema); err != nil {
 				var e *errs.Error
 				if !errors.As(err, &e) || e.Code == errs.Internal {
 					t.Fatalf("untyped error for %q on %s: %v", sql, tg, err)

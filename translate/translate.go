@@ -4,15 +4,8 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"sort"
 	"unicode/utf8"
 
-	"tsgate/dialects/clickhouse"
-	"tsgate/dialects/duckdbsql"
-	"tsgate/dialects/flux"
-	"tsgate/dialects/influxql"
-	"tsgate/dialects/postgres"
-	"tsgate/dialects/timescaledb"
 	"tsgate/errs"
 	"tsgate/translate/ast"
 	"tsgate/translate/pgparse"
@@ -72,63 +65,8 @@ type Translation struct {
 	Const *ConstResult
 }
 
-// Registry is the set of targets a Translator knows, by name.
-type Registry struct {
-	gens    map[string]Generator
-	planned map[string]bool
-}
-
-// NewRegistry builds a registry from generators.
-func NewRegistry(gens ...Generator) *Registry {
-	r := &Registry{gens: map[string]Generator{}, planned: map[string]bool{}}
-	for _, g := range gens {
-		r.gens[g.Name()] = g
-	}
-	return r
-}
-
-// DefaultRegistry has every built target.
-func DefaultRegistry() *Registry {
-	return NewRegistry(duckdbsql.New(), postgres.New(), timescaledb.New(), clickhouse.New(), clickhouse.NewLegacy(),
-		influxql.New(), flux.New())
-}
-
-// Names lists the built targets, sorted.
-func (r *Registry) Names() []string {
-	out := make([]string, 0, len(r.gens))
-	for n := range r.gens {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// Lookup finds a target.
-func (r *Registry) Lookup(name string) (Generator, error) {
-	if g, ok := r.gens[name]; ok {
-		return g, nil
-	}
-	if r.planned[name] {
-		return nil, &errs.Error{Code: errs.Unsupported, Msg: "the " + name + " generator is not built yet",
-			Hint: "built targets: " + joinNames(r.Names())}
-	}
-	return nil, &errs.Error{Code: errs.Invalid, Msg: "unknown target " + name, Hint: "targets: " + joinNames(r.Names())}
-}
-
-func joinNames(n []string) string {
-	s := ""
-	for i, x := range n {
-		if i > 0 {
-			s += ", "
-		}
-		s += x
-	}
-	return s
-}
-
 // Translator translates queries. It is safe for concurrent use.
 type Translator struct {
-	reg    *Registry
 	source Source
 	cache  *lru
 	// parser caches parse trees by literal-normalized text, so a query
@@ -138,9 +76,6 @@ type Translator struct {
 
 // Option configures a Translator.
 type Option func(*Translator)
-
-// WithRegistry replaces the default targets.
-func WithRegistry(r *Registry) Option { return func(t *Translator) { t.reg = r } }
 
 // WithSource sets the dialect queries arrive in (default FromArc).
 func WithSource(s Source) Option { return func(t *Translator) { t.source = s } }
@@ -159,9 +94,6 @@ func New(opts ...Option) *Translator {
 	for _, o := range opts {
 		o(t)
 	}
-	if t.reg == nil {
-		t.reg = DefaultRegistry()
-	}
 	if t.cache == nil {
 		t.cache = newLRU(4096)
 	}
@@ -171,23 +103,20 @@ func New(opts ...Option) *Translator {
 	return t
 }
 
-// Registry returns the translator's targets.
-func (t *Translator) Registry() *Registry { return t.reg }
-
-// Translate translates sql for the named target. Errors are *errs.Error:
+// Translate translates sql for gen's target. Errors are *errs.Error:
 // Invalid (42601) for bad SQL, Unsupported (0A000) for a refusal (and for
 // DuckDB-only syntax, wrapping ErrDuckDBOnly). schema may be nil when
 // the target needs none. Results, refusals included, are cached by
 // exact text, target and schema version.
-func (t *Translator) Translate(ctx context.Context, sql, targetName string, schema Schema) (*Translation, error) {
-	return t.TranslateIn(ctx, sql, targetName, "", schema)
+func (t *Translator) Translate(ctx context.Context, sql string, gen Generator, schema Schema) (*Translation, error) {
+	return t.TranslateIn(ctx, sql, gen, "", schema)
 }
 
 // TranslateIn is Translate for a request whose default database is known
 // (Arc's x-arc-database header, InfluxDB's db parameter): unqualified
 // tables are looked up there, and Flux, which names its bucket in the
 // text, needs it.
-func (t *Translator) TranslateIn(ctx context.Context, sql, targetName, database string, schema Schema) (*Translation, error) {
+func (t *Translator) TranslateIn(ctx context.Context, sql string, gen Generator, database string, schema Schema) (*Translation, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, errs.Wrap(errs.Canceled, err, "translation canceled")
 	}
@@ -195,20 +124,16 @@ func (t *Translator) TranslateIn(ctx context.Context, sql, targetName, database 
 	if schema != nil {
 		ver = schema.Version()
 	}
-	key := cacheKey{sql: sql, target: targetName, database: database, version: ver}
+	key := cacheKey{sql: sql, target: gen.Name(), database: database, version: ver}
 	if tr, err, ok := t.cache.get(key); ok {
 		return tr, err
 	}
-	tr, err := t.translate(sql, targetName, database, schema)
+	tr, err := t.translate(sql, gen, database, schema)
 	t.cache.put(key, tr, err)
 	return tr, err
 }
 
-func (t *Translator) translate(sql, targetName, database string, schema Schema) (*Translation, error) {
-	gen, err := t.reg.Lookup(targetName)
-	if err != nil {
-		return nil, err
-	}
+func (t *Translator) translate(sql string, gen Generator, database string, schema Schema) (*Translation, error) {
 	st, err := t.parser.Parse(sql, t.source)
 	if err != nil {
 		return nil, err

@@ -12,8 +12,9 @@ import (
 	"time"
 
 	"tsgate/conformance"
+	"tsgate/dialects"
 	"tsgate/dialects/duckdb"
-	"tsgate/gateway"
+	"tsgate/dialects/registry"
 )
 
 // stringList is a repeatable flag.
@@ -66,7 +67,7 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 		if err != nil {
 			return nil, err
 		}
-		return &conformance.Target{Name: name, Backend: gateway.NewEmbedded(s), Reference: ref, Deviations: dev}, nil
+		return &conformance.Target{Name: name, Backend: duckdb.NewBackend(s), Reference: ref, Deviations: dev}, nil
 	}
 	ref, err := embedded("duckdb", true)
 	if err != nil {
@@ -87,7 +88,7 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 		if !ok || strings.Contains(name, "://") {
 			url, name = b, ""
 		}
-		be, err := gateway.OpenBackend(ctx, url)
+		be, err := registry.Open(ctx, url)
 		if err != nil {
 			fmt.Fprintln(stderr, "tsgate conformance:", err)
 			return 1
@@ -102,7 +103,7 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 			return 1
 		}
 		targets = append(targets, &conformance.Target{Name: name, Backend: be, Deviations: dev,
-			SQLOnlyOutside: be.Target() == "influxql" || be.Target() == "flux"})
+			SQLOnlyOutside: sqlOnlyOutside(be)})
 	}
 	defer func() {
 		for _, t := range targets[:min(len(targets), 2)] {
@@ -191,4 +192,11 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// sqlOnlyOutside says the backend's language is not SQL, as its registry
+// entry declares: SQL-only cases are outside it.
+func sqlOnlyOutside(be dialects.Backend) bool {
+	d, ok := registry.Describe(be.Name())
+	return ok && d.SQLOnlyOutside
 }

@@ -11,6 +11,7 @@ import (
 
 	"tsgate/dialects/duckdb"
 	"tsgate/dialects/parquet"
+	"tsgate/dialects/registry"
 	"tsgate/gateway"
 	"tsgate/migrate"
 )
@@ -24,16 +25,16 @@ func openSide(ctx context.Context, spec string) (*migrate.Side, func() error, er
 		if err != nil {
 			return nil, nil, err
 		}
-		return &migrate.Side{Backend: b, Identity: true}, b.Close, nil
+		return &migrate.Side{Backend: b}, b.Close, nil
 	}
 	if dir, ok := strings.CutPrefix(spec, "embedded:"); ok {
 		s, err := duckdb.Open(ctx, gateway.StorePath(dir))
 		if err != nil {
 			return nil, nil, err
 		}
-		return &migrate.Side{Backend: gateway.NewEmbedded(s), Identity: true}, s.Close, nil
+		return &migrate.Side{Backend: duckdb.NewBackend(s)}, s.Close, nil
 	}
-	be, err := gateway.OpenBackend(ctx, spec)
+	be, err := registry.Open(ctx, spec)
 	if err != nil {
 		return nil, nil, err
 	}

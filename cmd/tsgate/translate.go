@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
+	"tsgate/dialects/registry"
 	"tsgate/errs"
 	"tsgate/translate"
 )
@@ -19,7 +21,7 @@ import (
 func runTranslate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("translate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	to := fs.String("to", "", "target: influxql|flux|postgres|timescaledb|clickhouse|clickhouse-legacy|duckdb")
+	to := fs.String("to", "", "target: "+strings.Join(registry.GeneratorNames(), "|"))
 	schemaFile := fs.String("schema", "", "JSON schema file: {\"measurement\": {\"tags\": [...], \"fields\": {\"name\": \"float\"}}}")
 	from := fs.String("from", "arc", "source dialect: arc (DuckDB SQL) or postgres")
 	fs.Usage = func() {
@@ -56,7 +58,12 @@ func runTranslate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		schema = s
 	}
-	tr, err := translate.New(opts...).Translate(ctx, fs.Arg(0), *to, schema)
+	gen, err := registry.Generator(*to)
+	if err != nil {
+		fmt.Fprintln(stderr, errs.As(err).Msg+"; "+errs.As(err).Hint)
+		return 1
+	}
+	tr, err := translate.New(opts...).Translate(ctx, fs.Arg(0), gen, schema)
 	if err != nil {
 		e := errs.As(err)
 		kind := "error"

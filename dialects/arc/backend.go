@@ -16,6 +16,7 @@ import (
 
 	"tsgate/dialects"
 	"tsgate/dialects/backendkit"
+	"tsgate/dialects/duckdbsql"
 	"tsgate/errs"
 	"tsgate/model"
 	"tsgate/translate/target"
@@ -48,6 +49,7 @@ type Backend struct {
 	timeout  time.Duration
 	tags     backendkit.Tags
 	catalog  *backendkit.Catalog
+	gen      target.Generator
 }
 
 var _ dialects.Backend = (*Backend)(nil)
@@ -60,6 +62,15 @@ func WithTimeout(d time.Duration) Option { return func(b *Backend) { b.timeout =
 
 // WithHTTPClient replaces the pooled default client.
 func WithHTTPClient(c *http.Client) Option { return func(b *Backend) { b.client = c } }
+
+// Descriptor registers a remote Arc (or tsgate): it is sent DuckDB SQL
+// generated from the AST, so only what the translator reads reaches it.
+func Descriptor() dialects.Descriptor {
+	return dialects.Descriptor{
+		Name: "arc", Schemes: []string{"arc"},
+		Open: func(ctx context.Context, u string) (dialects.Backend, error) { return Open(ctx, u) },
+	}
+}
 
 // Open parses rawURL; it does not connect (Ready does).
 func Open(ctx context.Context, rawURL string, opts ...Option) (*Backend, error) {
@@ -79,6 +90,7 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Backend, error) 
 		scheme = "https"
 	}
 	b := &Backend{
+		gen:     duckdbsql.New(),
 		base:    &url.URL{Scheme: scheme, Host: u.Host},
 		token:   q.Get("token"),
 		db:      strings.Trim(u.Path, "/"),
@@ -100,9 +112,9 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Backend, error) 
 	return b, nil
 }
 
-func (b *Backend) Name() string   { return "arc" }
-func (b *Backend) Target() string { return "duckdb" }
-func (b *Backend) String() string { return b.redacted }
+func (b *Backend) Name() string                { return "arc" }
+func (b *Backend) Generator() target.Generator { return b.gen }
+func (b *Backend) String() string              { return b.redacted }
 
 func (b *Backend) Close() error {
 	b.client.CloseIdleConnections()

@@ -50,6 +50,7 @@ type Backend struct {
 	timeout  time.Duration
 	tags     backendkit.Tags
 	catalog  *backendkit.Catalog
+	gen      target.Generator
 
 	// wmu serializes DDL and metadata updates of this process: 18.16 has
 	// no ADD COLUMN IF NOT EXISTS, so a writer checks, then alters.
@@ -74,6 +75,16 @@ func WithTimeout(d time.Duration) Option { return func(b *Backend) { b.timeout =
 // WithSchemaTTL bounds how long discovered schema is trusted (default 10 s).
 func WithSchemaTTL(d time.Duration) Option { return func(b *Backend) { b.catalog.TTL = d } }
 
+// Descriptor registers ClickHouse: the 18.16 profile is what the backend
+// runs; the modern profile is a translation target of its own.
+func Descriptor() dialects.Descriptor {
+	return dialects.Descriptor{
+		Name: "clickhouse", Schemes: []string{"clickhouse"},
+		Open:       func(ctx context.Context, u string) (dialects.Backend, error) { return Open(ctx, u) },
+		Generators: []target.Generator{NewLegacy(), New()},
+	}
+}
+
 // Open parses rawURL; it does not connect (Ready does). It is Open, not
 // New, because New is the package's generator constructor.
 func Open(ctx context.Context, rawURL string, opts ...Option) (*Backend, error) {
@@ -93,6 +104,7 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Backend, error) 
 		scheme = "https"
 	}
 	b := &Backend{
+		gen:     NewLegacy(),
 		base:    &url.URL{Scheme: scheme, Host: u.Host, Path: "/"},
 		db:      strings.Trim(u.Path, "/"),
 		client:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: 9 * time.Second}},
@@ -120,9 +132,9 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Backend, error) 
 // TimePrecision: DateTime in 18.16 is whole seconds.
 func (b *Backend) TimePrecision() time.Duration { return time.Second }
 
-func (b *Backend) Name() string   { return "clickhouse" }
-func (b *Backend) Target() string { return "clickhouse-legacy" }
-func (b *Backend) String() string { return b.redacted }
+func (b *Backend) Name() string                { return "clickhouse" }
+func (b *Backend) Generator() target.Generator { return b.gen }
+func (b *Backend) String() string              { return b.redacted }
 
 func (b *Backend) Close() error {
 	b.client.CloseIdleConnections()

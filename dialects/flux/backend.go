@@ -18,6 +18,7 @@ import (
 	"tsgate/dialects/influxql"
 	"tsgate/errs"
 	"tsgate/model"
+	"tsgate/translate/target"
 )
 
 // Backend is InfluxDB 1.8 with flux-enabled = true, queried in Flux on
@@ -52,6 +53,15 @@ type Backend struct {
 
 var _ dialects.Backend = (*Backend)(nil)
 
+// Descriptor registers InfluxDB 1.8+ queried in Flux.
+func Descriptor() dialects.Descriptor {
+	return dialects.Descriptor{
+		Name: Name, Schemes: []string{"flux"}, SQLOnlyOutside: true,
+		Open:       func(ctx context.Context, u string) (dialects.Backend, error) { return Open(ctx, u) },
+		Generators: []target.Generator{New()},
+	}
+}
+
 // Open parses rawURL (flux://) and shares its writer with an InfluxQL
 // backend on the same server. It is Open, not New, because New is the
 // package's generator constructor.
@@ -84,9 +94,9 @@ func Open(ctx context.Context, rawURL string, opts ...influxql.Option) (*Backend
 	return b, nil
 }
 
-func (b *Backend) Name() string   { return "flux" }
-func (b *Backend) Target() string { return Name }
-func (b *Backend) String() string { return b.redacted }
+func (b *Backend) Name() string                { return "flux" }
+func (b *Backend) Generator() target.Generator { return New() }
+func (b *Backend) String() string              { return b.redacted }
 
 func (b *Backend) Close() error {
 	b.client.CloseIdleConnections()

@@ -11,10 +11,11 @@ import (
 	"time"
 
 	"tsgate/dialects/backendkit/kittest"
+	"tsgate/dialects/duckdbsql"
 	"tsgate/dialects/flux"
 	"tsgate/errs"
-	"tsgate/gateway/rowop"
 	"tsgate/model"
+	"tsgate/query/rowop"
 	"tsgate/translate"
 )
 
@@ -141,7 +142,7 @@ func TestGoldenFluxExecutes(t *testing.T) {
 			if err != nil {
 				t.Fatalf("golden Flux failed on InfluxDB 1.8: %v\n%s", err, text)
 			}
-			fresh, err := tr.TranslateIn(ctx, c.sql, "flux", db, b.Schema(db))
+			fresh, err := tr.TranslateIn(ctx, c.sql, flux.New(), db, b.Schema(db))
 			if err != nil || fresh.Text != text {
 				rows.Close()
 				t.Logf("executed; rows not compared: this backend's schema translates differently (parent_id is optional here)")
@@ -155,7 +156,7 @@ func TestGoldenFluxExecutes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			otr, err := tr.TranslateIn(ctx, c.sql, "duckdb", db, nil)
+			otr, err := tr.TranslateIn(ctx, c.sql, duckdbsql.New(), db, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

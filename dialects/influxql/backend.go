@@ -99,6 +99,16 @@ func WithChunkedQueries() Option { return func(b *Backend) { b.chunked = true } 
 // 10 s); writes through this backend invalidate it at once.
 func WithSchemaTTL(d time.Duration) Option { return func(b *Backend) { b.catalog.TTL = d } }
 
+// Descriptor registers InfluxDB 1.x (and GaussDB(for Influx)) queried
+// in InfluxQL.
+func Descriptor() dialects.Descriptor {
+	return dialects.Descriptor{
+		Name: Name, Schemes: []string{"influxql"}, SQLOnlyOutside: true,
+		Open:       func(ctx context.Context, u string) (dialects.Backend, error) { return Open(ctx, u) },
+		Generators: []target.Generator{New()},
+	}
+}
+
 // Open parses rawURL (scheme influxql://, or flux:// for the Flux backend
 // built on this one) and checks nothing over the network: Ready does. It
 // is Open, not New, because New is the package's generator constructor.
@@ -147,8 +157,8 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Backend, error) 
 	return b, nil
 }
 
-func (b *Backend) Name() string   { return "influxql" }
-func (b *Backend) Target() string { return Name }
+func (b *Backend) Name() string                { return "influxql" }
+func (b *Backend) Generator() target.Generator { return New() }
 
 // String is the URL without credentials, for logs.
 func (b *Backend) String() string { return b.redacted }

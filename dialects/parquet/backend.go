@@ -19,6 +19,7 @@ import (
 	"tsgate/dialects"
 	"tsgate/dialects/backendkit"
 	"tsgate/dialects/duckdb"
+	"tsgate/dialects/duckdbsql"
 	"tsgate/errs"
 	"tsgate/model"
 	"tsgate/translate/target"
@@ -37,9 +38,18 @@ type Backend struct {
 	connector *duckdbdrv.Connector
 	db        *sql.DB
 	catalog   *backendkit.Catalog
+	gen       target.Generator
 }
 
 var _ dialects.Backend = (*Backend)(nil)
+
+// Descriptor registers Arc's Parquet directory as a read-only source.
+func Descriptor() dialects.Descriptor {
+	return dialects.Descriptor{
+		Name: "parquet", Schemes: []string{"parquet"},
+		Open: func(ctx context.Context, u string) (dialects.Backend, error) { return Open(ctx, u) },
+	}
+}
 
 // Open opens spec, "parquet:DIR" (also "parquet://DIR"), DIR being Arc's
 // storage directory (its storage.local_path, default ./data/arc), which
@@ -75,7 +85,7 @@ func Open(ctx context.Context, spec string) (*Backend, error) {
 	if st, err := os.Stat(root); err != nil || !st.IsDir() {
 		return nil, errs.Newf(errs.NotFound, "Parquet source directory %q does not exist or is not a directory", root)
 	}
-	b := &Backend{root: root, tags: backendkit.DefaultTags()}
+	b := &Backend{root: root, tags: backendkit.DefaultTags(), gen: duckdbsql.New()}
 	if f := q.Get("fields"); f != "" {
 		b.fields = strings.Split(f, ",")
 	}
@@ -102,9 +112,13 @@ func Open(ctx context.Context, spec string) (*Backend, error) {
 	return b, nil
 }
 
-func (b *Backend) Name() string   { return "parquet" }
-func (b *Backend) Target() string { return "duckdb" }
-func (b *Backend) String() string { return "parquet:" + b.root }
+func (b *Backend) Name() string                { return "parquet" }
+func (b *Backend) Generator() target.Generator { return b.gen }
+
+// RunsArcSQL: the files are read by DuckDB, Arc's own engine, through
+// views named like Arc's measurements, so Arc SQL runs as written.
+func (b *Backend) RunsArcSQL() bool { return true }
+func (b *Backend) String() string              { return "parquet:" + b.root }
 
 func (b *Backend) Close() error {
 	return errors.Join(b.db.Close(), b.connector.Close())

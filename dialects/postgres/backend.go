@@ -49,7 +49,7 @@ type Backend struct {
 	indexed backendkit.Tags
 	catalog *backendkit.Catalog
 	timeout time.Duration
-	target  string
+	gen     target.Generator
 	name    string
 	// onCreate runs inside the write transaction right after a table is
 	// created (TimescaleDB makes it a hypertable).
@@ -80,15 +80,24 @@ func WithTimeout(d time.Duration) Option { return func(b *Backend) { b.timeout =
 // WithSchemaTTL bounds how long discovered schema is trusted (default 10 s).
 func WithSchemaTTL(d time.Duration) Option { return func(b *Backend) { b.catalog.TTL = d } }
 
-// WithTarget makes the backend accept another generator's output (the
+// WithGenerator makes the backend accept another generator's output (the
 // TimescaleDB backend is this one with target "timescaledb").
-func WithTarget(name, target string) Option {
-	return func(b *Backend) { b.name, b.target = name, target }
+func WithGenerator(name string, gen target.Generator) Option {
+	return func(b *Backend) { b.name, b.gen = name, gen }
 }
 
 // WithOnCreate runs fn in the write transaction after each CREATE TABLE.
 func WithOnCreate(fn func(ctx context.Context, tx pgx.Tx, schema, table string) error) Option {
 	return func(b *Backend) { b.onCreate = fn }
+}
+
+// Descriptor registers PostgreSQL.
+func Descriptor() dialects.Descriptor {
+	return dialects.Descriptor{
+		Name: Name, Schemes: []string{"postgres", "postgresql"},
+		Open:       func(ctx context.Context, u string) (dialects.Backend, error) { return Open(ctx, u) },
+		Generators: []target.Generator{New()},
+	}
 }
 
 // Open parses rawURL (postgres:// or postgresql://; timescaledb:// is
@@ -136,7 +145,7 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Backend, error) 
 		// memtrace's selective filters (see indexTag).
 		indexed: backendkit.Tags{"events": {"agent_id", "session_id"}},
 		timeout: 30 * time.Second,
-		target:  Name,
+		gen:     New(),
 		name:    "postgres",
 		uints:   map[uint32]map[uint16]bool{},
 	}
@@ -162,9 +171,9 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Backend, error) 
 // Name is the generator's target name.
 const Name = "postgres"
 
-func (b *Backend) Name() string   { return b.name }
-func (b *Backend) Target() string { return b.target }
-func (b *Backend) String() string { return b.redacted }
+func (b *Backend) Name() string                { return b.name }
+func (b *Backend) Generator() target.Generator { return b.gen }
+func (b *Backend) String() string              { return b.redacted }
 
 // Pool is the connection pool, for the TimescaleDB backend's checks.
 func (b *Backend) Pool() *pgxpool.Pool { return b.pool }

@@ -10,6 +10,7 @@ import (
 	"tsgate/dialects"
 	"tsgate/dialects/postgres"
 	"tsgate/errs"
+	"tsgate/translate/target"
 )
 
 // Backend is TimescaleDB: the PostgreSQL backend, plus hypertables for
@@ -29,9 +30,21 @@ import (
 type Backend struct {
 	*postgres.Backend
 	ext atomic.Bool
+	// ts and pg are the generators for a server with and without the
+	// extension.
+	ts, pg target.Generator
 }
 
 var _ dialects.Backend = (*Backend)(nil)
+
+// Descriptor registers TimescaleDB (PostgreSQL with the extension).
+func Descriptor() dialects.Descriptor {
+	return dialects.Descriptor{
+		Name: "timescaledb", Schemes: []string{"timescaledb"},
+		Open:       func(ctx context.Context, u string) (dialects.Backend, error) { return Open(ctx, u) },
+		Generators: []target.Generator{New()},
+	}
+}
 
 // Open connects like the PostgreSQL backend and looks for the extension;
 // a server that is down is not an error here (Ready reports it).
@@ -39,8 +52,8 @@ func Open(ctx context.Context, rawURL string, opts ...postgres.Option) (*Backend
 	if !strings.HasPrefix(rawURL, "timescaledb://") {
 		return nil, errs.New(errs.Invalid, "TimescaleDB backend URL: want timescaledb://")
 	}
-	b := &Backend{}
-	opts = append(opts, postgres.WithTarget("timescaledb", "timescaledb"), postgres.WithOnCreate(b.hypertable))
+	b := &Backend{ts: New(), pg: postgres.New()}
+	opts = append(opts, postgres.WithGenerator("timescaledb", b.ts), postgres.WithOnCreate(b.hypertable))
 	pb, err := postgres.Open(ctx, rawURL, opts...)
 	if err != nil {
 		return nil, err
@@ -50,12 +63,13 @@ func Open(ctx context.Context, rawURL string, opts ...postgres.Option) (*Backend
 	return b, nil
 }
 
-// Target is the generator whose output this database runs.
-func (b *Backend) Target() string {
+// Generator is TimescaleDB's while the extension is installed, plain
+// PostgreSQL's otherwise.
+func (b *Backend) Generator() target.Generator {
 	if b.ext.Load() {
-		return "timescaledb"
+		return b.ts
 	}
-	return "postgres"
+	return b.pg
 }
 
 // Degraded explains a missing extension ("" when TimescaleDB is there),

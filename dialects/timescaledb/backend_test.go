@@ -36,8 +36,8 @@ func open(t *testing.T) (*timescaledb.Backend, string) {
 // memtrace and TSBS shapes still match DuckDB.
 func TestWithoutExtension(t *testing.T) {
 	b, db := open(t)
-	if b.Target() != "postgres" || b.Degraded() == "" {
-		t.Fatalf("target %q, degraded %q: this server has no timescaledb extension", b.Target(), b.Degraded())
+	if b.Generator().Name() != "postgres" || b.Degraded() == "" {
+		t.Fatalf("target %q, degraded %q: this server has no timescaledb extension", b.Generator().Name(), b.Degraded())
 	}
 	kittest.Run(t, b, db, kittest.Options{})
 
@@ -45,7 +45,7 @@ func TestWithoutExtension(t *testing.T) {
 	tr := translate.New()
 	// Why the target switches: the timescaledb generator's time_bucket
 	// does not exist on plain PostgreSQL.
-	tl, err := tr.TranslateIn(ctx, `SELECT time_bucket(INTERVAL '1 minute', time) AS m, max(usage_user) FROM cpu GROUP BY m ORDER BY m`, "timescaledb", db, b.Schema(db))
+	tl, err := tr.TranslateIn(ctx, `SELECT time_bucket(INTERVAL '1 minute', time) AS m, max(usage_user) FROM cpu GROUP BY m ORDER BY m`, timescaledb.New(), db, b.Schema(db))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,6 +58,6 @@ func TestWithoutExtension(t *testing.T) {
 		t.Errorf("SQLSTATE %s, want 42883 (undefined function)", e.State())
 	}
 	// What the switch costs: first/last are refused, not mistranslated.
-	_, err = tr.TranslateIn(ctx, `SELECT first(usage_user, time) FROM cpu`, b.Target(), db, b.Schema(db))
+	_, err = tr.TranslateIn(ctx, `SELECT first(usage_user, time) FROM cpu`, b.Generator(), db, b.Schema(db))
 	kittest.WantCode(t, err, errs.Unsupported)
 }

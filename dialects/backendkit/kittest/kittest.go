@@ -13,9 +13,10 @@ import (
 
 	"tsgate/dialects"
 	"tsgate/dialects/duckdb"
+	"tsgate/dialects/duckdbsql"
 	"tsgate/errs"
-	"tsgate/gateway/rowop"
 	"tsgate/model"
+	"tsgate/query/rowop"
 	"tsgate/translate"
 )
 
@@ -281,7 +282,7 @@ func Run(t *testing.T, b dialects.Backend, db string, o Options) {
 // RunQuery translates sql for b's target, runs it and applies the post
 // steps, as the gateway does.
 func RunQuery(ctx context.Context, tr *translate.Translator, b dialects.Backend, db, sql string) ([][]model.Value, []string, error) {
-	tl, err := tr.TranslateIn(ctx, sql, b.Target(), db, b.Schema(db))
+	tl, err := tr.TranslateIn(ctx, sql, b.Generator(), db, b.Schema(db))
 	if err != nil {
 		return nil, nil, fmt.Errorf("translate: %w", err)
 	}
@@ -300,7 +301,7 @@ func RunQuery(ctx context.Context, tr *translate.Translator, b dialects.Backend,
 }
 
 func (o *Oracle) run(ctx context.Context, db, sql string) ([][]model.Value, []string, error) {
-	tl, err := o.tr.TranslateIn(ctx, sql, "duckdb", db, nil)
+	tl, err := o.tr.TranslateIn(ctx, sql, duckdbsql.New(), db, nil)
 	if err != nil {
 		return nil, nil, err
 	}

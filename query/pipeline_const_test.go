@@ -1,4 +1,4 @@
-package gateway
+package query
 
 import (
 	"context"
@@ -7,7 +7,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"tsgate/dialects/clickhouse"
 	"tsgate/dialects/duckdb"
+	"tsgate/dialects/duckdbsql"
+	"tsgate/dialects/flux"
+	"tsgate/dialects/influxql"
+	"tsgate/dialects/postgres"
 	"tsgate/model"
 	"tsgate/translate"
 )
@@ -51,7 +56,7 @@ func TestConstAnswersLikeDuckDB(t *testing.T) {
 	}
 	// Not constants the gateway can type: these go to the backend.
 	for _, q := range []string{"SELECT 1.5", "SELECT -9223372036854775808", "SELECT 1 + 1", "SELECT 1 FROM cpu", "SELECT 1 LIMIT 0", "SELECT DISTINCT 1", "SELECT 1 WHERE false"} {
-		got, err := translate.New().TranslateIn(ctx, q, "duckdb", "db", nil)
+		got, err := translate.New().TranslateIn(ctx, q, duckdbsql.New(), "db", nil)
 		if err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
@@ -62,9 +67,9 @@ func TestConstAnswersLikeDuckDB(t *testing.T) {
 	for _, src := range []translate.Source{translate.FromArc, translate.FromPostgres} {
 		tr := translate.New(translate.WithSource(src))
 		for _, q := range queries {
-			for _, target := range []string{"duckdb", "postgres", "clickhouse-legacy", "influxql", "flux"} {
-				t.Run(q+"/"+target, func(t *testing.T) {
-					got, err := tr.TranslateIn(ctx, q, target, "db", nil)
+			for _, gen := range []translate.Generator{duckdbsql.New(), postgres.New(), clickhouse.NewLegacy(), influxql.New(), flux.New()} {
+				t.Run(q+"/"+gen.Name(), func(t *testing.T) {
+					got, err := tr.TranslateIn(ctx, q, gen, "db", nil)
 					if err != nil {
 						t.Fatal(err)
 					}

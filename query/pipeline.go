@@ -1,0 +1,106 @@
+package query
+
+import (
+	"context"
+
+	"tsgate/dialects"
+	"tsgate/model"
+	"tsgate/query/rowop"
+	"tsgate/translate"
+)
+
+// Pipeline is parse → rewrite → check → generate → execute → post-process
+// for one backend. Front ends hand it a query in their source dialect
+// (Arc SQL from HTTP and memtrace, PostgreSQL SQL from pg wire) and get
+// rows in tsgate's column model.
+type Pipeline struct {
+	backend dialects.Backend
+	// identity: the backend runs Arc SQL as written (the embedded DuckDB
+	// store, Arc's own engine), so Arc queries skip translation.
+	identity bool
+	fromArc  *translate.Translator
+	fromPG   *translate.Translator
+	maxRows  int
+}
+
+// Option configures a Pipeline.
+type Option func(*Pipeline)
+
+// Translated makes Arc SQL go through the translator even on a backend
+// that runs it as written: the conformance suite checks the DuckDB
+// generator this way against the reference.
+func Translated() Option { return func(p *Pipeline) { p.identity = false } }
+
+// New builds the pipeline for backend b.
+func New(b dialects.Backend, opts ...Option) *Pipeline {
+	p := &Pipeline{
+		backend: b,
+		fromArc: translate.New(translate.WithSource(translate.FromArc)),
+		fromPG:  translate.New(translate.WithSource(translate.FromPostgres)),
+		maxRows: rowop.DefaultMaxRows,
+	}
+	if n, ok := b.(dialects.ArcNative); ok {
+		p.identity = n.RunsArcSQL()
+	}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
+}
+
+// AsWritten reports whether Arc SQL runs on the backend as written
+// (untranslated).
+func (p *Pipeline) AsWritten() bool { return p.identity }
+
+// Backend is the backend the pipeline runs on.
+func (p *Pipeline) Backend() dialects.Backend { return p.backend }
+
+// Translate parses sql (in src's dialect) and generates the backend's
+// query. db is the request's database: bare names resolve in it.
+func (p *Pipeline) Translate(ctx context.Context, db, sql string, src translate.Source) (*translate.Translation, error) {
+	tr := p.fromArc
+	if src == translate.FromPostgres {
+		tr = p.fromPG
+	}
+	return tr.TranslateIn(ctx, sql, p.backend.Generator(), db, p.backend.Schema(db))
+}
+
+// Execute runs a translation's text in db and applies its post steps.
+func (p *Pipeline) Execute(ctx context.Context, db string, t *translate.Translation) (model.Rows, error) {
+	if t.Const != nil {
+		return t.Const.Rows(), nil
+	}
+	rows, err := p.backend.Query(ctx, db, t.Text)
+	if err != nil || len(t.Post) == 0 {
+		return rows, err
+	}
+	return rowop.Apply(rows, t.Post, p.maxRows)
+}
+
+// QueryArc runs Arc SQL: as written on the embedded store (it already
+// means exactly what Arc means there, and DuckDB-only syntax keeps
+// working), translated for any other backend.
+func (p *Pipeline) QueryArc(ctx context.Context, db, sql string) (model.Rows, error) {
+	if r, ok := p.backend.(ArcRouter); ok {
+		return r.QueryArc(ctx, db, sql)
+	}
+	if p.identity {
+		return p.backend.Query(ctx, db, sql)
+	}
+	t, err := p.Translate(ctx, db, sql, translate.FromArc)
+	if err != nil {
+		return nil, err
+	}
+	return p.Execute(ctx, db, t)
+}
+
+// ArcRouter is a backend that runs Arc SQL itself: the gateway's
+// switchable backend, whose current primary decides whether Arc SQL is
+// translated and whose shadow reads tee the rows.
+type ArcRouter interface {
+	QueryArc(ctx context.Context, db, sql string) (model.Rows, error)
+}
+
+// Schema is the backend's schema as the translator sees it, with bare
+// names resolving in db.
+func (p *Pipeline) Schema(db string) translate.Schema { return p.backend.Schema(db) }
