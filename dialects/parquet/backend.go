@@ -118,7 +118,7 @@ func (b *Backend) Generator() target.Generator { return b.gen }
 // RunsArcSQL: the files are read by DuckDB, Arc's own engine, through
 // views named like Arc's measurements, so Arc SQL runs as written.
 func (b *Backend) RunsArcSQL() bool { return true }
-func (b *Backend) String() string              { return "parquet:" + b.root }
+func (b *Backend) String() string   { return "parquet:" + b.root }
 
 func (b *Backend) Close() error {
 	return errors.Join(b.db.Close(), b.connector.Close())
