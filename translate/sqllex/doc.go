@@ -1,6 +1,6 @@
 // Package sqllex is tsgate's one SQL lexer. It follows PostgreSQL's
-// lexical rules (standard strings where a quote doubles, E'' strings with
-// backslash escapes, B''/X''/N'' and U&'' strings, dollar quoting,
+// lexical rules (standard strings where a quote doubles, E” strings with
+// backslash escapes, B”/X”/N” and U&” strings, dollar quoting,
 // "quoted identifiers", nested block comments, $n parameters), with a
 // DuckDB option for what DuckDB's lexer adds (? and $name parameters).
 //

@@ -39,7 +39,7 @@ func Split(src string, d Dialect) []string {
 }
 
 // StringValue is the value of a string literal token, and whether the
-// lexer could decode it (E'' octal/hex/unicode escapes, B'' and X''
+// lexer could decode it (E” octal/hex/unicode escapes, B” and X”
 // are left to the parser: ok is false for them).
 func StringValue(src string, t Token) (string, bool) {
 	s := t.Text(src)
@@ -58,7 +58,7 @@ func StringValue(src string, t Token) (string, bool) {
 	return "", false
 }
 
-// unescapeE decodes the body of an E'' literal.
+// unescapeE decodes the body of an E” literal.
 func unescapeE(body string) (string, bool) {
 	var sb strings.Builder
 	for i := 0; i < len(body); i++ {
