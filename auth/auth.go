@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -155,6 +156,21 @@ func (s *Store) Verify(tok string) (*Token, bool) {
 	return s.lookup(h)
 }
 
+// ByID returns the live token with id: a session that logged in with a
+// token asks again before each statement, so a revoked token stops
+// working at once, not at the next login.
+func (s *Store) ByID(id string) (*Token, bool) {
+	s.refresh()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, t := range s.tokens {
+		if t.ID == id {
+			return t, true
+		}
+	}
+	return nil, false
+}
+
 func (s *Store) lookup(h string) (*Token, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -304,3 +320,38 @@ func (s *Store) save(tokens []*Token, scram *SCRAMParams) error {
 	}
 	return os.Rename(tmp.Name(), s.path)
 }
+
+// Caller is who a request acts for, as the front end that authenticated
+// it says. It travels in the request's context to the engines' guard.
+type Caller struct {
+	// Token is the verified token; nil when authentication is disabled
+	// or for tsgate's own queries.
+	Token *Token
+	// Admin may read every database, admin-only ones (memtrace's
+	// storage) included.
+	Admin bool
+}
+
+type callerKey struct{}
+
+// WithCaller returns ctx carrying c.
+func WithCaller(ctx context.Context, c Caller) context.Context {
+	return context.WithValue(ctx, callerKey{}, c)
+}
+
+// CallerFrom is the caller ctx carries. None means an ordinary reader,
+// never an admin: a path that forgets to say who is asking gets the
+// least, not the most.
+func CallerFrom(ctx context.Context) Caller {
+	c, _ := ctx.Value(callerKey{}).(Caller)
+	return c
+}
+
+// Internal is the caller for tsgate's own queries (memtrace's storage,
+// migrations): they read any database.
+func Internal(ctx context.Context) context.Context {
+	return WithCaller(ctx, Caller{Admin: true})
+}
+
+// CallerOf is the caller a verified token makes.
+func CallerOf(t *Token) Caller { return Caller{Token: t, Admin: t.Has(Admin)} }

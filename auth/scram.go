@@ -58,10 +58,17 @@ func hmacSum(key []byte, msg string) []byte {
 	return m.Sum(nil)
 }
 
+// SCRAMVerifier is one token's verifier and the token's ID, so a login
+// that proves it knows which token it used.
+type SCRAMVerifier struct {
+	SCRAMKeys
+	TokenID string
+}
+
 // SCRAM returns the store's salt and iteration count and the verifiers of
 // its tokens (revoked tokens are gone from the store, so from here too).
 // ok is false while no token has a verifier.
-func (s *Store) SCRAM() (p SCRAMParams, keys []SCRAMKeys, ok bool) {
+func (s *Store) SCRAM() (p SCRAMParams, keys []SCRAMVerifier, ok bool) {
 	s.refresh()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -70,7 +77,7 @@ func (s *Store) SCRAM() (p SCRAMParams, keys []SCRAMKeys, ok bool) {
 	}
 	for _, t := range s.tokens {
 		if t.SCRAM != nil {
-			keys = append(keys, *t.SCRAM)
+			keys = append(keys, SCRAMVerifier{SCRAMKeys: *t.SCRAM, TokenID: t.ID})
 		}
 	}
 	return *s.scram, keys, len(keys) > 0

@@ -18,6 +18,7 @@ import (
 	"tsgate/auth"
 	"tsgate/dialects"
 	"tsgate/dialects/duckdb"
+	"tsgate/guard"
 	"tsgate/query"
 	"tsgate/wire/arc"
 )
@@ -34,8 +35,10 @@ type Gateway struct {
 	sw *switchable
 	// pipeline translates front ends' queries for the backend.
 	pipeline *query.Pipeline
-	tokens   *auth.Store
-	arc      *arc.Server
+	// guard classifies every statement before it reaches an engine.
+	guard  *guard.Guard
+	tokens *auth.Store
+	arc    *arc.Server
 	// frontends are the listeners: the Arc API first, then the others.
 	frontends []*frontend
 }
@@ -100,8 +103,17 @@ func TokenPath(dataDir string) string { return filepath.Join(dataDir, "tokens.js
 // New opens the backend and token store and binds the listeners, so a
 // port conflict fails here and not after "started". The bootstrap admin
 // token, when one is created, is written to announce once.
-func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) (*Gateway, error) {
+func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) (_ *Gateway, err error) {
 	g := &Gateway{cfg: cfg, log: log}
+	// On failure, release what was opened so far, newest first.
+	var undo []func()
+	defer func() {
+		if err != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+		}
+	}()
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
@@ -109,12 +121,23 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) 
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// The backend is switchable: [migration] may add a dual-written
 	// secondary and shadow reads, and a reload may swap them (migration.go).
-	sw, err := newSwitchable(ctx, cfg, log, reg)
+	var adminOnly []string
+	if cfg.Memtrace.Listen != "" {
+		// Every organization's memories: only memtrace's own queries and
+		// admins read them.
+		adminOnly = append(adminOnly, cfg.Memtrace.Database)
+	}
+	if g.guard, err = guard.New(guard.AdminOnly(adminOnly...)); err != nil {
+		return nil, err
+	}
+	undo = append(undo, func() { g.guard.Close() })
+	sw, err := newSwitchable(ctx, cfg, log, reg, g.guard)
 	if err != nil {
 		return nil, err
 	}
+	undo = append(undo, func() { sw.Close() })
 	g.sw, g.backend, g.store = sw, sw, sw.pinStore(cfg.DataDir)
-	g.pipeline = query.New(sw)
+	g.pipeline = query.New(sw, query.WithGuard(g.guard))
 	arcOpts := []arc.Option{
 		arc.WithLogger(log),
 		arc.WithQueryTimeout(cfg.Arc.QueryTimeout.Duration),
@@ -123,12 +146,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) 
 	}
 	if cfg.Auth.Enabled {
 		if g.tokens, err = auth.Open(TokenPath(cfg.DataDir)); err != nil {
-			g.backend.Close()
 			return nil, err
 		}
 		secret, err := g.tokens.Bootstrap(cfg.Auth.BootstrapToken)
 		if err != nil {
-			g.backend.Close()
 			return nil, fmt.Errorf("bootstrap admin token: %w", err)
 		}
 		if secret != "" {
@@ -143,21 +164,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) 
 		log.Warn("authentication is disabled (auth.enabled = false): anyone who reaches the API can read and write")
 	}
 	arcOpts = append(arcOpts, arc.WithMetrics(reg, reg))
-	g.arc = arc.New(arcBackend{g.pipeline}, arcOpts...)
+	g.arc = arc.New(arcBackend{p: g.pipeline, g: g.guard}, arcOpts...)
+	undo = append(undo, g.closeListeners)
 	if err := g.addHTTP("arc", cfg.Arc.Listen, g.arc.Handler()); err != nil {
-		g.backend.Close()
 		return nil, err
 	}
 	// Further front ends register here, one call each, after the Arc API
 	// (whose metrics registry and token store they may share).
 	if err := g.startMemtrace(ctx, reg, announce); err != nil {
-		g.closeListeners()
-		g.backend.Close()
 		return nil, err
 	}
 	if err := g.addPGWire(cfg); err != nil {
-		g.closeListeners()
-		g.backend.Close()
 		return nil, err
 	}
 	return g, nil
@@ -203,5 +220,5 @@ func (g *Gateway) Run(ctx context.Context) error {
 	for _, f := range g.frontends {
 		errsOut = append(errsOut, f.shutdown(sctx))
 	}
-	return errors.Join(append(errsOut, g.backend.Close())...)
+	return errors.Join(append(errsOut, g.backend.Close(), g.guard.Close())...)
 }

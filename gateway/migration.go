@@ -21,6 +21,7 @@ import (
 	"tsgate/dialects/duckdb"
 	"tsgate/dialects/registry"
 	"tsgate/errs"
+	"tsgate/guard"
 	"tsgate/model"
 	"tsgate/query"
 	"tsgate/translate/target"
@@ -197,6 +198,7 @@ type migState struct {
 	plan     migrationPlan
 	primary  dialects.Backend
 	identity bool
+	qg       *guard.Guard
 	// writer is the DualWriter when a secondary is configured, else the
 	// primary.
 	writer       dialects.Backend
@@ -256,7 +258,7 @@ func (st *migState) secondaryPipeline() *query.Pipeline {
 	if err != nil {
 		return nil
 	}
-	p := query.New(sec)
+	p := query.New(sec, query.WithGuard(st.qg))
 	st.secPipe.CompareAndSwap(nil, p)
 	return st.secPipe.Load()
 }
@@ -273,6 +275,8 @@ type switchable struct {
 	sm   *shadowMetrics
 	// guard bounds and retries writes to a remote primary (writeguard.go).
 	guard *writeGuard
+	// qg classifies every query before it reaches an engine.
+	qg *guard.Guard
 	// writes pauses writes while a reload hands the secondary's role
 	// over, so no write lands on a state being stopped.
 	writes   sync.RWMutex
@@ -283,12 +287,12 @@ type switchable struct {
 
 var _ dialects.Backend = (*switchable)(nil)
 
-func newSwitchable(ctx context.Context, cfg Config, log *slog.Logger, reg prometheus.Registerer) (*switchable, error) {
+func newSwitchable(ctx context.Context, cfg Config, log *slog.Logger, reg prometheus.Registerer, g *guard.Guard) (*switchable, error) {
 	plan, err := planFor(cfg)
 	if err != nil {
 		return nil, err
 	}
-	var opts []duckdb.Option
+	opts := []duckdb.Option{duckdb.WithGuard(g)}
 	if cfg.DuckDB.Threads > 0 {
 		opts = append(opts, duckdb.WithThreads(cfg.DuckDB.Threads))
 	}
@@ -299,6 +303,7 @@ func newSwitchable(ctx context.Context, cfg Config, log *slog.Logger, reg promet
 		pool: &backendPool{open: map[string]*sharedBackend{}, duckdb: opts},
 		log:  log, dm: newDualMetrics(reg), sm: newShadowMetrics(reg),
 		guard: newWriteGuard(cfg.Backend, newWriteGuardMetrics(reg)),
+		qg:    g,
 	}
 	st, err := s.build(ctx, plan)
 	if err != nil {
@@ -332,8 +337,8 @@ func (s *switchable) build(ctx context.Context, plan migrationPlan) (*migState, 
 	if err != nil {
 		return nil, err
 	}
-	st := &migState{gen: s.gens.Add(1), plan: plan, primary: prim, identity: identity, writer: prim, relPrimary: rel, drained: make(chan struct{})}
-	st.pipe = query.New(prim)
+	st := &migState{gen: s.gens.Add(1), plan: plan, primary: prim, identity: identity, qg: s.qg, writer: prim, relPrimary: rel, drained: make(chan struct{})}
+	st.pipe = query.New(prim, query.WithGuard(s.qg))
 	if plan.secondary == "" {
 		s.dm.depth.Set(0)
 		s.dm.bytes.Set(0)

@@ -51,7 +51,7 @@ func (g *Gateway) addPGWire(cfg Config) error {
 		}
 		wc.Auth = a
 	}
-	cat, err := catalog.New(storeCatalog{g: g}, pc.ServerVersion)
+	cat, err := catalog.New(storeCatalog{g: g}, pc.ServerVersion, g.guard)
 	if err != nil {
 		return err
 	}

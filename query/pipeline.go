@@ -3,10 +3,13 @@ package query
 import (
 	"context"
 
+	"tsgate/auth"
 	"tsgate/dialects"
+	"tsgate/guard"
 	"tsgate/model"
 	"tsgate/query/rowop"
 	"tsgate/translate"
+	"tsgate/translate/ast"
 )
 
 // Pipeline is parse → rewrite → check → generate → execute → post-process
@@ -21,6 +24,9 @@ type Pipeline struct {
 	fromArc  *translate.Translator
 	fromPG   *translate.Translator
 	maxRows  int
+	// guard, when set, classifies Arc SQL with DuckDB's parser before it
+	// is translated and checks the tables every translation reads.
+	guard *guard.Guard
 }
 
 // Option configures a Pipeline.
@@ -30,6 +36,11 @@ type Option func(*Pipeline)
 // that runs it as written: the conformance suite checks the DuckDB
 // generator this way against the reference.
 func Translated() Option { return func(p *Pipeline) { p.identity = false } }
+
+// WithGuard checks every query with g before it reaches the backend: the
+// gateway's front ends run with one; tsgate's own tools, which send no
+// user's text, need not.
+func WithGuard(g *guard.Guard) Option { return func(p *Pipeline) { p.guard = g } }
 
 // New builds the pipeline for backend b.
 func New(b dialects.Backend, opts ...Option) *Pipeline {
@@ -62,7 +73,23 @@ func (p *Pipeline) Translate(ctx context.Context, db, sql string, src translate.
 	if src == translate.FromPostgres {
 		tr = p.fromPG
 	}
-	return tr.TranslateIn(ctx, sql, p.backend.Generator(), db, p.backend.Schema(db))
+	t, err := tr.TranslateIn(ctx, sql, p.backend.Generator(), db, p.backend.Schema(db))
+	if err != nil || p.guard == nil || t.Statement == nil {
+		return t, err
+	}
+	// Whatever the source grammar, the tables a translation reads must be
+	// measurements of databases the caller may read.
+	check := p.guard.DatabaseTables(auth.CallerFrom(ctx), db)
+	ast.Inspect(t.Statement, func(n ast.Node) bool {
+		if tb, ok := n.(*ast.Table); ok && err == nil {
+			err = check(guard.Name{Schema: tb.Schema, Name: tb.Name, Pos: tb.Start + 1})
+		}
+		return err == nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 // Execute runs a translation's text in db and applies its post steps.
@@ -85,7 +112,14 @@ func (p *Pipeline) QueryArc(ctx context.Context, db, sql string) (model.Rows, er
 		return r.QueryArc(ctx, db, sql)
 	}
 	if p.identity {
+		// The engine's own guard classifies the text (it runs as
+		// written there).
 		return p.backend.Query(ctx, db, sql)
+	}
+	if p.guard != nil {
+		if _, err := p.guard.Arc(ctx, db, sql); err != nil {
+			return nil, err
+		}
 	}
 	t, err := p.Translate(ctx, db, sql, translate.FromArc)
 	if err != nil {

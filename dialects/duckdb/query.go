@@ -3,6 +3,7 @@ package duckdb
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"math/big"
@@ -18,9 +19,14 @@ import (
 	"tsgate/model"
 )
 
-// Query runs sql with bare table names resolving in database db. The SQL
-// runs as written: callers have already vetted it (Arc's rules) or
-// generated it.
+// Query runs sql with bare table names resolving in database db.
+//
+// Every text is classified first by DuckDB's own parser (the guard): only
+// one query on the allow-list runs, for the caller the context names
+// (auth.CallerFrom), so no statement can leave state on a pooled
+// connection — no temp table, transaction, setting or attached database
+// survives a request. A connection whose query failed is discarded, not
+// pooled again, whatever the failure was.
 //
 // Statements are not prepared once and cached per connection, although
 // preparing is most of a small query's cost (416 µs unprepared against
@@ -31,6 +37,9 @@ import (
 // backfill then copied its range twice). Catalog and search-path changes
 // do trigger a rebind; data changes do not.
 func (s *Store) Query(ctx context.Context, db, query string) (model.Rows, error) {
+	if _, err := s.guard.Arc(ctx, db, query); err != nil {
+		return nil, err
+	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, classify(ctx, err)
@@ -47,23 +56,35 @@ func (s *Store) Query(ctx context.Context, db, query string) (model.Rows, error)
 	dc := driverConn(conn)
 	if !s.paths.is(dc, path) {
 		if _, err := conn.ExecContext(ctx, "SET search_path = "+quoteLiteral(quoteIdent(path))); err != nil {
-			s.paths.forget(dc)
-			conn.Close()
+			s.discard(conn, dc)
 			return nil, classify(ctx, err)
 		}
 		s.paths.set(dc, path)
 	}
-	if !plainQuery(query) {
-		// A statement that might change session state (USE, or several
-		// statements) leaves the path unknown for the next user.
-		s.paths.forget(dc)
-	}
 	rows, err := conn.QueryContext(ctx, query)
 	if err != nil {
-		conn.Close()
+		s.discard(conn, dc)
 		return nil, classify(ctx, err)
 	}
-	return NewRows(ctx, conn, rows)
+	r, err := NewRows(ctx, conn, rows)
+	if err != nil {
+		return nil, err
+	}
+	r.(*rows_).discard = func() { s.paths.forget(dc) }
+	return r, nil
+}
+
+// discard closes a pooled connection for good: database/sql drops a
+// connection whose Raw callback returns driver.ErrBadConn instead of
+// pooling it again.
+func (s *Store) discard(conn *sql.Conn, dc any) {
+	s.paths.forget(dc)
+	discardConn(conn)
+}
+
+func discardConn(conn *sql.Conn) {
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	conn.Close()
 }
 
 // NewRows streams a DuckDB result read through database/sql as
@@ -143,25 +164,6 @@ func driverConn(conn *sql.Conn) any {
 	return dc
 }
 
-// plainQuery reports text that is one read-only statement: it starts with
-// a query keyword and has no ';' (conservatively, even inside a literal).
-// Only such text is known to leave the connection's search path alone.
-func plainQuery(text string) bool {
-	if strings.IndexByte(text, ';') >= 0 {
-		return false
-	}
-	t := strings.TrimLeft(text, " \t\r\n(")
-	end := strings.IndexFunc(t, func(r rune) bool { return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z') })
-	if end < 0 {
-		end = len(t)
-	}
-	switch strings.ToUpper(t[:end]) {
-	case "SELECT", "WITH", "FROM", "VALUES", "TABLE", "SHOW", "DESCRIBE", "SUMMARIZE", "EXPLAIN", "PIVOT", "UNPIVOT":
-		return true
-	}
-	return false
-}
-
 // IsCatalogError reports whether err is DuckDB saying a name does not
 // exist (a table, most often); the Arc front end turns a missing
 // measurement into an empty result the way Arc does.
@@ -221,6 +223,9 @@ type rows_ struct {
 	dest []scanDest
 	err  error
 	done bool
+	// discard, when set, is told that the connection is being dropped
+	// after an error.
+	discard func()
 }
 
 var _ model.Rows = (*rows_)(nil)
@@ -253,6 +258,15 @@ func (r *rows_) finish() {
 	}
 	r.done = true
 	r.rows.Close()
+	if r.err != nil {
+		// A query that failed midway may leave its connection in any
+		// state: it is not pooled again.
+		if r.discard != nil {
+			r.discard()
+		}
+		discardConn(r.conn)
+		return
+	}
 	r.conn.Close()
 }
 

@@ -6,9 +6,11 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +19,7 @@ import (
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"tsgate/errs"
+	"tsgate/guard"
 	"tsgate/model"
 )
 
@@ -62,6 +65,11 @@ type Store struct {
 	schemaVersion atomic.Uint64
 
 	paths connPaths // query connections' search paths (query.go)
+
+	// guard classifies every query before it runs (query.go); ownGuard
+	// says the store opened it and closes it.
+	guard    *guard.Guard
+	ownGuard bool
 }
 
 type tableSchema struct {
@@ -79,6 +87,7 @@ type Option func(*options)
 type options struct {
 	threads int
 	memory  string
+	guard   *guard.Guard
 }
 
 // WithThreads caps DuckDB's worker threads (default: DuckDB's choice).
@@ -86,6 +95,10 @@ func WithThreads(n int) Option { return func(o *options) { o.threads = n } }
 
 // WithMemoryLimit sets DuckDB's memory_limit, e.g. "4GB".
 func WithMemoryLimit(s string) Option { return func(o *options) { o.memory = s } }
+
+// WithGuard checks queries with g (the gateway's, which knows the
+// admin-only databases); by default the store opens a guard of its own.
+func WithGuard(g *guard.Guard) Option { return func(o *options) { o.guard = g } }
 
 // Open opens (creating if needed) the store file at path.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
@@ -96,42 +109,47 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	init := func(execer driver.ExecerContext) error {
-		stmts := []string{
-			// User SQL must not reach the file system: Arc forbids file
-			// functions by name, this is the engine-level backstop.
-			"SET enable_external_access = false",
-		}
-		if o.threads > 0 {
-			stmts = append(stmts, fmt.Sprintf("SET threads = %d", o.threads))
-		}
-		if o.memory != "" {
-			stmts = append(stmts, "SET memory_limit = "+quoteLiteral(o.memory))
-		}
-		for _, s := range stmts {
-			if _, err := execer.ExecContext(context.Background(), s, nil); err != nil {
-				return fmt.Errorf("%s: %w", s, err)
-			}
-		}
-		return nil
+	// The engine never reaches the file system (but for its own file),
+	// loads no extension and cannot be reconfigured: the guard allows
+	// only queries, and this holds even for one it got wrong.
+	extra := url.Values{}
+	if o.threads > 0 {
+		extra.Set("threads", strconv.Itoa(o.threads))
 	}
-	connector, err := duckdb.NewConnector(path, init)
+	if o.memory != "" {
+		extra.Set("memory_limit", o.memory)
+	}
+	connector, err := duckdb.NewConnector(guard.EngineDSN(path, extra.Encode()), nil)
 	if err != nil {
 		return nil, fmt.Errorf("open duckdb %s: %w", path, err)
 	}
-	s := &Store{db: sql.OpenDB(connector), connector: connector, path: path}
+	s := &Store{db: sql.OpenDB(connector), connector: connector, path: path, guard: o.guard}
+	if s.guard == nil {
+		if s.guard, err = guard.New(); err != nil {
+			connector.Close()
+			return nil, err
+		}
+		s.ownGuard = true
+	}
 	// database/sql keeps 2 idle connections by default: with more
 	// concurrent clients than that, connections would be closed and
 	// reopened (losing their search path) on every burst.
 	s.db.SetMaxIdleConns(64)
-	if s.wconn, err = s.db.Conn(ctx); err != nil {
+	fail := func(err error) (*Store, error) {
+		if s.wconn != nil {
+			s.wconn.Close()
+		}
 		s.db.Close()
-		return nil, fmt.Errorf("open duckdb writer connection: %w", err)
+		if s.ownGuard {
+			s.guard.Close()
+		}
+		return nil, err
+	}
+	if s.wconn, err = s.db.Conn(ctx); err != nil {
+		return fail(fmt.Errorf("open duckdb writer connection: %w", err))
 	}
 	if err := s.loadSchema(ctx); err != nil {
-		s.wconn.Close()
-		s.db.Close()
-		return nil, err
+		return fail(err)
 	}
 	s.queue = make(chan *writeReq, 64)
 	s.writerDone = make(chan struct{})
@@ -156,6 +174,9 @@ func (s *Store) Close() error {
 		s.wconn = nil
 	}
 	errsOut = append(errsOut, s.db.Close(), s.connector.Close())
+	if s.ownGuard {
+		errsOut = append(errsOut, s.guard.Close())
+	}
 	return errors.Join(errsOut...)
 }
 

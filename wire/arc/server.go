@@ -161,8 +161,6 @@ type authErrorBody struct {
 	Success bool   `json:"success"`
 }
 
-type tokenKey struct{}
-
 // tokenFrom returns the request's token from the places Arc accepts, in
 // Arc's order.
 func tokenFrom(r *http.Request) string {
@@ -182,9 +180,18 @@ func tokenFrom(r *http.Request) string {
 	return r.URL.Query().Get("p")
 }
 
+// authorize checks the route's permission and records the caller in the
+// request's context, where the engines' guard reads what it may see.
 func (s *Server) authorize(perm auth.Permission, next http.HandlerFunc) http.HandlerFunc {
-	if perm == "" || s.tokens == nil {
+	if perm == "" {
 		return next
+	}
+	if s.tokens == nil {
+		// auth.enabled = false: anyone who reaches the API may do
+		// anything, as the configuration says.
+		return func(w http.ResponseWriter, r *http.Request) {
+			next(w, r.WithContext(auth.WithCaller(r.Context(), auth.Caller{Admin: true})))
+		}
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		tok := tokenFrom(r)
@@ -201,7 +208,7 @@ func (s *Server) authorize(perm auth.Permission, next http.HandlerFunc) http.Han
 			writeJSON(w, http.StatusForbidden, authErrorBody{Error: "Permission denied: " + string(perm) + " required"})
 			return
 		}
-		next(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, t)))
+		next(w, r.WithContext(auth.WithCaller(r.Context(), auth.CallerOf(t))))
 	}
 }
 

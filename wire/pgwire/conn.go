@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"tsgate/auth"
 	"tsgate/errs"
 	"tsgate/model"
 )
@@ -45,8 +46,11 @@ type conn struct {
 
 	pid, secret uint32
 	user, db    string
-	settings    map[string]string
-	txStatus    byte
+	// tokenID is the token the session logged in with (empty when
+	// authentication is disabled).
+	tokenID  string
+	settings map[string]string
+	txStatus byte
 	// skipping is set after an error in the extended protocol: messages
 	// are discarded until Sync.
 	skipping bool
@@ -351,7 +355,10 @@ func (c *conn) authenticate() bool {
 			return false
 		}
 		pw, ok := msg.(*pgproto3.PasswordMessage)
-		if !ok || !a.CheckPassword(pw.Password) {
+		if !ok {
+			return fail()
+		}
+		if c.tokenID, ok = a.CheckPassword(pw.Password); !ok {
 			return fail()
 		}
 		return true
@@ -388,17 +395,37 @@ func (c *conn) authenticate() bool {
 	if !ok {
 		return fail()
 	}
-	final, good, err := sc.final(resp.Data)
+	final, id, err := sc.final(resp.Data)
 	if err != nil {
 		c.be.Send(fatalResponse("08P01", err.Error()))
 		c.flushErr()
 		return false
 	}
-	if !good {
+	if id == "" {
 		return fail()
 	}
+	c.tokenID = id
 	c.be.Send(&pgproto3.AuthenticationSASLFinal{Data: []byte(final)})
 	return c.be.SetAuthType(pgproto3.AuthTypeOk) == nil
+}
+
+// reader is ctx for a statement that reaches an engine: the session's
+// token is looked up again (a revoked token stops at once), it must
+// carry read, and the caller travels in the context to the engines'
+// guard. With authentication disabled every session may read anything.
+func (c *conn) reader(ctx context.Context) (context.Context, error) {
+	a := c.srv.cfg.Auth
+	if a == nil {
+		return auth.WithCaller(ctx, auth.Caller{Admin: true}), nil
+	}
+	cl, ok := a.Caller(c.tokenID)
+	if !ok {
+		return nil, sqlErrf(errs.Unauthenticated, "28000", "the token this session logged in with is no longer valid")
+	}
+	if !cl.Token.Has(auth.Read) {
+		return nil, sqlErrf(errs.PermissionDenied, "42501", "permission denied: the token has no read permission")
+	}
+	return auth.WithCaller(ctx, cl), nil
 }
 
 // begin starts a cancelable statement context.

@@ -95,9 +95,12 @@ func (c *conn) parse(m *pgproto3.Parse) error {
 	oids := inferParamTypes(q, m.ParameterOIDs)
 	if pt, ok := c.srv.exec.(ParamTyper); ok && slices.Contains(oids, 0) {
 		ctx, cancel := c.begin()
-		for n, ft := range pt.ParamTypes(ctx, c.db, q) {
-			if n >= 1 && n <= len(oids) && oids[n-1] == 0 {
-				oids[n-1] = fieldOID(ft)
+		// Types come from the schema: only a reader may look.
+		if ctx, err := c.reader(ctx); err == nil {
+			for n, ft := range pt.ParamTypes(ctx, c.db, q) {
+				if n >= 1 && n <= len(oids) && oids[n-1] == 0 {
+					oids[n-1] = fieldOID(ft)
+				}
 			}
 		}
 		cancel()
@@ -236,6 +239,10 @@ func (c *conn) describeStatement(st *prepared) error {
 	defer c.setRunning(nil)
 	if d, ok := c.srv.exec.(Describer); ok && !(c.srv.cfg.Catalog != nil && isCatalogQuery(sql)) {
 		if _, isProbe, _ := c.probe(sql); !isProbe {
+			ctx, err := c.reader(ctx)
+			if err != nil {
+				return err
+			}
 			cols, err := d.Describe(ctx, c.db, sql)
 			if err != nil {
 				return err

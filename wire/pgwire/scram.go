@@ -19,10 +19,12 @@ import (
 type TokenStore interface {
 	// Verify reports whether a plaintext token is valid.
 	Verify(token string) (*auth.Token, bool)
+	// ByID returns a live token by its ID (false once revoked).
+	ByID(id string) (*auth.Token, bool)
 	// SCRAM returns the store-wide salt and iteration count and the
 	// SCRAM-SHA-256 verifiers of the live tokens; ok is false while
 	// there are none. Tokens get one when they are made.
-	SCRAM() (p auth.SCRAMParams, keys []auth.SCRAMKeys, ok bool)
+	SCRAM() (p auth.SCRAMParams, keys []auth.SCRAMVerifier, ok bool)
 	// LearnSCRAM stores the verifier of a valid token made without one,
 	// once it is seen in plaintext (cleartext login over TLS).
 	LearnSCRAM(token string) error
@@ -49,18 +51,29 @@ func NewTokenAuth(store TokenStore) (*TokenAuth, error) {
 }
 
 // CheckPassword verifies a plaintext token and, when it is valid, makes
-// sure it has a SCRAM verifier for later logins.
-func (a *TokenAuth) CheckPassword(token string) bool {
-	if _, ok := a.store.Verify(token); !ok {
-		return false
+// sure it has a SCRAM verifier for later logins. It returns the token's ID.
+func (a *TokenAuth) CheckPassword(token string) (string, bool) {
+	t, ok := a.store.Verify(token)
+	if !ok {
+		return "", false
 	}
 	// The login itself is valid whatever happens here; SCRAM just stays
 	// unavailable for this token if its verifier cannot be saved.
 	_ = a.store.LearnSCRAM(token)
-	return true
+	return t.ID, true
 }
 
-func (a *TokenAuth) params() (salt []byte, iters int, keys []auth.SCRAMKeys) {
+// Caller is the caller a session's token makes now: false once the
+// token is revoked.
+func (a *TokenAuth) Caller(id string) (auth.Caller, bool) {
+	t, ok := a.store.ByID(id)
+	if !ok {
+		return auth.Caller{}, false
+	}
+	return auth.CallerOf(t), true
+}
+
+func (a *TokenAuth) params() (salt []byte, iters int, keys []auth.SCRAMVerifier) {
 	p, keys, ok := a.store.SCRAM()
 	if !ok {
 		return a.decoy.Salt, a.decoy.Iterations, nil
@@ -82,7 +95,7 @@ type scramServer struct {
 	gs2         string
 	serverFirst string
 	nonce       string
-	keys        []auth.SCRAMKeys
+	keys        []auth.SCRAMVerifier
 }
 
 var errSCRAM = errors.New("malformed SCRAM message")
@@ -125,12 +138,12 @@ func (s *scramServer) first(msg []byte) (string, error) {
 }
 
 // final checks client-final-message; it returns server-final-message
-// when the proof matches a live verifier.
-func (s *scramServer) final(msg []byte) (string, bool, error) {
+// and the token's ID when the proof matches a live verifier.
+func (s *scramServer) final(msg []byte) (string, string, error) {
 	m := string(msg)
 	i := strings.LastIndex(m, ",p=")
 	if i < 0 {
-		return "", false, errSCRAM
+		return "", "", errSCRAM
 	}
 	withoutProof, proofB64 := m[:i], m[i+3:]
 	var cb, nonce string
@@ -143,11 +156,11 @@ func (s *scramServer) final(msg []byte) (string, bool, error) {
 		}
 	}
 	if cb != base64.StdEncoding.EncodeToString([]byte(s.gs2)) || nonce != s.nonce {
-		return "", false, errSCRAM
+		return "", "", errSCRAM
 	}
 	proof, err := base64.StdEncoding.DecodeString(proofB64)
 	if err != nil || len(proof) != sha256.Size {
-		return "", false, errSCRAM
+		return "", "", errSCRAM
 	}
 	authMsg := s.clientFirst + "," + s.serverFirst + "," + withoutProof
 	for _, k := range s.keys {
@@ -158,8 +171,8 @@ func (s *scramServer) final(msg []byte) (string, bool, error) {
 		}
 		got := sha256.Sum256(clientKey)
 		if subtle.ConstantTimeCompare(got[:], k.StoredKey) == 1 {
-			return "v=" + base64.StdEncoding.EncodeToString(hmacSum(k.ServerKey, authMsg)), true, nil
+			return "v=" + base64.StdEncoding.EncodeToString(hmacSum(k.ServerKey, authMsg)), k.TokenID, nil
 		}
 	}
-	return "", false, nil
+	return "", "", nil
 }

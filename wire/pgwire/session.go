@@ -186,6 +186,10 @@ func (c *conn) query(ctx context.Context, sql string, head []token) (model.Rows,
 	if rows, ok, err := c.probe(sql); ok {
 		return rows, err
 	}
+	ctx, err := c.reader(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if c.srv.cfg.Catalog != nil && isCatalogQuery(sql) {
 		return c.srv.cfg.Catalog.Query(ctx, Session{User: c.user, Database: c.db}, sql)
 	}

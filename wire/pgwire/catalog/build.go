@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 
@@ -422,7 +423,40 @@ func (c *Catalog) build(ctx context.Context, db string, sn *snapshot) error {
 			return errs.Wrap(errs.Internal, err, "building the pg catalog: "+err.Error())
 		}
 	}
-	return nil
+	return sn.inventory(ctx, conn)
+}
+
+// inventory records what the snapshot defines: the only relations and the
+// only functions beyond DuckDB's allowed built-ins a catalog query may
+// name (its pg_catalog macros by bare name, as the search path finds
+// them; its information_schema ones qualified, as clients call them).
+func (sn *snapshot) inventory(ctx context.Context, conn *sql.Conn) error {
+	sn.tables, sn.isTables, sn.macros = map[string]bool{}, map[string]bool{}, map[string]bool{}
+	rows, err := conn.QueryContext(ctx, `SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN (?, ?)
+		UNION ALL SELECT schema_name, view_name FROM duckdb_views() WHERE schema_name IN (?, ?)
+		UNION ALL SELECT '()', function_name FROM duckdb_functions() WHERE schema_name = ?
+		UNION ALL SELECT '()', schema_name || '.' || function_name FROM duckdb_functions() WHERE schema_name = ?`,
+		sn.schema, sn.is, sn.schema, sn.is, sn.schema, sn.is)
+	if err != nil {
+		return errs.Wrap(errs.Internal, err, "listing the pg catalog")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var schema, name string
+		if err := rows.Scan(&schema, &name); err != nil {
+			return errs.Wrap(errs.Internal, err, "listing the pg catalog")
+		}
+		name = strings.ToLower(name)
+		switch schema {
+		case sn.schema:
+			sn.tables[name] = true
+		case sn.is:
+			sn.isTables[name] = true
+		default:
+			sn.macros[name] = true
+		}
+	}
+	return rows.Err()
 }
 
 func collation(t pgType) int {

@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"hash/fnv"
 	"strings"
@@ -10,8 +11,11 @@ import (
 
 	_ "github.com/duckdb/duckdb-go/v2" // the catalog engine
 
+	"tsgate/auth"
 	"tsgate/errs"
+	"tsgate/guard"
 	"tsgate/model"
+	"tsgate/translate/pgparse"
 	"tsgate/wire/pgwire"
 )
 
@@ -40,6 +44,7 @@ type Source interface {
 type Catalog struct {
 	src           Source
 	db            *sql.DB
+	guard         *guard.Guard
 	serverVersion string
 
 	mu    sync.Mutex
@@ -53,21 +58,23 @@ type snapshot struct {
 	is      string // information_schema
 	ready   chan struct{}
 	err     error
+	// tables, isTables and macros are what the snapshot defines (its
+	// pg_catalog relations, its information_schema relations, its system
+	// function macros): a catalog query may name these and nothing else.
+	tables, isTables, macros map[string]bool
 }
 
-// New opens the in-memory catalog engine.
-func New(src Source, serverVersion string) (*Catalog, error) {
-	db, err := sql.Open("duckdb", "")
+// New opens the in-memory catalog engine. g classifies every catalog
+// query before it runs.
+func New(src Source, serverVersion string, g *guard.Guard) (*Catalog, error) {
+	// A catalog database is small; one thread keeps it off the cores the
+	// data path uses. Like every engine tsgate opens, it reaches no file,
+	// loads no extension and cannot be reconfigured.
+	db, err := sql.Open("duckdb", guard.EngineDSN("", "threads=1"))
 	if err != nil {
 		return nil, err
 	}
-	// A catalog database is small; one thread keeps it off the cores the
-	// data path uses.
-	if _, err := db.Exec("SET threads = 1"); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return &Catalog{src: src, db: db, serverVersion: serverVersion, snaps: map[string]*snapshot{}}, nil
+	return &Catalog{src: src, db: db, guard: g, serverVersion: serverVersion, snaps: map[string]*snapshot{}}, nil
 }
 
 // Close releases the engine.
@@ -77,11 +84,35 @@ var _ pgwire.Catalog = (*Catalog)(nil)
 
 // Query runs a catalog query for a session.
 func (c *Catalog) Query(ctx context.Context, s pgwire.Session, query string) (model.Rows, error) {
+	// PostgreSQL's grammar says what the statement is: only a read-only
+	// query reaches the engine.
+	class, err := pgparse.Classify(query)
+	if err != nil {
+		return nil, err
+	}
+	if class.Kind != pgparse.KindQuery {
+		return nil, &errs.Error{Code: errs.Invalid, SQLState: "25006",
+			Msg: "cannot execute " + class.Statement + " in a read-only transaction"}
+	}
+	// The catalog of a database lists its measurements: only for a
+	// caller who may read it.
+	if err := c.guard.CanRead(auth.CallerFrom(ctx), s.Database); err != nil {
+		return nil, err
+	}
 	snap, err := c.snapshot(ctx, s.Database)
 	if err != nil {
 		return nil, err
 	}
 	text := rewrite(query, snap, s)
+	// The text DuckDB runs is classified again by DuckDB's own parser:
+	// it may name the snapshot's relations and functions only.
+	st, err := c.guard.Parse(ctx, text)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.guard.Check(st, snap.relation, snap.macros); err != nil {
+		return nil, err
+	}
 	conn, err := c.db.Conn(ctx)
 	if err != nil {
 		return nil, errs.Wrap(errs.Unavailable, err, "catalog engine unavailable")
@@ -92,6 +123,9 @@ func (c *Catalog) Query(ctx context.Context, s pgwire.Session, query string) (mo
 	}
 	rows, err := conn.QueryContext(ctx, text)
 	if err != nil {
+		// Dropped, not pooled again: a failed query leaves nothing
+		// behind on a connection anyone else uses.
+		conn.Raw(func(any) error { return driver.ErrBadConn })
 		conn.Close()
 		return nil, errs.Wrap(errs.Engine, err, "catalog query failed: "+err.Error())
 	}
@@ -180,4 +214,20 @@ func sqlNull(s string) string {
 		return "NULL"
 	}
 	return quoteLit(s)
+}
+
+// relation is the tables rule for catalog queries: a bare name is one of
+// the snapshot's pg_catalog relations, a qualified one one of its
+// information_schema relations (the rewriter qualified it so).
+func (sn *snapshot) relation(t guard.Name) error {
+	name := strings.ToLower(t.Name)
+	switch {
+	case t.Catalog == "" && t.Schema == "" && sn.tables[name]:
+		return nil
+	case t.Catalog == "" && strings.EqualFold(t.Schema, sn.is) && sn.isTables[name]:
+		return nil
+	}
+	return &errs.Error{Code: errs.PermissionDenied, Position: t.Pos,
+		Msg:  "permission denied for relation " + t.Name,
+		Hint: "over pg wire, pg_catalog and information_schema hold the measurements of the session's database; other system relations are not available"}
 }

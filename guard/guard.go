@@ -1,0 +1,239 @@
+package guard
+
+import (
+	"context"
+	"fmt"
+
+	"strings"
+	"sync"
+	"tsgate/auth"
+
+	"tsgate/errs"
+)
+
+// Option configures a Guard.
+type Option func(*Guard)
+
+// AdminOnly names databases only an admin may read (memtrace's storage:
+// every organization's memories).
+func AdminOnly(dbs ...string) Option {
+	return func(g *Guard) {
+		for _, d := range dbs {
+			g.adminOnly[strings.ToLower(d)] = true
+		}
+	}
+}
+
+// Guard classifies and checks statements. It is safe for concurrent use.
+type Guard struct {
+	p         *parser
+	funcs     map[string]bool
+	system    map[string]bool
+	adminOnly map[string]bool
+
+	mu    sync.Mutex
+	cache *lru
+}
+
+// New opens a guard: its private parser engine and the name lists.
+func New(opts ...Option) (*Guard, error) {
+	p, err := newParser()
+	if err != nil {
+		return nil, err
+	}
+	g := &Guard{p: p, funcs: map[string]bool{}, adminOnly: map[string]bool{}, cache: newLRU(4096)}
+	for _, name := range strings.Fields(allowedFunctions) {
+		g.funcs[name] = true
+	}
+	// Functions the binder handles itself rather than through the
+	// function catalog.
+	g.funcs["unnest"], g.funcs["unlist"] = true, true
+	if g.system, err = systemNames(p); err != nil {
+		p.close()
+		return nil, err
+	}
+	for _, o := range opts {
+		o(g)
+	}
+	return g, nil
+}
+
+// Close releases the parser engine.
+func (g *Guard) Close() error { return g.p.close() }
+
+// systemNames are the relations DuckDB resolves by a bare name whatever
+// the search path: its own views in the system catalog (duckdb_tables,
+// pg_class, sqlite_master, …).
+func systemNames(p *parser) (map[string]bool, error) {
+	rows, err := p.db.Query(`SELECT view_name FROM duckdb_views() WHERE internal
+		UNION SELECT table_name FROM duckdb_tables() WHERE internal`)
+	if err != nil {
+		return nil, fmt.Errorf("guard: list system views: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out[strings.ToLower(n)] = true
+	}
+	return out, rows.Err()
+}
+
+// Parse classifies text with DuckDB's parser: one query, or an error
+// (syntax: 42601; any other statement: Arc's "Dangerous SQL operation
+// not allowed"). Answers are cached by exact text; treat them as
+// read-only.
+func (g *Guard) Parse(ctx context.Context, text string) (*Statement, error) {
+	g.mu.Lock()
+	e, ok := g.cache.get(text)
+	g.mu.Unlock()
+	if ok {
+		return e.st, e.err
+	}
+	st, err := g.p.parse(ctx, text)
+	if code := errs.CodeOf(err); err != nil && (code == errs.Canceled || code == errs.Internal) {
+		return nil, err // not an answer about the text
+	}
+	g.mu.Lock()
+	g.cache.put(text, st, err)
+	g.mu.Unlock()
+	return st, err
+}
+
+// Arc parses and checks Arc SQL run in database db for the caller ctx
+// names (auth.CallerFrom).
+func (g *Guard) Arc(ctx context.Context, db, text string) (*Statement, error) {
+	st, err := g.Parse(ctx, text)
+	if err != nil {
+		return nil, err
+	}
+	return st, g.Check(st, g.DatabaseTables(auth.CallerFrom(ctx), db), nil)
+}
+
+// Check applies the allow-lists to st: functions, table functions, show
+// forms, and tables by the tables rule. extraFuncs are functions the
+// engine defines beyond DuckDB's built-ins (the catalog's macros), by
+// lower-case name, or schema.name for a qualified call.
+func (g *Guard) Check(st *Statement, tables func(Name) error, extraFuncs map[string]bool) error {
+	extra := func(f Name) bool {
+		if f.Catalog != "" {
+			return false
+		}
+		key := strings.ToLower(f.Name)
+		if f.Schema != "" {
+			key = strings.ToLower(f.Schema) + "." + key
+		}
+		return extraFuncs[key]
+	}
+	for _, f := range st.TableFuncs {
+		if !extra(f) && (f.Catalog != "" || f.Schema != "" || !allowedTableFunction(f.Name)) {
+			return funcError(f, true)
+		}
+	}
+	for _, f := range st.Funcs {
+		name := strings.ToLower(f.Name)
+		builtin := f.Catalog == "" && (f.Schema == "" || strings.EqualFold(f.Schema, "main")) && g.funcs[name]
+		if !builtin && !extra(f) {
+			return funcError(f, false)
+		}
+	}
+	for _, s := range st.Shows {
+		switch s {
+		case "DESCRIBE", "SUMMARY":
+		default:
+			return &errs.Error{Code: errs.Invalid, SQLState: "25006", Msg: "Dangerous SQL operation not allowed",
+				Hint: "SHOW lists what Arc's SHOW DATABASES and SHOW TABLES answer"}
+		}
+	}
+	for _, t := range st.Tables {
+		if err := tables(t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// allowedTableFunction: the table functions that compute rows from their
+// arguments alone.
+func allowedTableFunction(name string) bool {
+	switch strings.ToLower(name) {
+	case "generate_series", "range", "unnest":
+		return true
+	}
+	return false
+}
+
+// fileFunction reports DuckDB's file-reading table functions, which Arc
+// refuses with its own message (clients may match on it).
+func fileFunction(name string) bool {
+	n := strings.ToLower(name)
+	for _, p := range []string{"read_", "parquet_", "iceberg_", "delta_"} {
+		if strings.HasPrefix(n, p) {
+			return true
+		}
+	}
+	return n == "glob" || n == "sniff_csv" || n == "arc_partition_agg"
+}
+
+func funcError(f Name, table bool) error {
+	if table && fileFunction(f.Name) {
+		return &errs.Error{Code: errs.Invalid, SQLState: "42501", Position: f.Pos,
+			Msg: "File I/O function not allowed in user SQL: " + strings.ToLower(f.Name) + "()"}
+	}
+	kind := "function"
+	if table {
+		kind = "table function"
+	}
+	return &errs.Error{Code: errs.PermissionDenied, Position: f.Pos,
+		Msg:  "permission denied for " + kind + " " + f.String(),
+		Hint: "functions that read files, settings, session state or the catalog are not available"}
+}
+
+// reservedSchema reports DuckDB's own schemas and catalogs: no database
+// is named like them, and a name qualified with one reaches the engine's
+// internals.
+func reservedSchema(s string) bool {
+	switch s {
+	case "information_schema", "pg_catalog", "main", "system", "temp":
+		return true
+	}
+	return false
+}
+
+// DatabaseTables is the tables rule for user data: a bare name is a
+// measurement of db (never a DuckDB system view it would fall back to); a
+// qualified one names a database the caller may read.
+func (g *Guard) DatabaseTables(c auth.Caller, db string) func(Name) error {
+	return func(t Name) error {
+		if t.Catalog != "" {
+			return tableError(t, "a catalog-qualified name reaches past the databases")
+		}
+		if t.Schema == "" {
+			if g.system[strings.ToLower(t.Name)] {
+				return tableError(t, "the name is one of the engine's system views; query measurements")
+			}
+			return g.CanRead(c, db)
+		}
+		s := strings.ToLower(t.Schema)
+		if strings.HasPrefix(s, "_") || reservedSchema(s) {
+			return tableError(t, "schema "+t.Schema+" is internal to the engine")
+		}
+		return g.CanRead(c, t.Schema)
+	}
+}
+
+// CanRead reports whether c may read database db.
+func (g *Guard) CanRead(c auth.Caller, db string) error {
+	if g.adminOnly[strings.ToLower(db)] && !c.Admin {
+		return &errs.Error{Code: errs.PermissionDenied, Msg: "permission denied for database " + db,
+			Hint: "this database needs an admin token"}
+	}
+	return nil
+}
+
+func tableError(t Name, why string) error {
+	return &errs.Error{Code: errs.PermissionDenied, Position: t.Pos, Msg: "permission denied for relation " + t.String(), Hint: why}
+}
