@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 )
 
 // Code classifies an error for every edge at once.
@@ -24,6 +25,9 @@ const (
 	Unavailable
 	Timeout
 	Canceled
+	// RequestTimeout: the client did not send its request in time (a
+	// body dribbled past the listener's read timeout).
+	RequestTimeout
 )
 
 var codeInfo = [...]struct {
@@ -43,6 +47,7 @@ var codeInfo = [...]struct {
 	Unavailable:      {"unavailable", http.StatusServiceUnavailable, "08006"},
 	Timeout:          {"timeout", http.StatusGatewayTimeout, "57014"},
 	Canceled:         {"canceled", 499, "57014"},
+	RequestTimeout:   {"request_timeout", http.StatusRequestTimeout, "08006"},
 }
 
 // String is the code's stable name, used as a metrics label.
@@ -97,6 +102,10 @@ func New(code Code, msg string) *Error { return &Error{Code: code, Msg: msg} }
 func Newf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Msg: fmt.Sprintf(format, args...)}
 }
+
+// IsDeadline reports a read or write that failed because a connection's
+// deadline passed (net/http's read timeout while a body is read).
+func IsDeadline(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
 
 // Wrap keeps cause for logs and shows msg to clients.
 func Wrap(code Code, cause error, msg string) *Error {

@@ -3,8 +3,10 @@ package gateway
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"tsgate/auth"
+	"tsgate/errs"
 	"tsgate/guard"
 	"tsgate/model"
 	"tsgate/query"
@@ -24,8 +26,52 @@ var _ arc.Backend = arcBackend{}
 
 func (a arcBackend) Name() string { return a.p.Backend().Name() }
 
-func (a arcBackend) Query(ctx context.Context, db, sql string) (model.Rows, error) {
-	return a.p.QueryArc(ctx, db, sql)
+// Query runs Arc SQL by Arc's rules. The guard's parse (cached: the
+// engine asks for the same one) names the tables the query reads, which
+// decides the two rules that depend on them.
+func (a arcBackend) Query(ctx context.Context, q arc.Query) (model.Rows, error) {
+	st, err := a.g.Arc(ctx, q.DB, q.SQL)
+	if err != nil {
+		return nil, err
+	}
+	if q.HeaderDB && slices.ContainsFunc(st.Tables, func(t guard.Name) bool { return t.Schema != "" }) {
+		return nil, errs.New(errs.Invalid, "Cross-database queries (db.table syntax) not allowed when x-arc-database header is set")
+	}
+	rows, err := a.p.QueryArc(ctx, q.DB, q.SQL)
+	if err == nil {
+		return rows, nil
+	}
+	// A query naming a measurement that does not exist answers an empty
+	// result, as Arc's does (it finds no files). The catalog decides,
+	// not the error's text.
+	if code := errs.CodeOf(err); (code == errs.Engine || code == errs.NotFound) && a.namesMissing(ctx, q.DB, st) {
+		return &model.SliceRows{}, nil
+	}
+	return nil, err
+}
+
+// namesMissing reports whether st reads a table that is not a
+// measurement of its database.
+func (a arcBackend) namesMissing(ctx context.Context, db string, st *guard.Statement) bool {
+	known := map[string][]string{}
+	for _, t := range st.Tables {
+		d := db
+		if t.Schema != "" {
+			d = t.Schema
+		}
+		ms, ok := known[d]
+		if !ok {
+			var err error
+			if ms, err = a.p.Backend().Measurements(ctx, d); err != nil {
+				return false
+			}
+			known[d] = ms
+		}
+		if !slices.ContainsFunc(ms, func(m string) bool { return strings.EqualFold(m, t.Name) }) {
+			return true
+		}
+	}
+	return false
 }
 
 func (a arcBackend) Write(ctx context.Context, db string, b *model.Batch) (model.WriteResult, error) {

@@ -23,6 +23,7 @@ type Config struct {
 	DataDir  string         `toml:"data_dir"`
 	Backend  BackendConfig  `toml:"backend"`
 	Arc      ArcConfig      `toml:"arc"`
+	HTTP     HTTPConfig     `toml:"http"`
 	Memtrace MemtraceConfig `toml:"memtrace"`
 	PGWire   PGWireConfig   `toml:"pgwire"`
 	Auth     AuthConfig     `toml:"auth"`
@@ -64,6 +65,23 @@ type ArcConfig struct {
 	MaxBodyBytes int64 `toml:"max_body_bytes"`
 	// MaxSQLLength caps a query's text (Arc: 10,000 characters).
 	MaxSQLLength int `toml:"max_sql_length"`
+}
+
+// HTTPConfig bounds every HTTP listener (the Arc API and memtrace): how
+// long a client may take to send a request, how long the server may take
+// to answer, how long an idle keep-alive connection is kept, and how many
+// connections are open at once. A body not received within ReadTimeout is
+// answered 408 and nothing of it is stored; a connection over the cap is
+// answered 503 and closed.
+type HTTPConfig struct {
+	ReadHeaderTimeout Duration `toml:"read_header_timeout"`
+	ReadTimeout       Duration `toml:"read_timeout"`
+	// WriteTimeout is from the end of the request to the end of the
+	// answer; 0 means arc.query_timeout plus a minute, so a query that
+	// may run that long can also be sent back.
+	WriteTimeout   Duration `toml:"write_timeout"`
+	IdleTimeout    Duration `toml:"idle_timeout"`
+	MaxConnections int      `toml:"max_connections"`
 }
 
 // MemtraceConfig is the memtrace API front end.
@@ -124,6 +142,9 @@ type PGWireConfig struct {
 	// ServerVersion is reported as server_version; clients pick features
 	// by it, so it must look like a PostgreSQL version.
 	ServerVersion string `toml:"server_version"`
+	// MaxConnections caps open sessions; one more is refused with
+	// PostgreSQL's 53300 "sorry, too many clients already".
+	MaxConnections int `toml:"max_connections"`
 }
 
 // AuthConfig controls API tokens.
@@ -214,7 +235,13 @@ func Default() Config {
 			Cache:        MemtraceCacheConfig{TTL: Duration{time.Minute}},
 			Dedup:        MemtraceDedupConfig{Enabled: true, WindowHours: 24},
 		},
-		PGWire:          PGWireConfig{Listen: ":5433", AuthMethod: "scram-sha-256", ServerVersion: "15.0 (tsgate)"},
+		HTTP: HTTPConfig{
+			ReadHeaderTimeout: Duration{10 * time.Second},
+			ReadTimeout:       Duration{2 * time.Minute},
+			IdleTimeout:       Duration{2 * time.Minute},
+			MaxConnections:    4096,
+		},
+		PGWire:          PGWireConfig{Listen: ":5433", AuthMethod: "scram-sha-256", ServerVersion: "15.0 (tsgate)", MaxConnections: 1024},
 		Auth:            AuthConfig{Enabled: true},
 		Log:             LogConfig{Level: "info", Format: "text"},
 		ShutdownTimeout: Duration{30 * time.Second},
@@ -346,6 +373,12 @@ func (c Config) Validate() error {
 	}
 	if c.Arc.MaxBodyBytes <= 0 {
 		problems = append(problems, errors.New("arc.max_body_bytes must be positive"))
+	}
+	if h := c.HTTP; h.ReadHeaderTimeout.Duration <= 0 || h.ReadTimeout.Duration <= 0 || h.WriteTimeout.Duration < 0 || h.IdleTimeout.Duration <= 0 || h.MaxConnections <= 0 {
+		problems = append(problems, errors.New("http.read_header_timeout, http.read_timeout, http.idle_timeout and http.max_connections must be positive, http.write_timeout not negative"))
+	}
+	if c.PGWire.MaxConnections <= 0 {
+		problems = append(problems, errors.New("pgwire.max_connections must be positive"))
 	}
 	if b := c.Backend; b.WriteBufferRows <= 0 || b.WriteBufferWait.Duration < 0 || b.WriteRetries < 0 || b.WriteRetries > 100 || b.WriteRetryMaxWait.Duration <= 0 {
 		problems = append(problems, errors.New("backend.write_buffer_rows and backend.write_retry_max_wait must be positive, backend.write_buffer_wait not negative, backend.write_retries between 0 and 100"))

@@ -257,7 +257,7 @@ func (d *DualWriter) markDiverged(cause error) {
 	d.m.diverged.Set(1)
 	if first {
 		msg := fmt.Sprintf("diverged at %s: %v\n", time.Now().UTC().Format(time.RFC3339Nano), cause)
-		if err := os.WriteFile(filepath.Join(d.dir, divergedFile), []byte(msg), 0o640); err != nil {
+		if err := os.WriteFile(filepath.Join(d.dir, divergedFile), []byte(msg), 0o600); err != nil {
 			d.log.Error("dual-write: cannot write the diverged marker", "err", err)
 		}
 	}

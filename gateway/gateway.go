@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -36,9 +37,13 @@ type Gateway struct {
 	// pipeline translates front ends' queries for the backend.
 	pipeline *query.Pipeline
 	// guard classifies every statement before it reaches an engine.
-	guard  *guard.Guard
-	tokens *auth.Store
-	arc    *arc.Server
+	guard *guard.Guard
+	// refused counts connections over a listener's cap, open those
+	// accepted and not yet closed, by listener.
+	refused *prometheus.CounterVec
+	open    *prometheus.GaugeVec
+	tokens  *auth.Store
+	arc     *arc.Server
 	// frontends are the listeners: the Arc API first, then the others.
 	frontends []*frontend
 }
@@ -57,9 +62,18 @@ func (g *Gateway) addHTTP(name, addr string, h http.Handler) error {
 	if err != nil {
 		return fmt.Errorf("%s listen %s: %w", name, addr, err)
 	}
+	hc := g.cfg.HTTP
+	write := hc.WriteTimeout.Duration
+	if write == 0 {
+		write = g.cfg.Arc.QueryTimeout.Duration + time.Minute
+	}
+	ln = newLimitListener(ln, hc.MaxConnections, httpBusy(), g.refused.WithLabelValues(name), g.open.WithLabelValues(name))
 	srv := &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: hc.ReadHeaderTimeout.Duration,
+		ReadTimeout:       hc.ReadTimeout.Duration,
+		WriteTimeout:      write,
+		IdleTimeout:       hc.IdleTimeout.Duration,
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
 	}
 	g.frontends = append(g.frontends, &frontend{name: name, ln: ln, serve: srv.Serve, shutdown: srv.Shutdown})
@@ -114,11 +128,23 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) 
 			}
 		}
 	}()
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	if err := secureDir(cfg.DataDir); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	g.refused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tsgate_connections_refused_total",
+		Help: "Connections refused because a listener was at its connection cap, by listener.",
+	}, []string{"listener"})
+	g.open = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "tsgate_connections_open",
+		Help: "Connections open on a listener, by listener (capped by http.max_connections and pgwire.max_connections).",
+	}, []string{"listener"})
+	reg.MustRegister(g.refused, g.open)
 	// The backend is switchable: [migration] may add a dual-written
 	// secondary and shadow reads, and a reload may swap them (migration.go).
 	var adminOnly []string
@@ -221,4 +247,42 @@ func (g *Gateway) Run(ctx context.Context) error {
 		errsOut = append(errsOut, f.shutdown(sctx))
 	}
 	return errors.Join(append(errsOut, g.backend.Close(), g.guard.Close())...)
+}
+
+// secureDir makes the data directory and what tsgate keeps in it private
+// to the server's user (directories 0700, files 0600): the store, its
+// write-ahead log, the token file and memtrace's metadata hold customer
+// data and secrets. New files are created so already (the command sets
+// umask 077); this also closes up what an older version left readable.
+// Only tsgate's own files are touched: data_dir may be shared.
+func secureDir(dir string) error {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	// A shared directory (sticky or world-writable, like /tmp) is left
+	// as it is; tsgate's files in it are still closed up below.
+	if st.Mode()&os.ModeSticky == 0 && st.Mode().Perm()&0o002 == 0 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return err
+		}
+	}
+	for _, name := range []string{"tsgate.duckdb", "tsgate.duckdb.wal", "tokens.json", "memtrace.db", "memtrace.db-wal", "memtrace.db-shm", "dualwrite"} {
+		err := filepath.WalkDir(filepath.Join(dir, name), func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			switch {
+			case d.IsDir():
+				return os.Chmod(path, 0o700)
+			case d.Type().IsRegular():
+				return os.Chmod(path, 0o600)
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }

@@ -142,7 +142,7 @@ func (p *backendPool) acquire(ctx context.Context, spec string) (dialects.Backen
 	if !ok {
 		sb = &sharedBackend{}
 		if dir, ok := strings.CutPrefix(spec, embeddedPrefix); ok {
-			if err := os.MkdirAll(dir, 0o750); err != nil {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
 				return nil, false, nil, fmt.Errorf("data directory: %w", err)
 			}
 			s, err := duckdb.Open(ctx, StorePath(dir), p.duckdb...)
@@ -348,12 +348,12 @@ func (s *switchable) build(ctx context.Context, plan migrationPlan) (*migState, 
 		return st, nil
 	}
 	dir := queueDirFor(plan.queueDir, plan.secondary)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		rel()
 		return nil, fmt.Errorf("dual-write queue directory: %w", err)
 	}
 	// For an operator looking at the directory: which secondary it feeds.
-	_ = os.WriteFile(filepath.Join(dir, "secondary.txt"), []byte(redact(plan.secondary)+"\n"), 0o640)
+	_ = os.WriteFile(filepath.Join(dir, "secondary.txt"), []byte(redact(plan.secondary)+"\n"), 0o600)
 	open := func(ctx context.Context) (dialects.Backend, error) {
 		b, _, release, err := s.pool.acquire(ctx, plan.secondary)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 
+	"tsgate/auth"
 	"tsgate/errs"
 	"tsgate/model"
 	"tsgate/query"
@@ -62,6 +63,7 @@ func (g *Gateway) addPGWire(cfg Config) error {
 		cat.Close()
 		return fmt.Errorf("pgwire listen %s: %w", pc.Listen, err)
 	}
+	ln = newLimitListener(ln, pc.MaxConnections, pgBusy(), g.refused.WithLabelValues("pgwire"), g.open.WithLabelValues("pgwire"))
 	g.frontends = append(g.frontends, &frontend{name: "pgwire", ln: ln, serve: srv.Serve, shutdown: func(ctx context.Context) error {
 		err := srv.Shutdown(ctx)
 		return errors.Join(err, cat.Close())
@@ -220,9 +222,12 @@ func (e *pgExecutor) catalog(ctx context.Context, db string, st ast.Statement) (
 		}
 		return cols
 	}
+	// The listings go through the Arc API's view, which hides what the
+	// caller may not read.
+	view := arcBackend{p: e.p, g: e.g.guard}
 	switch s := st.(type) {
 	case *ast.ShowDatabases:
-		dbs, err := e.g.backend.Databases(ctx)
+		dbs, err := view.Databases(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -235,7 +240,7 @@ func (e *pgExecutor) catalog(ctx context.Context, db string, st ast.Statement) (
 		if s.Database != "" {
 			db = s.Database
 		}
-		ms, err := e.g.backend.Measurements(ctx, db)
+		ms, err := view.Measurements(ctx, db)
 		if err != nil {
 			return nil, err
 		}
@@ -248,6 +253,9 @@ func (e *pgExecutor) catalog(ctx context.Context, db string, st ast.Statement) (
 		d := db
 		if s.Table.Schema != "" {
 			d = s.Table.Schema
+		}
+		if err := e.g.guard.CanRead(auth.CallerFrom(ctx), d); err != nil {
+			return nil, err
 		}
 		cols, ok := e.p.Schema(db).Columns(d, s.Table.Name)
 		if !ok {

@@ -79,7 +79,7 @@ func segName(id uint64) string { return fmt.Sprintf("%016d%s", id, segmentSuffix
 // openQueue opens (creating) the queue in dir. maxBytes bounds the
 // unacknowledged bytes (0: unbounded).
 func openQueue(dir string, maxBytes int64) (*queue, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("queue directory: %w", err)
 	}
 	q := &queue{dir: dir, maxBytes: maxBytes, segSize: defaultSegSize}
@@ -109,7 +109,7 @@ func openQueue(dir string, maxBytes int64) (*queue, error) {
 	// below the ack point would read as consumed after a restart.
 	if n := len(ids); n > 0 && ids[n-1] >= ackSeg {
 		next := ids[n-1]
-		f, err := os.OpenFile(filepath.Join(dir, segName(next)), os.O_WRONLY|os.O_APPEND, 0o640)
+		f, err := os.OpenFile(filepath.Join(dir, segName(next)), os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			return nil, err
 		}
@@ -254,7 +254,7 @@ func (q *queue) roll(id uint64) error {
 			return err
 		}
 	}
-	f, err := os.OpenFile(filepath.Join(q.dir, segName(id)), os.O_WRONLY|os.O_APPEND|os.O_CREATE|os.O_EXCL, 0o640)
+	f, err := os.OpenFile(filepath.Join(q.dir, segName(id)), os.O_WRONLY|os.O_APPEND|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}

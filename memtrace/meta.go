@@ -41,7 +41,7 @@ func OpenMeta(ctx context.Context, target string) (*Meta, error) {
 		m.pg = true
 		m.db, err = sql.Open("pgx", target)
 	} else {
-		if err := os.MkdirAll(filepath.Dir(target), 0o750); err != nil {
+		if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
 			return nil, fmt.Errorf("metadata directory: %w", err)
 		}
 		m.db, err = sql.Open("sqlite", "file:"+target+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")

@@ -277,6 +277,9 @@ func (s *Server) readBody(r *http.Request) ([]byte, error) {
 	if errors.As(err, &mbe) {
 		return nil, errs.Newf(errs.TooLarge, "request body too large (limit %d bytes)", s.o.maxBody)
 	}
+	if errs.IsDeadline(err) {
+		return nil, errs.Wrap(errs.RequestTimeout, err, "request body not received in time")
+	}
 	if err != nil {
 		return nil, errs.Wrap(errs.Invalid, err, "invalid request body: "+err.Error())
 	}

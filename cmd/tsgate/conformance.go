@@ -34,7 +34,7 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 	seed := fl.Uint64("seed", 1, "dataset seed")
 	baseline := fl.String("baseline", "", "baseline.json to gate on (default: the built-in one)")
 	translated := fl.Bool("translated-duckdb", true, "also score the embedded engine reached through the translator")
-	if err := fl.Parse(args); err != nil {
+	if !noArgs(fl, args, stderr) {
 		return 2
 	}
 	corpus := conformance.Corpus()

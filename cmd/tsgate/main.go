@@ -40,6 +40,9 @@ func commands() map[string]command {
 var version = "dev"
 
 func main() {
+	// Everything tsgate creates — the store and its WAL, token files,
+	// memtrace's metadata, queues, logs — is its user's alone.
+	syscall.Umask(0o077)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -115,7 +118,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var cf configFlags
 	cf.register(fs)
-	if err := fs.Parse(args); err != nil {
+	if !noArgs(fs, args, stderr) {
 		return 2
 	}
 	cfg, file, err := cf.load()
@@ -173,7 +176,12 @@ func runToken(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	cf.register(fs)
 	name := fs.String("name", "", "token name (create)")
 	perms := fs.String("permissions", "read,write", "comma-separated: read, write, delete, admin (create)")
-	if err := fs.Parse(args[1:]); err != nil {
+	pos, err := parseArgs(fs, args[1:])
+	if err != nil {
+		return 2
+	}
+	if args[0] != "revoke" && len(pos) > 0 {
+		fmt.Fprintf(stderr, "tsgate token %s: unexpected argument %q\n", args[0], pos[0])
 		return 2
 	}
 	cfg, _, err := cf.load()
@@ -216,11 +224,11 @@ func runToken(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		tw.Flush()
 	case "revoke":
-		if fs.NArg() != 1 {
-			fmt.Fprintln(stderr, "usage: tsgate token revoke ID")
+		if len(pos) != 1 {
+			fmt.Fprintln(stderr, "usage: tsgate token revoke ID [--data-dir DIR]")
 			return 2
 		}
-		if err := store.Revoke(fs.Arg(0)); err != nil {
+		if err := store.Revoke(pos[0]); err != nil {
 			fmt.Fprintln(stderr, "tsgate:", err)
 			return 1
 		}

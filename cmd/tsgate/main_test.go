@@ -206,7 +206,8 @@ func TestTokenCLI(t *testing.T) {
 	if id == "" {
 		t.Fatalf("token list lacks reader:\n%s", list)
 	}
-	if out, err := exec.Command(binary, "token", "revoke", "--data-dir", dir, id).CombinedOutput(); err != nil {
+	// The ID before the flag: flags are read wherever they stand.
+	if out, err := exec.Command(binary, "token", "revoke", id, "--data-dir", dir).CombinedOutput(); err != nil {
 		t.Fatalf("revoke: %v %s", err, out)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -253,4 +254,61 @@ func TestMigrateCLI(t *testing.T) {
 	if status != 200 || !strings.Contains(body, `"data":[[500,"124750"]]` /* sum(BIGINT) is a HUGEINT: Arc prints it as a string */) {
 		t.Fatalf("copy: %d %s", status, body)
 	}
+}
+
+// TestStrayArgumentsNamed: an argument a command does not take is named
+// in an error, not silently ignored.
+func TestStrayArgumentsNamed(t *testing.T) {
+	out, err := exec.Command(binary, "serve", "stray", "--data-dir", t.TempDir()).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), `unexpected argument "stray"`) {
+		t.Fatalf("serve with a stray argument: %v\n%s", err, out)
+	}
+	out, err = exec.Command(binary, "token", "list", "extra", "--data-dir", t.TempDir()).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), `unexpected argument "extra"`) {
+		t.Fatalf("token list with a stray argument: %v\n%s", err, out)
+	}
+}
+
+// TestFileModes: the data directory and every file tsgate keeps in it are
+// its user's alone (0700/0600), also when an older version left them
+// readable, and files made while it runs (the store's WAL) too.
+func TestFileModes(t *testing.T) {
+	const token = "modes-token-0123456789"
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "memtrace.db"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, dir, "TSGATE_AUTH_BOOTSTRAP_TOKEN="+token)
+	if status, body := p.post(t, token, "/write?db=m&precision=s", "", []byte("cpu v=1i 1764115200\n")); status != 204 {
+		t.Fatalf("write: %d %s", status, body)
+	}
+	check := func() {
+		err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			want := os.FileMode(0o600)
+			if d.IsDir() {
+				want = 0o700
+			}
+			if info.Mode().Perm() != want {
+				t.Errorf("%s: mode %v, want %v", path, info.Mode().Perm(), want)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	check() // while running: the WAL holds the write
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.cmd.Wait()
+	check()
 }

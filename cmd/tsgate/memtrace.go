@@ -35,17 +35,12 @@ func runMemtrace(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	name := fs.String("name", "", "organization name (org add) or key name (key create)")
 	org := fs.String("org", "org_default", "organization (key create); filter (key list, empty for all)")
 	perms := fs.String("permissions", "read,write", "comma-separated: read, write, admin (key create)")
-	// A leading positional argument (the org or key id) may come before
-	// the flags, as users tend to write it.
-	rest := args[2:]
-	var pos []string
-	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
-		pos, rest = rest[:1], rest[1:]
-	}
-	if err := fs.Parse(rest); err != nil {
+	// Positional arguments (the org or key id) may stand before, between
+	// or after the flags.
+	pos, err := parseArgs(fs, args[2:])
+	if err != nil {
 		return 2
 	}
-	pos = append(pos, fs.Args()...)
 	orgSet := false
 	fs.Visit(func(f *flag.Flag) { orgSet = orgSet || f.Name == "org" })
 	cfg, _, err := cf.load()

@@ -63,7 +63,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		tags[m] = append(tags[m], strings.Split(cols, ",")...)
 		return nil
 	})
-	if err := fl.Parse(args); err != nil {
+	if !noArgs(fl, args, stderr) {
 		return 2
 	}
 	if *from == "" || *to == "" {

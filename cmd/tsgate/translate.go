@@ -28,10 +28,11 @@ func runTranslate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, "usage: tsgate translate --to TARGET [--schema FILE] [--from arc|postgres] 'SQL'")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
 		return 1
 	}
-	if *to == "" || fs.NArg() != 1 {
+	if *to == "" || len(pos) != 1 {
 		fs.Usage()
 		return 1
 	}
@@ -63,7 +64,7 @@ func runTranslate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, errs.As(err).Msg+"; "+errs.As(err).Hint)
 		return 1
 	}
-	tr, err := translate.New(opts...).Translate(ctx, fs.Arg(0), gen, schema)
+	tr, err := translate.New(opts...).Translate(ctx, pos[0], gen, schema)
 	if err != nil {
 		e := errs.As(err)
 		kind := "error"

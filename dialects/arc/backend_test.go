@@ -25,8 +25,8 @@ import (
 type store struct{ s *duckdb.Store }
 
 func (s store) Name() string { return "duckdb" }
-func (s store) Query(ctx context.Context, db, sql string) (model.Rows, error) {
-	return s.s.Query(ctx, db, sql)
+func (s store) Query(ctx context.Context, q arcapi.Query) (model.Rows, error) {
+	return s.s.Query(ctx, q.DB, q.SQL)
 }
 func (s store) Write(ctx context.Context, db string, b *model.Batch) (model.WriteResult, error) {
 	return s.s.Write(ctx, db, b)

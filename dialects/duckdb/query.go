@@ -186,9 +186,39 @@ func classify(ctx context.Context, err error) error {
 	}
 	var de *duckdb.Error
 	if errors.As(err, &de) {
-		return errs.Wrap(errs.Engine, err, de.Error())
+		e := errs.Wrap(errs.Engine, err, de.Error())
+		e.SQLState = sqlState(de.Type)
+		return e
 	}
 	return errs.Wrap(errs.Engine, err, err.Error())
+}
+
+// sqlState is the PostgreSQL error class closest to a DuckDB error type,
+// for pg wire; the Arc API answers every engine error 500, as Arc does.
+func sqlState(t duckdb.ErrorType) string {
+	switch t {
+	case duckdb.ErrorTypeCatalog:
+		return "42704" // undefined_object: a table, function or schema
+	case duckdb.ErrorTypeBinder, duckdb.ErrorTypeMismatchType, duckdb.ErrorTypeInvalidType:
+		return "42000" // syntax_error_or_access_rule_violation
+	case duckdb.ErrorTypeParser, duckdb.ErrorTypeSyntax:
+		return "42601"
+	case duckdb.ErrorTypeConversion, duckdb.ErrorTypeInvalidInput:
+		return "22P02"
+	case duckdb.ErrorTypeOutOfRange:
+		return "22003"
+	case duckdb.ErrorTypeDivideByZero:
+		return "22012"
+	case duckdb.ErrorTypeNotImplemented:
+		return "0A000"
+	case duckdb.ErrorTypePermission:
+		return "42501"
+	case duckdb.ErrorTypeInterrupt:
+		return "57014"
+	case duckdb.ErrorTypeOutOfMemory:
+		return "53200"
+	}
+	return "XX000"
 }
 
 func resultType(dbType string) model.FieldType {

@@ -106,7 +106,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	for _, fn := range opts {
 		fn(&o)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	// The engine never reaches the file system (but for its own file),
@@ -713,3 +713,23 @@ func (s *Store) Columns(db, m string) []Column {
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 func quoteLiteral(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
+
+// AttachedDatabases lists the databases the engine has attached (its own
+// file, system, temp): an integrity check for operators and tests — a
+// statement that got an ATTACH past the guard would show here.
+func (s *Store) AttachedDatabases(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT database_name FROM duckdb_databases() ORDER BY 1")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}

@@ -41,9 +41,14 @@ const (
 	KindClose
 	// KindDeallocate is DEALLOCATE [PREPARE] name | ALL.
 	KindDeallocate
+	// KindListen is LISTEN or UNLISTEN (no notification is ever sent).
+	KindListen
+	// KindArc is one of Arc's statements outside PostgreSQL's grammar:
+	// SHOW DATABASES, SHOW TABLES|MEASUREMENTS [FROM db], DESCRIBE t.
+	KindArc
 )
 
-var kindNames = [...]string{"other", "query", "explain", "set", "show", "transaction", "discard", "declare", "fetch", "close", "deallocate"}
+var kindNames = [...]string{"other", "query", "explain", "set", "show", "transaction", "discard", "declare", "fetch", "close", "deallocate", "listen", "arc"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -64,6 +69,9 @@ type Class struct {
 // is. A syntax error is Invalid (42601), several statements are Invalid
 // (42601); any single statement classifies, KindOther included.
 func Classify(sql string) (Class, error) {
+	if _, ok, err := parseArc(sql); ok && err == nil {
+		return Class{Kind: KindArc, Statement: "Arc statement"}, nil
+	}
 	tree, err := pg.Parse(sql)
 	if err != nil {
 		return Class{}, syntaxError(sql, err)
@@ -107,6 +115,8 @@ func classifyNode(n *pg.Node) Class {
 		c.Kind = KindClose
 	case n.GetDeallocateStmt() != nil:
 		c.Kind = KindDeallocate
+	case n.GetListenStmt() != nil, n.GetUnlistenStmt() != nil:
+		c.Kind = KindListen
 	}
 	return c
 }

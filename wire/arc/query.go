@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"mime"
 	"net/http"
-	"slices"
-	"strings"
 	"time"
 
 	"tsgate/errs"
@@ -26,6 +24,9 @@ func (s *Server) readQuery(r *http.Request) (string, error) {
 	case "application/json":
 		var q queryRequest
 		if err := json.NewDecoder(r.Body).Decode(&q); err != nil {
+			if errs.IsDeadline(err) {
+				return "", errs.Wrap(errs.RequestTimeout, err, "Request body not received in time")
+			}
 			return "", errs.Wrap(errs.Invalid, err, "Invalid request body: "+err.Error())
 		}
 		return q.SQL, nil
@@ -38,11 +39,13 @@ func (s *Server) readQuery(r *http.Request) (string, error) {
 	return "", errs.New(errs.Invalid, "Invalid request body: Unprocessable Entity")
 }
 
-// plan is a vetted query: what to run and where.
+// plan is a query ready to run: what and where.
 type plan struct {
-	sql      string
-	db       string
-	text     *sqlText
+	sql string
+	db  string
+	// header: the database came from x-arc-database, so the query may
+	// not name another one (db.table).
+	header   bool
 	show     showKind
 	showFrom string
 }
@@ -61,30 +64,23 @@ func (s *Server) prepare(r *http.Request) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	text, err := validateSQL(sql, s.opts.maxSQL)
-	if err != nil {
+	if err := checkText(sql, s.opts.maxSQL); err != nil {
 		return nil, err
 	}
 	header := r.Header.Get("x-arc-database")
 	if header != "" && !validDatabase(header) {
 		return nil, errs.New(errs.Invalid, "invalid x-arc-database header: name contains invalid characters (allowed: alphanumeric, underscore, hyphen)")
 	}
-	if header != "" && text.crossDatabase() {
-		return nil, errs.New(errs.Invalid, "Cross-database queries (db.table syntax) not allowed when x-arc-database header is set")
-	}
-	p := &plan{sql: sql, db: header, text: text}
+	p := &plan{sql: sql, db: header, header: header != ""}
 	if p.db == "" {
 		p.db = "default"
 	}
-	norm := text.stripped()
-	switch {
-	case showDatabasesRe.MatchString(norm):
-		p.show = showDatabases
-	default:
-		if m := showTablesRe.FindStringSubmatch(norm); m != nil {
-			p.show, p.showFrom = showTables, p.db
-			if m[1] != "" {
-				p.showFrom = m[1]
+	if kind, from, ok := showCommand(sql); ok {
+		p.show = kind
+		if kind == showTables {
+			p.showFrom = p.db
+			if from != "" {
+				p.showFrom = from
 			}
 			if !validDatabase(p.showFrom) {
 				return nil, errs.New(errs.Invalid, invalidDatabaseName)
@@ -105,9 +101,8 @@ var (
 	}
 )
 
-// run executes a plan. A query that fails because it names a measurement
-// that does not exist gets an empty result, as in Arc (where such a query
-// finds no files).
+// run executes a plan: SHOW commands from the backend's catalog, queries
+// through the backend.
 func (s *Server) run(ctx context.Context, p *plan) (model.Rows, error) {
 	switch p.show {
 	case showDatabases:
@@ -136,69 +131,7 @@ func (s *Server) run(ctx context.Context, p *plan) (model.Rows, error) {
 		}
 		return rows, nil
 	}
-	rows, err := s.backend.Query(ctx, p.db, p.sql)
-	if err == nil {
-		return rows, nil
-	}
-	if code := errs.CodeOf(err); (code == errs.Engine || code == errs.NotFound) && s.namesMissingMeasurement(ctx, p) {
-		return &model.SliceRows{}, nil
-	}
-	return rows, err
-}
-
-// namesMissingMeasurement reports whether the query reads a table that
-// is neither a measurement nor one of its own CTEs.
-func (s *Server) namesMissingMeasurement(ctx context.Context, p *plan) bool {
-	ctes := p.text.cteNames()
-	cache := map[string][]string{}
-	for _, t := range p.text.tables {
-		db := p.db
-		if t.db != "" {
-			db = t.db
-		} else if slices.Contains(ctes, strings.ToLower(t.name)) {
-			continue
-		}
-		ms, ok := cache[db]
-		if !ok {
-			var err error
-			if ms, err = s.backend.Measurements(ctx, db); err != nil {
-				return false
-			}
-			cache[db] = ms
-		}
-		if !slices.Contains(ms, t.name) {
-			return true
-		}
-	}
-	return false
-}
-
-// cteNames lists the lower-cased names a WITH clause defines.
-func (t *sqlText) cteNames() []string {
-	var out []string
-	toks := t.toks
-	for i := 0; i+2 < len(toks); i++ {
-		if toks[i].kind != tokWord && toks[i].kind != tokQuoted {
-			continue
-		}
-		j := i + 1
-		if toks[j].kind == tokPunct && toks[j].text == "(" {
-			// name(col, …) AS (
-			for j < len(toks) && !(toks[j].kind == tokPunct && toks[j].text == ")") {
-				j++
-			}
-			j++
-		}
-		if j+1 < len(toks) && toks[j].kind == tokWord && toks[j].text == "AS" &&
-			toks[j+1].kind == tokPunct && toks[j+1].text == "(" {
-			name := toks[i].raw
-			if toks[i].kind == tokQuoted {
-				name = toks[i].text
-			}
-			out = append(out, strings.ToLower(name))
-		}
-	}
-	return out
+	return s.backend.Query(ctx, Query{DB: p.db, SQL: p.sql, HeaderDB: p.header})
 }
 
 func (s *Server) queryJSON(w http.ResponseWriter, r *http.Request) {

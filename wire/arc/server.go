@@ -21,8 +21,10 @@ import (
 type Backend interface {
 	// Name labels metrics and logs ("duckdb", "influxql", …).
 	Name() string
-	// Query runs an Arc SQL query with bare names resolving in db.
-	Query(ctx context.Context, db, sql string) (model.Rows, error)
+	// Query runs an Arc SQL query. A query naming a measurement that
+	// does not exist answers an empty result, as Arc's does (it finds no
+	// files).
+	Query(ctx context.Context, q Query) (model.Rows, error)
 	// Write stores a decoded batch in db.
 	Write(ctx context.Context, db string, b *model.Batch) (model.WriteResult, error)
 	// Databases lists databases that hold data.
@@ -31,6 +33,16 @@ type Backend interface {
 	Measurements(ctx context.Context, db string) ([]string, error)
 	// Ready reports whether the backend can serve.
 	Ready(ctx context.Context) error
+}
+
+// Query is one Arc SQL query as the API received it.
+type Query struct {
+	// DB is where bare names resolve: x-arc-database, else "default".
+	DB  string
+	SQL string
+	// HeaderDB: DB came from x-arc-database, and Arc then refuses a
+	// query that names another database (db.table).
+	HeaderDB bool
 }
 
 // Server is the Arc-compatible HTTP API.

@@ -229,6 +229,9 @@ func readError(err error) error {
 	if errors.As(err, &mb) {
 		return errs.Wrap(errs.TooLarge, err, fmt.Sprintf("Payload too large (max %s). Consider batching into smaller requests.", formatBytes(mb.Limit)))
 	}
+	if errs.IsDeadline(err) {
+		return errs.Wrap(errs.RequestTimeout, err, "Request body not received in time; nothing was stored")
+	}
 	return errs.Wrap(errs.Invalid, err, "Failed to read request body: "+err.Error())
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"tsgate/errs"
 	"tsgate/model"
+	"tsgate/translate/pgparse"
 )
 
 // The session layer answers what a PostgreSQL server answers from session
@@ -157,14 +158,28 @@ func (c *conn) run(sql string) (*result, error) {
 	if toks[0].kind == tokIdent {
 		first = toks[0].text
 	}
-	if c.txStatus == 'E' {
-		switch first {
-		case "commit", "end", "rollback", "abort":
-		default:
-			return nil, sqlErrf(errs.Invalid, "25P02", "current transaction is aborted, commands ignored until end of transaction block")
-		}
+	// PostgreSQL's own grammar says what the statement is; the session
+	// layer answers what acts on session state without touching an
+	// engine, and only queries go on.
+	class, err := pgparse.Classify(sql)
+	if err != nil {
+		return nil, err
 	}
-	if r, ok, err := c.sessionCommand(first, sql, toks); ok {
+	if c.txStatus == 'E' && !(class.Kind == pgparse.KindTransaction && (first == "commit" || first == "end" || first == "rollback" || first == "abort")) {
+		return nil, sqlErrf(errs.Invalid, "25P02", "current transaction is aborted, commands ignored until end of transaction block")
+	}
+	switch class.Kind {
+	case pgparse.KindQuery, pgparse.KindExplain, pgparse.KindArc:
+	case pgparse.KindOther:
+		if first == "prepare" || first == "execute" {
+			return nil, sqlErrf(errs.Unsupported, "0A000", "SQL-level %s is not supported; use the extended query protocol", strings.ToUpper(first))
+		}
+		return nil, sqlErrf(errs.Invalid, "25006", "cannot execute %s: tsgate serves queries only over pg wire (writes go through the Arc API)", class.Statement)
+	default:
+		r, ok, err := c.sessionCommand(first, sql, toks)
+		if !ok {
+			return nil, sqlErrf(errs.Unsupported, "0A000", "%s is not supported", class.Statement)
+		}
 		return r, err
 	}
 	ctx, cancel := c.begin()
@@ -431,8 +446,6 @@ func (c *conn) sessionCommand(first, sql string, head []token) (*result, bool, e
 	case "close":
 		r, err := c.closeCursor(sql)
 		return r, true, err
-	case "prepare", "execute":
-		return nil, true, sqlErrf(errs.Unsupported, "0A000", "SQL-level %s is not supported; use the extended query protocol", strings.ToUpper(first))
 	}
 	return nil, false, nil
 }
