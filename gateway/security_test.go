@@ -255,3 +255,24 @@ func observe(t *testing.T, s *pgServer) string {
 	fmt.Fprintf(&sb, " | engine databases %v", dbs)
 	return sb.String()
 }
+
+// TestKeywordNamesWork: names are never matched as keywords — a
+// measurement called load with columns copy and attach is written and
+// read like any other, over HTTP and pg wire (Arc itself refuses it as
+// "Dangerous SQL").
+func TestKeywordNamesWork(t *testing.T) {
+	s := startPG(t, nil)
+	if code, body, _ := s.do(t, req{path: "/write?db=kw&precision=s", body: []byte("load,attach=a copy=1i,pragma=2.5 1764115200\n")}); code != 204 {
+		t.Fatalf("write: %d %s", code, body)
+	}
+	code, body, _ := s.do(t, req{path: "/api/v1/query", body: jsonQuery(`SELECT attach, copy, pragma FROM load WHERE attach = 'a'`),
+		header: map[string]string{"x-arc-database": "kw", "Content-Type": "application/json"}})
+	if code != 200 || !strings.Contains(body, `"data":[["a",1,2.5]]`) {
+		t.Fatalf("http: %d %s", code, body)
+	}
+	var attach string
+	var cp int64
+	if err := pgConnect(t, s.url("kw")).QueryRow(context.Background(), `SELECT attach, copy FROM load`).Scan(&attach, &cp); err != nil || attach != "a" || cp != 1 {
+		t.Fatalf("pg wire: %q %d %v", attach, cp, err)
+	}
+}
