@@ -73,4 +73,3 @@ func pgBusy() []byte {
 	n := 4 + len(fields)
 	return append([]byte{'E', byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}, fields...)
 }
-
