@@ -2,15 +2,17 @@ package pgwire
 
 import (
 	"strings"
+
+	"tsgate/translate/sqllex"
 )
 
 // The gateway must look at query text before the translator does: to split
-// a simple Query into statements, to answer session commands (SET, BEGIN…)
-// itself, to find and bind $n parameters, and to send catalog queries to the
-// catalog engine instead of the user's data. A full parse is the
-// translator's job; these need only PostgreSQL's lexical structure (quotes,
-// comments, dollar quoting), which this scanner follows exactly so that a
-// ';' or '$1' inside a string is never mistaken for syntax.
+// a simple Query into statements, to read the names and values of session
+// commands (SET, DECLARE…) that pg_query has classified, to find and bind
+// $n parameters, and to send catalog queries to the catalog engine instead
+// of the user's data. These need only PostgreSQL's lexical structure
+// (quotes, comments, dollar quoting), so a ';' or '$1' inside a string is
+// never mistaken for syntax: the one lexer, translate/sqllex, provides it.
 
 type tokKind uint8
 
@@ -32,169 +34,52 @@ type token struct {
 	param int // for tokParam
 }
 
-// scan tokenizes q. Unterminated quotes and comments run to the end of the
-// text, which the translator then rejects with a proper syntax error.
+// scan tokenizes q with tsgate's one SQL lexer (translate/sqllex, in
+// PostgreSQL mode) and hands f each token in this package's form:
+// identifiers lower-cased, quoted identifiers unquoted, literals and
+// operators as their raw span. An unterminated literal or comment runs to
+// the end of the text as one token, which the parser then rejects.
 func scan(q string, f func(token) bool) {
-	i := 0
-	n := len(q)
-	for i < n {
-		c := q[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
-			i++
-		case c == '-' && i+1 < n && q[i+1] == '-':
-			for i < n && q[i] != '\n' {
-				i++
+	l := sqllex.New(q, sqllex.Postgres)
+	for {
+		t, ok := l.Next()
+		if !ok {
+			return
+		}
+		tk := token{text: t.Text(q), start: t.Start, end: t.End}
+		switch t.Kind {
+		case sqllex.Ident:
+			tk.kind = tokIdent
+			tk.text = strings.ToLower(tk.text)
+		case sqllex.QIdent:
+			tk.kind = tokQIdent
+			if v, ok := sqllex.IdentValue(q, t); ok {
+				tk.text = v
 			}
-		case c == '/' && i+1 < n && q[i+1] == '*':
-			// Comments nest in PostgreSQL.
-			depth := 0
-			for i < n {
-				if q[i] == '/' && i+1 < n && q[i+1] == '*' {
-					depth++
-					i += 2
-				} else if q[i] == '*' && i+1 < n && q[i+1] == '/' {
-					depth--
-					i += 2
-					if depth == 0 {
-						break
-					}
-				} else {
-					i++
+		case sqllex.String, sqllex.EString, sqllex.Dollar, sqllex.Bad:
+			tk.kind = tokString
+		case sqllex.Number:
+			tk.kind = tokNumber
+		case sqllex.Param:
+			tk.kind = tokParam
+			for _, d := range tk.text[1:] {
+				if tk.param < 1<<20 {
+					tk.param = tk.param*10 + int(d-'0')
 				}
 			}
-		case c == '\'' || ((c == 'e' || c == 'E') && i+1 < n && q[i+1] == '\''):
-			start := i
-			esc := c != '\''
-			if esc {
-				i++
-			}
-			i++
-			for i < n {
-				if esc && q[i] == '\\' {
-					i += 2
-					continue
-				}
-				if q[i] == '\'' {
-					if i+1 < n && q[i+1] == '\'' {
-						i += 2
-						continue
-					}
-					i++
-					break
-				}
-				i++
-			}
-			if i > n {
-				i = n
-			}
-			if !f(token{kind: tokString, text: q[start:i], start: start, end: i}) {
-				return
-			}
-		case c == '"':
-			start := i
-			i++
-			var sb strings.Builder
-			for i < n {
-				if q[i] == '"' {
-					if i+1 < n && q[i+1] == '"' {
-						sb.WriteByte('"')
-						i += 2
-						continue
-					}
-					i++
-					break
-				}
-				sb.WriteByte(q[i])
-				i++
-			}
-			if !f(token{kind: tokQIdent, text: sb.String(), start: start, end: i}) {
-				return
-			}
-		case c == '$':
-			start := i
-			j := i + 1
-			for j < n && q[j] >= '0' && q[j] <= '9' {
-				j++
-			}
-			if j > i+1 {
-				p := 0
-				for _, d := range q[i+1 : j] {
-					if p < 1<<20 {
-						p = p*10 + int(d-'0')
-					}
-				}
-				i = j
-				if !f(token{kind: tokParam, text: q[start:i], start: start, end: i, param: p}) {
-					return
-				}
-				continue
-			}
-			// Dollar quote: $tag$ … $tag$ (a tag has no '$' of its own).
-			for j < n && (isIdentStart(q[j]) || (q[j] >= '0' && q[j] <= '9')) {
-				j++
-			}
-			if j < n && q[j] == '$' {
-				tag := q[i : j+1]
-				end := strings.Index(q[j+1:], tag)
-				if end < 0 {
-					i = n
-				} else {
-					i = j + 1 + end + len(tag)
-				}
-				if !f(token{kind: tokString, text: q[start:i], start: start, end: i}) {
-					return
-				}
-				continue
-			}
-			i++
-			if !f(token{kind: tokOp, text: "$", start: start, end: i}) {
-				return
-			}
-		case c == ';':
-			i++
-			if !f(token{kind: tokSemi, text: ";", start: i - 1, end: i}) {
-				return
-			}
-		case c >= '0' && c <= '9' || (c == '.' && i+1 < n && q[i+1] >= '0' && q[i+1] <= '9'):
-			start := i
-			for i < n && (isIdentChar(q[i]) || q[i] == '.' || ((q[i] == '+' || q[i] == '-') && (q[i-1] == 'e' || q[i-1] == 'E'))) {
-				i++
-			}
-			if !f(token{kind: tokNumber, text: q[start:i], start: start, end: i}) {
-				return
-			}
-		case isIdentStart(c):
-			start := i
-			for i < n && isIdentChar(q[i]) {
-				i++
-			}
-			if !f(token{kind: tokIdent, text: strings.ToLower(q[start:i]), start: start, end: i}) {
-				return
+		case sqllex.Punct:
+			tk.kind = tokOp
+			if tk.text == ";" {
+				tk.kind = tokSemi
 			}
 		default:
-			start := i
-			if strings.IndexByte(opChars, c) >= 0 {
-				for i < n && strings.IndexByte(opChars, q[i]) >= 0 && !(q[i] == '-' && i+1 < n && q[i+1] == '-') && !(q[i] == '/' && i+1 < n && q[i+1] == '*') {
-					i++
-				}
-			} else {
-				i++
-			}
-			if !f(token{kind: tokOp, text: q[start:i], start: start, end: i}) {
-				return
-			}
+			tk.kind = tokOp
+		}
+		if !f(tk) {
+			return
 		}
 	}
 }
-
-const opChars = "+-*/<>=~!@#%^&|`?:"
-
-func isIdentStart(c byte) bool {
-	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80
-}
-
-func isIdentChar(c byte) bool { return isIdentStart(c) || (c >= '0' && c <= '9') || c == '$' }
 
 // splitStatements cuts a simple Query's text at top-level semicolons.
 // Statements with no tokens (";;", a lone comment) are dropped, as
