@@ -18,12 +18,16 @@ type Dataset struct {
 	Base time.Time
 	// Batches are written in order.
 	Batches []*model.Batch
+	// Optional are measurements a backend may refuse at write (times it
+	// cannot store): refused rows make the measurement unavailable there,
+	// and queries on it count as refused.
+	Optional []string
 }
 
 // Span is how much time the dataset covers from Base.
 const Span = 2 * time.Hour
 
-// NewDataset builds the cpu and events measurements. base should end the
+// NewDataset builds the cpu, events, nasty and nasty_epoch measurements. base should end the
 // data well before now (relative-time cases rely on it): the runner uses
 // now truncated to the hour minus three hours.
 func NewDataset(seed uint64, base time.Time) *Dataset {
@@ -31,7 +35,9 @@ func NewDataset(seed uint64, base time.Time) *Dataset {
 	// A database per run: SQL backends would keep a second copy of rows
 	// written again into the same tables.
 	d := &Dataset{Database: fmt.Sprintf("conformance_%d", time.Now().UnixNano()), Base: base.UTC()}
-	d.Batches = append(d.Batches, cpuBatch(r, d.Base), eventsBatch(r, d.Base))
+	d.Batches = append(d.Batches, cpuBatch(r, d.Base), eventsBatch(r, d.Base),
+		nastyBatch("nasty", nastyTimes(d.Base)), nastyBatch("nasty_epoch", oldTimes()))
+	d.Optional = []string{"nasty_epoch"}
 	return d
 }
 

@@ -155,6 +155,9 @@ func compareCanon(a, b model.Value) int {
 	if a.IsNull() || b.IsNull() {
 		return cmp.Compare(boolInt(!a.IsNull()), boolInt(!b.IsNull()))
 	}
+	if a.Type == model.TypeInt && b.Type == model.TypeInt {
+		return cmp.Compare(a.I, b.I) // exact: 2^53+1 and 2^53 differ
+	}
 	if isNum(a) && isNum(b) {
 		return cmp.Compare(num(a), num(b))
 	}

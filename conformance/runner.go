@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -64,6 +65,8 @@ type Target struct {
 	SQLOnlyOutside bool
 	// Deviations are the backend's declared refusals and differences.
 	Deviations []Deviation
+	// unavailable are optional measurements the backend refused at write.
+	unavailable map[string]bool
 }
 
 // Deviation declares that cases matching Pattern (path.Match syntax on the
@@ -250,13 +253,25 @@ func without(ts []*Target, x *Target) []*Target {
 	return out
 }
 
+// load writes the dataset; an optional measurement the backend refuses
+// (any of its rows) is recorded in t.unavailable instead of failing.
 func load(ctx context.Context, t *Target, ds *Dataset) error {
+	t.unavailable = map[string]bool{}
 	for _, b := range ds.Batches {
+		optional := len(b.Tables) == 1 && slices.Contains(ds.Optional, b.Tables[0].Measurement)
 		res, err := t.Backend.Write(ctx, ds.Database, b)
 		if err != nil {
+			if code := errs.CodeOf(err); optional && (code == errs.Invalid || code == errs.Unsupported) {
+				t.unavailable[b.Tables[0].Measurement] = true
+				continue
+			}
 			return err
 		}
 		if res.Rejected > 0 {
+			if optional {
+				t.unavailable[b.Tables[0].Measurement] = true
+				continue
+			}
 			return fmt.Errorf("backend rejected %d rows: %v", res.Rejected, errors.Join(res.Conflicts...))
 		}
 	}

@@ -24,7 +24,7 @@ func BenchmarkGenerateInflux(b *testing.B) {
 		for _, s := range benchShapes {
 			st, _ := pgparse.Parse(s.sql, pgparse.Arc)
 			q := st.(ast.Query)
-			_ = Rewrite(q)
+			_ = Rewrite(q, FromArc)
 			b.Run(tg+"/"+s.name, func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {

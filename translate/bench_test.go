@@ -47,7 +47,7 @@ func BenchmarkRewriteCheck(b *testing.B) {
 				st, _ := pgparse.Parse(s.sql, pgparse.Arc)
 				b.StartTimer()
 				q := st.(ast.Query)
-				if err := Rewrite(q); err != nil {
+				if err := Rewrite(q, FromArc); err != nil {
 					b.Fatal(err)
 				}
 				if err := Check(q, g); err != nil {
@@ -65,7 +65,7 @@ func BenchmarkGenerate(b *testing.B) {
 		for _, s := range benchShapes {
 			st, _ := pgparse.Parse(s.sql, pgparse.Arc)
 			q := st.(ast.Query)
-			_ = Rewrite(q)
+			_ = Rewrite(q, FromArc)
 			b.Run(tg+"/"+s.name, func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {

@@ -2,17 +2,18 @@ package translate
 
 import (
 	"tsgate/translate/ast"
-	"tsgate/translate/sqlgen"
 	"tsgate/translate/sqltime"
 	"tsgate/translate/target"
 )
 
 // Rewrite normalizes a query before checking: string literals compared
-// with the time column become TimestampLit instants. Every target then
-// sees the same instant, rounded onto the µs grid stored times lie on in
-// the direction that keeps the comparison exact (a nanosecond literal
-// from memtrace would otherwise be rounded differently by each engine).
-func Rewrite(q ast.Query) error {
+// with the time column become TimestampLit instants on the µs grid, by
+// the source dialect's rule — DuckDB (Arc SQL) drops digits finer than a
+// microsecond, PostgreSQL rounds them half to even — so every target sees
+// the instant the source engine would have compared with (a nanosecond
+// literal from memtrace would otherwise be read differently by each
+// engine).
+func Rewrite(q ast.Query, src Source) error {
 	ast.RewriteExprs(q, func(e ast.Expr) ast.Expr {
 		switch e := e.(type) {
 		case *ast.Binary:
@@ -20,14 +21,14 @@ func Rewrite(q ast.Query) error {
 				return e
 			}
 			if isTime(e.L) {
-				if r, ok := instant(e.Op, e.R); ok {
+				if r, ok := instant(e.Op, e.R, src); ok {
 					if r.lit != nil {
 						return r.lit
 					}
 					e.R = r.ts
 				}
 			} else if isTime(e.R) {
-				if r, ok := instant(flip(e.Op), e.L); ok {
+				if r, ok := instant(flip(e.Op), e.L, src); ok {
 					if r.lit != nil {
 						return r.lit
 					}
@@ -46,8 +47,8 @@ func Rewrite(q ast.Query) error {
 			}
 		case *ast.Between:
 			if isTime(e.X) {
-				lo, ok1 := instant(ast.OpGe, e.Lo)
-				hi, ok2 := instant(ast.OpLe, e.Hi)
+				lo, ok1 := instant(ast.OpGe, e.Lo, src)
+				hi, ok2 := instant(ast.OpLe, e.Hi, src)
 				if ok1 && ok2 && lo.lit == nil && hi.lit == nil {
 					e.Lo, e.Hi = lo.ts, hi.ts
 				}
@@ -82,7 +83,7 @@ type resolved struct {
 	lit *ast.Literal // the comparison's constant answer
 }
 
-func instant(op ast.BinaryOp, e ast.Expr) (resolved, bool) {
+func instant(_ ast.BinaryOp, e ast.Expr, src Source) (resolved, bool) {
 	lit, ok := e.(*ast.Literal)
 	if !ok || lit.Kind != ast.LitString {
 		return resolved{}, false
@@ -91,12 +92,15 @@ func instant(op ast.BinaryOp, e ast.Expr) (resolved, bool) {
 	if err != nil {
 		return resolved{}, false
 	}
-	ns := t.Sec*1_000_000_000 + int64(t.Nanos)
-	r, always := sqlgen.RoundForComparison(op, ns, 1000)
-	if always != nil {
-		return resolved{lit: always}, true
+	us := t.Micros() // DuckDB: the digits past the microsecond are dropped
+	if src == FromPostgres {
+		// PostgreSQL rounds to the nearest microsecond, ties to even
+		// (rint on the fraction).
+		if rem := t.Nanos % 1000; rem > 500 || rem == 500 && us%2 != 0 {
+			us++
+		}
 	}
-	return resolved{ts: &ast.TimestampLit{Span: lit.Span, Micros: r / 1000}}, true
+	return resolved{ts: &ast.TimestampLit{Span: lit.Span, Micros: us}}, true
 }
 
 // Check refuses constructs outside the target's capabilities, one message

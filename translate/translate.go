@@ -143,23 +143,17 @@ func (t *Translator) translate(sql string, gen Generator, database string, schem
 			nameLikeDuckDB(q)
 		}
 	}
-	return generate(sql, st, gen, &target.Env{Schema: schema, Database: database})
+	return generate(sql, st, gen, t.source, &target.Env{Schema: schema, Database: database})
 }
 
-// Generate runs the stages after parsing on st, which it rewrites in
-// place: rewrite, capability check, generation.
-func Generate(sql string, st ast.Statement, gen Generator, schema Schema) (*Translation, error) {
-	return generate(sql, st, gen, &target.Env{Schema: schema})
-}
-
-func generate(sql string, st ast.Statement, gen Generator, env *target.Env) (*Translation, error) {
+func generate(sql string, st ast.Statement, gen Generator, src Source, env *target.Env) (*Translation, error) {
 	tr := &Translation{Target: gen.Name(), Language: gen.Language(), Statement: st}
 	q, ok := st.(ast.Query)
 	if !ok {
 		tr.Catalog = st
 		return tr, nil
 	}
-	if err := Rewrite(q); err != nil {
+	if err := Rewrite(q, src); err != nil {
 		return nil, charPos(sql, err)
 	}
 	if c, ok := constantSelect(q); ok {
