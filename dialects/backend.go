@@ -77,6 +77,28 @@ type ArcNative interface {
 	RunsArcSQL() bool
 }
 
+// Wrapper is a backend that stands for another (the gateway's switchable
+// backend, a dual-writer): capabilities are the wrapped backend's.
+type Wrapper interface {
+	Unwrap() Backend
+}
+
+// As finds capability T on b or on what b wraps.
+func As[T any](b Backend) (T, bool) {
+	for b != nil {
+		if t, ok := b.(T); ok {
+			return t, true
+		}
+		w, ok := b.(Wrapper)
+		if !ok {
+			break
+		}
+		b = w.Unwrap()
+	}
+	var zero T
+	return zero, false
+}
+
 // IdempotentWriter is an optional Backend capability: a backend whose
 // writes are idempotent stores each row of a batch once however often the
 // batch is written (InfluxDB: a point with the same measurement, tag set

@@ -29,6 +29,7 @@ type Config struct {
 	Auth     AuthConfig     `toml:"auth"`
 	Log      LogConfig      `toml:"log"`
 	DuckDB   DuckDBConfig   `toml:"duckdb"`
+	Query    QueryConfig    `toml:"query"`
 	// Migration is dual-write and shadow reads (docs/migration.md); the
 	// only section a SIGHUP reload applies.
 	Migration MigrationConfig `toml:"migration"`
@@ -163,6 +164,24 @@ type LogConfig struct {
 	Format string `toml:"format"` // text or json
 }
 
+// QueryConfig bounds the local finishing engine: when a remote backend
+// cannot answer a query exactly as a whole, it returns the rows (filtered
+// by time and tags) and an in-process DuckDB finishes the query as the
+// reference would.
+type QueryConfig struct {
+	// Hybrid enables split plans; off, such queries are refused (0A000).
+	Hybrid bool `toml:"hybrid"`
+	// MaxPullRows and MaxPullBytes cap one query's rows from the backend;
+	// past either the query is refused, naming the cap.
+	MaxPullRows  int64 `toml:"max_pull_rows"`
+	MaxPullBytes int64 `toml:"max_pull_bytes"`
+	// PullBudgetBytes caps all split queries in flight together; one that
+	// would pass it answers 503.
+	PullBudgetBytes int64 `toml:"pull_budget_bytes"`
+	// LocalMemoryLimit is the finishing engine's DuckDB memory_limit.
+	LocalMemoryLimit string `toml:"local_memory_limit"`
+}
+
 // DuckDBConfig tunes the embedded store.
 type DuckDBConfig struct {
 	Threads     int    `toml:"threads"`
@@ -241,6 +260,7 @@ func Default() Config {
 			IdleTimeout:       Duration{2 * time.Minute},
 			MaxConnections:    4096,
 		},
+		Query:           QueryConfig{Hybrid: true, MaxPullRows: 5_000_000, MaxPullBytes: 1 << 30, PullBudgetBytes: 2 << 30, LocalMemoryLimit: "2GB"},
 		PGWire:          PGWireConfig{Listen: ":5433", AuthMethod: "scram-sha-256", ServerVersion: "15.0 (tsgate)", MaxConnections: 1024},
 		Auth:            AuthConfig{Enabled: true},
 		Log:             LogConfig{Level: "info", Format: "text"},
@@ -376,6 +396,9 @@ func (c Config) Validate() error {
 	}
 	if h := c.HTTP; h.ReadHeaderTimeout.Duration <= 0 || h.ReadTimeout.Duration <= 0 || h.WriteTimeout.Duration < 0 || h.IdleTimeout.Duration <= 0 || h.MaxConnections <= 0 {
 		problems = append(problems, errors.New("http.read_header_timeout, http.read_timeout, http.idle_timeout and http.max_connections must be positive, http.write_timeout not negative"))
+	}
+	if q := c.Query; q.MaxPullRows <= 0 || q.MaxPullBytes <= 0 || q.PullBudgetBytes < q.MaxPullBytes || q.LocalMemoryLimit == "" {
+		problems = append(problems, errors.New("query.max_pull_rows and query.max_pull_bytes must be positive, query.pull_budget_bytes at least query.max_pull_bytes, query.local_memory_limit set"))
 	}
 	if c.PGWire.MaxConnections <= 0 {
 		problems = append(problems, errors.New("pgwire.max_connections must be positive"))

@@ -38,6 +38,9 @@ type Gateway struct {
 	pipeline *query.Pipeline
 	// guard classifies every statement before it reaches an engine.
 	guard *guard.Guard
+	// local finishes what a remote backend cannot answer exactly; nil
+	// when query.hybrid is off.
+	local *query.Local
 	// refused counts connections over a listener's cap, open those
 	// accepted and not yet closed, by listener.
 	refused *prometheus.CounterVec
@@ -157,13 +160,21 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) 
 		return nil, err
 	}
 	undo = append(undo, func() { g.guard.Close() })
-	sw, err := newSwitchable(ctx, cfg, log, reg, g.guard)
+	if cfg.Query.Hybrid {
+		lim := query.LocalLimits{MaxRows: cfg.Query.MaxPullRows, MaxBytes: cfg.Query.MaxPullBytes,
+			Budget: cfg.Query.PullBudgetBytes, MemoryLimit: cfg.Query.LocalMemoryLimit}
+		if g.local, err = query.NewLocal(g.guard, lim); err != nil {
+			return nil, err
+		}
+		undo = append(undo, func() { g.local.Close() })
+	}
+	sw, err := newSwitchable(ctx, cfg, log, reg, g.guard, g.local)
 	if err != nil {
 		return nil, err
 	}
 	undo = append(undo, func() { sw.Close() })
 	g.sw, g.backend, g.store = sw, sw, sw.pinStore(cfg.DataDir)
-	g.pipeline = query.New(sw, query.WithGuard(g.guard))
+	g.pipeline = query.New(sw, g.pipelineOptions()...)
 	arcOpts := []arc.Option{
 		arc.WithLogger(log),
 		arc.WithQueryTimeout(cfg.Arc.QueryTimeout.Duration),
@@ -246,7 +257,11 @@ func (g *Gateway) Run(ctx context.Context) error {
 	for _, f := range g.frontends {
 		errsOut = append(errsOut, f.shutdown(sctx))
 	}
-	return errors.Join(append(errsOut, g.backend.Close(), g.guard.Close())...)
+	errsOut = append(errsOut, g.backend.Close())
+	if g.local != nil {
+		errsOut = append(errsOut, g.local.Close())
+	}
+	return errors.Join(append(errsOut, g.guard.Close())...)
 }
 
 // secureDir makes the data directory and what tsgate keeps in it private
@@ -285,4 +300,18 @@ func secureDir(dir string) error {
 		}
 	}
 	return nil
+}
+
+// pipelineOptions are every pipeline's: the guard, and the local engine
+// when split plans are on.
+func (g *Gateway) pipelineOptions() []query.Option {
+	return pipelineOptions(g.guard, g.local)
+}
+
+func pipelineOptions(gd *guard.Guard, l *query.Local) []query.Option {
+	opts := []query.Option{query.WithGuard(gd)}
+	if l != nil {
+		opts = append(opts, query.WithLocal(l))
+	}
+	return opts
 }

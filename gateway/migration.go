@@ -199,6 +199,7 @@ type migState struct {
 	primary  dialects.Backend
 	identity bool
 	qg       *guard.Guard
+	local    *query.Local
 	// writer is the DualWriter when a secondary is configured, else the
 	// primary.
 	writer       dialects.Backend
@@ -258,7 +259,7 @@ func (st *migState) secondaryPipeline() *query.Pipeline {
 	if err != nil {
 		return nil
 	}
-	p := query.New(sec, query.WithGuard(st.qg))
+	p := query.New(sec, pipelineOptions(st.qg, st.local)...)
 	st.secPipe.CompareAndSwap(nil, p)
 	return st.secPipe.Load()
 }
@@ -275,8 +276,10 @@ type switchable struct {
 	sm   *shadowMetrics
 	// guard bounds and retries writes to a remote primary (writeguard.go).
 	guard *writeGuard
-	// qg classifies every query before it reaches an engine.
-	qg *guard.Guard
+	// qg classifies every query before it reaches an engine; local
+	// finishes split plans (nil: off).
+	qg    *guard.Guard
+	local *query.Local
 	// writes pauses writes while a reload hands the secondary's role
 	// over, so no write lands on a state being stopped.
 	writes   sync.RWMutex
@@ -287,7 +290,7 @@ type switchable struct {
 
 var _ dialects.Backend = (*switchable)(nil)
 
-func newSwitchable(ctx context.Context, cfg Config, log *slog.Logger, reg prometheus.Registerer, g *guard.Guard) (*switchable, error) {
+func newSwitchable(ctx context.Context, cfg Config, log *slog.Logger, reg prometheus.Registerer, g *guard.Guard, l *query.Local) (*switchable, error) {
 	plan, err := planFor(cfg)
 	if err != nil {
 		return nil, err
@@ -304,6 +307,7 @@ func newSwitchable(ctx context.Context, cfg Config, log *slog.Logger, reg promet
 		log:  log, dm: newDualMetrics(reg), sm: newShadowMetrics(reg),
 		guard: newWriteGuard(cfg.Backend, newWriteGuardMetrics(reg)),
 		qg:    g,
+		local: l,
 	}
 	st, err := s.build(ctx, plan)
 	if err != nil {
@@ -337,8 +341,8 @@ func (s *switchable) build(ctx context.Context, plan migrationPlan) (*migState, 
 	if err != nil {
 		return nil, err
 	}
-	st := &migState{gen: s.gens.Add(1), plan: plan, primary: prim, identity: identity, qg: s.qg, writer: prim, relPrimary: rel, drained: make(chan struct{})}
-	st.pipe = query.New(prim, query.WithGuard(s.qg))
+	st := &migState{gen: s.gens.Add(1), plan: plan, primary: prim, identity: identity, qg: s.qg, local: s.local, writer: prim, relPrimary: rel, drained: make(chan struct{})}
+	st.pipe = query.New(prim, pipelineOptions(s.qg, s.local)...)
 	if plan.secondary == "" {
 		s.dm.depth.Set(0)
 		s.dm.bytes.Set(0)
@@ -496,6 +500,9 @@ func (s *switchable) state() *migState { return s.cur.Load() }
 
 func (s *switchable) Name() string                { return s.state().primary.Name() }
 func (s *switchable) Generator() target.Generator { return s.state().primary.Generator() }
+
+// Unwrap is the current primary, whose capabilities the gateway uses.
+func (s *switchable) Unwrap() dialects.Backend { return s.state().primary }
 func (s *switchable) Schema(db string) target.Schema {
 	st := s.state()
 	inner := st.primary.Schema(db)

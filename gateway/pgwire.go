@@ -109,6 +109,19 @@ type pgExecutor struct {
 
 func (e *pgExecutor) Query(ctx context.Context, db, sql string) (model.Rows, error) {
 	tr, err := e.p.Translate(ctx, db, sql, translate.FromPostgres)
+	if errs.CodeOf(err) == errs.Unsupported {
+		// What the backend cannot answer whole may still be answered
+		// exactly, split with the local engine.
+		plan, perr := e.p.Plan(ctx, db, sql, translate.FromPostgres)
+		if perr != nil || plan.Hybrid == nil {
+			return nil, err
+		}
+		rows, err := e.p.Run(ctx, db, plan)
+		if err != nil {
+			return nil, err
+		}
+		return pgColumnNames(plan.Hybrid.Statement, rows), nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -126,10 +139,11 @@ func (e *pgExecutor) Query(ctx context.Context, db, sql string) (model.Rows, err
 // translated query runs inside SELECT * FROM (…) LIMIT 0.
 func (e *pgExecutor) Describe(ctx context.Context, db, sql string) ([]model.ResultColumn, error) {
 	tr, err := e.p.Translate(ctx, db, sql, translate.FromPostgres)
-	if err != nil {
+	if err != nil && errs.CodeOf(err) != errs.Unsupported {
 		return nil, err
 	}
-	if tr.Catalog != nil || tr.Const != nil || tr.Language != target.SQL {
+	// A split plan's columns are known once it runs.
+	if err != nil || tr.Catalog != nil || tr.Const != nil || tr.Language != target.SQL {
 		rows, err := e.Query(ctx, db, sql)
 		if err != nil {
 			return nil, err

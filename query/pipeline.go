@@ -2,14 +2,19 @@ package query
 
 import (
 	"context"
+	"slices"
+	"strings"
 
 	"tsgate/auth"
 	"tsgate/dialects"
+	"tsgate/dialects/duckdbsql"
+	"tsgate/errs"
 	"tsgate/guard"
 	"tsgate/model"
 	"tsgate/query/rowop"
 	"tsgate/translate"
 	"tsgate/translate/ast"
+	"tsgate/translate/target"
 )
 
 // Pipeline is parse → rewrite → check → generate → execute → post-process
@@ -27,6 +32,11 @@ type Pipeline struct {
 	// guard, when set, classifies Arc SQL with DuckDB's parser before it
 	// is translated and checks the tables every translation reads.
 	guard *guard.Guard
+	// local, when set, finishes what a backend cannot answer exactly
+	// (hybrid plans); finishGen writes DuckDB SQL for it from pg wire's
+	// PostgreSQL.
+	local     *Local
+	finishGen translate.Generator
 }
 
 // Option configures a Pipeline.
@@ -42,13 +52,19 @@ func Translated() Option { return func(p *Pipeline) { p.identity = false } }
 // user's text, need not.
 func WithGuard(g *guard.Guard) Option { return func(p *Pipeline) { p.guard = g } }
 
+// WithLocal lets the pipeline split a query the backend refuses as a
+// whole: the backend returns the rows, the local engine finishes (see
+// Hybrid).
+func WithLocal(l *Local) Option { return func(p *Pipeline) { p.local = l } }
+
 // New builds the pipeline for backend b.
 func New(b dialects.Backend, opts ...Option) *Pipeline {
 	p := &Pipeline{
-		backend: b,
-		fromArc: translate.New(translate.WithSource(translate.FromArc)),
-		fromPG:  translate.New(translate.WithSource(translate.FromPostgres)),
-		maxRows: rowop.DefaultMaxRows,
+		backend:   b,
+		fromArc:   translate.New(translate.WithSource(translate.FromArc)),
+		fromPG:    translate.New(translate.WithSource(translate.FromPostgres)),
+		maxRows:   rowop.DefaultMaxRows,
+		finishGen: duckdbsql.New(),
 	}
 	if n, ok := b.(dialects.ArcNative); ok {
 		p.identity = n.RunsArcSQL()
@@ -106,26 +122,75 @@ func (p *Pipeline) Execute(ctx context.Context, db string, t *translate.Translat
 
 // QueryArc runs Arc SQL: as written on the embedded store (it already
 // means exactly what Arc means there, and DuckDB-only syntax keeps
-// working), translated for any other backend.
+// working), translated for any other backend — whole when the backend
+// can answer it exactly, split with the local engine when it cannot.
 func (p *Pipeline) QueryArc(ctx context.Context, db, sql string) (model.Rows, error) {
 	if r, ok := p.backend.(ArcRouter); ok {
 		return r.QueryArc(ctx, db, sql)
 	}
-	if p.identity {
-		// The engine's own guard classifies the text (it runs as
-		// written there).
-		return p.backend.Query(ctx, db, sql)
-	}
-	if p.guard != nil {
-		if _, err := p.guard.Arc(ctx, db, sql); err != nil {
-			return nil, err
-		}
-	}
-	t, err := p.Translate(ctx, db, sql, translate.FromArc)
+	plan, err := p.Plan(ctx, db, sql, translate.FromArc)
 	if err != nil {
 		return nil, err
 	}
-	return p.Execute(ctx, db, t)
+	return p.Run(ctx, db, plan)
+}
+
+// Plan decides how sql (in src's dialect) is answered in db.
+func (p *Pipeline) Plan(ctx context.Context, db, sql string, src translate.Source) (*Plan, error) {
+	if src == translate.FromArc {
+		if p.identity {
+			// The engine's own guard classifies the text (it runs as
+			// written there).
+			return &Plan{AsWritten: sql}, nil
+		}
+		if p.guard != nil {
+			if _, err := p.guard.Arc(ctx, db, sql); err != nil {
+				return nil, err
+			}
+		}
+	}
+	t, err := p.Translate(ctx, db, sql, src)
+	if err == nil {
+		return &Plan{Translation: t}, nil
+	}
+	if errs.CodeOf(err) == errs.Unsupported && p.local != nil {
+		if h, herr := p.hybrid(ctx, db, sql, src, err); herr == nil {
+			return h, nil
+		}
+	}
+	return nil, err
+}
+
+// Run executes a plan.
+func (p *Pipeline) Run(ctx context.Context, db string, plan *Plan) (model.Rows, error) {
+	switch {
+	case plan.AsWritten != "":
+		return p.backend.Query(ctx, db, plan.AsWritten)
+	case plan.Translation != nil:
+		return p.Execute(ctx, db, plan.Translation)
+	}
+	h := plan.Hybrid
+	tables := make([]LocalTable, 0, len(h.Scans))
+	for _, s := range h.Scans {
+		rows, err := p.Execute(ctx, db, s.Translation)
+		if err != nil {
+			for _, t := range tables {
+				t.Rows.Close()
+			}
+			return nil, err
+		}
+		tables = append(tables, LocalTable{DB: s.DB, Name: s.Measurement, Columns: storeOrder(s.Columns), Rows: rows,
+			Pushed: s.Translation.Text})
+	}
+	return p.local.Run(ctx, db, tables, h.Finish)
+}
+
+// storeOrder lists columns as the embedded store does: alphabetically
+// (time, always first, is not among them).
+func storeOrder(cols []target.ColumnInfo) []target.ColumnInfo {
+	out := slices.Clone(cols)
+	slices.SortFunc(out, func(a, b target.ColumnInfo) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 // ArcRouter is a backend that runs Arc SQL itself: the gateway's

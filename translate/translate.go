@@ -143,7 +143,7 @@ func (t *Translator) translate(sql string, gen Generator, database string, schem
 			nameLikeDuckDB(q)
 		}
 	}
-	return generate(sql, st, gen, t.source, &target.Env{Schema: schema, Database: database})
+	return generate(sql, st, gen, t.source, &target.Env{Schema: schema, Database: database, PostgresSemantics: t.source == FromPostgres})
 }
 
 func generate(sql string, st ast.Statement, gen Generator, src Source, env *target.Env) (*Translation, error) {
@@ -261,3 +261,7 @@ func nameLikeDuckDB(q ast.Query) {
 		it.Alias = a.Kind.String() + "(" + d + c.Name + ")"
 	}
 }
+
+// Parse parses sql in the translator's source dialect (through its parse
+// cache), without translating it: a fresh tree each call.
+func (t *Translator) Parse(sql string) (ast.Statement, error) { return t.parser.Parse(sql, t.source) }

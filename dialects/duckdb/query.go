@@ -172,6 +172,10 @@ func IsCatalogError(err error) bool {
 	return errors.As(err, &de) && de.Type == duckdb.ErrorTypeCatalog
 }
 
+// Classify turns a DuckDB driver error into a typed one (other DuckDB
+// users — the gateway's finishing engine — share it).
+func Classify(ctx context.Context, err error) error { return classify(ctx, err) }
+
 // classify turns a driver error into a typed one. DuckDB's own message is
 // what Arc clients see (Arc returns the engine text), so it is kept.
 func classify(ctx context.Context, err error) error {

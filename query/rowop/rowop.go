@@ -109,6 +109,8 @@ func (s *set) apply(st target.PostStep) error {
 		return s.project(st.Columns, true)
 	case target.StepProject:
 		return s.project(st.Columns, false)
+	case target.StepEmpty:
+		return s.empty(st.Names)
 	default:
 		return errs.Newf(errs.Internal, "unknown post step kind %d", st.Kind)
 	}
@@ -268,8 +270,33 @@ func compile(e ast.Expr, s *set) (evalFn, error) {
 			return binary(op, a, b)
 		}, nil
 	case *ast.Func:
-		// Only coalesce: generators use it to read InfluxDB's absent tags
-		// as ''. Any other function is a generator bug, refused loudly.
+		// Only coalesce and nullif: generators use them to read InfluxDB's
+		// tags back as written ('' or NULL). Any other function is a
+		// generator bug, refused loudly.
+		if x.Name == "nullif" && x.Over == nil && len(x.Args) == 2 {
+			l, err := compile(x.Args[0], s)
+			if err != nil {
+				return nil, err
+			}
+			r, err := compile(x.Args[1], s)
+			if err != nil {
+				return nil, err
+			}
+			return func(row []model.Value) (model.Value, error) {
+				a, err := l(row)
+				if err != nil || a.IsNull() {
+					return a, err
+				}
+				b, err := r(row)
+				if err != nil {
+					return model.Value{}, err
+				}
+				if !b.IsNull() && a.Type == b.Type && a.S == b.S && a.I == b.I && a.U == b.U && a.F == b.F && a.B == b.B {
+					return model.Value{}, nil
+				}
+				return a, nil
+			}, nil
+		}
 		if x.Name != "coalesce" || x.Over != nil || len(x.Args) == 0 {
 			return nil, errs.Newf(errs.Internal, "post step calls %s(), which the gateway does not evaluate", x.Name)
 		}
@@ -661,4 +688,49 @@ func typeOf(e ast.Expr, s *set) model.FieldType {
 		}
 	}
 	return model.TypeUnknown
+}
+
+// empty sets the named columns to "" where their companion column
+// (target.Marker + name) has a value, then drops the companions.
+func (s *set) empty(names []string) error {
+	var drop []int
+	for _, n := range names {
+		ci := slices.IndexFunc(s.cols, func(c model.ResultColumn) bool { return c.Name == target.Marker+n })
+		if ci < 0 {
+			continue // no row holds ""
+		}
+		drop = append(drop, ci)
+		i := slices.IndexFunc(s.cols, func(c model.ResultColumn) bool { return c.Name == n })
+		for _, r := range s.rows {
+			if r[ci].IsNull() {
+				continue
+			}
+			if i < 0 || !r[i].IsNull() {
+				return errs.Newf(errs.Internal, "column %s: marked empty but holds a value", n)
+			}
+			r[i] = model.String("")
+		}
+	}
+	if len(drop) == 0 {
+		return nil
+	}
+	slices.Sort(drop)
+	keep := func(i int) bool { _, found := slices.BinarySearch(drop, i); return !found }
+	cols := s.cols[:0:0]
+	for i, c := range s.cols {
+		if keep(i) {
+			cols = append(cols, c)
+		}
+	}
+	for k, r := range s.rows {
+		nr := r[:0:0]
+		for i, v := range r {
+			if keep(i) {
+				nr = append(nr, v)
+			}
+		}
+		s.rows[k] = nr
+	}
+	s.cols = cols
+	return nil
 }
