@@ -21,7 +21,10 @@ var update = flag.Bool("update", false, "rewrite testdata/cases.golden from the 
 
 // testSchema is memtrace's events plus TSBS's cpu measurement.
 func testSchema() *StaticSchema {
-	tag := func(n string) ColumnInfo { return ColumnInfo{Name: n, Tag: true, Type: model.TypeString} }
+	// Tags memtrace and TSBS write in every point are Required too.
+	tag := func(n string) ColumnInfo {
+		return ColumnInfo{Name: n, Tag: true, Type: model.TypeString, Required: true}
+	}
 	// Fields memtrace and TSBS write in every point are Required.
 	field := func(n string, t model.FieldType) ColumnInfo { return ColumnInfo{Name: n, Type: t, Required: true} }
 	optional := func(n string, t model.FieldType) ColumnInfo { return ColumnInfo{Name: n, Type: t} }
@@ -36,7 +39,8 @@ func testSchema() *StaticSchema {
 			field("dedup_key", model.TypeString), field("importance", model.TypeFloat), field("parent_id", model.TypeString)},
 		// mem has no field present in every point: count(*) and raw
 		// selects of tags cannot be exact in InfluxQL or Flux.
-		"mem": {tag("hostname"), optional("used", model.TypeInt), optional("free", model.TypeUint), optional("ok", model.TypeBool)},
+		// Its host tag is absent from some points.
+		"mem": {{Name: "hostname", Tag: true, Type: model.TypeString}, optional("used", model.TypeInt), optional("free", model.TypeUint), optional("ok", model.TypeBool)},
 		"cpu": cpu,
 	}}
 }

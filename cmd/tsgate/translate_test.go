@@ -26,9 +26,9 @@ func TestTranslateCLI(t *testing.T) {
 	}{
 		{"post steps", []string{"--to", "influxql", "--schema", schema, "SELECT * FROM events WHERE content LIKE '%a\nb%' ORDER BY agent_id LIMIT 2"}, 0,
 			"SELECT * FROM events WHERE content =~ /a\\nb/\n" +
-				"-- gateway step: sort \"coalesce\"(agent_id, '')\n" +
+				"-- gateway step: sort \"nullif\"(\"coalesce\"(agent_id, ''), '')\n" +
 				"-- gateway step: limit 2 offset 0\n" +
-				"-- gateway step: project time := time, agent_id := \"coalesce\"(agent_id, ''), content := content, org_id := \"coalesce\"(org_id, '')\n"},
+				"-- gateway step: project time := time, agent_id := \"nullif\"(\"coalesce\"(agent_id, ''), ''), content := content, org_id := \"nullif\"(\"coalesce\"(org_id, ''), '')\n"},
 		{"constant", []string{"--from", "postgres", "--to", "flux", "SELECT 1"}, 0,
 			"-- answered by the gateway: \"1\" INTEGER = 1\n"},
 		{"refusal", []string{"--to", "influxql", "--schema", schema, "SELECT content FROM events e, events f"}, 2, ""},

@@ -1,6 +1,8 @@
 package clickhouse
 
 import (
+	"math"
+	"strconv"
 	"strings"
 
 	"tsgate/translate/ast"
@@ -45,22 +47,26 @@ func Dialect(legacy bool) *sqlgen.Dialect {
 			// BIGINT (int64) in DuckDB; Arc's msgpack envelope names the
 			// type and encodes the value by it, so a client would see it.
 			ast.AggCount: {Print: func(g *sqlgen.Gen, a *ast.Agg) {
-				g.W("toInt64(")
 				if a.Distinct {
+					// uniqExact of a Nullable column whose values are all
+					// NULL is NULL, not 0.
+					g.W("ifNull(toInt64(")
 					pr.agg(g, a, "uniqExact", nil, a.Arg)
-				} else {
-					pr.agg(g, a, "count", nil, a.Arg)
+					g.W("), 0)")
+					return
 				}
+				g.W("toInt64(")
+				pr.agg(g, a, "count", nil, a.Arg)
 				g.W(")")
 			}},
-			ast.AggSum:        pr.simple("sum"),
-			ast.AggAvg:        pr.simple("avg"),
+			ast.AggSum:        pr.exactSum("sum"),
+			ast.AggAvg:        pr.exactSum("avg"),
 			ast.AggMin:        pr.simple("min"),
 			ast.AggMax:        pr.simple("max"),
-			ast.AggStddevSamp: pr.simple("stddevSamp"),
-			ast.AggStddevPop:  pr.simple("stddevPop"),
-			ast.AggVarSamp:    pr.simple("varSamp"),
-			ast.AggVarPop:     pr.simple("varPop"),
+			ast.AggStddevSamp: {Hint: "ClickHouse's stddevSamp of one value is nan, DuckDB's NULL; the gateway computes it"},
+			ast.AggStddevPop:  {Hint: "ClickHouse's stddevPop differs from DuckDB's in NULL and single-row cases; the gateway computes it"},
+			ast.AggVarSamp:    {Hint: "ClickHouse's varSamp of one value is nan, DuckDB's NULL; the gateway computes it"},
+			ast.AggVarPop:     {Hint: "ClickHouse's varPop differs from DuckDB's in NULL and single-row cases; the gateway computes it"},
 			ast.AggFirst:      {Print: func(g *sqlgen.Gen, a *ast.Agg) { pr.agg(g, a, "argMin", nil, a.Arg, a.By) }},
 			ast.AggLast:       {Print: func(g *sqlgen.Gen, a *ast.Agg) { pr.agg(g, a, "argMax", nil, a.Arg, a.By) }},
 			ast.AggApproxQuantile: {Print: func(g *sqlgen.Gen, a *ast.Agg) { pr.agg(g, a, "quantileTDigest", a.Fraction, a.Arg) },
@@ -98,6 +104,7 @@ func Dialect(legacy bool) *sqlgen.Dialect {
 		Cast:          pr.cast,
 		Binary:        pr.binary,
 		Node:          pr.node,
+		Rewrite:       unshadow,
 		Prepare:       pr.prepare,
 		Suffix:        pr.suffix,
 	}
@@ -153,12 +160,28 @@ func (pr profile) simple(name string) sqlgen.AggSpec {
 	return sqlgen.AggSpec{Print: func(g *sqlgen.Gen, a *ast.Agg) { pr.agg(g, a, name, nil, a.Arg) }}
 }
 
+// exactSum is sum/avg of floats only: ClickHouse adds Int64 in Int64 and
+// wraps on overflow, where DuckDB adds integers exactly (HUGEINT); the
+// argument's type decides, and an unknown type is refused too.
+func (pr profile) exactSum(name string) sqlgen.AggSpec {
+	return sqlgen.AggSpec{Print: func(g *sqlgen.Gen, a *ast.Agg) {
+		if k := g.TypeOf(a.Arg); k != sqlgen.KFloat {
+			g.Refuse(a.Kind.String()+"() of an integer or untyped value", a, "ClickHouse's integer sum wraps on overflow where DuckDB's is exact; the gateway computes it")
+			return
+		}
+		pr.agg(g, a, name, nil, a.Arg)
+	}}
+}
+
 // orNull marks aggregates that can see no rows: in a SELECT without GROUP
 // BY, or with a FILTER. PostgreSQL returns NULL there; ClickHouse returns
 // 0 (nan for avg) unless the -OrNull combinator asks otherwise.
 func (pr profile) prepare(g *sqlgen.Gen, q ast.Query) {
+	floatKeys(g, q)
 	ordinals(q)
+	intResults(g, q)
 	g.Marks = map[ast.Node]bool{}
+	markLogic(g, q)
 	var visit func(n ast.Node)
 	visit = func(n ast.Node) {
 		ast.Inspect(n, func(n ast.Node) bool {
@@ -208,16 +231,20 @@ func (pr profile) prepare(g *sqlgen.Gen, q ast.Query) {
 // agg prints name[(param)](args...) with ClickHouse's combinators: If for
 // FILTER, OrNull where PostgreSQL would return NULL over no rows.
 func (pr profile) agg(g *sqlgen.Gen, a *ast.Agg, name string, param ast.Expr, args ...ast.Expr) {
+	if a.Distinct && a.Kind != ast.AggCount {
+		g.Refuse(a.Kind.String()+"(DISTINCT …)", a, "ClickHouse drops DISTINCT inside this aggregate; the gateway computes it")
+		return
+	}
 	g.W(name)
 	if a.Filter != nil {
 		g.W("If")
 	}
 	if g.Marks[a] {
 		if pr.legacy {
-			g.Note(a.Kind.String(), "over no rows ClickHouse 18.16 returns 0 (nan for avg) where the source returns NULL")
-		} else {
-			g.W("OrNull")
+			g.Refuse(a.Kind.String()+"() over possibly no rows", a, "ClickHouse 18.16 returns 0 (nan for avg) over no rows where SQL returns NULL; the gateway computes it")
+			return
 		}
+		g.W("OrNull")
 	}
 	if param != nil {
 		g.W("(")
@@ -258,6 +285,15 @@ func (pr profile) now(g *sqlgen.Gen, _ *ast.Now) {
 func (pr profile) timestampLit(g *sqlgen.Gen, t *ast.TimestampLit) {
 	s := ast.FormatMicros(t.Micros)
 	s = strings.TrimSuffix(s, "+00")
+	// Outside its type's range ClickHouse wraps a time silently.
+	lo, hi, typ := int64(-1_420_070_400_000_000), int64(9_877_248_000_000_000), "DateTime64 (1925 to 2283)"
+	if pr.legacy {
+		lo, hi, typ = 0, int64(math.MaxUint32)*1_000_000, "DateTime (1970 to 2106)"
+	}
+	if t.Micros < lo || t.Micros > hi {
+		g.Refuse("a timestamp outside "+typ, t, "ClickHouse wraps times outside its type's range")
+		return
+	}
 	if pr.legacy {
 		if sqlgen.Mod(t.Micros, 1_000_000) != 0 {
 			g.Refuse("a sub-second timestamp", t, "ClickHouse 18.16 stores whole seconds")
@@ -334,7 +370,18 @@ func (pr profile) binary(g *sqlgen.Gen, b *ast.Binary) bool {
 		}
 		return true
 	case ast.OpDiv:
-		g.Note("/", "division by zero yields inf or nan in ClickHouse where the source returns NULL or an error")
+		// Arc SQL's / is DuckDB's float division: by zero it gives
+		// infinity or NaN, as ClickHouse's does. PostgreSQL's raises.
+		if g.Env != nil && g.Env.PostgresSemantics && !sqlgen.SafeDivision(b.L, b.R) {
+			g.Refuse("division by a value that may be zero", b, "PostgreSQL raises an error there; ClickHouse answers inf or nan")
+			return true
+		}
+		return false
+	case ast.OpMod:
+		if !sqlgen.NonZero(b.R) || g.TypeOf(b.L) != sqlgen.KInt || g.TypeOf(b.R) != sqlgen.KInt {
+			g.Refuse("% of non-integers or by a value that may be zero", b, "ClickHouse's % truncates fractions and raises on zero; the gateway computes it")
+			return true
+		}
 		return false
 	case ast.OpIntDiv:
 		g.Refuse("integer division", b, "ClickHouse's intDiv rounds differently for negative operands")
@@ -401,13 +448,16 @@ func (pr profile) bucket(g *sqlgen.Gen, b *ast.TimeBucket) {
 			g.W(")")
 			return
 		}
+		if off != 0 {
+			// The bucket holding the first seconds after the epoch starts
+			// before 1970, where DateTime has no value, and intDiv
+			// truncates toward zero for the negative offsets there.
+			g.Refuse("a "+b.Width.Text()+" bucket not aligned to the epoch", b, "ClickHouse 18.16's DateTime starts at 1970; the gateway computes it")
+			return
+		}
 		g.W("toDateTime(intDiv(toUInt32(")
 		g.Expr(b.Source)
-		if off != 0 {
-			g.W(") - " + offs + ", " + ws + ") * " + ws + " + " + offs + ", 'UTC')")
-		} else {
-			g.W("), " + ws + ") * " + ws + ", 'UTC')")
-		}
+		g.W("), " + ws + ") * " + ws + ", 'UTC')")
 		return
 	}
 	if off == 0 {
@@ -496,7 +546,23 @@ func (pr profile) cast(g *sqlgen.Gen, c *ast.Cast) bool {
 }
 
 func (pr profile) node(g *sqlgen.Gen, n ast.Node) bool {
+	if logicNode(g, n) {
+		return true
+	}
 	switch n := n.(type) {
+
+	case *ast.Case:
+		if n.Operand != nil {
+			// CASE x WHEN v is CASE WHEN x = v: ClickHouse 18.16's form
+			// with an operand answers NULL for a NULL x instead of taking
+			// ELSE.
+			c := &ast.Case{Span: n.Span, Else: n.Else}
+			for _, w := range n.Whens {
+				c.Whens = append(c.Whens, &ast.When{Cond: &ast.Binary{Span: n.Span, Op: ast.OpEq, L: n.Operand, R: w.Cond}, Result: w.Result})
+			}
+			g.Expr(c)
+			return true
+		}
 	case *ast.Literal:
 		if n.Kind == ast.LitBool && pr.legacy {
 			if n.Bool {
@@ -592,6 +658,177 @@ func ordinals(q ast.Query) {
 		}
 		for _, o := range sel.OrderBy {
 			o.Expr = item(o.Expr)
+		}
+		return true
+	})
+}
+
+// unshadow rewrites a query with a select alias that names a column of
+// its table (Grafana's date_trunc('hour', time) AS time beside a time
+// filter). ClickHouse resolves such an alias wherever the name appears —
+// even qualified with the table, in 18.16 — where SQL reads the column
+// everywhere but in a bare ORDER BY item. So the query runs with fresh
+// aliases inside a subquery, and an outer SELECT gives the columns their
+// names and does the ordering and the limit:
+//
+//	SELECT q.a0 AS time, q.n FROM (SELECT date_trunc(…) AS a0, count() AS n
+//	  FROM t WHERE time >= … GROUP BY a0) AS q ORDER BY time LIMIT …
+//
+// Shapes this cannot keep exact are refused.
+func unshadow(g *sqlgen.Gen, q ast.Query) ast.Query {
+	ast.Inspect(q, func(n ast.Node) bool {
+		if sel, ok := n.(*ast.Select); ok && sel != q && len(shadowed(g, sel)) > 0 {
+			g.Refuse("an alias that names a column, in a subquery", sel, "ClickHouse resolves the alias where SQL reads the column; the gateway computes it")
+		}
+		return true
+	})
+	sel, ok := q.(*ast.Select)
+	if !ok || len(shadowed(g, sel)) == 0 {
+		return q
+	}
+	inner := *sel
+	inner.OrderBy, inner.Limit, inner.Offset = nil, nil, nil
+	inner.Columns = make([]*ast.SelectItem, len(sel.Columns))
+	outer := &ast.Select{Span: sel.Span, OrderBy: sel.OrderBy, Limit: sel.Limit, Offset: sel.Offset}
+	fresh := map[string]string{} // output name → inner alias
+	for i, it := range sel.Columns {
+		name := it.Alias
+		if name == "" {
+			c, ok := it.Expr.(*ast.ColumnRef)
+			if !ok {
+				g.Refuse("an unnamed expression beside an alias that names a column", it, "name every select item")
+				return q
+			}
+			name = c.Name
+		}
+		a := "__tsgate_" + strconv.Itoa(i)
+		fresh[name] = a
+		inner.Columns[i] = &ast.SelectItem{Span: it.Span, Expr: it.Expr, Alias: a}
+		outer.Columns = append(outer.Columns, &ast.SelectItem{Span: ast.NoSpan, Expr: &ast.ColumnRef{Span: ast.NoSpan, Name: a}, Alias: name})
+	}
+	// GROUP BY k means the k-th item, now named by its fresh alias; a
+	// name means the column (SQL's rule), as it now does in ClickHouse.
+	inner.GroupBy = make([]ast.Expr, len(sel.GroupBy))
+	for i, e := range sel.GroupBy {
+		if l, ok := e.(*ast.Literal); ok && l.Kind == ast.LitInt && l.Int >= 1 && int(l.Int) <= len(sel.Columns) {
+			e = &ast.ColumnRef{Span: l.Span, Name: inner.Columns[l.Int-1].Alias}
+		}
+		inner.GroupBy[i] = e
+	}
+	// ORDER BY may name the output (bare names, positions) only: the
+	// outer query has no other columns.
+	for _, o := range sel.OrderBy {
+		switch e := o.Expr.(type) {
+		case *ast.ColumnRef:
+			if _, ok := fresh[e.Name]; ok && e.Table == "" {
+				continue
+			}
+		case *ast.Literal:
+			if e.Kind == ast.LitInt {
+				continue
+			}
+		}
+		g.Refuse("ORDER BY an expression beside an alias that names a column", o, "order by output columns")
+		return q
+	}
+	outer.From = []ast.TableExpr{&ast.SubqueryTable{Span: ast.NoSpan, Query: &inner, Alias: "__tsgate_q"}}
+	return outer
+}
+
+// shadowed lists sel's aliases that name a column of the query's tables
+// (other than the item that is that very column).
+func shadowed(g *sqlgen.Gen, sel *ast.Select) []string {
+	var out []string
+	for _, it := range sel.Columns {
+		if it.Alias == "" || !g.IsColumn(it.Alias) {
+			continue
+		}
+		if c, ok := it.Expr.(*ast.ColumnRef); ok && c.Name == it.Alias {
+			continue
+		}
+		out = append(out, it.Alias)
+	}
+	return out
+}
+
+// intResults casts the integer-typed expressions of the result to Int64:
+// ClickHouse types a small constant (THEN 1 ELSE 0) UInt8, which is also
+// how 18.16 stores booleans, so the value would read back as a boolean.
+// Columns and aggregates already have their types.
+func intResults(g *sqlgen.Gen, q ast.Query) {
+	var items []*ast.SelectItem
+	switch q := q.(type) {
+	case *ast.Select:
+		items = q.Columns
+		if len(q.From) == 1 {
+			if sub, ok := q.From[0].(*ast.SubqueryTable); ok && sub.Alias == "__tsgate_q" {
+				// unshadow's wrapper: the values are the inner query's.
+				intResults(g, sub.Query)
+				return
+			}
+		}
+	case *ast.SetOp:
+		if s, ok := q.Left.(*ast.Select); ok {
+			items = s.Columns
+		}
+	}
+	for _, it := range items {
+		switch it.Expr.(type) {
+		case *ast.ColumnRef, *ast.Agg, *ast.Star, *ast.Cast:
+			continue
+		}
+		if g.TypeOf(it.Expr) == sqlgen.KInt {
+			it.Expr = &ast.Cast{Span: ast.NoSpan, X: it.Expr, Type: ast.Type{Kind: ast.TypeBigInt}}
+		}
+	}
+}
+
+// floatKeys refuses grouping by floats — DISTINCT, GROUP BY, count
+// (DISTINCT …): ClickHouse keeps -0.0 and 0.0 apart where SQL engines
+// compare them equal.
+func floatKeys(g *sqlgen.Gen, q ast.Query) {
+	float := func(e ast.Expr) bool { k := g.TypeOf(e); return k == sqlgen.KFloat || k == sqlgen.KUnknown }
+	// A GROUP BY name that is no column is an output alias (ClickHouse's
+	// and DuckDB's rule alike): its item's expression is grouped.
+	item := func(sel *ast.Select, e ast.Expr) ast.Expr {
+		switch x := e.(type) {
+		case *ast.Literal:
+			if x.Kind == ast.LitInt && x.Int >= 1 && int(x.Int) <= len(sel.Columns) {
+				return sel.Columns[x.Int-1].Expr
+			}
+		case *ast.ColumnRef:
+			if x.Table == "" && !g.IsColumn(x.Name) {
+				for _, it := range sel.Columns {
+					if it.Alias == x.Name {
+						return it.Expr
+					}
+				}
+			}
+		}
+		return e
+	}
+	ast.Inspect(q, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.Select:
+			if n.Distinct {
+				for _, it := range n.Columns {
+					if _, star := it.Expr.(*ast.Star); star || float(it.Expr) {
+						g.Refuse("DISTINCT over a float (or untyped) column", it, "ClickHouse keeps -0.0 and 0.0 apart; the gateway computes it")
+						return false
+					}
+				}
+			}
+			for _, e := range n.GroupBy {
+				if e = item(n, e); float(e) {
+					g.Refuse("GROUP BY a float (or untyped) value", e, "ClickHouse keeps -0.0 and 0.0 apart; the gateway computes it")
+					return false
+				}
+			}
+		case *ast.Agg:
+			if n.Distinct && n.Arg != nil && float(n.Arg) {
+				g.Refuse("count(DISTINCT) of a float (or untyped) value", n, "ClickHouse keeps -0.0 and 0.0 apart; the gateway computes it")
+				return false
+			}
 		}
 		return true
 	})

@@ -230,9 +230,16 @@ func (r *tsvRows) parse(i int, f []byte) (model.Value, error) {
 	case kString:
 		return model.String(unescape(f)), nil
 	case kDateTime:
+		// DateTime 0 (the epoch itself) prints as the zero date.
+		if string(f) == "0000-00-00 00:00:00" {
+			return model.Time(0), nil
+		}
 		t, err := time.ParseInLocation("2006-01-02 15:04:05", string(f), r.locs[i])
 		return model.Time(t.UnixMicro()), err
 	case kDate:
+		if string(f) == "0000-00-00" {
+			return model.Time(0), nil
+		}
 		t, err := time.ParseInLocation("2006-01-02", string(f), time.UTC)
 		return model.Time(t.UnixMicro()), err
 	case kNull:

@@ -390,7 +390,7 @@ func (b *Backend) loadSchema(ctx context.Context, db string) (map[string][]targe
 	if err != nil {
 		return nil, err
 	}
-	required, err := b.readMeta(ctx, db)
+	required, tagMeta, err := b.readMeta(ctx, db)
 	if err != nil {
 		return nil, err
 	}
@@ -405,7 +405,14 @@ func (b *Backend) loadSchema(ctx context.Context, db string) (map[string][]targe
 	mi, ki := colIndex(tagCols, seriesCol), colIndex(tagCols, "tagKey")
 	for _, r := range tagRows {
 		if mi >= 0 && ki >= 0 {
-			add(r[mi].S, target.ColumnInfo{Name: r[ki].S, Tag: true, Type: model.TypeString})
+			c := target.ColumnInfo{Name: r[ki].S, Tag: true, Type: model.TypeString}
+			if tm, ok := tagMeta[r[mi].S][c.Name]; ok {
+				c.Required, c.EmptyValues = tm.required, tm.empty
+			} else {
+				// No bookkeeping: InfluxQL's own reading, '' is a value.
+				c.Required, c.Untracked = true, true
+			}
+			add(r[mi].S, c)
 		}
 	}
 	mi, ki, ti := colIndex(fieldCols, seriesCol), colIndex(fieldCols, "fieldKey"), colIndex(fieldCols, "fieldType")
@@ -442,26 +449,46 @@ func (b *Backend) databaseExists(ctx context.Context, db string) (bool, error) {
 	return false, nil
 }
 
-// readMeta reads tsgate's field metadata: measurement → field → required.
-func (b *Backend) readMeta(ctx context.Context, db string) (map[string]map[string]bool, error) {
-	cols, rows, err := b.queryAll(ctx, db, `SELECT "required" FROM `+quoteIdent(metaMeasurement)+` GROUP BY "m", "f"`)
+// tagMeta is tsgate's bookkeeping of one tag: whether every point has it
+// and whether some carry the empty string.
+type tagMeta struct{ required, empty bool }
+
+// readMeta reads tsgate's metadata: measurement → field → required, and
+// measurement → tag → tagMeta (points tagged k=tag).
+func (b *Backend) readMeta(ctx context.Context, db string) (map[string]map[string]bool, map[string]map[string]tagMeta, error) {
+	cols, rows, err := b.queryAll(ctx, db, `SELECT "required", "empty" FROM `+quoteIdent(metaMeasurement)+` GROUP BY "m", "f", "k"`)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := map[string]map[string]bool{}
-	mi, fi, ri := colIndex(cols, "m"), colIndex(cols, "f"), colIndex(cols, "required")
+	tags := map[string]map[string]tagMeta{}
+	mi, fi, ri, ki, ei := colIndex(cols, "m"), colIndex(cols, "f"), colIndex(cols, "required"), colIndex(cols, "k"), colIndex(cols, "empty")
 	if mi < 0 || fi < 0 || ri < 0 {
-		return out, nil
+		return out, tags, nil
 	}
+	isTrue := func(v model.Value) bool { return v.Type == model.TypeBool && v.B }
 	for _, r := range rows {
+		if ki >= 0 && r[ki].S == "tag" {
+			m := tags[r[mi].S]
+			if m == nil {
+				m = map[string]tagMeta{}
+				tags[r[mi].S] = m
+			}
+			tm := tagMeta{required: isTrue(r[ri])}
+			if ei >= 0 {
+				tm.empty = isTrue(r[ei])
+			}
+			m[r[fi].S] = tm
+			continue
+		}
 		m := out[r[mi].S]
 		if m == nil {
 			m = map[string]bool{}
 			out[r[mi].S] = m
 		}
-		m[r[fi].S] = r[ri].Type == model.TypeBool && r[ri].B
+		m[r[fi].S] = isTrue(r[ri])
 	}
-	return out, nil
+	return out, tags, nil
 }
 
 func fieldTypeOf(t string) model.FieldType {
@@ -525,3 +552,7 @@ func (b *Backend) writeLines(ctx context.Context, db string, body []byte) error 
 	resp.Body.Close()
 	return nil
 }
+
+// EmptyTagsAreAbsent: InfluxDB reads a tag a point lacks as ” and
+// cannot store an empty tag value.
+func (b *Backend) EmptyTagsAreAbsent() {}

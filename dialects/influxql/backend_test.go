@@ -139,14 +139,17 @@ func TestSchemaRequired(t *testing.T) {
 	if req["parent_id"] {
 		t.Error("parent_id is absent from some rows but marked Required")
 	}
-	if !tags["org_id"] || req["org_id"] {
-		t.Errorf("org_id: tag=%v required=%v", tags["org_id"], req["org_id"])
+	// Tags: Required means every point has the tag (InfluxDB reads an
+	// absent one as '', which only then means '').
+	if !tags["org_id"] || !req["org_id"] {
+		t.Errorf("org_id: tag=%v required=%v, want a tag every point has", tags["org_id"], req["org_id"])
 	}
 	// A later write without content makes it optional for good.
 	v0 := b.Schema(db).Version()
 	batch := &model.Batch{}
 	tb := batch.Table("events")
 	if err := tb.AppendRow(time.Now().UnixMicro(), []model.Cell{{Name: "org_id", Value: model.String("o")},
+		{Name: "agent_id", Tag: true, Value: model.String("")},
 		{Name: "importance", Value: model.Float(1)}}); err != nil {
 		t.Fatal(err)
 	}
@@ -160,6 +163,15 @@ func TestSchemaRequired(t *testing.T) {
 		}
 		if c.Name == "importance" && !c.Required {
 			t.Error("importance lost Required though every row has it")
+		}
+		if c.Name == "session_id" && c.Required {
+			t.Error("tag session_id still Required after a row without it")
+		}
+		if c.Name == "agent_id" && (!c.Required || !c.EmptyValues) {
+			t.Errorf("tag agent_id: required=%v empty=%v after a row with agent_id '', want both", c.Required, c.EmptyValues)
+		}
+		if c.Name == "org_id" && (!c.Required || c.EmptyValues) {
+			t.Errorf("tag org_id: required=%v empty=%v, want required and never empty", c.Required, c.EmptyValues)
 		}
 	}
 	if b.Schema(db).Version() == v0 {

@@ -227,10 +227,39 @@ func (b *Backend) metaLines(dst []byte, t *model.Table, stored []target.ColumnIn
 			dst = append(dst, " required=false 0\n"...)
 		}
 	}
+	emitTag := func(tag string, required, empty bool) {
+		changed = true
+		dst = append(dst, metaMeasurement...)
+		dst = append(dst, ",f="...)
+		dst = appendEscaped(dst, tag, tagEscaper)
+		dst = append(dst, ",k=tag,m="...)
+		dst = appendEscaped(dst, t.Measurement, tagEscaper)
+		dst = fmt.Appendf(dst, " required=%t,empty=%t 0\n", required, empty)
+	}
 	for _, c := range t.Columns {
 		if b.tags.IsTag(t.Measurement, c) {
-			if _, ok := prev[c.Name]; !ok {
-				changed = true // a new tag key
+			// InfluxDB drops an empty tag value, so whether a point
+			// lacked the tag or carried '' is kept here: both flags only
+			// ever turn from clean to set.
+			empty := false
+			for i, ok := range c.Valid {
+				if ok && c.S[i] == "" {
+					empty = true
+					break
+				}
+			}
+			p, known := prev[c.Name]
+			switch {
+			case !known:
+				emitTag(c.Name, !existing && present[c.Name], empty)
+			case p.Untracked:
+				// Points from before the bookkeeping: their history is
+				// unknown, so this write's facts cannot make it cleaner.
+			default:
+				req, emp := p.Required && present[c.Name], p.EmptyValues || empty
+				if req != p.Required || emp != p.EmptyValues {
+					emitTag(c.Name, req, emp)
+				}
 			}
 			continue
 		}
@@ -240,10 +269,17 @@ func (b *Backend) metaLines(dst []byte, t *model.Table, stored []target.ColumnIn
 			emit(c.Name, req)
 		}
 	}
-	// Fields this write does not carry at all are absent from its rows.
+	// Fields (and tracked tags) this write does not carry at all are
+	// absent from its rows.
 	for _, c := range stored {
-		if !c.Tag && c.Required && t.Column(c.Name) == nil {
+		if t.Column(c.Name) != nil || !c.Required {
+			continue
+		}
+		switch {
+		case !c.Tag:
 			emit(c.Name, false)
+		case !c.Untracked:
+			emitTag(c.Name, false, c.EmptyValues)
 		}
 	}
 	return dst, changed

@@ -39,10 +39,13 @@ func Dialect() *sqlgen.Dialect {
 			target.CapRegex | target.CapParams | target.CapOuterJoin | target.CapDistinctOn,
 		Funcs: Funcs(),
 		Aggs: map[ast.AggKind]sqlgen.AggSpec{
-			ast.AggCount: {Name: "count"}, ast.AggSum: {Name: "sum"}, ast.AggAvg: {Name: "avg"},
-			ast.AggMin: {Name: "min"}, ast.AggMax: {Name: "max"},
-			ast.AggStddevSamp: {Name: "stddev_samp"}, ast.AggStddevPop: {Name: "stddev_pop"},
-			ast.AggVarSamp: {Name: "var_samp"}, ast.AggVarPop: {Name: "var_pop"},
+			// avg and the dispersion aggregates of integers are numeric in
+			// PostgreSQL, double in DuckDB: cast to keep the value's type
+			// (and its JSON: 1.5, not "1.5000000000000000").
+			ast.AggCount: {Name: "count"}, ast.AggSum: {Name: "sum"}, ast.AggAvg: sqlgen.FloatAgg("avg", "double precision"),
+			ast.AggMin: minMax("min"), ast.AggMax: minMax("max"),
+			ast.AggStddevSamp: sqlgen.FloatAgg("stddev_samp", "double precision"), ast.AggStddevPop: sqlgen.FloatAgg("stddev_pop", "double precision"),
+			ast.AggVarSamp: sqlgen.FloatAgg("var_samp", "double precision"), ast.AggVarPop: sqlgen.FloatAgg("var_pop", "double precision"),
 			ast.AggBoolAnd: {Name: "bool_and"}, ast.AggBoolOr: {Name: "bool_or"},
 			ast.AggFirst:          {Hint: "PostgreSQL has no first/last aggregate; use the timescaledb target, or DISTINCT ON (...) ORDER BY time"},
 			ast.AggLast:           {Hint: "PostgreSQL has no first/last aggregate; use the timescaledb target, or DISTINCT ON (...) ORDER BY time DESC"},
@@ -149,11 +152,54 @@ func Bucket(g *sqlgen.Gen, b *ast.TimeBucket) {
 
 // Binary makes / true division: PostgreSQL truncates integer / integer,
 // so unless an operand is known to be fractional the left one is cast.
+// Division and modulo by zero raise an error in PostgreSQL where DuckDB
+// answers infinity, NaN or NULL, and PostgreSQL has no % of doubles: such
+// operations are refused unless the divisor is known not to be zero.
 func Binary(g *sqlgen.Gen, b *ast.Binary) bool {
+	op := b.Op
+	if g.Env != nil && g.Env.PostgresSemantics {
+		op = 0 // PostgreSQL's own meaning is the one asked for
+	}
+	switch op {
+	case ast.OpDiv:
+		if !sqlgen.SafeDivision(b.L, b.R) {
+			g.Refuse("division by a value that may be zero", b, "PostgreSQL raises an error where DuckDB answers infinity or NaN; the gateway computes it")
+			return true
+		}
+	case ast.OpMod, ast.OpIntDiv:
+		if !sqlgen.NonZero(b.R) {
+			g.Refuse(b.Op.String()+" by a value that may be zero", b, "PostgreSQL raises an error where DuckDB answers NULL; the gateway computes it")
+			return true
+		}
+		if b.Op == ast.OpMod && (g.TypeOf(b.L) != sqlgen.KInt || g.TypeOf(b.R) != sqlgen.KInt) {
+			g.Refuse("% of non-integers", b, "PostgreSQL has no % of double precision; the gateway computes it")
+			return true
+		}
+		return false
+	}
 	if b.Op != ast.OpDiv || sqlgen.IsFractional(b.L) || sqlgen.IsFractional(b.R) {
 		return false
 	}
 	g.P.Binary(&ast.Binary{Span: b.Span, Op: ast.OpDiv,
 		L: &ast.Cast{Span: ast.NoSpan, X: b.L, Type: ast.Type{Kind: ast.TypeDouble}}, R: b.R}, "/")
 	return true
+}
+
+// minMax is min/max of anything but booleans, which PostgreSQL does not
+// order (DuckDB does: false < true); bool_and/bool_or are the same for
+// DuckDB's SQL, and a query from pg wire gets PostgreSQL's own error.
+func minMax(name string) sqlgen.AggSpec {
+	return sqlgen.AggSpec{Print: func(g *sqlgen.Gen, a *ast.Agg) {
+		if g.TypeOf(a.Arg) == sqlgen.KBool && (g.Env == nil || !g.Env.PostgresSemantics) {
+			g.Refuse(name+"() of a boolean", a, "PostgreSQL has no "+name+"(boolean); the gateway computes it")
+			return
+		}
+		g.W(name + "(")
+		if a.Distinct {
+			g.W("DISTINCT ")
+		}
+		g.Expr(a.Arg)
+		g.W(")")
+		g.P.AggTail(a)
+	}}
 }

@@ -71,7 +71,10 @@ type Dialect struct {
 	// Node takes over any node before the tables are consulted. Prepare
 	// runs before printing (to mark nodes), Suffix after the top-level
 	// query (ClickHouse SETTINGS).
-	Node    func(g *Gen, n ast.Node) bool
+	Node func(g *Gen, n ast.Node) bool
+	// Rewrite may replace the query before it is printed (a wrapping
+	// subquery); it runs before Prepare.
+	Rewrite func(g *Gen, q ast.Query) ast.Query
 	Prepare func(g *Gen, q ast.Query)
 	Suffix  func(g *Gen, q ast.Query)
 }
@@ -90,10 +93,13 @@ func (s *Generator) Hint(c target.Caps) string { return s.D.Hints[c] }
 
 // Generate prints q in the dialect.
 func (s *Generator) Generate(q ast.Query, env *target.Env) (*target.Output, error) {
-	g := &Gen{D: s.D, Env: env}
+	g := &Gen{D: s.D, Env: env, kinds: columnKinds(q, env)}
 	g.P.Hooks = g
 	g.P.Conservative = s.D.Conservative
 	g.P.Grow(256)
+	if s.D.Rewrite != nil {
+		q = s.D.Rewrite(g, q)
+	}
 	if s.D.Prepare != nil {
 		s.D.Prepare(g, q)
 	}
@@ -115,6 +121,8 @@ type Gen struct {
 	notes []target.Note
 	// Marks lets a dialect's Prepare tag nodes for its hooks.
 	Marks map[ast.Node]bool
+	// kinds are the query's columns' type classes (TypeOf).
+	kinds map[string]Kind
 }
 
 // Note adds a declared difference once.

@@ -30,7 +30,18 @@ type ColumnInfo struct {
 	// only points with some fields: InfluxQL and Flux can count or return
 	// every point exactly only through a field that is never absent, so
 	// their generators refuse what would need one when none is marked.
+	//
+	// For a tag, Required means every point has it: a backend that reads
+	// an absent tag as '' (InfluxDB, where a tag value cannot be empty)
+	// then returns '' only for points written with the empty string.
 	Required bool
+	// EmptyValues marks a tag some points carry with the empty string.
+	// With Required false as well, '' from such a backend is ambiguous
+	// (absent or empty): queries that read the tag are refused.
+	EmptyValues bool
+	// Untracked marks a column the backend keeps no presence bookkeeping
+	// for (points written by another client, or before tsgate kept it).
+	Untracked bool
 }
 
 // Schema tells generators which columns are tags and which are fields, and
@@ -92,6 +103,12 @@ const (
 	// an aggregate without GROUP BY, which InfluxQL and Flux omit when no
 	// point matches (count → 0, every other aggregate → NULL).
 	StepDefaultRow
+	// StepEmpty sets each Names column to the empty string on the rows
+	// where its companion column (Marker + name) has a value, then drops
+	// the companion columns. A target whose result format writes "" and
+	// NULL alike (Flux's annotated CSV) returns the companions so the two
+	// come back apart. A companion no row has may be absent.
+	StepEmpty
 	// StepProject replaces each row by Columns: output column i is named
 	// Columns[i].Name and holds Columns[i].Expr evaluated on the input
 	// row. It shapes the backend's columns (time first, series tags,
@@ -125,7 +142,13 @@ type PostStep struct {
 	// pivot): the step reads them as NULL. Any other name missing from
 	// the input stays an error — it would be a generator bug.
 	Absent []string
+	// Names are the StepEmpty columns.
+	Names []string
 }
+
+// Marker starts a companion column's name (StepEmpty): a control
+// character no column name of a measurement has.
+const Marker = "\x01"
 
 // String renders the step for golden files and `tsgate translate`.
 func (p PostStep) String() string {
@@ -157,6 +180,8 @@ func (p PostStep) String() string {
 		return "default-row " + cols(p.Columns)
 	case StepProject:
 		return "project " + cols(p.Columns)
+	case StepEmpty:
+		return "empty strings where marked: " + strings.Join(p.Names, ", ")
 	}
 	return fmt.Sprintf("step %d", p.Kind)
 }
@@ -174,6 +199,10 @@ type Env struct {
 	Schema Schema
 	// Database is the request's default database ("" when unknown).
 	Database string
+	// PostgresSemantics: the query came from pg wire and means what it
+	// means in PostgreSQL (division by zero is an error, …), not what it
+	// means in DuckDB (Arc SQL).
+	PostgresSemantics bool
 }
 
 // Caps is a set of constructs a target supports; the translator's check

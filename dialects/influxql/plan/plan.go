@@ -597,6 +597,17 @@ func (a *analyzer) leaf(n ast.Node, colExpr ast.Expr, op Op, litExpr ast.Expr, r
 		return nil, a.refuse("a time condition under OR or NOT", n, "time bounds must be joined to the rest of WHERE by AND")
 	}
 	c := &Cmp{Col: col, Op: op, Regex: printableRegex(re), Nullable: !col.Tag && !col.Required}
+	if col.Tag && !col.Required {
+		// A point without the tag reads as '': only a condition false for
+		// '' treats it as SQL treats NULL (not true).
+		lit, ok := litExpr.(*ast.Literal)
+		allowed := (op == Eq && ok && lit.Kind == ast.LitString && lit.Text != "") ||
+			(op == Match && re != "" && !regexp.MustCompile(re).MatchString(""))
+		if !allowed {
+			return nil, a.refuse("this condition on tag "+col.Name+", which some points lack", n,
+				"InfluxDB reads an absent tag as '', where SQL's NULL fails every condition; the gateway computes it")
+		}
+	}
 	what := "field"
 	if col.Tag {
 		what = "tag"
@@ -857,6 +868,9 @@ func (a *analyzer) raw() error {
 			if isTime {
 				return colRef(a.opt.TimeCol), nil
 			}
+			if err := a.optionalTag(c, x); err != nil {
+				return nil, err
+			}
 			fetch(c)
 			return colRef(c.Name), nil
 		}
@@ -866,6 +880,11 @@ func (a *analyzer) raw() error {
 		if st, ok := it.Expr.(*ast.Star); ok {
 			if len(s.Columns) > 1 || (st.Table != "" && st.Table != a.alias) {
 				return a.refuse("* beside other select items", it, "select * alone or list the columns")
+			}
+			for _, c := range a.p.Schema {
+				if err := a.optionalTag(c, it); err != nil {
+					return err
+				}
 			}
 			a.p.Star = true
 			proj = append(proj, target.ProjectColumn{Name: "time", Expr: colRef(a.opt.TimeCol)})
@@ -986,6 +1005,9 @@ func (a *analyzer) aggregate() error {
 				return err
 			}
 			if !isTime && c.Tag {
+				if err := a.optionalTag(c, x); err != nil {
+					return err
+				}
 				if !tags[c.Name] {
 					tags[c.Name] = true
 					a.p.GroupTags = append(a.p.GroupTags, c.Name)
@@ -1148,28 +1170,44 @@ func (a *analyzer) tail(native bool, order []*ast.OrderItem, having ast.Expr, pr
 	return nil
 }
 
-// emptyTags reads an absent tag as ”: InfluxDB stores no empty tag
-// values, so a point written with tag "" has no such tag, and InfluxQL's
-// tag = ” matches it. Reading it back as NULL would make the row differ
-// from what was written (memtrace writes ” for every unset tag).
+// emptyTags reads InfluxDB's tags back as they were written. InfluxDB
+// stores no empty tag value: a point written with tag "" and a point
+// without the tag are stored alike, read as NULL in a raw row and as ”
+// as a group key. tsgate records per tag whether every point carries it
+// (Required) and whether some carry "" (EmptyValues): a Required tag reads
+// ” wherever InfluxDB has nothing (memtrace writes ” for every unset
+// tag); a tag some points lack, and none carries as "", reads NULL; the
+// ambiguous rest is refused before this (optionalTag).
 func (a *analyzer) emptyTags(proj []target.ProjectColumn) []target.ProjectColumn {
-	tags := map[string]bool{}
+	empty := &ast.Literal{Span: ast.NoSpan, Kind: ast.LitString, Text: ""}
+	how := map[string]string{}
 	for _, c := range a.p.Schema {
-		// Flux's annotated CSV cannot tell "" from null either, so a
-		// string field every point has reads NULL only where it was "".
-		if c.Tag || (a.p.Target == "flux" && c.Required && c.Type == model.TypeString) {
-			tags[c.Name] = true
+		switch {
+		case c.Tag && c.Required:
+			how[c.Name] = "coalesce"
+		case c.Tag:
+			how[c.Name] = "nullif"
+		case a.p.Target == "flux" && c.Required && c.Type == model.TypeString:
+			// Flux's annotated CSV cannot tell "" from null either, so a
+			// string field every point has reads NULL only where it was "".
+			how[c.Name] = "coalesce"
 		}
 	}
 	wrap := func(e ast.Expr) ast.Expr {
-		if r, ok := e.(*ast.ColumnRef); ok && tags[r.Name] {
-			return &ast.Func{Span: ast.NoSpan, Name: "coalesce",
-				Args: []ast.Expr{r, &ast.Literal{Span: ast.NoSpan, Kind: ast.LitString, Text: ""}}}
+		r, ok := e.(*ast.ColumnRef)
+		if !ok {
+			return e
+		}
+		coalesce := &ast.Func{Span: ast.NoSpan, Name: "coalesce", Args: []ast.Expr{r, empty}}
+		switch how[r.Name] {
+		case "coalesce":
+			return coalesce
+		case "nullif":
+			return &ast.Func{Span: ast.NoSpan, Name: "nullif", Args: []ast.Expr{coalesce, empty}}
 		}
 		return e
 	}
-	// Sorts before the projection must see '' too, or the '' group sorts
-	// last as a NULL would.
+	// Sorts before the projection must see the values as written too.
 	for _, st := range a.p.Post {
 		for _, o := range st.Order {
 			o.Expr = wrap(o.Expr)
@@ -1277,6 +1315,11 @@ func (a *analyzer) agg(g *ast.Agg, want string) (ast.Expr, error) {
 			return nil, a.refuse(g.Kind.String()+"() of the non-numeric field "+field.Name, g, "")
 		}
 	}
+	if (field.Type == model.TypeInt || field.Type == model.TypeUint) && (g.Kind == ast.AggSum || g.Kind == ast.AggAvg) {
+		// InfluxDB adds int64 fields in int64 and wraps on overflow;
+		// DuckDB adds integers exactly.
+		return nil, a.refuse(g.Kind.String()+"() of the integer field "+field.Name, g, "InfluxDB's integer sum wraps on overflow; the gateway computes it")
+	}
 	if refuse, hint := a.opt.Agg(g, field); refuse {
 		return nil, a.refuse("aggregate "+g.Kind.String(), g, hint)
 	}
@@ -1284,4 +1327,15 @@ func (a *analyzer) agg(g *ast.Agg, want string) (ast.Expr, error) {
 	a.p.Aggs = append(a.p.Aggs, x)
 	x.Name = a.fresh(want)
 	return colRef(x.Name), nil
+}
+
+// optionalTag refuses reading a tag whose ” is ambiguous: some points
+// lack it and some were written with ” — InfluxDB stores both without
+// the tag, so neither NULL nor ” reads every point back as written.
+func (a *analyzer) optionalTag(c target.ColumnInfo, n ast.Node) error {
+	if !c.Tag || c.Required || !c.EmptyValues {
+		return nil
+	}
+	return a.refuse("reading tag "+c.Name+", which some points lack and some carry as ''", n,
+		"InfluxDB stores both as no tag; which was written is not recorded per point")
 }

@@ -1,0 +1,295 @@
+package sqlgen
+
+import (
+	"strings"
+
+	"tsgate/model"
+	"tsgate/translate/ast"
+	"tsgate/translate/target"
+)
+
+// Kind is a value's type class in the reference engine (DuckDB), as the
+// generators need it to decide per construct and type: whether a target
+// computes the same value (integer sums overflow in some engines, a
+// float % is undefined in others), or must be told the result type
+// (PostgreSQL's avg of integers is numeric, DuckDB's a double).
+type Kind uint8
+
+const (
+	KUnknown Kind = iota
+	KInt          // BIGINT and narrower
+	KHugeInt      // DuckDB's sum of integers (HUGEINT): exact digits
+	KFloat        // DOUBLE
+	KDecimal      // DECIMAL: fractional literals (0.1 is exact in DuckDB)
+	KString
+	KBool
+	KTime
+	KInterval
+)
+
+// Numeric reports the number kinds.
+func (k Kind) Numeric() bool { return k == KInt || k == KHugeInt || k == KFloat || k == KDecimal }
+
+// Exact reports number kinds without rounding (integers and decimals).
+func (k Kind) Exact() bool { return k == KInt || k == KHugeInt || k == KDecimal }
+
+// columnKinds are the types of the columns the query's tables hold, by
+// name; a name two tables type differently maps to KUnknown.
+func columnKinds(q ast.Query, env *target.Env) map[string]Kind {
+	out := map[string]Kind{"time": KTime}
+	if env == nil || env.Schema == nil {
+		return out
+	}
+	seen := map[string]bool{}
+	ast.Inspect(q, func(n ast.Node) bool {
+		t, ok := n.(*ast.Table)
+		if !ok {
+			return true
+		}
+		key := t.Schema + "." + t.Name
+		if seen[key] {
+			return true
+		}
+		seen[key] = true
+		cols, ok := env.Schema.Columns(t.Schema, t.Name)
+		if !ok {
+			return true
+		}
+		for _, c := range cols {
+			k := fieldKind(c.Type)
+			if c.Tag {
+				k = KString
+			}
+			if old, ok := out[c.Name]; ok && old != k {
+				k = KUnknown
+			}
+			out[c.Name] = k
+		}
+		return true
+	})
+	return out
+}
+
+func fieldKind(t model.FieldType) Kind {
+	switch t {
+	case model.TypeInt, model.TypeUint:
+		return KInt
+	case model.TypeFloat:
+		return KFloat
+	case model.TypeString:
+		return KString
+	case model.TypeBool:
+		return KBool
+	case model.TypeTime:
+		return KTime
+	}
+	return KUnknown
+}
+
+// TypeOf infers e's type class. What it cannot tell is KUnknown, which
+// every caller treats as "could be anything".
+func (g *Gen) TypeOf(e ast.Expr) Kind {
+	switch e := e.(type) {
+	case *ast.ColumnRef:
+		return g.kinds[e.Name]
+	case *ast.Literal:
+		switch e.Kind {
+		case ast.LitInt:
+			return KInt
+		case ast.LitNumber:
+			if strings.ContainsAny(e.Text, "eE") {
+				return KFloat
+			}
+			if strings.Contains(e.Text, ".") {
+				return KDecimal
+			}
+			return KHugeInt // an integer past int64
+		case ast.LitString:
+			return KString
+		case ast.LitBool:
+			return KBool
+		}
+	case *ast.TimestampLit, *ast.Now, *ast.TimeBucket:
+		return KTime
+	case *ast.Interval:
+		return KInterval
+	case *ast.Cast:
+		switch e.Type.Kind {
+		case ast.TypeSmallInt, ast.TypeInt, ast.TypeBigInt:
+			return KInt
+		case ast.TypeReal, ast.TypeDouble:
+			return KFloat
+		case ast.TypeNumeric:
+			return KDecimal
+		case ast.TypeText, ast.TypeVarchar:
+			return KString
+		case ast.TypeBool:
+			return KBool
+		case ast.TypeTimestamp, ast.TypeTimestampTZ, ast.TypeDate:
+			return KTime
+		}
+	case *ast.Unary:
+		return g.TypeOf(e.X)
+	case *ast.Binary:
+		l, r := g.TypeOf(e.L), g.TypeOf(e.R)
+		switch e.Op {
+		case ast.OpAdd, ast.OpSub, ast.OpMul, ast.OpMod:
+			switch {
+			case l == KUnknown || r == KUnknown:
+				return KUnknown
+			case l == KFloat || r == KFloat:
+				return KFloat
+			case l == KDecimal || r == KDecimal:
+				return KDecimal
+			case l == KTime || r == KTime:
+				return KTime
+			}
+			return KInt
+		case ast.OpDiv:
+			return KFloat
+		case ast.OpIntDiv:
+			return KInt
+		case ast.OpConcat:
+			return KString
+		}
+		return KBool
+	case *ast.IsNull, *ast.Between, *ast.InList, *ast.InSubquery, *ast.Exists, *ast.Like, *ast.RegexMatch:
+		return KBool
+	case *ast.Extract:
+		if e.Field == "epoch" {
+			return KFloat
+		}
+		return KInt
+	case *ast.Agg:
+		var arg Kind
+		if e.Arg != nil {
+			arg = g.TypeOf(e.Arg)
+		}
+		switch e.Kind {
+		case ast.AggCount:
+			return KInt
+		case ast.AggSum:
+			if arg == KInt || arg == KHugeInt {
+				return KHugeInt
+			}
+			return arg
+		case ast.AggMin, ast.AggMax, ast.AggFirst, ast.AggLast:
+			return arg
+		case ast.AggBoolAnd, ast.AggBoolOr:
+			return KBool
+		}
+		return KFloat // avg, stddev, variance, median, quantiles
+	case *ast.Func:
+		switch e.Name {
+		case "lower", "upper", "trim", "ltrim", "rtrim", "substr", "substring", "concat", "replace", "left", "right", "lpad", "rpad", "reverse":
+			return KString
+		case "length", "char_length", "strlen":
+			return KInt
+		case "abs", "sign", "ceil", "ceiling", "floor", "round", "trunc":
+			if len(e.Args) > 0 {
+				return g.TypeOf(e.Args[0])
+			}
+		case "coalesce", "nullif", "greatest", "least":
+			var k Kind
+			for _, a := range e.Args {
+				ak := g.TypeOf(a)
+				switch {
+				case k == KUnknown:
+					k = ak
+				case ak != k && ak != KUnknown:
+					if k.Numeric() && ak.Numeric() {
+						if k == KFloat || ak == KFloat {
+							k = KFloat
+						} else if k == KDecimal || ak == KDecimal {
+							k = KDecimal
+						}
+						continue
+					}
+					return KUnknown
+				}
+			}
+			return k
+		case "sqrt", "ln", "log", "log10", "log2", "exp", "power", "pow", "pi", "random":
+			return KFloat
+		}
+	case *ast.Case:
+		for _, w := range e.Whens {
+			if k := g.TypeOf(w.Result); k != KUnknown {
+				return k
+			}
+		}
+		if e.Else != nil {
+			return g.TypeOf(e.Else)
+		}
+	}
+	return KUnknown
+}
+
+// FloatAgg is an aggregate DuckDB always answers as a double (avg,
+// stddev, variance, median, quantiles) for an engine that answers an
+// exact argument's exactly (PostgreSQL: numeric): the result is cast to
+// the target's double type when the argument is an integer or decimal.
+func FloatAgg(name, double string) AggSpec {
+	return AggSpec{Print: func(g *Gen, a *ast.Agg) {
+		cast := a.Arg != nil && g.TypeOf(a.Arg).Exact() && (g.Env == nil || !g.Env.PostgresSemantics)
+		if cast {
+			g.W("CAST(")
+		}
+		g.W(name + "(")
+		if a.Distinct {
+			g.W("DISTINCT ")
+		}
+		g.Expr(a.Arg)
+		g.W(")")
+		g.P.AggTail(a)
+		if cast {
+			g.W(" AS " + double + ")")
+		}
+	}}
+}
+
+// NonZero reports a numeric literal other than zero: a divisor no engine
+// raises an error on or answers NULL or infinity for.
+func NonZero(e ast.Expr) bool {
+	if u, ok := e.(*ast.Unary); ok && u.Op == ast.Neg {
+		return NonZero(u.X)
+	}
+	l, ok := e.(*ast.Literal)
+	if !ok || (l.Kind != ast.LitInt && l.Kind != ast.LitNumber) {
+		return false
+	}
+	if l.Kind == ast.LitInt {
+		return l.Int != 0
+	}
+	return strings.Trim(strings.SplitN(strings.ToLower(l.Text), "e", 2)[0], "0.-+") != ""
+}
+
+// SafeDivision reports a division whose divisor can never be zero where
+// it matters: a nonzero constant, or a count whose dividend is an
+// aggregate that is NULL over no rows (sum/count(*) is NULL, not 0/0,
+// when nothing matched).
+func SafeDivision(l, r ast.Expr) bool {
+	if NonZero(r) {
+		return true
+	}
+	c, ok := r.(*ast.Agg)
+	if !ok || c.Kind != ast.AggCount || c.Filter != nil || c.Over != nil {
+		return false
+	}
+	n, ok := l.(*ast.Agg)
+	if !ok || n.Filter != nil || n.Over != nil {
+		return false
+	}
+	switch n.Kind {
+	case ast.AggSum, ast.AggAvg, ast.AggMin, ast.AggMax:
+		return c.Arg == nil || n.Arg != nil && c.Arg.String() == n.Arg.String()
+	}
+	return false
+}
+
+// IsColumn reports whether name is a column of one of the query's
+// tables (time included).
+func (g *Gen) IsColumn(name string) bool {
+	_, ok := g.kinds[name]
+	return ok
+}
