@@ -66,21 +66,64 @@ type (
 	}
 )
 
-// Pipe is head |> stage |> stage ...
+// Pipe is head |> stage |> stage ...; the head is a call (from, union)
+// or a variable.
 type Pipe struct {
-	Head   *Call
+	Head   Expr
 	Stages []*Call
 }
 
 func (p *Pipe) Add(fn string, args ...Arg) { p.Stages = append(p.Stages, &Call{Fn: fn, Args: args}) }
 
+// String renders the pipe one stage a line.
 func (p *Pipe) String() string {
 	var b strings.Builder
-	p.Head.write(&b)
+	p.lines(&b)
+	return b.String()
+}
+
+func (p *Pipe) lines(b *strings.Builder) {
+	p.Head.write(b)
 	for _, s := range p.Stages {
 		b.WriteString("\n  |> ")
-		s.write(&b)
+		s.write(b)
 	}
+}
+
+// write renders a pipe inside an expression (an argument) on one line.
+func (p *Pipe) write(b *strings.Builder) {
+	p.Head.write(b)
+	for _, s := range p.Stages {
+		b.WriteString(" |> ")
+		s.write(b)
+	}
+}
+
+// Program binds variables, then runs Main.
+type Program struct {
+	Vars []Var
+	Main *Pipe
+}
+
+// Var is name = value.
+type Var struct {
+	Name  string
+	Value Expr
+}
+
+func (p *Program) String() string {
+	var b strings.Builder
+	for _, v := range p.Vars {
+		b.WriteString(v.Name)
+		b.WriteString(" = ")
+		if pipe, ok := v.Value.(*Pipe); ok {
+			pipe.lines(&b)
+		} else {
+			v.Value.write(&b)
+		}
+		b.WriteByte('\n')
+	}
+	p.Main.lines(&b)
 	return b.String()
 }
 
@@ -97,6 +140,8 @@ func (s Str) write(b *strings.Builder) {
 			b.WriteString(`\r`)
 		case '\t':
 			b.WriteString(`\t`)
+		case 0x01:
+			b.WriteString(`\x01`) // tsgate's result marker, spelled out
 		case '$':
 			// ${ starts an interpolation in a Flux string.
 			if i+1 < len(s) && s[i+1] == '{' {

@@ -34,14 +34,16 @@ import (
 // Flux's bookkeeping columns (result, table) dropped. Times are ns in
 // Flux and arrive as µs (truncated; tsgate writes µs, so exact).
 //
-// What InfluxDB 1.8's Flux (0.65) loses, measured on the real server:
-//   - an empty string and NULL are the same empty CSV cell: "" reads as
-//     NULL;
-//   - group() fills a boolean column that a merged table lacks with
-//     false, not NULL;
+// What InfluxDB 1.8's Flux (0.65) loses, measured on the real server,
+// and how the generator keeps answers exact anyway:
+//   - an empty string and NULL are the same empty CSV cell: the query
+//     returns a companion column marking the "" values (StepEmpty);
+//   - group() scrambles a boolean column when it merges tables that
+//     lack it (values move to other rows): raw rows with a boolean field
+//     are merged by the gateway instead;
 //   - pivot() makes columns only for fields some row has, so a result
-//     whose rows all lack a field has no such column (the post project
-//     step then fails; see the report in the tests).
+//     whose rows all lack a field has no such column (the project step
+//     reads it as NULL), and map() fails on such a column.
 type Backend struct {
 	*influxql.Backend
 	base     *url.URL

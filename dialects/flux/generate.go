@@ -1,7 +1,9 @@
 package flux
 
 import (
+	"slices"
 	"strconv"
+	"strings"
 
 	"tsgate/dialects/influxql/plan"
 	"tsgate/model"
@@ -59,6 +61,23 @@ var r = Ident("r")
 
 func col(name string) Expr { return &Member{X: r, Prop: name} }
 
+// emptyStrings are the string fields a raw query returns: tags never
+// hold "" in InfluxDB (the writer records an empty tag as absent), so
+// only fields need their empty values told from null.
+func emptyStrings(p *plan.Plan) []string {
+	cols := p.Fetch
+	if p.Star {
+		cols = p.Schema
+	}
+	var out []string
+	for _, c := range cols {
+		if !c.Tag && c.Type == model.TypeString && !slices.Contains(out, c.Name) {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
 // Generate builds the pipeline.
 func (Generator) Generate(q ast.Query, env *target.Env) (*target.Output, error) {
 	p, err := plan.Build(Name, q, env, plan.Options{TimeCol: "_time", Agg: aggSupport})
@@ -69,8 +88,8 @@ func (Generator) Generate(q ast.Query, env *target.Env) (*target.Output, error) 
 		return nil, target.Refuse(Name, "a query without a database", q,
 			"Flux reads a bucket: qualify the table (db.measurement) or send the request's database")
 	}
-	pipe := &Pipe{Head: &Call{Fn: "from", Args: []Arg{{"bucket", Str(p.Database + "/autogen")}}}}
-	pipe.Add("range", Arg{"start", start(p.Lower)}, Arg{"stop", stop(p.Upper)})
+	src := &Pipe{Head: &Call{Fn: "from", Args: []Arg{{"bucket", Str(p.Database + "/autogen")}}}}
+	src.Add("range", Arg{"start", start(p.Lower)}, Arg{"stop", stop(p.Upper)})
 
 	// Top-level tag conditions filter series before pivot; the rest
 	// needs the fields side by side.
@@ -83,7 +102,39 @@ func (Generator) Generate(q ast.Query, env *target.Env) (*target.Output, error) 
 		}
 		post = and(post, pred(c, false))
 	}
-	pipe.Add("filter", Arg{"fn", fn(pre)})
+	src.Add("filter", Arg{"fn", fn(pre)})
+	for _, c := range p.Schema {
+		if strings.HasPrefix(c.Name, target.Marker) {
+			return nil, target.Refuse(Name, "a column whose name starts with \\x01", q,
+				"the Flux generator names its helper columns so")
+		}
+	}
+	prog := &Program{Main: src}
+	post1 := p.Post
+	if !p.Aggregate {
+		if empty := emptyStrings(p); len(empty) > 0 {
+			// Flux's annotated CSV writes "" and null alike. Beside each
+			// string field, a companion column (Marker + name) holds "1"
+			// where the field's value is "": rows of its own, unioned in
+			// before pivot(), so that no stage ever reads a column a table
+			// may lack (map() fails on those; filter() reads them as null).
+			// A union input made by map() crashes 1.8's union(); set()
+			// does not.
+			prog.Vars = []Var{{"rows", src}}
+			tables := Array{Ident("rows")}
+			for _, f := range empty {
+				b := &Pipe{Head: Ident("rows")}
+				b.Add("filter", Arg{"fn", fn(&Binary{Op: "==", L: col("_field"), R: Str(f)})})
+				b.Add("filter", Arg{"fn", fn(&Binary{Op: "==", L: col("_value"), R: Str("")})})
+				b.Add("set", Arg{"key", Str("_field")}, Arg{"value", Str(target.Marker + f)})
+				b.Add("set", Arg{"key", Str("_value")}, Arg{"value", Str("1")})
+				tables = append(tables, b)
+			}
+			prog.Main = &Pipe{Head: &Call{Fn: "union", Args: []Arg{{"tables", tables}}}}
+			post1 = append([]target.PostStep{{Kind: target.StepEmpty, Names: empty}}, post1...)
+		}
+	}
+	pipe := prog.Main
 	pipe.Add("pivot", Arg{"rowKey", Array{Str("_time")}}, Arg{"columnKey", Array{Str("_field")}}, Arg{"valueColumn", Str("_value")})
 	if post != nil {
 		pipe.Add("filter", Arg{"fn", fn(post)})
@@ -93,6 +144,21 @@ func (Generator) Generate(q ast.Query, env *target.Env) (*target.Output, error) 
 			return nil, err
 		}
 	}
+	if !p.Aggregate && returnsBool(p) {
+		// InfluxDB 1.8's group() scrambles a boolean column when it
+		// merges tables that lack it (values land on other rows; measured
+		// on the real server). Rows with a boolean field stay in their
+		// series' tables: each sorted and cut to the rows the answer can
+		// take from it, the gateway merges them. The first table fixes
+		// the answer's columns, so a tag some series lack cannot be
+		// returned this way (Flux has no per-table "add if absent": fill()
+		// fails on a missing column, set() overwrites present values).
+		if t, ok := absentTag(p); ok {
+			return nil, target.Refuse(Name, "a boolean field returned with tag "+t, q,
+				"InfluxDB 1.8's group() scrambles boolean columns, and per-series tables cannot carry a tag some series lack")
+		}
+		return &target.Output{Text: prog.String(), Notes: p.Notes, Post: perTable(pipe, p, post1)}, nil
+	}
 	pipe.Add("group")
 	switch p.Order {
 	case 1:
@@ -100,7 +166,7 @@ func (Generator) Generate(q ast.Query, env *target.Env) (*target.Output, error) 
 	case -1:
 		pipe.Add("sort", Arg{"columns", Array{Str("_time")}}, Arg{"desc", Bool(true)})
 	}
-	post2 := p.Post
+	post2 := post1
 	switch {
 	case p.Limit > 0 && p.Offset > 0:
 		pipe.Add("limit", Arg{"n", Int(p.Limit)}, Arg{"offset", Int(p.Offset)})
@@ -109,10 +175,59 @@ func (Generator) Generate(q ast.Query, env *target.Env) (*target.Output, error) 
 	case p.Offset > 0:
 		// limit() needs n: the gateway skips the rows of an OFFSET alone,
 		// after the native sort.
-		post2 = append(append([]target.PostStep{}, p.Post[:len(p.Post)-1]...),
-			target.PostStep{Kind: target.StepLimit, Limit: -1, Offset: p.Offset}, p.Post[len(p.Post)-1])
+		post2 = append(append([]target.PostStep{}, post1[:len(post1)-1]...),
+			target.PostStep{Kind: target.StepLimit, Limit: -1, Offset: p.Offset}, post1[len(post1)-1])
 	}
-	return &target.Output{Text: pipe.String(), Notes: p.Notes, Post: post2}, nil
+	return &target.Output{Text: prog.String(), Notes: p.Notes, Post: post2}, nil
+}
+
+// returnsBool says a raw query returns a boolean field.
+func returnsBool(p *plan.Plan) bool {
+	cols := p.Fetch
+	if p.Star {
+		cols = p.Schema
+	}
+	return slices.ContainsFunc(cols, func(c target.ColumnInfo) bool { return !c.Tag && c.Type == model.TypeBool })
+}
+
+// absentTag names a tag the raw query returns that some points may lack.
+func absentTag(p *plan.Plan) (string, bool) {
+	cols := p.Fetch
+	if p.Star {
+		cols = p.Schema
+	}
+	for _, c := range cols {
+		if c.Tag && !c.Required {
+			return c.Name, true
+		}
+	}
+	return "", false
+}
+
+// perTable orders and cuts each series' table natively (a table holds a
+// top k only if the whole answer's top k can take them) and has the
+// gateway merge them: its sort and limit go before the last post step,
+// the projection.
+func perTable(pipe *Pipe, p *plan.Plan, post []target.PostStep) []target.PostStep {
+	var steps []target.PostStep
+	if p.Order != 0 {
+		desc := p.Order < 0
+		if desc {
+			pipe.Add("sort", Arg{"columns", Array{Str("_time")}}, Arg{"desc", Bool(true)})
+		} else {
+			pipe.Add("sort", Arg{"columns", Array{Str("_time")}})
+		}
+		steps = append(steps, target.PostStep{Kind: target.StepSort, Order: []*ast.OrderItem{
+			{Span: ast.NoSpan, Expr: &ast.ColumnRef{Span: ast.NoSpan, Name: "_time"}, Desc: desc}}})
+	}
+	if p.Limit > 0 || p.Offset > 0 {
+		if p.Limit > 0 {
+			pipe.Add("limit", Arg{"n", Int(p.Limit + max(p.Offset, 0))})
+		}
+		steps = append(steps, target.PostStep{Kind: target.StepLimit, Limit: p.Limit, Offset: max(p.Offset, 0)})
+	}
+	out := append([]target.PostStep{}, post[:len(post)-1]...)
+	return append(append(out, steps...), post[len(post)-1])
 }
 
 func fn(body Expr) Expr { return &Func{Params: []string{"r"}, Body: body} }
