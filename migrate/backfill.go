@@ -305,6 +305,25 @@ func span(ctx context.Context, s *Side, db, m string) (lo, hi time.Time, n int64
 	return time.UnixMicro(r.Rows[0][0].I).UTC(), time.UnixMicro(r.Rows[0][1].I).UTC(), n, nil
 }
 
+// nextTime is the time of the first row in [a, end); ok false when none.
+func nextTime(ctx context.Context, s *Side, db, m string, a, end time.Time) (t time.Time, ok bool, err error) {
+	r, err := runQuery(ctx, s, db, "SELECT min(time) AS t FROM "+quoteIdent(m)+" WHERE time >= "+ts(a)+" AND time < "+ts(end))
+	if err != nil {
+		return t, false, err
+	}
+	if len(r.Rows) != 1 || len(r.Rows[0]) != 1 {
+		return t, false, errs.Newf(errs.Internal, "unexpected next-time result for %s", m)
+	}
+	switch v := r.Rows[0][0]; v.Type {
+	case model.TypeUnknown: // NULL: no row
+		return t, false, nil
+	case model.TypeTime:
+		return time.UnixMicro(v.I).UTC(), true, nil
+	}
+	// Never guess: a wrong "no more rows" would skip data.
+	return t, false, errs.Newf(errs.Internal, "next-time result for %s is %v, not a time", m, r.Rows[0][0].Type)
+}
+
 func countRange(ctx context.Context, s *Side, db, m string, a, b time.Time) (int64, error) {
 	r, err := runQuery(ctx, s, db, "SELECT count(*) AS n FROM "+quoteIdent(m)+" WHERE time >= "+ts(a)+" AND time < "+ts(b))
 	if err != nil {

@@ -339,6 +339,11 @@ func TestResumeRealBackends(t *testing.T) {
 			src := embeddedSide(t, "src")
 			ds := conformance.NewDataset(11, conformance.DefaultBase(time.Now()))
 			ds.Database = rt.db
+			// cpu and events: this test is about resuming. (The nasty
+			// measurements hold 1e300-scale floats whose per-hour sums
+			// depend on summation order, and times ClickHouse 18.16
+			// cannot store.)
+			ds.Batches = ds.Batches[:2]
 			for _, b := range ds.Batches {
 				if _, err := src.Backend.Write(context.Background(), ds.Database, b); err != nil {
 					t.Fatal(err)
