@@ -352,6 +352,9 @@ func (pr profile) interval(g *sqlgen.Gen, iv *ast.Interval) {
 }
 
 func (pr profile) binary(g *sqlgen.Gen, b *ast.Binary) bool {
+	if decimalArith(g, b) || dateComparison(g, b) {
+		return true
+	}
 	switch b.Op {
 	case ast.OpAdd, ast.OpSub:
 		iv, ok := b.R.(*ast.Interval)

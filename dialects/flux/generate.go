@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"tsgate/dialects/influxql/plan"
 	"tsgate/model"
@@ -89,11 +90,41 @@ func (Generator) Generate(q ast.Query, env *target.Env) (*target.Output, error) 
 			"Flux reads a bucket: qualify the table (db.measurement) or send the request's database")
 	}
 	src := &Pipe{Head: &Call{Fn: "from", Args: []Arg{{"bucket", Str(p.Database + "/autogen")}}}}
-	src.Add("range", Arg{"start", start(p.Lower)}, Arg{"stop", stop(p.Upper)})
+	// InfluxDB 1.8's range() ignores a start or stop at or before the
+	// epoch (measured: stop 1969-12-31T23:59:59Z returns every point), so
+	// such a bound is a filter on _time, which compares them right.
+	var pre Expr = &Binary{Op: "==", L: col("_measurement"), R: Str(p.Measurement)}
+	lower, upper := p.Lower, p.Upper
+	for _, b := range []plan.Bound{lower, upper} {
+		if b.Set && b.Now && time.Now().UnixNano()+b.NS < int64(24*time.Hour) {
+			return nil, target.Refuse(Name, "a time bound relative to now() before 1970", q,
+				"InfluxDB 1.8's range() ignores bounds before the epoch")
+		}
+	}
+	if lower.Set && !lower.Now && lower.NS <= 0 {
+		op := ">"
+		if lower.Incl {
+			op = ">="
+		}
+		pre = and(pre, &Binary{Op: op, L: col("_time"), R: Time(lower.NS)})
+		lower = plan.Bound{}
+	}
+	if upper.Set && !upper.Now && upper.NS <= 1 {
+		op := "<"
+		if upper.Incl {
+			op = "<="
+		}
+		pre = and(pre, &Binary{Op: op, L: col("_time"), R: Time(upper.NS)})
+		upper = plan.Bound{}
+	}
+	src.Add("range", Arg{"start", start(lower)}, Arg{"stop", stop(upper)})
 
 	// Top-level tag conditions filter series before pivot; the rest
 	// needs the fields side by side.
-	var pre Expr = &Binary{Op: "==", L: col("_measurement"), R: Str(p.Measurement)}
+	if c := absentMatch(p.Where); c != nil {
+		return nil, target.Refuse(Name, "a regular expression on field "+c.Col.Name+", which some points lack", q,
+			"InfluxDB 1.8's Flux fails to compile =~ on a column some tables lack (\"missing object properties\"), exists guard or not")
+	}
 	var post Expr
 	for _, c := range conjuncts(p.Where, nil) {
 		if cmp, ok := c.(*plan.Cmp); ok && cmp.Col.Tag {
@@ -273,6 +304,27 @@ func conjuncts(p plan.Pred, out []plan.Pred) []plan.Pred {
 		return conjuncts(x.R, conjuncts(x.L, out))
 	}
 	return append(out, p)
+}
+
+// absentMatch finds a regex match on a field that may be absent.
+func absentMatch(p plan.Pred) *plan.Cmp {
+	switch x := p.(type) {
+	case *plan.And:
+		if c := absentMatch(x.L); c != nil {
+			return c
+		}
+		return absentMatch(x.R)
+	case *plan.Or:
+		if c := absentMatch(x.L); c != nil {
+			return c
+		}
+		return absentMatch(x.R)
+	case *plan.Cmp:
+		if (x.Op == plan.Match || x.Op == plan.NotMatch) && !x.Col.Tag && !x.Col.Required {
+			return x
+		}
+	}
+	return nil
 }
 
 func and(l, r Expr) Expr {

@@ -34,6 +34,7 @@ func Funcs() map[string]sqlgen.FuncSpec {
 func Dialect() *sqlgen.Dialect {
 	return &sqlgen.Dialect{
 		Name: "postgres",
+		ARE:  true,
 		Caps: target.CapJoin | target.CapSubquery | target.CapCTE | target.CapWindow | target.CapCase |
 			target.CapSetOp | target.CapHaving | target.CapDistinct | target.CapOffset | target.CapILike |
 			target.CapRegex | target.CapParams | target.CapOuterJoin | target.CapDistinctOn,
@@ -68,7 +69,23 @@ func Dialect() *sqlgen.Dialect {
 		LikeEscape:  `\`,
 		Bucket:      Bucket,
 		Binary:      Binary,
+		Node:        node,
 	}
+}
+
+// node names a subquery in FROM that has no alias: PostgreSQL 15 requires
+// one (DuckDB and PostgreSQL 16 do not). No column can refer to the name,
+// so any fresh one means the same.
+func node(g *sqlgen.Gen, n ast.Node) bool {
+	t, ok := n.(*ast.SubqueryTable)
+	if !ok || t.Alias != "" {
+		return false
+	}
+	g.W("(")
+	g.P.Stmt(t.Query)
+	g.W(") AS ")
+	g.W(ast.QuoteIdentPG(g.Fresh("subquery")))
+	return true
 }
 
 func extractFields() map[string]string {

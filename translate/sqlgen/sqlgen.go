@@ -49,6 +49,9 @@ type Dialect struct {
 	// Conservative parenthesizes every compound operand (targets whose
 	// precedence differs from PostgreSQL's).
 	Conservative bool
+	// ARE: the engine's regular expressions are PostgreSQL's (ARE), not
+	// RE2 as in DuckDB.
+	ARE bool
 	// NullsLastDesc is the engine's default NULL placement when sorting
 	// descending (true: last, DuckDB; false: first, PostgreSQL). Ascending
 	// sorts put NULLs last everywhere here.
@@ -123,6 +126,15 @@ type Gen struct {
 	Marks map[ast.Node]bool
 	// kinds are the query's columns' type classes (TypeOf).
 	kinds map[string]Kind
+	// fresh counts the names Fresh made.
+	fresh int
+}
+
+// Fresh returns a new name, distinct from every other Fresh name of this
+// translation (user names never start with _tsgate_).
+func (g *Gen) Fresh(prefix string) string {
+	g.fresh++
+	return "_tsgate_" + prefix + itoa(g.fresh)
 }
 
 // Note adds a declared difference once.
@@ -205,6 +217,13 @@ func (g *Gen) Node(p *ast.Printer, n ast.Node) bool {
 		if err := CheckRegex(n.Pattern); err != "" {
 			g.Refuse("regular expression with "+err, n, "engines disagree on this syntax")
 			return true
+		}
+		if pg := g.Env != nil && g.Env.PostgresSemantics; pg != g.D.ARE {
+			// The pattern was written for one flavor and runs on the other.
+			if err := CheckAREvsRE2(n.Pattern); err != "" {
+				g.Refuse("regular expression with "+err, n, "PostgreSQL's ARE and RE2 (DuckDB) read it differently")
+				return true
+			}
 		}
 		if g.D.Regex == nil {
 			g.Note("regular expression", "evaluated by "+g.D.Name+"'s regex engine; PostgreSQL (ARE) and RE2 agree on the syntax used here")
@@ -404,6 +423,30 @@ func CheckRegex(p ast.Expr) string {
 				return "a word-boundary class"
 			}
 		}
+	}
+	return ""
+}
+
+// CheckAREvsRE2 names an escape that means one thing in RE2 and another
+// in PostgreSQL's ARE, or returns "": \b is a word boundary in RE2 and a
+// backspace in ARE; \B likewise; the class shorthands \d \w \s (and
+// their negations) are ASCII in RE2 and follow the locale's classes in
+// ARE, so they differ on non-ASCII text.
+func CheckAREvsRE2(p ast.Expr) string {
+	lit, ok := p.(*ast.Literal)
+	if !ok || lit.Kind != ast.LitString {
+		return "a non-constant pattern"
+	}
+	s := lit.Text
+	for i := 0; i+1 < len(s); i++ {
+		if s[i] != '\\' {
+			continue
+		}
+		switch c := s[i+1]; c {
+		case 'b', 'B', 'd', 'D', 'w', 'W', 's', 'S':
+			return `\` + string(c)
+		}
+		i++
 	}
 	return ""
 }

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"math/big"
 	"regexp"
 	"sort"
 	"strconv"
@@ -143,6 +144,8 @@ type analyzer struct {
 	sel   *ast.Select
 	names []string // SQL output names
 	used  map[string]bool
+	// pg: the query means what it means in PostgreSQL (pg wire).
+	pg bool
 	// anchored: some aggregate counts a Required field (or count(*)), so
 	// every group that has points is in the result. Until then a sum,
 	// avg, min or max of a field that may be absent is only deferred:
@@ -181,6 +184,7 @@ func Build(name string, q ast.Query, env *target.Env, opt Options) (*Plan, error
 		opt:  opt,
 		cols: map[string]target.ColumnInfo{},
 		sel:  sel, used: map[string]bool{},
+		pg: env.PostgresSemantics,
 	}
 	a.alias = tbl.Name
 	if tbl.Alias != "" {
@@ -649,12 +653,45 @@ func (a *analyzer) leaf(n ast.Node, colExpr ast.Expr, op Op, litExpr ast.Expr, r
 			if _, err := strconv.ParseFloat(lit.Text, 64); err != nil {
 				return nil, a.refuse("the number "+lit.Text, lit, "")
 			}
+			if col.Type == model.TypeInt || col.Type == model.TypeUint {
+				l, err := a.intFieldLiteral(col, lit, n)
+				if err != nil {
+					return nil, err
+				}
+				c.Lit = l
+			}
 		}
 		if col.Type == model.TypeUint && lit.Kind == ast.LitInt && lit.Int < 0 {
 			return nil, a.refuse("comparing the unsigned field "+col.Name+" with a negative number", n, "")
 		}
 	}
 	return c, nil
+}
+
+// intFieldLiteral is the literal to compare the integer field col with
+// in place of the number lit. InfluxDB compares an integer with a float
+// as float64, which DuckDB and PostgreSQL do only for a number written
+// with an exponent in DuckDB; a decimal number (a DECIMAL there, numeric
+// in PostgreSQL) compares exactly. Below 2^53 in magnitude the float
+// comparison gives the same answer (a larger integer keeps its sign and
+// magnitude side as float64); a whole number within int64 is sent as an
+// integer; anything else is refused.
+func (a *analyzer) intFieldLiteral(col target.ColumnInfo, lit *ast.Literal, n ast.Node) (*ast.Literal, error) {
+	if !a.pg && strings.ContainsAny(lit.Text, "eE") {
+		return lit, nil // DuckDB compares as float64 too
+	}
+	r, ok := new(big.Rat).SetString(lit.Text)
+	if !ok {
+		return nil, a.refuse("the number "+lit.Text, lit, "")
+	}
+	if r.IsInt() && r.Num().IsInt64() {
+		return &ast.Literal{Span: lit.Span, Kind: ast.LitInt, Int: r.Num().Int64(), Text: r.Num().String()}, nil
+	}
+	if new(big.Rat).Abs(r).Cmp(new(big.Rat).SetInt64(1<<53)) < 0 {
+		return lit, nil
+	}
+	return nil, a.refuse("comparing the integer field "+col.Name+" with "+lit.Text, n,
+		"InfluxDB compares an integer with a fraction as float64, inexact beyond 2^53")
 }
 
 // LikeRegex turns a LIKE pattern into an equivalent RE2 pattern: every

@@ -1,0 +1,122 @@
+package clickhouse
+
+import (
+	"math/big"
+	"strings"
+
+	"tsgate/translate/ast"
+	"tsgate/translate/sqlgen"
+)
+
+// decimalArith prints b, arithmetic DuckDB computes in DECIMAL (a
+// fractional literal with integers or other such literals: 0.1 + 0.2 is
+// exactly 0.3 there), where ClickHouse would compute in Float64
+// (0.30000000000000004). Constant operands fold exactly here; anything
+// else is refused. false: b is not such arithmetic.
+func decimalArith(g *sqlgen.Gen, b *ast.Binary) bool {
+	switch b.Op {
+	case ast.OpAdd, ast.OpSub, ast.OpMul, ast.OpMod:
+	default:
+		return false
+	}
+	if g.TypeOf(b) != sqlgen.KDecimal {
+		return false
+	}
+	r, scale, ok := foldDecimal(b)
+	if !ok {
+		g.Refuse("DECIMAL arithmetic", b, "DuckDB computes it exactly, ClickHouse in Float64")
+		return true
+	}
+	s := r.FloatString(scale)
+	if digits := strings.TrimLeft(strings.NewReplacer("-", "", ".", "").Replace(s), "0"); len(digits) > 15 {
+		// A Float64 literal keeps 15 significant digits exactly.
+		g.Refuse("a DECIMAL constant of more than 15 digits", b, "ClickHouse would read it as Float64")
+		return true
+	}
+	if strings.HasPrefix(s, "-") {
+		g.W("(" + s + ")")
+	} else {
+		g.W(s)
+	}
+	return true
+}
+
+// foldDecimal evaluates a constant +, -, * tree of integer and decimal
+// literals exactly; scale is the number of fraction digits the result
+// needs.
+func foldDecimal(e ast.Expr) (*big.Rat, int, bool) {
+	switch e := e.(type) {
+	case *ast.Literal:
+		switch e.Kind {
+		case ast.LitInt:
+			return new(big.Rat).SetInt64(e.Int), 0, true
+		case ast.LitNumber:
+			if strings.ContainsAny(e.Text, "eE") {
+				return nil, 0, false // a DOUBLE in DuckDB
+			}
+			r, ok := new(big.Rat).SetString(e.Text)
+			scale := 0
+			if i := strings.IndexByte(e.Text, '.'); i >= 0 {
+				scale = len(e.Text) - i - 1
+			}
+			return r, scale, ok
+		}
+	case *ast.Unary:
+		if e.Op == ast.Neg {
+			r, s, ok := foldDecimal(e.X)
+			if ok {
+				r.Neg(r)
+			}
+			return r, s, ok
+		}
+	case *ast.Binary:
+		l, ls, ok1 := foldDecimal(e.L)
+		r, rs, ok2 := foldDecimal(e.R)
+		if !ok1 || !ok2 {
+			return nil, 0, false
+		}
+		switch e.Op {
+		case ast.OpAdd:
+			return l.Add(l, r), max(ls, rs), true
+		case ast.OpSub:
+			return l.Sub(l, r), max(ls, rs), true
+		case ast.OpMul:
+			return l.Mul(l, r), ls + rs, true
+		}
+	}
+	return nil, 0, false
+}
+
+// isDate reports a DATE-typed operand: CAST(… AS DATE), DATE '…'.
+func isDate(e ast.Expr) bool {
+	c, ok := e.(*ast.Cast)
+	return ok && c.Type.Kind == ast.TypeDate
+}
+
+// dateComparison prints a comparison of a time with a DATE, which
+// ClickHouse 18.16 gets wrong (measured: time < CAST('2025-01-02' AS
+// Date) matched 12 of the 42 rows before it): the date becomes its
+// midnight in UTC, as DuckDB reads it. false: b is not one.
+func dateComparison(g *sqlgen.Gen, b *ast.Binary) bool {
+	if !b.Op.IsComparison() || isDate(b.L) == isDate(b.R) {
+		return false
+	}
+	if other := b.R; isDate(b.R) && g.TypeOf(b.L) != sqlgen.KTime || isDate(b.L) && g.TypeOf(other) != sqlgen.KTime {
+		return false
+	}
+	side := func(e ast.Expr) {
+		if isDate(e) {
+			g.W("toDateTime(")
+			g.Expr(e)
+			g.W(", 'UTC')")
+			return
+		}
+		g.P.Operand(e, ast.PrecAdd)
+	}
+	g.W("(")
+	side(b.L)
+	g.W(" " + b.Op.String() + " ")
+	side(b.R)
+	g.W(")")
+	return true
+}
