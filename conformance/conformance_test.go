@@ -10,6 +10,8 @@ import (
 
 	"tsgate/dialects/duckdb"
 	"tsgate/dialects/registry"
+	"tsgate/guard"
+	"tsgate/query"
 )
 
 func embeddedTarget(t *testing.T, name string, reference bool) *Target {
@@ -79,7 +81,7 @@ func TestSuite(t *testing.T) {
 			SQLOnlyOutside: be.Name() == "influxql" || be.Name() == "flux"})
 	}
 	ds := NewDataset(1, base)
-	rep, err := Run(ctx, ds, cases, targets, Options{})
+	rep, err := Run(ctx, ds, cases, targets, Options{Local: testLocal(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,4 +102,19 @@ func TestSuite(t *testing.T) {
 	if ref := rep.Backends[0]; ref.Passed() != rep.Total {
 		t.Errorf("the reference itself fails %d cases: the corpus is wrong", rep.Total-ref.Passed())
 	}
+}
+
+// testLocal is a finishing engine for split plans, as the gateway runs.
+func testLocal(t *testing.T) *query.Local {
+	t.Helper()
+	g, err := guard.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := query.NewLocal(g, query.DefaultLocalLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close(); g.Close() })
+	return l
 }

@@ -38,7 +38,7 @@ func TestDifferentialFuzz(t *testing.T) {
 		targets = append(targets, &Target{Name: name, Backend: be})
 	}
 	ds := NewDataset(1, DefaultBase(time.Now()))
-	rep, err := Fuzz(ctx, ds, targets, FuzzOptions{N: n, Seed: seed})
+	rep, err := Fuzz(ctx, ds, targets, FuzzOptions{N: n, Seed: seed, Local: testLocal(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

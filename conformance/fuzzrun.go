@@ -25,6 +25,8 @@ type FuzzOptions struct {
 	// same queries.
 	Seed  uint64
 	Rules Rules
+	// Local lets backends answer by split plans, as the gateway does.
+	Local *query.Local
 	// Progress, when set, is called every so often with queries done.
 	Progress func(done, total int, elapsed time.Duration)
 }
@@ -93,6 +95,9 @@ func Fuzz(ctx context.Context, ds *Dataset, targets []*Target, opt FuzzOptions) 
 		var opts []query.Option
 		if !t.Reference {
 			opts = append(opts, query.Translated())
+			if opt.Local != nil {
+				opts = append(opts, query.WithLocal(opt.Local))
+			}
 		}
 		pipes[t] = query.New(t.Backend, opts...)
 		if !t.Reference {
@@ -178,11 +183,11 @@ func runArc(ctx context.Context, p *query.Pipeline, db, sql string, ref bool) (*
 		}
 		return Read(rows)
 	}
-	tr, err := p.Translate(ctx, db, sql, translate.FromArc)
+	plan, err := p.Plan(ctx, db, sql, translate.FromArc)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := p.Execute(ctx, db, tr)
+	rows, err := p.Run(ctx, db, plan)
 	if err != nil {
 		return nil, err
 	}
@@ -326,6 +331,11 @@ func (r *FuzzReport) Summary() string {
 	fmt.Fprintf(&sb, "seed %d: %d queries (%d the reference rejected) in %s\n", r.Seed, r.Queries, r.Invalid, r.Elapsed.Round(time.Second))
 	for _, b := range r.Backends {
 		fmt.Fprintf(&sb, "%-20s generated %d  same %d  refused %d  errors %d  WRONG %d\n", b.Name, b.Generated, b.Same, b.Refused, b.Errors, b.Wrong)
+	}
+	for _, b := range r.Backends {
+		for _, e := range b.ErrorSamples[:min(len(b.ErrorSamples), 6)] {
+			fmt.Fprintf(&sb, "\nerror on %s: %s\n", b.Name, indent(e))
+		}
 	}
 	for _, b := range r.Backends {
 		sort.Slice(b.Wrongs, func(i, j int) bool { return len(b.Wrongs[i].Minimized) < len(b.Wrongs[j].Minimized) })

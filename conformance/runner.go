@@ -16,6 +16,7 @@ import (
 	"tsgate/errs"
 	"tsgate/query"
 	"tsgate/translate"
+	"tsgate/translate/ast"
 )
 
 // Outcome is what happened to one case on one backend.
@@ -147,13 +148,21 @@ type CaseResult struct {
 	// Detail is the difference, the refusal or the error, and for declared
 	// outcomes their note.
 	Detail string `json:"detail,omitempty"`
+	// Finished says the backend could not answer the whole query and the
+	// gateway finished it on the backend's rows (a split plan); Why is
+	// the backend's refusal of the whole query.
+	Finished bool   `json:"finished_in_gateway,omitempty"`
+	Why      string `json:"why_finished,omitempty"`
 }
 
 // BackendReport is one backend's results.
 type BackendReport struct {
-	Name    string             `json:"name"`
-	Results []CaseResult       `json:"results"`
-	Counts  map[Outcome]int    `json:"-"`
+	Name    string          `json:"name"`
+	Results []CaseResult    `json:"results"`
+	Counts  map[Outcome]int `json:"-"`
+	// Pushed counts the passing cases the backend answered whole, without
+	// the gateway finishing them.
+	Pushed  int                `json:"pushed_down"`
 	Score   map[string]int     `json:"counts"`
 	Elapsed time.Duration      `json:"-"`
 	Notes   map[string]string  `json:"-"`
@@ -173,6 +182,9 @@ func (b *BackendReport) Failed() int {
 // "influxql: 287/300 passed, 11 refused (declared), 2 failed".
 func (b *BackendReport) ScoreLine(total int) string {
 	s := fmt.Sprintf("%s: %d/%d passed", b.Name, b.Counts[Pass], total)
+	if f := b.Counts[Pass] - b.Pushed; f > 0 {
+		s += fmt.Sprintf(" (%d finished in the gateway)", f)
+	}
 	if n := b.Counts[Refused]; n > 0 {
 		s += fmt.Sprintf(", %d refused (declared)", n)
 	}
@@ -202,6 +214,10 @@ type Report struct {
 // Options tune a run.
 type Options struct {
 	Rules Rules
+	// Local, when set, lets backends answer what they cannot whole by a
+	// split plan (the backend's rows, finished by the local engine), as
+	// the gateway does.
+	Local *query.Local
 	// Progress, when set, is called after each case on each backend.
 	Progress func(backend string, done, total int)
 }
@@ -287,6 +303,9 @@ func runTarget(ctx context.Context, t *Target, ds *Dataset, cases []Case, ref *B
 		// generator: its queries are translated like any backend's.
 		opts = append(opts, query.Translated())
 	}
+	if opt.Local != nil {
+		opts = append(opts, query.WithLocal(opt.Local))
+	}
 	p := query.New(t.Backend, opts...)
 	for i, c := range cases {
 		cr, res := runCase(ctx, t, p, ds, &c, ref, opt)
@@ -295,6 +314,9 @@ func runTarget(ctx context.Context, t *Target, ds *Dataset, cases []Case, ref *B
 		}
 		br.Results = append(br.Results, cr)
 		br.Counts[cr.Outcome]++
+		if cr.Outcome == Pass && !cr.Finished {
+			br.Pushed++
+		}
 		if opt.Progress != nil {
 			opt.Progress(t.Name, i+1, len(cases))
 		}
@@ -324,7 +346,13 @@ func runCase(ctx context.Context, t *Target, p *query.Pipeline, ds *Dataset, c *
 		cr.Outcome = Pass
 		return cr, res
 	}
-	tr, err := p.Translate(ctx, ds.Database, c.SQL, translate.FromArc)
+	if m, ok := readsUnavailable(c.SQL, t.unavailable); ok {
+		// The backend refused this data at write (as it must: times
+		// outside its range), so it holds part of it at most.
+		cr.Outcome, cr.Detail = Refused, "the backend refused "+m+" at write"
+		return cr, nil
+	}
+	plan, err := p.Plan(ctx, ds.Database, c.SQL, translate.FromArc)
 	if err != nil {
 		if errs.CodeOf(err) == errs.Unsupported {
 			if note, ok := t.declared(c, Refused); ok {
@@ -337,8 +365,11 @@ func runCase(ctx context.Context, t *Target, p *query.Pipeline, ds *Dataset, c *
 		cr.Outcome, cr.Detail = Error, "translate: "+err.Error()
 		return cr, nil
 	}
-	cr.Query = tr.Text
-	rows, err := p.Execute(ctx, ds.Database, tr)
+	cr.Query = plan.String()
+	if plan.Hybrid != nil {
+		cr.Finished, cr.Why = true, errs.As(plan.Hybrid.Why).Msg
+	}
+	rows, err := p.Run(ctx, ds.Database, plan)
 	if err == nil {
 		res, err = Read(rows)
 	}
@@ -379,4 +410,23 @@ func ordered(c *Case) bool {
 		return false
 	}
 	return Ordered(c.SQL)
+}
+
+// readsUnavailable names a measurement of unavailable that sql reads.
+func readsUnavailable(sql string, unavailable map[string]bool) (string, bool) {
+	if len(unavailable) == 0 {
+		return "", false
+	}
+	st, err := translate.New().Parse(sql)
+	if err != nil {
+		return "", false
+	}
+	var found string
+	ast.Inspect(st, func(n ast.Node) bool {
+		if t, ok := n.(*ast.Table); ok && unavailable[t.Name] && found == "" {
+			found = t.Name
+		}
+		return found == ""
+	})
+	return found, found != ""
 }

@@ -15,6 +15,8 @@ import (
 	"tsgate/dialects"
 	"tsgate/dialects/duckdb"
 	"tsgate/dialects/registry"
+	"tsgate/guard"
+	"tsgate/query"
 )
 
 // stringList is a repeatable flag.
@@ -34,6 +36,10 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 	seed := fl.Uint64("seed", 1, "dataset seed")
 	baseline := fl.String("baseline", "", "baseline.json to gate on (default: the built-in one)")
 	translated := fl.Bool("translated-duckdb", true, "also score the embedded engine reached through the translator")
+	hybrid := fl.Bool("hybrid", true, "let backends answer by split plans finished in the gateway, as the gateway does (query.hybrid)")
+	fuzzN := fl.Int("fuzz", 0, "instead of the case corpus, run N generated queries differentially against the reference")
+	fuzzSeed := fl.Uint64("fuzz-seed", 20261205, "seed of the generated queries (the same seed draws the same queries)")
+	fuzzTime := fl.Duration("fuzz-time", 0, "stop generating after this long (with --fuzz 0: run until then)")
 	if !noArgs(fl, args, stderr) {
 		return 2
 	}
@@ -110,7 +116,24 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 			t.Backend.Close()
 		}
 	}()
-	opt := conformance.Options{}
+	var local *query.Local
+	if *hybrid {
+		g, err := guard.New()
+		if err != nil {
+			fmt.Fprintln(stderr, "tsgate conformance:", err)
+			return 1
+		}
+		defer g.Close()
+		if local, err = query.NewLocal(g, query.DefaultLocalLimits()); err != nil {
+			fmt.Fprintln(stderr, "tsgate conformance:", err)
+			return 1
+		}
+		defer local.Close()
+	}
+	if *fuzzN > 0 || *fuzzTime > 0 {
+		return runFuzz(ctx, targets, conformance.FuzzOptions{N: *fuzzN, Duration: *fuzzTime, Seed: *fuzzSeed, Local: local}, *seed, base, *out, stdout, stderr)
+	}
+	opt := conformance.Options{Local: local}
 	if isTerminal(stderr) {
 		opt.Progress = func(backend string, done, total int) {
 			const width = 30
@@ -179,6 +202,42 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 			fmt.Fprintln(stderr, "regression:", r)
 		}
 		return 3
+	}
+	return 0
+}
+
+// runFuzz is the differential query fuzzer over the targets: every wrong
+// answer is printed minimized, as a ready conformance case, and fails the
+// run (exit 3); refusals are acceptable outcomes.
+func runFuzz(ctx context.Context, targets []*conformance.Target, opt conformance.FuzzOptions, seed uint64, base time.Time, out string, stdout, stderr io.Writer) int {
+	if isTerminal(stderr) {
+		opt.Progress = func(done, total int, elapsed time.Duration) {
+			fmt.Fprintf(stderr, "\r%d/%d queries, %s", done, total, elapsed.Round(time.Second))
+		}
+	}
+	rep, err := conformance.Fuzz(ctx, conformance.NewDataset(seed, base), targets, opt)
+	if isTerminal(stderr) {
+		fmt.Fprintln(stderr)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "tsgate conformance:", err)
+		return 1
+	}
+	w := stdout
+	if out != "" {
+		f, err := os.Create(out)
+		if err != nil {
+			fmt.Fprintln(stderr, "tsgate conformance:", err)
+			return 1
+		}
+		defer f.Close()
+		w = f
+	}
+	fmt.Fprint(w, rep.Summary())
+	for _, b := range rep.Backends {
+		if b.Wrong > 0 {
+			return 3
+		}
 	}
 	return 0
 }
