@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"tsgate/auth"
 )
 
 // Config is tsgate's whole configuration. Precedence, lowest first:
@@ -155,6 +157,10 @@ type AuthConfig struct {
 	// BootstrapToken, when set on first start, becomes the admin token
 	// instead of a random one.
 	BootstrapToken string `toml:"bootstrap_token"`
+	// StoreURL, when set (postgres://…), keeps the tokens and their
+	// SCRAM verifiers in that PostgreSQL database, shared by every
+	// replica; empty means the token file in data_dir.
+	StoreURL string `toml:"store_url"`
 }
 
 // LogConfig sets the structured logger.
@@ -376,6 +382,9 @@ func (c Config) Validate() error {
 	}
 	if h := c.HTTP; h.ReadHeaderTimeout.Duration <= 0 || h.ReadTimeout.Duration <= 0 || h.WriteTimeout.Duration < 0 || h.IdleTimeout.Duration <= 0 || h.MaxConnections <= 0 {
 		problems = append(problems, errors.New("http.read_header_timeout, http.read_timeout, http.idle_timeout and http.max_connections must be positive, http.write_timeout not negative"))
+	}
+	if u := c.Auth.StoreURL; u != "" && !auth.IsPostgresURL(u) {
+		problems = append(problems, errors.New("auth.store_url: must be a postgres:// or postgresql:// URL (empty: the token file in data_dir)"))
 	}
 	if c.PGWire.MaxConnections <= 0 {
 		problems = append(problems, errors.New("pgwire.max_connections must be positive"))

@@ -114,6 +114,15 @@ func StorePath(dataDir string) string { return filepath.Join(dataDir, "tsgate.du
 // TokenPath is the token file under the data directory.
 func TokenPath(dataDir string) string { return filepath.Join(dataDir, "tokens.json") }
 
+// OpenTokens opens the token store cfg names: the PostgreSQL database of
+// auth.store_url, shared by replicas, else the token file in data_dir.
+func OpenTokens(ctx context.Context, cfg Config, log *slog.Logger) (*auth.Store, error) {
+	if cfg.Auth.StoreURL != "" {
+		return auth.OpenPostgres(ctx, cfg.Auth.StoreURL, auth.WithLogger(log))
+	}
+	return auth.Open(TokenPath(cfg.DataDir))
+}
+
 // New opens the backend and token store and binds the listeners, so a
 // port conflict fails here and not after "started". The bootstrap admin
 // token, when one is created, is written to announce once.
@@ -171,9 +180,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) 
 		arc.WithMaxSQLLength(cfg.Arc.MaxSQLLength),
 	}
 	if cfg.Auth.Enabled {
-		if g.tokens, err = auth.Open(TokenPath(cfg.DataDir)); err != nil {
+		if g.tokens, err = OpenTokens(ctx, cfg, log); err != nil {
 			return nil, err
 		}
+		undo = append(undo, func() { g.tokens.Close() })
 		secret, err := g.tokens.Bootstrap(cfg.Auth.BootstrapToken)
 		if err != nil {
 			return nil, fmt.Errorf("bootstrap admin token: %w", err)
@@ -245,6 +255,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	errsOut = append(errsOut, serveErr)
 	for _, f := range g.frontends {
 		errsOut = append(errsOut, f.shutdown(sctx))
+	}
+	if g.tokens != nil {
+		errsOut = append(errsOut, g.tokens.Close())
 	}
 	return errors.Join(append(errsOut, g.backend.Close(), g.guard.Close())...)
 }

@@ -165,7 +165,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
 	return 0
 }
 
-func runToken(_ context.Context, args []string, stdout, stderr io.Writer) int {
+func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, "usage: tsgate token create|list|revoke [flags]")
 		return 2
@@ -189,11 +189,14 @@ func runToken(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "tsgate:", err)
 		return 1
 	}
-	store, err := auth.Open(gateway.TokenPath(cfg.DataDir))
+	// auth.store_url (TSGATE_AUTH_STORE_URL) names the replicas' shared
+	// store; without it, the token file in the data directory.
+	store, err := gateway.OpenTokens(ctx, cfg, gateway.NewLogger(cfg.Log, stderr))
 	if err != nil {
 		fmt.Fprintln(stderr, "tsgate:", err)
 		return 1
 	}
+	defer store.Close()
 	switch args[0] {
 	case "create":
 		if *name == "" {
