@@ -111,14 +111,20 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 	}()
 	opt := conformance.Options{}
-	if isTerminal(stderr) {
-		opt.Progress = func(backend string, done, total int) {
-			const width = 30
-			n := done * width / total
-			fmt.Fprintf(stderr, "\r%-20s [%s%s] %d/%d", backend, strings.Repeat("#", n), strings.Repeat(".", width-n), done, total)
-			if done == total {
-				fmt.Fprintln(stderr)
-			}
+	bar := newProgress(stderr)
+	var started time.Time
+	opt.Progress = func(backend string, done, total int) {
+		if done == 1 {
+			started = time.Now()
+		}
+		const width = 30
+		n := done * width / total
+		// The rate counts the cases after the first: its start is when
+		// the first one ended.
+		bar.show(fmt.Sprintf("%-20s [%s%s] %d/%d cases, %s", backend, strings.Repeat("#", n), strings.Repeat(".", width-n),
+			done, total, rateETA(int64(done-1), int64(total-1), time.Since(started), "cases")), done == total)
+		if done == total {
+			bar.done()
 		}
 	}
 	ds := conformance.NewDataset(*seed, base)
@@ -181,17 +187,6 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 		return 3
 	}
 	return 0
-}
-
-// isTerminal reports whether w is a character device (a progress bar
-// would only clutter a log or a pipe).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // sqlOnlyOutside says the backend's language is not SQL, as its registry
