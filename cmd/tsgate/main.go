@@ -28,6 +28,7 @@ func commands() map[string]command {
 		"conformance": {"score backends against the embedded reference on the conformance corpus", runConformance},
 		"memtrace":    {"manage the memtrace API's organizations and keys: org add|list, key create|list|revoke", runMemtrace},
 		"token":       {"manage API tokens: create, list, revoke", runToken},
+		"healthcheck": {"exit 0 when the running gateway's /health answers 200 (the container's HEALTHCHECK)", runHealthcheck},
 		"translate":   {"translate a SQL query for a backend, or show why it cannot be", runTranslate},
 		"version": {"print the version", func(_ context.Context, _ []string, out, _ io.Writer) int {
 			fmt.Fprintln(out, "tsgate", version)
