@@ -19,6 +19,7 @@ import (
 	"tsgate/auth"
 	"tsgate/dialects"
 	"tsgate/dialects/duckdb"
+	"tsgate/errs"
 	"tsgate/guard"
 	"tsgate/query"
 	"tsgate/wire/arc"
@@ -42,8 +43,11 @@ type Gateway struct {
 	// accepted and not yet closed, by listener.
 	refused *prometheus.CounterVec
 	open    *prometheus.GaugeVec
-	tokens  *auth.Store
-	arc     *arc.Server
+	// pgErrors counts statements pg wire answered with an error, by code
+	// (the Arc API counts its own in tsgate_errors_total).
+	pgErrors *prometheus.CounterVec
+	tokens   *auth.Store
+	arc      *arc.Server
 	// frontends are the listeners: the Arc API first, then the others.
 	frontends []*frontend
 }
@@ -153,7 +157,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) 
 		Name: "tsgate_connections_open",
 		Help: "Connections open on a listener, by listener (capped by http.max_connections and pgwire.max_connections).",
 	}, []string{"listener"})
-	reg.MustRegister(g.refused, g.open)
+	g.pgErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tsgate_pgwire_errors_total",
+		Help: "Statements pg wire answered with an error, by tsgate error code (unsupported: refused as not expressible on the backend).",
+	}, []string{"code"})
+	for _, c := range errs.Codes() {
+		g.pgErrors.WithLabelValues(c.String())
+	}
+	reg.MustRegister(g.refused, g.open, g.pgErrors)
 	// The backend is switchable: [migration] may add a dual-written
 	// secondary and shadow reads, and a reload may swap them (migration.go).
 	var adminOnly []string

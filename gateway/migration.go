@@ -339,6 +339,9 @@ func (s *switchable) build(ctx context.Context, plan migrationPlan) (*migState, 
 	}
 	st := &migState{gen: s.gens.Add(1), plan: plan, primary: prim, identity: identity, qg: s.qg, writer: prim, relPrimary: rel, drained: make(chan struct{})}
 	st.pipe = query.New(prim, query.WithGuard(s.qg))
+	if !identity {
+		s.guard.observe(prim.Name())
+	}
 	if plan.secondary == "" {
 		s.dm.depth.Set(0)
 		s.dm.bytes.Set(0)

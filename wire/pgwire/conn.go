@@ -213,6 +213,9 @@ func (c *conn) sendError(err error) {
 	if errors.As(err, &e) && (e.Code == errs.Internal) {
 		c.srv.log.Warn("pgwire internal error", "err", err)
 	}
+	if c.srv.cfg.OnError != nil {
+		c.srv.cfg.OnError(err)
+	}
 	c.be.Send(errorResponse(err))
 }
 
