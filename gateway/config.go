@@ -30,6 +30,7 @@ type Config struct {
 	PGWire   PGWireConfig   `toml:"pgwire"`
 	Auth     AuthConfig     `toml:"auth"`
 	Log      LogConfig      `toml:"log"`
+	UI       UIConfig       `toml:"ui"`
 	DuckDB   DuckDBConfig   `toml:"duckdb"`
 	// Migration is dual-write and shadow reads (docs/migration.md); the
 	// only section a SIGHUP reload applies.
@@ -163,6 +164,17 @@ type AuthConfig struct {
 	StoreURL string `toml:"store_url"`
 }
 
+// UIConfig is the web console at /ui/ on the Arc API's listener.
+type UIConfig struct {
+	// Enabled serves the console's page (public: it holds no data) and
+	// its JSON routes (an API token with read permission).
+	Enabled bool `toml:"enabled"`
+	// ConformanceReport is the `tsgate conformance --report json` output
+	// the console's matrix shows; empty means conformance.json in
+	// data_dir.
+	ConformanceReport string `toml:"conformance_report"`
+}
+
 // LogConfig sets the structured logger.
 type LogConfig struct {
 	Level  string `toml:"level"`  // debug, info, warn, error
@@ -250,6 +262,7 @@ func Default() Config {
 		PGWire:          PGWireConfig{Listen: ":5433", AuthMethod: "scram-sha-256", ServerVersion: "15.0 (tsgate)", MaxConnections: 1024},
 		Auth:            AuthConfig{Enabled: true},
 		Log:             LogConfig{Level: "info", Format: "text"},
+		UI:              UIConfig{Enabled: true},
 		ShutdownTimeout: Duration{30 * time.Second},
 		Migration:       MigrationConfig{QueueMaxBytes: 1 << 30, ShadowTimeout: Duration{30 * time.Second}, DrainTimeout: Duration{30 * time.Second}},
 	}

@@ -17,12 +17,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"tsgate/auth"
+	"tsgate/conformance"
 	"tsgate/dialects"
 	"tsgate/dialects/duckdb"
 	"tsgate/errs"
 	"tsgate/guard"
 	"tsgate/query"
 	"tsgate/wire/arc"
+	"tsgate/wire/console"
 )
 
 // Gateway is a running tsgate: backend, token store and front ends.
@@ -211,6 +213,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) 
 		log.Warn("authentication is disabled (auth.enabled = false): anyone who reaches the API can read and write")
 	}
 	arcOpts = append(arcOpts, arc.WithMetrics(reg, reg))
+	if cfg.UI.Enabled {
+		arcOpts = append(arcOpts, arc.WithRoutes(g.console().Routes()...))
+	}
 	g.arc = arc.New(arcBackend{p: g.pipeline, g: g.guard}, arcOpts...)
 	undo = append(undo, g.closeListeners)
 	if err := g.addHTTP("arc", cfg.Arc.Listen, g.arc.Handler()); err != nil {
@@ -225,6 +230,27 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) 
 		return nil, err
 	}
 	return g, nil
+}
+
+// console is the web console over this gateway: its guard, the current
+// primary's schema and name.
+func (g *Gateway) console() *console.Console {
+	baseline, _ := fs.ReadFile(conformance.Corpus(), "baseline.json")
+	report := g.cfg.UI.ConformanceReport
+	if report == "" {
+		report = filepath.Join(g.cfg.DataDir, "conformance.json")
+	}
+	return console.New(console.Config{
+		Guard:  g.guard,
+		Schema: g.sw.Schema,
+		Live: func() console.Live {
+			st := g.sw.state()
+			return console.Live{Backend: st.primary.Name(), Generator: st.primary.Generator().Name(), AsWritten: st.identity}
+		},
+		Baseline:     baseline,
+		ReportPath:   report,
+		MaxSQLLength: g.cfg.Arc.MaxSQLLength,
+	})
 }
 
 // ArcAddr is the Arc API's bound address (useful with port 0).
