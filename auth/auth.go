@@ -156,8 +156,16 @@ func (s *Store) refresh() {
 		return
 	}
 	now := s.now()
-	s.mu.Lock()
+	// Every request asks: the common answer (not due) takes the shared
+	// lock only.
+	s.mu.RLock()
 	due := now.Sub(s.checked) >= time.Second
+	s.mu.RUnlock()
+	if !due {
+		return
+	}
+	s.mu.Lock()
+	due = now.Sub(s.checked) >= time.Second
 	if due {
 		s.checked = now
 	}
