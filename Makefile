@@ -6,8 +6,9 @@ BENCHTIME ?= 1x
 
 .PHONY: build run test bench lint fuzz clean
 
+# The release build the container image runs too (trimmed, stripped, versioned).
 build:
-	$(GO) build -o $(BIN) ./cmd/tsgate
+	./scripts/build.sh $(BIN)
 
 # Serve on the embedded DuckDB store (data in ./data, Arc API on :8000).
 run:

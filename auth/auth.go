@@ -7,15 +7,13 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"tsgate/errs"
 )
 
 // Permission is one right a token carries. Admin implies the others.
@@ -60,64 +58,106 @@ func (t *Token) Has(p Permission) bool {
 	return slices.Contains(t.Permissions, p) || slices.Contains(t.Permissions, Admin)
 }
 
-type file struct {
-	SCRAM  *SCRAMParams `json:"scram,omitempty"`
-	Tokens []*Token     `json:"tokens"`
+// state is everything a store keeps: its tokens and the store-wide SCRAM
+// salt and iteration count.
+type state struct {
+	Tokens []*Token
+	SCRAM  *SCRAMParams
 }
 
-// Store is the token file plus an in-memory index. Other processes (the
-// `tsgate token` CLI) may change the file; the store notices within a
-// second.
-type Store struct {
-	path string
+// backing is where a Store keeps its state: a file (file.go) or
+// PostgreSQL (postgres.go).
+type backing interface {
+	// load reads the stored state and its version.
+	load(ctx context.Context) (state, int64, error)
+	// version is the stored state's version, read cheaply: it changes
+	// whenever the state does.
+	version(ctx context.Context) (int64, error)
+	// update applies fn to the stored state and stores the result
+	// atomically, serialized against the backing's other writers (other
+	// processes included where the backing can). fn may leave the state
+	// unchanged; nothing is written then.
+	update(ctx context.Context, fn func(*state) error) (state, int64, error)
+	close() error
+}
 
+// ioTimeout bounds one read or write of the backing: the Store's methods
+// keep the signatures they had when the backing was only a file.
+const ioTimeout = 10 * time.Second
+
+// Store is the tokens of a backing plus an in-memory index, so verifying
+// a token is one map look-up. Other processes (the `tsgate token` CLI,
+// other replicas) may change the backing; the store notices within a
+// second: a file is looked at again at most once a second when asked, a
+// PostgreSQL store is watched (LISTEN/NOTIFY and a poll).
+type Store struct {
+	b backing
+	// watched: a watcher keeps the index current and versions only
+	// grow, so an older load never replaces a newer one.
+	watched bool
+	// wmu serializes this process's writers; mu guards the index only,
+	// so a write waiting on the backing never blocks verification.
+	wmu     sync.Mutex
 	mu      sync.RWMutex
-	tokens  []*Token
-	scram   *SCRAMParams
+	st      state
 	byHash  map[string]*Token
-	modTime time.Time
+	ver     int64
 	checked time.Time
 	now     func() time.Time
+	// stop ends the watcher and waits for it.
+	stop func()
 }
 
-// Open loads the token file at path (absent = no tokens yet).
-func Open(path string) (*Store, error) {
-	s := &Store{path: path, now: time.Now}
-	if err := s.reload(); err != nil {
+func newStore(b backing, watched bool) (*Store, error) {
+	s := &Store{b: b, watched: watched, now: time.Now, byHash: map[string]*Token{}}
+	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
+	defer cancel()
+	st, v, err := b.load(ctx)
+	if err != nil {
+		b.close()
 		return nil, err
 	}
+	s.install(st, v)
 	return s, nil
 }
 
-func (s *Store) reload() error {
-	st, err := os.Stat(s.path)
-	if errors.Is(err, os.ErrNotExist) {
-		s.tokens, s.scram, s.byHash, s.modTime = nil, nil, map[string]*Token{}, time.Time{}
-		return nil
+// install makes st (at version v) what the store answers from.
+func (s *Store) install(st state, v int64) {
+	byHash := make(map[string]*Token, len(st.Tokens))
+	for _, t := range st.Tokens {
+		byHash[t.Hash] = t
 	}
-	if err != nil {
-		return err
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.watched && v < s.ver {
+		return
 	}
-	b, err := os.ReadFile(s.path)
-	if err != nil {
-		return err
-	}
-	var f file
-	if err := json.Unmarshal(b, &f); err != nil {
-		return fmt.Errorf("token file %s: %w", s.path, err)
-	}
-	s.tokens, s.scram = f.Tokens, f.SCRAM
-	s.byHash = make(map[string]*Token, len(f.Tokens))
-	for _, t := range f.Tokens {
-		s.byHash[t.Hash] = t
-	}
-	s.modTime = st.ModTime()
-	return nil
+	s.st, s.byHash, s.ver = st, byHash, v
 }
 
-// refresh rereads the file when it changed, at most once a second.
+func (s *Store) currentVersion() int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.ver
+}
+
+// Close stops watching the backing and releases it.
+func (s *Store) Close() error {
+	if s.stop != nil {
+		s.stop()
+	}
+	return s.b.close()
+}
+
+// refresh looks at an unwatched backing again when a second has passed
+// since the last look.
 func (s *Store) refresh() {
+	if s.watched {
+		return
+	}
 	now := s.now()
+	// Every request asks: the common answer (not due) takes the shared
+	// lock only.
 	s.mu.RLock()
 	due := now.Sub(s.checked) >= time.Second
 	s.mu.RUnlock()
@@ -125,14 +165,46 @@ func (s *Store) refresh() {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.checked = now
-	st, err := os.Stat(s.path)
-	if err != nil || !st.ModTime().Equal(s.modTime) {
-		// A read error keeps the old tokens: failing closed on a
-		// transient error would lock every client out.
-		_ = s.reload()
+	due = now.Sub(s.checked) >= time.Second
+	if due {
+		s.checked = now
 	}
+	s.mu.Unlock()
+	if due {
+		s.reloadIfChanged()
+	}
+}
+
+// reloadIfChanged reloads when the backing's version moved. A read error
+// keeps the old tokens: failing closed on a transient error would lock
+// every client out.
+func (s *Store) reloadIfChanged() {
+	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
+	defer cancel()
+	v, err := s.b.version(ctx)
+	if err != nil || v == s.currentVersion() {
+		return
+	}
+	st, v, err := s.b.load(ctx)
+	if err != nil {
+		return
+	}
+	s.install(st, v)
+}
+
+// write applies fn through the backing and installs the result, so this
+// process sees its own change at once.
+func (s *Store) write(fn func(*state) error) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
+	defer cancel()
+	st, v, err := s.b.update(ctx, fn)
+	if err != nil {
+		return err
+	}
+	s.install(st, v)
+	return nil
 }
 
 func hashToken(tok string) string {
@@ -150,6 +222,12 @@ func (s *Store) Verify(tok string) (*Token, bool) {
 	if t, ok := s.lookup(h); ok {
 		return t, true
 	}
+	if s.watched {
+		// The watcher brings a token made elsewhere within a second;
+		// asking the database on every miss would let anyone with a
+		// wrong token load it.
+		return nil, false
+	}
 	// A token the CLI created a moment ago: look at the file now rather
 	// than within the second refresh allows. Only misses pay the stat.
 	s.reloadIfChanged()
@@ -163,7 +241,7 @@ func (s *Store) ByID(id string) (*Token, bool) {
 	s.refresh()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for _, t := range s.tokens {
+	for _, t := range s.st.Tokens {
 		if t.ID == id {
 			return t, true
 		}
@@ -181,20 +259,11 @@ func (s *Store) lookup(h string) (*Token, bool) {
 	return t, true
 }
 
-func (s *Store) reloadIfChanged() {
-	st, err := os.Stat(s.path)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err == nil && !st.ModTime().Equal(s.modTime) {
-		_ = s.reload()
-	}
-}
-
 // Empty reports whether no token exists.
 func (s *Store) Empty() bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return len(s.tokens) == 0
+	return len(s.st.Tokens) == 0
 }
 
 // NewSecret makes a fresh random token.
@@ -215,48 +284,77 @@ func (s *Store) Create(name, secret string, perms []Permission) (string, *Token,
 			return "", nil, err
 		}
 	} else if len(secret) < 16 {
-		return "", nil, errors.New("a token must be at least 16 characters")
+		return "", nil, errs.New(errs.Invalid, "a token must be at least 16 characters")
 	}
-	var id [6]byte
-	if _, err := rand.Read(id[:]); err != nil {
-		return "", nil, err
-	}
-	t := &Token{ID: hex.EncodeToString(id[:]), Name: name, Hash: hashToken(secret), Permissions: perms, CreatedAt: s.now().UTC()}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.reload(); err != nil {
-		return "", nil, err
-	}
-	if _, dup := s.byHash[t.Hash]; dup {
-		return "", nil, errors.New("that token already exists")
-	}
-	params := s.scram
-	if params == nil {
+	var t *Token
+	err := s.write(func(st *state) error {
 		var err error
-		if params, err = newSCRAMParams(); err != nil {
-			return "", nil, err
-		}
-	}
-	keys, err := DeriveSCRAM(*params, secret)
+		t, err = s.add(st, name, secret, perms)
+		return err
+	})
 	if err != nil {
 		return "", nil, err
 	}
-	t.SCRAM = &keys
-	tokens := append(slices.Clone(s.tokens), t)
-	if err := s.save(tokens, params); err != nil {
-		return "", nil, err
+	return secret, t, nil
+}
+
+// add appends a new token for secret to st, deriving its SCRAM verifier
+// (and the store's salt, on the first token).
+func (s *Store) add(st *state, name, secret string, perms []Permission) (*Token, error) {
+	var id [6]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return nil, err
 	}
-	return secret, t, s.reload()
+	// µs: what PostgreSQL's timestamptz keeps, so every replica shows
+	// the same time.
+	t := &Token{ID: hex.EncodeToString(id[:]), Name: name, Hash: hashToken(secret), Permissions: perms, CreatedAt: s.now().UTC().Truncate(time.Microsecond)}
+	if slices.ContainsFunc(st.Tokens, func(o *Token) bool { return o.Hash == t.Hash }) {
+		return nil, errs.New(errs.Conflict, "that token already exists")
+	}
+	if st.SCRAM == nil {
+		var err error
+		if st.SCRAM, err = newSCRAMParams(); err != nil {
+			return nil, err
+		}
+	}
+	keys, err := DeriveSCRAM(*st.SCRAM, secret)
+	if err != nil {
+		return nil, err
+	}
+	t.SCRAM = &keys
+	st.Tokens = append(slices.Clone(st.Tokens), t)
+	return t, nil
 }
 
 // Bootstrap creates the admin token when there is none. It returns the
-// secret only when it made one.
+// secret only when it made one. Replicas starting together against one
+// PostgreSQL store make one admin token between them: the check and the
+// creation are one update.
 func (s *Store) Bootstrap(secret string) (string, error) {
 	if !s.Empty() {
 		return "", nil
 	}
-	sec, _, err := s.Create("admin", secret, []Permission{Read, Write, Delete, Admin})
-	return sec, err
+	if secret == "" {
+		var err error
+		if secret, err = NewSecret(); err != nil {
+			return "", err
+		}
+	} else if len(secret) < 16 {
+		return "", errs.New(errs.Invalid, "a token must be at least 16 characters")
+	}
+	made := false
+	err := s.write(func(st *state) error {
+		if len(st.Tokens) > 0 {
+			return nil
+		}
+		made = true
+		_, err := s.add(st, "admin", secret, []Permission{Read, Write, Delete, Admin})
+		return err
+	})
+	if err != nil || !made {
+		return "", err
+	}
+	return secret, nil
 }
 
 // List returns the stored tokens.
@@ -264,8 +362,8 @@ func (s *Store) List() []Token {
 	s.refresh()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := make([]Token, len(s.tokens))
-	for i, t := range s.tokens {
+	out := make([]Token, len(s.st.Tokens))
+	for i, t := range s.st.Tokens {
 		out[i] = *t
 	}
 	return out
@@ -273,52 +371,14 @@ func (s *Store) List() []Token {
 
 // Revoke deletes the token with id.
 func (s *Store) Revoke(id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.reload(); err != nil {
-		return err
-	}
-	i := slices.IndexFunc(s.tokens, func(t *Token) bool { return t.ID == id })
-	if i < 0 {
-		return fmt.Errorf("no token with id %q", id)
-	}
-	if err := s.save(slices.Delete(slices.Clone(s.tokens), i, i+1), s.scram); err != nil {
-		return err
-	}
-	return s.reload()
-}
-
-// save writes the file atomically and durably: a crash leaves the old or
-// the new file, never half of one.
-func (s *Store) save(tokens []*Token, scram *SCRAMParams) error {
-	b, err := json.MarshalIndent(file{SCRAM: scram, Tokens: tokens}, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(s.path), ".tokens-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), s.path)
+	return s.write(func(st *state) error {
+		i := slices.IndexFunc(st.Tokens, func(t *Token) bool { return t.ID == id })
+		if i < 0 {
+			return errs.Newf(errs.NotFound, "no token with id %q", id)
+		}
+		st.Tokens = slices.Delete(slices.Clone(st.Tokens), i, i+1)
+		return nil
+	})
 }
 
 // Caller is who a request acts for, as the front end that authenticated

@@ -1,6 +1,11 @@
-// Package auth owns tsgate's API tokens: creation, hashed storage in a file
-// under the data directory, verification and permissions. The same tokens
-// authenticate the Arc HTTP API and pg wire.
+// Package auth owns tsgate's API tokens: creation, hashed storage,
+// verification and permissions. The same tokens authenticate the Arc HTTP
+// API and pg wire.
+//
+// Tokens live in a file under the data directory (Open) or, when several
+// replicas must share them, in PostgreSQL (OpenPostgres, auth.store_url);
+// either way a Store answers from an in-memory index and notices changes
+// other processes make within a second.
 //
 // Tokens are 32 random bytes, so a plain SHA-256 of the token is a safe
 // verifier (no dictionary to attack; bcrypt's cost buys nothing) and lets

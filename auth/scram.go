@@ -5,8 +5,9 @@ import (
 	"crypto/pbkdf2"
 	"crypto/rand"
 	"crypto/sha256"
-	"errors"
 	"slices"
+
+	"tsgate/errs"
 )
 
 // SCRAM-SHA-256 (RFC 5802/7677), which pg wire clients use by default,
@@ -72,53 +73,52 @@ func (s *Store) SCRAM() (p SCRAMParams, keys []SCRAMVerifier, ok bool) {
 	s.refresh()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.scram == nil {
+	if s.st.SCRAM == nil {
 		return SCRAMParams{}, nil, false
 	}
-	for _, t := range s.tokens {
+	for _, t := range s.st.Tokens {
 		if t.SCRAM != nil {
 			keys = append(keys, SCRAMVerifier{SCRAMKeys: *t.SCRAM, TokenID: t.ID})
 		}
 	}
-	return *s.scram, keys, len(keys) > 0
+	return *s.st.SCRAM, keys, len(keys) > 0
 }
 
 // LearnSCRAM stores the verifier of a valid token that has none (a token
 // made before tokens carried one), now that its secret was seen.
 func (s *Store) LearnSCRAM(secret string) error {
-	if _, ok := s.Verify(secret); !ok {
-		return errors.New("not a valid token")
+	t, ok := s.Verify(secret)
+	if !ok {
+		return errs.New(errs.Unauthenticated, "not a valid token")
 	}
-	h := hashToken(secret)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.reload(); err != nil {
-		return err
-	}
-	i := slices.IndexFunc(s.tokens, func(t *Token) bool { return t.Hash == h })
-	if i < 0 {
-		return errors.New("not a valid token")
-	}
-	if s.tokens[i].SCRAM != nil {
+	if t.SCRAM != nil {
+		// Every cleartext login asks; only the first one writes.
 		return nil
 	}
-	params := s.scram
-	if params == nil {
-		var err error
-		if params, err = newSCRAMParams(); err != nil {
+	h := hashToken(secret)
+	return s.write(func(st *state) error {
+		i := slices.IndexFunc(st.Tokens, func(t *Token) bool { return t.Hash == h })
+		if i < 0 {
+			return errs.New(errs.Unauthenticated, "not a valid token")
+		}
+		if st.Tokens[i].SCRAM != nil {
+			return nil
+		}
+		if st.SCRAM == nil {
+			var err error
+			if st.SCRAM, err = newSCRAMParams(); err != nil {
+				return err
+			}
+		}
+		keys, err := DeriveSCRAM(*st.SCRAM, secret)
+		if err != nil {
 			return err
 		}
-	}
-	keys, err := DeriveSCRAM(*params, secret)
-	if err != nil {
-		return err
-	}
-	tokens := slices.Clone(s.tokens)
-	t := *tokens[i]
-	t.SCRAM = &keys
-	tokens[i] = &t
-	if err := s.save(tokens, params); err != nil {
-		return err
-	}
-	return s.reload()
+		tokens := slices.Clone(st.Tokens)
+		t := *tokens[i]
+		t.SCRAM = &keys
+		tokens[i] = &t
+		st.Tokens = tokens
+		return nil
+	})
 }

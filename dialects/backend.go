@@ -99,6 +99,17 @@ func As[T any](b Backend) (T, bool) {
 	return zero, false
 }
 
+// DatabaseInURL is an optional Backend capability: the backend's URL
+// names an Arc database in its path (arc://host/db, influxql://host/db,
+// clickhouse://host/db), the one requests naming none go to. Tools that
+// take a URL (tsgate migrate, tsgate translate --backend) read it here
+// rather than parse URLs themselves. PostgreSQL's path names the server's
+// database, not an Arc database, so it has none.
+type DatabaseInURL interface {
+	// URLDatabase is the Arc database the URL names, "" when none.
+	URLDatabase() string
+}
+
 // IdempotentWriter is an optional Backend capability: a backend whose
 // writes are idempotent stores each row of a batch once however often the
 // batch is written (InfluxDB: a point with the same measurement, tag set

@@ -50,6 +50,17 @@ var codeInfo = [...]struct {
 	RequestTimeout:   {"request_timeout", http.StatusRequestTimeout, "08006"},
 }
 
+// Codes lists every code, so metrics labelled by code can show each at
+// zero before the first error (a rate over a series that does not exist
+// yet is no rate at all).
+func Codes() []Code {
+	out := make([]Code, len(codeInfo))
+	for i := range codeInfo {
+		out[i] = Code(i)
+	}
+	return out
+}
+
 // String is the code's stable name, used as a metrics label.
 func (c Code) String() string {
 	if int(c) < len(codeInfo) {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"tsgate/auth"
 )
 
 // Config is tsgate's whole configuration. Precedence, lowest first:
@@ -28,6 +30,7 @@ type Config struct {
 	PGWire   PGWireConfig   `toml:"pgwire"`
 	Auth     AuthConfig     `toml:"auth"`
 	Log      LogConfig      `toml:"log"`
+	UI       UIConfig       `toml:"ui"`
 	DuckDB   DuckDBConfig   `toml:"duckdb"`
 	Query    QueryConfig    `toml:"query"`
 	// Migration is dual-write and shadow reads (docs/migration.md); the
@@ -156,6 +159,21 @@ type AuthConfig struct {
 	// BootstrapToken, when set on first start, becomes the admin token
 	// instead of a random one.
 	BootstrapToken string `toml:"bootstrap_token"`
+	// StoreURL, when set (postgres://…), keeps the tokens and their
+	// SCRAM verifiers in that PostgreSQL database, shared by every
+	// replica; empty means the token file in data_dir.
+	StoreURL string `toml:"store_url"`
+}
+
+// UIConfig is the web console at /ui/ on the Arc API's listener.
+type UIConfig struct {
+	// Enabled serves the console's page (public: it holds no data) and
+	// its JSON routes (an API token with read permission).
+	Enabled bool `toml:"enabled"`
+	// ConformanceReport is the `tsgate conformance --report json` output
+	// the console's matrix shows; empty means conformance.json in
+	// data_dir.
+	ConformanceReport string `toml:"conformance_report"`
 }
 
 // LogConfig sets the structured logger.
@@ -264,6 +282,7 @@ func Default() Config {
 		PGWire:          PGWireConfig{Listen: ":5433", AuthMethod: "scram-sha-256", ServerVersion: "15.0 (tsgate)", MaxConnections: 1024},
 		Auth:            AuthConfig{Enabled: true},
 		Log:             LogConfig{Level: "info", Format: "text"},
+		UI:              UIConfig{Enabled: true},
 		ShutdownTimeout: Duration{30 * time.Second},
 		Migration:       MigrationConfig{QueueMaxBytes: 1 << 30, ShadowTimeout: Duration{30 * time.Second}, DrainTimeout: Duration{30 * time.Second}},
 	}
@@ -399,6 +418,9 @@ func (c Config) Validate() error {
 	}
 	if q := c.Query; q.MaxPullRows <= 0 || q.MaxPullBytes <= 0 || q.PullBudgetBytes < q.MaxPullBytes || q.LocalMemoryLimit == "" {
 		problems = append(problems, errors.New("query.max_pull_rows and query.max_pull_bytes must be positive, query.pull_budget_bytes at least query.max_pull_bytes, query.local_memory_limit set"))
+	}
+	if u := c.Auth.StoreURL; u != "" && !auth.IsPostgresURL(u) {
+		problems = append(problems, errors.New("auth.store_url: must be a postgres:// or postgresql:// URL (empty: the token file in data_dir)"))
 	}
 	if c.PGWire.MaxConnections <= 0 {
 		problems = append(problems, errors.New("pgwire.max_connections must be positive"))

@@ -17,11 +17,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"tsgate/auth"
+	"tsgate/conformance"
 	"tsgate/dialects"
 	"tsgate/dialects/duckdb"
+	"tsgate/errs"
 	"tsgate/guard"
 	"tsgate/query"
 	"tsgate/wire/arc"
+	"tsgate/wire/console"
 )
 
 // Gateway is a running tsgate: backend, token store and front ends.
@@ -45,8 +48,11 @@ type Gateway struct {
 	// accepted and not yet closed, by listener.
 	refused *prometheus.CounterVec
 	open    *prometheus.GaugeVec
-	tokens  *auth.Store
-	arc     *arc.Server
+	// pgErrors counts statements pg wire answered with an error, by code
+	// (the Arc API counts its own in tsgate_errors_total).
+	pgErrors *prometheus.CounterVec
+	tokens   *auth.Store
+	arc      *arc.Server
 	// frontends are the listeners: the Arc API first, then the others.
 	frontends []*frontend
 }
@@ -117,6 +123,15 @@ func StorePath(dataDir string) string { return filepath.Join(dataDir, "tsgate.du
 // TokenPath is the token file under the data directory.
 func TokenPath(dataDir string) string { return filepath.Join(dataDir, "tokens.json") }
 
+// OpenTokens opens the token store cfg names: the PostgreSQL database of
+// auth.store_url, shared by replicas, else the token file in data_dir.
+func OpenTokens(ctx context.Context, cfg Config, log *slog.Logger) (*auth.Store, error) {
+	if cfg.Auth.StoreURL != "" {
+		return auth.OpenPostgres(ctx, cfg.Auth.StoreURL, auth.WithLogger(log))
+	}
+	return auth.Open(TokenPath(cfg.DataDir))
+}
+
 // New opens the backend and token store and binds the listeners, so a
 // port conflict fails here and not after "started". The bootstrap admin
 // token, when one is created, is written to announce once.
@@ -147,7 +162,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) 
 		Name: "tsgate_connections_open",
 		Help: "Connections open on a listener, by listener (capped by http.max_connections and pgwire.max_connections).",
 	}, []string{"listener"})
-	reg.MustRegister(g.refused, g.open)
+	g.pgErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tsgate_pgwire_errors_total",
+		Help: "Statements pg wire answered with an error, by tsgate error code (unsupported: refused as not expressible on the backend).",
+	}, []string{"code"})
+	for _, c := range errs.Codes() {
+		g.pgErrors.WithLabelValues(c.String())
+	}
+	reg.MustRegister(g.refused, g.open, g.pgErrors)
 	// The backend is switchable: [migration] may add a dual-written
 	// secondary and shadow reads, and a reload may swap them (migration.go).
 	var adminOnly []string
@@ -182,9 +204,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) 
 		arc.WithMaxSQLLength(cfg.Arc.MaxSQLLength),
 	}
 	if cfg.Auth.Enabled {
-		if g.tokens, err = auth.Open(TokenPath(cfg.DataDir)); err != nil {
+		if g.tokens, err = OpenTokens(ctx, cfg, log); err != nil {
 			return nil, err
 		}
+		undo = append(undo, func() { g.tokens.Close() })
 		secret, err := g.tokens.Bootstrap(cfg.Auth.BootstrapToken)
 		if err != nil {
 			return nil, fmt.Errorf("bootstrap admin token: %w", err)
@@ -201,6 +224,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) 
 		log.Warn("authentication is disabled (auth.enabled = false): anyone who reaches the API can read and write")
 	}
 	arcOpts = append(arcOpts, arc.WithMetrics(reg, reg))
+	if cfg.UI.Enabled {
+		arcOpts = append(arcOpts, arc.WithRoutes(g.console().Routes()...))
+	}
 	g.arc = arc.New(arcBackend{p: g.pipeline, g: g.guard}, arcOpts...)
 	undo = append(undo, g.closeListeners)
 	if err := g.addHTTP("arc", cfg.Arc.Listen, g.arc.Handler()); err != nil {
@@ -215,6 +241,27 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) 
 		return nil, err
 	}
 	return g, nil
+}
+
+// console is the web console over this gateway: its guard, the current
+// primary's schema and name.
+func (g *Gateway) console() *console.Console {
+	baseline, _ := fs.ReadFile(conformance.Corpus(), "baseline.json")
+	report := g.cfg.UI.ConformanceReport
+	if report == "" {
+		report = filepath.Join(g.cfg.DataDir, "conformance.json")
+	}
+	return console.New(console.Config{
+		Guard:  g.guard,
+		Schema: g.sw.Schema,
+		Live: func() console.Live {
+			st := g.sw.state()
+			return console.Live{Backend: st.primary.Name(), Generator: st.primary.Generator().Name(), AsWritten: st.identity}
+		},
+		Baseline:     baseline,
+		ReportPath:   report,
+		MaxSQLLength: g.cfg.Arc.MaxSQLLength,
+	})
 }
 
 // ArcAddr is the Arc API's bound address (useful with port 0).
@@ -256,6 +303,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	errsOut = append(errsOut, serveErr)
 	for _, f := range g.frontends {
 		errsOut = append(errsOut, f.shutdown(sctx))
+	}
+	if g.tokens != nil {
+		errsOut = append(errsOut, g.tokens.Close())
 	}
 	errsOut = append(errsOut, g.backend.Close())
 	if g.local != nil {

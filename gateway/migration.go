@@ -343,6 +343,9 @@ func (s *switchable) build(ctx context.Context, plan migrationPlan) (*migState, 
 	}
 	st := &migState{gen: s.gens.Add(1), plan: plan, primary: prim, identity: identity, qg: s.qg, local: s.local, writer: prim, relPrimary: rel, drained: make(chan struct{})}
 	st.pipe = query.New(prim, pipelineOptions(s.qg, s.local)...)
+	if !identity {
+		s.guard.observe(prim.Name())
+	}
 	if plan.secondary == "" {
 		s.dm.depth.Set(0)
 		s.dm.bytes.Set(0)

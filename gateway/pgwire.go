@@ -30,6 +30,7 @@ func (g *Gateway) addPGWire(cfg Config) error {
 		Logger:        g.log.With("frontend", "pgwire"),
 		QueryTimeout:  cfg.Arc.QueryTimeout.Duration,
 		ServerVersion: pc.ServerVersion,
+		OnError:       func(err error) { g.pgErrors.WithLabelValues(errs.CodeOf(err).String()).Inc() },
 	}
 	if pc.TLSCert != "" || pc.TLSKey != "" {
 		cert, err := tls.LoadX509KeyPair(pc.TLSCert, pc.TLSKey)

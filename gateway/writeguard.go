@@ -22,6 +22,7 @@ const firstRetryWait = 100 * time.Millisecond
 // writeGuardMetrics are registered once per gateway.
 type writeGuardMetrics struct {
 	inflight prometheus.Gauge
+	capacity prometheus.Gauge
 	retries  *prometheus.CounterVec
 	full     *prometheus.CounterVec
 }
@@ -30,13 +31,15 @@ func newWriteGuardMetrics(reg prometheus.Registerer) *writeGuardMetrics {
 	m := &writeGuardMetrics{
 		inflight: prometheus.NewGauge(prometheus.GaugeOpts{Name: "tsgate_backend_write_buffer_rows",
 			Help: "Rows of writes in flight to a remote backend (admitted to the write buffer and not yet answered)."}),
+		capacity: prometheus.NewGauge(prometheus.GaugeOpts{Name: "tsgate_backend_write_buffer_capacity_rows",
+			Help: "The write buffer's size in rows (backend.write_buffer_rows): tsgate_backend_write_buffer_rows over it is how full it is."}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tsgate_backend_write_retries_total",
 			Help: "Writes sent to the backend again after it was unavailable (only where a retry cannot store a row twice)."}, []string{"backend"}),
 		full: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tsgate_backend_write_buffer_full_total",
 			Help: "Writes answered 503 because the write buffer stayed full (nothing was sent or stored)."}, []string{"backend"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.inflight, m.retries, m.full)
+		reg.MustRegister(m.inflight, m.capacity, m.retries, m.full)
 	}
 	return m
 }
@@ -72,6 +75,7 @@ func newWriteGuard(cfg BackendConfig, m *writeGuardMetrics) *writeGuard {
 	if cfg.WriteRetryMaxWait.Duration <= 0 {
 		cfg.WriteRetryMaxWait = def.WriteRetryMaxWait
 	}
+	m.capacity.Set(float64(cfg.WriteBufferRows))
 	return &writeGuard{
 		buf:      newRowBuffer(cfg.WriteBufferRows, m.inflight),
 		bufWait:  cfg.WriteBufferWait.Duration,
@@ -86,6 +90,13 @@ func newWriteGuard(cfg BackendConfig, m *writeGuardMetrics) *writeGuard {
 // possibly through a dual-writer) and retries it as described above.
 // backend is the backend the rows go to: its name labels metrics and
 // errors, its capabilities decide retries.
+// observe makes backend's series exist at zero, so a dashboard shows no
+// retries rather than no data.
+func (g *writeGuard) observe(backend string) {
+	g.m.retries.WithLabelValues(backend)
+	g.m.full.WithLabelValues(backend)
+}
+
 func (g *writeGuard) Write(ctx context.Context, backend dialects.Backend, b *model.Batch,
 	write func(context.Context) (model.WriteResult, error)) (model.WriteResult, error) {
 	name := backend.Name()

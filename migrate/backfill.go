@@ -16,6 +16,7 @@ import (
 	"tsgate/errs"
 	"tsgate/model"
 	"tsgate/query"
+	"tsgate/translate/target"
 )
 
 // Side is one end of a migration.
@@ -71,13 +72,25 @@ type Progress struct {
 	ChunkEnd    time.Time
 	Rows        int64 // rows of this measurement copied so far in this run
 	Total       int64 // rows of all measurements copied so far in this run
-	Elapsed     time.Duration
+	// Skipped counts rows found already on the target (an interrupted
+	// run's last piece), which the run did not copy again.
+	Skipped int64
+	// Expected is the rows this run set out to copy: the source's rows
+	// in the range, less what the checkpoint says is done. Total+Skipped
+	// reaches it unless the source changes during the run.
+	Expected int64
+	Elapsed  time.Duration
 }
 
 // Result summarizes a backfill.
 type Result struct {
 	Rows    map[string]int64
 	Skipped map[string]int64 // rows found already copied when resuming
+	// Source is, per measurement, the rows the source holds in the
+	// range: all zero (or no measurement at all) means there was nothing
+	// to copy — a wrong database, say — which no verification can tell
+	// from success.
+	Source  map[string]int64
 	Elapsed time.Duration
 }
 
@@ -199,41 +212,37 @@ func Backfill(ctx context.Context, src, dst *Side, opt Options) (*Result, error)
 			return nil, &PrecisionLossError{Report: rep}
 		}
 	}
-	res := &Result{Rows: map[string]int64{}, Skipped: map[string]int64{}}
-	start := time.Now()
-	var total int64
+	res := &Result{Rows: map[string]int64{}, Skipped: map[string]int64{}, Source: map[string]int64{}}
+	// Every measurement's range and rows first: the run's size is known
+	// before the first write, so progress can say how much is left, and
+	// a source with nothing to copy says so.
+	var (
+		plans    []*measurementPlan
+		expected int64
+	)
 	for _, m := range ms {
-		cols, ok := src.Backend.Schema(opt.Database).Columns(opt.Database, m)
-		if !ok {
-			return nil, errs.Newf(errs.NotFound, "source has no measurement %q in database %q", m, opt.Database)
-		}
-		lo, hi, n, err := span(ctx, src, opt.Database, m)
+		p, err := planMeasurement(ctx, src, opt, cp, grid, m)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", m, err)
+			return nil, err
 		}
-		if n == 0 {
-			continue
+		res.Source[m] = p.inRange
+		if p.inRange > 0 {
+			plans = append(plans, p)
+			expected += p.todo
 		}
-		// On the target's grid: truncated times stay inside the range.
-		lo = lo.Truncate(grid)
-		if !opt.Since.IsZero() && opt.Since.After(lo) {
-			lo = opt.Since
-		}
-		end := hi.Truncate(grid).Add(grid) // exclusive
-		if !opt.Until.IsZero() && opt.Until.Before(end) {
-			end = opt.Until
-		}
-		if done, ok := cp.Done[m]; ok && done.After(lo) {
-			lo = done
-		}
+	}
+	start := time.Now()
+	var total, skippedTotal int64
+	for _, pl := range plans {
+		m := pl.m
 		// Chunks start on the chunk grid so a resumed run sees the same
 		// boundaries as the interrupted one. The next pieces are read
 		// from the source while the current one is written.
-		cc := &copier{src: src, dst: dst, opt: opt, grid: grid, m: m, cols: cols}
+		cc := &copier{src: src, dst: dst, opt: opt, grid: grid, m: m, cols: pl.cols}
 		if w, ok := cp.Writing[m]; ok {
 			cc.interrupted = &w
 		}
-		err = cc.run(ctx, lo, end, func(p piece) error {
+		err = cc.run(ctx, pl.lo, pl.end, func(p piece) error {
 			if p.batch != nil {
 				if cp.path != "" && !idempotent(dst.Backend) {
 					cp.Writing[m] = [2]time.Time{p.a, p.b}
@@ -248,6 +257,7 @@ func Backfill(ctx context.Context, src, dst *Side, opt Options) (*Result, error)
 				res.Rows[m] += copied
 				res.Skipped[m] += skipped
 				total += copied
+				skippedTotal += skipped
 				return nil
 			}
 			cp.Done[m] = p.chunkEnd
@@ -255,7 +265,8 @@ func Backfill(ctx context.Context, src, dst *Side, opt Options) (*Result, error)
 				return fmt.Errorf("checkpoint: %w", err)
 			}
 			if opt.Progress != nil {
-				opt.Progress(Progress{Measurement: m, ChunkEnd: p.chunkEnd, Rows: res.Rows[m], Total: total, Elapsed: time.Since(start)})
+				opt.Progress(Progress{Measurement: m, ChunkEnd: p.chunkEnd, Rows: res.Rows[m], Total: total,
+					Skipped: skippedTotal, Expected: expected, Elapsed: time.Since(start)})
 			}
 			return nil
 		})
@@ -265,6 +276,59 @@ func Backfill(ctx context.Context, src, dst *Side, opt Options) (*Result, error)
 	}
 	res.Elapsed = time.Since(start)
 	return res, nil
+}
+
+// measurementPlan is one measurement's part of a run.
+type measurementPlan struct {
+	m    string
+	cols []target.ColumnInfo
+	// lo and end bound the chunks still to copy (end exclusive), on the
+	// target's time grid, past what the checkpoint says is done.
+	lo, end time.Time
+	// inRange is the source's rows in the requested range; todo those
+	// past the checkpoint.
+	inRange, todo int64
+}
+
+// planMeasurement finds m's range on the source and how many rows a run
+// has to copy.
+func planMeasurement(ctx context.Context, src *Side, opt Options, cp *checkpoint, grid time.Duration, m string) (*measurementPlan, error) {
+	cols, ok := src.Backend.Schema(opt.Database).Columns(opt.Database, m)
+	if !ok {
+		return nil, errs.Newf(errs.NotFound, "source has no measurement %q in database %q", m, opt.Database)
+	}
+	lo, hi, n, err := span(ctx, src, opt.Database, m)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", m, err)
+	}
+	p := &measurementPlan{m: m, cols: cols}
+	if n == 0 {
+		return p, nil
+	}
+	// On the target's grid: truncated times stay inside the range.
+	lo = lo.Truncate(grid)
+	if !opt.Since.IsZero() && opt.Since.After(lo) {
+		lo = opt.Since
+	}
+	end := hi.Truncate(grid).Add(grid) // exclusive
+	if !opt.Until.IsZero() && opt.Until.Before(end) {
+		end = opt.Until
+	}
+	p.inRange = n
+	if !opt.Since.IsZero() || !opt.Until.IsZero() {
+		if p.inRange, err = countRange(ctx, src, opt.Database, m, lo, end); err != nil {
+			return nil, fmt.Errorf("%s: %w", m, err)
+		}
+	}
+	p.todo = p.inRange
+	if done, ok := cp.Done[m]; ok && done.After(lo) {
+		lo = done
+		if p.todo, err = countRange(ctx, src, opt.Database, m, lo, end); err != nil {
+			return nil, fmt.Errorf("%s: %w", m, err)
+		}
+	}
+	p.lo, p.end = lo, end
+	return p, nil
 }
 
 // measurements is opt.Measurements, or every measurement the source has.

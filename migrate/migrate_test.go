@@ -3,6 +3,7 @@ package migrate
 import (
 	"context"
 	"errors"
+	"maps"
 	"path/filepath"
 	"testing"
 	"time"
@@ -148,5 +149,66 @@ func TestBackfillDeclaredTags(t *testing.T) {
 	// used is a float: a tag must be a string, so it stays a field.
 	if !got["host"] || got["note"] || got["used"] {
 		t.Errorf("tags on the target: %v, want host only", got)
+	}
+}
+
+// TestBackfillSizeKnown: a run knows its size before the first write —
+// the source's rows in the range, and what is left after a checkpoint —
+// so progress can say how much remains, and an empty source (a wrong
+// database) is told apart from success.
+func TestBackfillSizeKnown(t *testing.T) {
+	ctx := context.Background()
+	src, ds := loaded(t)
+	wantSource := map[string]int64{}
+	var all int64
+	for _, b := range ds.Batches {
+		wantSource[b.Tables[0].Measurement] += int64(b.Rows())
+		all += int64(b.Rows())
+	}
+	var last Progress
+	calls := 0
+	opt := Options{Database: ds.Database, Chunk: 10 * time.Minute, Checkpoint: filepath.Join(t.TempDir(), "cp.json"),
+		Progress: func(p Progress) {
+			calls++
+			if p.Expected != all || p.Total+p.Skipped > p.Expected {
+				t.Errorf("progress %+v: expected %d rows in all", p, all)
+			}
+			last = p
+		}}
+	res, err := Backfill(ctx, src, embeddedSide(t, "dst"), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls == 0 || last.Total != last.Expected {
+		t.Errorf("last progress %+v after %d calls: not all expected rows copied", last, calls)
+	}
+	if !maps.Equal(res.Source, wantSource) {
+		t.Errorf("source rows %v, want %v", res.Source, wantSource)
+	}
+
+	// A time range: the source's rows inside it only.
+	base := conformance.DefaultBase(time.Now())
+	opt = Options{Database: ds.Database, Since: base, Until: base.Add(30 * time.Minute)}
+	want, err := countRange(ctx, src, ds.Database, "cpu", opt.Since, opt.Until)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = Backfill(ctx, src, embeddedSide(t, "ranged"), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Source["cpu"] != want || want == 0 || want == wantSource["cpu"] {
+		t.Errorf("cpu rows in range %d, want %d of %d", res.Source["cpu"], want, wantSource["cpu"])
+	}
+
+	// Another database: nothing at all.
+	res, err = Backfill(ctx, src, embeddedSide(t, "none"), Options{Database: "nosuchdb"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for m, n := range res.Source {
+		if n != 0 {
+			t.Errorf("empty database: %s has %d rows", m, n)
+		}
 	}
 }

@@ -134,14 +134,20 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 		return runFuzz(ctx, targets, conformance.FuzzOptions{N: *fuzzN, Duration: *fuzzTime, Seed: *fuzzSeed, Local: local}, *seed, base, *out, stdout, stderr)
 	}
 	opt := conformance.Options{Local: local}
-	if isTerminal(stderr) {
-		opt.Progress = func(backend string, done, total int) {
-			const width = 30
-			n := done * width / total
-			fmt.Fprintf(stderr, "\r%-20s [%s%s] %d/%d", backend, strings.Repeat("#", n), strings.Repeat(".", width-n), done, total)
-			if done == total {
-				fmt.Fprintln(stderr)
-			}
+	bar := newProgress(stderr)
+	var started time.Time
+	opt.Progress = func(backend string, done, total int) {
+		if done == 1 {
+			started = time.Now()
+		}
+		const width = 30
+		n := done * width / total
+		// The rate counts the cases after the first: its start is when
+		// the first one ended.
+		bar.show(fmt.Sprintf("%-20s [%s%s] %d/%d cases, %s", backend, strings.Repeat("#", n), strings.Repeat(".", width-n),
+			done, total, rateETA(int64(done-1), int64(total-1), time.Since(started), "cases")), done == total)
+		if done == total {
+			bar.done()
 		}
 	}
 	ds := conformance.NewDataset(*seed, base)
@@ -210,15 +216,12 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 // answer is printed minimized, as a ready conformance case, and fails the
 // run (exit 3); refusals are acceptable outcomes.
 func runFuzz(ctx context.Context, targets []*conformance.Target, opt conformance.FuzzOptions, seed uint64, base time.Time, out string, stdout, stderr io.Writer) int {
-	if isTerminal(stderr) {
-		opt.Progress = func(done, total int, elapsed time.Duration) {
-			fmt.Fprintf(stderr, "\r%d/%d queries, %s", done, total, elapsed.Round(time.Second))
-		}
+	bar := newProgress(stderr)
+	opt.Progress = func(done, total int, elapsed time.Duration) {
+		bar.show(fmt.Sprintf("%d/%d queries, %s", done, total, rateETA(int64(done), int64(total), elapsed, "queries")), done == total)
 	}
 	rep, err := conformance.Fuzz(ctx, conformance.NewDataset(seed, base), targets, opt)
-	if isTerminal(stderr) {
-		fmt.Fprintln(stderr)
-	}
+	bar.done()
 	if err != nil {
 		fmt.Fprintln(stderr, "tsgate conformance:", err)
 		return 1
@@ -240,17 +243,6 @@ func runFuzz(ctx context.Context, targets []*conformance.Target, opt conformance
 		}
 	}
 	return 0
-}
-
-// isTerminal reports whether w is a character device (a progress bar
-// would only clutter a log or a pipe).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // sqlOnlyOutside says the backend's language is not SQL, as its registry

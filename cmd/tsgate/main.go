@@ -28,6 +28,7 @@ func commands() map[string]command {
 		"conformance": {"score backends against the embedded reference on the conformance corpus", runConformance},
 		"memtrace":    {"manage the memtrace API's organizations and keys: org add|list, key create|list|revoke", runMemtrace},
 		"token":       {"manage API tokens: create, list, revoke", runToken},
+		"healthcheck": {"exit 0 when the running gateway's /health answers 200 (the container's HEALTHCHECK)", runHealthcheck},
 		"translate":   {"translate a SQL query for a backend, or show why it cannot be", runTranslate},
 		"version": {"print the version", func(_ context.Context, _ []string, out, _ io.Writer) int {
 			fmt.Fprintln(out, "tsgate", version)
@@ -165,7 +166,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
 	return 0
 }
 
-func runToken(_ context.Context, args []string, stdout, stderr io.Writer) int {
+func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, "usage: tsgate token create|list|revoke [flags]")
 		return 2
@@ -189,11 +190,14 @@ func runToken(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "tsgate:", err)
 		return 1
 	}
-	store, err := auth.Open(gateway.TokenPath(cfg.DataDir))
+	// auth.store_url (TSGATE_AUTH_STORE_URL) names the replicas' shared
+	// store; without it, the token file in the data directory.
+	store, err := gateway.OpenTokens(ctx, cfg, gateway.NewLogger(cfg.Log, stderr))
 	if err != nil {
 		fmt.Fprintln(stderr, "tsgate:", err)
 		return 1
 	}
+	defer store.Close()
 	switch args[0] {
 	case "create":
 		if *name == "" {

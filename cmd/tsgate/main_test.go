@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 var binary string
@@ -231,24 +234,76 @@ func TestBootstrapTokenShownOnce(t *testing.T) {
 }
 
 // TestTokenCLI: a token made by `tsgate token create` works on a running
-// server and stops working once revoked.
+// server and stops working once revoked — with the token file, and with
+// the PostgreSQL store replicas share (TSGATE_AUTH_STORE_URL), where the
+// CLI talks to the database and the server hears of the change.
 func TestTokenCLI(t *testing.T) {
+	t.Run("file", func(t *testing.T) { testTokenCLI(t, nil) })
+	t.Run("postgres", func(t *testing.T) {
+		u := freshDatabase(t, envURL(t, "TSGATE_TEST_POSTGRES_URL"))
+		testTokenCLI(t, []string{"TSGATE_AUTH_STORE_URL=" + u})
+	})
+}
+
+// freshDatabase creates a database on the PostgreSQL server at base for
+// one test and drops it afterwards.
+func freshDatabase(t *testing.T, base string) string {
+	t.Helper()
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("tsgate_cli_%d", time.Now().UnixNano())
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		admin.Close(ctx)
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		admin.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)")
+		admin.Close(ctx)
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+func testTokenCLI(t *testing.T, env []string) {
 	const admin = "cli-admin-token-0123456789"
 	dir := t.TempDir()
-	p := start(t, dir, "TSGATE_AUTH_BOOTSTRAP_TOKEN="+admin)
-	out, err := exec.Command(binary, "token", "create", "--data-dir", dir, "-name", "reader", "-permissions", "read").Output()
+	p := start(t, dir, append([]string{"TSGATE_AUTH_BOOTSTRAP_TOKEN=" + admin}, env...)...)
+	cli := func(args ...string) *exec.Cmd {
+		c := exec.Command(binary, args...)
+		c.Env = append(os.Environ(), env...)
+		return c
+	}
+	out, err := cli("token", "create", "--data-dir", dir, "-name", "reader", "-permissions", "read").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
 	tok := strings.TrimSpace(string(out))
 	q := []byte(`{"sql":"SELECT 1"}`)
-	if status, body := p.post(t, tok, "/api/v1/query", "application/json", q); status != 200 {
-		t.Fatalf("new read token: %d %s", status, body)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for {
+		// The file is looked at on a miss; PostgreSQL's change is
+		// announced to the server within a second.
+		status, body := p.post(t, tok, "/api/v1/query", "application/json", q)
+		if status == 200 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("new read token: %d %s", status, body)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	if status, body := p.post(t, tok, "/write", "", []byte("m v=1\n")); status != 403 || body != `{"error":"Permission denied: write required","success":false}` {
 		t.Fatalf("read token writing: %d %s", status, body)
 	}
-	list, err := exec.Command(binary, "token", "list", "--data-dir", dir).Output()
+	list, err := cli("token", "list", "--data-dir", dir).Output()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,10 +318,10 @@ func TestTokenCLI(t *testing.T) {
 		t.Fatalf("token list lacks reader:\n%s", list)
 	}
 	// The ID before the flag: flags are read wherever they stand.
-	if out, err := exec.Command(binary, "token", "revoke", id, "--data-dir", dir).CombinedOutput(); err != nil {
+	if out, err := cli("token", "revoke", id, "--data-dir", dir).CombinedOutput(); err != nil {
 		t.Fatalf("revoke: %v %s", err, out)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for {
 		status, _ := p.post(t, tok, "/api/v1/query", "application/json", q)

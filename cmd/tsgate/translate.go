@@ -9,30 +9,38 @@ import (
 	"os"
 	"strings"
 
+	"tsgate/dialects"
 	"tsgate/dialects/registry"
 	"tsgate/errs"
 	"tsgate/translate"
 )
 
-// runTranslate implements `tsgate translate --to TARGET [--schema FILE]
-// [--from arc|postgres] 'SQL'`: it prints the translation and its notes,
-// or the refusal. Exit 0 on success, 2 on a refusal (SQLSTATE 0A000), 1 on
-// usage and parse errors.
+// runTranslate implements `tsgate translate [--to TARGET] [--schema FILE |
+// --backend URL] [--db DB] [--from arc|postgres] 'SQL'`: it prints the
+// translation and its notes, or the refusal. Exit 0 on success, 2 on a
+// refusal (SQLSTATE 0A000), 1 on usage and parse errors.
+//
+// With --backend it translates as the server in front of that backend
+// would: the backend's generator (unless --to names another), its live
+// schema (tags, fields, types, which fields every point has), and the
+// database the URL names unless --db names one (else Arc's "default").
 func runTranslate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("translate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	to := fs.String("to", "", "target: "+strings.Join(registry.GeneratorNames(), "|"))
-	schemaFile := fs.String("schema", "", "JSON schema file: {\"measurement\": {\"tags\": [...], \"fields\": {\"name\": \"float\"}}}")
+	to := fs.String("to", "", "target: "+strings.Join(registry.GeneratorNames(), "|")+" (default with --backend: the backend's)")
+	schemaFile := fs.String("schema", "", `JSON schema file: {"measurement": {"tags": [...], "fields": {"name": "float"}, "required": ["name"]}}, optionally wrapped as {"database": "db", "measurements": {...}}`)
+	backendURL := fs.String("backend", "", "read the schema live from this backend (a backend.url) and translate for it")
+	dbFlag := fs.String("db", "", "the request's database: bare names resolve there (default: the schema file's or the backend URL's)")
 	from := fs.String("from", "arc", "source dialect: arc (DuckDB SQL) or postgres")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tsgate translate --to TARGET [--schema FILE] [--from arc|postgres] 'SQL'")
+		fmt.Fprintln(stderr, "usage: tsgate translate [--to TARGET] [--schema FILE | --backend URL] [--db DB] [--from arc|postgres] 'SQL'")
 		fs.PrintDefaults()
 	}
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return 1
 	}
-	if *to == "" || len(pos) != 1 {
+	if (*to == "" && *backendURL == "") || len(pos) != 1 || (*schemaFile != "" && *backendURL != "") {
 		fs.Usage()
 		return 1
 	}
@@ -45,26 +53,59 @@ func runTranslate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "unknown source dialect %q\n", *from)
 		return 1
 	}
-	var schema translate.Schema
-	if *schemaFile != "" {
+	var (
+		schema translate.Schema
+		gen    translate.Generator
+		db     = *dbFlag
+	)
+	switch {
+	case *schemaFile != "":
 		data, err := os.ReadFile(*schemaFile)
 		if err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1
 		}
-		s, err := translate.ParseSchemaJSON(data)
+		sf, err := parseSchemaFile(data)
 		if err != nil {
 			fmt.Fprintf(stderr, "%s: %v\n", *schemaFile, err)
 			return 1
 		}
-		schema = s
+		schema = sf.Schema
+		if db == "" {
+			db = sf.Database
+		}
+	case *backendURL != "":
+		be, err := registry.Open(ctx, *backendURL)
+		if err != nil {
+			fmt.Fprintln(stderr, "tsgate translate: backend:", errs.As(err).Msg)
+			return 1
+		}
+		defer be.Close()
+		if db == "" {
+			if d, ok := be.(dialects.DatabaseInURL); ok {
+				db = d.URLDatabase()
+			}
+		}
+		if db == "" {
+			db = "default" // as the Arc API does for a request naming none
+		}
+		// The catalog loads lazily and keeps a failure to itself; ask
+		// first, so an unreachable backend is an error, not an
+		// unknown measurement.
+		if _, err := be.Measurements(ctx, db); err != nil {
+			fmt.Fprintf(stderr, "tsgate translate: backend %s: %s\n", be.Name(), errs.As(err).Msg)
+			return 1
+		}
+		schema = be.Schema(db)
+		gen = be.Generator()
 	}
-	gen, err := registry.Generator(*to)
-	if err != nil {
-		fmt.Fprintln(stderr, errs.As(err).Msg+"; "+errs.As(err).Hint)
-		return 1
+	if *to != "" {
+		if gen, err = registry.Generator(*to); err != nil {
+			fmt.Fprintln(stderr, errs.As(err).Msg+"; "+errs.As(err).Hint)
+			return 1
+		}
 	}
-	tr, err := translate.New(opts...).Translate(ctx, pos[0], gen, schema)
+	tr, err := translate.New(opts...).TranslateIn(ctx, pos[0], gen, db, schema)
 	if err != nil {
 		e := errs.As(err)
 		kind := "error"

@@ -41,9 +41,12 @@ import (
 // values that fit are stored as int64 (and read back so), and rows
 // adding such values to an existing uint64 column are rejected.
 type Backend struct {
-	base     *url.URL
-	token    string
-	db       string
+	base  *url.URL
+	token string
+	db    string
+	// urlDB is the database the URL's path names ("" when none; db
+	// then falls back to "default").
+	urlDB    string
 	redacted string
 	client   *http.Client
 	timeout  time.Duration
@@ -52,7 +55,10 @@ type Backend struct {
 	gen      target.Generator
 }
 
-var _ dialects.Backend = (*Backend)(nil)
+var (
+	_ dialects.Backend       = (*Backend)(nil)
+	_ dialects.DatabaseInURL = (*Backend)(nil)
+)
 
 // Option configures a Backend.
 type Option func(*Backend)
@@ -98,6 +104,7 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Backend, error) 
 		timeout: 30 * time.Second,
 		tags:    backendkit.DefaultTags(),
 	}
+	b.urlDB = b.db
 	if b.db == "" {
 		b.db = "default"
 	}
@@ -115,6 +122,9 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Backend, error) 
 func (b *Backend) Name() string                { return "arc" }
 func (b *Backend) Generator() target.Generator { return b.gen }
 func (b *Backend) String() string              { return b.redacted }
+
+// URLDatabase implements dialects.DatabaseInURL.
+func (b *Backend) URLDatabase() string { return b.urlDB }
 
 func (b *Backend) Close() error {
 	b.client.CloseIdleConnections()

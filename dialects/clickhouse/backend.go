@@ -41,10 +41,13 @@ const metaDB = "_tsgate"
 // (ClickHouse's comparisons are UInt8), other unsigned types as uint64 —
 // so count() is uint64 here where DuckDB says int64.
 type Backend struct {
-	base     *url.URL
-	user     string
-	pass     string
-	db       string
+	base *url.URL
+	user string
+	pass string
+	db   string
+	// urlDB is the database the URL's path names ("" when none; db
+	// then falls back to "default").
+	urlDB    string
 	redacted string
 	client   *http.Client
 	timeout  time.Duration
@@ -57,6 +60,8 @@ type Backend struct {
 	wmu      sync.Mutex
 	metaDone bool
 }
+
+var _ dialects.DatabaseInURL = (*Backend)(nil)
 
 var (
 	_ dialects.Backend         = (*Backend)(nil)
@@ -111,6 +116,7 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Backend, error) 
 		timeout: 30 * time.Second,
 		tags:    backendkit.DefaultTags(),
 	}
+	b.urlDB = b.db
 	if b.db == "" {
 		b.db = "default"
 	}
@@ -140,6 +146,9 @@ func (b *Backend) Close() error {
 	b.client.CloseIdleConnections()
 	return nil
 }
+
+// URLDatabase implements dialects.DatabaseInURL.
+func (b *Backend) URLDatabase() string { return b.urlDB }
 
 func (b *Backend) database(db string) string {
 	if db == "" {

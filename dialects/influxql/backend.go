@@ -73,7 +73,10 @@ type Backend struct {
 	dbs   map[string]bool // databases created (or seen) by this process
 }
 
-var _ dialects.Backend = (*Backend)(nil)
+var (
+	_ dialects.Backend       = (*Backend)(nil)
+	_ dialects.DatabaseInURL = (*Backend)(nil)
+)
 
 // Option configures a Backend.
 type Option func(*Backend)
@@ -162,6 +165,10 @@ func (b *Backend) Generator() target.Generator { return New() }
 
 // String is the URL without credentials, for logs.
 func (b *Backend) String() string { return b.redacted }
+
+// URLDatabase implements dialects.DatabaseInURL (for Flux, the bucket's
+// database).
+func (b *Backend) URLDatabase() string { return b.db }
 
 func (b *Backend) database(db string) string {
 	if db == "" {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"tsgate/dialects"
 	"tsgate/errs"
 )
 
@@ -61,5 +62,38 @@ func TestOpenUnknownScheme(t *testing.T) {
 	}
 	if _, err := Generator("nosuch"); errs.CodeOf(err) != errs.Invalid {
 		t.Errorf("Generator(nosuch) = %v, want Invalid", err)
+	}
+}
+
+// TestURLDatabase: the Arc database a backend URL names, as the tools
+// that take URLs read it (dialects.DatabaseInURL). Opening connects to
+// nothing.
+func TestURLDatabase(t *testing.T) {
+	for _, c := range []struct {
+		url  string
+		want string
+		has  bool
+	}{
+		{"arc://127.0.0.1:8000/telegraf?token=x", "telegraf", true},
+		{"arc://127.0.0.1:8000?token=x", "", true},
+		{"influxql://u:p@127.0.0.1:8086/metrics", "metrics", true},
+		{"influxql://127.0.0.1:8086", "", true},
+		{"flux://127.0.0.1:8086/metrics/autogen?org=o", "metrics", true},
+		{"clickhouse://127.0.0.1:8123/analytics", "analytics", true},
+		{"postgres://u@127.0.0.1:5432/tsgate", "", false},
+	} {
+		be, err := Open(context.Background(), c.url)
+		if err != nil {
+			t.Fatalf("%s: %v", c.url, err)
+		}
+		d, ok := be.(dialects.DatabaseInURL)
+		got := ""
+		if ok {
+			got = d.URLDatabase()
+		}
+		if ok != c.has || got != c.want {
+			t.Errorf("%s: URLDatabase %q (capability %v), want %q (%v)", c.url, got, ok, c.want, c.has)
+		}
+		be.Close()
 	}
 }

@@ -50,6 +50,9 @@ func newMetrics(reg prometheus.Registerer, backend string) *metrics {
 		}, []string{"code"}),
 	}
 	reg.MustRegister(m.requests, m.latency, m.queryLatency, m.writeLatency, m.rowsWritten, m.rowsRejected, m.errors)
+	for _, c := range errs.Codes() {
+		m.errors.WithLabelValues(c.String())
+	}
 	return m
 }
 

@@ -66,7 +66,20 @@ type options struct {
 	log          *slog.Logger
 	tokens       *auth.Store
 	now          func() time.Time
+	routes       []Route
 }
+
+// Route is a further route on the API's listener (the web console): it
+// gets the API's token check, caller in the context and metrics. Perm ""
+// makes it public.
+type Route struct {
+	Pattern string
+	Perm    auth.Permission
+	Handler http.HandlerFunc
+}
+
+// WithRoutes adds routes to the API's own.
+func WithRoutes(rs ...Route) Option { return func(o *options) { o.routes = append(o.routes, rs...) } }
 
 // Option configures a Server.
 type Option func(*options)
@@ -143,6 +156,9 @@ func (s *Server) routes() {
 	handle("GET /api/v1/measurements", auth.Read, s.listMeasurements)
 	handle("GET /api/v1/databases", auth.Read, s.listDatabases)
 	handle("GET /api/v1/databases/{name}/measurements", auth.Read, s.listDatabaseMeasurements)
+	for _, r := range s.opts.routes {
+		handle(r.Pattern, r.Perm, r.Handler)
+	}
 	s.mux = m
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -212,6 +213,9 @@ func (c *conn) sendError(err error) {
 	if errors.As(err, &e) && (e.Code == errs.Internal) {
 		c.srv.log.Warn("pgwire internal error", "err", err)
 	}
+	if c.srv.cfg.OnError != nil {
+		c.srv.cfg.OnError(err)
+	}
 	c.be.Send(errorResponse(err))
 }
 
@@ -314,6 +318,15 @@ func (c *conn) login(m *pgproto3.StartupMessage) bool {
 		c.be.Send(&pgproto3.NegotiateProtocolVersion{NewestMinorProtocol: 0, UnrecognizedOptions: unknown})
 	}
 	if !c.authenticate() {
+		return false
+	}
+	if !arcDatabaseName(c.db) {
+		// A session's database is an Arc database. A name Arc refuses
+		// holds nothing a client may see — on a PostgreSQL backend it
+		// would reach tsgate's own schema _tsgate (the shared token
+		// store) — so it does not exist, as PostgreSQL says.
+		c.be.Send(fatalResponse("3D000", fmt.Sprintf("database %q does not exist", c.db)))
+		c.flushErr()
 		return false
 	}
 	if !c.srv.register(c) {
@@ -471,4 +484,20 @@ func (c *conn) canceledErr(err error) error {
 func (c *conn) closeAll() {
 	c.closePortals()
 	c.closeCursors(true)
+}
+
+// arcDatabaseName is Arc's rule for database names, which the Arc API
+// enforces too: ^[A-Za-z][A-Za-z0-9_-]{0,63}$.
+func arcDatabaseName(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		letter := c|0x20 >= 'a' && c|0x20 <= 'z'
+		if !(letter || i > 0 && (c >= '0' && c <= '9' || c == '_' || c == '-')) {
+			return false
+		}
+	}
+	return true
 }

@@ -70,6 +70,9 @@ type Config struct {
 	// ServerVersion is reported as server_version (a PostgreSQL version
 	// string: clients parse it to pick features).
 	ServerVersion string
+	// OnError, when set, is told of every error a statement is answered
+	// with (metrics count refusals and failures by code).
+	OnError func(error)
 }
 
 // Server is the PostgreSQL wire protocol front end.
