@@ -1,8 +1,8 @@
 package memtrace
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
 	"slices"
 	"strconv"
@@ -20,13 +20,11 @@ func (s *Server) createMemory(w http.ResponseWriter, r *http.Request, k *KeyInfo
 		return
 	}
 	// Batch first, as memtrace: a body whose "memories" is a non-empty
-	// array is a batch, anything else is one memory.
+	// array is a batch, anything else is one memory. (A body that cannot
+	// name the key, not even escaped, skips the batch parse.)
 	var batch BatchCreateRequest
-	if json.Unmarshal(body, &batch) == nil && len(batch.Memories) > 0 {
-		if err := decodeJSON(body, &batch); err != nil {
-			s.fail(w, r, badBody(err), false)
-			return
-		}
+	if (bytes.Contains(body, []byte("memories")) || bytes.Contains(body, []byte(`\u`))) &&
+		decodeBody(r, body, &batch) == nil && len(batch.Memories) > 0 {
 		mems, err := s.create(r.Context(), k.OrgID, batch.Memories, true)
 		if err != nil {
 			// memtrace reports a bad memory in a batch through its
@@ -39,8 +37,8 @@ func (s *Server) createMemory(w http.ResponseWriter, r *http.Request, k *KeyInfo
 		return
 	}
 	var req CreateRequest
-	if err := decodeJSON(body, &req); err != nil {
-		s.fail(w, r, badBody(err), false)
+	if err := decodeBody(r, body, &req); err != nil {
+		s.fail(w, r, err, false)
 		return
 	}
 	mems, err := s.create(r.Context(), k.OrgID, []CreateRequest{req}, false)
@@ -55,17 +53,22 @@ func (s *Server) createMemory(w http.ResponseWriter, r *http.Request, k *KeyInfo
 	writeJSON(w, http.StatusCreated, mems[0])
 }
 
-// nextTime is now at µs (the stored precision, so what a create answers
-// is what reads return), strictly after the previous memory's time.
+// nextTime is a new memory's time: its µs (the stored precision) strictly
+// after the previous memory's, so a batch keeps its order and pages never
+// tie, plus the clock's nanoseconds below that. memtrace answers a create
+// with the clock's time in ns and reads back µs; so does tsgate, and the
+// answer truncated to the µs is exactly what reads return.
 func (s *Server) nextTime() time.Time {
+	now := s.o.now()
+	sub := time.Duration(now.Nanosecond() % 1000)
 	for {
-		now := s.o.now().UnixMicro()
+		us := now.UnixMicro()
 		last := s.lastMicros.Load()
-		if now <= last {
-			now = last + 1
+		if us <= last {
+			us = last + 1
 		}
-		if s.lastMicros.CompareAndSwap(last, now) {
-			return time.UnixMicro(now).UTC()
+		if s.lastMicros.CompareAndSwap(last, us) {
+			return time.UnixMicro(us).Add(sub).UTC()
 		}
 	}
 }
@@ -430,8 +433,8 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, k *KeyInfo) {
 		return
 	}
 	var sq SearchQuery
-	if err := json.Unmarshal(body, &sq); err != nil {
-		s.fail(w, r, badBody(err), false)
+	if err := decodeBody(r, body, &sq); err != nil {
+		s.fail(w, r, err, false)
 		return
 	}
 	res, err := s.runSearch(r.Context(), k.OrgID, &sq)

@@ -1,7 +1,6 @@
 package memtrace
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -144,18 +143,6 @@ func DedupKey(agentID, eventType, content string) string {
 	return hex.EncodeToString(h[:])[:32]
 }
 
-// decodeJSON is json.Unmarshal (whose error texts memtrace's 400 bodies
-// carry) followed by a second pass that keeps metadata numbers exact:
-// map[string]any would round 2^53+1 to a float64.
-func decodeJSON(body []byte, v any) error {
-	if err := json.Unmarshal(body, v); err != nil {
-		return err
-	}
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.UseNumber()
-	return d.Decode(v)
-}
-
 // metadataJSON is how metadata is stored: "{}" when empty.
 func metadataJSON(m map[string]any) (string, error) {
 	if len(m) == 0 {
@@ -172,10 +159,9 @@ func parseMetadata(s string) map[string]any {
 	if s == "" || s == "{}" {
 		return nil
 	}
-	d := json.NewDecoder(strings.NewReader(s))
-	d.UseNumber()
+	// As memtrace reads it: numbers become float64.
 	var m map[string]any
-	if d.Decode(&m) != nil {
+	if json.Unmarshal([]byte(s), &m) != nil {
 		return nil
 	}
 	return m

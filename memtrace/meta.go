@@ -315,7 +315,10 @@ func scanAgent(sc interface{ Scan(...any) error }) (*Agent, error) {
 		return nil, err
 	}
 	a.Config = parseMetadata(cfg)
-	a.CreatedAt = fromNanos(created)
+	// memtrace's agents table stamps created_at with SQLite's
+	// CURRENT_TIMESTAMP, whole seconds, and reads give that back (only the
+	// create answer carries the clock's nanoseconds).
+	a.CreatedAt = fromNanos(created).Truncate(time.Second)
 	a.LastActiveAt = optTime(last)
 	return &a, nil
 }
