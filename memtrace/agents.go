@@ -82,8 +82,11 @@ func (s *Server) stats(ctx context.Context, org, agent string) (*Stats, error) {
 	if err := checkID("agent_id", agent); err != nil {
 		return nil, err
 	}
+	store, err := s.store(ctx, org)
+	if err != nil {
+		return nil, err
+	}
 	st := &Stats{AgentID: agent, MemoryTypes: map[string]int{}}
-	var err error
 	if st.SessionCount, st.ActiveSessions, err = s.meta.SessionCounts(ctx, org, agent); err != nil {
 		return nil, err
 	}
@@ -92,16 +95,16 @@ func (s *Server) stats(ctx context.Context, org, agent string) (*Stats, error) {
 	day := " AND time > (CURRENT_TIMESTAMP - INTERVAL '24 hours')"
 	// memtrace ignored failures here and reported zeros; a failed count
 	// is an error, so a dashboard never shows a silent 0.
-	if st.MemoryCount, err = s.count(ctx, "stats", "SELECT COUNT(*) as cnt"+from); err != nil {
+	if st.MemoryCount, err = s.count(ctx, store, "stats", "SELECT COUNT(*) as cnt"+from); err != nil {
 		return nil, err
 	}
-	if st.Memories24h, err = s.count(ctx, "stats", "SELECT COUNT(*) as cnt"+from+day); err != nil {
+	if st.Memories24h, err = s.count(ctx, store, "stats", "SELECT COUNT(*) as cnt"+from+day); err != nil {
 		return nil, err
 	}
-	if st.Errors24h, err = s.count(ctx, "stats", "SELECT COUNT(*) as cnt"+from+" AND event_type = 'error'"+day); err != nil {
+	if st.Errors24h, err = s.count(ctx, store, "stats", "SELECT COUNT(*) as cnt"+from+" AND event_type = 'error'"+day); err != nil {
 		return nil, err
 	}
-	rows, err := s.query(ctx, "stats", "SELECT memory_type, COUNT(*) as cnt"+from+" GROUP BY memory_type")
+	rows, err := s.query(ctx, store, "stats", "SELECT memory_type, COUNT(*) as cnt"+from+" GROUP BY memory_type")
 	if err != nil {
 		return nil, err
 	}
@@ -254,6 +257,11 @@ func (s *Server) sessionContext(w http.ResponseWriter, r *http.Request, k *KeyIn
 			return
 		}
 	}
+	store, err := s.store(ctx, k.OrgID)
+	if err != nil {
+		s.fail(w, r, err, true)
+		return
+	}
 	if opts.Since == "" {
 		opts.Since = "24h"
 	}
@@ -279,8 +287,8 @@ func (s *Server) sessionContext(w http.ResponseWriter, r *http.Request, k *KeyIn
 	if len(opts.IncludeTypes) > 0 {
 		conds = append(conds, condIn("memory_type", opts.IncludeTypes))
 	}
-	rows, err := s.query(ctx, "context", "SELECT time, memory_type, event_type, content, importance FROM "+
-		s.o.measurement+" WHERE "+strings.Join(conds, " AND ")+s.orderByTime("DESC")+" LIMIT 100")
+	rows, err := s.query(ctx, store, "context", "SELECT time, memory_type, event_type, content, importance FROM "+
+		s.o.measurement+" WHERE "+strings.Join(conds, " AND ")+s.orderByTime(store, "DESC")+" LIMIT 100")
 	if err != nil {
 		s.fail(w, r, err, true)
 		return

@@ -85,6 +85,10 @@ type CreateRequest struct {
 	DedupKey   string         `json:"dedup_key,omitempty"`
 	Importance float64        `json:"importance,omitempty"`
 	ParentID   string         `json:"parent_id,omitempty"`
+
+	// metadataJSON is Metadata as stored, encoded when the request is
+	// checked (so a group commit never meets an unencodable one).
+	metadataJSON string
 }
 
 // BatchCreateRequest is POST /api/v1/memories with several memories.
@@ -130,7 +134,24 @@ func (r *CreateRequest) normalize() error {
 			return invalidf("invalid tag '%s': %s", t, msgBadTag)
 		}
 	}
+	md, err := metadataJSON(r.Metadata)
+	if err != nil {
+		return err
+	}
+	r.metadataJSON = md
 	return nil
+}
+
+// hasNUL reports a NUL byte in a text the memory stores: a backend that
+// cannot hold one (PostgreSQL) rejects that row alone, so such a memory
+// is committed in a group of its own.
+func (r *CreateRequest) hasNUL() bool {
+	for _, s := range []string{r.AgentID, r.SessionID, r.MemoryType, r.EventType, r.Content, r.DedupKey, r.ParentID, strings.Join(r.Tags, ",")} {
+		if strings.IndexByte(s, 0) >= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // DedupKey is memtrace's content key: the first 32 hex digits of
@@ -181,6 +202,11 @@ func appendRow(t *model.Table, m *Memory, cells []model.Cell, exact bool) ([]mod
 	if err != nil {
 		return cells, err
 	}
+	return appendRowJSON(t, m, md, cells, exact)
+}
+
+// appendRowJSON is appendRow with the metadata already encoded.
+func appendRowJSON(t *model.Table, m *Memory, md string, cells []model.Cell, exact bool) ([]model.Cell, error) {
 	cells = append(cells[:0],
 		model.Cell{Name: "org_id", Tag: true, Value: model.String(m.OrgID)},
 		model.Cell{Name: "agent_id", Tag: true, Value: model.String(m.AgentID)},

@@ -62,6 +62,11 @@ func OpenMeta(ctx context.Context, target string) (*Meta, error) {
 // Close releases the store.
 func (m *Meta) Close() error { return m.db.Close() }
 
+// Shared reports whether several replicas may share the store
+// (PostgreSQL): a replica then cannot know every memory from its own
+// writes alone.
+func (m *Meta) Shared() bool { return m.pg }
+
 // Ping reports whether the store answers.
 func (m *Meta) Ping(ctx context.Context) error { return m.db.PingContext(ctx) }
 

@@ -51,6 +51,8 @@ type options struct {
 	writeWait    time.Duration
 	writeRetries int
 	now          func() time.Time
+	resolver     Resolver
+	onlyBound    bool
 }
 
 // Option configures a Server.
@@ -109,10 +111,10 @@ type Server struct {
 	// lastMicros makes memory times strictly increasing in this process,
 	// so a batch's memories keep their order and pages never tie.
 	lastMicros atomic.Int64
-	// stripes serialize dedup check-then-write per dedup key hash, so two
-	// concurrent copies of one memory cannot both pass the check.
-	stripes    [256]sync.Mutex
+	// writeSlots admits create requests (backpressure).
 	writeSlots chan struct{}
+	storesMu   sync.Mutex
+	stores     map[string]*orgStore
 }
 
 // New builds the API over backend with metadata in meta.
@@ -135,7 +137,7 @@ func New(backend Backend, meta *Meta, opts ...Option) *Server {
 		o.maxInflight = 64
 	}
 	s := &Server{backend: backend, meta: meta, keys: newKeyCache(o.now), o: o, started: o.now(),
-		writeSlots: make(chan struct{}, o.maxInflight)}
+		writeSlots: make(chan struct{}, o.maxInflight), stores: map[string]*orgStore{}}
 	s.m = newMetrics(o.registerer)
 	s.routes()
 	return s
@@ -556,16 +558,29 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// backendHealth is memtrace's per-org Arc map. Every org here shares the
-// gateway's backend, so each shows that backend's state.
+// backendHealth is memtrace's per-org Arc map: each organization's
+// backend state. Organizations without a backend of their own are left
+// out where one is required (memtrace lists only orgs with an instance).
 func (s *Server) backendHealth(ctx context.Context) map[string]bool {
-	ok := s.backend.Ready(ctx) == nil
 	out := map[string]bool{}
 	orgs, err := s.meta.Orgs(ctx)
 	if err != nil {
 		return out
 	}
+	ready := map[string]bool{}
 	for _, o := range orgs {
+		st, err := s.store(ctx, o.ID)
+		if err != nil {
+			if !s.o.onlyBound {
+				out[o.ID] = false
+			}
+			continue
+		}
+		ok, seen := ready[st.t.ID]
+		if !seen {
+			ok = st.t.Backend.Ready(ctx) == nil
+			ready[st.t.ID] = ok
+		}
 		out[o.ID] = ok
 	}
 	return out
@@ -573,6 +588,12 @@ func (s *Server) backendHealth(ctx context.Context) map[string]bool {
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	h := s.backendHealth(r.Context())
+	if len(h) == 0 && s.o.onlyBound {
+		// memtrace's answer when no organization has an Arc instance.
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "reason": "no_instances",
+			"hint": "configure an Arc instance with `memtrace org add-arc`"})
+		return
+	}
 	ok := len(h) > 0 && s.meta.Ping(r.Context()) == nil
 	for _, v := range h {
 		ok = ok && v
@@ -584,11 +605,11 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "arc": h})
 }
 
-// query runs one Arc SQL read and records it.
-func (s *Server) query(ctx context.Context, kind, sql string) (model.Rows, error) {
+// query runs one Arc SQL read on st's target and records it.
+func (s *Server) query(ctx context.Context, st *orgStore, kind, sql string) (model.Rows, error) {
 	s.m.queries.WithLabelValues(kind).Inc()
 	start := time.Now()
-	rows, err := s.backend.Query(ctx, s.o.database, sql)
+	rows, err := st.t.Backend.Query(ctx, st.t.Database, sql)
 	s.m.arcLatency.WithLabelValues("query").Observe(time.Since(start).Seconds())
 	return rows, err
 }
@@ -601,8 +622,8 @@ type TimePrecisioner interface {
 	TimePrecision() time.Duration
 }
 
-func (s *Server) coarseTime() bool {
-	tp, ok := s.backend.(TimePrecisioner)
+func (s *Server) coarseTime(st *orgStore) bool {
+	tp, ok := st.t.Backend.(TimePrecisioner)
 	return ok && tp.TimePrecision() > time.Microsecond
 }
 
@@ -612,13 +633,18 @@ type ColumnChecker interface {
 	HasColumn(db, measurement, column string) bool
 }
 
+// exactTimeColumn reports whether st's events carry exactTimeField: the
+// backend keeps less than µs and the measurement has the column
+// (memories copied in by `tsgate migrate`, or written before, do not).
+func (s *Server) exactTimeColumn(st *orgStore) bool {
+	cc, ok := st.t.Backend.(ColumnChecker)
+	return s.coarseTime(st) && ok && cc.HasColumn(st.t.Database, s.o.measurement, exactTimeField)
+}
+
 // orderByTime is the ORDER BY of memtrace's time-ordered reads, with the
-// exact time as tiebreaker where the backend keeps less than µs and the
-// events measurement has it (memories copied in by `tsgate migrate`, or
-// written before, do not).
-func (s *Server) orderByTime(dir string) string {
-	cc, ok := s.backend.(ColumnChecker)
-	if s.coarseTime() && ok && cc.HasColumn(s.o.database, s.o.measurement, exactTimeField) {
+// exact time as tiebreaker where there is one.
+func (s *Server) orderByTime(st *orgStore, dir string) string {
+	if s.exactTimeColumn(st) {
 		return " ORDER BY time " + dir + ", " + exactTimeField + " " + dir
 	}
 	return " ORDER BY time " + dir
@@ -635,14 +661,14 @@ type NativeArcSQL interface {
 // queryList runs a list or search query: narrowed where the backend runs
 // Arc SQL natively, plain otherwise. A refusal of the narrowed form (the
 // backend was switched to a translating one in between) is retried plain.
-func (s *Server) queryList(ctx context.Context, kind string, q *listQuery) (model.Rows, error) {
-	q.orderBy = s.orderByTime
-	if nb, ok := s.backend.(NativeArcSQL); ok && nb.NativeArcSQL() {
+func (s *Server) queryList(ctx context.Context, st *orgStore, kind string, q *listQuery) (model.Rows, error) {
+	q.orderBy = func(dir string) string { return s.orderByTime(st, dir) }
+	if nb, ok := st.t.Backend.(NativeArcSQL); ok && nb.NativeArcSQL() {
 		sql, err := q.sql(s.o.measurement, true)
 		if err != nil {
 			return nil, err
 		}
-		rows, err := s.query(ctx, kind, sql)
+		rows, err := s.query(ctx, st, kind, sql)
 		if errs.CodeOf(err) != errs.Unsupported {
 			return rows, err
 		}
@@ -651,12 +677,12 @@ func (s *Server) queryList(ctx context.Context, kind string, q *listQuery) (mode
 	if err != nil {
 		return nil, err
 	}
-	return s.query(ctx, kind, sql)
+	return s.query(ctx, st, kind, sql)
 }
 
 // count runs a `SELECT COUNT(*) as cnt` query; no row reads as zero.
-func (s *Server) count(ctx context.Context, kind, sql string) (int, error) {
-	rows, err := s.query(ctx, kind, sql)
+func (s *Server) count(ctx context.Context, st *orgStore, kind, sql string) (int, error) {
+	rows, err := s.query(ctx, st, kind, sql)
 	if err != nil {
 		return 0, err
 	}
