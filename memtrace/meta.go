@@ -112,6 +112,15 @@ func (m *Meta) initSchema(ctx context.Context) error {
 			updated_at BIGINT NOT NULL,
 			closed_at BIGINT)`,
 		`CREATE INDEX IF NOT EXISTS idx_sessions_org_agent ON sessions(org_id, agent_id)`,
+		// An organization's own backend (memtrace's arc_instances): at
+		// most one, its URL sealed under the master key.
+		`CREATE TABLE IF NOT EXISTS org_backends (
+			org_id TEXT PRIMARY KEY REFERENCES organizations(id),
+			id TEXT NOT NULL,
+			url_sealed TEXT NOT NULL,
+			database TEXT NOT NULL,
+			created_at BIGINT NOT NULL,
+			updated_at BIGINT NOT NULL)`,
 	}
 	return m.locked(ctx, func(ex execer) error {
 		for _, s := range stmts {
