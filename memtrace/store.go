@@ -41,8 +41,10 @@ func WithResolver(r Resolver) Option { return func(o *options) { o.resolver = r 
 func WithHealthOrgs(onlyBound bool) Option { return func(o *options) { o.onlyBound = onlyBound } }
 
 // orgStore is one organization's target with its write queue and dedup
-// index. Memories of one organization are committed by one leader at a
-// time, so the index is only ever touched by that leader.
+// index. One leader at a time takes queued requests into groups; a few
+// groups may be written at once (maxGroupsInFlight), never two that hold
+// the same dedup key: a request whose key is being written waits for
+// that write's outcome, so the dedup decision stays exact.
 type orgStore struct {
 	org string
 	t   Target
@@ -50,11 +52,16 @@ type orgStore struct {
 	mu      sync.Mutex
 	queue   []*pending
 	leading bool
-	// arrived wakes a gathering leader when a request is queued.
-	arrived chan struct{}
+	// wake wakes the leader: a request was queued or a group written.
+	wake chan struct{}
+	// inflight counts the dedup keys of the groups being written; groups
+	// is how many there are.
+	inflight map[string]int
+	groups   int
 
-	// idx is built from the target on first use (loaded), then kept by
-	// every commit.
+	// idx is built from the target before the first group (loaded), then
+	// kept by every commit, under idxMu (groups commit concurrently).
+	idxMu  sync.Mutex
 	idx    *dedupIndex
 	loaded bool
 }
@@ -72,11 +79,11 @@ func (s *Server) store(ctx context.Context, org string) (*orgStore, error) {
 	s.storesMu.Lock()
 	defer s.storesMu.Unlock()
 	st := s.stores[org]
+	// The same ID names the same backend and database: the store (and
+	// its index) carries on.
 	if st == nil || st.t.ID != t.ID {
-		st = &orgStore{org: org, t: t, arrived: make(chan struct{}, 1)}
+		st = &orgStore{org: org, t: t, wake: make(chan struct{}, 1), inflight: map[string]int{}}
 		s.stores[org] = st
-	} else {
-		st.t.Backend = t.Backend
 	}
 	return st, nil
 }
@@ -97,67 +104,21 @@ type pending struct {
 // maxGroupRows bounds the memories of one group commit.
 const maxGroupRows = 5000
 
-// submit queues p on st and waits for its commit. The first request to
-// find no leader starts one; the leader commits everything queued (the
-// requests that arrived while the previous group was being written)
-// as one write, and stops when the queue is empty.
-func (s *Server) submit(st *orgStore, p *pending) {
-	p.done = make(chan struct{})
-	st.mu.Lock()
-	st.queue = append(st.queue, p)
-	select {
-	case st.arrived <- struct{}{}:
-	default:
-	}
-	if !st.leading {
-		st.leading = true
-		go s.lead(st)
-	}
-	st.mu.Unlock()
-	// Waited for even when the client leaves: the commit may be under
-	// way, and its outcome is what the metrics and the index record.
-	<-p.done
-}
-
-func (s *Server) lead(st *orgStore) {
-	last := 0
-	for {
-		s.gather(st, last)
-		st.mu.Lock()
-		n, rows := 0, 0
-		for n < len(st.queue) {
-			p := st.queue[n]
-			if p.alone && n > 0 || rows+len(p.reqs) > maxGroupRows && n > 0 {
-				break
-			}
-			n++
-			rows += len(p.reqs)
-			if p.alone {
-				break
-			}
-		}
-		group := slices.Clone(st.queue[:n])
-		st.queue = slices.Delete(st.queue, 0, n)
-		if n == 0 {
-			st.leading = false
-			st.mu.Unlock()
-			return
-		}
-		st.mu.Unlock()
-		last = n
-		s.commit(st, group)
-	}
-}
+// maxGroupsInFlight bounds the groups of one organization being written
+// at once. Two let the next group wait at the backend while the current
+// one commits (the backend never idles between groups) while the one
+// after fills up (gather).
+const maxGroupsInFlight = 2
 
 // gatherMax bounds how long a leader waits for a group to fill.
 const gatherMax = 2 * time.Millisecond
 
-// gather waits, after a group of last requests was answered, until as
-// many are queued again or gatherMax passes. Those clients are turning
-// around to send their next memory; committing before they arrive
-// would split one group's worth into several commits, and a commit's
-// fixed cost (a WAL sync, a transaction) is what bounds throughput. A
-// lone client (last ≤ 1) never waits.
+// gather waits, while a group is being written, until as many requests
+// as the last group had are queued or gatherMax passes: the clients
+// answered last are turning around to send their next memory, and
+// committing before they arrive would split one group's worth into
+// several commits, whose fixed cost (a transaction, a WAL sync) is what
+// bounds throughput. A lone client (last ≤ 1) never waits.
 func (s *Server) gather(st *orgStore, last int) {
 	if last <= 1 {
 		return
@@ -172,11 +133,131 @@ func (s *Server) gather(st *orgStore, last int) {
 			return
 		}
 		select {
-		case <-st.arrived:
+		case <-st.wake:
 		case <-timer.C:
 			return
 		}
 	}
+}
+
+// submit queues p on st and waits for its commit. The first request to
+// find no leader starts one.
+func (s *Server) submit(st *orgStore, p *pending) {
+	p.done = make(chan struct{})
+	st.mu.Lock()
+	st.queue = append(st.queue, p)
+	if !st.leading {
+		st.leading = true
+		go s.lead(st)
+	} else {
+		st.signal()
+	}
+	st.mu.Unlock()
+	// Waited for even when the client leaves: the commit may be under
+	// way, and its outcome is what the metrics and the index record.
+	<-p.done
+}
+
+func (st *orgStore) signal() {
+	select {
+	case st.wake <- struct{}{}:
+	default:
+	}
+}
+
+// lead forms groups of what is queued and hands each to a writer, as
+// long as fewer than maxGroupsInFlight are being written; it stops when
+// nothing is queued or being written.
+func (s *Server) lead(st *orgStore) {
+	last := 0
+	for {
+		st.mu.Lock()
+		busy := st.groups > 0
+		st.mu.Unlock()
+		if busy {
+			// The backend is writing: let this group fill meanwhile.
+			s.gather(st, last)
+		}
+		st.mu.Lock()
+		var group []*pending
+		if st.groups < maxGroupsInFlight {
+			group = st.take()
+		}
+		if len(group) == 0 {
+			if st.groups == 0 && len(st.queue) == 0 {
+				st.leading = false
+				st.mu.Unlock()
+				return
+			}
+			st.mu.Unlock()
+			<-st.wake
+			continue
+		}
+		keys := groupKeys(group)
+		for _, k := range keys {
+			st.inflight[k]++
+		}
+		st.groups++
+		st.mu.Unlock()
+		last = len(group)
+		go func() {
+			s.commit(st, group, keys)
+			st.mu.Lock()
+			for _, k := range keys {
+				if st.inflight[k]--; st.inflight[k] == 0 {
+					delete(st.inflight, k)
+				}
+			}
+			st.groups--
+			st.signal()
+			st.mu.Unlock()
+		}()
+	}
+}
+
+// take removes the next group from the queue: requests in order up to
+// maxGroupRows memories, a lone one (a batch) by itself, leaving queued
+// any request with a dedup key that a group being written holds.
+func (st *orgStore) take() []*pending {
+	var group []*pending
+	rows := 0
+	full := false
+	kept := st.queue[:0]
+	for _, p := range st.queue {
+		switch {
+		case full || st.holdsKey(p):
+			kept = append(kept, p)
+		case len(group) > 0 && (p.alone || rows+len(p.reqs) > maxGroupRows):
+			kept = append(kept, p)
+			full = true
+		default:
+			group = append(group, p)
+			rows += len(p.reqs)
+			full = p.alone
+		}
+	}
+	clear(st.queue[len(kept):])
+	st.queue = kept
+	return group
+}
+
+func (st *orgStore) holdsKey(p *pending) bool {
+	for i := range p.reqs {
+		if st.inflight[p.reqs[i].DedupKey] > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// groupKeys are the distinct non-empty dedup keys of a group, sorted.
+func groupKeys(group []*pending) []string {
+	var keys []string
+	for _, p := range group {
+		keys = append(keys, dedupKeys(p.reqs)...)
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys)
 }
 
 // commitTimeout bounds one group commit, retries included; no single
@@ -187,7 +268,7 @@ const commitTimeout = 2 * time.Minute
 // a shared metadata store, against the backend under cross-replica
 // locks), then one durable write; every request is answered only after
 // it.
-func (s *Server) commit(st *orgStore, group []*pending) {
+func (s *Server) commit(st *orgStore, group []*pending, keys []string) {
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
 	defer func() {
@@ -201,13 +282,7 @@ func (s *Server) commit(st *orgStore, group []*pending) {
 		}
 	}
 	var dup map[string]bool
-	var keys []string
 	if s.o.dedup {
-		for _, p := range group {
-			keys = append(keys, dedupKeys(p.reqs)...)
-		}
-		slices.Sort(keys)
-		keys = slices.Compact(keys)
 		// Other replicas sharing the metadata store.
 		release, err := s.meta.LockDedup(ctx, st.org, keys)
 		if err != nil {
@@ -262,6 +337,7 @@ func (s *Server) commit(st *orgStore, group []*pending) {
 		}
 	}
 	if s.o.dedup {
+		st.idxMu.Lock()
 		for _, p := range group {
 			for _, m := range p.mems {
 				if m.DedupKey != "" {
@@ -269,6 +345,7 @@ func (s *Server) commit(st *orgStore, group []*pending) {
 				}
 			}
 		}
+		st.idxMu.Unlock()
 	}
 	if s.o.cache != nil {
 		for _, sess := range sortedKeys(sessions) {
@@ -287,7 +364,10 @@ func (s *Server) commit(st *orgStore, group []*pending) {
 // the index does not know is also looked up in the backend (another
 // replica may have written it), under the locks LockDedup took.
 func (s *Server) duplicates(ctx context.Context, st *orgStore, keys []string) (map[string]bool, error) {
-	if err := s.loadIndex(ctx, st); err != nil {
+	st.idxMu.Lock()
+	err := s.loadIndex(ctx, st)
+	if err != nil {
+		st.idxMu.Unlock()
 		return nil, err
 	}
 	cutoff := s.windowStart()
@@ -301,6 +381,7 @@ func (s *Server) duplicates(ctx context.Context, st *orgStore, keys []string) (m
 			unknown = append(unknown, k)
 		}
 	}
+	st.idxMu.Unlock()
 	if !s.meta.Shared() {
 		return out, nil
 	}
@@ -335,7 +416,8 @@ func (s *Server) windowStart() int64 {
 }
 
 // loadIndex builds st's dedup index from the memories its target holds
-// within the window (once; a failure is retried by the next commit).
+// within the window (once; a failure is retried by the next commit). The
+// caller holds idxMu, so concurrent first groups wait for one load.
 func (s *Server) loadIndex(ctx context.Context, st *orgStore) error {
 	if st.loaded {
 		return nil
