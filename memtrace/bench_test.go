@@ -47,8 +47,16 @@ var benchSeq atomic.Int64
 
 // BenchmarkCreateSingle is 16 clients (8 per core on 2 cores) each
 // creating one memory per request, as agents do.
-func BenchmarkCreateSingle(b *testing.B) {
-	h := newHarness(b)
+func BenchmarkCreateSingle(b *testing.B) { benchCreateSingle(b, "") }
+
+// BenchmarkCreateSinglePostgresMeta is the same with the metadata in the
+// real PostgreSQL, as several replicas share it: dedup then also takes
+// cross-replica advisory locks and asks the backend about keys the index
+// does not know, once per group.
+func BenchmarkCreateSinglePostgresMeta(b *testing.B) { benchCreateSingle(b, TestingPostgresURL(b)) }
+
+func benchCreateSingle(b *testing.B, metaTarget string) {
+	h := newHarnessMeta(b, metaTarget)
 	cb := &countingBackend{recBackend: h.backend}
 	srv := httptest.NewServer(New(cb, h.meta, WithoutAuth()))
 	b.Cleanup(srv.Close)
