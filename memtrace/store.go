@@ -109,37 +109,9 @@ const maxGroupRows = 5000
 // memtrace group on its own and every write waits for the other's
 // commit (BenchmarkCreateSingle, 16 clients: 2,800–3,150 memories/s at
 // 6 a write against 4,300–4,500 at 8.5 with one). The queue fills while
-// a group commits, and the next group is taken when it is done.
+// a group commits, and the next group is taken the moment it is done
+// (waiting longer for stragglers measured no better).
 const maxGroupsInFlight = 1
-
-// gatherMax bounds how long a leader waits for a group to fill.
-const gatherMax = 2 * time.Millisecond
-
-// gather waits, while a group is being written, until as many requests
-// as the last group had are queued or gatherMax passes: a commit's fixed
-// cost (a transaction, a WAL sync) is what bounds throughput, so the
-// next group should carry as many as the clients send meanwhile. A lone
-// client (last ≤ 1) never waits.
-func (s *Server) gather(st *orgStore, last int) {
-	if last <= 1 {
-		return
-	}
-	timer := time.NewTimer(gatherMax)
-	defer timer.Stop()
-	for {
-		st.mu.Lock()
-		n := len(st.queue)
-		st.mu.Unlock()
-		if n >= last {
-			return
-		}
-		select {
-		case <-st.wake:
-		case <-timer.C:
-			return
-		}
-	}
-}
 
 // submit queues p on st and waits for its commit. The first request to
 // find no leader starts one.
@@ -170,15 +142,7 @@ func (st *orgStore) signal() {
 // long as fewer than maxGroupsInFlight are being written; it stops when
 // nothing is queued or being written.
 func (s *Server) lead(st *orgStore) {
-	last := 0
 	for {
-		st.mu.Lock()
-		busy := st.groups > 0
-		st.mu.Unlock()
-		if busy {
-			// The backend is writing: let this group fill meanwhile.
-			s.gather(st, last)
-		}
 		st.mu.Lock()
 		var group []*pending
 		if st.groups < maxGroupsInFlight {
@@ -200,7 +164,6 @@ func (s *Server) lead(st *orgStore) {
 		}
 		st.groups++
 		st.mu.Unlock()
-		last = len(group)
 		go func() {
 			s.commit(st, group, keys)
 			st.mu.Lock()
