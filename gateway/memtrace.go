@@ -190,15 +190,25 @@ func (o *orgTargets) resolve(ctx context.Context, org string) (memtrace.Target, 
 
 func (o *orgTargets) backend(ctx context.Context, rawURL string) (*orgBackend, error) {
 	o.mu.Lock()
-	defer o.mu.Unlock()
-	if be := o.open[rawURL]; be != nil {
+	be := o.open[rawURL]
+	o.mu.Unlock()
+	if be != nil {
 		return be, nil
 	}
+	// Opened without the lock: a backend that is slow to answer must not
+	// hold up every other organization's requests.
 	b, err := registry.Open(ctx, rawURL)
 	if err != nil {
 		return nil, errs.Wrap(errs.Unavailable, err, "organization backend: "+errs.As(err).Msg)
 	}
-	be := &orgBackend{b: b, p: query.New(b, query.WithGuard(o.g.guard)), wg: o.g.sw.guard, measurement: o.g.cfg.Memtrace.Measurement}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if prev := o.open[rawURL]; prev != nil {
+		// Another request opened it meanwhile.
+		b.Close()
+		return prev, nil
+	}
+	be = &orgBackend{b: b, p: query.New(b, query.WithGuard(o.g.guard)), wg: o.g.sw.guard, measurement: o.g.cfg.Memtrace.Measurement}
 	o.open[rawURL] = be
 	return be, nil
 }
