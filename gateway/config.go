@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"tsgate/memtrace"
 
 	"github.com/BurntSushi/toml"
 
@@ -102,6 +103,15 @@ type MemtraceConfig struct {
 	// BootstrapKey, on first start, becomes org_default's admin key
 	// instead of a random one printed once; it must look like an mtk_ key.
 	BootstrapKey string `toml:"bootstrap_key"`
+	// MasterKey (base64 of 32 bytes: `tsgate memtrace keygen master`)
+	// seals organizations' own backend URLs in the metadata store, which
+	// may carry credentials. Needed once any organization has one
+	// (memtrace: MEMTRACE_MASTER_KEY).
+	MasterKey string `toml:"master_key"`
+	// RequireOrgBackend answers an organization without a backend of its
+	// own memtrace's 503 "no arc instance configured for this org", as
+	// memtrace 0.2 does; off, such an organization uses backend.url.
+	RequireOrgBackend bool `toml:"require_org_backend"`
 	// MaxBodyBytes caps a request body (memtrace: 4 MiB).
 	MaxBodyBytes int64                  `toml:"max_body_bytes"`
 	Metadata     MemtraceMetadataConfig `toml:"metadata"`
@@ -446,6 +456,11 @@ func (c Config) Validate() error {
 		// The measurement is spliced into memtrace's SQL as a bare name.
 		if !memtraceName.MatchString(c.Memtrace.Database) || !memtraceName.MatchString(c.Memtrace.Measurement) {
 			problems = append(problems, errors.New("memtrace.database and memtrace.measurement must be letters, digits and underscores, starting with a letter"))
+		}
+		if c.Memtrace.MasterKey != "" {
+			if _, err := memtrace.NewSealer(c.Memtrace.MasterKey); err != nil {
+				problems = append(problems, fmt.Errorf("memtrace.master_key: %w", err))
+			}
 		}
 	}
 	if m := c.Migration; !(m.ShadowFraction >= 0 && m.ShadowFraction <= 1) {

@@ -7,14 +7,18 @@ import (
 	"io"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"tsgate/auth"
 	"tsgate/dialects"
+	"tsgate/dialects/registry"
+	"tsgate/errs"
 	"tsgate/memtrace"
 	"tsgate/model"
+	"tsgate/query"
 	"tsgate/translate"
 )
 
@@ -81,6 +85,145 @@ func (b memtraceBackend) Write(ctx context.Context, db string, batch *model.Batc
 
 func (b memtraceBackend) Ready(ctx context.Context) error { return b.g.backend.Ready(ctx) }
 
+// orgBackend is an organization's own backend (memtrace's per-org Arc
+// instance): opened through the registry like backend.url, queried
+// through a pipeline with the gateway's guard, written through the
+// gateway's write guard (bounded, retried only where safe).
+type orgBackend struct {
+	b           dialects.Backend
+	p           *query.Pipeline
+	wg          *writeGuard
+	measurement string
+}
+
+func (o *orgBackend) Query(ctx context.Context, db, sql string) (model.Rows, error) {
+	// memtrace's own reads, each scoped to the key's organization by the
+	// memtrace package.
+	ctx = auth.Internal(ctx)
+	rows, err := o.p.QueryArc(ctx, db, sql)
+	if err != nil {
+		// No events measurement yet reads as empty, as on Arc.
+		if ms, merr := o.b.Measurements(ctx, db); merr == nil && !slices.Contains(ms, o.measurement) {
+			return &model.SliceRows{}, nil
+		}
+	}
+	return rows, err
+}
+
+func (o *orgBackend) Write(ctx context.Context, db string, batch *model.Batch) (model.WriteResult, error) {
+	return o.wg.Write(ctx, o.b, batch, func(ctx context.Context) (model.WriteResult, error) {
+		return o.b.Write(ctx, db, batch)
+	})
+}
+
+func (o *orgBackend) Ready(ctx context.Context) error { return o.b.Ready(ctx) }
+
+func (o *orgBackend) NativeArcSQL() bool { return o.p.AsWritten() }
+
+func (o *orgBackend) TimePrecision() time.Duration { return dialects.TimePrecision(o.b) }
+
+func (o *orgBackend) HasColumn(db, measurement, column string) bool {
+	sc := o.p.Schema(db)
+	if sc == nil {
+		return false
+	}
+	cols, ok := sc.Columns(db, measurement)
+	return ok && slices.ContainsFunc(cols, func(c translate.ColumnInfo) bool { return c.Name == column })
+}
+
+// orgBindingTTL is how long an organization's binding is trusted before
+// the metadata store is asked again: `org add-backend` and
+// `remove-backend` reach a running server within it (memtrace needs a
+// restart).
+const orgBindingTTL = 10 * time.Second
+
+// orgTargets resolves each organization's target: its own backend when
+// it has one, else the gateway's (or memtrace's 503 when one is
+// required). Backends are opened once per URL and closed at shutdown.
+type orgTargets struct {
+	g        *Gateway
+	meta     *memtrace.Meta
+	sealer   *memtrace.Sealer
+	require  bool
+	fallback memtrace.Target
+
+	mu       sync.Mutex
+	bindings map[string]orgBinding
+	open     map[string]*orgBackend // by URL
+}
+
+type orgBinding struct {
+	b       *memtrace.OrgBackend // nil: none
+	expires time.Time
+}
+
+func (o *orgTargets) resolve(ctx context.Context, org string) (memtrace.Target, error) {
+	now := time.Now()
+	o.mu.Lock()
+	bd, ok := o.bindings[org]
+	o.mu.Unlock()
+	if !ok || now.After(bd.expires) {
+		b, err := o.meta.OrgBackendOf(ctx, o.sealer, org)
+		if err != nil {
+			return memtrace.Target{}, err
+		}
+		bd = orgBinding{b: b, expires: now.Add(orgBindingTTL)}
+		o.mu.Lock()
+		if len(o.bindings) > 100000 {
+			o.bindings = map[string]orgBinding{}
+		}
+		o.bindings[org] = bd
+		o.mu.Unlock()
+	}
+	if bd.b == nil {
+		if o.require {
+			return memtrace.Target{}, memtrace.NoInstance(org)
+		}
+		return o.fallback, nil
+	}
+	be, err := o.backend(ctx, bd.b.URL)
+	if err != nil {
+		return memtrace.Target{}, err
+	}
+	return memtrace.Target{Backend: be, Database: bd.b.Database, ID: bd.b.ID + "|" + bd.b.Database}, nil
+}
+
+func (o *orgTargets) backend(ctx context.Context, rawURL string) (*orgBackend, error) {
+	o.mu.Lock()
+	be := o.open[rawURL]
+	o.mu.Unlock()
+	if be != nil {
+		return be, nil
+	}
+	// Opened without the lock: a backend that is slow to answer must not
+	// hold up every other organization's requests.
+	b, err := registry.Open(ctx, rawURL)
+	if err != nil {
+		return nil, errs.Wrap(errs.Unavailable, err, "organization backend: "+errs.As(err).Msg)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if prev := o.open[rawURL]; prev != nil {
+		// Another request opened it meanwhile.
+		b.Close()
+		return prev, nil
+	}
+	be = &orgBackend{b: b, p: query.New(b, query.WithGuard(o.g.guard)), wg: o.g.sw.guard, measurement: o.g.cfg.Memtrace.Measurement}
+	o.open[rawURL] = be
+	return be, nil
+}
+
+func (o *orgTargets) Close() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var es []error
+	for _, be := range o.open {
+		es = append(es, be.b.Close())
+	}
+	o.open = map[string]*orgBackend{}
+	return errors.Join(es...)
+}
+
 // startMemtrace opens the metadata store (bootstrapping it on first start),
 // the optional Redis cache, and binds the memtrace API. Disabled when
 // memtrace.listen is empty.
@@ -121,6 +264,27 @@ func (g *Gateway) startMemtrace(ctx context.Context, reg *prometheus.Registry, a
 		memtrace.WithMaxBody(cfg.MaxBodyBytes),
 		memtrace.WithMetrics(reg, reg),
 	}
+	// Organizations' own backends: their URLs are sealed, so a store
+	// that has any needs the master key to serve them.
+	var sealer *memtrace.Sealer
+	if cfg.MasterKey != "" {
+		if sealer, err = memtrace.NewSealer(cfg.MasterKey); err != nil {
+			closeAll()
+			return fmt.Errorf("memtrace.master_key: %w", err)
+		}
+	}
+	if n, err := meta.CountOrgBackends(ctx); err != nil {
+		closeAll()
+		return err
+	} else if n > 0 && sealer == nil {
+		closeAll()
+		return fmt.Errorf("memtrace: %d organizations have their own backend, sealed under a master key: set memtrace.master_key (TSGATE_MEMTRACE_MASTER_KEY or MEMTRACE_MASTER_KEY)", n)
+	}
+	targets := &orgTargets{g: g, meta: meta, sealer: sealer, require: cfg.RequireOrgBackend,
+		fallback: memtrace.Target{Backend: memtraceBackend{g: g, measurement: cfg.Measurement}, Database: cfg.Database, ID: "backend.url"},
+		bindings: map[string]orgBinding{}, open: map[string]*orgBackend{}}
+	closers = append(closers, targets.Close)
+	opts = append(opts, memtrace.WithResolver(targets.resolve), memtrace.WithHealthOrgs(cfg.RequireOrgBackend))
 	if !cfg.AuthEnabled {
 		g.log.Warn("memtrace authentication is disabled (memtrace.auth_enabled = false): every request acts as org_default")
 		opts = append(opts, memtrace.WithoutAuth())

@@ -37,6 +37,9 @@ type memtraceFile struct {
 		Database    *string `toml:"database"`
 		Measurement *string `toml:"measurement"`
 	} `toml:"arc"`
+	// MasterKey has no memtrace.toml key: memtrace reads it from
+	// MEMTRACE_MASTER_KEY only.
+	MasterKey *string `toml:"-"`
 }
 
 // MemtraceConfigSearchPath is where memtrace looked for memtrace.toml.
@@ -105,6 +108,7 @@ func applyMemtraceCompat(cfg *Config, environ []string) error {
 	num(&f.Dedup.WindowHours, "MEMTRACE_DEDUP_WINDOW_HOURS")
 	str(&f.Arc.Database, "MEMTRACE_ARC_DATABASE")
 	str(&f.Arc.Measurement, "MEMTRACE_ARC_MEASUREMENT")
+	str(&f.MasterKey, "MEMTRACE_MASTER_KEY")
 	if len(bad) > 0 {
 		return fmt.Errorf("environment %s: not a valid value", strings.Join(bad, ", "))
 	}
@@ -150,6 +154,9 @@ func applyMemtraceCompat(cfg *Config, environ []string) error {
 	}
 	if f.Arc.Measurement != nil {
 		m.Measurement = *f.Arc.Measurement
+	}
+	if f.MasterKey != nil {
+		m.MasterKey = *f.MasterKey
 	}
 	return nil
 }

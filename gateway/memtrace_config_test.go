@@ -3,7 +3,9 @@ package gateway
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"tsgate/memtrace"
 )
 
 func TestMemtraceCompatConfig(t *testing.T) {
@@ -64,5 +66,14 @@ window_hours = 12
 	}
 	if _, _, err := LoadConfig("", []string{"MEMTRACE_ARC_MEASUREMENT=events; DROP TABLE x"}); err == nil {
 		t.Fatal("a measurement that is not a bare name was accepted")
+	}
+	// memtrace's master key (env only in memtrace); TSGATE_ wins.
+	mk := memtrace.NewMasterKey()
+	cfg, _, err = LoadConfig("", []string{"MEMTRACE_MASTER_KEY=" + mk, "TSGATE_MEMTRACE_REQUIRE_ORG_BACKEND=true"})
+	if err != nil || cfg.Memtrace.MasterKey != mk || !cfg.Memtrace.RequireOrgBackend {
+		t.Fatalf("master key: %q %v %v", cfg.Memtrace.MasterKey, cfg.Memtrace.RequireOrgBackend, err)
+	}
+	if _, _, err := LoadConfig("", []string{"MEMTRACE_MASTER_KEY=short"}); err == nil || !strings.Contains(err.Error(), "base64 of 32 bytes") {
+		t.Fatalf("a malformed master key: %v", err)
 	}
 }

@@ -24,8 +24,8 @@ func (s *Server) createAgent(w http.ResponseWriter, r *http.Request, k *KeyInfo)
 		Config      map[string]any `json:"config,omitempty"`
 	}
 	var req CreateRequest
-	if err := decodeJSON(body, &req); err != nil {
-		s.fail(w, r, badBody(err), false)
+	if err := decodeBody(r, body, &req); err != nil {
+		s.fail(w, r, err, false)
 		return
 	}
 	a, err := s.meta.CreateAgent(r.Context(), k.OrgID, req.Name, req.Description, req.Config)
@@ -82,8 +82,11 @@ func (s *Server) stats(ctx context.Context, org, agent string) (*Stats, error) {
 	if err := checkID("agent_id", agent); err != nil {
 		return nil, err
 	}
+	store, err := s.store(ctx, org)
+	if err != nil {
+		return nil, err
+	}
 	st := &Stats{AgentID: agent, MemoryTypes: map[string]int{}}
-	var err error
 	if st.SessionCount, st.ActiveSessions, err = s.meta.SessionCounts(ctx, org, agent); err != nil {
 		return nil, err
 	}
@@ -92,16 +95,16 @@ func (s *Server) stats(ctx context.Context, org, agent string) (*Stats, error) {
 	day := " AND time > (CURRENT_TIMESTAMP - INTERVAL '24 hours')"
 	// memtrace ignored failures here and reported zeros; a failed count
 	// is an error, so a dashboard never shows a silent 0.
-	if st.MemoryCount, err = s.count(ctx, "stats", "SELECT COUNT(*) as cnt"+from); err != nil {
+	if st.MemoryCount, err = s.count(ctx, store, "stats", "SELECT COUNT(*) as cnt"+from); err != nil {
 		return nil, err
 	}
-	if st.Memories24h, err = s.count(ctx, "stats", "SELECT COUNT(*) as cnt"+from+day); err != nil {
+	if st.Memories24h, err = s.count(ctx, store, "stats", "SELECT COUNT(*) as cnt"+from+day); err != nil {
 		return nil, err
 	}
-	if st.Errors24h, err = s.count(ctx, "stats", "SELECT COUNT(*) as cnt"+from+" AND event_type = 'error'"+day); err != nil {
+	if st.Errors24h, err = s.count(ctx, store, "stats", "SELECT COUNT(*) as cnt"+from+" AND event_type = 'error'"+day); err != nil {
 		return nil, err
 	}
-	rows, err := s.query(ctx, "stats", "SELECT memory_type, COUNT(*) as cnt"+from+" GROUP BY memory_type")
+	rows, err := s.query(ctx, store, "stats", "SELECT memory_type, COUNT(*) as cnt"+from+" GROUP BY memory_type")
 	if err != nil {
 		return nil, err
 	}
@@ -153,8 +156,8 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request, k *KeyInf
 		Metadata map[string]any `json:"metadata,omitempty"`
 	}
 	var req CreateRequest
-	if err := decodeJSON(body, &req); err != nil {
-		s.fail(w, r, badBody(err), false)
+	if err := decodeBody(r, body, &req); err != nil {
+		s.fail(w, r, err, false)
 		return
 	}
 	sess, err := s.meta.CreateSession(r.Context(), k.OrgID, req.AgentID, req.Metadata)
@@ -198,8 +201,8 @@ func (s *Server) updateSession(w http.ResponseWriter, r *http.Request, k *KeyInf
 		Metadata map[string]any `json:"metadata,omitempty"`
 	}
 	var req UpdateRequest
-	if err := decodeJSON(body, &req); err != nil {
-		s.fail(w, r, badBody(err), false)
+	if err := decodeBody(r, body, &req); err != nil {
+		s.fail(w, r, err, false)
 		return
 	}
 	sess, err := s.meta.UpdateSession(r.Context(), k.OrgID, r.PathValue("id"), req.Status, req.Metadata)
@@ -219,7 +222,9 @@ func (s *Server) sessionMemories(w http.ResponseWriter, r *http.Request, k *KeyI
 }
 
 // ContextOptions is POST /sessions/:id/context's body. A body that does
-// not parse means defaults, as in memtrace.
+// not parse means defaults, as in memtrace. MaxTokens is accepted and, as
+// in memtrace, ignored: clients written against memtrace get its context
+// byte for byte, whatever budget they pass.
 type ContextOptions struct {
 	MaxTokens    int      `json:"max_tokens,omitempty"`
 	IncludeTypes []string `json:"include_types,omitempty"`
@@ -239,7 +244,7 @@ func (s *Server) sessionContext(w http.ResponseWriter, r *http.Request, k *KeyIn
 	if body, err := s.readBody(r); err != nil {
 		s.fail(w, r, err, false)
 		return
-	} else if json.Unmarshal(body, &opts) != nil {
+	} else if decodeBody(r, body, &opts) != nil {
 		opts = ContextOptions{}
 	}
 	if err := checkID("session_id", id); err != nil {
@@ -252,6 +257,11 @@ func (s *Server) sessionContext(w http.ResponseWriter, r *http.Request, k *KeyIn
 			return
 		}
 	}
+	store, err := s.store(ctx, k.OrgID)
+	if err != nil {
+		s.fail(w, r, err, true)
+		return
+	}
 	if opts.Since == "" {
 		opts.Since = "24h"
 	}
@@ -259,7 +269,7 @@ func (s *Server) sessionContext(w http.ResponseWriter, r *http.Request, k *KeyIn
 	if interval == "" {
 		interval = "24 hours"
 	}
-	variant := strings.ReplaceAll(interval, " ", "") + "|" + strings.Join(opts.IncludeTypes, ",") + "|" + fmt.Sprint(opts.MaxTokens)
+	variant := strings.ReplaceAll(interval, " ", "") + "|" + strings.Join(opts.IncludeTypes, ",")
 	var gen int64
 	if s.o.cache != nil {
 		body, g, ok, err := s.o.cache.Get(ctx, k.OrgID, id, variant)
@@ -277,13 +287,13 @@ func (s *Server) sessionContext(w http.ResponseWriter, r *http.Request, k *KeyIn
 	if len(opts.IncludeTypes) > 0 {
 		conds = append(conds, condIn("memory_type", opts.IncludeTypes))
 	}
-	rows, err := s.query(ctx, "context", "SELECT time, memory_type, event_type, content, importance FROM "+
-		s.o.measurement+" WHERE "+strings.Join(conds, " AND ")+s.orderByTime("DESC")+" LIMIT 100")
+	rows, err := s.query(ctx, store, "context", "SELECT time, memory_type, event_type, content, importance FROM "+
+		s.o.measurement+" WHERE "+strings.Join(conds, " AND ")+s.orderByTime(store, "DESC")+" LIMIT 100")
 	if err != nil {
 		s.fail(w, r, err, true)
 		return
 	}
-	text, n, err := renderContext(rows, id, opts.MaxTokens)
+	text, n, err := renderContext(rows, id)
 	if err != nil {
 		s.fail(w, r, err, true)
 		return
@@ -298,10 +308,8 @@ func (s *Server) sessionContext(w http.ResponseWriter, r *http.Request, k *KeyIn
 }
 
 // renderContext is memtrace's markdown: sections by memory type, newest
-// first, content cut at 80 bytes. maxTokens > 0 (memtrace ignored it)
-// drops the oldest lines of each section, last section first, until the
-// text fits at about four bytes a token; headers keep the full counts.
-func renderContext(rows model.Rows, session string, maxTokens int) (string, int, error) {
+// first, content cut at 80 bytes.
+func renderContext(rows model.Rows, session string) (string, int, error) {
 	defer rows.Close()
 	var actions, decisions, errors, other []string
 	vals := make([]model.Value, len(rows.Columns()))
@@ -327,37 +335,22 @@ func renderContext(rows model.Rows, session string, maxTokens int) (string, int,
 	if err := rows.Err(); err != nil {
 		return "", 0, err
 	}
-	sections := []struct {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## Session Context (%s)\n\n", session)
+	for i, sec := range []struct {
 		title string
 		lines []string
-		total int
-	}{{"Recent Actions", actions, len(actions)}, {"Decisions Made", decisions, len(decisions)},
-		{"Errors", errors, len(errors)}, {"Other", other, len(other)}}
-	render := func() string {
-		var b strings.Builder
-		fmt.Fprintf(&b, "## Session Context (%s)\n\n", session)
-		for i, sec := range sections {
-			if sec.total == 0 {
-				continue
-			}
-			fmt.Fprintf(&b, "### %s (%d)\n", sec.title, sec.total)
-			for _, l := range sec.lines {
-				b.WriteString(l + "\n")
-			}
-			if i < len(sections)-1 {
-				b.WriteString("\n")
-			}
-		}
-		return b.String()
-	}
-	text := render()
-	for i := len(sections) - 1; maxTokens > 0 && len(text) > maxTokens*4 && i >= 0; {
-		if len(sections[i].lines) == 0 {
-			i--
+	}{{"Recent Actions", actions}, {"Decisions Made", decisions}, {"Errors", errors}, {"Other", other}} {
+		if len(sec.lines) == 0 {
 			continue
 		}
-		sections[i].lines = sections[i].lines[:len(sections[i].lines)-1]
-		text = render()
+		fmt.Fprintf(&b, "### %s (%d)\n", sec.title, len(sec.lines))
+		for _, l := range sec.lines {
+			b.WriteString(l + "\n")
+		}
+		if i < 3 {
+			b.WriteString("\n")
+		}
 	}
-	return text, n, nil
+	return b.String(), n, nil
 }

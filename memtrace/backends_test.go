@@ -146,6 +146,9 @@ func TestRoundTripPropertyOnRealBackends(t *testing.T) {
 					t.Fatal(err)
 				}
 				req.Header.Set("x-api-key", adminKey)
+				if body != nil {
+					req.Header.Set("Content-Type", "application/json")
+				}
 				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
 					t.Fatal(err)

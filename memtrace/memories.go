@@ -1,10 +1,9 @@
 package memtrace
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,13 +19,11 @@ func (s *Server) createMemory(w http.ResponseWriter, r *http.Request, k *KeyInfo
 		return
 	}
 	// Batch first, as memtrace: a body whose "memories" is a non-empty
-	// array is a batch, anything else is one memory.
+	// array is a batch, anything else is one memory. (A body that cannot
+	// name the key, not even escaped, skips the batch parse.)
 	var batch BatchCreateRequest
-	if json.Unmarshal(body, &batch) == nil && len(batch.Memories) > 0 {
-		if err := decodeJSON(body, &batch); err != nil {
-			s.fail(w, r, badBody(err), false)
-			return
-		}
+	if (bytes.Contains(body, []byte("memories")) || bytes.Contains(body, []byte(`\u`))) &&
+		decodeBody(r, body, &batch) == nil && len(batch.Memories) > 0 {
 		mems, err := s.create(r.Context(), k.OrgID, batch.Memories, true)
 		if err != nil {
 			// memtrace reports a bad memory in a batch through its
@@ -39,8 +36,8 @@ func (s *Server) createMemory(w http.ResponseWriter, r *http.Request, k *KeyInfo
 		return
 	}
 	var req CreateRequest
-	if err := decodeJSON(body, &req); err != nil {
-		s.fail(w, r, badBody(err), false)
+	if err := decodeBody(r, body, &req); err != nil {
+		s.fail(w, r, err, false)
 		return
 	}
 	mems, err := s.create(r.Context(), k.OrgID, []CreateRequest{req}, false)
@@ -55,24 +52,31 @@ func (s *Server) createMemory(w http.ResponseWriter, r *http.Request, k *KeyInfo
 	writeJSON(w, http.StatusCreated, mems[0])
 }
 
-// nextTime is now at µs (the stored precision, so what a create answers
-// is what reads return), strictly after the previous memory's time.
+// nextTime is a new memory's time: its µs (the stored precision) strictly
+// after the previous memory's, so a batch keeps its order and pages never
+// tie, plus the clock's nanoseconds below that. memtrace answers a create
+// with the clock's time in ns and reads back µs; so does tsgate, and the
+// answer truncated to the µs is exactly what reads return.
 func (s *Server) nextTime() time.Time {
+	now := s.o.now()
+	sub := time.Duration(now.Nanosecond() % 1000)
 	for {
-		now := s.o.now().UnixMicro()
+		us := now.UnixMicro()
 		last := s.lastMicros.Load()
-		if now <= last {
-			now = last + 1
+		if us <= last {
+			us = last + 1
 		}
-		if s.lastMicros.CompareAndSwap(last, now) {
-			return time.UnixMicro(now).UTC()
+		if s.lastMicros.CompareAndSwap(last, us) {
+			return time.UnixMicro(us).Add(sub).UTC()
 		}
 	}
 }
 
-// create validates, dedups and commits memories; duplicates (of stored
-// memories or earlier ones in the same batch) are left out of the result.
+// create validates memories and commits them through the org's group
+// commit; duplicates (of stored memories or earlier ones in the same
+// request or group) are left out of the result.
 func (s *Server) create(ctx context.Context, org string, reqs []CreateRequest, batch bool) ([]*Memory, error) {
+	alone := batch
 	for i := range reqs {
 		if err := reqs[i].normalize(); err != nil {
 			if batch {
@@ -83,64 +87,27 @@ func (s *Server) create(ctx context.Context, org string, reqs []CreateRequest, b
 		if reqs[i].DedupKey == "" && s.o.dedup {
 			reqs[i].DedupKey = DedupKey(reqs[i].AgentID, reqs[i].EventType, reqs[i].Content)
 		}
+		alone = alone || reqs[i].hasNUL()
 	}
-	if s.o.dedup {
-		unlock := s.lockKeys(reqs)
-		defer unlock()
-		// Other replicas sharing the metadata store.
-		release, err := s.meta.LockDedup(ctx, org, dedupKeys(reqs))
-		if err != nil {
-			return nil, err
-		}
-		defer release()
-	}
-	dup, err := s.duplicates(ctx, org, reqs)
+	st, err := s.store(ctx, org)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*Memory, 0, len(reqs))
-	b := &model.Batch{}
-	t := b.Table(s.o.measurement)
-	var cells []model.Cell
-	seen := map[string]bool{}
-	sessions := map[string]bool{}
-	for i := range reqs {
-		q := &reqs[i]
-		if s.o.dedup && q.DedupKey != "" {
-			if dup[q.DedupKey] || seen[q.DedupKey] {
-				continue
-			}
-			seen[q.DedupKey] = true
-		}
-		m := &Memory{
-			Time: s.nextTime(), OrgID: org, AgentID: q.AgentID, SessionID: q.SessionID,
-			MemoryType: q.MemoryType, EventType: q.EventType, Content: q.Content, Metadata: q.Metadata,
-			Tags: q.Tags, DedupKey: q.DedupKey, Importance: q.Importance, ParentID: q.ParentID,
-		}
-		if cells, err = appendRow(t, m, cells, s.coarseTime()); err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-		if m.SessionID != "" {
-			sessions[m.SessionID] = true
-		}
+	// Admission: past the limit a write waits at most writeWait for room,
+	// then is refused with nothing queued.
+	timer := time.NewTimer(s.o.writeWait)
+	defer timer.Stop()
+	select {
+	case s.writeSlots <- struct{}{}:
+	case <-timer.C:
+		return nil, errs.New(errs.Unavailable, "too many writes in progress, retry later")
+	case <-ctx.Done():
+		return nil, errs.Wrap(errs.Canceled, ctx.Err(), "request canceled")
 	}
-	if len(out) == 0 {
-		return out, nil
-	}
-	if err := s.write(ctx, b); err != nil {
-		return nil, err
-	}
-	if s.o.cache != nil {
-		for _, sess := range sortedKeys(sessions) {
-			if err := s.o.cache.Invalidate(ctx, org, sess); err != nil {
-				// The memory is committed; a context cached before it
-				// could now be served until its TTL. Say so loudly.
-				s.o.log.Error("session context cache invalidation failed", "session", sess, "err", err)
-			}
-		}
-	}
-	return out, nil
+	defer func() { <-s.writeSlots }()
+	p := &pending{reqs: reqs, alone: alone}
+	s.submit(st, p)
+	return p.mems, p.err
 }
 
 // dedupKeys are the distinct non-empty dedup keys of reqs, in order.
@@ -156,93 +123,15 @@ func dedupKeys(reqs []CreateRequest) []string {
 	return keys
 }
 
-// lockKeys takes the stripes of every dedup key in ascending order (no
-// deadlock between overlapping batches) and returns their release.
-func (s *Server) lockKeys(reqs []CreateRequest) func() {
-	var idx []int
-	for i := range reqs {
-		if k := reqs[i].DedupKey; k != "" {
-			h := uint32(2166136261)
-			for j := 0; j < len(k); j++ {
-				h = (h ^ uint32(k[j])) * 16777619
-			}
-			idx = append(idx, int(h%uint32(len(s.stripes))))
-		}
-	}
-	slices.Sort(idx)
-	idx = slices.Compact(idx)
-	for _, i := range idx {
-		s.stripes[i].Lock()
-	}
-	return func() {
-		for _, i := range idx {
-			s.stripes[i].Unlock()
-		}
-	}
-}
-
-// duplicates returns the dedup keys among reqs already stored for org
-// within the window. One memory asks memtrace's own COUNT query; a batch
-// asks once per 500 keys instead of once per memory.
-func (s *Server) duplicates(ctx context.Context, org string, reqs []CreateRequest) (map[string]bool, error) {
-	out := map[string]bool{}
-	if !s.o.dedup {
-		return out, nil
-	}
-	window := "time > (CURRENT_TIMESTAMP - INTERVAL '" + strconv.Itoa(s.o.dedupHours) + " hours')"
-	if len(reqs) == 1 {
-		k := reqs[0].DedupKey
-		n, err := s.count(ctx, "dedup", "SELECT COUNT(*) as cnt FROM "+s.o.measurement+" WHERE "+
-			condEq("org_id", org)+" AND "+condEq("dedup_key", k)+" AND "+window)
-		if err != nil {
-			return nil, err
-		}
-		out[k] = n > 0
-		return out, nil
-	}
-	keys := dedupKeys(reqs)
-	for len(keys) > 0 {
-		chunk := keys[:min(500, len(keys))]
-		keys = keys[len(chunk):]
-		// Plain rows, not SELECT DISTINCT: InfluxQL has DISTINCT only as
-		// a field aggregate, and the matches (earlier duplicates) are few.
-		rows, err := s.query(ctx, "dedup", "SELECT dedup_key FROM "+s.o.measurement+" WHERE "+
-			condEq("org_id", org)+" AND "+condIn("dedup_key", chunk)+" AND "+window)
-		if err != nil {
-			return nil, err
-		}
-		vals := make([]model.Value, len(rows.Columns()))
-		for len(vals) > 0 && rows.Next(vals) {
-			out[vals[0].S] = true
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
-// write commits b, waiting at most writeWait for a slot and retrying a
-// backend that is briefly unavailable a bounded number of times.
-func (s *Server) write(ctx context.Context, b *model.Batch) error {
-	timer := time.NewTimer(s.o.writeWait)
-	defer timer.Stop()
-	select {
-	case s.writeSlots <- struct{}{}:
-	case <-timer.C:
-		return errs.New(errs.Unavailable, "too many writes in progress, retry later")
-	case <-ctx.Done():
-		return errs.Wrap(errs.Canceled, ctx.Err(), "request canceled")
-	}
-	defer func() { <-s.writeSlots }()
+// write commits b to st's target, retrying a backend that is briefly
+// unavailable a bounded number of times.
+func (s *Server) write(ctx context.Context, st *orgStore, b *model.Batch) error {
 	n := b.Rows()
 	s.m.bufferSize.Add(float64(n))
 	defer s.m.bufferSize.Sub(float64(n))
 	for attempt := 0; ; attempt++ {
 		start := time.Now()
-		res, err := s.backend.Write(ctx, s.o.database, b)
+		res, err := st.t.Backend.Write(ctx, st.t.Database, b)
 		s.m.arcLatency.WithLabelValues("write").Observe(time.Since(start).Seconds())
 		if err == nil {
 			s.m.writes.Add(float64(res.Rows))
@@ -317,7 +206,11 @@ func (s *Server) list(ctx context.Context, org string, p listParams) ([]Memory, 
 	q := listQuery{orgID: org, agentID: p.agentID, sessionID: p.sessionID, memoryType: p.memoryType,
 		eventType: p.eventType, tags: tags, since: p.since, until: p.until, limit: limit,
 		offset: max(p.offset, 0), asc: p.order == "asc"}
-	rows, err := s.queryList(ctx, "list", &q)
+	st, err := s.store(ctx, org)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.queryList(ctx, st, "list", &q)
 	if err != nil {
 		return nil, err
 	}
@@ -412,7 +305,11 @@ func (s *Server) runSearch(ctx context.Context, org string, sq *SearchQuery) (*s
 		eventTypes: sq.EventTypes, tags: sq.Tags, contentContains: sq.ContentContains,
 		minImportance: sq.MinImportance, since: sq.Since, until: sq.Until, limit: limit,
 		asc: sq.Order == "asc", search: true}
-	rows, err := s.queryList(ctx, "search", &q)
+	st, err := s.store(ctx, org)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.queryList(ctx, st, "search", &q)
 	if err != nil {
 		return nil, err
 	}
@@ -430,8 +327,8 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, k *KeyInfo) {
 		return
 	}
 	var sq SearchQuery
-	if err := json.Unmarshal(body, &sq); err != nil {
-		s.fail(w, r, badBody(err), false)
+	if err := decodeBody(r, body, &sq); err != nil {
+		s.fail(w, r, err, false)
 		return
 	}
 	res, err := s.runSearch(r.Context(), k.OrgID, &sq)

@@ -1,7 +1,6 @@
 package memtrace
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -86,6 +85,10 @@ type CreateRequest struct {
 	DedupKey   string         `json:"dedup_key,omitempty"`
 	Importance float64        `json:"importance,omitempty"`
 	ParentID   string         `json:"parent_id,omitempty"`
+
+	// metadataJSON is Metadata as stored, encoded when the request is
+	// checked (so a group commit never meets an unencodable one).
+	metadataJSON string
 }
 
 // BatchCreateRequest is POST /api/v1/memories with several memories.
@@ -131,7 +134,24 @@ func (r *CreateRequest) normalize() error {
 			return invalidf("invalid tag '%s': %s", t, msgBadTag)
 		}
 	}
+	md, err := metadataJSON(r.Metadata)
+	if err != nil {
+		return err
+	}
+	r.metadataJSON = md
 	return nil
+}
+
+// hasNUL reports a NUL byte in a text the memory stores: a backend that
+// cannot hold one (PostgreSQL) rejects that row alone, so such a memory
+// is committed in a group of its own.
+func (r *CreateRequest) hasNUL() bool {
+	for _, s := range []string{r.AgentID, r.SessionID, r.MemoryType, r.EventType, r.Content, r.DedupKey, r.ParentID, strings.Join(r.Tags, ",")} {
+		if strings.IndexByte(s, 0) >= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // DedupKey is memtrace's content key: the first 32 hex digits of
@@ -142,18 +162,6 @@ func DedupKey(agentID, eventType, content string) string {
 	}
 	h := sha256.Sum256([]byte(agentID + "|" + eventType + "|" + content))
 	return hex.EncodeToString(h[:])[:32]
-}
-
-// decodeJSON is json.Unmarshal (whose error texts memtrace's 400 bodies
-// carry) followed by a second pass that keeps metadata numbers exact:
-// map[string]any would round 2^53+1 to a float64.
-func decodeJSON(body []byte, v any) error {
-	if err := json.Unmarshal(body, v); err != nil {
-		return err
-	}
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.UseNumber()
-	return d.Decode(v)
 }
 
 // metadataJSON is how metadata is stored: "{}" when empty.
@@ -172,10 +180,9 @@ func parseMetadata(s string) map[string]any {
 	if s == "" || s == "{}" {
 		return nil
 	}
-	d := json.NewDecoder(strings.NewReader(s))
-	d.UseNumber()
+	// As memtrace reads it: numbers become float64.
 	var m map[string]any
-	if d.Decode(&m) != nil {
+	if json.Unmarshal([]byte(s), &m) != nil {
 		return nil
 	}
 	return m
@@ -195,6 +202,11 @@ func appendRow(t *model.Table, m *Memory, cells []model.Cell, exact bool) ([]mod
 	if err != nil {
 		return cells, err
 	}
+	return appendRowJSON(t, m, md, cells, exact)
+}
+
+// appendRowJSON is appendRow with the metadata already encoded.
+func appendRowJSON(t *model.Table, m *Memory, md string, cells []model.Cell, exact bool) ([]model.Cell, error) {
 	cells = append(cells[:0],
 		model.Cell{Name: "org_id", Tag: true, Value: model.String(m.OrgID)},
 		model.Cell{Name: "agent_id", Tag: true, Value: model.String(m.AgentID)},

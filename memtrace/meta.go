@@ -62,6 +62,11 @@ func OpenMeta(ctx context.Context, target string) (*Meta, error) {
 // Close releases the store.
 func (m *Meta) Close() error { return m.db.Close() }
 
+// Shared reports whether several replicas may share the store
+// (PostgreSQL): a replica then cannot know every memory from its own
+// writes alone.
+func (m *Meta) Shared() bool { return m.pg }
+
 // Ping reports whether the store answers.
 func (m *Meta) Ping(ctx context.Context) error { return m.db.PingContext(ctx) }
 
@@ -107,6 +112,15 @@ func (m *Meta) initSchema(ctx context.Context) error {
 			updated_at BIGINT NOT NULL,
 			closed_at BIGINT)`,
 		`CREATE INDEX IF NOT EXISTS idx_sessions_org_agent ON sessions(org_id, agent_id)`,
+		// An organization's own backend (memtrace's arc_instances): at
+		// most one, its URL sealed under the master key.
+		`CREATE TABLE IF NOT EXISTS org_backends (
+			org_id TEXT PRIMARY KEY REFERENCES organizations(id),
+			id TEXT NOT NULL,
+			url_sealed TEXT NOT NULL,
+			database TEXT NOT NULL,
+			created_at BIGINT NOT NULL,
+			updated_at BIGINT NOT NULL)`,
 	}
 	return m.locked(ctx, func(ex execer) error {
 		for _, s := range stmts {
@@ -315,7 +329,10 @@ func scanAgent(sc interface{ Scan(...any) error }) (*Agent, error) {
 		return nil, err
 	}
 	a.Config = parseMetadata(cfg)
-	a.CreatedAt = fromNanos(created)
+	// memtrace's agents table stamps created_at with SQLite's
+	// CURRENT_TIMESTAMP, whole seconds, and reads give that back (only the
+	// create answer carries the clock's nanoseconds).
+	a.CreatedAt = fromNanos(created).Truncate(time.Second)
 	a.LastActiveAt = optTime(last)
 	return &a, nil
 }

@@ -28,12 +28,13 @@ func TestMetrics(t *testing.T) {
 	text := string(b)
 	for _, want := range []string{
 		"memtrace_writes_total 3",
-		`memtrace_queries_total{kind="dedup"} 2`,
+		// Dedup asks the backend once, to build its index.
+		`memtrace_queries_total{kind="dedup"} 1`,
 		`memtrace_queries_total{kind="list"} 1`,
 		`memtrace_queries_total{kind="search"} 1`,
 		"memtrace_buffer_size 0",
 		`memtrace_arc_latency_seconds_count{op="write"} 2`,
-		`memtrace_arc_latency_seconds_count{op="query"} 4`,
+		`memtrace_arc_latency_seconds_count{op="query"} 3`,
 	} {
 		if !strings.Contains(text, want+"\n") {
 			t.Errorf("/metrics lacks %q", want)

@@ -4,10 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +51,8 @@ type options struct {
 	writeWait    time.Duration
 	writeRetries int
 	now          func() time.Time
+	resolver     Resolver
+	onlyBound    bool
 }
 
 // Option configures a Server.
@@ -99,15 +106,15 @@ type Server struct {
 	o       options
 	m       *metrics
 	started time.Time
-	mux     *http.ServeMux
+	table   []route
 
 	// lastMicros makes memory times strictly increasing in this process,
 	// so a batch's memories keep their order and pages never tie.
 	lastMicros atomic.Int64
-	// stripes serialize dedup check-then-write per dedup key hash, so two
-	// concurrent copies of one memory cannot both pass the check.
-	stripes    [256]sync.Mutex
+	// writeSlots admits create requests (backpressure).
 	writeSlots chan struct{}
+	storesMu   sync.Mutex
+	stores     map[string]*orgStore
 }
 
 // New builds the API over backend with metadata in meta.
@@ -130,7 +137,7 @@ func New(backend Backend, meta *Meta, opts ...Option) *Server {
 		o.maxInflight = 64
 	}
 	s := &Server{backend: backend, meta: meta, keys: newKeyCache(o.now), o: o, started: o.now(),
-		writeSlots: make(chan struct{}, o.maxInflight)}
+		writeSlots: make(chan struct{}, o.maxInflight), stores: map[string]*orgStore{}}
 	s.m = newMetrics(o.registerer)
 	s.routes()
 	return s
@@ -141,42 +148,202 @@ func (s *Server) Handler() http.Handler { return s }
 
 type handler func(w http.ResponseWriter, r *http.Request, k *KeyInfo)
 
-func (s *Server) routes() {
-	m := http.NewServeMux()
-	m.HandleFunc("GET /health", s.health)
-	m.HandleFunc("GET /ready", s.ready)
-	m.Handle("GET /metrics", promhttp.HandlerFor(s.o.gatherer, promhttp.HandlerOpts{}))
-	rd, wr := PermRead, PermWrite
-	route := func(pattern, perm string, h handler) { m.Handle(pattern, s.authorize(perm, h)) }
-	route("POST /api/v1/memories", wr, s.createMemory)
-	route("GET /api/v1/memories", rd, s.listMemories)
-	route("GET /api/v1/memories/{id}", rd, s.getMemory)
-	route("POST /api/v1/search", rd, s.search)
-	route("POST /api/v1/agents", wr, s.createAgent)
-	route("GET /api/v1/agents", rd, s.listAgents)
-	route("GET /api/v1/agents/{id}", rd, s.getAgent)
-	route("GET /api/v1/agents/{id}/memories", rd, s.agentMemories)
-	route("GET /api/v1/agents/{id}/stats", rd, s.agentStats)
-	route("DELETE /api/v1/agents/{id}", wr, s.deleteAgent)
-	route("POST /api/v1/sessions", wr, s.createSession)
-	route("GET /api/v1/sessions", rd, s.listSessions)
-	route("GET /api/v1/sessions/{id}", rd, s.getSession)
-	route("PUT /api/v1/sessions/{id}", wr, s.updateSession)
-	route("GET /api/v1/sessions/{id}/memories", rd, s.sessionMemories)
-	// Context is a POST that only reads.
-	route("POST /api/v1/sessions/{id}/context", rd, s.sessionContext)
-	s.mux = m
+// route is one entry of memtrace's route table. segs are the pattern's
+// lower-case segments, ":" standing for a parameter; perm is the
+// permission the route needs (routes outside /api/v1 need none).
+type route struct {
+	method string
+	segs   []string
+	perm   string
+	h      handler
+	plain  http.HandlerFunc
 }
 
-// ServeHTTP answers unknown routes the way memtrace's HTTP framework does.
+// methodOrder is the order memtrace's framework lists methods in an
+// Allow header.
+var methodOrder = [...]string{"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
+
+func (s *Server) routes() {
+	rd, wr := PermRead, PermWrite
+	add := func(method, pattern, perm string, h handler, plain http.HandlerFunc) {
+		s.table = append(s.table, route{method: method, segs: strings.Split(pattern, "/"), perm: perm, h: h, plain: plain})
+	}
+	api := func(method, pattern, perm string, h handler) { add(method, pattern, perm, h, nil) }
+	add("GET", "/health", "", nil, s.health)
+	add("GET", "/ready", "", nil, s.ready)
+	add("GET", "/metrics", "", nil, promhttp.HandlerFor(s.o.gatherer, promhttp.HandlerOpts{}).ServeHTTP)
+	api("POST", "/api/v1/memories", wr, s.createMemory)
+	api("GET", "/api/v1/memories", rd, s.listMemories)
+	api("GET", "/api/v1/memories/:", rd, s.getMemory)
+	api("POST", "/api/v1/search", rd, s.search)
+	api("POST", "/api/v1/agents", wr, s.createAgent)
+	api("GET", "/api/v1/agents", rd, s.listAgents)
+	api("GET", "/api/v1/agents/:", rd, s.getAgent)
+	api("GET", "/api/v1/agents/:/memories", rd, s.agentMemories)
+	api("GET", "/api/v1/agents/:/stats", rd, s.agentStats)
+	api("DELETE", "/api/v1/agents/:", wr, s.deleteAgent)
+	api("POST", "/api/v1/sessions", wr, s.createSession)
+	api("GET", "/api/v1/sessions", rd, s.listSessions)
+	api("GET", "/api/v1/sessions/:", rd, s.getSession)
+	api("PUT", "/api/v1/sessions/:", wr, s.updateSession)
+	api("GET", "/api/v1/sessions/:/memories", rd, s.sessionMemories)
+	// Context is a POST that only reads.
+	api("POST", "/api/v1/sessions/:/context", rd, s.sessionContext)
+}
+
+// match reports whether rt's pattern matches the request path's segments
+// (detection: lower-cased; raw: as sent) and returns the parameter, raw.
+func (rt *route) match(detection, raw []string) (string, bool) {
+	if len(detection) != len(rt.segs) {
+		return "", false
+	}
+	param := ""
+	for i, seg := range rt.segs {
+		if seg == ":" {
+			if detection[i] == "" {
+				return "", false
+			}
+			param = raw[i]
+			continue
+		}
+		if detection[i] != seg {
+			return "", false
+		}
+	}
+	return param, true
+}
+
+// methodMatches: every GET route also answers HEAD, as in memtrace.
+func (rt *route) methodMatches(m string) bool {
+	return rt.method == m || (m == "HEAD" && rt.method == "GET")
+}
+
+// ServeHTTP routes a request the way memtrace's HTTP framework (Fiber)
+// does, in its order: body limit, method check, CORS, the /api/v1 key
+// check (a prefix middleware, so it answers before routing), then the
+// routes. Matching ignores case and trailing slashes; parameters keep
+// their case and their percent-encoding; "//" and dot segments are not
+// cleaned, so they match nothing.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if _, pattern := s.mux.Handler(r); pattern == "" {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(http.StatusNotFound)
-		io.WriteString(w, "Cannot "+r.Method+" "+r.URL.Path)
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.o.log.Error("memtrace handler panicked", "method", r.Method, "path", r.URL.Path, "panic", v)
+			writeText(w, http.StatusInternalServerError, fmt.Sprint(v))
+		}
+	}()
+	if r.ContentLength > s.o.maxBody {
+		tooLarge(w)
 		return
 	}
-	s.mux.ServeHTTP(w, r)
+	if !slices.Contains(methodOrder[:], r.Method) {
+		writeText(w, http.StatusBadRequest, "Invalid http method")
+		return
+	}
+	if !s.cors(w, r) {
+		return
+	}
+	raw := rawPath(r)
+	detection := strings.ToLower(raw)
+	if len(detection) > 1 {
+		detection = strings.TrimRight(detection, "/")
+		if detection == "" {
+			detection = "/"
+		}
+	}
+	var key *KeyInfo
+	if strings.HasPrefix(detection, "/api/v1") {
+		var ok bool
+		if key, ok = s.authenticate(w, r); !ok {
+			return
+		}
+	}
+	dsegs := strings.Split(detection, "/")
+	rsegs := strings.Split(raw, "/")[:len(dsegs)]
+	for i := range s.table {
+		rt := &s.table[i]
+		if !rt.methodMatches(r.Method) {
+			continue
+		}
+		param, ok := rt.match(dsegs, rsegs)
+		if !ok {
+			continue
+		}
+		if rt.plain != nil {
+			rt.plain(w, r)
+			return
+		}
+		if !key.Has(rt.perm) {
+			writeJSON(w, http.StatusForbidden, errorBody{"permission denied"})
+			return
+		}
+		r.SetPathValue("id", param)
+		rt.h(w, r, key)
+		return
+	}
+	var allow []string
+	for _, m := range methodOrder {
+		if m == r.Method {
+			continue
+		}
+		for i := range s.table {
+			if _, ok := s.table[i].match(dsegs, rsegs); ok && s.table[i].methodMatches(m) {
+				allow = append(allow, m)
+				break
+			}
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeText(w, http.StatusMethodNotAllowed, "Method Not Allowed")
+		return
+	}
+	writeText(w, http.StatusNotFound, "Cannot "+r.Method+" "+html.EscapeString(raw))
+}
+
+// rawPath is the request's path as sent, without the query.
+func rawPath(r *http.Request) string {
+	p := r.RequestURI
+	if !strings.HasPrefix(p, "/") {
+		// Absolute or authority form (proxies, CONNECT): the parsed path.
+		p = r.URL.EscapedPath()
+	}
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	return p
+}
+
+// corsMethods is what memtrace's CORS middleware (Fiber's defaults)
+// allows in a preflight.
+const corsMethods = "GET,POST,HEAD,PUT,DELETE,PATCH"
+
+// cors is memtrace's CORS middleware with Fiber's default configuration:
+// any origin, no credentials, request headers echoed, no max age. It
+// reports false when it answered the request (a preflight).
+func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
+	if r.Header.Get("Origin") == "" {
+		return true
+	}
+	h := w.Header()
+	if r.Method != http.MethodOptions {
+		h.Set("Access-Control-Allow-Origin", "*")
+		return true
+	}
+	if r.Header.Get("Access-Control-Request-Method") == "" {
+		h.Add("Vary", "Origin")
+		return true
+	}
+	h.Set("Vary", "Access-Control-Request-Method, Access-Control-Request-Headers, Origin")
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Methods", corsMethods)
+	if rh := r.Header.Get("Access-Control-Request-Headers"); rh != "" {
+		h.Set("Access-Control-Allow-Headers", rh)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return false
 }
 
 // apiKey is where memtrace looks: x-api-key, else Authorization with an
@@ -192,32 +359,52 @@ func apiKey(r *http.Request) string {
 	return k
 }
 
-func (s *Server) authorize(perm string, h handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.o.auth {
-			h(w, r, &KeyInfo{Name: "anonymous", OrgID: "org_default", Permissions: []string{PermAdmin}, Enabled: true})
-			return
-		}
-		key := apiKey(r)
-		if key == "" {
-			writeJSON(w, http.StatusUnauthorized, errorBody{"missing API key"})
-			return
-		}
-		k, err := s.keys.Verify(r.Context(), s.meta, key)
-		if err != nil {
-			s.fail(w, r, err, false)
-			return
-		}
-		if k == nil {
-			writeJSON(w, http.StatusUnauthorized, errorBody{"invalid API key"})
-			return
-		}
-		if !k.Has(perm) {
-			writeJSON(w, http.StatusForbidden, errorBody{"permission denied"})
-			return
-		}
-		h(w, r, k)
-	})
+// anonymous is the caller when authentication is off: org_default with
+// every permission.
+func anonymous() *KeyInfo {
+	return &KeyInfo{Name: "anonymous", OrgID: "org_default", Permissions: []string{PermAdmin}, Enabled: true}
+}
+
+// authenticate is memtrace's key middleware; it answers 401 itself.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*KeyInfo, bool) {
+	if !s.o.auth {
+		return anonymous(), true
+	}
+	key := apiKey(r)
+	if key == "" {
+		writeJSON(w, http.StatusUnauthorized, errorBody{"missing API key"})
+		return nil, false
+	}
+	k, err := s.keys.Verify(r.Context(), s.meta, key)
+	if err != nil {
+		s.fail(w, r, err, false)
+		return nil, false
+	}
+	if k == nil {
+		writeJSON(w, http.StatusUnauthorized, errorBody{"invalid API key"})
+		return nil, false
+	}
+	return k, true
+}
+
+// writeText is how memtrace's framework answers its own errors.
+func writeText(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(msg)))
+	w.WriteHeader(status)
+	io.WriteString(w, msg)
+}
+
+// tooLarge is memtrace's answer to a body over the limit, which its HTTP
+// server sends before any middleware runs (so without CORS headers) and
+// then closes the connection.
+func tooLarge(w http.ResponseWriter) {
+	h := w.Header()
+	for _, k := range []string{"Access-Control-Allow-Origin", "Vary"} {
+		h.Del(k)
+	}
+	h.Set("Connection", "close")
+	writeText(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
 }
 
 type errorBody struct {
@@ -236,8 +423,19 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func writeRaw(w http.ResponseWriter, status int, b []byte) {
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	w.Write(b)
+}
+
+// ErrNoInstance marks the error of an organization that has no backend
+// of its own where the server requires one (memtrace: no Arc instance).
+var ErrNoInstance = errors.New("organization has no backend configured")
+
+// noInstance is memtrace's error for it; its text is what the SDKs look
+// for ("arc instance"), so no other error may say that.
+func noInstance(org string) error {
+	return &errs.Error{Code: errs.Unavailable, Msg: "no arc instance configured for this org", Err: fmt.Errorf("%w: %s", ErrNoInstance, org)}
 }
 
 // fail renders err. memtrace answers its read paths' validation errors
@@ -258,11 +456,17 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error, readQui
 	case errs.PermissionDenied:
 		status = http.StatusForbidden
 	case errs.TooLarge:
-		status = http.StatusRequestEntityTooLarge
+		tooLarge(w)
+		return
 	case errs.Unavailable:
 		status = http.StatusServiceUnavailable
 	case errs.Timeout:
 		status = http.StatusGatewayTimeout
+	}
+	if errors.Is(err, ErrNoInstance) {
+		// memtrace's body: a map, so its keys come out sorted.
+		writeJSON(w, status, map[string]string{"error": e.Msg, "hint": "ask an admin to run `memtrace org add-arc <org_id>`"})
+		return
 	}
 	if status >= 500 {
 		s.o.log.Warn("memtrace request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
@@ -286,6 +490,61 @@ func (s *Server) readBody(r *http.Request) ([]byte, error) {
 	return b, nil
 }
 
+// bodyDecoder is the decoder memtrace's framework picks for a request's
+// Content-Type (Fiber's BodyParser).
+type bodyDecoder int
+
+const (
+	decodeNone bodyDecoder = iota // no usable type: "Unprocessable Entity"
+	decodeJSON                    // a type ending in "json"
+	decodeForm                    // form bodies: memtrace's structs have no form names, so nothing is set
+)
+
+func decoderFor(contentType string) bodyDecoder {
+	ct := strings.ToLower(contentType)
+	// application/vnd.api+json; charset=utf-8 → application/json
+	if plus := strings.IndexByte(ct, '+'); plus >= 0 {
+		semi := strings.IndexByte(ct, ';')
+		slash := strings.IndexByte(ct, '/')
+		switch {
+		case semi >= 0 && semi < plus:
+			ct = ct[:semi]
+		case slash >= 0:
+			end := len(ct)
+			if semi >= 0 {
+				end = semi
+			}
+			ct = ct[:slash+1] + ct[plus+1:end]
+		}
+	}
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	switch {
+	case strings.HasSuffix(ct, "json"):
+		return decodeJSON
+	case strings.HasPrefix(ct, "application/x-www-form-urlencoded"), strings.HasPrefix(ct, "multipart/form-data"):
+		return decodeForm
+	}
+	return decodeNone
+}
+
+// decodeBody decodes body into v as memtrace does: JSON only under a JSON
+// Content-Type; a form body leaves v as it is; no or another type is
+// refused. Numbers in free-form maps become float64, as in memtrace.
+func decodeBody(r *http.Request, body []byte, v any) error {
+	switch decoderFor(r.Header.Get("Content-Type")) {
+	case decodeJSON:
+		if err := json.Unmarshal(body, v); err != nil {
+			return badBody(err)
+		}
+		return nil
+	case decodeForm:
+		return nil
+	}
+	return errs.New(errs.Invalid, "invalid request body: Unprocessable Entity")
+}
+
 func badBody(err error) error {
 	return errs.Wrap(errs.Invalid, err, "invalid request body: "+err.Error())
 }
@@ -299,16 +558,29 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// backendHealth is memtrace's per-org Arc map. Every org here shares the
-// gateway's backend, so each shows that backend's state.
+// backendHealth is memtrace's per-org Arc map: each organization's
+// backend state. Organizations without a backend of their own are left
+// out where one is required (memtrace lists only orgs with an instance).
 func (s *Server) backendHealth(ctx context.Context) map[string]bool {
-	ok := s.backend.Ready(ctx) == nil
 	out := map[string]bool{}
 	orgs, err := s.meta.Orgs(ctx)
 	if err != nil {
 		return out
 	}
+	ready := map[string]bool{}
 	for _, o := range orgs {
+		st, err := s.store(ctx, o.ID)
+		if err != nil {
+			if !s.o.onlyBound {
+				out[o.ID] = false
+			}
+			continue
+		}
+		ok, seen := ready[st.t.ID]
+		if !seen {
+			ok = st.t.Backend.Ready(ctx) == nil
+			ready[st.t.ID] = ok
+		}
 		out[o.ID] = ok
 	}
 	return out
@@ -316,6 +588,12 @@ func (s *Server) backendHealth(ctx context.Context) map[string]bool {
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	h := s.backendHealth(r.Context())
+	if len(h) == 0 && s.o.onlyBound {
+		// memtrace's answer when no organization has an Arc instance.
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "reason": "no_instances",
+			"hint": "configure an Arc instance with `memtrace org add-arc`"})
+		return
+	}
 	ok := len(h) > 0 && s.meta.Ping(r.Context()) == nil
 	for _, v := range h {
 		ok = ok && v
@@ -327,11 +605,11 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "arc": h})
 }
 
-// query runs one Arc SQL read and records it.
-func (s *Server) query(ctx context.Context, kind, sql string) (model.Rows, error) {
+// query runs one Arc SQL read on st's target and records it.
+func (s *Server) query(ctx context.Context, st *orgStore, kind, sql string) (model.Rows, error) {
 	s.m.queries.WithLabelValues(kind).Inc()
 	start := time.Now()
-	rows, err := s.backend.Query(ctx, s.o.database, sql)
+	rows, err := st.t.Backend.Query(ctx, st.t.Database, sql)
 	s.m.arcLatency.WithLabelValues("query").Observe(time.Since(start).Seconds())
 	return rows, err
 }
@@ -344,8 +622,8 @@ type TimePrecisioner interface {
 	TimePrecision() time.Duration
 }
 
-func (s *Server) coarseTime() bool {
-	tp, ok := s.backend.(TimePrecisioner)
+func (s *Server) coarseTime(st *orgStore) bool {
+	tp, ok := st.t.Backend.(TimePrecisioner)
 	return ok && tp.TimePrecision() > time.Microsecond
 }
 
@@ -355,13 +633,18 @@ type ColumnChecker interface {
 	HasColumn(db, measurement, column string) bool
 }
 
+// exactTimeColumn reports whether st's events carry exactTimeField: the
+// backend keeps less than µs and the measurement has the column
+// (memories copied in by `tsgate migrate`, or written before, do not).
+func (s *Server) exactTimeColumn(st *orgStore) bool {
+	cc, ok := st.t.Backend.(ColumnChecker)
+	return s.coarseTime(st) && ok && cc.HasColumn(st.t.Database, s.o.measurement, exactTimeField)
+}
+
 // orderByTime is the ORDER BY of memtrace's time-ordered reads, with the
-// exact time as tiebreaker where the backend keeps less than µs and the
-// events measurement has it (memories copied in by `tsgate migrate`, or
-// written before, do not).
-func (s *Server) orderByTime(dir string) string {
-	cc, ok := s.backend.(ColumnChecker)
-	if s.coarseTime() && ok && cc.HasColumn(s.o.database, s.o.measurement, exactTimeField) {
+// exact time as tiebreaker where there is one.
+func (s *Server) orderByTime(st *orgStore, dir string) string {
+	if s.exactTimeColumn(st) {
 		return " ORDER BY time " + dir + ", " + exactTimeField + " " + dir
 	}
 	return " ORDER BY time " + dir
@@ -378,14 +661,14 @@ type NativeArcSQL interface {
 // queryList runs a list or search query: narrowed where the backend runs
 // Arc SQL natively, plain otherwise. A refusal of the narrowed form (the
 // backend was switched to a translating one in between) is retried plain.
-func (s *Server) queryList(ctx context.Context, kind string, q *listQuery) (model.Rows, error) {
-	q.orderBy = s.orderByTime
-	if nb, ok := s.backend.(NativeArcSQL); ok && nb.NativeArcSQL() {
+func (s *Server) queryList(ctx context.Context, st *orgStore, kind string, q *listQuery) (model.Rows, error) {
+	q.orderBy = func(dir string) string { return s.orderByTime(st, dir) }
+	if nb, ok := st.t.Backend.(NativeArcSQL); ok && nb.NativeArcSQL() {
 		sql, err := q.sql(s.o.measurement, true)
 		if err != nil {
 			return nil, err
 		}
-		rows, err := s.query(ctx, kind, sql)
+		rows, err := s.query(ctx, st, kind, sql)
 		if errs.CodeOf(err) != errs.Unsupported {
 			return rows, err
 		}
@@ -394,12 +677,12 @@ func (s *Server) queryList(ctx context.Context, kind string, q *listQuery) (mode
 	if err != nil {
 		return nil, err
 	}
-	return s.query(ctx, kind, sql)
+	return s.query(ctx, st, kind, sql)
 }
 
 // count runs a `SELECT COUNT(*) as cnt` query; no row reads as zero.
-func (s *Server) count(ctx context.Context, kind, sql string) (int, error) {
-	rows, err := s.query(ctx, kind, sql)
+func (s *Server) count(ctx context.Context, st *orgStore, kind, sql string) (int, error) {
+	rows, err := s.query(ctx, st, kind, sql)
 	if err != nil {
 		return 0, err
 	}

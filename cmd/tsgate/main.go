@@ -26,7 +26,7 @@ func commands() map[string]command {
 		"serve":       {"run the gateway", runServe},
 		"migrate":     {"copy data between backends, resumable, and verify it", runMigrate},
 		"conformance": {"score backends against the embedded reference on the conformance corpus", runConformance},
-		"memtrace":    {"manage the memtrace API's organizations and keys: org add|list, key create|list|revoke", runMemtrace},
+		"memtrace":    {"manage the memtrace API's organizations, their backends and keys: org create|add|list|delete|add-backend|show-backend|remove-backend, key create|list|revoke, keygen master", runMemtrace},
 		"token":       {"manage API tokens: create, list, revoke", runToken},
 		"healthcheck": {"exit 0 when the running gateway's /health answers 200 (the container's HEALTHCHECK)", runHealthcheck},
 		"translate":   {"translate a SQL query for a backend, or show why it cannot be", runTranslate},

@@ -1,13 +1,20 @@
 package main
 
 import (
+	"context"
+	"encoding/base64"
 	"io"
 	"net/http"
+	"net/url"
+	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 )
 
 const memtraceKey = "mtk_Y2xpLXRlc3QtYWRtaW4ta2V5LWZvci10c2dhdGUtbXQ="
@@ -18,6 +25,9 @@ func memtraceCall(t *testing.T, addr, key, method, path, body string) (int, stri
 	t.Helper()
 	req, _ := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
 	req.Header.Set("x-api-key", key)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -121,4 +131,158 @@ func TestMemtraceBootstrapShownOnce(t *testing.T) {
 	if out, err := bad.CombinedOutput(); err == nil || !strings.Contains(string(out), "must look like an mtk_ key") {
 		t.Fatalf("malformed bootstrap key: %v\n%s", err, out)
 	}
+}
+
+func tsgateEnv(t *testing.T, env []string, args ...string) (string, string, error) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	return out.String(), errb.String(), err
+}
+
+// TestMemtraceOrgCLI: memtrace's organization commands — org create with
+// a generated id, per-organization backends (tsgate's add-backend and
+// memtrace's add-arc names) sealed under the master key, org delete with
+// memtrace's foreign-key rule — against a running server.
+func TestMemtraceOrgCLI(t *testing.T) {
+	mk, _, err := tsgate(t, "memtrace", "keygen", "master")
+	if b, derr := base64.StdEncoding.DecodeString(strings.TrimSpace(mk)); err != nil || derr != nil || len(b) != 32 {
+		t.Fatalf("keygen master: %q %v", mk, err)
+	}
+	dir := t.TempDir()
+	mt := freePort(t)
+	const arcToken = "tsg_cli_test_admin_token_0123456789"
+	env := []string{"TSGATE_MEMTRACE_MASTER_KEY=" + strings.TrimSpace(mk)}
+	p := start(t, dir, append(env, "TSGATE_MEMTRACE_LISTEN="+mt, "TSGATE_MEMTRACE_BOOTSTRAP_KEY="+memtraceKey, "TSGATE_AUTH_BOOTSTRAP_TOKEN="+arcToken)...)
+	run := func(env []string, args ...string) (string, string, error) {
+		return tsgateEnv(t, env, append(append([]string{"memtrace"}, args...), "--data-dir", dir)...)
+	}
+
+	out, e, err := run(nil, "org", "create", "Team C")
+	m := regexp.MustCompile(`(?m)^Organization created\n  id:   (org_[0-9a-f]{24})\n  name: Team C\n$`).FindStringSubmatch(out)
+	if err != nil || m == nil {
+		t.Fatalf("org create: %v %q %s", err, out, e)
+	}
+	org := m[1]
+	if _, e, err := run(nil, "org", "create", ""); err == nil || !strings.Contains(e, "name must be non-empty") {
+		t.Errorf("org create with no name: %v %s", err, e)
+	}
+
+	// A backend of its own: PostgreSQL. Sealing needs the master key.
+	pg := freshPostgres(t)
+	if _, e, err := run(nil, "org", "add-backend", org, "-url", pg); err == nil || !strings.Contains(e, "MEMTRACE_MASTER_KEY is not set") {
+		t.Fatalf("add-backend without the master key: %v %s", err, e)
+	}
+	if _, e, err := run(env, "org", "add-backend", "org_nope", "-url", pg); err == nil || !strings.Contains(e, "org 'org_nope' not found; create it first") {
+		t.Errorf("add-backend to a missing org: %v %s", err, e)
+	}
+	if out, e, err := run(env, "org", "add-backend", org, "-url", pg); err != nil || !strings.Contains(out, "Arc instance bound to "+org+"\n") || !strings.Contains(out, "database: memory\n") {
+		t.Fatalf("add-backend: %v %s %s", err, out, e)
+	}
+	if _, e, err := run(env, "org", "add-arc", org, "-url", "http://"+p.addr, "-database", "x"); err == nil || !strings.Contains(e, "org '"+org+"' already has an arc instance configured") {
+		t.Errorf("second binding: %v %s", err, e)
+	}
+	if out, e, err := run(env, "org", "show-backend", org); err != nil || !strings.Contains(out, "database:    memory") || !strings.Contains(out, "url:         postgres://") {
+		t.Errorf("show-backend: %v %s %s", err, out, e)
+	}
+	key, e, err := run(nil, "key", "create", "-org", org, "-name", "c-writer")
+	if err != nil {
+		t.Fatalf("key create: %v %s", err, e)
+	}
+	key = strings.TrimSpace(key)
+	if st, b := memtraceCall(t, mt, key, "POST", "/api/v1/memories", `{"agent_id":"a","content":"kept in PostgreSQL"}`); st != 201 {
+		t.Fatalf("write to the org's backend: %d %s", st, b)
+	}
+	pgc, err := pgx.Connect(context.Background(), pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pgc.Close(context.Background())
+	var content string
+	if err := pgc.QueryRow(context.Background(), `SELECT content FROM memory.events WHERE org_id = $1`, org).Scan(&content); err != nil || content != "kept in PostgreSQL" {
+		t.Errorf("memory in the org's PostgreSQL: %q %v", content, err)
+	}
+
+	// memtrace's add-arc: Arc's URL, database and API key become an
+	// arc:// backend (here this tsgate's own Arc API stands in for Arc).
+	out, _, err = run(nil, "org", "create", "Team D")
+	orgD := regexp.MustCompile(`org_[0-9a-f]{24}`).FindString(out)
+	if err != nil || orgD == "" {
+		t.Fatalf("org create: %v %s", err, out)
+	}
+	if out, e, err := run(env, "org", "add-arc", orgD, "--url", "http://"+p.addr, "--database", "team_d", "--api-key", arcToken); err != nil ||
+		!strings.Contains(out, "url:      arc://"+p.addr+"/team_d?token=tsg_***************************6789\n") {
+		t.Fatalf("add-arc: %v %s %s", err, out, e)
+	}
+	if out, _, err := run(env, "org", "show-arc", orgD); err != nil || !strings.Contains(out, "measurement: events") {
+		t.Errorf("show-arc: %v %s", err, out)
+	}
+	dkey, _, _ := run(nil, "key", "create", "-org", orgD, "-name", "d-writer")
+	if st, b := memtraceCall(t, mt, strings.TrimSpace(dkey), "POST", "/api/v1/memories", `{"agent_id":"a","content":"through Arc"}`); st != 201 {
+		t.Fatalf("write through the org's Arc: %d %s", st, b)
+	}
+	if st, b := memtraceCall(t, mt, strings.TrimSpace(dkey), "GET", "/api/v1/memories", ""); st != 200 || !strings.Contains(b, `"content":"through Arc"`) {
+		t.Errorf("read through the org's Arc: %d %s", st, b)
+	}
+	if _, e, err := run(env, "org", "remove-arc", orgD); err != nil {
+		t.Errorf("remove-arc: %v %s", err, e)
+	}
+	if _, e, err := run(env, "org", "show-arc", orgD); err == nil || !strings.Contains(e, "no arc instance configured for "+orgD) {
+		t.Errorf("show-arc after remove: %v %s", err, e)
+	}
+
+	// org delete: memtrace's foreign keys refuse while keys (here: enabled
+	// ones), agents or sessions remain; the binding goes with the org.
+	if _, e, err := run(nil, "org", "delete", org); err == nil || !strings.Contains(e, "FOREIGN KEY constraint failed") || !strings.Contains(e, "1 enabled key") {
+		t.Errorf("delete an org with a key: %v %s", err, e)
+	}
+	list, _, _ := run(nil, "key", "list", "-org", org)
+	id := strings.Fields(strings.Split(list, "\n")[1])[0]
+	if _, e, err := run(nil, "key", "revoke", id); err != nil {
+		t.Fatalf("revoke: %v %s", err, e)
+	}
+	if out, e, err := run(nil, "org", "delete", org); err != nil || out != "Organization "+org+" deleted\n" {
+		t.Fatalf("delete: %v %s %s", err, out, e)
+	}
+	if out, _, _ := run(nil, "org", "list"); strings.Contains(out, org) {
+		t.Errorf("deleted org still listed:\n%s", out)
+	}
+	if _, e, err := run(nil, "org", "delete", "org_nope"); err == nil || !strings.Contains(e, "org 'org_nope' not found") {
+		t.Errorf("delete a missing org: %v %s", err, e)
+	}
+}
+
+// freshPostgres makes a PostgreSQL database for one test (dropped after
+// it) on the test server and returns its URL.
+func freshPostgres(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("TSGATE_TEST_POSTGRES_URL")
+	if base == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("TSGATE_TEST_POSTGRES_URL is not set")
+		}
+		t.Skip("TSGATE_TEST_POSTGRES_URL is not set")
+	}
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "tsgate_cli_" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "_")) + "_" + strconv.Itoa(os.Getpid())
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		admin.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)")
+		admin.Close(ctx)
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
 }
