@@ -240,6 +240,20 @@ func absentTag(p *plan.Plan) (string, bool) {
 // gateway merge them: its sort and limit go before the last post step,
 // the projection.
 func perTable(pipe *Pipe, p *plan.Plan, post []target.PostStep) []target.PostStep {
+	// Only the columns the answer needs: a tag it does not read, which
+	// some series lack, would otherwise differ between tables.
+	cols := p.Fetch
+	if p.Star {
+		cols = p.Schema
+	}
+	keep := Array{Str("_time")}
+	for _, c := range cols {
+		keep = append(keep, Str(c.Name))
+	}
+	for _, f := range emptyStrings(p) {
+		keep = append(keep, Str(target.Marker+f))
+	}
+	pipe.Add("keep", Arg{"columns", keep})
 	var steps []target.PostStep
 	if p.Order != 0 {
 		desc := p.Order < 0

@@ -702,6 +702,9 @@ func LikeRegex(pat, esc string) (string, bool) {
 	if !ok {
 		return "", false
 	}
+	if len(toks) == 0 {
+		return "^$", true // LIKE '' matches the empty string only
+	}
 	start, end := 0, len(toks)
 	for start < end && toks[start].Wild == '%' {
 		start++
