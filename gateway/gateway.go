@@ -189,6 +189,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) 
 			return nil, err
 		}
 		undo = append(undo, func() { g.local.Close() })
+		if err := g.local.Register(reg); err != nil {
+			return nil, err
+		}
 	}
 	sw, err := newSwitchable(ctx, cfg, log, reg, g.guard, g.local)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"tsgate/errs"
 	"tsgate/translate"
@@ -111,7 +112,7 @@ func (p *Pipeline) hybrid(ctx context.Context, db, sql string, src translate.Sou
 		}
 		var conj []ast.Expr
 		if single {
-			conj = pushable(q.(*ast.Select).Where, cols)
+			conj = pushable(q.(*ast.Select).Where, cols, time.Now())
 		}
 		scan, err := p.scan(ctx, db, t, tdb, cols, conj)
 		if err != nil {
@@ -203,7 +204,7 @@ func baseTables(q ast.Query) ([]*ast.Table, bool) {
 // the query keeps, on every backend: time compared with an instant, and
 // a tag equal to (or IN) string literals. Columns are re-made unqualified
 // for the scan.
-func pushable(where ast.Expr, cols []target.ColumnInfo) []ast.Expr {
+func pushable(where ast.Expr, cols []target.ColumnInfo, now time.Time) []ast.Expr {
 	isTag := func(e ast.Expr) (*ast.ColumnRef, bool) {
 		c, ok := e.(*ast.ColumnRef)
 		if !ok {
@@ -226,6 +227,8 @@ func pushable(where ast.Expr, cols []target.ColumnInfo) []ast.Expr {
 			case e.Op.IsComparison() && e.Op != ast.OpNe && isTime(e.L):
 				if ts, ok := e.R.(*ast.TimestampLit); ok {
 					out = append(out, &ast.Binary{Span: ast.NoSpan, Op: e.Op, L: timeRef(), R: ts})
+				} else if ts, ok := sinceNow(e.R, now); ok && (e.Op == ast.OpGt || e.Op == ast.OpGe) {
+					out = append(out, &ast.Binary{Span: ast.NoSpan, Op: ast.OpGe, L: timeRef(), R: ts})
 				}
 			case e.Op.IsComparison() && e.Op != ast.OpNe && isTime(e.R):
 				if ts, ok := e.L.(*ast.TimestampLit); ok {
@@ -259,6 +262,28 @@ func pushable(where ast.Expr, cols []target.ColumnInfo) []ast.Expr {
 		}
 	}
 	return out
+}
+
+// sinceNow turns a lower bound relative to now() — now(), or now() minus
+// a fixed interval — into an instant the scan can push down: a minute
+// earlier than the gateway's now, so the scan keeps every row the local
+// engine's later now() keeps, whatever the backend's clock says (its own
+// now() is never used).
+func sinceNow(e ast.Expr, now time.Time) (*ast.TimestampLit, bool) {
+	var back int64
+	switch x := e.(type) {
+	case *ast.Now:
+	case *ast.Binary:
+		iv, ok := x.R.(*ast.Interval)
+		if _, isNow := x.L.(*ast.Now); !isNow || !ok || x.Op != ast.OpSub || !iv.Fixed() {
+			return nil, false
+		}
+		back = iv.FixedMicros()
+	default:
+		return nil, false
+	}
+	const slack = int64(time.Minute / time.Microsecond)
+	return &ast.TimestampLit{Span: ast.NoSpan, Micros: now.UnixMicro() - back - slack}, true
 }
 
 func timeRef() *ast.ColumnRef { return &ast.ColumnRef{Span: ast.NoSpan, Name: "time"} }

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	duckdbdrv "github.com/duckdb/duckdb-go/v2"
 
 	"tsgate/auth"
@@ -43,6 +45,41 @@ type Local struct {
 	mu     sync.Mutex
 	inUse  int64 // bytes held by queries in flight, against Budget
 	budget int64
+
+	// m, when set (Register), counts what split plans pull and how long
+	// they take to finish, by backend.
+	m *localMetrics
+}
+
+type localMetrics struct {
+	queries, rows, bytes, capped *prometheus.CounterVec
+	load                         *prometheus.HistogramVec
+}
+
+// Register adds the engine's series to reg: queries finished locally,
+// rows and bytes pulled from each backend, pulls stopped at a cap, and
+// the time from the first pulled row to the finishing query's start.
+func (l *Local) Register(reg prometheus.Registerer) error {
+	m := &localMetrics{
+		queries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tsgate_hybrid_queries_total",
+			Help: "Queries answered by a split plan: the backend's rows finished in the gateway's DuckDB, by backend."}, []string{"backend"}),
+		rows: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tsgate_hybrid_rows_pulled_total",
+			Help: "Rows split plans pulled from the backend, by backend."}, []string{"backend"}),
+		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tsgate_hybrid_bytes_pulled_total",
+			Help: "Bytes (values' sizes) split plans pulled from the backend, by backend."}, []string{"backend"}),
+		capped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tsgate_hybrid_pull_capped_total",
+			Help: "Split plans refused at query.max_pull_rows or query.max_pull_bytes, by backend."}, []string{"backend"}),
+		load: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "tsgate_hybrid_load_seconds",
+			Help:    "Time a split plan spent pulling the backend's rows into the finishing engine, by backend.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10)}, []string{"backend"}),
+	}
+	for _, c := range []prometheus.Collector{m.queries, m.rows, m.bytes, m.capped, m.load} {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	l.m = m
+	return nil
 }
 
 // LocalLimits bound the local engine.
@@ -96,6 +133,8 @@ type LocalTable struct {
 	Rows     model.Rows
 	// Pushed describes what the backend did (for errors and EXPLAIN).
 	Pushed string
+	// Backend names the backend the rows come from (metrics).
+	Backend string
 }
 
 // Run loads tables into a private catalog and runs finish there, with
@@ -124,6 +163,7 @@ func (l *Local) Run(ctx context.Context, db string, tables []LocalTable, finish 
 		return fail(errs.Wrap(errs.Internal, err, "local engine: attach"))
 	}
 	q.attached = true
+	start := time.Now()
 	schemas := map[string]bool{}
 	for _, t := range tables {
 		if !schemas[t.DB] {
@@ -132,9 +172,21 @@ func (l *Local) Run(ctx context.Context, db string, tables []LocalTable, finish 
 			}
 			schemas[t.DB] = true
 		}
-		if err := q.load(ctx, t); err != nil {
+		n, size, err := q.load(ctx, t)
+		if m := l.m; m != nil {
+			m.rows.WithLabelValues(t.Backend).Add(float64(n))
+			m.bytes.WithLabelValues(t.Backend).Add(float64(size))
+			if errs.As(err) != nil && errs.As(err).SQLState == "54000" {
+				m.capped.WithLabelValues(t.Backend).Inc()
+			}
+		}
+		if err != nil {
 			return fail(err)
 		}
+	}
+	if m := l.m; m != nil && len(tables) > 0 {
+		m.queries.WithLabelValues(tables[0].Backend).Inc()
+		m.load.WithLabelValues(tables[0].Backend).Observe(time.Since(start).Seconds())
 	}
 	if !schemas[db] {
 		if _, err := conn.ExecContext(ctx, "CREATE SCHEMA "+cat+"."+ident(db)); err != nil {
@@ -204,7 +256,15 @@ func (q *localQuery) release() {
 
 // load creates t's table in the query's catalog and streams its rows in,
 // within the query's caps and the shared budget.
-func (q *localQuery) load(ctx context.Context, t LocalTable) error {
+func (q *localQuery) load(ctx context.Context, t LocalTable) (rows, bytes int64, err error) {
+	var n, size, pending int64
+	err = q.loadInto(ctx, t, &n, &size, &pending)
+	return n, size + pending, err
+}
+
+// loadInto is load, counting rows into *n and bytes into *size and
+// *pending (not yet reserved) as it goes.
+func (q *localQuery) loadInto(ctx context.Context, t LocalTable, np, sizep, pendingp *int64) error {
 	defer t.Rows.Close()
 	var ddl strings.Builder
 	fmt.Fprintf(&ddl, "CREATE TABLE %s.%s.%s (time TIMESTAMPTZ", q.cat, ident(t.DB), ident(t.Name))
@@ -240,9 +300,9 @@ func (q *localQuery) load(ctx context.Context, t LocalTable) error {
 	}
 	in := make([]model.Value, len(src))
 	row := make([]driver.Value, len(names))
-	var n, size int64
+	var n, size, pending int64
+	defer func() { *np, *sizep, *pendingp = n, size, pending }()
 	const chunk = 64 << 10
-	var pending int64
 	for t.Rows.Next(in) {
 		n++
 		if n > q.l.limits.MaxRows {

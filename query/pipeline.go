@@ -180,7 +180,7 @@ func (p *Pipeline) Run(ctx context.Context, db string, plan *Plan) (model.Rows, 
 			return nil, err
 		}
 		tables = append(tables, LocalTable{DB: s.DB, Name: s.Measurement, Columns: storeOrder(s.Columns), Rows: rows,
-			Pushed: s.Translation.Text})
+			Pushed: s.Translation.Text, Backend: p.backend.Name()})
 	}
 	return p.local.Run(ctx, db, tables, h.Finish)
 }

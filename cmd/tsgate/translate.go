@@ -9,9 +9,12 @@ import (
 	"os"
 	"strings"
 
+	"tsgate/auth"
 	"tsgate/dialects"
 	"tsgate/dialects/registry"
 	"tsgate/errs"
+	"tsgate/guard"
+	"tsgate/query"
 	"tsgate/translate"
 )
 
@@ -57,6 +60,7 @@ func runTranslate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		schema translate.Schema
 		gen    translate.Generator
 		db     = *dbFlag
+		live   dialects.Backend
 	)
 	switch {
 	case *schemaFile != "":
@@ -98,6 +102,7 @@ func runTranslate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		schema = be.Schema(db)
 		gen = be.Generator()
+		live = be
 	}
 	if *to != "" {
 		if gen, err = registry.Generator(*to); err != nil {
@@ -106,6 +111,13 @@ func runTranslate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 	}
 	tr, err := translate.New(opts...).TranslateIn(ctx, pos[0], gen, db, schema)
+	if err != nil && errs.CodeOf(err) == errs.Unsupported && live != nil && *to == "" {
+		// What the server does with it: split, when it can.
+		if plan, perr := splitPlan(ctx, live, db, pos[0], *from); perr == nil && plan.Hybrid != nil {
+			fmt.Fprintln(stdout, plan.String())
+			return 0
+		}
+	}
 	if err != nil {
 		e := errs.As(err)
 		kind := "error"
@@ -143,4 +155,25 @@ func runTranslate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stdout, "-- gateway step: %s\n", p.String())
 	}
 	return 0
+}
+
+// splitPlan is the plan the server would make for sql on be: with the
+// gateway's finishing engine, a query the backend refuses whole may be
+// split (pushed-down scans, a local finish).
+func splitPlan(ctx context.Context, be dialects.Backend, db, sql, from string) (*query.Plan, error) {
+	g, err := guard.New()
+	if err != nil {
+		return nil, err
+	}
+	defer g.Close()
+	local, err := query.NewLocal(g, query.DefaultLocalLimits())
+	if err != nil {
+		return nil, err
+	}
+	defer local.Close()
+	src := translate.FromArc
+	if from == "postgres" || from == "pg" {
+		src = translate.FromPostgres
+	}
+	return query.New(be, query.WithLocal(local)).Plan(auth.Internal(ctx), db, sql, src)
 }
