@@ -1,6 +1,9 @@
 package gateway
 
 import (
+	"context"
+	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -71,6 +74,35 @@ func TestHybridOnInfluxDB(t *testing.T) {
 	// Only h1's points were pulled: the tag and the time bound went down.
 	if v := ts.metric(t, `tsgate_hybrid_rows_pulled_total{backend="influxql"}`); v != n+(n+1)/3 {
 		t.Errorf("rows pulled %v after the bounded query, want %d", v, n+(n+1)/3)
+	}
+	// EXPLAIN shows the split without running it, on both front ends.
+	code, body, _ = ts.do(t, arcQuery("EXPLAIN "+recent, "x-arc-database", db))
+	if code != 200 || !strings.Contains(body, `"columns":["QUERY PLAN"]`) || !strings.Contains(body, "finish locally (DuckDB)") ||
+		!strings.Contains(body, `host = 'h1'`) {
+		t.Errorf("EXPLAIN on the Arc API: %d %s", code, body)
+	}
+	if v := ts.metric(t, `tsgate_hybrid_queries_total{backend="influxql"}`); v != 2 {
+		t.Errorf("hybrid queries %v after EXPLAIN, want 2 (EXPLAIN runs nothing)", v)
+	}
+	host, port, _ := net.SplitHostPort(ts.gateway.Addr("pgwire").String())
+	conn := pgConnect(t, fmt.Sprintf("postgres://alice:%s@%s:%s/%s?sslmode=disable", adminToken, host, port, db))
+	var lines []string
+	rows, err := conn.Query(context.Background(), "EXPLAIN SELECT host, count(*) FILTER (WHERE usage > 10) FROM cpu GROUP BY host")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var l string
+		if err := rows.Scan(&l); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, l)
+	}
+	if err := rows.Err(); err != nil || len(lines) == 0 || !strings.HasPrefix(lines[0], "push down: ") && !strings.HasPrefix(lines[0], "split") {
+		t.Errorf("EXPLAIN over pg wire: %q %v", lines, err)
+	}
+	if _, err := conn.Exec(context.Background(), "EXPLAIN ANALYZE SELECT count(*) FROM cpu"); err == nil || !strings.Contains(err.Error(), "0A000") {
+		t.Errorf("EXPLAIN ANALYZE over pg wire: %v, want 0A000", err)
 	}
 	ts.stop()
 

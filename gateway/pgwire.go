@@ -109,6 +109,9 @@ type pgExecutor struct {
 }
 
 func (e *pgExecutor) Query(ctx context.Context, db, sql string) (model.Rows, error) {
+	if rows, ok, err := e.p.Explain(ctx, db, sql, translate.FromPostgres); ok {
+		return rows, err
+	}
 	tr, err := e.p.Translate(ctx, db, sql, translate.FromPostgres)
 	if errs.CodeOf(err) == errs.Unsupported {
 		// What the backend cannot answer whole may still be answered

@@ -128,6 +128,9 @@ func (p *Pipeline) QueryArc(ctx context.Context, db, sql string) (model.Rows, er
 	if r, ok := p.backend.(ArcRouter); ok {
 		return r.QueryArc(ctx, db, sql)
 	}
+	if rows, ok, err := p.Explain(ctx, db, sql, translate.FromArc); ok {
+		return rows, err
+	}
 	plan, err := p.Plan(ctx, db, sql, translate.FromArc)
 	if err != nil {
 		return nil, err
