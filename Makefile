@@ -3,11 +3,14 @@ GO        ?= go
 BIN       ?= bin/tsgate
 PKGS      ?= ./...
 BENCHTIME ?= 1x
+# duckdb_arrow: the embedded store streams DuckDB's own Arrow output on
+# /api/v1/query/arrow (duckdb-go's Arrow interface is behind this tag).
+TAGS      ?= duckdb_arrow
 
 .PHONY: build run test bench lint fuzz clean
 
 build:
-	$(GO) build -o $(BIN) ./cmd/tsgate
+	$(GO) build -tags '$(TAGS)' -o $(BIN) ./cmd/tsgate
 
 # Serve on the embedded DuckDB store (data in ./data, Arc API on :8000).
 run:
@@ -18,11 +21,11 @@ test:
 	./scripts/test.sh
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
+	$(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
-	$(GO) vet $(PKGS)
+	$(GO) vet -tags '$(TAGS)' $(PKGS)
 
 # Short fuzz pass over every decoder and parser (FUZZTIME each).
 FUZZTIME ?= 30s

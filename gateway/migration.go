@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"tsgate/dialects"
@@ -549,6 +550,37 @@ func (s *switchable) QueryArc(ctx context.Context, db, sql string) (model.Rows, 
 	}
 	rows, err := run(ctx)
 	return held(st, rows, err)
+}
+
+// QueryArcArrow streams the current primary's own Arrow output when it is
+// the embedded store built with DuckDB's Arrow interface; ok is false
+// otherwise (and while shadow reads compare the rows, which they read
+// through QueryArc).
+func (s *switchable) QueryArcArrow(ctx context.Context, db, sql string) (array.RecordReader, bool, error) {
+	st := s.acquire()
+	b, ok := st.primary.(*duckdb.Backend)
+	if !ok || !st.identity || st.shadow != nil || !b.Store().ArrowNative() {
+		st.leave()
+		return nil, false, nil
+	}
+	rr, err := b.Store().QueryArrow(ctx, db, sql)
+	if err != nil {
+		st.leave()
+		return nil, true, err
+	}
+	return &heldArrow{RecordReader: rr, st: st}, true, nil
+}
+
+// heldArrow keeps st entered until the reader is released.
+type heldArrow struct {
+	array.RecordReader
+	st   *migState
+	once sync.Once
+}
+
+func (h *heldArrow) Release() {
+	h.RecordReader.Release()
+	h.once.Do(h.st.leave)
 }
 
 // held keeps st entered until the rows are closed.

@@ -35,9 +35,28 @@ func (s *Store) Query(ctx context.Context, db, query string) (model.Rows, error)
 	if _, err := s.guard.Arc(ctx, db, query); err != nil {
 		return nil, err
 	}
+	conn, dc, err := s.queryConn(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := conn.QueryContext(ctx, query)
+	if err != nil {
+		s.discard(conn, dc)
+		return nil, classify(ctx, err)
+	}
+	r, err := NewRows(ctx, conn, rows)
+	if err != nil {
+		return nil, err
+	}
+	r.(*rows_).discard = func() { s.paths.forget(dc) }
+	return r, nil
+}
+
+// queryConn takes a pooled connection whose bare names resolve in db.
+func (s *Store) queryConn(ctx context.Context, db string) (*sql.Conn, any, error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return nil, classify(ctx, err)
+		return nil, nil, classify(ctx, err)
 	}
 	// Bare names resolve through the connection's search path, and
 	// connections are pooled: a bare `FROM cpu` must mean this request's
@@ -52,21 +71,11 @@ func (s *Store) Query(ctx context.Context, db, query string) (model.Rows, error)
 	if !s.paths.is(dc, path) {
 		if _, err := conn.ExecContext(ctx, "SET search_path = "+quoteLiteral(quoteIdent(path))); err != nil {
 			s.discard(conn, dc)
-			return nil, classify(ctx, err)
+			return nil, nil, classify(ctx, err)
 		}
 		s.paths.set(dc, path)
 	}
-	rows, err := conn.QueryContext(ctx, query)
-	if err != nil {
-		s.discard(conn, dc)
-		return nil, classify(ctx, err)
-	}
-	r, err := NewRows(ctx, conn, rows)
-	if err != nil {
-		return nil, err
-	}
-	r.(*rows_).discard = func() { s.paths.forget(dc) }
-	return r, nil
+	return conn, dc, nil
 }
 
 // discard closes a pooled connection for good: database/sql drops a

@@ -60,13 +60,26 @@ const (
 
 // prepare applies Arc's request rules in Arc's order.
 func (s *Server) prepare(r *http.Request) (*plan, error) {
-	sql, err := s.readQuery(r)
+	sql, err := s.readSQL(r)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkText(sql, s.opts.maxSQL); err != nil {
-		return nil, err
+	return s.planFor(r, sql)
+}
+
+// readSQL reads the request's query and applies Arc's first rules to its
+// text.
+func (s *Server) readSQL(r *http.Request) (string, error) {
+	sql, err := s.readQuery(r)
+	if err != nil {
+		return "", err
 	}
+	return sql, checkText(sql, s.opts.maxSQL)
+}
+
+// planFor applies the rules that follow the text's: the database header
+// and SHOW commands.
+func (s *Server) planFor(r *http.Request, sql string) (*plan, error) {
 	header := r.Header.Get("x-arc-database")
 	if header != "" && !validDatabase(header) {
 		return nil, errs.New(errs.Invalid, "invalid x-arc-database header: name contains invalid characters (allowed: alphanumeric, underscore, hyphen)")

@@ -140,6 +140,7 @@ func (s *Server) routes() {
 
 	handle("POST /api/v1/query", auth.Read, s.queryJSON)
 	handle("POST /api/v1/query/msgpack", auth.Read, s.queryMsgpack)
+	handle("POST /api/v1/query/arrow", auth.Read, s.queryArrow)
 	handle("GET /api/v1/measurements", auth.Read, s.listMeasurements)
 	handle("GET /api/v1/databases", auth.Read, s.listDatabases)
 	handle("GET /api/v1/databases/{name}/measurements", auth.Read, s.listDatabaseMeasurements)
