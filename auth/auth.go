@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -45,11 +46,23 @@ func ParsePermissions(s string) ([]Permission, error) {
 
 // Token is a stored token; the secret itself is never kept.
 type Token struct {
-	ID          string       `json:"id"`
+	// ID is the token's internal identifier (pg wire sessions hold it).
+	ID string `json:"id"`
+	// Seq is the token's number in Arc's token API (/api/v1/auth/tokens/:id,
+	// token_info.id). Tokens from files written before it existed are
+	// numbered in file order when the file is read, and keep that number
+	// once the file is saved again.
+	Seq         int64        `json:"seq,omitempty"`
 	Name        string       `json:"name"`
+	Description string       `json:"description,omitempty"`
 	Hash        string       `json:"sha256"`
 	Permissions []Permission `json:"permissions"`
 	CreatedAt   time.Time    `json:"created_at"`
+	// ExpiresAt, when set, is when the token stops working.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// Disabled: revoked through the API (Arc keeps revoked tokens, shown
+	// with enabled false). Absent in older files: enabled.
+	Disabled bool `json:"disabled,omitempty"`
 	// SCRAM is the token's SCRAM-SHA-256 verifier for pg wire logins
 	// (scram.go); absent on tokens made before tokens carried one.
 	SCRAM *SCRAMKeys `json:"scram,omitempty"`
@@ -60,9 +73,18 @@ func (t *Token) Has(p Permission) bool {
 	return slices.Contains(t.Permissions, p) || slices.Contains(t.Permissions, Admin)
 }
 
+// Active reports whether the token may authenticate at now: enabled and
+// not expired.
+func (t *Token) Active(now time.Time) bool {
+	return !t.Disabled && (t.ExpiresAt == nil || now.Before(*t.ExpiresAt))
+}
+
 type file struct {
-	SCRAM  *SCRAMParams `json:"scram,omitempty"`
-	Tokens []*Token     `json:"tokens"`
+	SCRAM *SCRAMParams `json:"scram,omitempty"`
+	// NextSeq is the number the next token gets: numbers are never
+	// reused, so a deleted token's number never names another token.
+	NextSeq int64    `json:"next_seq,omitempty"`
+	Tokens  []*Token `json:"tokens"`
 }
 
 // Store is the token file plus an in-memory index. Other processes (the
@@ -74,10 +96,17 @@ type Store struct {
 	mu      sync.RWMutex
 	tokens  []*Token
 	scram   *SCRAMParams
+	nextSeq int64
 	byHash  map[string]*Token
 	modTime time.Time
 	checked time.Time
 	now     func() time.Time
+
+	// lastUsed is when each token (by ID) last authenticated, in this
+	// process: Arc reports it, and writing the file on every request
+	// would cost more than it tells.
+	usedMu   sync.Mutex
+	lastUsed map[string]time.Time
 }
 
 // Open loads the token file at path (absent = no tokens yet).
@@ -92,7 +121,7 @@ func Open(path string) (*Store, error) {
 func (s *Store) reload() error {
 	st, err := os.Stat(s.path)
 	if errors.Is(err, os.ErrNotExist) {
-		s.tokens, s.scram, s.byHash, s.modTime = nil, nil, map[string]*Token{}, time.Time{}
+		s.tokens, s.scram, s.byHash, s.modTime, s.nextSeq = nil, nil, map[string]*Token{}, time.Time{}, 1
 		return nil
 	}
 	if err != nil {
@@ -106,6 +135,7 @@ func (s *Store) reload() error {
 	if err := json.Unmarshal(b, &f); err != nil {
 		return fmt.Errorf("token file %s: %w", s.path, err)
 	}
+	s.nextSeq = numberTokens(f.Tokens, f.NextSeq)
 	s.tokens, s.scram = f.Tokens, f.SCRAM
 	s.byHash = make(map[string]*Token, len(f.Tokens))
 	for _, t := range f.Tokens {
@@ -113,6 +143,23 @@ func (s *Store) reload() error {
 	}
 	s.modTime = st.ModTime()
 	return nil
+}
+
+// numberTokens gives tokens without a number (from older files) the next
+// numbers in file order, the same in every process reading the file, and
+// returns the number after the highest.
+func numberTokens(tokens []*Token, next int64) int64 {
+	next = max(next, 1)
+	for _, t := range tokens {
+		next = max(next, t.Seq+1)
+	}
+	for _, t := range tokens {
+		if t.Seq == 0 {
+			t.Seq = next
+			next++
+		}
+	}
+	return next
 }
 
 // refresh rereads the file when it changed, at most once a second.
@@ -140,20 +187,43 @@ func hashToken(tok string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Verify returns the token's record, or false.
+// Verify returns the token's record, or false (unknown, revoked or
+// expired).
 func (s *Store) Verify(tok string) (*Token, bool) {
 	if tok == "" {
 		return nil, false
 	}
 	s.refresh()
 	h := hashToken(tok)
-	if t, ok := s.lookup(h); ok {
-		return t, true
+	t, ok := s.lookup(h)
+	if !ok {
+		// A token the CLI created a moment ago: look at the file now
+		// rather than within the second refresh allows. Only misses pay
+		// the stat.
+		s.reloadIfChanged()
+		if t, ok = s.lookup(h); !ok {
+			return nil, false
+		}
 	}
-	// A token the CLI created a moment ago: look at the file now rather
-	// than within the second refresh allows. Only misses pay the stat.
-	s.reloadIfChanged()
-	return s.lookup(h)
+	now := s.now()
+	if !t.Active(now) {
+		return nil, false
+	}
+	s.usedMu.Lock()
+	if s.lastUsed == nil {
+		s.lastUsed = map[string]time.Time{}
+	}
+	s.lastUsed[t.ID] = now.UTC()
+	s.usedMu.Unlock()
+	return t, true
+}
+
+// LastUsed is when the token last authenticated in this process.
+func (s *Store) LastUsed(id string) (time.Time, bool) {
+	s.usedMu.Lock()
+	defer s.usedMu.Unlock()
+	t, ok := s.lastUsed[id]
+	return t, ok
 }
 
 // ByID returns the live token with id: a session that logged in with a
@@ -165,7 +235,7 @@ func (s *Store) ByID(id string) (*Token, bool) {
 	defer s.mu.RUnlock()
 	for _, t := range s.tokens {
 		if t.ID == id {
-			return t, true
+			return t, t.Active(s.now())
 		}
 	}
 	return nil, false
@@ -209,6 +279,28 @@ func NewSecret() (string, error) {
 // Create stores a new token. secret "" means a random one; the secret is
 // returned because it is never stored.
 func (s *Store) Create(name, secret string, perms []Permission) (string, *Token, error) {
+	return s.CreateToken(NewToken{Name: name, Secret: secret, Permissions: perms})
+}
+
+// NewToken describes a token to create.
+type NewToken struct {
+	Name, Description string
+	// Secret "" means a random one.
+	Secret      string
+	Permissions []Permission
+	ExpiresAt   *time.Time
+}
+
+// ErrNameTaken: another token has that name (Arc's names are unique).
+var ErrNameTaken = errors.New("token name already exists")
+
+// ErrNoToken: no token has that number.
+var ErrNoToken = errors.New("token not found")
+
+// CreateToken stores a new token and returns its secret, which is never
+// stored.
+func (s *Store) CreateToken(n NewToken) (string, *Token, error) {
+	secret := n.Secret
 	if secret == "" {
 		var err error
 		if secret, err = NewSecret(); err != nil {
@@ -221,7 +313,8 @@ func (s *Store) Create(name, secret string, perms []Permission) (string, *Token,
 	if _, err := rand.Read(id[:]); err != nil {
 		return "", nil, err
 	}
-	t := &Token{ID: hex.EncodeToString(id[:]), Name: name, Hash: hashToken(secret), Permissions: perms, CreatedAt: s.now().UTC()}
+	t := &Token{ID: hex.EncodeToString(id[:]), Name: n.Name, Description: n.Description, Hash: hashToken(secret),
+		Permissions: n.Permissions, CreatedAt: s.now().UTC(), ExpiresAt: n.ExpiresAt}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.reload(); err != nil {
@@ -230,23 +323,32 @@ func (s *Store) Create(name, secret string, perms []Permission) (string, *Token,
 	if _, dup := s.byHash[t.Hash]; dup {
 		return "", nil, errors.New("that token already exists")
 	}
-	params := s.scram
-	if params == nil {
-		var err error
-		if params, err = newSCRAMParams(); err != nil {
-			return "", nil, err
-		}
+	if slices.ContainsFunc(s.tokens, func(o *Token) bool { return o.Name == n.Name }) {
+		return "", nil, fmt.Errorf("%w: %q", ErrNameTaken, n.Name)
+	}
+	params, err := s.scramParams()
+	if err != nil {
+		return "", nil, err
 	}
 	keys, err := DeriveSCRAM(*params, secret)
 	if err != nil {
 		return "", nil, err
 	}
 	t.SCRAM = &keys
+	t.Seq = s.nextSeq
 	tokens := append(slices.Clone(s.tokens), t)
-	if err := s.save(tokens, params); err != nil {
+	if err := s.save(tokens, params, s.nextSeq+1); err != nil {
 		return "", nil, err
 	}
 	return secret, t, s.reload()
+}
+
+// scramParams is the file's SCRAM parameters, made on first use.
+func (s *Store) scramParams() (*SCRAMParams, error) {
+	if s.scram != nil {
+		return s.scram, nil
+	}
+	return newSCRAMParams()
 }
 
 // Bootstrap creates the admin token when there is none. It returns the
@@ -255,7 +357,8 @@ func (s *Store) Bootstrap(secret string) (string, error) {
 	if !s.Empty() {
 		return "", nil
 	}
-	sec, _, err := s.Create("admin", secret, []Permission{Read, Write, Delete, Admin})
+	sec, _, err := s.CreateToken(NewToken{Name: "admin", Description: "Initial admin token (auto-generated on first run)",
+		Secret: secret, Permissions: []Permission{Read, Write, Delete, Admin}})
 	return sec, err
 }
 
@@ -271,18 +374,18 @@ func (s *Store) List() []Token {
 	return out
 }
 
-// Revoke deletes the token with id.
+// Revoke deletes the token with id (its internal ID or its number).
 func (s *Store) Revoke(id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.reload(); err != nil {
 		return err
 	}
-	i := slices.IndexFunc(s.tokens, func(t *Token) bool { return t.ID == id })
+	i := slices.IndexFunc(s.tokens, func(t *Token) bool { return t.ID == id || strconv.FormatInt(t.Seq, 10) == id })
 	if i < 0 {
 		return fmt.Errorf("no token with id %q", id)
 	}
-	if err := s.save(slices.Delete(slices.Clone(s.tokens), i, i+1), s.scram); err != nil {
+	if err := s.save(slices.Delete(slices.Clone(s.tokens), i, i+1), s.scram, s.nextSeq); err != nil {
 		return err
 	}
 	return s.reload()
@@ -290,8 +393,8 @@ func (s *Store) Revoke(id string) error {
 
 // save writes the file atomically and durably: a crash leaves the old or
 // the new file, never half of one.
-func (s *Store) save(tokens []*Token, scram *SCRAMParams) error {
-	b, err := json.MarshalIndent(file{SCRAM: scram, Tokens: tokens}, "", "  ")
+func (s *Store) save(tokens []*Token, scram *SCRAMParams, nextSeq int64) error {
+	b, err := json.MarshalIndent(file{SCRAM: scram, NextSeq: nextSeq, Tokens: tokens}, "", "  ")
 	if err != nil {
 		return err
 	}

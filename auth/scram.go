@@ -75,8 +75,9 @@ func (s *Store) SCRAM() (p SCRAMParams, keys []SCRAMVerifier, ok bool) {
 	if s.scram == nil {
 		return SCRAMParams{}, nil, false
 	}
+	now := s.now()
 	for _, t := range s.tokens {
-		if t.SCRAM != nil {
+		if t.SCRAM != nil && t.Active(now) {
 			keys = append(keys, SCRAMVerifier{SCRAMKeys: *t.SCRAM, TokenID: t.ID})
 		}
 	}
@@ -117,7 +118,7 @@ func (s *Store) LearnSCRAM(secret string) error {
 	t := *tokens[i]
 	t.SCRAM = &keys
 	tokens[i] = &t
-	if err := s.save(tokens, params); err != nil {
+	if err := s.save(tokens, params, s.nextSeq); err != nil {
 		return err
 	}
 	return s.reload()

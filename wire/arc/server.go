@@ -3,8 +3,10 @@ package arc
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"log/slog"
 	"net/http"
+	"path"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -126,7 +128,9 @@ func (s *Server) routes() {
 	handle("GET /health", public, s.health)
 	handle("GET /ready", public, s.readyz)
 	handle("GET /metrics", public, s.metricsHandler())
-	handle("GET /api/v1/auth/verify", public, s.verify)
+	if s.tokens != nil {
+		s.tokenRoutes(handle)
+	}
 
 	handle("POST /write", auth.Write, s.writeLP(func(r *http.Request) string { return r.URL.Query().Get("db") }))
 	handle("POST /api/v2/write", auth.Write, s.writeLP(func(r *http.Request) string { return r.URL.Query().Get("bucket") }))
@@ -135,7 +139,13 @@ func (s *Server) routes() {
 	// Arc buffers writes and needs an explicit flush; tsgate commits each
 	// write before answering, so the flush has nothing left to do.
 	handle("POST /api/v1/write/line-protocol/flush", auth.Admin, func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"message": "Buffer flushed successfully"})
+		writeJSON(w, http.StatusOK, map[string]any{"message": "All buffers flushed", "status": "success"})
+	})
+	// Arc's static description of its msgpack format; any token may read
+	// it (Arc puts no permission on the route).
+	handle("GET /api/v1/write/msgpack/spec", anyToken, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(msgpackSpec))
 	})
 
 	handle("POST /api/v1/query", auth.Read, s.queryJSON)
@@ -158,11 +168,40 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, pattern := s.mux.Handler(r); pattern == "" {
+		// Arc authenticates before it routes: without a valid token an
+		// unknown path is 401, with one it is Fiber's 404.
+		if s.tokens != nil && !publicPath(r.URL.Path) {
+			if tok := tokenFrom(r); tok == "" {
+				s.metrics.requests.WithLabelValues("unmatched", "401").Inc()
+				writeJSON(w, http.StatusUnauthorized, authErrorBody{Error: "Authentication required"})
+				return
+			} else if _, ok := s.tokens.Verify(tok); !ok {
+				s.metrics.requests.WithLabelValues("unmatched", "401").Inc()
+				writeJSON(w, http.StatusUnauthorized, authErrorBody{Error: "Invalid or expired token"})
+				return
+			}
+		}
 		s.metrics.requests.WithLabelValues("unmatched", "404").Inc()
-		writeJSON(w, http.StatusNotFound, errorBody{Error: "Cannot " + r.Method + " " + r.URL.Path})
+		writeJSON(w, http.StatusNotFound, errorBody{Error: "Cannot " + r.Method + " " + html.EscapeString(r.URL.Path)})
 		return
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// publicPath is Arc's list of paths its authentication skips (exact
+// paths after cleaning, and two prefixes).
+func publicPath(p string) bool {
+	p = path.Clean(p)
+	switch p {
+	case "/health", "/ready", "/api/v1/auth/verify", "/api/v1/internal/cache/invalidate":
+		return true
+	}
+	for _, prefix := range []string{"/metrics", "/api/v1/metrics"} {
+		if p == prefix || strings.HasPrefix(p, prefix+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 type errorBody struct {
@@ -193,6 +232,10 @@ func tokenFrom(r *http.Request) string {
 	return r.URL.Query().Get("p")
 }
 
+// anyToken is a route any valid token may use (Arc puts no permission
+// on it, only its global authentication).
+const anyToken = auth.Permission("token")
+
 // authorize checks the route's permission and records the caller in the
 // request's context, where the engines' guard reads what it may see.
 func (s *Server) authorize(perm auth.Permission, next http.HandlerFunc) http.HandlerFunc {
@@ -217,7 +260,7 @@ func (s *Server) authorize(perm auth.Permission, next http.HandlerFunc) http.Han
 			writeJSON(w, http.StatusUnauthorized, authErrorBody{Error: "Invalid or expired token"})
 			return
 		}
-		if !t.Has(perm) {
+		if perm != anyToken && !t.Has(perm) {
 			writeJSON(w, http.StatusForbidden, authErrorBody{Error: "Permission denied: " + string(perm) + " required"})
 			return
 		}
@@ -225,37 +268,34 @@ func (s *Server) authorize(perm auth.Permission, next http.HandlerFunc) http.Han
 	}
 }
 
-func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
-	tok := tokenFrom(r)
-	if tok == "" {
-		writeJSON(w, http.StatusUnauthorized, map[string]any{"valid": false, "error": "No token provided"})
-		return
-	}
-	if s.tokens == nil {
-		writeJSON(w, http.StatusOK, map[string]any{"valid": true, "permissions": []auth.Permission{auth.Admin}})
-		return
-	}
-	t, ok := s.tokens.Verify(tok)
-	if !ok {
-		writeJSON(w, http.StatusUnauthorized, map[string]any{"valid": false, "error": "Invalid or expired token"})
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"valid":       true,
-		"token_info":  map[string]any{"id": t.ID, "name": t.Name, "permissions": t.Permissions, "created_at": t.CreatedAt},
-		"permissions": t.Permissions,
-	})
-}
-
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	up := s.opts.now().Sub(s.started)
 	// Keys in Arc's (alphabetical) order.
 	writeJSON(w, http.StatusOK, map[string]any{
 		"status":     "ok",
+		"storage":    map[string]storageTier{"hot": s.storageTier()},
 		"time":       s.opts.now().UTC().Format(time.RFC3339),
 		"uptime":     up.String(),
 		"uptime_sec": up.Seconds(),
 	})
+}
+
+// storageTier is Arc's per-tier storage status (field order as Arc's).
+type storageTier struct {
+	Backend     string `json:"backend"`
+	Credentials string `json:"credentials"`
+	State       string `json:"state"`
+}
+
+// storageTier describes where the data lives: the embedded store is
+// Arc's "local"; a remote backend is named by its kind. /health is
+// liveness, so it reports configuration, not a probe (/ready probes).
+func (s *Server) storageTier() storageTier {
+	name := s.backend.Name()
+	if name == "duckdb" {
+		name = "local"
+	}
+	return storageTier{Backend: name, Credentials: "none", State: "ok"}
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
