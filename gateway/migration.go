@@ -25,6 +25,7 @@ import (
 	"tsgate/guard"
 	"tsgate/model"
 	"tsgate/query"
+	"tsgate/translate/ast"
 	"tsgate/translate/target"
 )
 
@@ -628,6 +629,35 @@ func (s *switchable) Measurements(ctx context.Context, db string) ([]string, err
 	st := s.acquire()
 	defer st.leave()
 	return st.primary.Measurements(ctx, db)
+}
+
+// DeleteRows deletes on the current primary in its own terms, or refuses
+// with 0A000 naming a backend that cannot delete. A dual-written
+// secondary is not changed: the migration's backfill and shadow reads
+// report the difference.
+func (s *switchable) DeleteRows(ctx context.Context, db, m string, where ast.Expr) error {
+	s.writes.RLock()
+	defer s.writes.RUnlock()
+	st := s.acquire()
+	defer st.leave()
+	d, ok := st.primary.(dialects.Deleter)
+	if !ok {
+		return errs.Newf(errs.Unsupported, "deleting rows is not available on the %s backend", st.primary.Name())
+	}
+	return d.DeleteRows(ctx, db, m, where)
+}
+
+// DropDatabase drops db on the current primary (see DeleteRows).
+func (s *switchable) DropDatabase(ctx context.Context, db string) error {
+	s.writes.RLock()
+	defer s.writes.RUnlock()
+	st := s.acquire()
+	defer st.leave()
+	d, ok := st.primary.(dialects.Deleter)
+	if !ok {
+		return errs.Newf(errs.Unsupported, "dropping a database is not available on the %s backend", st.primary.Name())
+	}
+	return d.DropDatabase(ctx, db)
 }
 
 func (s *switchable) Ready(ctx context.Context) error {
