@@ -6,10 +6,13 @@ import (
 	"strings"
 
 	"tsgate/auth"
+	"tsgate/dialects/duckdb"
 	"tsgate/errs"
 	"tsgate/guard"
+	"tsgate/manage"
 	"tsgate/model"
 	"tsgate/query"
+	"tsgate/translate/ast"
 	"tsgate/wire/arc"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -134,3 +137,52 @@ func (a arcBackend) Measurements(ctx context.Context, db string) ([]string, erro
 }
 
 func (a arcBackend) Ready(ctx context.Context) error { return a.p.Backend().Ready(ctx) }
+
+// Check classifies q as Query would, without running it.
+func (a arcBackend) Check(ctx context.Context, q arc.Query) error {
+	_, err := a.check(ctx, q)
+	return err
+}
+
+// manageEngine is what Arc's management jobs run on: the Arc API's view
+// of the pipeline, and the current primary's own deletes.
+type manageEngine struct {
+	a  arcBackend
+	sw *switchable
+}
+
+var _ manage.Engine = manageEngine{}
+
+func (e manageEngine) Query(ctx context.Context, db, sql string) (model.Rows, error) {
+	return e.a.Query(ctx, arc.Query{DB: db, SQL: sql})
+}
+
+func (e manageEngine) Write(ctx context.Context, db string, b *model.Batch) (model.WriteResult, error) {
+	return e.a.Write(ctx, db, b)
+}
+
+func (e manageEngine) Databases(ctx context.Context) ([]string, error) { return e.a.Databases(ctx) }
+
+func (e manageEngine) Measurements(ctx context.Context, db string) ([]string, error) {
+	return e.a.Measurements(ctx, db)
+}
+
+func (e manageEngine) DeleteRows(ctx context.Context, db, m string, where ast.Expr) error {
+	if err := e.a.g.CanRead(auth.CallerFrom(ctx), db); err != nil {
+		return err
+	}
+	return e.sw.DeleteRows(ctx, db, m, where)
+}
+
+func (e manageEngine) DropDatabase(ctx context.Context, db string) error {
+	if err := e.a.g.CanRead(auth.CallerFrom(ctx), db); err != nil {
+		return err
+	}
+	return e.sw.DropDatabase(ctx, db)
+}
+
+// ReadParquet reads a Parquet file the import API spooled, with a
+// private engine allowed that one file.
+func (a arcBackend) ReadParquet(ctx context.Context, path string) (model.Rows, error) {
+	return duckdb.ReadParquetFile(ctx, path)
+}

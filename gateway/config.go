@@ -29,6 +29,11 @@ type Config struct {
 	Auth     AuthConfig     `toml:"auth"`
 	Log      LogConfig      `toml:"log"`
 	DuckDB   DuckDBConfig   `toml:"duckdb"`
+	// Delete, Retention and ContinuousQuery are Arc's management
+	// features (package manage).
+	Delete          DeleteConfig          `toml:"delete"`
+	Retention       RetentionConfig       `toml:"retention"`
+	ContinuousQuery ContinuousQueryConfig `toml:"continuous_query"`
 	// Migration is dual-write and shadow reads (docs/migration.md); the
 	// only section a SIGHUP reload applies.
 	Migration MigrationConfig `toml:"migration"`
@@ -163,6 +168,29 @@ type LogConfig struct {
 	Format string `toml:"format"` // text or json
 }
 
+// DeleteConfig is Arc's delete API (rows and databases): off unless
+// enabled, as in Arc.
+type DeleteConfig struct {
+	Enabled bool `toml:"enabled"`
+	// ConfirmationThreshold: deleting more rows needs confirm=true.
+	ConfirmationThreshold int64 `toml:"confirmation_threshold"`
+	// MaxRowsPerDelete: a delete of more rows is refused.
+	MaxRowsPerDelete int64 `toml:"max_rows_per_delete"`
+}
+
+// RetentionConfig is Arc's retention policies: the API, and tsgate's
+// scheduler running every active policy once per Interval.
+type RetentionConfig struct {
+	Enabled  bool     `toml:"enabled"`
+	Interval Duration `toml:"interval"`
+}
+
+// ContinuousQueryConfig is Arc's continuous queries: the API, and the
+// scheduler running each active query at its own interval.
+type ContinuousQueryConfig struct {
+	Enabled bool `toml:"enabled"`
+}
+
 // DuckDBConfig tunes the embedded store.
 type DuckDBConfig struct {
 	Threads     int    `toml:"threads"`
@@ -243,6 +271,9 @@ func Default() Config {
 		},
 		PGWire:          PGWireConfig{Listen: ":5433", AuthMethod: "scram-sha-256", ServerVersion: "15.0 (tsgate)", MaxConnections: 1024},
 		Auth:            AuthConfig{Enabled: true},
+		Delete:          DeleteConfig{ConfirmationThreshold: 10_000, MaxRowsPerDelete: 1_000_000},
+		Retention:       RetentionConfig{Enabled: true, Interval: Duration{time.Hour}},
+		ContinuousQuery: ContinuousQueryConfig{Enabled: true},
 		Log:             LogConfig{Level: "info", Format: "text"},
 		ShutdownTimeout: Duration{30 * time.Second},
 		Migration:       MigrationConfig{QueueMaxBytes: 1 << 30, ShadowTimeout: Duration{30 * time.Second}, DrainTimeout: Duration{30 * time.Second}},

@@ -15,6 +15,7 @@ import (
 
 	"tsgate/auth"
 	"tsgate/errs"
+	"tsgate/manage"
 	"tsgate/model"
 )
 
@@ -68,6 +69,8 @@ type options struct {
 	log          *slog.Logger
 	tokens       *auth.Store
 	now          func() time.Time
+	manager      *manage.Manager
+	manage       ManageConfig
 }
 
 // Option configures a Server.
@@ -154,6 +157,12 @@ func (s *Server) routes() {
 	handle("GET /api/v1/measurements", auth.Read, s.listMeasurements)
 	handle("GET /api/v1/databases", auth.Read, s.listDatabases)
 	handle("GET /api/v1/databases/{name}/measurements", auth.Read, s.listDatabaseMeasurements)
+	handle("POST /api/v1/query/estimate", auth.Read, s.estimate)
+	handle("GET /api/v1/query/{measurement}", auth.Read, s.queryMeasurement)
+	s.manageRoutes(handle)
+	handle("POST /api/v1/import/csv", auth.Admin, s.importCSV)
+	handle("POST /api/v1/import/lp", auth.Admin, s.importLP)
+	handle("POST /api/v1/import/parquet", auth.Admin, s.importParquet)
 	s.mux = m
 }
 
@@ -166,6 +175,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("Access-Control-Allow-Methods", "GET,POST,PUT,DELETE,OPTIONS")
 		w.WriteHeader(http.StatusNoContent)
 		return
+	}
+	// Fiber routes non-strictly: /api/v1/retention/ is /api/v1/retention
+	// (arcli sends the slash on group roots).
+	if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") {
+		r.URL.Path = strings.TrimRight(p, "/")
+		if r.URL.Path == "" {
+			r.URL.Path = "/"
+		}
+		r.URL.RawPath = ""
 	}
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		// Arc authenticates before it routes: without a valid token an
