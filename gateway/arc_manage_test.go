@@ -377,3 +377,38 @@ func TestArcDeleteRemote(t *testing.T) {
 		})
 	}
 }
+
+// TestArcScheduler: tsgate's scheduler runs an active retention policy
+// and an active continuous query by itself (Arc's open-source build runs
+// them only on request), on the embedded store.
+func TestArcScheduler(t *testing.T) {
+	ts := startGateway(t, func(c *Config) { c.Retention.Interval = Duration{time.Second} })
+	now := time.Now().UTC()
+	writeLP(t, ts, "sched", fmt.Sprintf("cpu,host=a v=1 %d\ncpu,host=a v=2 %d\ncpu,host=b v=4 %d\n",
+		now.Add(-40*24*time.Hour).UnixNano(), now.Add(-10*time.Minute).UnixNano(), now.Add(-5*time.Minute).UnixNano()))
+	for _, r := range []req{
+		jsonReq("POST", "/api/v1/retention", `{"name":"p","database":"sched","measurement":"cpu","retention_days":30,"buffer_days":0,"is_active":true}`),
+		jsonReq("POST", "/api/v1/continuous_queries", `{"name":"q","database":"sched","source_measurement":"cpu","destination_measurement":"cpu_by_host","query":"SELECT host, sum(v) AS total FROM cpu WHERE time >= {start_time} AND time < {end_time} GROUP BY host","interval":"10s","tag_columns":["host"],"is_active":true}`),
+	} {
+		if status, body, _ := ts.do(t, r); status != 201 {
+			t.Fatalf("%s: %d %s", r.path, status, body)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, old, _ := ts.do(t, arcQuery("SELECT count(*) AS n FROM cpu", "x-arc-database", "sched"))
+		_, agg, _ := ts.do(t, arcQuery("SELECT host, total FROM cpu_by_host ORDER BY host", "x-arc-database", "sched"))
+		if normalize(old) == `{"success":true,"columns":["n"],"data":[[2]],"row_count":1,"execution_time_ms":X,"timestamp":X}` &&
+			normalize(agg) == `{"success":true,"columns":["host","total"],"data":[["a",2],["b",4]],"row_count":2,"execution_time_ms":X,"timestamp":X}` {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the scheduler did not run both jobs:\n%s\n%s", old, agg)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	_, body, _ := ts.do(t, req{method: "GET", path: "/api/v1/continuous_queries/1/executions"})
+	if !strings.Contains(body, `"execution_id":"cq-sched-`) || !strings.Contains(body, `"status":"completed"`) {
+		t.Errorf("scheduled execution not recorded: %s", body)
+	}
+}
