@@ -205,17 +205,38 @@ func (s *Store) Verify(tok string) (*Token, bool) {
 			return nil, false
 		}
 	}
-	now := s.now()
-	if !t.Active(now) {
+	if !t.Active(s.now()) {
 		return nil, false
 	}
+	s.Touch(t.ID)
+	return t, true
+}
+
+// Peek is Verify without recording a use: Arc's verify reports the token
+// as it was before the request asking.
+func (s *Store) Peek(tok string) (*Token, bool) {
+	if tok == "" {
+		return nil, false
+	}
+	s.refresh()
+	t, ok := s.lookup(hashToken(tok))
+	if !ok {
+		s.reloadIfChanged()
+		if t, ok = s.lookup(hashToken(tok)); !ok {
+			return nil, false
+		}
+	}
+	return t, t.Active(s.now())
+}
+
+// Touch records that the token with id was used now.
+func (s *Store) Touch(id string) {
 	s.usedMu.Lock()
+	defer s.usedMu.Unlock()
 	if s.lastUsed == nil {
 		s.lastUsed = map[string]time.Time{}
 	}
-	s.lastUsed[t.ID] = now.UTC()
-	s.usedMu.Unlock()
-	return t, true
+	s.lastUsed[id] = s.now().UTC()
 }
 
 // LastUsed is when the token last authenticated in this process.
@@ -357,7 +378,12 @@ func (s *Store) Bootstrap(secret string) (string, error) {
 	if !s.Empty() {
 		return "", nil
 	}
-	sec, _, err := s.CreateToken(NewToken{Name: "admin", Description: "Initial admin token (auto-generated on first run)",
+	// Arc's descriptions of its first token, by where it came from.
+	desc := "Initial admin token (auto-generated on first run)"
+	if secret != "" {
+		desc = "Initial admin token (set via TSGATE_AUTH_BOOTSTRAP_TOKEN)"
+	}
+	sec, _, err := s.CreateToken(NewToken{Name: "admin", Description: desc,
 		Secret: secret, Permissions: []Permission{Read, Write, Delete, Admin}})
 	return sec, err
 }

@@ -84,6 +84,7 @@ func TestArcImport(t *testing.T) {
 		{"parquet rows", arcQuery("SELECT time, host, v, n FROM pq ORDER BY time", "x-arc-database", "imports"), 200,
 			`{"success":true,"columns":["time","host","v","n"],"data":[["2021-01-01T00:00:00Z","a",1.5,1],["2021-01-01T01:00:00Z","b",2.5,2]],"row_count":2,"execution_time_ms":X,"timestamp":X}`},
 		{"not parquet", importReq(t, "/api/v1/import/parquet?measurement=pq", "imports", "data.parquet", []byte("PAR1 nothing")), 422, ""},
+		{"stats", req{method: "GET", path: "/api/v1/import/stats"}, 200, `{"stats":{"total_errors":13,"total_records":10,"total_requests":18},"status":"success"}`},
 		{"import needs admin", req{path: "/api/v1/import/csv", header: map[string]string{"Authorization": "Bearer nope-nope-nope-nope"}}, 401, `{"error":"Invalid or expired token","success":false}`},
 	}
 	for _, st := range steps {

@@ -44,13 +44,13 @@ func TestArcTokenAPI(t *testing.T) {
 	}
 	steps := []step{
 		{"verify (arcli ping, python auth.verify)", req{method: "GET", path: "/api/v1/auth/verify", header: map[string]string{"Authorization": "Bearer " + adminToken, "Accept": "application/json"}}, 200,
-			`{"permissions":["read","write","delete","admin"],"token_info":{"id":1,"name":"admin","description":"Initial admin token (auto-generated on first run)","permissions":["read","write","delete","admin"],"created_at":X,"last_used_at":X,"enabled":true,"expires_at":null},"valid":true}`, ""},
+			`{"permissions":["read","write","delete","admin"],"token_info":{"id":1,"name":"admin","description":"Initial admin token (set via TSGATE_AUTH_BOOTSTRAP_TOKEN)","permissions":["read","write","delete","admin"],"created_at":X,"enabled":true,"expires_at":null},"valid":true}`, ""},
 		{"verify without token", req{method: "GET", path: "/api/v1/auth/verify", header: map[string]string{"Authorization": ""}}, 401,
 			`{"error":"No token provided","valid":false}`, ""},
 		{"verify bad token", req{method: "GET", path: "/api/v1/auth/verify", header: bearer("not-a-token-0123456789")}, 401,
 			`{"error":"Invalid or expired token","valid":false}`, ""},
 		{"verify by x-api-key", req{method: "GET", path: "/api/v1/auth/verify", header: map[string]string{"Authorization": "", "x-api-key": adminToken}}, 200,
-			`{"permissions":["read","write","delete","admin"],"token_info":{"id":1,"name":"admin","description":"Initial admin token (auto-generated on first run)","permissions":["read","write","delete","admin"],"created_at":X,"last_used_at":X,"enabled":true,"expires_at":null},"valid":true}`, ""},
+			`{"permissions":["read","write","delete","admin"],"token_info":{"id":1,"name":"admin","description":"Initial admin token (set via TSGATE_AUTH_BOOTSTRAP_TOKEN)","permissions":["read","write","delete","admin"],"created_at":X,"enabled":true,"expires_at":null},"valid":true}`, ""},
 		{"create (python: keys only when given)", req{path: "/api/v1/auth/tokens", header: admin, body: []byte(`{"name": "grafana", "description": "dashboards", "permissions": ["read"]}`)}, 201,
 			`{"message":"Token created successfully. Store this token securely - it cannot be retrieved again.","success":true,"token":X}`, "grafana"},
 		{"create default permissions", req{path: "/api/v1/auth/tokens", header: admin, body: []byte(`{"name":"ingest"}`)}, 201,
@@ -67,7 +67,7 @@ func TestArcTokenAPI(t *testing.T) {
 			`{"error":"Invalid request body: unexpected end of JSON input","success":false}`, ""},
 		{"list", req{method: "GET", path: "/api/v1/auth/tokens", header: admin}, 200,
 			`{"count":3,"success":true,"tokens":[` +
-				`{"id":1,"name":"admin","description":"Initial admin token (auto-generated on first run)","permissions":["read","write","delete","admin"],"created_at":X,"last_used_at":X,"enabled":true,"expires_at":null},` +
+				`{"id":1,"name":"admin","description":"Initial admin token (set via TSGATE_AUTH_BOOTSTRAP_TOKEN)","permissions":["read","write","delete","admin"],"created_at":X,"last_used_at":X,"enabled":true,"expires_at":null},` +
 				`{"id":2,"name":"grafana","description":"dashboards","permissions":["read"],"created_at":X,"enabled":true,"expires_at":null},` +
 				`{"id":3,"name":"ingest","permissions":["read","write"],"created_at":X,"enabled":true,"expires_at":null}]}`, ""},
 		{"get", req{method: "GET", path: "/api/v1/auth/tokens/2", header: admin}, 200,

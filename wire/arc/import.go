@@ -178,6 +178,7 @@ func (iw *importWriter) flush() error {
 	}
 	res, err := iw.s.backend.Write(iw.ctx, iw.db, &iw.batch)
 	iw.rows += int64(res.Rows)
+	iw.s.imports.records.Add(int64(res.Rows))
 	iw.s.metrics.rowsWritten.Add(float64(res.Rows))
 	if err != nil {
 		return err
@@ -197,6 +198,18 @@ func (iw *importWriter) result(cols []string, start time.Time) importResult {
 		r.TimeRangeMax = time.UnixMicro(iw.max).UTC().Format(time.RFC3339Nano)
 	}
 	return r
+}
+
+// counted keeps Arc's import statistics around an import handler.
+func (s *Server) counted(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.imports.requests.Add(1)
+		sw := &statusWriter{ResponseWriter: w}
+		h(sw, r)
+		if sw.status >= 400 {
+			s.imports.errors.Add(1)
+		}
+	}
 }
 
 // ---- CSV ----
@@ -562,6 +575,7 @@ func (s *Server) importLP(w http.ResponseWriter, r *http.Request) {
 		}
 		res, err := s.backend.Write(r.Context(), t.db, &b)
 		rows += int64(res.Rows)
+		s.imports.records.Add(int64(res.Rows))
 		s.metrics.rowsWritten.Add(float64(res.Rows))
 		if err != nil {
 			return err

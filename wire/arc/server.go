@@ -57,6 +57,9 @@ type Server struct {
 	metrics *metrics
 	started time.Time
 	ready   atomic.Bool
+	// imports counts import requests, records imported and failed
+	// imports for GET /api/v1/import/stats.
+	imports struct{ requests, records, errors atomic.Int64 }
 	mux     *http.ServeMux
 }
 
@@ -160,9 +163,14 @@ func (s *Server) routes() {
 	handle("POST /api/v1/query/estimate", auth.Read, s.estimate)
 	handle("GET /api/v1/query/{measurement}", auth.Read, s.queryMeasurement)
 	s.manageRoutes(handle)
-	handle("POST /api/v1/import/csv", auth.Admin, s.importCSV)
-	handle("POST /api/v1/import/lp", auth.Admin, s.importLP)
-	handle("POST /api/v1/import/parquet", auth.Admin, s.importParquet)
+	handle("POST /api/v1/import/csv", auth.Admin, s.counted(s.importCSV))
+	handle("POST /api/v1/import/lp", auth.Admin, s.counted(s.importLP))
+	handle("POST /api/v1/import/parquet", auth.Admin, s.counted(s.importParquet))
+	handle("GET /api/v1/import/stats", anyToken, func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "success", "stats": map[string]int64{
+			"total_requests": s.imports.requests.Load(), "total_records": s.imports.records.Load(), "total_errors": s.imports.errors.Load(),
+		}})
+	})
 	s.mux = m
 }
 

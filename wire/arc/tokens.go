@@ -69,12 +69,17 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"valid": false, "error": "No token provided"})
 		return
 	}
-	t, ok := s.tokens.Verify(tok)
+	t, ok := s.tokens.Peek(tok)
 	if !ok {
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"valid": false, "error": "Invalid or expired token"})
 		return
 	}
 	info := s.tokenInfo(*t)
+	// Arc answers verify from its token cache, filled when the token
+	// was first validated and before its use was recorded: recorded
+	// answers carry no last_used_at here (the token list does).
+	info.LastUsedAt = nil
+	s.tokens.Touch(t.ID)
 	writeJSON(w, http.StatusOK, map[string]any{"valid": true, "token_info": info, "permissions": info.Permissions})
 }
 
