@@ -7,8 +7,10 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -43,11 +45,23 @@ func ParsePermissions(s string) ([]Permission, error) {
 
 // Token is a stored token; the secret itself is never kept.
 type Token struct {
-	ID          string       `json:"id"`
+	// ID is the token's internal identifier (pg wire sessions hold it).
+	ID string `json:"id"`
+	// Seq is the token's number in Arc's token API (/api/v1/auth/tokens/:id,
+	// token_info.id). Tokens stored before it existed are numbered in
+	// store order when read (numberTokens), and keep that number once the
+	// store is written again.
+	Seq         int64        `json:"seq,omitempty"`
 	Name        string       `json:"name"`
+	Description string       `json:"description,omitempty"`
 	Hash        string       `json:"sha256"`
 	Permissions []Permission `json:"permissions"`
 	CreatedAt   time.Time    `json:"created_at"`
+	// ExpiresAt, when set, is when the token stops working.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// Disabled: revoked through the API (Arc keeps revoked tokens, shown
+	// with enabled false). Absent in older stores: enabled.
+	Disabled bool `json:"disabled,omitempty"`
 	// SCRAM is the token's SCRAM-SHA-256 verifier for pg wire logins
 	// (scram.go); absent on tokens made before tokens carried one.
 	SCRAM *SCRAMKeys `json:"scram,omitempty"`
@@ -58,11 +72,42 @@ func (t *Token) Has(p Permission) bool {
 	return slices.Contains(t.Permissions, p) || slices.Contains(t.Permissions, Admin)
 }
 
-// state is everything a store keeps: its tokens and the store-wide SCRAM
-// salt and iteration count.
+// Active reports whether the token may authenticate at now: enabled and
+// not expired.
+func (t *Token) Active(now time.Time) bool {
+	return !t.Disabled && (t.ExpiresAt == nil || now.Before(*t.ExpiresAt))
+}
+
+// state is everything a store keeps: its tokens, the store-wide SCRAM
+// salt and iteration count, and the number the next token gets.
 type state struct {
 	Tokens []*Token
 	SCRAM  *SCRAMParams
+	// NextSeq is the number the next token gets: numbers are never
+	// reused, so a deleted token's number never names another token.
+	// It lives in the stored state and moves only inside update, so
+	// processes and replicas sharing a store never hand out one number
+	// twice.
+	NextSeq int64
+}
+
+// numberTokens gives tokens without a number (stored before tokens had
+// one) the next numbers in store order, the same in every process
+// reading the store, and sets st.NextSeq past the highest. Both backings
+// call it on every state they read, so update's fn always sees numbered
+// tokens and writes the numbers back with its change.
+func numberTokens(st *state) {
+	next := max(st.NextSeq, 1)
+	for _, t := range st.Tokens {
+		next = max(next, t.Seq+1)
+	}
+	for _, t := range st.Tokens {
+		if t.Seq == 0 {
+			t.Seq = next
+			next++
+		}
+	}
+	st.NextSeq = next
 }
 
 // backing is where a Store keeps its state: a file (file.go) or
@@ -106,6 +151,12 @@ type Store struct {
 	now     func() time.Time
 	// stop ends the watcher and waits for it.
 	stop func()
+
+	// lastUsed is when each token (by ID) last authenticated, in this
+	// process: Arc reports it, and writing the store on every request
+	// would cost more than it tells.
+	usedMu   sync.Mutex
+	lastUsed map[string]time.Time
 }
 
 func newStore(b backing, watched bool) (*Store, error) {
@@ -212,38 +263,74 @@ func hashToken(tok string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Verify returns the token's record, or false.
+// Verify returns the token's record, or false (unknown, revoked or
+// expired), and records the use.
 func (s *Store) Verify(tok string) (*Token, bool) {
+	t, ok := s.Peek(tok)
+	if !ok {
+		return nil, false
+	}
+	s.Touch(t.ID)
+	return t, true
+}
+
+// Peek is Verify without recording a use: Arc's verify reports the token
+// as it was before the request asking. A known but revoked or expired
+// token is returned with false.
+func (s *Store) Peek(tok string) (*Token, bool) {
 	if tok == "" {
 		return nil, false
 	}
 	s.refresh()
 	h := hashToken(tok)
-	if t, ok := s.lookup(h); ok {
-		return t, true
+	t, ok := s.lookup(h)
+	if !ok {
+		if s.watched {
+			// The watcher brings a token made elsewhere within a
+			// second; asking the database on every miss would let
+			// anyone with a wrong token load it.
+			return nil, false
+		}
+		// A token the CLI created a moment ago: look at the file now
+		// rather than within the second refresh allows. Only misses pay
+		// the stat.
+		s.reloadIfChanged()
+		if t, ok = s.lookup(h); !ok {
+			return nil, false
+		}
 	}
-	if s.watched {
-		// The watcher brings a token made elsewhere within a second;
-		// asking the database on every miss would let anyone with a
-		// wrong token load it.
-		return nil, false
+	return t, t.Active(s.now())
+}
+
+// Touch records that the token with id was used now.
+func (s *Store) Touch(id string) {
+	s.usedMu.Lock()
+	defer s.usedMu.Unlock()
+	if s.lastUsed == nil {
+		s.lastUsed = map[string]time.Time{}
 	}
-	// A token the CLI created a moment ago: look at the file now rather
-	// than within the second refresh allows. Only misses pay the stat.
-	s.reloadIfChanged()
-	return s.lookup(h)
+	s.lastUsed[id] = s.now().UTC()
+}
+
+// LastUsed is when the token last authenticated in this process (other
+// replicas keep their own).
+func (s *Store) LastUsed(id string) (time.Time, bool) {
+	s.usedMu.Lock()
+	defer s.usedMu.Unlock()
+	t, ok := s.lastUsed[id]
+	return t, ok
 }
 
 // ByID returns the live token with id: a session that logged in with a
-// token asks again before each statement, so a revoked token stops
-// working at once, not at the next login.
+// token asks again before each statement, so a revoked, disabled or
+// expired token stops working at once, not at the next login.
 func (s *Store) ByID(id string) (*Token, bool) {
 	s.refresh()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, t := range s.st.Tokens {
 		if t.ID == id {
-			return t, true
+			return t, t.Active(s.now())
 		}
 	}
 	return nil, false
@@ -278,18 +365,46 @@ func NewSecret() (string, error) {
 // Create stores a new token. secret "" means a random one; the secret is
 // returned because it is never stored.
 func (s *Store) Create(name, secret string, perms []Permission) (string, *Token, error) {
-	if secret == "" {
-		var err error
-		if secret, err = NewSecret(); err != nil {
-			return "", nil, err
-		}
-	} else if len(secret) < 16 {
-		return "", nil, errs.New(errs.Invalid, "a token must be at least 16 characters")
+	return s.CreateToken(NewToken{Name: name, Secret: secret, Permissions: perms})
+}
+
+// NewToken describes a token to create.
+type NewToken struct {
+	Name, Description string
+	// Secret "" means a random one.
+	Secret      string
+	Permissions []Permission
+	ExpiresAt   *time.Time
+}
+
+// ErrNameTaken: another token has that name (Arc's names are unique).
+// Errors the store returns for it carry errs.Conflict and match it with
+// errors.Is.
+var ErrNameTaken = errors.New("token name already exists")
+
+// ErrNoToken: no token has that number. Errors the store returns for it
+// carry errs.NotFound and match it with errors.Is.
+var ErrNoToken = errors.New("token not found")
+
+func nameTaken(name string) error {
+	return errs.Wrap(errs.Conflict, ErrNameTaken, fmt.Sprintf("token with name %q already exists", name))
+}
+
+func noToken(seq int64) error {
+	return errs.Wrap(errs.NotFound, ErrNoToken, fmt.Sprintf("no token numbered %d", seq))
+}
+
+// CreateToken stores a new token and returns its secret, which is never
+// stored.
+func (s *Store) CreateToken(n NewToken) (string, *Token, error) {
+	secret, err := checkSecret(n.Secret)
+	if err != nil {
+		return "", nil, err
 	}
 	var t *Token
-	err := s.write(func(st *state) error {
+	err = s.write(func(st *state) error {
 		var err error
-		t, err = s.add(st, name, secret, perms)
+		t, err = s.add(st, n, secret)
 		return err
 	})
 	if err != nil {
@@ -298,32 +413,64 @@ func (s *Store) Create(name, secret string, perms []Permission) (string, *Token,
 	return secret, t, nil
 }
 
-// add appends a new token for secret to st, deriving its SCRAM verifier
-// (and the store's salt, on the first token).
-func (s *Store) add(st *state, name, secret string, perms []Permission) (*Token, error) {
+// checkSecret is secret, or a random one for "".
+func checkSecret(secret string) (string, error) {
+	if secret == "" {
+		return NewSecret()
+	}
+	if len(secret) < 16 {
+		return "", errs.New(errs.Invalid, "a token must be at least 16 characters")
+	}
+	return secret, nil
+}
+
+// storedTime is t as every backing keeps it: UTC, to the µs PostgreSQL's
+// timestamptz keeps, so every replica shows the same time.
+func storedTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// add appends a new token for secret to st, numbered from st's NextSeq,
+// deriving its SCRAM verifier (and the store's salt, on the first token).
+func (s *Store) add(st *state, n NewToken, secret string) (*Token, error) {
 	var id [6]byte
 	if _, err := rand.Read(id[:]); err != nil {
 		return nil, err
 	}
-	// µs: what PostgreSQL's timestamptz keeps, so every replica shows
-	// the same time.
-	t := &Token{ID: hex.EncodeToString(id[:]), Name: name, Hash: hashToken(secret), Permissions: perms, CreatedAt: s.now().UTC().Truncate(time.Microsecond)}
+	t := &Token{ID: hex.EncodeToString(id[:]), Name: n.Name, Description: n.Description, Hash: hashToken(secret),
+		Permissions: slices.Clone(n.Permissions), CreatedAt: storedTime(s.now())}
+	if n.ExpiresAt != nil {
+		e := storedTime(*n.ExpiresAt)
+		t.ExpiresAt = &e
+	}
 	if slices.ContainsFunc(st.Tokens, func(o *Token) bool { return o.Hash == t.Hash }) {
 		return nil, errs.New(errs.Conflict, "that token already exists")
 	}
-	if st.SCRAM == nil {
-		var err error
-		if st.SCRAM, err = newSCRAMParams(); err != nil {
-			return nil, err
-		}
+	if slices.ContainsFunc(st.Tokens, func(o *Token) bool { return o.Name == n.Name }) {
+		return nil, nameTaken(n.Name)
 	}
-	keys, err := DeriveSCRAM(*st.SCRAM, secret)
+	keys, err := deriveFor(st, secret)
 	if err != nil {
 		return nil, err
 	}
 	t.SCRAM = &keys
+	// The backing numbered st when it read it (numberTokens), so NextSeq
+	// is past every stored number.
+	t.Seq = st.NextSeq
+	st.NextSeq++
 	st.Tokens = append(slices.Clone(st.Tokens), t)
 	return t, nil
+}
+
+// deriveFor is secret's SCRAM verifier under st's parameters, which it
+// makes when st has none yet.
+func deriveFor(st *state, secret string) (SCRAMKeys, error) {
+	if st.SCRAM == nil {
+		p, err := newSCRAMParams()
+		if err != nil {
+			return SCRAMKeys{}, err
+		}
+		st.SCRAM = p
+	}
+	return DeriveSCRAM(*st.SCRAM, secret)
 }
 
 // Bootstrap creates the admin token when there is none. It returns the
@@ -334,21 +481,22 @@ func (s *Store) Bootstrap(secret string) (string, error) {
 	if !s.Empty() {
 		return "", nil
 	}
-	if secret == "" {
-		var err error
-		if secret, err = NewSecret(); err != nil {
-			return "", err
-		}
-	} else if len(secret) < 16 {
-		return "", errs.New(errs.Invalid, "a token must be at least 16 characters")
+	// Arc's descriptions of its first token, by where it came from.
+	desc := "Initial admin token (auto-generated on first run)"
+	if secret != "" {
+		desc = "Initial admin token (set via TSGATE_AUTH_BOOTSTRAP_TOKEN)"
+	}
+	secret, err := checkSecret(secret)
+	if err != nil {
+		return "", err
 	}
 	made := false
-	err := s.write(func(st *state) error {
+	err = s.write(func(st *state) error {
 		if len(st.Tokens) > 0 {
 			return nil
 		}
 		made = true
-		_, err := s.add(st, "admin", secret, []Permission{Read, Write, Delete, Admin})
+		_, err := s.add(st, NewToken{Name: "admin", Description: desc, Permissions: []Permission{Read, Write, Delete, Admin}}, secret)
 		return err
 	})
 	if err != nil || !made {
@@ -369,10 +517,10 @@ func (s *Store) List() []Token {
 	return out
 }
 
-// Revoke deletes the token with id.
+// Revoke deletes the token with id (its internal ID or its number).
 func (s *Store) Revoke(id string) error {
 	return s.write(func(st *state) error {
-		i := slices.IndexFunc(st.Tokens, func(t *Token) bool { return t.ID == id })
+		i := slices.IndexFunc(st.Tokens, func(t *Token) bool { return t.ID == id || strconv.FormatInt(t.Seq, 10) == id })
 		if i < 0 {
 			return errs.Newf(errs.NotFound, "no token with id %q", id)
 		}

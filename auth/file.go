@@ -17,8 +17,11 @@ import (
 type fileBacking struct{ path string }
 
 type file struct {
-	SCRAM  *SCRAMParams `json:"scram,omitempty"`
-	Tokens []*Token     `json:"tokens"`
+	SCRAM *SCRAMParams `json:"scram,omitempty"`
+	// NextSeq is state.NextSeq; absent in files written before tokens
+	// had numbers.
+	NextSeq int64    `json:"next_seq,omitempty"`
+	Tokens  []*Token `json:"tokens"`
 }
 
 // Open loads the token file at path (absent = no tokens yet).
@@ -31,7 +34,9 @@ func Open(path string) (*Store, error) {
 func (f fileBacking) load(context.Context) (state, int64, error) {
 	fh, err := os.Open(f.path)
 	if errors.Is(err, os.ErrNotExist) {
-		return state{}, 0, nil
+		st := state{}
+		numberTokens(&st)
+		return st, 0, nil
 	}
 	if err != nil {
 		return state{}, 0, err
@@ -49,7 +54,9 @@ func (f fileBacking) load(context.Context) (state, int64, error) {
 	if err := json.Unmarshal(b, &fl); err != nil {
 		return state{}, 0, fmt.Errorf("token file %s: %w", f.path, err)
 	}
-	return state{Tokens: fl.Tokens, SCRAM: fl.SCRAM}, fileVersion(st), nil
+	out := state{Tokens: fl.Tokens, SCRAM: fl.SCRAM, NextSeq: fl.NextSeq}
+	numberTokens(&out)
+	return out, fileVersion(st), nil
 }
 
 func (f fileBacking) version(context.Context) (int64, error) {
@@ -94,7 +101,7 @@ func (f fileBacking) update(ctx context.Context, fn func(*state) error) (state, 
 // save writes the file atomically and durably: a crash leaves the old or
 // the new file, never half of one.
 func (f fileBacking) save(st state) error {
-	b, err := json.MarshalIndent(file{SCRAM: st.SCRAM, Tokens: st.Tokens}, "", "  ")
+	b, err := json.MarshalIndent(file{SCRAM: st.SCRAM, NextSeq: st.NextSeq, Tokens: st.Tokens}, "", "  ")
 	if err != nil {
 		return err
 	}

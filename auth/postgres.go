@@ -1,9 +1,11 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -54,6 +56,18 @@ var pgSchema = []string{
 		created_at timestamptz NOT NULL,
 		scram_stored_key bytea,
 		scram_server_key bytea)`,
+	// Added with Arc's token API: a store made before them gains the
+	// columns here and still loads. Tokens stored without a number (seq
+	// NULL, also what a replica of an older version inserts) are numbered
+	// in created_at order when read (numberTokens) and keep that number
+	// from the next change on; next_seq 0 means "past the highest".
+	`ALTER TABLE _tsgate.auth_state ADD COLUMN IF NOT EXISTS next_seq bigint NOT NULL DEFAULT 0`,
+	`ALTER TABLE _tsgate.auth_tokens
+		ADD COLUMN IF NOT EXISTS seq bigint,
+		ADD COLUMN IF NOT EXISTS description text NOT NULL DEFAULT '',
+		ADD COLUMN IF NOT EXISTS expires_at timestamptz,
+		ADD COLUMN IF NOT EXISTS disabled boolean NOT NULL DEFAULT false`,
+	`CREATE UNIQUE INDEX IF NOT EXISTS auth_tokens_seq ON _tsgate.auth_tokens (seq)`,
 }
 
 type pgBacking struct {
@@ -147,10 +161,11 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// read loads the state within q's snapshot; lock takes the state row for
-// update, serializing writers.
+// read loads the state within q's snapshot as stored: tokens without a
+// number have Seq 0 and NextSeq may be 0 (numberTokens numbers them).
+// lock takes the state row for update, serializing writers.
 func read(ctx context.Context, q querier, lock bool) (state, int64, error) {
-	sel := `SELECT version, scram_salt, scram_iterations FROM _tsgate.auth_state`
+	sel := `SELECT version, scram_salt, scram_iterations, next_seq FROM _tsgate.auth_state`
 	if lock {
 		sel += ` FOR UPDATE`
 	}
@@ -160,13 +175,14 @@ func read(ctx context.Context, q querier, lock bool) (state, int64, error) {
 		salt  []byte
 		iters *int32
 	)
-	if err := q.QueryRow(ctx, sel).Scan(&v, &salt, &iters); err != nil {
+	if err := q.QueryRow(ctx, sel).Scan(&v, &salt, &iters, &st.NextSeq); err != nil {
 		return state{}, 0, err
 	}
 	if salt != nil && iters != nil {
 		st.SCRAM = &SCRAMParams{Salt: salt, Iterations: int(*iters)}
 	}
-	rows, err := q.Query(ctx, `SELECT id, name, sha256, permissions, created_at, scram_stored_key, scram_server_key
+	rows, err := q.Query(ctx, `SELECT id, seq, name, description, sha256, permissions, created_at, expires_at, disabled,
+		scram_stored_key, scram_server_key
 		FROM _tsgate.auth_tokens ORDER BY created_at, id`)
 	if err != nil {
 		return state{}, 0, err
@@ -175,13 +191,22 @@ func read(ctx context.Context, q querier, lock bool) (state, int64, error) {
 	for rows.Next() {
 		var (
 			t              Token
+			seq            *int64
 			perms          []string
 			stored, server []byte
 		)
-		if err := rows.Scan(&t.ID, &t.Name, &t.Hash, &perms, &t.CreatedAt, &stored, &server); err != nil {
+		if err := rows.Scan(&t.ID, &seq, &t.Name, &t.Description, &t.Hash, &perms, &t.CreatedAt, &t.ExpiresAt, &t.Disabled,
+			&stored, &server); err != nil {
 			return state{}, 0, err
 		}
+		if seq != nil {
+			t.Seq = *seq
+		}
 		t.CreatedAt = t.CreatedAt.UTC()
+		if t.ExpiresAt != nil {
+			e := t.ExpiresAt.UTC()
+			t.ExpiresAt = &e
+		}
 		for _, p := range perms {
 			t.Permissions = append(t.Permissions, Permission(p))
 		}
@@ -192,6 +217,31 @@ func read(ctx context.Context, q querier, lock bool) (state, int64, error) {
 	}
 	return st, v, rows.Err()
 }
+
+// sameRow reports whether a and b would be stored as the same row.
+func sameRow(a, b *Token) bool {
+	sameKeys := (a.SCRAM == nil) == (b.SCRAM == nil) &&
+		(a.SCRAM == nil || bytes.Equal(a.SCRAM.StoredKey, b.SCRAM.StoredKey) && bytes.Equal(a.SCRAM.ServerKey, b.SCRAM.ServerKey))
+	sameExpiry := (a.ExpiresAt == nil) == (b.ExpiresAt == nil) && (a.ExpiresAt == nil || a.ExpiresAt.Equal(*b.ExpiresAt))
+	return a.Seq == b.Seq && a.Name == b.Name && a.Description == b.Description && a.Hash == b.Hash &&
+		slices.Equal(a.Permissions, b.Permissions) && a.CreatedAt.Equal(b.CreatedAt) && a.Disabled == b.Disabled &&
+		sameExpiry && sameKeys
+}
+
+// tokenRow is t's columns in pgTokenColumns' order.
+func tokenRow(t *Token) []any {
+	perms := make([]string, len(t.Permissions))
+	for i, p := range t.Permissions {
+		perms[i] = string(p)
+	}
+	var stored, server []byte
+	if t.SCRAM != nil {
+		stored, server = t.SCRAM.StoredKey, t.SCRAM.ServerKey
+	}
+	return []any{t.ID, t.Seq, t.Name, t.Description, t.Hash, perms, t.CreatedAt, t.ExpiresAt, t.Disabled, stored, server}
+}
+
+const pgTokenColumns = `id, seq, name, description, sha256, permissions, created_at, expires_at, disabled, scram_stored_key, scram_server_key`
 
 // load reads one consistent snapshot of the state.
 func (b *pgBacking) load(ctx context.Context) (state, int64, error) {
@@ -212,6 +262,7 @@ func (b *pgBacking) loadOn(ctx context.Context, c beginner) (state, int64, error
 	if err != nil {
 		return state{}, 0, pgErr(err)
 	}
+	numberTokens(&st)
 	return st, v, pgErr(tx.Commit(ctx))
 }
 
@@ -222,9 +273,11 @@ func (b *pgBacking) version(ctx context.Context) (int64, error) {
 }
 
 // update applies fn under the state row's lock and writes what changed:
-// new tokens, revoked ones, verifiers learned, the salt on the first
-// token. The version moves and the change is announced in the same
-// transaction, so a replica that hears of it reads it.
+// new tokens, deleted ones, changed ones (verifiers learned, Arc API
+// updates, rotation, revocation, numbers given to tokens stored without
+// one), the salt on the first token, the next number. The version moves
+// and the change is announced in the same transaction, so a replica that
+// hears of it reads it.
 func (b *pgBacking) update(ctx context.Context, fn func(*state) error) (state, int64, error) {
 	var (
 		out state
@@ -235,49 +288,25 @@ func (b *pgBacking) update(ctx context.Context, fn func(*state) error) (state, i
 		if err != nil {
 			return err
 		}
-		old := map[string]*Token{}
+		// stored is the rows as stored; given is them as fn gets them,
+		// numbered. fn changed the state when it differs from given; the
+		// change then writes every row that differs from stored, numbers
+		// numberTokens gave included, so they stick from then on.
+		stored, given := map[string]Token{}, map[string]Token{}
 		for _, t := range st.Tokens {
-			old[t.ID] = t
+			stored[t.ID] = *t
 		}
-		oldSCRAM := st.SCRAM
+		numberTokens(&st)
+		for _, t := range st.Tokens {
+			given[t.ID] = *t
+		}
+		readSCRAM, readNext := st.SCRAM, st.NextSeq
 		if err := fn(&st); err != nil {
 			return err
 		}
-		changed := st.SCRAM != oldSCRAM
-		kept := map[string]bool{}
+		changed := st.SCRAM != readSCRAM || st.NextSeq != readNext || len(st.Tokens) != len(given)
 		for _, t := range st.Tokens {
-			kept[t.ID] = true
-			o, ok := old[t.ID]
-			switch {
-			case !ok:
-				perms := make([]string, len(t.Permissions))
-				for i, p := range t.Permissions {
-					perms[i] = string(p)
-				}
-				var stored, server []byte
-				if t.SCRAM != nil {
-					stored, server = t.SCRAM.StoredKey, t.SCRAM.ServerKey
-				}
-				if _, err := tx.Exec(ctx, `INSERT INTO _tsgate.auth_tokens
-					(id, name, sha256, permissions, created_at, scram_stored_key, scram_server_key)
-					VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-					t.ID, t.Name, t.Hash, perms, t.CreatedAt, stored, server); err != nil {
-					return err
-				}
-				changed = true
-			case o.SCRAM == nil && t.SCRAM != nil:
-				if _, err := tx.Exec(ctx, `UPDATE _tsgate.auth_tokens SET scram_stored_key = $2, scram_server_key = $3 WHERE id = $1`,
-					t.ID, t.SCRAM.StoredKey, t.SCRAM.ServerKey); err != nil {
-					return err
-				}
-				changed = true
-			}
-		}
-		for id := range old {
-			if !kept[id] {
-				if _, err := tx.Exec(ctx, `DELETE FROM _tsgate.auth_tokens WHERE id = $1`, id); err != nil {
-					return err
-				}
+			if r, ok := given[t.ID]; !ok || !sameRow(&r, t) {
 				changed = true
 			}
 		}
@@ -285,14 +314,38 @@ func (b *pgBacking) update(ctx context.Context, fn func(*state) error) (state, i
 			out, ver = st, v
 			return nil
 		}
+		kept := map[string]bool{}
+		for _, t := range st.Tokens {
+			kept[t.ID] = true
+			o, ok := stored[t.ID]
+			switch {
+			case !ok:
+				if _, err := tx.Exec(ctx, `INSERT INTO _tsgate.auth_tokens (`+pgTokenColumns+`)
+					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, tokenRow(t)...); err != nil {
+					return err
+				}
+			case !sameRow(&o, t):
+				if _, err := tx.Exec(ctx, `UPDATE _tsgate.auth_tokens SET (`+pgTokenColumns+`)
+					= ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) WHERE id = $1`, tokenRow(t)...); err != nil {
+					return err
+				}
+			}
+		}
+		for id := range stored {
+			if !kept[id] {
+				if _, err := tx.Exec(ctx, `DELETE FROM _tsgate.auth_tokens WHERE id = $1`, id); err != nil {
+					return err
+				}
+			}
+		}
 		var salt []byte
 		var iters *int32
 		if st.SCRAM != nil {
 			n := int32(st.SCRAM.Iterations)
 			salt, iters = st.SCRAM.Salt, &n
 		}
-		if err := tx.QueryRow(ctx, `UPDATE _tsgate.auth_state SET version = version + 1, scram_salt = $1, scram_iterations = $2
-			RETURNING version`, salt, iters).Scan(&ver); err != nil {
+		if err := tx.QueryRow(ctx, `UPDATE _tsgate.auth_state SET version = version + 1, scram_salt = $1, scram_iterations = $2,
+			next_seq = $3 RETURNING version`, salt, iters, st.NextSeq).Scan(&ver); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, pgChannel, ""); err != nil {

@@ -4,8 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -247,4 +250,184 @@ func TestPostgresStoreLearnSCRAM(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// TestPostgresStoreTokenFields: what Arc's token API keeps — a token's
+// number, description, expiry and revocation — survives a round trip
+// through the PostgreSQL store: another replica and a store opened
+// afterwards see the tokens exactly as the replica that changed them.
+// Numbers come from the stored state, so replicas creating tokens at once
+// never hand out one number twice, and a deleted number is never reused.
+func TestPostgresStoreTokenFields(t *testing.T) {
+	u := testingPostgres(t)
+	rs := openReplicas(t, u, 2)
+	// ns and a zone: the store keeps µs in UTC, as timestamptz does.
+	exp := time.Date(2031, 5, 6, 7, 8, 9, 123456789, time.FixedZone("x", 3600))
+	secret, tok, err := rs[0].CreateToken(NewToken{Name: "grafana", Description: "dashboards", Permissions: []Permission{Read}, ExpiresAt: &exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Seq != 1 || !tok.ExpiresAt.Equal(exp.Truncate(time.Microsecond)) {
+		t.Fatalf("created %+v", tok)
+	}
+	if _, _, err := rs[1].CreateToken(NewToken{Name: "grafana"}); !errors.Is(err, ErrNameTaken) {
+		t.Fatalf("duplicate name on another replica: %v", err)
+	}
+
+	// Replicas creating at once: distinct numbers, 2…9.
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			if _, _, err := rs[i%2].Create(fmt.Sprintf("t%d", i), "", []Permission{Read}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	within(t, time.Second, "every token on one replica", func() bool { return len(rs[0].List()) == 9 })
+	var seqs []int64
+	for _, tk := range rs[0].List() {
+		seqs = append(seqs, tk.Seq)
+	}
+	slices.Sort(seqs)
+	if diff := cmp.Diff([]int64{1, 2, 3, 4, 5, 6, 7, 8, 9}, seqs); diff != "" {
+		t.Fatalf("numbers (-want +got):\n%s", diff)
+	}
+
+	// Changes on one replica, seen on the other and by a fresh store.
+	name, desc, perms := "grafana-rw", "dashboards and alerts", []Permission{Read, Write}
+	exp2 := exp.Add(24 * time.Hour)
+	if err := rs[1].Update(tok.Seq, TokenUpdate{Name: &name, Description: &desc, Permissions: &perms, ExpiresAt: &exp2}); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := rs[1].Rotate(tok.Seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rs[0].Disable(3); err != nil {
+		t.Fatal(err)
+	}
+	if err := rs[1].Delete(9); err != nil {
+		t.Fatal(err)
+	}
+	if err := rs[0].Delete(9); !errors.Is(err, ErrNoToken) {
+		t.Fatalf("deleting a deleted token: %v", err)
+	}
+	if _, tk, err := rs[0].Create("after-delete", "", []Permission{Read}); err != nil || tk.Seq != 10 {
+		t.Fatalf("create after delete: %+v %v", tk, err)
+	}
+	// rs[0] made the last change: its write read every earlier one.
+	want := rs[0].List()
+	later := openReplicas(t, u, 1)[0]
+	for i, s := range []*Store{rs[1], later} {
+		within(t, time.Second, "changes on another store", func() bool { return cmp.Equal(want, s.List()) })
+		if diff := cmp.Diff(want, s.List()); diff != "" {
+			t.Errorf("store %d (-changed +seen):\n%s", i, diff)
+		}
+		got, ok := s.BySeq(tok.Seq)
+		if !ok || got.Name != name || got.Description != desc || !cmp.Equal(got.Permissions, perms) ||
+			!got.ExpiresAt.Equal(exp2.Truncate(time.Microsecond)) || got.ExpiresAt.Location() != time.UTC || got.Disabled {
+			t.Errorf("store %d: updated token %+v", i, got)
+		}
+		if _, ok := s.Verify(secret); ok {
+			t.Errorf("store %d: the rotated-out secret verifies", i)
+		}
+		if got, ok := s.Verify(fresh); !ok || got.ID != tok.ID {
+			t.Errorf("store %d: the rotated secret: %+v %v", i, got, ok)
+		}
+		if got, ok := s.BySeq(3); !ok || !got.Disabled || got.Active(time.Now()) {
+			t.Errorf("store %d: disabled token %+v", i, got)
+		}
+		if _, keys, _ := s.SCRAM(); len(keys) != 8 {
+			t.Errorf("store %d: %d SCRAM verifiers, want the 8 active tokens'", i, len(keys))
+		}
+	}
+}
+
+// TestPostgresStoreOlderTable: a store whose tables were made before
+// tokens had numbers, descriptions, expiry and revocation (and a replica
+// of that version still inserting such rows) loads; its tokens are
+// numbered in creation order, the same on every replica, and the numbers
+// are stored with the next change.
+func TestPostgresStoreOlderTable(t *testing.T) {
+	u := testingPostgres(t)
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	for _, q := range []string{
+		`CREATE SCHEMA _tsgate`,
+		`CREATE TABLE _tsgate.auth_state (id boolean PRIMARY KEY DEFAULT true CHECK (id),
+			version bigint NOT NULL DEFAULT 0, scram_salt bytea, scram_iterations integer)`,
+		`INSERT INTO _tsgate.auth_state (id, version) VALUES (true, 7)`,
+		`CREATE TABLE _tsgate.auth_tokens (id text PRIMARY KEY, name text NOT NULL, sha256 text NOT NULL UNIQUE,
+			permissions text[] NOT NULL, created_at timestamptz NOT NULL, scram_stored_key bytea, scram_server_key bytea)`,
+	} {
+		if _, err := c.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	insert := func(id, name, secret string, at time.Time) {
+		t.Helper()
+		if _, err := c.Exec(ctx, `INSERT INTO _tsgate.auth_tokens (id, name, sha256, permissions, created_at)
+			VALUES ($1, $2, $3, '{read}', $4)`, id, name, hashToken(secret), at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	insert("bbbbbbbbbbbb", "second", "second-secret-0123456789", at.Add(time.Hour))
+	insert("aaaaaaaaaaaa", "first", "first-secret-0123456789", at)
+	rs := openReplicas(t, u, 2)
+	type row struct {
+		Seq  int64
+		Name string
+	}
+	rows := func(s *Store) []row {
+		var out []row
+		for _, tk := range s.List() {
+			out = append(out, row{tk.Seq, tk.Name})
+		}
+		return out
+	}
+	for i, s := range rs {
+		if diff := cmp.Diff([]row{{1, "first"}, {2, "second"}}, rows(s)); diff != "" {
+			t.Errorf("replica %d (-want +got):\n%s", i, diff)
+		}
+	}
+	if tk, ok := rs[1].Verify("second-secret-0123456789"); !ok || tk.Seq != 2 {
+		t.Fatalf("older token: %+v %v", tk, ok)
+	}
+	// A replica of the older version inserts another row without a number.
+	insert("cccccccccccc", "older-replica", "third-secret-0123456789", at.Add(2*time.Hour))
+	if _, err := c.Exec(ctx, `UPDATE _tsgate.auth_state SET version = version + 1`); err != nil {
+		t.Fatal(err)
+	}
+	within(t, time.Second, "row from an older replica", func() bool { return len(rs[0].List()) == 3 })
+	if _, tk, err := rs[0].Create("new", "", []Permission{Read}); err != nil || tk.Seq != 4 {
+		t.Fatalf("create: %+v %v", tk, err)
+	}
+	var stored []row
+	r, err := c.Query(ctx, `SELECT seq, name FROM _tsgate.auth_tokens ORDER BY seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r.Next() {
+		var x row
+		if err := r.Scan(&x.Seq, &x.Name); err != nil {
+			t.Fatal(err)
+		}
+		stored = append(stored, x)
+	}
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]row{{1, "first"}, {2, "second"}, {3, "older-replica"}, {4, "new"}}, stored); diff != "" {
+		t.Errorf("stored numbers (-want +got):\n%s", diff)
+	}
+	var next int64
+	if err := c.QueryRow(ctx, `SELECT next_seq FROM _tsgate.auth_state`).Scan(&next); err != nil || next != 5 {
+		t.Errorf("next_seq %d: %v", next, err)
+	}
 }

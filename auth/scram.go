@@ -67,7 +67,7 @@ type SCRAMVerifier struct {
 }
 
 // SCRAM returns the store's salt and iteration count and the verifiers of
-// its tokens (revoked tokens are gone from the store, so from here too).
+// its active tokens (deleted, disabled and expired tokens log in no more).
 // ok is false while no token has a verifier.
 func (s *Store) SCRAM() (p SCRAMParams, keys []SCRAMVerifier, ok bool) {
 	s.refresh()
@@ -76,8 +76,9 @@ func (s *Store) SCRAM() (p SCRAMParams, keys []SCRAMVerifier, ok bool) {
 	if s.st.SCRAM == nil {
 		return SCRAMParams{}, nil, false
 	}
+	now := s.now()
 	for _, t := range s.st.Tokens {
-		if t.SCRAM != nil {
+		if t.SCRAM != nil && t.Active(now) {
 			keys = append(keys, SCRAMVerifier{SCRAMKeys: *t.SCRAM, TokenID: t.ID})
 		}
 	}

@@ -30,7 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-go build -o "$work/tsgate" ./cmd/tsgate
+go build -tags duckdb_arrow -o "$work/tsgate" ./cmd/tsgate
 "$PSQL" -X -q "$TSGATE_TEST_POSTGRES_URL" -c "DROP DATABASE IF EXISTS tsgate_pgbench WITH (FORCE)" -c "CREATE DATABASE tsgate_pgbench" >/dev/null
 pg_url=${TSGATE_TEST_POSTGRES_URL%%\?*}
 pg_url="${pg_url%/*}/tsgate_pgbench?sslmode=disable"

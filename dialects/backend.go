@@ -6,6 +6,7 @@ import (
 	"net"
 
 	"tsgate/model"
+	"tsgate/translate/ast"
 	"tsgate/translate/target"
 )
 
@@ -108,6 +109,26 @@ func As[T any](b Backend) (T, bool) {
 type DatabaseInURL interface {
 	// URLDatabase is the Arc database the URL names, "" when none.
 	URLDatabase() string
+}
+
+// Deleter is an optional Backend capability: deleting stored data in the
+// backend's own terms. where is a row condition tsgate parsed and checked
+// (translate.Predicate) or built itself (a retention cut-off); the
+// backend prints it in its language, so no user text reaches it. A
+// condition the backend cannot express exactly is refused with
+// errs.Unsupported (SQLSTATE 0A000) naming the backend.
+type Deleter interface {
+	// DeleteRows deletes measurement m's rows of database db for which
+	// where holds.
+	DeleteRows(ctx context.Context, db, m string, where ast.Expr) error
+	// DropDatabase deletes database db and every measurement in it.
+	DropDatabase(ctx context.Context, db string) error
+}
+
+// Predicater is implemented by SQL generators (sqlgen): a condition
+// printed alone, as the generator prints a query's WHERE.
+type Predicater interface {
+	Predicate(e ast.Expr, env *target.Env) (string, error)
 }
 
 // IdempotentWriter is an optional Backend capability: a backend whose

@@ -6,11 +6,17 @@ import (
 	"strings"
 
 	"tsgate/auth"
+	"tsgate/dialects/duckdb"
 	"tsgate/errs"
 	"tsgate/guard"
+	"tsgate/manage"
 	"tsgate/model"
 	"tsgate/query"
+	"tsgate/translate/ast"
 	"tsgate/wire/arc"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 )
 
 // arcBackend is the Arc API's view of the pipeline: Arc SQL in, rows out;
@@ -30,12 +36,9 @@ func (a arcBackend) Name() string { return a.p.Backend().Name() }
 // engine asks for the same one) names the tables the query reads, which
 // decides the two rules that depend on them.
 func (a arcBackend) Query(ctx context.Context, q arc.Query) (model.Rows, error) {
-	st, err := a.g.Arc(ctx, q.DB, q.SQL)
+	st, err := a.check(ctx, q)
 	if err != nil {
 		return nil, err
-	}
-	if q.HeaderDB && slices.ContainsFunc(st.Tables, func(t guard.Name) bool { return t.Schema != "" }) {
-		return nil, errs.New(errs.Invalid, "Cross-database queries (db.table syntax) not allowed when x-arc-database header is set")
 	}
 	rows, err := a.p.QueryArc(ctx, q.DB, q.SQL)
 	if err == nil {
@@ -48,6 +51,42 @@ func (a arcBackend) Query(ctx context.Context, q arc.Query) (model.Rows, error) 
 		return &model.SliceRows{}, nil
 	}
 	return nil, err
+}
+
+// check classifies q and applies the rule that depends on its tables.
+func (a arcBackend) check(ctx context.Context, q arc.Query) (*guard.Statement, error) {
+	st, err := a.g.Arc(ctx, q.DB, q.SQL)
+	if err != nil {
+		return nil, err
+	}
+	if q.HeaderDB && slices.ContainsFunc(st.Tables, func(t guard.Name) bool { return t.Schema != "" }) {
+		return nil, errs.New(errs.Invalid, "Cross-database queries (db.table syntax) not allowed when x-arc-database header is set")
+	}
+	return st, nil
+}
+
+// QueryArrow streams the embedded store's own Arrow output (Arc's path);
+// on any other backend ok is false and the API builds batches from Query.
+func (a arcBackend) QueryArrow(ctx context.Context, q arc.Query) (array.RecordReader, bool, error) {
+	sw, ok := a.p.Backend().(*switchable)
+	if !ok {
+		return nil, false, nil
+	}
+	st, err := a.check(ctx, q)
+	if err != nil {
+		return nil, false, err
+	}
+	rr, ok, err := sw.QueryArcArrow(ctx, q.DB, q.SQL)
+	if err == nil || !ok {
+		return rr, ok, err
+	}
+	if code := errs.CodeOf(err); (code == errs.Engine || code == errs.NotFound) && a.namesMissing(ctx, q.DB, st) {
+		// An empty stream with an empty schema, as Arc answers a query
+		// that finds no files.
+		rr, err := array.NewRecordReader(arrow.NewSchema(nil, nil), nil)
+		return rr, true, err
+	}
+	return nil, true, err
 }
 
 // namesMissing reports whether st reads a table that is not a
@@ -98,3 +137,52 @@ func (a arcBackend) Measurements(ctx context.Context, db string) ([]string, erro
 }
 
 func (a arcBackend) Ready(ctx context.Context) error { return a.p.Backend().Ready(ctx) }
+
+// Check classifies q as Query would, without running it.
+func (a arcBackend) Check(ctx context.Context, q arc.Query) error {
+	_, err := a.check(ctx, q)
+	return err
+}
+
+// manageEngine is what Arc's management jobs run on: the Arc API's view
+// of the pipeline, and the current primary's own deletes.
+type manageEngine struct {
+	a  arcBackend
+	sw *switchable
+}
+
+var _ manage.Engine = manageEngine{}
+
+func (e manageEngine) Query(ctx context.Context, db, sql string) (model.Rows, error) {
+	return e.a.Query(ctx, arc.Query{DB: db, SQL: sql})
+}
+
+func (e manageEngine) Write(ctx context.Context, db string, b *model.Batch) (model.WriteResult, error) {
+	return e.a.Write(ctx, db, b)
+}
+
+func (e manageEngine) Databases(ctx context.Context) ([]string, error) { return e.a.Databases(ctx) }
+
+func (e manageEngine) Measurements(ctx context.Context, db string) ([]string, error) {
+	return e.a.Measurements(ctx, db)
+}
+
+func (e manageEngine) DeleteRows(ctx context.Context, db, m string, where ast.Expr) error {
+	if err := e.a.g.CanRead(auth.CallerFrom(ctx), db); err != nil {
+		return err
+	}
+	return e.sw.DeleteRows(ctx, db, m, where)
+}
+
+func (e manageEngine) DropDatabase(ctx context.Context, db string) error {
+	if err := e.a.g.CanRead(auth.CallerFrom(ctx), db); err != nil {
+		return err
+	}
+	return e.sw.DropDatabase(ctx, db)
+}
+
+// ReadParquet reads a Parquet file the import API spooled, with a
+// private engine allowed that one file.
+func (a arcBackend) ReadParquet(ctx context.Context, path string) (model.Rows, error) {
+	return duckdb.ReadParquetFile(ctx, path)
+}

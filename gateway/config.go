@@ -34,6 +34,11 @@ type Config struct {
 	UI       UIConfig       `toml:"ui"`
 	DuckDB   DuckDBConfig   `toml:"duckdb"`
 	Query    QueryConfig    `toml:"query"`
+	// Delete, Retention and ContinuousQuery are Arc's management
+	// features (package manage).
+	Delete          DeleteConfig          `toml:"delete"`
+	Retention       RetentionConfig       `toml:"retention"`
+	ContinuousQuery ContinuousQueryConfig `toml:"continuous_query"`
 	// Migration is dual-write and shadow reads (docs/migration.md); the
 	// only section a SIGHUP reload applies.
 	Migration MigrationConfig `toml:"migration"`
@@ -210,6 +215,29 @@ type QueryConfig struct {
 	LocalMemoryLimit string `toml:"local_memory_limit"`
 }
 
+// DeleteConfig is Arc's delete API (rows and databases): off unless
+// enabled, as in Arc.
+type DeleteConfig struct {
+	Enabled bool `toml:"enabled"`
+	// ConfirmationThreshold: deleting more rows needs confirm=true.
+	ConfirmationThreshold int64 `toml:"confirmation_threshold"`
+	// MaxRowsPerDelete: a delete of more rows is refused.
+	MaxRowsPerDelete int64 `toml:"max_rows_per_delete"`
+}
+
+// RetentionConfig is Arc's retention policies: the API, and tsgate's
+// scheduler running every active policy once per Interval.
+type RetentionConfig struct {
+	Enabled  bool     `toml:"enabled"`
+	Interval Duration `toml:"interval"`
+}
+
+// ContinuousQueryConfig is Arc's continuous queries: the API, and the
+// scheduler running each active query at its own interval.
+type ContinuousQueryConfig struct {
+	Enabled bool `toml:"enabled"`
+}
+
 // DuckDBConfig tunes the embedded store.
 type DuckDBConfig struct {
 	Threads     int    `toml:"threads"`
@@ -291,6 +319,9 @@ func Default() Config {
 		Query:           QueryConfig{Hybrid: true, MaxPullRows: 5_000_000, MaxPullBytes: 1 << 30, PullBudgetBytes: 2 << 30, LocalMemoryLimit: "2GB"},
 		PGWire:          PGWireConfig{Listen: ":5433", AuthMethod: "scram-sha-256", ServerVersion: "15.0 (tsgate)", MaxConnections: 1024},
 		Auth:            AuthConfig{Enabled: true},
+		Delete:          DeleteConfig{ConfirmationThreshold: 10_000, MaxRowsPerDelete: 1_000_000},
+		Retention:       RetentionConfig{Enabled: true, Interval: Duration{time.Hour}},
+		ContinuousQuery: ContinuousQueryConfig{Enabled: true},
 		Log:             LogConfig{Level: "info", Format: "text"},
 		UI:              UIConfig{Enabled: true},
 		ShutdownTimeout: Duration{30 * time.Second},

@@ -22,6 +22,7 @@ import (
 	"tsgate/dialects/duckdb"
 	"tsgate/errs"
 	"tsgate/guard"
+	"tsgate/manage"
 	"tsgate/query"
 	"tsgate/wire/arc"
 	"tsgate/wire/console"
@@ -53,6 +54,9 @@ type Gateway struct {
 	pgErrors *prometheus.CounterVec
 	tokens   *auth.Store
 	arc      *arc.Server
+	// manager keeps Arc's databases, retention policies and continuous
+	// queries, and runs them.
+	manager *manage.Manager
 	// frontends are the listeners: the Arc API first, then the others.
 	frontends []*frontend
 }
@@ -119,6 +123,10 @@ func NewLogger(cfg LogConfig, w io.Writer) *slog.Logger {
 
 // StorePath is the embedded store's file under the data directory.
 func StorePath(dataDir string) string { return filepath.Join(dataDir, "tsgate.duckdb") }
+
+// ManagePath is the file under the data directory holding Arc's
+// databases, retention policies and continuous queries.
+func ManagePath(dataDir string) string { return filepath.Join(dataDir, "arc-manage.json") }
 
 // TokenPath is the token file under the data directory.
 func TokenPath(dataDir string) string { return filepath.Join(dataDir, "tokens.json") }
@@ -227,10 +235,21 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) 
 		log.Warn("authentication is disabled (auth.enabled = false): anyone who reaches the API can read and write")
 	}
 	arcOpts = append(arcOpts, arc.WithMetrics(reg, reg))
+	ab := arcBackend{p: g.pipeline, g: g.guard}
+	if g.manager, err = manage.Open(ManagePath(cfg.DataDir), manageEngine{ab, sw}); err != nil {
+		return nil, err
+	}
+	arcOpts = append(arcOpts, arc.WithManager(g.manager, arc.ManageConfig{
+		DeleteEnabled:         cfg.Delete.Enabled,
+		ConfirmationThreshold: cfg.Delete.ConfirmationThreshold,
+		MaxRowsPerDelete:      cfg.Delete.MaxRowsPerDelete,
+		Retention:             cfg.Retention.Enabled,
+		ContinuousQueries:     cfg.ContinuousQuery.Enabled,
+	}))
 	if cfg.UI.Enabled {
 		arcOpts = append(arcOpts, arc.WithRoutes(g.console().Routes()...))
 	}
-	g.arc = arc.New(arcBackend{p: g.pipeline, g: g.guard}, arcOpts...)
+	g.arc = arc.New(ab, arcOpts...)
 	undo = append(undo, g.closeListeners)
 	if err := g.addHTTP("arc", cfg.Arc.Listen, g.arc.Handler()); err != nil {
 		return nil, err
@@ -291,6 +310,15 @@ func (g *Gateway) Run(ctx context.Context) error {
 		}()
 		attrs = append(attrs, f.name, f.ln.Addr().String())
 	}
+	jobs, stopJobs := context.WithCancel(ctx)
+	jobsDone := make(chan struct{})
+	go func() {
+		defer close(jobsDone)
+		g.manager.Run(jobs, manage.Schedule{
+			Retention: g.cfg.Retention.Enabled, RetentionEvery: g.cfg.Retention.Interval.Duration,
+			ContinuousQueries: g.cfg.ContinuousQuery.Enabled,
+		}, g.log)
+	}()
 	g.arc.SetReady(true)
 	g.log.Info("tsgate serving", attrs...)
 	var serveErr error
@@ -300,6 +328,8 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	g.arc.SetReady(false)
 	g.log.Info("shutting down")
+	stopJobs()
+	<-jobsDone
 	sctx, cancel := context.WithTimeout(context.Background(), g.cfg.ShutdownTimeout.Duration)
 	defer cancel()
 	var errsOut []error
@@ -335,7 +365,7 @@ func secureDir(dir string) error {
 			return err
 		}
 	}
-	for _, name := range []string{"tsgate.duckdb", "tsgate.duckdb.wal", "tokens.json", "memtrace.db", "memtrace.db-wal", "memtrace.db-shm", "dualwrite"} {
+	for _, name := range []string{"tsgate.duckdb", "tsgate.duckdb.wal", "tokens.json", "arc-manage.json", "memtrace.db", "memtrace.db-wal", "memtrace.db-shm", "dualwrite"} {
 		err := filepath.WalkDir(filepath.Join(dir, name), func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err

@@ -243,7 +243,7 @@ func TestArcAPI(t *testing.T) {
 		{"show tables from", arcQuery("/* c */ SHOW MEASUREMENTS FROM telegraf"), 200,
 			`{"success":true,"columns":["database","table_name","storage_path","file_count","total_size_mb"],"data":[["telegraf","cpu","duckdb://telegraf/cpu",0,0],["telegraf","mem","duckdb://telegraf/mem",0,0]],"row_count":2,"execution_time_ms":X,"timestamp":X}`},
 		{"unknown route", req{method: "GET", path: "/api/v1/nothing"}, 404, `{"error":"Cannot GET /api/v1/nothing"}`},
-		{"health", req{method: "GET", path: "/health", header: map[string]string{"Authorization": ""}}, 200, `{"status":"ok","time":X,"uptime":X,"uptime_sec":X}`},
+		{"health", req{method: "GET", path: "/health", header: map[string]string{"Authorization": ""}}, 200, `{"status":"ok","storage":{"hot":{"backend":"local","credentials":"none","state":"ok"}},"time":X,"uptime":X,"uptime_sec":X}`},
 		{"ready", req{method: "GET", path: "/ready", header: map[string]string{"Authorization": ""}}, 200, `{"status":"ready","time":X,"uptime_sec":X}`},
 		{"databases endpoint", req{method: "GET", path: "/api/v1/databases"}, 200, `{"databases":[{"name":"db1","measurement_count":1},{"name":"telegraf","measurement_count":2}],"count":2}`},
 		{"measurements endpoint", req{method: "GET", path: "/api/v1/measurements?database=db1"}, 200,

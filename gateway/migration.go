@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"tsgate/dialects"
@@ -24,6 +25,7 @@ import (
 	"tsgate/guard"
 	"tsgate/model"
 	"tsgate/query"
+	"tsgate/translate/ast"
 	"tsgate/translate/target"
 )
 
@@ -561,6 +563,37 @@ func (s *switchable) QueryArc(ctx context.Context, db, sql string) (model.Rows, 
 	return held(st, rows, err)
 }
 
+// QueryArcArrow streams the current primary's own Arrow output when it is
+// the embedded store built with DuckDB's Arrow interface; ok is false
+// otherwise (and while shadow reads compare the rows, which they read
+// through QueryArc).
+func (s *switchable) QueryArcArrow(ctx context.Context, db, sql string) (array.RecordReader, bool, error) {
+	st := s.acquire()
+	b, ok := st.primary.(*duckdb.Backend)
+	if !ok || !st.identity || st.shadow != nil || !b.Store().ArrowNative() {
+		st.leave()
+		return nil, false, nil
+	}
+	rr, err := b.Store().QueryArrow(ctx, db, sql)
+	if err != nil {
+		st.leave()
+		return nil, true, err
+	}
+	return &heldArrow{RecordReader: rr, st: st}, true, nil
+}
+
+// heldArrow keeps st entered until the reader is released.
+type heldArrow struct {
+	array.RecordReader
+	st   *migState
+	once sync.Once
+}
+
+func (h *heldArrow) Release() {
+	h.RecordReader.Release()
+	h.once.Do(h.st.leave)
+}
+
 // held keeps st entered until the rows are closed.
 func held(st *migState, rows model.Rows, err error) (model.Rows, error) {
 	if err != nil {
@@ -606,6 +639,35 @@ func (s *switchable) Measurements(ctx context.Context, db string) ([]string, err
 	st := s.acquire()
 	defer st.leave()
 	return st.primary.Measurements(ctx, db)
+}
+
+// DeleteRows deletes on the current primary in its own terms, or refuses
+// with 0A000 naming a backend that cannot delete. A dual-written
+// secondary is not changed: the migration's backfill and shadow reads
+// report the difference.
+func (s *switchable) DeleteRows(ctx context.Context, db, m string, where ast.Expr) error {
+	s.writes.RLock()
+	defer s.writes.RUnlock()
+	st := s.acquire()
+	defer st.leave()
+	d, ok := dialects.As[dialects.Deleter](st.primary)
+	if !ok {
+		return errs.Newf(errs.Unsupported, "deleting rows is not available on the %s backend", st.primary.Name())
+	}
+	return d.DeleteRows(ctx, db, m, where)
+}
+
+// DropDatabase drops db on the current primary (see DeleteRows).
+func (s *switchable) DropDatabase(ctx context.Context, db string) error {
+	s.writes.RLock()
+	defer s.writes.RUnlock()
+	st := s.acquire()
+	defer st.leave()
+	d, ok := dialects.As[dialects.Deleter](st.primary)
+	if !ok {
+		return errs.Newf(errs.Unsupported, "dropping a database is not available on the %s backend", st.primary.Name())
+	}
+	return d.DropDatabase(ctx, db)
 }
 
 func (s *switchable) Ready(ctx context.Context) error {

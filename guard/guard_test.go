@@ -2,6 +2,8 @@ package guard
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"tsgate/auth"
@@ -140,5 +142,40 @@ func TestArcRefused(t *testing.T) {
 	// A reader may not read the admin-only database even as its own.
 	if _, err := g.Arc(ctx, "memory", "SELECT * FROM events"); errs.CodeOf(err) != errs.PermissionDenied {
 		t.Errorf("reader on memory: %v", err)
+	}
+}
+
+// TestFileReader: the file reader's engine reads its one file and no
+// other, and its configuration cannot be changed back.
+func TestFileReader(t *testing.T) {
+	dir := t.TempDir()
+	allowed, other := filepath.Join(dir, "a.csv"), filepath.Join(dir, "b.csv")
+	for _, p := range []string{allowed, other} {
+		if err := os.WriteFile(p, []byte("x\n1\n2\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	db, conn, err := OpenFileReader(ctx, allowed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	defer conn.Close()
+	var n int
+	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM read_csv('"+allowed+"')").Scan(&n); err != nil || n != 2 {
+		t.Fatalf("allowed file: %d %v", n, err)
+	}
+	for _, q := range []string{
+		"SELECT count(*) FROM read_csv('" + other + "')",
+		"SELECT count(*) FROM read_csv('/etc/passwd')",
+		"SET enable_external_access = true",
+		"SET allowed_paths = ['/etc/passwd']",
+		"SET lock_configuration = false",
+		"INSTALL httpfs",
+	} {
+		if _, err := conn.ExecContext(ctx, q); err == nil {
+			t.Errorf("%s: allowed", q)
+		}
 	}
 }

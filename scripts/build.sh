@@ -6,10 +6,12 @@
 # static.
 #
 # usage: scripts/build.sh [OUTPUT]   (default bin/tsgate; VERSION=… sets
-# what `tsgate version` prints, default `git describe`, else "dev")
+# what `tsgate version` prints, default `git describe`, else "dev"; TAGS=…
+# the build tags, default duckdb_arrow: the embedded store's Arrow output
+# for /api/v1/query/arrow is behind it in duckdb-go)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-bin/tsgate}
 version=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
 export CGO_ENABLED=1
-exec go build -trimpath -ldflags "-s -w -X main.version=${version}" -o "$out" ./cmd/tsgate
+exec go build -tags "${TAGS-duckdb_arrow}" -trimpath -ldflags "-s -w -X main.version=${version}" -o "$out" ./cmd/tsgate

@@ -6,5 +6,5 @@ cd "$(dirname "$0")/.."
 ./scripts/deps.sh
 export PATH="$PATH:/usr/local/go/bin"
 mkdir -p bin
-go build -o bin/tsgate ./cmd/tsgate
+go build -tags duckdb_arrow -o bin/tsgate ./cmd/tsgate
 exec ./bin/tsgate serve "$@"

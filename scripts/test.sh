@@ -14,7 +14,7 @@ if [ -n "$out" ]; then
 	exit 1
 fi
 echo "== go vet"
-go vet ./...
+go vet -tags duckdb_arrow ./...
 echo "== pg wire clients"
 ./scripts/clients.sh
 echo "== test services (redis, postgres)"
@@ -28,4 +28,4 @@ export TSGATE_TEST_CONFORMANCE_BACKENDS="influxql=influxql://$influx/conformance
 echo "== go test"
 # -p 1: the DuckDB-linked test binaries are large; two cores build them
 # faster one at a time than interleaved.
-go test -p 1 -count=1 -timeout 30m ./...
+go test -tags duckdb_arrow -p 1 -count=1 -timeout 30m ./...

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"tsgate/auth"
 	"tsgate/gateway"
@@ -215,16 +216,23 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return 1
 		}
 		fmt.Fprintf(stdout, "%s\n", secret)
-		fmt.Fprintf(stderr, "created token %s (%s) with %s; the secret above is not shown again\n", t.ID, t.Name, *perms)
+		fmt.Fprintf(stderr, "created token %d (%s) with %s; the secret above is not shown again\n", t.Seq, t.Name, *perms)
 	case "list":
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tPERMISSIONS\tCREATED")
+		fmt.Fprintln(tw, "ID\tNAME\tPERMISSIONS\tCREATED\tSTATUS")
 		for _, t := range store.List() {
 			ps := make([]string, len(t.Permissions))
 			for i, p := range t.Permissions {
 				ps[i] = string(p)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.ID, t.Name, strings.Join(ps, ","), t.CreatedAt.Format("2006-01-02T15:04:05Z"))
+			status := "enabled"
+			switch {
+			case t.Disabled:
+				status = "revoked"
+			case !t.Active(time.Now()):
+				status = "expired"
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", t.Seq, t.Name, strings.Join(ps, ","), t.CreatedAt.Format("2006-01-02T15:04:05Z"), status)
 		}
 		tw.Flush()
 	case "revoke":

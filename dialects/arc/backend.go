@@ -376,12 +376,22 @@ func decodeValue(d *msgpack.Decoder, typ string) (model.Value, error) {
 			t, err := time.Parse(time.RFC3339Nano, s)
 			return model.Time(t.UnixMicro()), err
 		}
+		if msgpcode.IsExt(c) {
+			// Arc's encoding: a MessagePack timestamp (extension -1).
+			t, err := d.DecodeTime()
+			return model.Time(t.UnixMicro()), err
+		}
 		us, err := d.DecodeInt64()
 		return model.Time(us), err
 	}
 	if msgpcode.IsString(c) {
 		s, err := d.DecodeString()
 		return model.Value{Type: model.TypeText, S: s}, err
+	}
+	if msgpcode.IsBin(c) {
+		// A BLOB: its bytes, as Arc's JSON shows them.
+		b, err := d.DecodeBytes()
+		return model.Value{Type: model.TypeText, S: string(b)}, err
 	}
 	// An untyped column: keep the value as text rather than guess.
 	var v any

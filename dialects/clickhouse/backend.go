@@ -16,6 +16,7 @@ import (
 	"tsgate/dialects/backendkit"
 	"tsgate/errs"
 	"tsgate/model"
+	"tsgate/translate/ast"
 	"tsgate/translate/target"
 )
 
@@ -402,4 +403,37 @@ func columnType(t string) model.FieldType {
 // may be keywords (database "default").
 func ident(s string) string {
 	return "`" + strings.NewReplacer(`\`, `\\`, "`", "\\`").Replace(s) + "`"
+}
+
+// DeleteRows deletes m's rows of db for which where holds with ALTER TABLE
+// … DELETE (a mutation: ClickHouse applies it in the background, so the
+// rows may still be read for a moment after this returns). The condition
+// is printed from the AST by the backend's generator.
+func (b *Backend) DeleteRows(ctx context.Context, db, m string, where ast.Expr) error {
+	p, ok := b.Generator().(dialects.Predicater)
+	if !ok {
+		return errs.New(errs.Unsupported, "deleting rows is not available on clickhouse")
+	}
+	cond, err := p.Predicate(where, &target.Env{Schema: b.Schema(db), Database: db})
+	if err != nil {
+		return err
+	}
+	ms, err := b.Measurements(ctx, db)
+	if err != nil || !slices.Contains(ms, m) {
+		return err
+	}
+	return b.exec(ctx, "", "ALTER TABLE "+ident(b.database(db))+"."+ident(m)+" DELETE WHERE "+cond)
+}
+
+// DropDatabase drops db and forgets its columns' metadata.
+func (b *Backend) DropDatabase(ctx context.Context, db string) error {
+	if err := b.ensureMeta(ctx); err != nil {
+		return err
+	}
+	if err := b.exec(ctx, "", "DROP DATABASE IF EXISTS "+ident(b.database(db))); err != nil {
+		return err
+	}
+	err := b.exec(ctx, "", "ALTER TABLE "+metaDB+".columns DELETE WHERE db = "+quoteString(b.database(db)))
+	b.catalog.Invalidate(b.database(db))
+	return err
 }

@@ -7,6 +7,7 @@ import (
 	"tsgate/dialects"
 	"tsgate/dialects/duckdbsql"
 	"tsgate/model"
+	"tsgate/translate/ast"
 	"tsgate/translate/target"
 )
 
@@ -27,6 +28,7 @@ type Backend struct {
 var (
 	_ dialects.Backend   = (*Backend)(nil)
 	_ dialects.ArcNative = (*Backend)(nil)
+	_ dialects.Deleter   = (*Backend)(nil)
 )
 
 // NewBackend wraps an open store as a Backend; closing the Backend closes
@@ -48,6 +50,14 @@ func (b *Backend) Query(ctx context.Context, db, sql string) (model.Rows, error)
 
 func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (model.WriteResult, error) {
 	return b.store.Write(ctx, db, batch)
+}
+
+func (b *Backend) DeleteRows(ctx context.Context, db, m string, where ast.Expr) error {
+	return b.store.DeleteRows(ctx, db, m, where)
+}
+
+func (b *Backend) DropDatabase(ctx context.Context, db string) error {
+	return b.store.DropDatabase(ctx, db)
 }
 
 func (b *Backend) Databases(context.Context) ([]string, error) { return b.store.Databases(), nil }

@@ -5,11 +5,6 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
-	"fmt"
-	"math/big"
-	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -40,9 +35,28 @@ func (s *Store) Query(ctx context.Context, db, query string) (model.Rows, error)
 	if _, err := s.guard.Arc(ctx, db, query); err != nil {
 		return nil, err
 	}
+	conn, dc, err := s.queryConn(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := conn.QueryContext(ctx, query)
+	if err != nil {
+		s.discard(conn, dc)
+		return nil, classify(ctx, err)
+	}
+	r, err := NewRows(ctx, conn, rows)
+	if err != nil {
+		return nil, err
+	}
+	r.(*rows_).discard = func() { s.paths.forget(dc) }
+	return r, nil
+}
+
+// queryConn takes a pooled connection whose bare names resolve in db.
+func (s *Store) queryConn(ctx context.Context, db string) (*sql.Conn, any, error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return nil, classify(ctx, err)
+		return nil, nil, classify(ctx, err)
 	}
 	// Bare names resolve through the connection's search path, and
 	// connections are pooled: a bare `FROM cpu` must mean this request's
@@ -57,21 +71,11 @@ func (s *Store) Query(ctx context.Context, db, query string) (model.Rows, error)
 	if !s.paths.is(dc, path) {
 		if _, err := conn.ExecContext(ctx, "SET search_path = "+quoteLiteral(quoteIdent(path))); err != nil {
 			s.discard(conn, dc)
-			return nil, classify(ctx, err)
+			return nil, nil, classify(ctx, err)
 		}
 		s.paths.set(dc, path)
 	}
-	rows, err := conn.QueryContext(ctx, query)
-	if err != nil {
-		s.discard(conn, dc)
-		return nil, classify(ctx, err)
-	}
-	r, err := NewRows(ctx, conn, rows)
-	if err != nil {
-		return nil, err
-	}
-	r.(*rows_).discard = func() { s.paths.forget(dc) }
-	return r, nil
+	return conn, dc, nil
 }
 
 // discard closes a pooled connection for good: database/sql drops a
@@ -104,6 +108,9 @@ func NewRows(ctx context.Context, conn *sql.Conn, rows *sql.Rows) (model.Rows, e
 		name := t.DatabaseTypeName()
 		r.cols[i] = model.ResultColumn{Name: t.Name(), Type: resultType(name), BackendType: name}
 		r.dest[i].typ = r.cols[i].Type
+		if r.cols[i].Type == model.TypeText {
+			r.dest[i].node = parseType(name)
+		}
 		r.scan[i] = &r.dest[i].v
 	}
 	return r, nil
@@ -245,7 +252,9 @@ func resultType(dbType string) model.FieldType {
 
 type scanDest struct {
 	typ model.FieldType
-	v   any
+	// node is the parsed DuckDB type of a column tsgate renders as text.
+	node *typeNode
+	v    any
 }
 
 type rows_ struct {
@@ -281,7 +290,7 @@ func (r *rows_) Next(dst []model.Value) bool {
 		return false
 	}
 	for i := range r.dest {
-		dst[i] = toValue(r.dest[i].v)
+		dst[i] = toValue(r.dest[i].v, r.dest[i].node)
 	}
 	return true
 }
@@ -317,8 +326,9 @@ func (r *rows_) Close() error {
 }
 
 // toValue converts what duckdb-go hands database/sql into a typed Value.
-// Types tsgate does not model become text the way Arc's JSON renders them.
-func toValue(v any) model.Value {
+// Types tsgate does not model become text the way Arc's JSON renders them
+// (render.go); t is the column's parsed type, nil for the modelled ones.
+func toValue(v any, t *typeNode) model.Value {
 	switch x := v.(type) {
 	case nil:
 		return model.Value{}
@@ -343,68 +353,17 @@ func toValue(v any) model.Value {
 	case uint8:
 		return model.Uint(uint64(x))
 	case string:
+		if t != nil {
+			// ENUM: its label, as text like the column's other values.
+			return model.Value{Type: model.TypeText, S: x}
+		}
 		return model.String(x)
 	case bool:
 		return model.Bool(x)
 	case time.Time:
-		return model.Time(x.UnixMicro())
+		if t == nil {
+			return model.Time(x.UnixMicro())
+		}
 	}
-	return model.Value{Type: model.TypeText, S: renderText(v)}
-}
-
-// renderText prints a composite or exotic value as Arc's JSON shows it:
-// decimals and huge integers as their digits, lists as [a,b], structs and
-// maps as {k: v}.
-func renderText(v any) string {
-	var sb strings.Builder
-	writeText(&sb, v)
-	return sb.String()
-}
-
-func writeText(sb *strings.Builder, v any) {
-	switch x := v.(type) {
-	case nil:
-		sb.WriteString("NULL")
-	case *big.Int:
-		sb.WriteString(x.String())
-	case duckdb.Decimal:
-		sb.WriteString(x.String())
-	case duckdb.Interval:
-		fmt.Fprintf(sb, "%d months %d days %d microseconds", x.Months, x.Days, x.Micros)
-	case []byte:
-		sb.Write(x)
-	case string:
-		sb.WriteString(x)
-	case float64:
-		sb.WriteString(strconv.FormatFloat(x, 'g', -1, 64))
-	case time.Time:
-		sb.WriteString(x.UTC().Format(time.RFC3339Nano))
-	case []any:
-		sb.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			writeText(sb, e)
-		}
-		sb.WriteByte(']')
-	case map[string]any:
-		sb.WriteByte('{')
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for i, k := range keys {
-			if i > 0 {
-				sb.WriteString(", ")
-			}
-			sb.WriteString(k)
-			sb.WriteString(": ")
-			writeText(sb, x[k])
-		}
-		sb.WriteByte('}')
-	default:
-		fmt.Fprint(sb, x)
-	}
+	return model.Value{Type: model.TypeText, S: arcText(v, t)}
 }

@@ -317,7 +317,10 @@ func (s *Store) Write(ctx context.Context, db string, b *model.Batch) (model.Wri
 }
 
 type writeReq struct {
-	ctx    context.Context
+	ctx context.Context
+	// fn, when set, makes this a request to run fn alone on the writer
+	// connection (a delete, a drop) between two write groups.
+	fn     func(ctx context.Context, conn *sql.Conn) error
 	db     string
 	batch  *model.Batch
 	tables []*model.Table // resolved against the stored schema
@@ -332,13 +335,22 @@ const maxGroupRows = 200_000
 func (s *Store) writer(queue <-chan *writeReq) {
 	defer close(s.writerDone)
 	for req := range queue {
+		if req.fn != nil {
+			s.runAlone(req)
+			continue
+		}
 		group := []*writeReq{req}
 		rows := req.batch.Rows()
+		var next *writeReq
 	drain:
 		for rows < maxGroupRows {
 			select {
 			case r, ok := <-queue:
 				if !ok {
+					break drain
+				}
+				if r.fn != nil {
+					next = r
 					break drain
 				}
 				group = append(group, r)
@@ -348,7 +360,35 @@ func (s *Store) writer(queue <-chan *writeReq) {
 			}
 		}
 		s.commitGroup(group)
+		if next != nil {
+			s.runAlone(next)
+		}
 	}
+}
+
+func (s *Store) runAlone(req *writeReq) {
+	if err := req.ctx.Err(); err != nil {
+		req.err = errs.Wrap(errs.Canceled, err, "canceled before it ran")
+	} else {
+		req.err = req.fn(context.WithoutCancel(req.ctx), s.wconn)
+	}
+	close(req.done)
+}
+
+// alone runs fn on the writer connection between write groups: writes
+// and deletes never interleave, so a delete sees every write acknowledged
+// before it and none that came after.
+func (s *Store) alone(ctx context.Context, fn func(ctx context.Context, conn *sql.Conn) error) error {
+	req := &writeReq{ctx: ctx, fn: fn, done: make(chan struct{})}
+	s.qmu.RLock()
+	if s.queue == nil {
+		s.qmu.RUnlock()
+		return errs.New(errs.Unavailable, "store is closed")
+	}
+	s.queue <- req
+	s.qmu.RUnlock()
+	<-req.done
+	return req.err
 }
 
 func (s *Store) commitGroup(group []*writeReq) {

@@ -18,6 +18,7 @@ import (
 	"tsgate/dialects/backendkit"
 	"tsgate/errs"
 	"tsgate/model"
+	"tsgate/translate/ast"
 	"tsgate/translate/target"
 )
 
@@ -399,3 +400,49 @@ func sqlType(t model.FieldType) string {
 }
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// DeleteRows deletes m's rows of db for which where holds: a DELETE whose
+// condition the backend's generator prints from the AST, as it prints a
+// query's WHERE.
+func (b *Backend) DeleteRows(ctx context.Context, db, m string, where ast.Expr) error {
+	p, ok := b.Generator().(dialects.Predicater)
+	if !ok {
+		return errs.Newf(errs.Unsupported, "deleting rows is not available on %s", b.Name())
+	}
+	cond, err := p.Predicate(where, &target.Env{Schema: b.Schema(db), Database: db})
+	if err != nil {
+		return err
+	}
+	ms, err := b.Measurements(ctx, db)
+	if err != nil || !slices.Contains(ms, m) {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	defer cancel()
+	if _, err := b.pool.Exec(ctx, "DELETE FROM "+quoteIdent(schemaOf(db))+"."+quoteIdent(m)+" WHERE "+cond); err != nil {
+		return b.classify(ctx, err)
+	}
+	return nil
+}
+
+// DropDatabase drops db's schema with its tables and forgets their
+// metadata, in one transaction.
+func (b *Backend) DropDatabase(ctx context.Context, db string) error {
+	if err := b.ensureMeta(ctx); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	defer cancel()
+	err := pgx.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "DROP SCHEMA IF EXISTS "+quoteIdent(schemaOf(db))+" CASCADE"); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "DELETE FROM "+metaSchema+".columns WHERE db = $1", schemaOf(db))
+		return err
+	})
+	b.catalog.Invalidate(schemaOf(db))
+	if err != nil {
+		return b.classify(ctx, err)
+	}
+	return nil
+}

@@ -562,6 +562,34 @@ func (c *conv) exprs(list []*pg.Node) ([]ast.Expr, error) {
 	return out, nil
 }
 
+// booleanTest reads x IS [NOT] TRUE|FALSE|UNKNOWN as the NULL-safe
+// comparison it is: x IS TRUE is x IS NOT DISTINCT FROM TRUE, x IS NOT
+// FALSE is x IS DISTINCT FROM FALSE, x IS UNKNOWN is x IS NULL (arcli
+// wraps every delete condition in (…) IS TRUE).
+func (c *conv) booleanTest(b *pg.BooleanTest) (ast.Expr, error) {
+	x, err := c.expr(b.Arg)
+	if err != nil {
+		return nil, err
+	}
+	sp := c.span(b.Location)
+	lit := func(v bool) ast.Expr { return &ast.Literal{Span: sp, Kind: ast.LitBool, Bool: v} }
+	switch b.Booltesttype {
+	case pg.BoolTestType_IS_TRUE:
+		return &ast.Binary{Span: sp, Op: ast.OpIsNotDistinct, L: x, R: lit(true)}, nil
+	case pg.BoolTestType_IS_NOT_TRUE:
+		return &ast.Binary{Span: sp, Op: ast.OpIsDistinct, L: x, R: lit(true)}, nil
+	case pg.BoolTestType_IS_FALSE:
+		return &ast.Binary{Span: sp, Op: ast.OpIsNotDistinct, L: x, R: lit(false)}, nil
+	case pg.BoolTestType_IS_NOT_FALSE:
+		return &ast.Binary{Span: sp, Op: ast.OpIsDistinct, L: x, R: lit(false)}, nil
+	case pg.BoolTestType_IS_UNKNOWN:
+		return &ast.IsNull{Span: sp, X: x}, nil
+	case pg.BoolTestType_IS_NOT_UNKNOWN:
+		return &ast.IsNull{Span: sp, X: x, Not: true}, nil
+	}
+	return nil, c.unsupported(b.Location, "IS [NOT] TRUE/FALSE/UNKNOWN")
+}
+
 func (c *conv) expr(n *pg.Node) (ast.Expr, error) {
 	if n == nil {
 		return nil, c.invalid(-1, "missing expression")
@@ -614,7 +642,7 @@ func (c *conv) expr(n *pg.Node) (ast.Expr, error) {
 	case *pg.Node_FuncCall:
 		return c.funcCall(n.FuncCall)
 	case *pg.Node_BooleanTest:
-		return nil, c.unsupported(n.BooleanTest.Location, "IS [NOT] TRUE/FALSE/UNKNOWN")
+		return c.booleanTest(n.BooleanTest)
 	case *pg.Node_AIndirection:
 		return nil, c.unsupported(-1, "subscripts and field selection")
 	case *pg.Node_AArrayExpr:

@@ -62,6 +62,8 @@ func TestCanonical(t *testing.T) {
 		{"timestamps", `SELECT * FROM t WHERE time > TIMESTAMPTZ '2026-02-07T20:15:00Z'`, `SELECT * FROM t WHERE time > TIMESTAMPTZ '2026-02-07 20:15:00+00'`},
 		{"quoted ident", `SELECT "User", "select" FROM "My Table"`, `SELECT "User", "select" FROM "My Table"`},
 		{"neg", `SELECT -a, -5, 3 - -2 FROM t`, `SELECT -a, -5, 3 - -2 FROM t`},
+		{"boolean tests", `SELECT 1 FROM t WHERE (a = 1) IS TRUE AND b IS NOT TRUE AND c IS FALSE AND d IS NOT FALSE AND e IS UNKNOWN AND f IS NOT UNKNOWN`,
+			`SELECT 1 FROM t WHERE a = 1 IS NOT DISTINCT FROM true AND b IS DISTINCT FROM true AND c IS NOT DISTINCT FROM false AND d IS DISTINCT FROM false AND e IS NULL AND f IS NOT NULL`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

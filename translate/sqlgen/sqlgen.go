@@ -116,6 +116,20 @@ func (s *Generator) Generate(q ast.Query, env *target.Env) (*target.Output, erro
 	return &target.Output{Text: g.P.String(), Notes: g.notes}, nil
 }
 
+// Predicate prints a row condition alone (a DELETE's WHERE) in the
+// dialect: the same printing as a query's WHERE, so what a backend deletes
+// is exactly what the same condition selects.
+func (s *Generator) Predicate(e ast.Expr, env *target.Env) (string, error) {
+	g := &Gen{D: s.D, Env: env}
+	g.P.Hooks = g
+	g.P.Conservative = s.D.Conservative
+	g.P.Expr(e)
+	if err := g.P.Err(); err != nil {
+		return "", err
+	}
+	return g.P.String(), nil
+}
+
 // Gen is the state of one generation: the printer, the dialect, notes.
 type Gen struct {
 	P     ast.Printer

@@ -3,7 +3,9 @@ package arc
 import (
 	"bytes"
 	"math"
+	"math/big"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -18,6 +20,10 @@ import (
 type jsonEncoder struct {
 	profile bool
 	first   bool
+	// decimals holds, per column, the precision of a DECIMAL(p,s)
+	// column (0 for any other): Arc prints decimals in %g form at
+	// that precision.
+	decimals []int
 }
 
 func (e *jsonEncoder) contentType() string { return "application/json" }
@@ -25,11 +31,17 @@ func (e *jsonEncoder) streaming() bool     { return true }
 
 func (e *jsonEncoder) begin(b []byte, cols []model.ResultColumn) []byte {
 	b = append(b, `{"success":true,"columns":[`...)
+	e.decimals = e.decimals[:0]
 	for i, c := range cols {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = appendJSONString(b, c.Name)
+		p := 0
+		if c.Type == model.TypeText {
+			p, _, _ = decimalType(c.BackendType)
+		}
+		e.decimals = append(e.decimals, p)
 	}
 	e.first = true
 	return append(b, `],"data":[`...)
@@ -44,6 +56,10 @@ func (e *jsonEncoder) row(b []byte, vals []model.Value) []byte {
 	for i, v := range vals {
 		if i > 0 {
 			b = append(b, ',')
+		}
+		if p := e.decimals[i]; p > 0 && v.Type == model.TypeText {
+			b = appendJSONString(b, arcDecimal(v.S, p))
+			continue
 		}
 		b = appendJSONValue(b, v)
 	}
@@ -104,6 +120,18 @@ func appendJSONValue(b []byte, v model.Value) []byte {
 		return append(b, '"')
 	}
 	return append(b, "null"...)
+}
+
+// arcDecimal prints an exact decimal the way Arc's JSON does (arrow-go's
+// decimal printer): %g at the column's precision, so 12.50 is "12.5" and
+// 0.00001 is "1e-05". The value is rounded to 128 bits first, as arrow-go
+// rounds its quotient.
+func arcDecimal(exact string, precision int) string {
+	f, _, err := big.ParseFloat(exact, 10, 128, big.ToNearestEven)
+	if err != nil {
+		return exact
+	}
+	return f.Text('g', precision)
 }
 
 // appendJSONFloat formats like encoding/json; NaN and ±Inf, which JSON
@@ -208,30 +236,88 @@ func (e *msgpackEncoder) row(b []byte, vals []model.Value) []byte {
 	return b
 }
 
-// wireType names a column's type as Arc's msgpack `types` list does.
-func wireType(t model.FieldType) string {
-	switch t {
-	case model.TypeFloat:
-		return "float64"
-	case model.TypeInt:
-		return "int64"
-	case model.TypeUint:
-		return "uint64"
-	case model.TypeString:
-		return "utf8"
-	case model.TypeBool:
-		return "bool"
-	case model.TypeTime:
-		return "timestamp[us]"
-	case model.TypeText:
-		return "string_encoded"
+// msgpackKind is how a column's values are sent, with the name Arc's
+// `types` list gives it (Arc names the Arrow type of the column).
+type msgpackKind struct {
+	name string
+	enc  func(enc *msgpack.Encoder, v model.Value)
+}
+
+// msgpackKindOf types a column as Arc's msgpack encoder does: int64 as a
+// fixed 9-byte int64, narrower integers compact, time as MessagePack
+// timestamps (extension -1), HUGEINT and decimals cast as on Arrow,
+// lists, structs and maps as their text.
+func msgpackKindOf(c model.ResultColumn) msgpackKind {
+	k, _ := kindOf(c)
+	switch k {
+	case kindInt64:
+		return msgpackKind{"int64", func(enc *msgpack.Encoder, v model.Value) { _ = enc.EncodeInt64(v.I) }}
+	case kindInt32, kindInt16, kindInt8:
+		name := map[colKind]string{kindInt32: "int32", kindInt16: "int16", kindInt8: "int8"}[k]
+		return msgpackKind{name, func(enc *msgpack.Encoder, v model.Value) { _ = enc.EncodeInt(v.I) }}
+	case kindUint64:
+		return msgpackKind{"uint64", func(enc *msgpack.Encoder, v model.Value) { _ = enc.EncodeUint64(v.U) }}
+	case kindUint32, kindUint16, kindUint8:
+		name := map[colKind]string{kindUint32: "uint32", kindUint16: "uint16", kindUint8: "uint8"}[k]
+		return msgpackKind{name, func(enc *msgpack.Encoder, v model.Value) { _ = enc.EncodeUint(v.U) }}
+	case kindFloat64:
+		return msgpackKind{"float64", func(enc *msgpack.Encoder, v model.Value) { _ = enc.EncodeFloat64(v.F) }}
+	case kindFloat32:
+		return msgpackKind{"float32", func(enc *msgpack.Encoder, v model.Value) { _ = enc.EncodeFloat32(float32(v.F)) }}
+	case kindBool:
+		return msgpackKind{"bool", func(enc *msgpack.Encoder, v model.Value) { _ = enc.EncodeBool(v.B) }}
+	case kindTime, kindDate:
+		name := "timestamp[us]"
+		if k == kindDate {
+			name = "date32"
+		}
+		return msgpackKind{name, func(enc *msgpack.Encoder, v model.Value) { _ = enc.EncodeTime(time.UnixMicro(v.I).UTC()) }}
+	case kindTextInt:
+		return msgpackKind{"int64", func(enc *msgpack.Encoder, v model.Value) {
+			if n, err := strconv.ParseInt(v.S, 10, 64); err == nil {
+				_ = enc.EncodeInt64(n)
+				return
+			}
+			_ = enc.EncodeString(v.S) // beyond int64: exact digits
+		}}
+	case kindTextFloat:
+		return msgpackKind{"float64", func(enc *msgpack.Encoder, v model.Value) {
+			f, _ := strconv.ParseFloat(v.S, 64)
+			_ = enc.EncodeFloat64(f)
+		}}
+	case kindNull:
+		return msgpackKind{"null", func(enc *msgpack.Encoder, v model.Value) { _ = enc.EncodeNil() }}
 	}
-	return "null"
+	str := func(enc *msgpack.Encoder, v model.Value) {
+		s, _ := textOf(v)
+		_ = enc.EncodeString(s)
+	}
+	if c.Type != model.TypeText {
+		return msgpackKind{"utf8", str}
+	}
+	bt := strings.ToUpper(c.BackendType)
+	switch {
+	case bt == "UUID" || bt == "VARCHAR" || strings.HasPrefix(bt, "ENUM"):
+		return msgpackKind{"utf8", str}
+	case bt == "BLOB":
+		return msgpackKind{"binary", func(enc *msgpack.Encoder, v model.Value) { _ = enc.EncodeBytes([]byte(v.S)) }}
+	case strings.HasPrefix(bt, "STRUCT"):
+		return msgpackKind{"struct", str}
+	case strings.HasPrefix(bt, "MAP"):
+		return msgpackKind{"map", str}
+	case strings.HasSuffix(bt, "]"):
+		return msgpackKind{"list", str}
+	}
+	return msgpackKind{"string_encoded", str}
 }
 
 func (e *msgpackEncoder) end(b []byte, rows int, elapsed, _ time.Duration, timestamp string) []byte {
 	buf := bytes.NewBuffer(b)
 	enc := msgpack.NewEncoder(buf)
+	kinds := make([]msgpackKind, len(e.cols))
+	for i, c := range e.cols {
+		kinds[i] = msgpackKindOf(c)
+	}
 	// Errors are impossible writing to a bytes.Buffer.
 	_ = enc.EncodeMapLen(7)
 	_ = enc.EncodeString("success")
@@ -243,28 +329,19 @@ func (e *msgpackEncoder) end(b []byte, rows int, elapsed, _ time.Duration, times
 	}
 	_ = enc.EncodeString("types")
 	_ = enc.EncodeArrayLen(len(e.cols))
-	for _, c := range e.cols {
-		_ = enc.EncodeString(wireType(c.Type))
+	for _, k := range kinds {
+		_ = enc.EncodeString(k.name)
 	}
 	_ = enc.EncodeString("data")
 	_ = enc.EncodeArrayLen(len(e.cols))
-	for _, col := range e.data {
+	for i, col := range e.data {
 		_ = enc.EncodeArrayLen(len(col))
 		for _, v := range col {
-			switch v.Type {
-			case model.TypeFloat:
-				_ = enc.EncodeFloat64(v.F)
-			case model.TypeInt, model.TypeTime:
-				_ = enc.EncodeInt64(v.I)
-			case model.TypeUint:
-				_ = enc.EncodeUint64(v.U)
-			case model.TypeString, model.TypeText:
-				_ = enc.EncodeString(v.S)
-			case model.TypeBool:
-				_ = enc.EncodeBool(v.B)
-			default:
+			if v.IsNull() {
 				_ = enc.EncodeNil()
+				continue
 			}
+			kinds[i].enc(enc, v)
 		}
 	}
 	_ = enc.EncodeString("row_count")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"mime"
 	"net/http"
+	"slices"
 	"time"
 
 	"tsgate/errs"
@@ -60,13 +61,26 @@ const (
 
 // prepare applies Arc's request rules in Arc's order.
 func (s *Server) prepare(r *http.Request) (*plan, error) {
-	sql, err := s.readQuery(r)
+	sql, err := s.readSQL(r)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkText(sql, s.opts.maxSQL); err != nil {
-		return nil, err
+	return s.planFor(r, sql)
+}
+
+// readSQL reads the request's query and applies Arc's first rules to its
+// text.
+func (s *Server) readSQL(r *http.Request) (string, error) {
+	sql, err := s.readQuery(r)
+	if err != nil {
+		return "", err
 	}
+	return sql, checkText(sql, s.opts.maxSQL)
+}
+
+// planFor applies the rules that follow the text's: the database header
+// and SHOW commands.
+func (s *Server) planFor(r *http.Request, sql string) (*plan, error) {
 	header := r.Header.Get("x-arc-database")
 	if header != "" && !validDatabase(header) {
 		return nil, errs.New(errs.Invalid, "invalid x-arc-database header: name contains invalid characters (allowed: alphanumeric, underscore, hyphen)")
@@ -106,7 +120,7 @@ var (
 func (s *Server) run(ctx context.Context, p *plan) (model.Rows, error) {
 	switch p.show {
 	case showDatabases:
-		dbs, err := s.backend.Databases(ctx)
+		dbs, err := s.databases(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -163,22 +177,29 @@ const flushAt = 256 << 10
 
 func (s *Server) query(w http.ResponseWriter, r *http.Request, endpoint string, enc resultEncoder) {
 	start := time.Now()
-	timestamp := func() string { return time.Now().UTC().Format(time.RFC3339) }
-	fail := func(err error) {
-		s.countError(err)
-		e := errs.As(err)
-		if e.Code == errs.Internal || e.Code == errs.Engine {
-			s.log.Warn("query failed", "endpoint", endpoint, "err", err)
-		}
-		w.Header().Set("Content-Type", enc.contentType())
-		w.WriteHeader(e.Code.HTTPStatus())
-		w.Write(enc.errorBody(e.Msg, time.Since(start), timestamp()))
-	}
 	p, err := s.prepare(r)
 	if err != nil {
-		fail(err)
+		s.queryFailed(w, endpoint, enc, start, err)
 		return
 	}
+	s.runQuery(w, r, endpoint, enc, p, start)
+}
+
+func (s *Server) queryFailed(w http.ResponseWriter, endpoint string, enc resultEncoder, start time.Time, err error) {
+	s.countError(err)
+	e := errs.As(err)
+	if e.Code == errs.Internal || e.Code == errs.Engine {
+		s.log.Warn("query failed", "endpoint", endpoint, "err", err)
+	}
+	w.Header().Set("Content-Type", enc.contentType())
+	w.WriteHeader(e.Code.HTTPStatus())
+	w.Write(enc.errorBody(e.Msg, time.Since(start), time.Now().UTC().Format(time.RFC3339)))
+}
+
+// runQuery runs a prepared plan and streams its result in enc's format.
+func (s *Server) runQuery(w http.ResponseWriter, r *http.Request, endpoint string, enc resultEncoder, p *plan, start time.Time) {
+	timestamp := func() string { return time.Now().UTC().Format(time.RFC3339) }
+	fail := func(err error) { s.queryFailed(w, endpoint, enc, start, err) }
 	planned := time.Since(start)
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.queryTimeout)
 	defer cancel()
@@ -257,7 +278,7 @@ func (s *Server) listMeasurements(w http.ResponseWriter, r *http.Request) {
 	dbs := []string{filter}
 	if filter == "" {
 		var err error
-		if dbs, err = s.backend.Databases(r.Context()); err != nil {
+		if dbs, err = s.databases(r.Context()); err != nil {
 			s.countError(err)
 			writeJSON(w, errs.CodeOf(err).HTTPStatus(), map[string]any{"success": false, "error": "Failed to read storage: " + errs.As(err).Msg})
 			return
@@ -288,8 +309,25 @@ type databaseInfo struct {
 	MeasurementCount int    `json:"measurement_count"`
 }
 
+// databases lists the backend's databases and those created through the
+// API that hold nothing yet (Arc lists a database's directory once its
+// marker exists).
+func (s *Server) databases(ctx context.Context) ([]string, error) {
+	dbs, err := s.backend.Databases(ctx)
+	if err != nil || s.opts.manager == nil {
+		return dbs, err
+	}
+	for _, db := range s.opts.manager.Databases() {
+		if !slices.Contains(dbs, db) {
+			dbs = append(dbs, db)
+		}
+	}
+	slices.Sort(dbs)
+	return dbs, nil
+}
+
 func (s *Server) listDatabases(w http.ResponseWriter, r *http.Request) {
-	dbs, err := s.backend.Databases(r.Context())
+	dbs, err := s.databases(r.Context())
 	if err != nil {
 		s.countError(err)
 		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "Failed to list databases: " + errs.As(err).Msg})

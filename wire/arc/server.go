@@ -3,8 +3,10 @@ package arc
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"log/slog"
 	"net/http"
+	"path"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -13,6 +15,7 @@ import (
 
 	"tsgate/auth"
 	"tsgate/errs"
+	"tsgate/manage"
 	"tsgate/model"
 )
 
@@ -54,6 +57,9 @@ type Server struct {
 	metrics *metrics
 	started time.Time
 	ready   atomic.Bool
+	// imports counts import requests, records imported and failed
+	// imports for GET /api/v1/import/stats.
+	imports struct{ requests, records, errors atomic.Int64 }
 	mux     *http.ServeMux
 }
 
@@ -67,6 +73,8 @@ type options struct {
 	tokens       *auth.Store
 	now          func() time.Time
 	routes       []Route
+	manager      *manage.Manager
+	manage       ManageConfig
 }
 
 // Route is a further route on the API's listener (the web console): it
@@ -139,7 +147,9 @@ func (s *Server) routes() {
 	handle("GET /health", public, s.health)
 	handle("GET /ready", public, s.readyz)
 	handle("GET /metrics", public, s.metricsHandler())
-	handle("GET /api/v1/auth/verify", public, s.verify)
+	if s.tokens != nil {
+		s.tokenRoutes(handle)
+	}
 
 	handle("POST /write", auth.Write, s.writeLP(func(r *http.Request) string { return r.URL.Query().Get("db") }))
 	handle("POST /api/v2/write", auth.Write, s.writeLP(func(r *http.Request) string { return r.URL.Query().Get("bucket") }))
@@ -148,14 +158,32 @@ func (s *Server) routes() {
 	// Arc buffers writes and needs an explicit flush; tsgate commits each
 	// write before answering, so the flush has nothing left to do.
 	handle("POST /api/v1/write/line-protocol/flush", auth.Admin, func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"message": "Buffer flushed successfully"})
+		writeJSON(w, http.StatusOK, map[string]any{"message": "All buffers flushed", "status": "success"})
+	})
+	// Arc's static description of its msgpack format; any token may read
+	// it (Arc puts no permission on the route).
+	handle("GET /api/v1/write/msgpack/spec", anyToken, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(msgpackSpec))
 	})
 
 	handle("POST /api/v1/query", auth.Read, s.queryJSON)
 	handle("POST /api/v1/query/msgpack", auth.Read, s.queryMsgpack)
+	handle("POST /api/v1/query/arrow", auth.Read, s.queryArrow)
 	handle("GET /api/v1/measurements", auth.Read, s.listMeasurements)
 	handle("GET /api/v1/databases", auth.Read, s.listDatabases)
 	handle("GET /api/v1/databases/{name}/measurements", auth.Read, s.listDatabaseMeasurements)
+	handle("POST /api/v1/query/estimate", auth.Read, s.estimate)
+	handle("GET /api/v1/query/{measurement}", auth.Read, s.queryMeasurement)
+	s.manageRoutes(handle)
+	handle("POST /api/v1/import/csv", auth.Admin, s.counted(s.importCSV))
+	handle("POST /api/v1/import/lp", auth.Admin, s.counted(s.importLP))
+	handle("POST /api/v1/import/parquet", auth.Admin, s.counted(s.importParquet))
+	handle("GET /api/v1/import/stats", anyToken, func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "success", "stats": map[string]int64{
+			"total_requests": s.imports.requests.Load(), "total_records": s.imports.records.Load(), "total_errors": s.imports.errors.Load(),
+		}})
+	})
 	for _, r := range s.opts.routes {
 		handle(r.Pattern, r.Perm, r.Handler)
 	}
@@ -172,12 +200,54 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	if _, pattern := s.mux.Handler(r); pattern == "" {
+	// Fiber routes non-strictly: /api/v1/retention/ is /api/v1/retention
+	// (arcli sends the slash on group roots). A path a route takes as
+	// sent (the console's /ui/, whose /ui redirects there) keeps its
+	// slash.
+	_, pattern := s.mux.Handler(r)
+	if p := r.URL.Path; pattern == "" && len(p) > 1 && strings.HasSuffix(p, "/") {
+		r.URL.Path = strings.TrimRight(p, "/")
+		if r.URL.Path == "" {
+			r.URL.Path = "/"
+		}
+		r.URL.RawPath = ""
+		_, pattern = s.mux.Handler(r)
+	}
+	if pattern == "" {
+		// Arc authenticates before it routes: without a valid token an
+		// unknown path is 401, with one it is Fiber's 404.
+		if s.tokens != nil && !publicPath(r.URL.Path) {
+			if tok := tokenFrom(r); tok == "" {
+				s.metrics.requests.WithLabelValues("unmatched", "401").Inc()
+				writeJSON(w, http.StatusUnauthorized, authErrorBody{Error: "Authentication required"})
+				return
+			} else if _, ok := s.tokens.Verify(tok); !ok {
+				s.metrics.requests.WithLabelValues("unmatched", "401").Inc()
+				writeJSON(w, http.StatusUnauthorized, authErrorBody{Error: "Invalid or expired token"})
+				return
+			}
+		}
 		s.metrics.requests.WithLabelValues("unmatched", "404").Inc()
-		writeJSON(w, http.StatusNotFound, errorBody{Error: "Cannot " + r.Method + " " + r.URL.Path})
+		writeJSON(w, http.StatusNotFound, errorBody{Error: "Cannot " + r.Method + " " + html.EscapeString(r.URL.Path)})
 		return
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// publicPath is Arc's list of paths its authentication skips (exact
+// paths after cleaning, and two prefixes).
+func publicPath(p string) bool {
+	p = path.Clean(p)
+	switch p {
+	case "/health", "/ready", "/api/v1/auth/verify", "/api/v1/internal/cache/invalidate":
+		return true
+	}
+	for _, prefix := range []string{"/metrics", "/api/v1/metrics"} {
+		if p == prefix || strings.HasPrefix(p, prefix+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 type errorBody struct {
@@ -208,6 +278,10 @@ func tokenFrom(r *http.Request) string {
 	return r.URL.Query().Get("p")
 }
 
+// anyToken is a route any valid token may use (Arc puts no permission
+// on it, only its global authentication).
+const anyToken = auth.Permission("token")
+
 // authorize checks the route's permission and records the caller in the
 // request's context, where the engines' guard reads what it may see.
 func (s *Server) authorize(perm auth.Permission, next http.HandlerFunc) http.HandlerFunc {
@@ -232,7 +306,7 @@ func (s *Server) authorize(perm auth.Permission, next http.HandlerFunc) http.Han
 			writeJSON(w, http.StatusUnauthorized, authErrorBody{Error: "Invalid or expired token"})
 			return
 		}
-		if !t.Has(perm) {
+		if perm != anyToken && !t.Has(perm) {
 			writeJSON(w, http.StatusForbidden, authErrorBody{Error: "Permission denied: " + string(perm) + " required"})
 			return
 		}
@@ -240,37 +314,34 @@ func (s *Server) authorize(perm auth.Permission, next http.HandlerFunc) http.Han
 	}
 }
 
-func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
-	tok := tokenFrom(r)
-	if tok == "" {
-		writeJSON(w, http.StatusUnauthorized, map[string]any{"valid": false, "error": "No token provided"})
-		return
-	}
-	if s.tokens == nil {
-		writeJSON(w, http.StatusOK, map[string]any{"valid": true, "permissions": []auth.Permission{auth.Admin}})
-		return
-	}
-	t, ok := s.tokens.Verify(tok)
-	if !ok {
-		writeJSON(w, http.StatusUnauthorized, map[string]any{"valid": false, "error": "Invalid or expired token"})
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"valid":       true,
-		"token_info":  map[string]any{"id": t.ID, "name": t.Name, "permissions": t.Permissions, "created_at": t.CreatedAt},
-		"permissions": t.Permissions,
-	})
-}
-
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	up := s.opts.now().Sub(s.started)
 	// Keys in Arc's (alphabetical) order.
 	writeJSON(w, http.StatusOK, map[string]any{
 		"status":     "ok",
+		"storage":    map[string]storageTier{"hot": s.storageTier()},
 		"time":       s.opts.now().UTC().Format(time.RFC3339),
 		"uptime":     up.String(),
 		"uptime_sec": up.Seconds(),
 	})
+}
+
+// storageTier is Arc's per-tier storage status (field order as Arc's).
+type storageTier struct {
+	Backend     string `json:"backend"`
+	Credentials string `json:"credentials"`
+	State       string `json:"state"`
+}
+
+// storageTier describes where the data lives: the embedded store is
+// Arc's "local"; a remote backend is named by its kind. /health is
+// liveness, so it reports configuration, not a probe (/ready probes).
+func (s *Server) storageTier() storageTier {
+	name := s.backend.Name()
+	if name == "duckdb" {
+		name = "local"
+	}
+	return storageTier{Backend: name, Credentials: "none", State: "ok"}
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {

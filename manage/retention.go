@@ -1,0 +1,293 @@
+package manage
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"time"
+
+	"tsgate/errs"
+)
+
+// RetentionPolicy is Arc's retention policy, in its response shape (field
+// order as Arc's; the last_* fields come from the newest execution).
+type RetentionPolicy struct {
+	ID                  int64   `json:"id"`
+	Name                string  `json:"name"`
+	Database            string  `json:"database"`
+	Measurement         *string `json:"measurement"`
+	RetentionDays       int     `json:"retention_days"`
+	BufferDays          int     `json:"buffer_days"`
+	IsActive            bool    `json:"is_active"`
+	LastExecutionTime   *string `json:"last_execution_time"`
+	LastExecutionStatus *string `json:"last_execution_status"`
+	LastDeletedCount    *int64  `json:"last_deleted_count"`
+	CreatedAt           string  `json:"created_at"`
+	UpdatedAt           string  `json:"updated_at"`
+}
+
+// RetentionRequest is Arc's create/update body: every field is replaced
+// (a missing is_active is false, a missing buffer_days 0, as in Arc).
+type RetentionRequest struct {
+	Name          string  `json:"name"`
+	Database      string  `json:"database"`
+	Measurement   *string `json:"measurement"`
+	RetentionDays int     `json:"retention_days"`
+	BufferDays    int     `json:"buffer_days"`
+	IsActive      bool    `json:"is_active"`
+}
+
+// RetentionExecution is one run of a policy.
+type RetentionExecution struct {
+	ID                  int64   `json:"id"`
+	PolicyID            int64   `json:"policy_id"`
+	ExecutionTime       string  `json:"execution_time"`
+	Status              string  `json:"status"`
+	DeletedCount        int64   `json:"deleted_count"`
+	CutoffDate          *string `json:"cutoff_date"`
+	ExecutionDurationMs float64 `json:"execution_duration_ms"`
+	ErrorMessage        *string `json:"error_message"`
+}
+
+// RetentionResult is Arc's answer to an execution.
+type RetentionResult struct {
+	PolicyID             int64    `json:"policy_id"`
+	PolicyName           string   `json:"policy_name"`
+	DeletedCount         int64    `json:"deleted_count"`
+	FilesDeleted         int      `json:"files_deleted"`
+	ExecutionTimeMs      float64  `json:"execution_time_ms"`
+	DryRun               bool     `json:"dry_run"`
+	CutoffDate           string   `json:"cutoff_date"`
+	AffectedMeasurements []string `json:"affected_measurements"`
+}
+
+func invalid(msg string) error { return errs.New(errs.Invalid, msg) }
+
+func checkRetention(r RetentionRequest, create bool) error {
+	if create {
+		switch {
+		case r.Name == "":
+			return invalid("name is required")
+		case r.Database == "":
+			return invalid("database is required")
+		case r.RetentionDays <= 0:
+			return invalid("retention_days must be greater than 0")
+		}
+	}
+	if r.RetentionDays <= r.BufferDays {
+		return invalid("retention_days must be greater than buffer_days")
+	}
+	return nil
+}
+
+// view is p with its last execution's fields (caller holds mu).
+func (m *Manager) retentionView(p *RetentionPolicy) RetentionPolicy {
+	v := *p
+	for i := len(m.state.RetExecs) - 1; i >= 0; i-- {
+		e := m.state.RetExecs[i]
+		if e.PolicyID == p.ID {
+			t, st, n := e.ExecutionTime, e.Status, e.DeletedCount
+			v.LastExecutionTime, v.LastExecutionStatus, v.LastDeletedCount = &t, &st, &n
+			break
+		}
+	}
+	return v
+}
+
+// CreateRetention stores a new policy.
+func (m *Manager) CreateRetention(r RetentionRequest) (RetentionPolicy, error) {
+	if err := checkRetention(r, true); err != nil {
+		return RetentionPolicy{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if slices.ContainsFunc(m.state.Retention, func(p *RetentionPolicy) bool { return p.Name == r.Name }) {
+		return RetentionPolicy{}, invalid("Retention policy with name '" + r.Name + "' already exists")
+	}
+	now := stamp(m.now())
+	p := &RetentionPolicy{ID: m.nextID("retention"), Name: r.Name, Database: r.Database, Measurement: r.Measurement,
+		RetentionDays: r.RetentionDays, BufferDays: r.BufferDays, IsActive: r.IsActive, CreatedAt: now, UpdatedAt: now}
+	m.state.Retention = append(m.state.Retention, p)
+	if err := m.save(); err != nil {
+		m.state.Retention = m.state.Retention[:len(m.state.Retention)-1]
+		return RetentionPolicy{}, errs.Wrap(errs.Internal, err, "Failed to create retention policy")
+	}
+	return m.retentionView(p), nil
+}
+
+// Retentions lists the policies, newest first (Arc's created_at DESC).
+func (m *Manager) Retentions() []RetentionPolicy {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]RetentionPolicy, 0, len(m.state.Retention))
+	for i := len(m.state.Retention) - 1; i >= 0; i-- {
+		out = append(out, m.retentionView(m.state.Retention[i]))
+	}
+	return out
+}
+
+func (m *Manager) retention(id int64) (*RetentionPolicy, error) {
+	i := slices.IndexFunc(m.state.Retention, func(p *RetentionPolicy) bool { return p.ID == id })
+	if i < 0 {
+		return nil, errs.New(errs.NotFound, "Retention policy not found")
+	}
+	return m.state.Retention[i], nil
+}
+
+// Retention returns one policy.
+func (m *Manager) Retention(id int64) (RetentionPolicy, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, err := m.retention(id)
+	if err != nil {
+		return RetentionPolicy{}, err
+	}
+	return m.retentionView(p), nil
+}
+
+// UpdateRetention replaces a policy's fields.
+func (m *Manager) UpdateRetention(id int64, r RetentionRequest) (RetentionPolicy, error) {
+	if err := checkRetention(r, false); err != nil {
+		return RetentionPolicy{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, err := m.retention(id)
+	if err != nil {
+		return RetentionPolicy{}, err
+	}
+	old := *p
+	p.Name, p.Database, p.Measurement, p.RetentionDays, p.BufferDays, p.IsActive = r.Name, r.Database, r.Measurement, r.RetentionDays, r.BufferDays, r.IsActive
+	p.UpdatedAt = stamp(m.now())
+	if err := m.save(); err != nil {
+		*p = old
+		return RetentionPolicy{}, errs.Wrap(errs.Internal, err, "Failed to update retention policy")
+	}
+	return m.retentionView(p), nil
+}
+
+// DeleteRetention removes a policy and its executions.
+func (m *Manager) DeleteRetention(id int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, err := m.retention(id); err != nil {
+		return err
+	}
+	m.state.Retention = slices.DeleteFunc(m.state.Retention, func(p *RetentionPolicy) bool { return p.ID == id })
+	m.state.RetExecs = slices.DeleteFunc(m.state.RetExecs, func(e *RetentionExecution) bool { return e.PolicyID == id })
+	if err := m.save(); err != nil {
+		return errs.Wrap(errs.Internal, err, "Failed to delete retention policy")
+	}
+	return nil
+}
+
+// RetentionExecutions lists a policy's runs, newest first.
+func (m *Manager) RetentionExecutions(id int64, limit int) ([]RetentionExecution, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, err := m.retention(id); err != nil {
+		return nil, err
+	}
+	var out []RetentionExecution
+	for i := len(m.state.RetExecs) - 1; i >= 0 && len(out) < limit; i-- {
+		if e := m.state.RetExecs[i]; e.PolicyID == id {
+			out = append(out, *e)
+		}
+	}
+	return out, nil
+}
+
+// ExecuteRetention deletes the rows older than the policy's cut-off (now
+// minus retention and buffer days) from its measurement, or from every
+// measurement of its database. A dry run only counts them.
+func (m *Manager) ExecuteRetention(ctx context.Context, id int64, dryRun bool) (RetentionResult, error) {
+	start := m.now()
+	m.mu.Lock()
+	p, err := m.retention(id)
+	var pol RetentionPolicy
+	if err == nil {
+		pol = *p
+	}
+	m.mu.Unlock()
+	if err != nil {
+		return RetentionResult{}, err
+	}
+	if !pol.IsActive {
+		return RetentionResult{}, invalid("Retention policy is not active")
+	}
+	key := "retention:" + strconv.FormatInt(id, 10)
+	if !m.claim(key) {
+		return RetentionResult{}, errs.New(errs.Conflict, "Retention policy is already running")
+	}
+	defer m.release(key)
+	cutoff := start.UTC().Add(-time.Duration(pol.RetentionDays+pol.BufferDays) * 24 * time.Hour)
+	res := RetentionResult{PolicyID: pol.ID, PolicyName: pol.Name, DryRun: dryRun, CutoffDate: cutoff.Format(time.RFC3339)}
+	var ms []string
+	if pol.Measurement != nil {
+		ms = []string{*pol.Measurement}
+	} else if ms, err = m.engine.Measurements(ctx, pol.Database); err != nil {
+		return res, err
+	}
+	where := olderThan(cutoff)
+	runErr := func() error {
+		for _, meas := range ms {
+			n, err := m.CountRows(ctx, pol.Database, meas, where)
+			if err != nil {
+				return errs.Wrap(errs.CodeOf(err), err, "retention aborted at measurement \""+meas+"\": "+errs.As(err).Msg)
+			}
+			if n == 0 {
+				continue
+			}
+			if !dryRun {
+				if err := m.engine.DeleteRows(ctx, pol.Database, meas, where); err != nil {
+					return errs.Wrap(errs.CodeOf(err), err, "retention aborted at measurement \""+meas+"\": "+errs.As(err).Msg)
+				}
+			}
+			res.DeletedCount += n
+			res.FilesDeleted++
+			res.AffectedMeasurements = append(res.AffectedMeasurements, meas)
+		}
+		return nil
+	}()
+	res.ExecutionTimeMs = float64(m.now().Sub(start).Microseconds()) / 1000
+	if !dryRun {
+		m.recordRetention(pol.ID, start, res, runErr)
+	}
+	return res, runErr
+}
+
+func (m *Manager) recordRetention(id int64, at time.Time, res RetentionResult, runErr error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cutoff := res.CutoffDate
+	msg := ""
+	status := "completed"
+	if runErr != nil {
+		status, msg = "failed", errs.As(runErr).Msg
+	}
+	m.state.RetExecs = append(m.state.RetExecs, &RetentionExecution{
+		ID: m.nextID("retention_execution"), PolicyID: id, ExecutionTime: stamp(at), Status: status,
+		DeletedCount: res.DeletedCount, CutoffDate: &cutoff, ExecutionDurationMs: res.ExecutionTimeMs, ErrorMessage: &msg,
+	})
+	m.state.RetExecs = trimExecs(m.state.RetExecs, func(e *RetentionExecution) int64 { return e.PolicyID }, id)
+	_ = m.save() // the deletion happened; a lost history row is not worth failing it
+}
+
+// trimExecs keeps the newest keepExecutions runs of owner id.
+func trimExecs[E any](execs []E, owner func(E) int64, id int64) []E {
+	n := 0
+	for _, e := range execs {
+		if owner(e) == id {
+			n++
+		}
+	}
+	for i := 0; n > keepExecutions && i < len(execs); {
+		if owner(execs[i]) == id {
+			execs = slices.Delete(execs, i, i+1)
+			n--
+			continue
+		}
+		i++
+	}
+	return execs
+}

@@ -1,0 +1,503 @@
+package arc
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"tsgate/auth"
+	"tsgate/errs"
+	"tsgate/manage"
+	"tsgate/translate"
+)
+
+// Arc's management routes: databases, deletes, retention policies and
+// continuous queries, over package manage (state in the data directory,
+// jobs on any backend). Request shapes, checks and texts follow Arc's
+// handlers (internal/api/databases.go, delete.go, retention.go,
+// continuous_query.go); where tsgate differs it says so.
+
+// ManageConfig is the management routes' configuration, Arc's defaults
+// in DefaultManageConfig.
+type ManageConfig struct {
+	// DeleteEnabled allows row and database deletes (off by default, as
+	// in Arc).
+	DeleteEnabled bool
+	// ConfirmationThreshold: a delete of more rows needs confirm=true.
+	ConfirmationThreshold int64
+	// MaxRowsPerDelete: a delete of more rows is refused.
+	MaxRowsPerDelete int64
+	// Retention and ContinuousQueries register their routes.
+	Retention, ContinuousQueries bool
+}
+
+// DefaultManageConfig is Arc's configuration defaults.
+func DefaultManageConfig() ManageConfig {
+	return ManageConfig{ConfirmationThreshold: 10_000, MaxRowsPerDelete: 1_000_000, Retention: true, ContinuousQueries: true}
+}
+
+// WithManager serves Arc's management routes over m.
+func WithManager(m *manage.Manager, cfg ManageConfig) Option {
+	return func(o *options) { o.manager, o.manage = m, cfg }
+}
+
+// Checker is an optional Backend capability: classify a query as Query
+// would, without running it (a continuous query is checked when it is
+// stored).
+type Checker interface {
+	Check(ctx context.Context, q Query) error
+}
+
+func (s *Server) manageRoutes(handle func(string, auth.Permission, http.HandlerFunc)) {
+	m := s.opts.manager
+	if m == nil {
+		return
+	}
+	handle("POST /api/v1/databases", auth.Admin, s.createDatabase)
+	handle("GET /api/v1/databases/{name}", auth.Read, s.getDatabase)
+	handle("DELETE /api/v1/databases/{name}", auth.Admin, s.deleteDatabase)
+	handle("POST /api/v1/delete", auth.Admin, s.deleteRows)
+	handle("GET /api/v1/delete/config", auth.Admin, s.deleteConfig)
+	if s.opts.manage.Retention {
+		handle("GET /api/v1/retention", anyToken, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, nilIfEmpty(m.Retentions())) })
+		handle("POST /api/v1/retention", auth.Admin, s.createRetention)
+		handle("GET /api/v1/retention/{id}", anyToken, withID("Invalid policy ID", func(w http.ResponseWriter, r *http.Request, id int64) {
+			p, err := m.Retention(id)
+			answer(w, http.StatusOK, p, err)
+		}))
+		handle("PUT /api/v1/retention/{id}", auth.Admin, withID("Invalid policy ID", s.updateRetention))
+		handle("DELETE /api/v1/retention/{id}", auth.Admin, withID("Invalid policy ID", func(w http.ResponseWriter, r *http.Request, id int64) {
+			answer(w, http.StatusOK, map[string]string{"message": "Retention policy deleted successfully"}, m.DeleteRetention(id))
+		}))
+		handle("POST /api/v1/retention/{id}/execute", auth.Admin, withID("Invalid policy ID", s.executeRetention))
+		handle("GET /api/v1/retention/{id}/executions", anyToken, withID("Invalid policy ID", func(w http.ResponseWriter, r *http.Request, id int64) {
+			ex, err := m.RetentionExecutions(id, limitParam(r))
+			answer(w, http.StatusOK, map[string]any{"executions": ex, "policy_id": id}, err)
+		}))
+	}
+	if s.opts.manage.ContinuousQueries {
+		handle("GET /api/v1/continuous_queries", auth.Admin, func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusOK, nilIfEmpty(m.CQs(r.URL.Query().Get("database"), r.URL.Query().Get("is_active"))))
+		})
+		handle("POST /api/v1/continuous_queries", auth.Admin, s.createCQ)
+		handle("GET /api/v1/continuous_queries/{id}", auth.Admin, withID("Invalid query ID", func(w http.ResponseWriter, r *http.Request, id int64) {
+			q, err := m.CQ(id)
+			answer(w, http.StatusOK, q, err)
+		}))
+		handle("PUT /api/v1/continuous_queries/{id}", auth.Admin, withID("Invalid query ID", s.updateCQ))
+		handle("DELETE /api/v1/continuous_queries/{id}", auth.Admin, withID("Invalid query ID", func(w http.ResponseWriter, r *http.Request, id int64) {
+			answer(w, http.StatusOK, map[string]string{"message": "Continuous query deleted successfully"}, m.DeleteCQ(id))
+		}))
+		handle("POST /api/v1/continuous_queries/{id}/execute", auth.Admin, withID("Invalid query ID", s.executeCQ))
+		handle("GET /api/v1/continuous_queries/{id}/executions", auth.Admin, withID("Invalid query ID", func(w http.ResponseWriter, r *http.Request, id int64) {
+			ex, err := m.CQExecutions(id, limitParam(r))
+			answer(w, http.StatusOK, map[string]any{"executions": ex, "query_id": id}, err)
+		}))
+	}
+}
+
+// nilIfEmpty: Arc's lists come from `var out []T` appended row by row, so
+// an empty list is JSON null.
+func nilIfEmpty[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+// answer writes v, or err as Arc's {"error": …} body.
+func answer(w http.ResponseWriter, status int, v any, err error) {
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, status, v)
+}
+
+func withID(bad string, h func(http.ResponseWriter, *http.Request, int64)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, errorBody{Error: bad})
+			return
+		}
+		h(w, r, id)
+	}
+}
+
+func limitParam(r *http.Request) int {
+	if n, err := strconv.Atoi(r.URL.Query().Get("limit")); err == nil && n > 0 {
+		return n
+	}
+	return 50
+}
+
+// decodeBody reads a JSON body; a failure is Arc's 400.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := readJSONBody(r, v); err != nil {
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: "Invalid request body: " + err.Error()})
+		return false
+	}
+	return true
+}
+
+// ---- databases ----
+
+var reservedDatabases = map[string]bool{"system": true, "internal": true, "_internal": true}
+
+const invalidCreateName = "Invalid database name: must start with a letter and contain only alphanumeric characters, underscores, or hyphens (max 64 characters)"
+
+func (s *Server) createDatabase(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Name string `json:"name"`
+	}
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	switch {
+	case req.Name == "":
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: "Database name is required"})
+		return
+	case !validDatabase(req.Name):
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: invalidCreateName})
+		return
+	case reservedDatabases[strings.ToLower(req.Name)]:
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: "Database name '" + req.Name + "' is reserved"})
+		return
+	}
+	created, err := s.opts.manager.CreateDatabase(r.Context(), req.Name)
+	if err != nil {
+		if errs.CodeOf(err) != errs.Conflict {
+			err = errs.Wrap(errs.Internal, err, "Failed to create database: "+errs.As(err).Msg)
+		}
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, struct {
+		Name             string `json:"name"`
+		MeasurementCount int    `json:"measurement_count"`
+		CreatedAt        string `json:"created_at"`
+	}{req.Name, 0, created.UTC().Format(time.RFC3339)})
+}
+
+// databaseExists is Arc's rule: the marker (created through the API) or
+// any data.
+func (s *Server) databaseExists(ctx context.Context, db string) (int, bool, error) {
+	ms, err := s.backend.Measurements(ctx, db)
+	if err != nil {
+		return 0, false, err
+	}
+	_, created := s.opts.manager.DatabaseCreated(db)
+	return len(ms), created || len(ms) > 0, nil
+}
+
+func (s *Server) getDatabase(w http.ResponseWriter, r *http.Request) {
+	db := r.PathValue("name")
+	if !validDatabase(db) {
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: fmt.Sprintf("invalid database name %q", db)})
+		return
+	}
+	n, ok, err := s.databaseExists(r.Context(), db)
+	switch {
+	case err != nil:
+		s.fail(w, err)
+	case !ok:
+		writeJSON(w, http.StatusNotFound, errorBody{Error: "Database '" + db + "' not found"})
+	default:
+		writeJSON(w, http.StatusOK, databaseInfo{Name: db, MeasurementCount: n})
+	}
+}
+
+const deletesDisabled = "Delete operations are disabled. Set delete.enabled=true in tsgate.toml to enable."
+
+func (s *Server) deleteDatabase(w http.ResponseWriter, r *http.Request) {
+	db := r.PathValue("name")
+	switch {
+	case !s.opts.manage.DeleteEnabled:
+		writeJSON(w, http.StatusForbidden, errorBody{Error: deletesDisabled})
+		return
+	case r.URL.Query().Get("confirm") != "true":
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: "Confirmation required. Add ?confirm=true to delete the database."})
+		return
+	case reservedDatabases[strings.ToLower(db)]:
+		writeJSON(w, http.StatusForbidden, errorBody{Error: "Cannot delete reserved database '" + db + "'"})
+		return
+	case !validDatabase(db):
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: fmt.Sprintf("invalid database name %q", db)})
+		return
+	}
+	if _, ok, err := s.databaseExists(r.Context(), db); err != nil {
+		s.fail(w, err)
+		return
+	} else if !ok {
+		writeJSON(w, http.StatusNotFound, errorBody{Error: "Database '" + db + "' not found"})
+		return
+	}
+	// Arc counts the files it removed, its marker included; tsgate
+	// counts the measurements it dropped (and the marker).
+	_, created := s.opts.manager.DatabaseCreated(db)
+	n, err := s.opts.manager.DropDatabase(r.Context(), db)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	if created {
+		n++
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"files_deleted": n, "message": "Database '" + db + "' deleted successfully"})
+}
+
+// ---- deletes ----
+
+// deleteResponse is Arc's DeleteResponse, fields in its order.
+type deleteResponse struct {
+	Success         bool     `json:"success"`
+	DeletedCount    int64    `json:"deleted_count"`
+	AffectedFiles   int      `json:"affected_files"`
+	RewrittenFiles  int      `json:"rewritten_files"`
+	ExecutionTimeMs float64  `json:"execution_time_ms"`
+	DryRun          bool     `json:"dry_run"`
+	FilesProcessed  []string `json:"files_processed"`
+	FailedFiles     []string `json:"failed_files,omitempty"`
+	Error           string   `json:"error,omitempty"`
+}
+
+func (s *Server) deleteConfig(w http.ResponseWriter, r *http.Request) {
+	c := s.opts.manage
+	writeJSON(w, http.StatusOK, struct {
+		Enabled               bool              `json:"enabled"`
+		ConfirmationThreshold int64             `json:"confirmation_threshold"`
+		MaxRowsPerDelete      int64             `json:"max_rows_per_delete"`
+		Implementation        string            `json:"implementation"`
+		PerformanceImpact     map[string]string `json:"performance_impact"`
+	}{c.DeleteEnabled, c.ConfirmationThreshold, c.MaxRowsPerDelete, "backend-native",
+		map[string]string{"deletes": "the backend's own delete (DuckDB/PostgreSQL DELETE, ClickHouse ALTER TABLE … DELETE, InfluxQL DELETE)", "queries": "zero overhead", "writes": "zero overhead"}})
+}
+
+// whereText applies Arc's text checks to a delete's condition and returns
+// it without a leading WHERE; full says it deletes everything.
+func whereText(where string) (cond string, full bool, err error) {
+	cond = strings.TrimSpace(where)
+	if cond == "" {
+		return "", false, errs.New(errs.Invalid, "WHERE clause is required. To delete all data, use WHERE clause '1=1' with confirm=true")
+	}
+	if len(cond) > 6 && strings.EqualFold(cond[:6], "WHERE ") {
+		cond = strings.TrimSpace(cond[6:])
+	}
+	if strings.Count(cond, "'")%2 != 0 {
+		return "", false, errs.New(errs.Invalid, "WHERE clause has unmatched quotes")
+	}
+	if strings.Count(cond, "(") != strings.Count(cond, ")") {
+		return "", false, errs.New(errs.Invalid, "WHERE clause has unmatched parentheses")
+	}
+	switch strings.ToUpper(cond) {
+	case "1=1", "TRUE", "1":
+		full = true
+	}
+	return cond, full, nil
+}
+
+func (s *Server) deleteRows(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	var req struct {
+		Database    string `json:"database"`
+		Measurement string `json:"measurement"`
+		Where       string `json:"where"`
+		DryRun      bool   `json:"dry_run"`
+		Confirm     bool   `json:"confirm"`
+	}
+	fail := func(status int, msg string) {
+		writeJSON(w, status, deleteResponse{Error: msg, ExecutionTimeMs: float64(time.Since(start).Milliseconds())})
+	}
+	if !s.opts.manage.DeleteEnabled {
+		fail(http.StatusForbidden, deletesDisabled)
+		return
+	}
+	if err := readJSONBody(r, &req); err != nil {
+		fail(http.StatusBadRequest, "Invalid request body: "+err.Error())
+		return
+	}
+	switch {
+	case req.Database == "":
+		fail(http.StatusBadRequest, "database is required")
+		return
+	case req.Measurement == "":
+		fail(http.StatusBadRequest, "measurement is required")
+		return
+	case !validDatabase(req.Database):
+		fail(http.StatusBadRequest, "database name contains invalid characters")
+		return
+	case !measurementNameRe.MatchString(req.Measurement):
+		fail(http.StatusBadRequest, "measurement name contains invalid characters")
+		return
+	}
+	cond, full, err := whereText(req.Where)
+	if err != nil {
+		fail(http.StatusBadRequest, errs.As(err).Msg)
+		return
+	}
+	// The condition is parsed and printed again by tsgate: only what it
+	// understands as a condition on this measurement is deleted by.
+	pred, err := translate.Predicate(req.Measurement, cond)
+	if err != nil {
+		fail(http.StatusBadRequest, errs.As(err).Msg)
+		return
+	}
+	if full && !req.Confirm {
+		fail(http.StatusBadRequest, "Full table delete detected (WHERE 1=1). Set confirm=true to proceed.")
+		return
+	}
+	if !req.DryRun && !req.Confirm {
+		fail(http.StatusBadRequest, "Confirmation required for delete operation. Set confirm=true or use dry_run=true to preview.")
+		return
+	}
+	m := s.opts.manager
+	n, err := m.CountRows(r.Context(), req.Database, req.Measurement, pred)
+	if err != nil {
+		s.countError(err)
+		status := errs.CodeOf(err).HTTPStatus()
+		if status < 500 && errs.CodeOf(err) != errs.Unsupported {
+			status = http.StatusInternalServerError
+		}
+		fail(status, "Failed to find affected files: "+errs.As(err).Msg)
+		return
+	}
+	resp := deleteResponse{Success: true, DryRun: req.DryRun, FilesProcessed: []string{}}
+	done := func() {
+		resp.ExecutionTimeMs = float64(time.Since(start).Milliseconds())
+		writeJSON(w, http.StatusOK, resp)
+	}
+	if n == 0 {
+		done()
+		return
+	}
+	c := s.opts.manage
+	if n > c.MaxRowsPerDelete {
+		fail(http.StatusBadRequest, fmt.Sprintf("Delete would affect %d rows, exceeding maximum of %d. Adjust delete.max_rows_per_delete in tsgate.toml or refine WHERE clause.", n, c.MaxRowsPerDelete))
+		return
+	}
+	if n > c.ConfirmationThreshold && !req.Confirm {
+		fail(http.StatusBadRequest, fmt.Sprintf("Delete would affect %d rows (threshold: %d). Set confirm=true to proceed.", n, c.ConfirmationThreshold))
+		return
+	}
+	// Arc reports Parquet files; a backend's table is one "file".
+	resp.DeletedCount, resp.AffectedFiles, resp.FilesProcessed = n, 1, []string{req.Database + "/" + req.Measurement}
+	if req.DryRun {
+		done()
+		return
+	}
+	if err := m.DeleteRows(r.Context(), req.Database, req.Measurement, pred); err != nil {
+		s.countError(err)
+		s.log.Error("delete failed", "db", req.Database, "measurement", req.Measurement, "err", err)
+		status := errs.CodeOf(err).HTTPStatus()
+		fail(status, "Delete aborted: "+errs.As(err).Msg)
+		return
+	}
+	resp.RewrittenFiles = 1
+	done()
+}
+
+// ---- retention ----
+
+func (s *Server) createRetention(w http.ResponseWriter, r *http.Request) {
+	var req manage.RetentionRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	p, err := s.opts.manager.CreateRetention(req)
+	answer(w, http.StatusCreated, p, err)
+}
+
+func (s *Server) updateRetention(w http.ResponseWriter, r *http.Request, id int64) {
+	var req manage.RetentionRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	p, err := s.opts.manager.UpdateRetention(id, req)
+	answer(w, http.StatusOK, p, err)
+}
+
+func (s *Server) executeRetention(w http.ResponseWriter, r *http.Request, id int64) {
+	var req struct {
+		DryRun  bool `json:"dry_run"`
+		Confirm bool `json:"confirm"`
+	}
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if !req.DryRun && !req.Confirm {
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: "Confirmation required for retention policy execution. Set confirm=true"})
+		return
+	}
+	res, err := s.opts.manager.ExecuteRetention(r.Context(), id, req.DryRun)
+	if err != nil {
+		s.countError(err)
+	}
+	answer(w, http.StatusOK, res, err)
+}
+
+// ---- continuous queries ----
+
+// checkQuery is the classification a stored query gets.
+func (s *Server) checkQuery(ctx context.Context, db, sql string) error {
+	if c, ok := s.backend.(Checker); ok {
+		return c.Check(ctx, Query{DB: db, SQL: sql})
+	}
+	return nil
+}
+
+func (s *Server) createCQ(w http.ResponseWriter, r *http.Request) {
+	var req manage.CQRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	q, err := s.opts.manager.CreateCQ(r.Context(), req, s.checkQuery)
+	answer(w, http.StatusCreated, q, err)
+}
+
+func (s *Server) updateCQ(w http.ResponseWriter, r *http.Request, id int64) {
+	var req manage.CQRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	q, err := s.opts.manager.UpdateCQ(r.Context(), id, req, s.checkQuery)
+	answer(w, http.StatusOK, q, err)
+}
+
+func (s *Server) executeCQ(w http.ResponseWriter, r *http.Request, id int64) {
+	var req struct {
+		StartTime *string `json:"start_time"`
+		EndTime   *string `json:"end_time"`
+		DryRun    bool    `json:"dry_run"`
+	}
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	win := manage.CQWindow{DryRun: req.DryRun}
+	for _, f := range []struct {
+		in   *string
+		out  *time.Time
+		name string
+	}{{req.StartTime, &win.Start, "start_time"}, {req.EndTime, &win.End, "end_time"}} {
+		if f.in == nil {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, *f.in)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, errorBody{Error: "Invalid " + f.name + " format"})
+			return
+		}
+		*f.out = t
+	}
+	res, err := s.opts.manager.ExecuteCQ(r.Context(), id, win)
+	if err != nil {
+		s.countError(err)
+		if c := errs.CodeOf(err); c != errs.Invalid && c != errs.NotFound && c != errs.Conflict {
+			err = errs.Wrap(errs.Internal, err, errs.As(err).Msg)
+		}
+	}
+	answer(w, http.StatusOK, res, err)
+}
