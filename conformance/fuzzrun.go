@@ -84,6 +84,7 @@ func Fuzz(ctx context.Context, ds *Dataset, targets []*Target, opt FuzzOptions) 
 	if ref == nil {
 		return nil, errors.New("no reference target")
 	}
+	defer dropAll(targets, ds)
 	for _, t := range targets {
 		if err := load(ctx, t, ds); err != nil {
 			return nil, fmt.Errorf("%s: load dataset: %w", t.Name, err)

@@ -241,6 +241,7 @@ func Run(ctx context.Context, ds *Dataset, cases []Case, targets []*Target, opt 
 		return nil, errors.New("no reference target")
 	}
 	rep := &Report{Started: time.Now().UTC(), Cases: cases, Total: len(cases)}
+	defer dropAll(targets, ds)
 	for _, t := range targets {
 		if err := load(ctx, t, ds); err != nil {
 			return nil, fmt.Errorf("%s: load dataset: %w", t.Name, err)
@@ -267,6 +268,19 @@ func without(ts []*Target, x *Target) []*Target {
 		}
 	}
 	return out
+}
+
+// dropAll removes the run's database from every backend that can drop
+// one (each run writes a fresh database; left behind, they pile up on the
+// servers). Best effort: the results are already taken.
+func dropAll(targets []*Target, ds *Dataset) {
+	for _, t := range targets {
+		if d, ok := dialects.As[dialects.Deleter](t.Backend); ok && !t.Reference {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			d.DropDatabase(ctx, ds.Database)
+			cancel()
+		}
+	}
 }
 
 // load writes the dataset; an optional measurement the backend refuses
