@@ -188,7 +188,8 @@ func (Generator) Generate(q ast.Query, env *target.Env) (*target.Output, error) 
 			return nil, target.Refuse(Name, "a boolean field returned with tag "+t, q,
 				"InfluxDB 1.8's group() scrambles boolean columns, and per-series tables cannot carry a tag some series lack")
 		}
-		return &target.Output{Text: prog.String(), Notes: p.Notes, Post: perTable(pipe, p, post1)}, nil
+		post := perTable(pipe, p, post1) // adds stages: before the text is printed
+		return &target.Output{Text: prog.String(), Notes: p.Notes, Post: post}, nil
 	}
 	pipe.Add("group")
 	switch p.Order {
