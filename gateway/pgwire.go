@@ -209,7 +209,7 @@ func figureColname(x ast.Expr) (string, bool) {
 		return strings.ToLower(e.Name), true
 	case *ast.Agg:
 		switch e.Kind {
-		case ast.AggCount, ast.AggSum, ast.AggAvg, ast.AggMin, ast.AggMax:
+		case ast.AggCount, ast.AggSum, ast.AggAvg, ast.AggMin, ast.AggMax, ast.AggBoolAnd, ast.AggBoolOr:
 			return e.Kind.String(), true
 		}
 	case *ast.Cast:

@@ -156,6 +156,11 @@ func generate(sql string, st ast.Statement, gen Generator, src Source, env *targ
 	if err := Rewrite(q, src); err != nil {
 		return nil, charPos(sql, err)
 	}
+	if src == FromPostgres {
+		if err := resolveDivision(q, env.Schema); err != nil {
+			return nil, charPos(sql, err)
+		}
+	}
 	if c, ok := constantSelect(q); ok {
 		tr.Const = c
 		return tr, nil

@@ -1,6 +1,8 @@
 package duckdbsql
 
 import (
+	"strconv"
+
 	"tsgate/dialects/postgres"
 	"tsgate/translate/ast"
 	"tsgate/translate/sqlgen"
@@ -46,7 +48,130 @@ func Dialect() *sqlgen.Dialect {
 		Regex:         regex,
 		Cast:          cast,
 		Binary:        binary,
+		Node:          node,
 	}
+}
+
+// node spells the functions whose meaning differs between the two source
+// dialects: from Arc SQL they are DuckDB's own, from pg wire they must
+// mean what they mean in PostgreSQL.
+func node(g *sqlgen.Gen, n ast.Node) bool {
+	f, ok := n.(*ast.Func)
+	if !ok || f.Over != nil || len(f.Args) == 0 {
+		return false
+	}
+	switch f.Name {
+	case "round":
+		return round(g, f)
+	case "substr", "substring":
+		return substr(g, f)
+	case "greatest", "least":
+		// Both skip NULLs and answer NULL only when every argument is.
+		if !pgSemantics(g) {
+			return false
+		}
+		call(g, f.Name, f.Args)
+		return true
+	}
+	return false
+}
+
+func pgSemantics(g *sqlgen.Gen) bool { return g.Env != nil && g.Env.PostgresSemantics }
+
+// round: PostgreSQL's round(double precision) is rint, ties to even
+// (DuckDB's round_even), and integers take that overload; round(numeric)
+// breaks ties away from zero like DuckDB's round of a DECIMAL. PostgreSQL has no
+// round(double precision, int).
+func round(g *sqlgen.Gen, f *ast.Func) bool {
+	name := "round"
+	if pgSemantics(g) {
+		k := g.TypeOf(f.Args[0])
+		switch {
+		case len(f.Args) != 1:
+			g.Refuse("round(x, n)", f, "PostgreSQL rounds only numeric to n places: CAST(x AS numeric(p, s)) first")
+			return true
+		case k == sqlgen.KFloat:
+			g.W("round_even(")
+			g.Expr(f.Args[0])
+			g.W(", 0)")
+			return true
+		case k == sqlgen.KInt:
+			// PostgreSQL has no round(bigint): the integer goes to
+			// double precision, where it is already whole.
+			g.W("CAST(")
+			g.Expr(f.Args[0])
+			g.W(" AS DOUBLE)")
+			return true
+		case !k.Exact():
+			g.Refuse("round() of a value of unknown type", f, "PostgreSQL rounds double precision ties to even and numeric away from zero: cast the argument")
+			return true
+		}
+	}
+	call(g, name, f.Args)
+	return true
+}
+
+// substr agrees with PostgreSQL for a start of at least 1 and a length of
+// at least 0, given as constants: PostgreSQL counts a start below 1 as
+// positions before the string, DuckDB from its end, and PostgreSQL
+// rejects a negative length.
+func substr(g *sqlgen.Gen, f *ast.Func) bool {
+	if !pgSemantics(g) {
+		call(g, "substr", f.Args)
+		return true
+	}
+	var n [2]int64
+	ok := len(f.Args) == 2 || len(f.Args) == 3
+	for i := 1; ok && i < len(f.Args); i++ {
+		n[i-1], ok = intConst(f.Args[i])
+	}
+	if !ok || len(f.Args) == 3 && n[1] < 0 {
+		g.Refuse("substr() with a non-constant start or length, or a negative length", f,
+			"PostgreSQL counts a start below 1 as positions before the string, DuckDB from its end; a negative length is an error")
+		return true
+	}
+	start, length := n[0], n[1]
+	if start >= 1 {
+		call(g, "substr", f.Args)
+		return true
+	}
+	// The positions before the string count against the length.
+	g.W("substr(")
+	g.Expr(f.Args[0])
+	g.W(", 1")
+	if len(f.Args) == 3 {
+		g.W(", " + strconv.FormatInt(max(start+length-1, 0), 10))
+	}
+	g.W(")")
+	return true
+}
+
+// intConst reads an integer constant, negated or not.
+func intConst(e ast.Expr) (int64, bool) {
+	neg := false
+	if u, ok := e.(*ast.Unary); ok && u.Op == ast.Neg {
+		neg, e = true, u.X
+	}
+	l, ok := e.(*ast.Literal)
+	if !ok || l.Kind != ast.LitInt || l.Int < -1<<40 || l.Int > 1<<40 {
+		return 0, false
+	}
+	if neg {
+		return -l.Int, true
+	}
+	return l.Int, true
+}
+
+func call(g *sqlgen.Gen, name string, args []ast.Expr) {
+	g.W(name)
+	g.W("(")
+	for i, a := range args {
+		if i > 0 {
+			g.W(", ")
+		}
+		g.Expr(a)
+	}
+	g.W(")")
 }
 
 func extractFields() map[string]string {
@@ -123,14 +248,54 @@ func cast(g *sqlgen.Gen, c *ast.Cast) bool {
 	case c.Type.Kind == ast.TypeVarchar && c.Type.Length > 0:
 		g.Refuse("CAST to varchar(n)", c, "DuckDB ignores the length, PostgreSQL truncates to it")
 		return true
+	case (c.Type.Kind == ast.TypeText || c.Type.Kind == ast.TypeVarchar) && pgSemantics(g):
+		if k := g.TypeOf(c.X); k == sqlgen.KFloat || k == sqlgen.KUnknown {
+			g.Refuse("CAST of double precision to text", c, "PostgreSQL prints 0 and 1e+300 where DuckDB prints 0.0 and 1e300")
+			return true
+		}
 	}
 	return false
 }
 
 func binary(g *sqlgen.Gen, b *ast.Binary) bool {
-	if b.Op == ast.OpIntDiv {
+	pg := g.Env != nil && g.Env.PostgresSemantics
+	switch {
+	case b.Op == ast.OpIntDiv && pg && nonZeroNorMinusOne(b.R):
+		// PostgreSQL's integer / and DuckDB's // both truncate toward
+		// zero; a constant divisor other than 0 and -1 leaves out the
+		// cases where they part (PostgreSQL raises division by zero or
+		// bigint out of range, DuckDB answers NULL).
+		// Parenthesized whole: // binds like * in DuckDB, tighter than
+		// the printer's model of an unknown operator.
+		g.W("((")
+		g.Expr(b.L)
+		g.W(") // (")
+		g.Expr(b.R)
+		g.W("))")
+		return true
+	case b.Op == ast.OpIntDiv && pg:
+		g.Refuse("integer division by a value that may be 0 or -1", b, "PostgreSQL raises an error there, DuckDB answers NULL or wraps")
+		return true
+	case b.Op == ast.OpIntDiv:
 		g.Refuse("integer division", b, "write CAST(a / b AS BIGINT) semantics explicitly: trunc(a / b)")
+		return true
+	case pg && (b.Op == ast.OpDiv || b.Op == ast.OpMod) && !sqlgen.SafeDivision(b.L, b.R):
+		g.Refuse(b.Op.String()+" by a value that may be zero", b, "PostgreSQL raises division by zero where DuckDB answers NULL")
 		return true
 	}
 	return false
+}
+
+// nonZeroNorMinusOne reports an integer constant divisor other than 0
+// and -1.
+func nonZeroNorMinusOne(e ast.Expr) bool {
+	neg := false
+	if u, ok := e.(*ast.Unary); ok && u.Op == ast.Neg {
+		neg, e = true, u.X
+	}
+	l, ok := e.(*ast.Literal)
+	if !ok || l.Kind != ast.LitInt || l.Int == 0 {
+		return false
+	}
+	return !(neg && l.Int == 1) && l.Int != -1
 }

@@ -320,6 +320,12 @@ const (
 	OpIntDiv
 	OpMod
 	OpConcat
+	// OpPgDiv is PostgreSQL's / whose operand types the front end could
+	// not tell from their form (column references, sums): it truncates
+	// when both operands are integers, else divides truly. The translator
+	// resolves it to OpIntDiv or OpDiv from the schema before checking,
+	// and refuses the query when it cannot; no generator sees it.
+	OpPgDiv
 	// OpIsDistinct and OpIsNotDistinct are NULL-safe comparisons.
 	OpIsDistinct
 	OpIsNotDistinct
@@ -327,7 +333,7 @@ const (
 
 var binaryOpText = [...]string{
 	OpAnd: "AND", OpOr: "OR", OpEq: "=", OpNe: "<>", OpLt: "<", OpLe: "<=", OpGt: ">", OpGe: ">=",
-	OpAdd: "+", OpSub: "-", OpMul: "*", OpDiv: "/", OpIntDiv: "//", OpMod: "%", OpConcat: "||",
+	OpAdd: "+", OpSub: "-", OpMul: "*", OpDiv: "/", OpIntDiv: "//", OpMod: "%", OpConcat: "||", OpPgDiv: "/",
 	OpIsDistinct: "IS DISTINCT FROM", OpIsNotDistinct: "IS NOT DISTINCT FROM",
 }
 

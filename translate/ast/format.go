@@ -460,7 +460,7 @@ func precOf(e Expr) int {
 			return precIs
 		case OpAdd, OpSub:
 			return precAdd
-		case OpMul, OpDiv, OpMod:
+		case OpMul, OpDiv, OpMod, OpPgDiv:
 			return precMul
 		default:
 			return precOther

@@ -946,9 +946,9 @@ func (c *conv) aExpr(a *pg.A_Expr) (ast.Expr, error) {
 }
 
 // division fixes what / means. DuckDB's / is always true division. In
-// PostgreSQL it truncates when both operands are integers, which the
-// front end can tell only from the operands' form; when it cannot, it
-// refuses rather than guess.
+// PostgreSQL it truncates when both operands are integers; what the
+// operands' form does not tell is left as OpPgDiv for the translator,
+// which knows the columns' types.
 func (c *conv) division(sp ast.Span, l, r ast.Expr) (ast.Expr, error) {
 	if c.flavor == Arc {
 		return &ast.Binary{Span: sp, Op: ast.OpDiv, L: l, R: r}, nil
@@ -960,9 +960,8 @@ func (c *conv) division(sp ast.Span, l, r ast.Expr) (ast.Expr, error) {
 	case lk == kindInt && rk == kindInt:
 		return &ast.Binary{Span: sp, Op: ast.OpIntDiv, L: l, R: r}, nil
 	}
-	return nil, &errs.Error{Code: errs.Unsupported, Position: pos1(c.sql, sp.Start),
-		Msg:  "division of operands whose types tsgate cannot tell: PostgreSQL's / truncates integers, other targets do not",
-		Hint: "cast an operand: CAST(x AS double precision) / y for true division, or use div(x, y)"}
+	// Column types are the schema's: the translator resolves it.
+	return &ast.Binary{Span: sp, Op: ast.OpPgDiv, L: l, R: r}, nil
 }
 
 type numberKind uint8
