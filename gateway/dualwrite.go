@@ -156,9 +156,6 @@ func WithBackoff(min, max time.Duration) DualOption {
 	return func(d *DualWriter) { d.minWait, d.maxWait = min, max }
 }
 
-// WithSecondaryTimeout bounds one replay attempt (default 30 s).
-func WithSecondaryTimeout(t time.Duration) DualOption { return func(d *DualWriter) { d.timeout = t } }
-
 // WithSecondaryRelease is called once the DualWriter no longer uses a
 // secondary it opened (the gateway's backends are shared and counted).
 func WithSecondaryRelease(f func()) DualOption { return func(d *DualWriter) { d.release = f } }

@@ -44,10 +44,6 @@ type migrationPlan struct {
 	drainTimeout       time.Duration
 }
 
-func (p migrationPlan) sameBackends(o migrationPlan) bool {
-	return p.primary == o.primary && p.secondary == o.secondary && p.queueDir == o.queueDir && p.queueMax == o.queueMax
-}
-
 // normalizeSpec turns embedded: and embedded:DIR into embedded:<absolute
 // DIR>, so one store is one spec however it was written.
 func normalizeSpec(spec, dataDir string) (string, error) {

@@ -84,14 +84,6 @@ func WithShadowMetrics(reg prometheus.Registerer) ShadowOption {
 
 func withShadowMetrics(m *shadowMetrics) ShadowOption { return func(s *Shadow) { s.m = m } }
 
-// WithShadowDone calls f with each comparison's outcome.
-func WithShadowDone(f func(result string)) ShadowOption { return func(s *Shadow) { s.done = f } }
-
-// WithShadowConcurrency bounds shadow queries in flight (default 4).
-func WithShadowConcurrency(n int) ShadowOption {
-	return func(s *Shadow) { s.slots = make(chan struct{}, max(1, n)) }
-}
-
 // NewShadow shadows fraction (0..1) of queries onto the pipeline
 // secondary returns (nil when the secondary is not available yet, which
 // counts as an error) with a release function called once that query is

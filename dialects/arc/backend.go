@@ -63,12 +63,6 @@ var (
 // Option configures a Backend.
 type Option func(*Backend)
 
-// WithTimeout bounds each write and catalog request (default 30 s).
-func WithTimeout(d time.Duration) Option { return func(b *Backend) { b.timeout = d } }
-
-// WithHTTPClient replaces the pooled default client.
-func WithHTTPClient(c *http.Client) Option { return func(b *Backend) { b.client = c } }
-
 // Descriptor registers a remote Arc (or tsgate): it is sent DuckDB SQL
 // generated from the AST, so only what the translator reads reaches it.
 func Descriptor() dialects.Descriptor {

@@ -201,9 +201,7 @@ func (c *Catalog) store(db string, tables map[string][]target.ColumnInfo) {
 func (c *Catalog) Invalidate(db string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.dbs[db]; ok {
-		delete(c.dbs, db)
-	}
+	delete(c.dbs, db)
 	c.version.Add(1)
 }
 

@@ -72,15 +72,6 @@ var (
 // Option configures a Backend.
 type Option func(*Backend)
 
-// WithTags adds tag columns per measurement to the built-in ones.
-func WithTags(t backendkit.Tags) Option { return func(b *Backend) { b.tags = b.tags.Merge(t) } }
-
-// WithTimeout bounds each write and catalog request (default 30 s).
-func WithTimeout(d time.Duration) Option { return func(b *Backend) { b.timeout = d } }
-
-// WithSchemaTTL bounds how long discovered schema is trusted (default 10 s).
-func WithSchemaTTL(d time.Duration) Option { return func(b *Backend) { b.catalog.TTL = d } }
-
 // Descriptor registers ClickHouse: the 18.16 profile is what the backend
 // runs; the modern profile is a translation target of its own.
 func Descriptor() dialects.Descriptor {

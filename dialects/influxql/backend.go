@@ -81,13 +81,6 @@ var (
 // Option configures a Backend.
 type Option func(*Backend)
 
-// WithHTTPClient replaces the pooled default client.
-func WithHTTPClient(c *http.Client) Option { return func(b *Backend) { b.client = c } }
-
-// WithTags adds tag columns per measurement to the built-in ones
-// (memtrace's events).
-func WithTags(t backendkit.Tags) Option { return func(b *Backend) { b.tags = b.tags.Merge(t) } }
-
 // WithTimeout bounds each write and catalog request (default 30 s).
 // Queries are bounded by their context.
 func WithTimeout(d time.Duration) Option { return func(b *Backend) { b.timeout = d } }
@@ -97,10 +90,6 @@ func WithTimeout(d time.Duration) Option { return func(b *Backend) { b.timeout =
 // on loopback (measured: 2.0 ms vs 0.9 ms for a 10-row query), so it is
 // off by default; tsgate decodes either form as a stream.
 func WithChunkedQueries() Option { return func(b *Backend) { b.chunked = true } }
-
-// WithSchemaTTL bounds how long discovered schema is trusted (default
-// 10 s); writes through this backend invalidate it at once.
-func WithSchemaTTL(d time.Duration) Option { return func(b *Backend) { b.catalog.TTL = d } }
 
 // Descriptor registers InfluxDB 1.x (and GaussDB(for Influx)) queried
 // in InfluxQL.

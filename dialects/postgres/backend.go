@@ -72,15 +72,6 @@ var _ dialects.Backend = (*Backend)(nil)
 // Option configures a Backend.
 type Option func(*Backend)
 
-// WithTags adds tag columns per measurement to the built-in ones.
-func WithTags(t backendkit.Tags) Option { return func(b *Backend) { b.tags = b.tags.Merge(t) } }
-
-// WithTimeout bounds each write and catalog read (default 30 s).
-func WithTimeout(d time.Duration) Option { return func(b *Backend) { b.timeout = d } }
-
-// WithSchemaTTL bounds how long discovered schema is trusted (default 10 s).
-func WithSchemaTTL(d time.Duration) Option { return func(b *Backend) { b.catalog.TTL = d } }
-
 // WithGenerator makes the backend accept another generator's output (the
 // TimescaleDB backend is this one with target "timescaledb").
 func WithGenerator(name string, gen target.Generator) Option {

@@ -14,7 +14,9 @@ var NoSpan = Span{Start: -1, End: -1}
 // Pos returns the span; it is promoted into every node that embeds Span.
 func (s Span) Pos() Span { return s }
 
-func (s *Span) spanp() *Span { return s }
+// node seals Node: only types embedding Span (all in this package) are
+// nodes.
+func (*Span) node() {}
 
 // Node is any element of a query. The interface is sealed: only this
 // package can add node types, so a generator's type switch can be checked
@@ -27,7 +29,7 @@ type Node interface {
 	// division.
 	String() string
 	Pos() Span
-	spanp() *Span
+	node()
 }
 
 // Expr is a scalar expression.

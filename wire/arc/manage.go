@@ -34,11 +34,6 @@ type ManageConfig struct {
 	Retention, ContinuousQueries bool
 }
 
-// DefaultManageConfig is Arc's configuration defaults.
-func DefaultManageConfig() ManageConfig {
-	return ManageConfig{ConfirmationThreshold: 10_000, MaxRowsPerDelete: 1_000_000, Retention: true, ContinuousQueries: true}
-}
-
 // WithManager serves Arc's management routes over m.
 func WithManager(m *manage.Manager, cfg ManageConfig) Option {
 	return func(o *options) { o.manager, o.manage = m, cfg }

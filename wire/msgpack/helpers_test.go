@@ -146,11 +146,3 @@ func tag(vals ...model.Value) colView {
 func field(typ model.FieldType, vals ...model.Value) colView {
 	return colView{Type: typ, Values: vals}
 }
-
-func repeat(v any, n int) []any {
-	out := make([]any, n)
-	for k := range out {
-		out[k] = v
-	}
-	return out
-}

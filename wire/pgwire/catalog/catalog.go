@@ -209,13 +209,6 @@ func stableOID(parts ...string) int64 {
 
 func quoteLit(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-func sqlNull(s string) string {
-	if s == "" {
-		return "NULL"
-	}
-	return quoteLit(s)
-}
-
 // relation is the tables rule for catalog queries: a bare name is one of
 // the snapshot's pg_catalog relations, a qualified one one of its
 // information_schema relations (the rewriter qualified it so).
