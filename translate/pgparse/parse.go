@@ -862,6 +862,13 @@ func (c *conv) aExpr(a *pg.A_Expr) (ast.Expr, error) {
 			return &ast.RegexMatch{Span: sp, X: l, Pattern: r, Not: op[0] == '!', CaseInsensitive: ci, Full: c.flavor == Arc}, nil
 		case "^":
 			return &ast.Func{Span: sp, Name: "power", Args: []ast.Expr{l, r}}, nil
+		case "//", "**":
+			if c.flavor == Arc {
+				// PostgreSQL's grammar reads any operator; these two are
+				// DuckDB's, and its own front end gives them their meaning.
+				return nil, &errs.Error{Code: errs.Unsupported, Msg: op + " is DuckDB-only syntax; tsgate translates the PostgreSQL grammar",
+					Hint: "the DuckDB (Arc) backend can run this query as written", Position: pos1(c.sql, int(a.Location)), Err: ErrDuckDBOnly}
+			}
 		}
 		return nil, c.unsupported(a.Location, "operator "+op)
 	case pg.A_Expr_Kind_AEXPR_DISTINCT, pg.A_Expr_Kind_AEXPR_NOT_DISTINCT:
