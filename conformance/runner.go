@@ -431,7 +431,7 @@ func readsUnavailable(sql string, unavailable map[string]bool) (string, bool) {
 	if len(unavailable) == 0 {
 		return "", false
 	}
-	st, err := translate.New().Parse(sql)
+	st, err := translate.New().Parse(context.Background(), sql, "", nil)
 	if err != nil {
 		return "", false
 	}

@@ -103,6 +103,21 @@ func (g *Guard) Parse(ctx context.Context, text string) (*Statement, error) {
 	return st, err
 }
 
+// SyntaxTree is DuckDB's parse tree of text as json_serialize_sql writes
+// it (skip_null := true, empty lists kept): the input of
+// translate/duckparse. A text DuckDB cannot parse is an answer too (the
+// JSON says error); only a failure of the parser engine is an error.
+func (g *Guard) SyntaxTree(ctx context.Context, text string) ([]byte, error) {
+	var out string
+	if err := g.p.tree.QueryRowContext(ctx, text).Scan(&out); err != nil {
+		if ctx.Err() != nil {
+			return nil, errs.Wrap(errs.Canceled, err, "query canceled")
+		}
+		return nil, errs.Wrap(errs.Internal, err, "SQL parser unavailable")
+	}
+	return []byte(out), nil
+}
+
 // Arc parses and checks Arc SQL run in database db for the caller ctx
 // names (auth.CallerFrom).
 func (g *Guard) Arc(ctx context.Context, db, text string) (*Statement, error) {

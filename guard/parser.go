@@ -64,6 +64,10 @@ func errMultiple() error {
 type parser struct {
 	db   *sql.DB
 	stmt *sql.Stmt
+	// tree serializes the whole parse tree for translate/duckparse: it
+	// keeps empty lists, because an empty grouping set (ROLLUP's) means
+	// something.
+	tree *sql.Stmt
 }
 
 // engineConfig is the configuration every DuckDB instance tsgate opens
@@ -96,11 +100,18 @@ func newParser() (*parser, error) {
 		db.Close()
 		return nil, fmt.Errorf("guard: prepare parser: %w", err)
 	}
-	return &parser{db: db, stmt: stmt}, nil
+	tree, err := db.Prepare("SELECT json_serialize_sql(?::VARCHAR, skip_null := true)::VARCHAR")
+	if err != nil {
+		stmt.Close()
+		db.Close()
+		return nil, fmt.Errorf("guard: prepare parser: %w", err)
+	}
+	return &parser{db: db, stmt: stmt, tree: tree}, nil
 }
 
 func (p *parser) close() error {
 	p.stmt.Close()
+	p.tree.Close()
 	return p.db.Close()
 }
 

@@ -82,7 +82,8 @@ func (p *Pipeline) hybrid(ctx context.Context, db, sql string, src translate.Sou
 	if src == translate.FromPostgres {
 		tr = p.fromPG
 	}
-	st, err := tr.Parse(sql)
+	schema := p.backend.Schema(db)
+	st, err := tr.Parse(ctx, sql, db, schema)
 	if err != nil {
 		return nil, why
 	}
@@ -97,7 +98,6 @@ func (p *Pipeline) hybrid(ctx context.Context, db, sql string, src translate.Sou
 	if len(tables) == 0 {
 		return nil, why
 	}
-	schema := p.backend.Schema(db)
 	h := &Hybrid{Why: why, Statement: st}
 	for _, t := range tables {
 		tdb := db

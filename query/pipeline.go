@@ -72,7 +72,24 @@ func New(b dialects.Backend, opts ...Option) *Pipeline {
 	for _, o := range opts {
 		o(p)
 	}
+	if g := p.duckParser(); g != nil {
+		// Arc SQL is DuckDB SQL: what PostgreSQL's grammar cannot read
+		// goes through DuckDB's, in the guard's private parser engine.
+		p.fromArc = translate.New(translate.WithSource(translate.FromArc), translate.WithDuckDBParser(g.SyntaxTree))
+	}
 	return p
+}
+
+// duckParser is the guard whose DuckDB parser reads Arc SQL: the
+// pipeline's own, else its local engine's.
+func (p *Pipeline) duckParser() *guard.Guard {
+	if p.guard != nil {
+		return p.guard
+	}
+	if p.local != nil {
+		return p.local.guard
+	}
+	return nil
 }
 
 // AsWritten reports whether Arc SQL runs on the backend as written

@@ -8,6 +8,7 @@ import (
 
 	"tsgate/errs"
 	"tsgate/translate/ast"
+	"tsgate/translate/duckparse"
 	"tsgate/translate/pgparse"
 	"tsgate/translate/target"
 )
@@ -72,7 +73,22 @@ type Translator struct {
 	// parser caches parse trees by literal-normalized text, so a query
 	// that differs from an earlier one only in its values skips pg_query.
 	parser *pgparse.Parser
+	// duck, when set, parses Arc SQL pg_query cannot read with DuckDB's
+	// own grammar (see WithDuckDBParser).
+	duck DuckDBParser
 }
+
+// DuckDBParser returns DuckDB's parse tree of sql as json_serialize_sql
+// writes it with skip_null (guard.Guard.SyntaxTree). An error means the
+// parser did not answer, not that sql is invalid.
+type DuckDBParser func(ctx context.Context, sql string) ([]byte, error)
+
+// WithDuckDBParser makes Arc SQL that PostgreSQL's grammar cannot read
+// (GROUP BY ALL, SELECT * EXCLUDE, //, INTERVAL 5 MINUTE, …) go through
+// DuckDB's grammar instead (translate/duckparse), so it reaches every
+// target translated or refused by construct. What pg_query reads is
+// unaffected; PostgreSQL SQL never uses it.
+func WithDuckDBParser(p DuckDBParser) Option { return func(t *Translator) { t.duck = p } }
 
 // Option configures a Translator.
 type Option func(*Translator)
@@ -128,13 +144,16 @@ func (t *Translator) TranslateIn(ctx context.Context, sql string, gen Generator,
 	if tr, err, ok := t.cache.get(key); ok {
 		return tr, err
 	}
-	tr, err := t.translate(sql, gen, database, schema)
+	tr, err := t.translate(ctx, sql, gen, database, schema)
+	if code := errs.CodeOf(err); err != nil && (code == errs.Canceled || code == errs.Internal) && ctx.Err() != nil {
+		return tr, err // not an answer about the text: do not cache it
+	}
 	t.cache.put(key, tr, err)
 	return tr, err
 }
 
-func (t *Translator) translate(sql string, gen Generator, database string, schema Schema) (*Translation, error) {
-	st, err := t.parser.Parse(sql, t.source)
+func (t *Translator) translate(ctx context.Context, sql string, gen Generator, database string, schema Schema) (*Translation, error) {
+	st, err := t.parse(ctx, sql, database, schema)
 	if err != nil {
 		return nil, err
 	}
@@ -268,5 +287,47 @@ func nameLikeDuckDB(q ast.Query) {
 }
 
 // Parse parses sql in the translator's source dialect (through its parse
-// cache), without translating it: a fresh tree each call.
-func (t *Translator) Parse(sql string) (ast.Statement, error) { return t.parser.Parse(sql, t.source) }
+// cache), without translating it: a fresh tree each call. database and
+// schema are the request's (either may be empty): DuckDB-only syntax
+// needs them for SELECT * EXCLUDE and //.
+func (t *Translator) Parse(ctx context.Context, sql, database string, schema Schema) (ast.Statement, error) {
+	return t.parse(ctx, sql, database, schema)
+}
+
+// parse is pg_query's parse, then, for Arc SQL it cannot read, DuckDB's.
+// When DuckDB cannot read the text either (or its parser does not
+// answer), pg_query's error stands, so nothing pg_query answered before
+// changes. A construct the DuckDB front end refuses is refused by name,
+// still marked DuckDB-only: the embedded store runs such text as written.
+func (t *Translator) parse(ctx context.Context, sql, database string, schema Schema) (ast.Statement, error) {
+	st, err := t.parser.Parse(sql, t.source)
+	if err == nil || t.duck == nil || t.source != FromArc || !errors.Is(err, ErrDuckDBOnly) && !errors.Is(err, ErrSyntax) {
+		return st, err
+	}
+	tree, derr := t.duck(ctx, sql)
+	if derr != nil {
+		if ctx.Err() != nil {
+			return nil, derr
+		}
+		return nil, err
+	}
+	st, cerr := duckparse.Convert(sql, tree, duckparse.Env{Schema: schema, Database: database})
+	if cerr == nil {
+		return st, nil
+	}
+	e := errs.As(cerr)
+	switch {
+	case e.Code == errs.Unsupported:
+		c := *e
+		if c.Err == nil {
+			c.Err = ErrDuckDBOnly
+		}
+		if c.Hint == "" {
+			c.Hint = "the DuckDB (Arc) backend runs this query as written"
+		}
+		return nil, &c
+	case e.Code == errs.Invalid && !errors.Is(cerr, duckparse.ErrSyntax):
+		return nil, cerr // DuckDB's grammar reads it, and it is wrong (EXCLUDE of a missing column)
+	}
+	return nil, err
+}

@@ -198,6 +198,18 @@ func Binary(g *sqlgen.Gen, b *ast.Binary) bool {
 			g.Refuse("% of non-integers", b, "PostgreSQL has no % of double precision; the gateway computes it")
 			return true
 		}
+		if b.Op == ast.OpIntDiv {
+			// div() exists only for numeric (its answer is numeric); / of
+			// two bigints truncates toward zero as OpIntDiv means.
+			if g.TypeOf(b.L) != sqlgen.KInt || g.TypeOf(b.R) != sqlgen.KInt {
+				g.Refuse("integer division of operands not known to be integers", b, "the gateway computes it")
+				return true
+			}
+			g.P.Binary(&ast.Binary{Span: b.Span, Op: ast.OpDiv,
+				L: &ast.Cast{Span: ast.NoSpan, X: b.L, Type: ast.Type{Kind: ast.TypeBigInt}},
+				R: &ast.Cast{Span: ast.NoSpan, X: b.R, Type: ast.Type{Kind: ast.TypeBigInt}}}, "/")
+			return true
+		}
 		return false
 	}
 	if b.Op != ast.OpDiv || sqlgen.IsFractional(b.L) || sqlgen.IsFractional(b.R) {

@@ -55,32 +55,71 @@ func (c *conv) funcCall(fc *pg.FuncCall) (ast.Expr, error) {
 	if len(parts) == 2 && parts[0] != "pg_catalog" || len(parts) > 2 || len(parts) == 0 {
 		return nil, c.unsupported(fc.Location, "schema-qualified function "+strings.Join(parts, "."))
 	}
-	name := parts[len(parts)-1]
 	if fc.FuncVariadic {
 		return nil, c.unsupported(fc.Location, "VARIADIC")
 	}
-	var over *ast.Window
+	call := Call{Span: sp, Name: parts[len(parts)-1], Star: fc.AggStar, Distinct: fc.AggDistinct, WithinGroup: fc.AggWithinGroup}
+	var err error
 	if fc.Over != nil {
-		var err error
-		if over, err = c.window(fc.Over); err != nil {
+		if call.Over, err = c.window(fc.Over); err != nil {
 			return nil, err
 		}
 	}
-	var filter ast.Expr
 	if fc.AggFilter != nil {
-		var err error
-		if filter, err = c.expr(fc.AggFilter); err != nil {
+		if call.Filter, err = c.expr(fc.AggFilter); err != nil {
 			return nil, err
 		}
 	}
-	args, err := c.exprs(fc.Args)
-	if err != nil {
+	if call.Args, err = c.exprs(fc.Args); err != nil {
 		return nil, err
 	}
-	agg := func(kind ast.AggKind) *ast.Agg {
-		return &ast.Agg{Span: sp, Kind: kind, Distinct: fc.AggDistinct, Filter: filter, Over: over}
+	if call.Order, err = c.orderList(fc.AggOrder); err != nil {
+		return nil, err
 	}
-	plain := !fc.AggStar && !fc.AggDistinct && len(fc.AggOrder) == 0 && !fc.AggWithinGroup
+	for _, o := range fc.AggOrder {
+		call.OrderNulls = append(call.OrderNulls, explicitNulls(o))
+	}
+	return c.call(call)
+}
+
+// Call is a function call whose parts are already converted: what both
+// front ends (pg_query's and DuckDB's) hand to the one table that decides
+// what a function name means.
+type Call struct {
+	Span ast.Span
+	// Name is the function's name, lower case as written.
+	Name string
+	Args []ast.Expr
+	// Star is count(*); Distinct is f(DISTINCT x).
+	Star, Distinct bool
+	// Order is an aggregate's ORDER BY (or WITHIN GROUP's when
+	// WithinGroup); OrderNulls[i] says whether Order[i] spelled NULLS
+	// FIRST/LAST.
+	Order       []*ast.OrderItem
+	OrderNulls  []bool
+	WithinGroup bool
+	Filter      ast.Expr
+	Over        *ast.Window
+}
+
+// ConvertCall gives a call its meaning in flavor: an aggregate, a time
+// bucket, an extract, or a plain Func. sql is the text Span points into
+// (for error positions).
+func ConvertCall(sql string, flavor Flavor, call Call) (ast.Expr, error) {
+	c := conv{sql: sql, flavor: flavor}
+	return c.call(call)
+}
+
+func (c *conv) call(fc Call) (ast.Expr, error) {
+	sp, name, args, over, filter := fc.Span, fc.Name, fc.Args, fc.Over, fc.Filter
+	loc := int32(sp.Start)
+	if sp.Start < 0 {
+		loc = -1
+	}
+	agg := func(kind ast.AggKind) *ast.Agg {
+		return &ast.Agg{Span: sp, Kind: kind, Distinct: fc.Distinct, Filter: filter, Over: over}
+	}
+	plain := !fc.Star && !fc.Distinct && len(fc.Order) == 0 && !fc.WithinGroup
 	// First/last by an ordering column: DuckDB's arg_min/min_by and
 	// first(x ORDER BY t), TimescaleDB's first(x, t).
 	firstLast := func(kind ast.AggKind) (ast.Expr, error) {
@@ -88,79 +127,75 @@ func (c *conv) funcCall(fc *pg.FuncCall) (ast.Expr, error) {
 		switch {
 		case plain && len(args) == 2:
 			a.Arg, a.By = args[0], args[1]
-		case len(args) == 1 && len(fc.AggOrder) == 1 && !fc.AggDistinct && !fc.AggWithinGroup:
-			o, err := c.orderList(fc.AggOrder)
-			if err != nil {
-				return nil, err
+		case len(args) == 1 && len(fc.Order) == 1 && !fc.Distinct && !fc.WithinGroup:
+			if fc.OrderNulls[0] {
+				return nil, c.unsupported(loc, "NULLS FIRST/LAST inside "+name)
 			}
-			if explicitNulls(fc.AggOrder[0]) {
-				return nil, c.unsupported(fc.Location, "NULLS FIRST/LAST inside "+name)
-			}
-			a.Arg, a.By = args[0], o[0].Expr
-			if o[0].Desc {
+			a.Arg, a.By = args[0], fc.Order[0].Expr
+			if fc.Order[0].Desc {
 				a.Kind = ast.AggFirst + ast.AggLast - kind
 			}
 		default:
-			return nil, c.unsupported(fc.Location, name+" without an ordering column")
+			return nil, c.unsupported(loc, name+" without an ordering column")
 		}
 		return a, nil
 	}
 	switch name {
 	case "now", "current_timestamp", "get_current_timestamp", "transaction_timestamp":
 		if len(args) != 0 || !plain || over != nil {
-			return nil, c.invalid(fc.Location, name+"() takes no arguments")
+			return nil, c.invalid(loc, name+"() takes no arguments")
 		}
 		return &ast.Now{Span: sp}, nil
 	case "extract", "date_part":
 		if len(args) != 2 || !plain || over != nil {
-			return nil, c.invalid(fc.Location, name+" takes a field and a value")
+			return nil, c.invalid(loc, name+" takes a field and a value")
 		}
 		f, ok := args[0].(*ast.Literal)
 		if !ok || f.Kind != ast.LitString || !extractFields[strings.ToLower(f.Text)] {
-			return nil, c.unsupported(fc.Location, name+" of this field")
+			return nil, c.unsupported(loc, name+" of this field")
 		}
 		return &ast.Extract{Span: sp, Field: strings.ToLower(f.Text), X: args[1]}, nil
 	case "div":
 		// PostgreSQL's truncating division; the canonical form of //.
 		if !plain || over != nil || len(args) != 2 {
-			return nil, c.unsupported(fc.Location, "this form of div")
+			return nil, c.unsupported(loc, "this form of div")
 		}
 		return &ast.Binary{Span: sp, Op: ast.OpIntDiv, L: args[0], R: args[1]}, nil
 	case "regexp_matches", "regexp_full_match":
 		// DuckDB's spellings: a match anywhere, and a match of the whole
 		// string (what its ~ operator means).
 		if !plain || over != nil || len(args) < 2 || len(args) > 3 {
-			return nil, c.unsupported(fc.Location, "this form of "+name)
+			return nil, c.unsupported(loc, "this form of "+name)
 		}
 		m := &ast.RegexMatch{Span: sp, X: args[0], Pattern: args[1], Full: name == "regexp_full_match"}
 		if len(args) == 3 {
 			o, ok := args[2].(*ast.Literal)
 			if !ok || o.Kind != ast.LitString || o.Text != "i" {
-				return nil, c.unsupported(fc.Location, "regexp_matches options other than 'i'")
+				return nil, c.unsupported(loc, "regexp_matches options other than 'i'")
 			}
 			m.CaseInsensitive = true
 		}
 		return m, nil
 	case "time_bucket", "date_bin":
-		return c.bucket(fc, sp, name, args, plain && over == nil)
+		return c.bucket(loc, sp, name, args, plain && over == nil)
 	case "date_trunc":
 		if len(args) < 2 || len(args) > 3 || !plain || over != nil {
-			return nil, c.invalid(fc.Location, "date_trunc takes a unit and a value")
+			return nil, c.invalid(loc, "date_trunc takes a unit and a value")
 		}
 		u, ok := args[0].(*ast.Literal)
 		if !ok || u.Kind != ast.LitString {
-			return nil, c.unsupported(fc.Location, "date_trunc with a non-constant unit")
+			return nil, c.unsupported(loc, "date_trunc with a non-constant unit")
 		}
 		spec, ok := dateTruncUnits[strings.ToLower(u.Text)]
 		if !ok {
-			return nil, c.unsupported(fc.Location, "date_trunc('"+u.Text+"')")
+			return nil, c.unsupported(loc, "date_trunc('"+u.Text+"')")
 		}
 		tb := &ast.TimeBucket{Span: sp, Width: spec.width, Source: args[1], Origin: spec.origin, Result: ast.BucketTimestamp}
 		tb.Width.Span = ast.NoSpan
 		if len(args) == 3 {
 			z, ok := args[2].(*ast.Literal)
 			if !ok || z.Kind != ast.LitString {
-				return nil, c.unsupported(fc.Location, "date_trunc with a non-constant time zone")
+				return nil, c.unsupported(loc, "date_trunc with a non-constant time zone")
 			}
 			if !isUTC(z.Text) {
 				tb.TZ = z.Text
@@ -169,12 +204,12 @@ func (c *conv) funcCall(fc *pg.FuncCall) (ast.Expr, error) {
 		return tb, nil
 	case "arg_min", "min_by":
 		if !plain || len(args) != 2 {
-			return nil, c.unsupported(fc.Location, "this form of "+name)
+			return nil, c.unsupported(loc, "this form of "+name)
 		}
 		return firstLast(ast.AggFirst)
 	case "arg_max", "max_by":
 		if !plain || len(args) != 2 {
-			return nil, c.unsupported(fc.Location, "this form of "+name)
+			return nil, c.unsupported(loc, "this form of "+name)
 		}
 		return firstLast(ast.AggLast)
 	case "first", "last":
@@ -184,15 +219,12 @@ func (c *conv) funcCall(fc *pg.FuncCall) (ast.Expr, error) {
 		}
 		return firstLast(kind)
 	case "percentile_cont", "percentile_disc":
-		if !fc.AggWithinGroup || len(args) != 1 || len(fc.AggOrder) != 1 {
-			return nil, c.unsupported(fc.Location, name+" without WITHIN GROUP (ORDER BY x)")
+		if !fc.WithinGroup || len(args) != 1 || len(fc.Order) != 1 {
+			return nil, c.unsupported(loc, name+" without WITHIN GROUP (ORDER BY x)")
 		}
-		o, err := c.orderList(fc.AggOrder)
-		if err != nil {
-			return nil, err
-		}
-		if o[0].Desc || explicitNulls(fc.AggOrder[0]) {
-			return nil, c.unsupported(fc.Location, name+" with a descending order")
+		o := fc.Order
+		if o[0].Desc || fc.OrderNulls[0] {
+			return nil, c.unsupported(loc, name+" with a descending order")
 		}
 		kind := ast.AggPercentileCont
 		if name == "percentile_disc" {
@@ -203,42 +235,42 @@ func (c *conv) funcCall(fc *pg.FuncCall) (ast.Expr, error) {
 		return a, nil
 	case "quantile_cont", "quantile_disc", "quantile", "approx_quantile", "reservoir_quantile":
 		if !plain || len(args) != 2 {
-			return nil, c.unsupported(fc.Location, "this form of "+name)
+			return nil, c.unsupported(loc, "this form of "+name)
 		}
 		kind := map[string]ast.AggKind{"quantile_cont": ast.AggPercentileCont, "quantile_disc": ast.AggPercentileDisc,
 			"quantile": ast.AggPercentileDisc, "approx_quantile": ast.AggApproxQuantile}[name]
 		if kind == 0 {
-			return nil, c.unsupported(fc.Location, name)
+			return nil, c.unsupported(loc, name)
 		}
 		if _, ok := args[1].(*ast.Literal); !ok {
-			return nil, c.unsupported(fc.Location, name+" with a non-constant fraction (or a list of fractions)")
+			return nil, c.unsupported(loc, name+" with a non-constant fraction (or a list of fractions)")
 		}
 		a := agg(kind)
 		a.Arg, a.Fraction = args[0], args[1]
 		return a, nil
 	}
 	if kind, ok := aggKinds[name]; ok {
-		if len(fc.AggOrder) > 0 || fc.AggWithinGroup {
-			return nil, c.unsupported(fc.Location, "ORDER BY inside "+name+"()")
+		if len(fc.Order) > 0 || fc.WithinGroup {
+			return nil, c.unsupported(loc, "ORDER BY inside "+name+"()")
 		}
-		if fc.AggDistinct && kind != ast.AggCount && kind != ast.AggSum && kind != ast.AggAvg && kind != ast.AggMin && kind != ast.AggMax {
-			return nil, c.unsupported(fc.Location, "DISTINCT inside "+name+"()")
+		if fc.Distinct && kind != ast.AggCount && kind != ast.AggSum && kind != ast.AggAvg && kind != ast.AggMin && kind != ast.AggMax {
+			return nil, c.unsupported(loc, "DISTINCT inside "+name+"()")
 		}
 		a := agg(kind)
 		switch {
-		case fc.AggStar && kind == ast.AggCount && len(args) == 0:
-		case !fc.AggStar && len(args) == 1:
+		case fc.Star && kind == ast.AggCount && len(args) == 0:
+		case !fc.Star && len(args) == 1:
 			a.Arg = args[0]
 		default:
-			return nil, c.invalid(fc.Location, name+" takes one argument")
+			return nil, c.invalid(loc, name+" takes one argument")
 		}
-		if kind == ast.AggCount && a.Arg == nil && fc.AggDistinct {
-			return nil, c.invalid(fc.Location, "count(DISTINCT *)")
+		if kind == ast.AggCount && a.Arg == nil && fc.Distinct {
+			return nil, c.invalid(loc, "count(DISTINCT *)")
 		}
 		return a, nil
 	}
 	if !plain || filter != nil {
-		return nil, c.unsupported(fc.Location, "DISTINCT, ORDER BY, FILTER or * in a call to "+name)
+		return nil, c.unsupported(loc, "DISTINCT, ORDER BY, FILTER or * in a call to "+name)
 	}
 	return &ast.Func{Span: sp, Name: name, Args: args, Over: over}, nil
 }
@@ -254,9 +286,9 @@ func isUTC(z string) bool {
 // bucket reads time_bucket(width, t [, origin]) and date_bin(width, t,
 // origin). The origin must be a timestamp constant: the default depends on
 // the width (2000-01-03 for fixed widths, 2000-01-01 for months).
-func (c *conv) bucket(fc *pg.FuncCall, sp ast.Span, name string, args []ast.Expr, plain bool) (ast.Expr, error) {
+func (c *conv) bucket(loc int32, sp ast.Span, name string, args []ast.Expr, plain bool) (ast.Expr, error) {
 	if !plain || len(args) < 2 || len(args) > 4 || name == "date_bin" && len(args) != 3 {
-		return nil, c.unsupported(fc.Location, "this form of "+name)
+		return nil, c.unsupported(loc, "this form of "+name)
 	}
 	var width ast.Interval
 	switch w := args[0].(type) {
@@ -265,19 +297,19 @@ func (c *conv) bucket(fc *pg.FuncCall, sp ast.Span, name string, args []ast.Expr
 	case *ast.Literal:
 		iv, err := sqltime.ParseInterval(w.Text)
 		if w.Kind != ast.LitString || err != nil {
-			return nil, c.unsupported(fc.Location, name+" with this width")
+			return nil, c.unsupported(loc, name+" with this width")
 		}
 		width = ast.Interval{Months: iv.Months, Days: iv.Days, Micros: iv.Micros}
 	default:
-		return nil, c.unsupported(fc.Location, name+" with a non-constant width")
+		return nil, c.unsupported(loc, name+" with a non-constant width")
 	}
 	width.Span = ast.NoSpan
 	if width.Months < 0 || width.Days < 0 || width.Micros < 0 || width.Months == 0 && width.FixedMicros() <= 0 ||
 		width.Months != 0 && (width.Days != 0 || width.Micros != 0) {
-		return nil, c.unsupported(fc.Location, name+" with a zero, negative or mixed month/time width")
+		return nil, c.unsupported(loc, name+" with a zero, negative or mixed month/time width")
 	}
 	if name == "date_bin" && width.Months != 0 {
-		return nil, c.invalid(fc.Location, "date_bin does not take month widths")
+		return nil, c.invalid(loc, "date_bin does not take month widths")
 	}
 	tb := &ast.TimeBucket{Span: sp, Width: width, Source: args[1], Result: ast.BucketTimestamp, Origin: ast.Origin2000Monday}
 	if width.Months != 0 {
@@ -288,7 +320,7 @@ func (c *conv) bucket(fc *pg.FuncCall, sp ast.Span, name string, args []ast.Expr
 		// bucket computed in a time zone.
 		z, ok := args[3].(*ast.Literal)
 		if !ok || z.Kind != ast.LitString || name != "time_bucket" {
-			return nil, c.unsupported(fc.Location, name+" with a non-constant time zone")
+			return nil, c.unsupported(loc, name+" with a non-constant time zone")
 		}
 		if !isUTC(z.Text) {
 			tb.TZ = z.Text
@@ -302,18 +334,18 @@ func (c *conv) bucket(fc *pg.FuncCall, sp ast.Span, name string, args []ast.Expr
 			lit, ok := o.X.(*ast.Literal)
 			ts, err := sqltime.ParseTimestamp(lit.Text)
 			if !ok || lit.Kind != ast.LitString || o.Type.Kind != ast.TypeTimestamp || err != nil || ts.SubMicro() {
-				return nil, c.unsupported(fc.Location, name+" with this origin")
+				return nil, c.unsupported(loc, name+" with this origin")
 			}
 			tb.Origin = ts.Micros()
 		case *ast.Literal:
 			ts, err := sqltime.ParseTimestamp(o.Text)
 			if o.Kind != ast.LitString || err != nil || ts.SubMicro() {
 				// A bare string could be DuckDB's time-zone argument.
-				return nil, c.unsupported(fc.Location, name+" with a third argument that is not a timestamp constant (a time zone or offset)")
+				return nil, c.unsupported(loc, name+" with a third argument that is not a timestamp constant (a time zone or offset)")
 			}
 			tb.Origin = ts.Micros()
 		default:
-			return nil, c.unsupported(fc.Location, name+" with a non-constant origin")
+			return nil, c.unsupported(loc, name+" with a non-constant origin")
 		}
 	}
 	return tb, nil

@@ -792,18 +792,8 @@ func (c *conv) typeCast(tc *pg.TypeCast) (ast.Expr, error) {
 	}
 	sp := c.span(tc.Location)
 	if k := c.aconst(tc.Arg); k != nil && k.GetSval() != nil {
-		s := k.GetSval().Sval
-		switch t.Kind {
-		case ast.TypeInterval:
-			iv, err := sqltime.ParseInterval(s)
-			if err != nil {
-				return nil, c.unsupported(k.Location, "interval '"+s+"'")
-			}
-			return &ast.Interval{Span: sp, Months: iv.Months, Days: iv.Days, Micros: iv.Micros}, nil
-		case ast.TypeTimestampTZ:
-			if ts, err := sqltime.ParseTimestamp(s); err == nil && !ts.SubMicro() {
-				return &ast.TimestampLit{Span: sp, Micros: ts.Micros()}, nil
-			}
+		if e, ok, err := c.typedString(sp, k.Location, k.GetSval().Sval, t); ok {
+			return e, err
 		}
 	}
 	x, err := c.expr(tc.Arg)
@@ -811,6 +801,31 @@ func (c *conv) typeCast(tc *pg.TypeCast) (ast.Expr, error) {
 		return nil, err
 	}
 	return &ast.Cast{Span: sp, X: x, Type: t}, nil
+}
+
+// TypedString reads a string constant cast to t ('1 hour'::interval,
+// '2024-01-01'::timestamptz) as the constant it denotes, for both front
+// ends; ok is false when the cast stays a Cast. sql is the text sp points
+// into.
+func TypedString(sql string, sp ast.Span, s string, t ast.Type) (ast.Expr, bool, error) {
+	c := conv{sql: sql}
+	return c.typedString(sp, int32(sp.Start), s, t)
+}
+
+func (c *conv) typedString(sp ast.Span, loc int32, s string, t ast.Type) (ast.Expr, bool, error) {
+	switch t.Kind {
+	case ast.TypeInterval:
+		iv, err := sqltime.ParseInterval(s)
+		if err != nil {
+			return nil, true, c.unsupported(loc, "interval '"+s+"'")
+		}
+		return &ast.Interval{Span: sp, Months: iv.Months, Days: iv.Days, Micros: iv.Micros}, true, nil
+	case ast.TypeTimestampTZ:
+		if ts, err := sqltime.ParseTimestamp(s); err == nil && !ts.SubMicro() {
+			return &ast.TimestampLit{Span: sp, Micros: ts.Micros()}, true, nil
+		}
+	}
+	return nil, false, nil
 }
 
 func opName(names []*pg.Node) string {
@@ -875,6 +890,13 @@ func (c *conv) aExpr(a *pg.A_Expr) (ast.Expr, error) {
 			return &ast.RegexMatch{Span: sp, X: l, Pattern: r, Not: op[0] == '!', CaseInsensitive: ci, Full: c.flavor == Arc}, nil
 		case "^":
 			return &ast.Func{Span: sp, Name: "power", Args: []ast.Expr{l, r}}, nil
+		case "//", "**":
+			if c.flavor == Arc {
+				// PostgreSQL's grammar reads any operator; these two are
+				// DuckDB's, and its own front end gives them their meaning.
+				return nil, &errs.Error{Code: errs.Unsupported, Msg: op + " is DuckDB-only syntax; tsgate translates the PostgreSQL grammar",
+					Hint: "the DuckDB (Arc) backend can run this query as written", Position: pos1(c.sql, int(a.Location)), Err: ErrDuckDBOnly}
+			}
 		}
 		return nil, c.unsupported(a.Location, "operator "+op)
 	case pg.A_Expr_Kind_AEXPR_DISTINCT, pg.A_Expr_Kind_AEXPR_NOT_DISTINCT:
@@ -1019,8 +1041,11 @@ func numKind(e ast.Expr) numberKind {
 	return kindUnknown
 }
 
-// grafanaBucket recognizes floor(extract(epoch from t) / N) * N, Grafana's
-// $__timeGroup expansion, as an epoch-anchored bucket of N seconds.
+// GrafanaBucket recognizes l * r as floor(extract(epoch from t) / N) * N,
+// Grafana's PostgreSQL $__timeGroup expansion: an epoch-anchored bucket of
+// N seconds. It returns nil for anything else.
+func GrafanaBucket(l, r ast.Expr, sp ast.Span) *ast.TimeBucket { return grafanaBucket(l, r, sp) }
+
 func grafanaBucket(l, r ast.Expr, sp ast.Span) *ast.TimeBucket {
 	f, ok := l.(*ast.Func)
 	n, ok2 := r.(*ast.Literal)
