@@ -25,8 +25,7 @@ bench:
 	$(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
 
 lint:
-	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
-	$(GO) vet -tags '$(TAGS)' $(PKGS)
+	./scripts/lint.sh
 
 # Short fuzz pass over every decoder and parser (FUZZTIME each).
 FUZZTIME ?= 30s

@@ -1,20 +1,12 @@
 #!/usr/bin/env bash
 # The one test command (README, CI): installs what the tests need on a
-# fresh Debian machine, then runs lint and every Go test.
+# fresh Debian machine, then runs lint (scripts/lint.sh) and every Go test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
 export PATH="$PATH:/usr/local/go/bin"
 
-echo "== gofmt"
-out=$(gofmt -l $(git ls-files '*.go'))
-if [ -n "$out" ]; then
-	echo "gofmt would change:"
-	echo "$out"
-	exit 1
-fi
-echo "== go vet"
-go vet -tags duckdb_arrow ./...
+./scripts/lint.sh
 echo "== pg wire clients"
 ./scripts/clients.sh
 echo "== test services (redis, postgres)"

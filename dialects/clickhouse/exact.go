@@ -101,7 +101,11 @@ func dateComparison(g *sqlgen.Gen, b *ast.Binary) bool {
 	if !b.Op.IsComparison() || isDate(b.L) == isDate(b.R) {
 		return false
 	}
-	if other := b.R; isDate(b.R) && g.TypeOf(b.L) != sqlgen.KTime || isDate(b.L) && g.TypeOf(other) != sqlgen.KTime {
+	other := b.L
+	if isDate(b.L) {
+		other = b.R
+	}
+	if g.TypeOf(other) != sqlgen.KTime {
 		return false
 	}
 	side := func(e ast.Expr) {

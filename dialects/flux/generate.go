@@ -181,11 +181,12 @@ func (Generator) Generate(q ast.Query, env *target.Env) (*target.Output, error) 
 		// on the real server). Rows with a boolean field stay in their
 		// series' tables: each sorted and cut to the rows the answer can
 		// take from it, the gateway merges them. The first table fixes
-		// the answer's columns, so a tag some series lack cannot be
-		// returned this way (Flux has no per-table "add if absent": fill()
-		// fails on a missing column, set() overwrites present values).
+		// the answer's columns, so a measurement with a tag some series
+		// lack cannot be read this way (Flux has no per-table "add if
+		// absent": fill() fails on a missing column, set() overwrites
+		// present values).
 		if t, ok := absentTag(p); ok {
-			return nil, target.Refuse(Name, "a boolean field returned with tag "+t, q,
+			return nil, target.Refuse(Name, "a boolean field from a measurement whose tag "+t+" some series lack", q,
 				"InfluxDB 1.8's group() scrambles boolean columns, and per-series tables cannot carry a tag some series lack")
 		}
 		post := perTable(pipe, p, post1) // adds stages: before the text is printed
@@ -222,13 +223,12 @@ func returnsBool(p *plan.Plan) bool {
 	return slices.ContainsFunc(cols, func(c target.ColumnInfo) bool { return !c.Tag && c.Type == model.TypeBool })
 }
 
-// absentTag names a tag the raw query returns that some points may lack.
+// absentTag names a tag some points may lack. Every tag counts, read or
+// not: each series' table carries its tags as its group key, and neither
+// keep() nor drop() can remove one without merging tables whose columns
+// differ (measured: "merges tables with different numbers of columns").
 func absentTag(p *plan.Plan) (string, bool) {
-	cols := p.Fetch
-	if p.Star {
-		cols = p.Schema
-	}
-	for _, c := range cols {
+	for _, c := range p.Schema {
 		if c.Tag && !c.Required {
 			return c.Name, true
 		}
@@ -241,20 +241,6 @@ func absentTag(p *plan.Plan) (string, bool) {
 // gateway merge them: its sort and limit go before the last post step,
 // the projection.
 func perTable(pipe *Pipe, p *plan.Plan, post []target.PostStep) []target.PostStep {
-	// Only the columns the answer needs: a tag it does not read, which
-	// some series lack, would otherwise differ between tables.
-	cols := p.Fetch
-	if p.Star {
-		cols = p.Schema
-	}
-	keep := Array{Str("_time")}
-	for _, c := range cols {
-		keep = append(keep, Str(c.Name))
-	}
-	for _, f := range emptyStrings(p) {
-		keep = append(keep, Str(target.Marker+f))
-	}
-	pipe.Add("keep", Arg{"columns", keep})
 	var steps []target.PostStep
 	if p.Order != 0 {
 		desc := p.Order < 0
