@@ -224,7 +224,10 @@ func bucket(g *sqlgen.Gen, b *ast.TimeBucket) {
 // match.
 func regex(g *sqlgen.Gen, r *ast.RegexMatch) {
 	if r.Not {
-		g.W("NOT ")
+		// Parenthesized: NOT binds looser than IS NULL, so a bare NOT
+		// f(...) IS NULL would negate the IS NULL (the fuzzer found it).
+		g.W("(NOT ")
+		defer g.W(")")
 	}
 	if r.Full {
 		g.W("regexp_full_match(")

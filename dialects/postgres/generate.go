@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"strings"
 	"tsgate/translate/ast"
 	"tsgate/translate/sqlgen"
 	"tsgate/translate/target"
@@ -33,8 +34,9 @@ func Funcs() map[string]sqlgen.FuncSpec {
 // Dialect is PostgreSQL's description.
 func Dialect() *sqlgen.Dialect {
 	return &sqlgen.Dialect{
-		Name: "postgres",
-		ARE:  true,
+		Name:       "postgres",
+		ARE:        true,
+		DotNewline: true,
 		Caps: target.CapJoin | target.CapSubquery | target.CapCTE | target.CapWindow | target.CapCase |
 			target.CapSetOp | target.CapHaving | target.CapDistinct | target.CapOffset | target.CapILike |
 			target.CapRegex | target.CapParams | target.CapOuterJoin | target.CapDistinctOn,
@@ -77,6 +79,15 @@ func Dialect() *sqlgen.Dialect {
 // one (DuckDB and PostgreSQL 16 do not). No column can refer to the name,
 // so any fresh one means the same.
 func node(g *sqlgen.Gen, n ast.Node) bool {
+	if l, ok := n.(*ast.Literal); ok && l.Kind == ast.LitNumber && strings.ContainsAny(l.Text, "eE") &&
+		(g.Env == nil || !g.Env.PostgresSemantics) {
+		// A number with an exponent is a DOUBLE in DuckDB (compared with
+		// a bigint as double: 9007199254740993 = 9.007199254740993e15 is
+		// true there) and numeric in PostgreSQL (exact: false). Typed as
+		// double precision, PostgreSQL compares as DuckDB does.
+		g.W("CAST(" + l.Text + " AS double precision)")
+		return true
+	}
 	t, ok := n.(*ast.SubqueryTable)
 	if !ok || t.Alias != "" {
 		return false

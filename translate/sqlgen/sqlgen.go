@@ -52,6 +52,9 @@ type Dialect struct {
 	// ARE: the engine's regular expressions are PostgreSQL's (ARE), not
 	// RE2 as in DuckDB.
 	ARE bool
+	// DotNewline: the engine's . matches a newline (PostgreSQL's ARE,
+	// ClickHouse's match()); RE2's does not.
+	DotNewline bool
 	// NullsLastDesc is the engine's default NULL placement when sorting
 	// descending (true: last, DuckDB; false: first, PostgreSQL). Ascending
 	// sorts put NULLs last everywhere here.
@@ -231,6 +234,17 @@ func (g *Gen) Node(p *ast.Printer, n ast.Node) bool {
 		if err := CheckRegex(n.Pattern); err != "" {
 			g.Refuse("regular expression with "+err, n, "engines disagree on this syntax")
 			return true
+		}
+		if lit, ok := n.Pattern.(*ast.Literal); ok && g.D.DotNewline && (g.Env == nil || !g.Env.PostgresSemantics) {
+			// RE2's . (DuckDB's) never matches a newline; this engine's
+			// does: each unbracketed . becomes [^<LF>], which means RE2's .
+			// in both.
+			if re, changed := dotNoNewline(lit.Text); changed {
+				m := *n
+				m.Pattern = &ast.Literal{Span: lit.Span, Kind: ast.LitString, Text: re}
+				g.P.Expr(&m)
+				return true
+			}
 		}
 		if pg := g.Env != nil && g.Env.PostgresSemantics; pg != g.D.ARE {
 			// The pattern was written for one flavor and runs on the other.
@@ -439,6 +453,47 @@ func CheckRegex(p ast.Expr) string {
 		}
 	}
 	return ""
+}
+
+// dotNoNewline rewrites each . outside a bracket expression as [^\n]
+// (a literal line feed inside the brackets); changed is false when the
+// pattern has none.
+func dotNoNewline(p string) (string, bool) {
+	var b strings.Builder
+	inClass, changed := false, false
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case c == '\\' && i+1 < len(p):
+			b.WriteByte(c)
+			b.WriteByte(p[i+1])
+			i++
+			continue
+		case inClass:
+			if c == ']' {
+				inClass = false
+			}
+		case c == '[':
+			inClass = true
+			b.WriteByte(c)
+			// A ] first in the class (after an optional ^) is a member.
+			if i+1 < len(p) && p[i+1] == '^' {
+				b.WriteByte('^')
+				i++
+			}
+			if i+1 < len(p) && p[i+1] == ']' {
+				b.WriteByte(']')
+				i++
+			}
+			continue
+		case c == '.':
+			b.WriteString("[^\n]")
+			changed = true
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String(), changed
 }
 
 // CheckAREvsRE2 names an escape that means one thing in RE2 and another
