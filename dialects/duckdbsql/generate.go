@@ -1,7 +1,9 @@
 package duckdbsql
 
 import (
+	"math/big"
 	"strconv"
+	"strings"
 
 	"tsgate/dialects/postgres"
 	"tsgate/translate/ast"
@@ -56,6 +58,11 @@ func Dialect() *sqlgen.Dialect {
 // dialects: from Arc SQL they are DuckDB's own, from pg wire they must
 // mean what they mean in PostgreSQL.
 func node(g *sqlgen.Gen, n ast.Node) bool {
+	if l, ok := n.(*ast.Literal); ok && l.Kind == ast.LitNumber && strings.ContainsAny(l.Text, "eE") &&
+		g.Env != nil && g.Env.PostgresSemantics {
+		pgNumeric(g, l)
+		return true
+	}
 	f, ok := n.(*ast.Func)
 	if !ok || f.Over != nil || len(f.Args) == 0 {
 		return false
@@ -301,4 +308,43 @@ func nonZeroNorMinusOne(e ast.Expr) bool {
 		return false
 	}
 	return !(neg && l.Int == 1) && l.Int != -1
+}
+
+// pgNumeric prints a number written with an exponent as PostgreSQL reads
+// it: numeric, exact (DuckDB would read a DOUBLE, and compare a bigint
+// with it as double: 9007199254740993 = 9.007199254740993e15 is true
+// there, false in PostgreSQL). Written out in digits it is a DECIMAL in
+// DuckDB, exact too; one that needs more than 38 digits is refused.
+func pgNumeric(g *sqlgen.Gen, l *ast.Literal) {
+	r, ok := new(big.Rat).SetString(l.Text)
+	if !ok {
+		g.Refuse("the number "+l.Text, l, "")
+		return
+	}
+	// The denominator of a decimal constant is 2^a·5^b: max(a, b) digits
+	// after the point write it exactly.
+	twos, fives := 0, 0
+	d, rem := new(big.Int).Set(r.Denom()), new(big.Int)
+	for _, f := range []struct {
+		p int64
+		n *int
+	}{{2, &twos}, {5, &fives}} {
+		for *f.n <= 39 {
+			q, m := new(big.Int).QuoRem(d, big.NewInt(f.p), rem)
+			if m.Sign() != 0 {
+				break
+			}
+			d, *f.n = q, *f.n+1
+		}
+	}
+	scale := max(twos, fives)
+	text := r.FloatString(scale)
+	if digits := strings.TrimLeft(strings.NewReplacer("-", "", ".", "").Replace(text), "0"); len(digits) > 38 || scale > 38 || d.Cmp(big.NewInt(1)) != 0 {
+		g.Refuse("the numeric constant "+l.Text, l, "PostgreSQL reads it as an exact numeric; DuckDB's DECIMAL holds 38 digits")
+		return
+	}
+	if strings.HasPrefix(text, "-") {
+		text = "(" + text + ")"
+	}
+	g.W(text)
 }
