@@ -470,6 +470,15 @@ func dotNoNewline(p string) (string, bool) {
 			i++
 			continue
 		case inClass:
+			if c == '[' && i+1 < len(p) && p[i+1] == ':' {
+				// A POSIX class ([:alpha:]) inside the brackets: its ]
+				// does not close them.
+				if end := strings.Index(p[i+2:], ":]"); end >= 0 {
+					b.WriteString(p[i : i+2+end+2])
+					i += 2 + end + 1
+					continue
+				}
+			}
 			if c == ']' {
 				inClass = false
 			}
