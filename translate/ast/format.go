@@ -475,6 +475,13 @@ func precOf(e Expr) int {
 	case *Like, *Between, *InList, *InSubquery:
 		return precLike
 	case *RegexMatch:
+		// The full-match form prints as a call, NOT-prefixed when negated.
+		switch {
+		case e.Full && e.Not:
+			return precNot
+		case e.Full:
+			return precAtom
+		}
 		return precOther
 	case *Literal:
 		if (e.Kind == LitInt && e.Int < 0) || (e.Kind == LitNumber && strings.HasPrefix(e.Text, "-")) {

@@ -15,6 +15,7 @@ import (
 	"tsgate/model"
 	"tsgate/translate/ast"
 	"tsgate/translate/pgparse"
+	"tsgate/translate/sqllex"
 	"tsgate/translate/target"
 )
 
@@ -1086,7 +1087,7 @@ func (c *conv) constant(m, v map[string]any) (ast.Expr, error) {
 		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 			return nil, c.malformed("double constant")
 		}
-		return &ast.Literal{Span: sp, Kind: ast.LitNumber, Text: strconv.FormatFloat(f, 'g', -1, 64)}, nil
+		return &ast.Literal{Span: sp, Kind: ast.LitNumber, Text: c.numberText(sp, f)}, nil
 	case "VARCHAR":
 		s, ok := v["value"].(string)
 		if !ok {
@@ -1104,6 +1105,23 @@ func (c *conv) constant(m, v map[string]any) (ast.Expr, error) {
 	default:
 		return nil, c.unsupported(m, "constants of type "+strings.ToLower(id))
 	}
+}
+
+// numberText spells a DOUBLE constant as the query wrote it when the
+// source token at its location reads back to the same value: DuckDB keeps
+// only the double, and its shortest spelling (9.007199254740992e+15) is
+// not the literal a target that reads numbers exactly (PostgreSQL's
+// numeric) must see.
+func (c *conv) numberText(sp ast.Span, f float64) string {
+	if sp.Start >= 0 {
+		if t, ok := sqllex.New(c.sql[sp.Start:], sqllex.DuckDB).Next(); ok && t.Kind == sqllex.Number {
+			text := t.Text(c.sql[sp.Start:])
+			if g, err := strconv.ParseFloat(text, 64); err == nil && g == f {
+				return text
+			}
+		}
+	}
+	return strconv.FormatFloat(f, 'g', -1, 64)
 }
 
 // decimalText spells digits·10^-scale the way it was written.
@@ -1234,6 +1252,10 @@ func (c *conv) operator(m map[string]any, sc *scope) (ast.Expr, error) {
 			x.Not = !x.Not
 			return x, nil
 		case *ast.Between:
+			x.Not = !x.Not
+			return x, nil
+		case *ast.RegexMatch:
+			// DuckDB's parser writes x !~ p as NOT regexp_full_match(x, p).
 			x.Not = !x.Not
 			return x, nil
 		}
