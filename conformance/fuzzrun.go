@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"tsgate/errs"
+	"tsgate/model"
 	"tsgate/query"
 	"tsgate/translate"
 )
@@ -29,6 +30,13 @@ type FuzzOptions struct {
 	Local *query.Local
 	// Progress, when set, is called every so often with queries done.
 	Progress func(done, total int, elapsed time.Duration)
+	// Shadow, when set, is a second reference store: it gets the dataset
+	// with every table's rows in reverse order. A backend's differing
+	// answer to a query whose reference answer itself changes with row
+	// order (a float sum or variance with cancellation: rounding depends
+	// on the order of additions) is counted UNSTABLE, apart from WRONG —
+	// no engine owes one particular order's rounding — and sampled.
+	Shadow *Target
 }
 
 // FuzzStats is one backend's tally.
@@ -39,6 +47,10 @@ type FuzzStats struct {
 	Refused   int    `json:"refused"`
 	Errors    int    `json:"errors"`
 	Wrong     int    `json:"wrong"`
+	// Unstable are differences on queries whose reference answer depends
+	// on row order (see FuzzOptions.Shadow); UnstableSamples shows some.
+	Unstable        int      `json:"unstable"`
+	UnstableSamples []string `json:"unstable_samples,omitempty"`
 	// Wrongs are the wrong answers, minimized, one per distinct minimized
 	// query.
 	Wrongs []FuzzWrong `json:"wrongs,omitempty"`
@@ -89,6 +101,18 @@ func Fuzz(ctx context.Context, ds *Dataset, targets []*Target, opt FuzzOptions) 
 		if err := load(ctx, t, ds); err != nil {
 			return nil, fmt.Errorf("%s: load dataset: %w", t.Name, err)
 		}
+	}
+	var shadow *query.Pipeline
+	if opt.Shadow != nil {
+		defer dropAll([]*Target{opt.Shadow}, ds)
+		rev, err := reversed(ds)
+		if err == nil {
+			err = load(ctx, opt.Shadow, rev)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: load dataset: %w", opt.Shadow.Name, err)
+		}
+		shadow = query.New(opt.Shadow.Backend)
 	}
 	rep := &FuzzReport{Seed: opt.Seed}
 	pipes := map[*Target]*query.Pipeline{}
@@ -153,6 +177,15 @@ func Fuzz(ctx context.Context, ds *Dataset, targets []*Target, opt FuzzOptions) 
 			if diff == "" {
 				st.Same++
 				continue
+			}
+			if shadow != nil {
+				if alt, err := runArc(ctx, shadow, ds.Database, sql, true); err == nil && opt.Rules.Compare(want, alt, q.ordered()) != "" {
+					st.Unstable++
+					if len(st.UnstableSamples) < 5 {
+						st.UnstableSamples = append(st.UnstableSamples, sql+"\n"+indent(diff))
+					}
+					continue
+				}
 			}
 			st.Wrong++
 			min := minimize(ctx, q, func(c *genQuery) bool {
@@ -331,11 +364,16 @@ func (r *FuzzReport) Summary() string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "seed %d: %d queries (%d the reference rejected) in %s\n", r.Seed, r.Queries, r.Invalid, r.Elapsed.Round(time.Second))
 	for _, b := range r.Backends {
-		fmt.Fprintf(&sb, "%-20s generated %d  same %d  refused %d  errors %d  WRONG %d\n", b.Name, b.Generated, b.Same, b.Refused, b.Errors, b.Wrong)
+		fmt.Fprintf(&sb, "%-20s generated %d  same %d  refused %d  errors %d  unstable %d  WRONG %d\n", b.Name, b.Generated, b.Same, b.Refused, b.Errors, b.Unstable, b.Wrong)
 	}
 	for _, b := range r.Backends {
 		for _, e := range b.ErrorSamples[:min(len(b.ErrorSamples), 6)] {
 			fmt.Fprintf(&sb, "\nerror on %s: %s\n", b.Name, indent(e))
+		}
+	}
+	for _, b := range r.Backends {
+		for _, u := range b.UnstableSamples {
+			fmt.Fprintf(&sb, "\nunstable on %s (the reference's answer depends on row order): %s\n", b.Name, indent(u))
 		}
 	}
 	for _, b := range r.Backends {
@@ -349,4 +387,30 @@ func (r *FuzzReport) Summary() string {
 
 func indent(s string) string {
 	return "    " + strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n    ")
+}
+
+// reversed is ds with every table's rows in reverse order, for the
+// shadow reference.
+func reversed(ds *Dataset) (*Dataset, error) {
+	out := *ds
+	out.Batches = make([]*model.Batch, len(ds.Batches))
+	for i, b := range ds.Batches {
+		nb := &model.Batch{}
+		for _, t := range b.Tables {
+			nt := nb.Table(t.Measurement)
+			for r := t.Len() - 1; r >= 0; r-- {
+				cells := make([]model.Cell, 0, len(t.Columns))
+				for _, c := range t.Columns {
+					if c.Valid[r] {
+						cells = append(cells, model.Cell{Name: c.Name, Tag: c.Tag, Value: c.At(r)})
+					}
+				}
+				if err := nt.AppendRow(t.Time[r], cells); err != nil {
+					return nil, err
+				}
+			}
+		}
+		out.Batches[len(ds.Batches)-1-i] = nb
+	}
+	return &out, nil
 }

@@ -131,7 +131,13 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 		defer local.Close()
 	}
 	if *fuzzN > 0 || *fuzzTime > 0 {
-		return runFuzz(ctx, targets, conformance.FuzzOptions{N: *fuzzN, Duration: *fuzzTime, Seed: *fuzzSeed, Local: local}, *seed, base, *out, stdout, stderr)
+		shadow, err := embedded("duckdb-shadow", false)
+		if err != nil {
+			fmt.Fprintln(stderr, "tsgate conformance:", err)
+			return 1
+		}
+		defer shadow.Backend.Close()
+		return runFuzz(ctx, targets, conformance.FuzzOptions{N: *fuzzN, Duration: *fuzzTime, Seed: *fuzzSeed, Local: local, Shadow: shadow}, *seed, base, *out, stdout, stderr)
 	}
 	opt := conformance.Options{Local: local}
 	bar := newProgress(stderr)

@@ -124,3 +124,121 @@ func dateComparison(g *sqlgen.Gen, b *ast.Binary) bool {
 	g.W(")")
 	return true
 }
+
+// nanComparison prints a comparison with DuckDB's NaN semantics where an
+// operand may be NaN: NaN equals NaN and is above every other number,
+// where ClickHouse answers IEEE's false for every comparison but !=.
+//
+//	multiIf(isNaN(l) AND isNaN(r), <as if equal>, isNaN(l), <as if l
+//	        greater>, isNaN(r), <as if r greater>, l op r)
+//
+// isNaN(NULL) is NULL, which multiIf takes as false, so NULL operands
+// still reach l op r and answer NULL. false: b is no such comparison.
+func nanComparison(g *sqlgen.Gen, b *ast.Binary) bool {
+	if !b.Op.IsComparison() {
+		return false
+	}
+	ln, rn := sqlgen.MayNaN(g, b.L), sqlgen.MayNaN(g, b.R)
+	if !ln && !rn {
+		return false
+	}
+	var eq, gt, lt string
+	switch b.Op {
+	case ast.OpEq:
+		eq, gt, lt = "1", "0", "0"
+	case ast.OpNe:
+		eq, gt, lt = "0", "1", "1"
+	case ast.OpLt:
+		eq, gt, lt = "0", "0", "1"
+	case ast.OpLe:
+		eq, gt, lt = "1", "0", "1"
+	case ast.OpGt:
+		eq, gt, lt = "0", "1", "0"
+	case ast.OpGe:
+		eq, gt, lt = "1", "1", "0"
+	default:
+		return false
+	}
+	isNaN := func(e ast.Expr) {
+		g.W("isNaN(")
+		g.Expr(e)
+		g.W(")")
+	}
+	g.W("multiIf(")
+	if ln && rn {
+		isNaN(b.L)
+		g.W(" AND ")
+		isNaN(b.R)
+		g.W(", " + eq + ", ")
+	}
+	if ln {
+		isNaN(b.L)
+		g.W(", " + gt + ", ")
+	}
+	if rn {
+		isNaN(b.R)
+		g.W(", " + lt + ", ")
+	}
+	g.P.Binary(b, b.Op.String())
+	g.W(")")
+	return true
+}
+
+// zeroInList prints x IN (…, 0, …) for a float x as x IN (…) OR x = 0:
+// ClickHouse's set lookup matches bit patterns, so a stored -0 misses the
+// element 0 (and 0 misses -0), where DuckDB compares numbers. false: n is
+// not such a list.
+func zeroInList(g *sqlgen.Gen, n *ast.InList) bool {
+	if g.TypeOf(n.X) != sqlgen.KFloat {
+		return false
+	}
+	var rest []ast.Expr
+	zero := false
+	for _, e := range n.List {
+		if isZero(e) {
+			zero = true
+			continue
+		}
+		rest = append(rest, e)
+	}
+	if !zero {
+		return false
+	}
+	// Under isNull(x) the members are plain booleans, so plain OR/NOT
+	// are two-valued and exact.
+	g.W("multiIf(isNull(")
+	g.Expr(n.X)
+	g.W("), NULL, ")
+	if n.Not {
+		g.W("NOT ")
+	}
+	g.W("(")
+	if len(rest) > 0 {
+		g.W("(")
+		g.Expr(&ast.InList{Span: n.Span, X: n.X, List: rest})
+		g.W(") OR ")
+	}
+	g.W("(")
+	g.Expr(&ast.Binary{Span: n.Span, Op: ast.OpEq, L: n.X, R: &ast.Literal{Kind: ast.LitInt}})
+	g.W(")))")
+	return true
+}
+
+// isZero reports a literal 0, 0.0 or -0.0.
+func isZero(e ast.Expr) bool {
+	if u, ok := e.(*ast.Unary); ok && u.Op == ast.Neg {
+		e = u.X
+	}
+	l, ok := e.(*ast.Literal)
+	if !ok {
+		return false
+	}
+	switch l.Kind {
+	case ast.LitInt:
+		return l.Int == 0
+	case ast.LitNumber:
+		r, ok := new(big.Rat).SetString(l.Text)
+		return ok && r.Sign() == 0
+	}
+	return false
+}

@@ -94,6 +94,8 @@ func Dialect(legacy bool) *sqlgen.Dialect {
 		QuoteString:   quoteString,
 		Conservative:  true,
 		NullsLastDesc: true,
+		NaNWithNulls:  true,
+		UnifyNumbers:  true,
 		LikeEscape:    `\`,
 		Now:           pr.now,
 		TimestampLit:  pr.timestampLit,
@@ -358,7 +360,7 @@ func (pr profile) interval(g *sqlgen.Gen, iv *ast.Interval) {
 }
 
 func (pr profile) binary(g *sqlgen.Gen, b *ast.Binary) bool {
-	if decimalArith(g, b) || dateComparison(g, b) {
+	if decimalArith(g, b) || dateComparison(g, b) || nanComparison(g, b) {
 		return true
 	}
 	switch b.Op {
@@ -560,13 +562,30 @@ func (pr profile) cast(g *sqlgen.Gen, c *ast.Cast) bool {
 	case (c.Type.Kind == ast.TypeTimestamp || c.Type.Kind == ast.TypeTimestampTZ) && pr.legacy:
 		g.Note("timestamp", "ClickHouse 18.16 DateTime has second precision")
 	}
+	// CAST(x AS Float64) fails on a NULL in 18.16 ("Cannot convert NULL
+	// value to non-Nullable type"); the conversion functions keep x's
+	// nullability and convert the same way.
+	if f, ok := numberCasts[c.Type.Kind]; ok {
+		g.W(f + "(")
+		g.Expr(c.X)
+		g.W(")")
+		return true
+	}
 	return false
+}
+
+var numberCasts = map[ast.TypeKind]string{
+	ast.TypeSmallInt: "toInt16", ast.TypeInt: "toInt32", ast.TypeBigInt: "toInt64",
+	ast.TypeReal: "toFloat32", ast.TypeDouble: "toFloat64",
 }
 
 // textSafe: values of kind k print the same as text in both engines.
 func textSafe(k sqlgen.Kind) bool { return k == sqlgen.KString || k == sqlgen.KInt }
 
 func (pr profile) node(g *sqlgen.Gen, n ast.Node) bool {
+	if l, ok := n.(*ast.InList); ok && zeroInList(g, l) {
+		return true
+	}
 	if logicNode(g, n) {
 		return true
 	}
@@ -593,10 +612,25 @@ func (pr profile) node(g *sqlgen.Gen, n ast.Node) bool {
 			}
 			return true
 		}
+		if n.Kind == ast.LitNumber {
+			// 18.16's parser rejects subnormal numbers (5e-324).
+			if f, err := strconv.ParseFloat(n.Text, 64); err == nil && f != 0 && math.Abs(f) < 0x1p-1022 {
+				g.Refuse("the subnormal number "+n.Text, n, "ClickHouse 18.16 cannot read it")
+				return true
+			}
+		}
 	case *ast.InList:
 		for _, e := range n.List {
 			if l, ok := e.(*ast.Literal); ok && l.Kind == ast.LitNull {
 				g.Refuse("NULL in an IN list", n, "ClickHouse's IN treats NULL as a value, not as unknown")
+				return true
+			}
+		}
+	case *ast.Agg:
+		switch n.Kind {
+		case ast.AggMin, ast.AggMax, ast.AggMedian, ast.AggPercentileCont, ast.AggPercentileDisc:
+			if n.Arg != nil && sqlgen.MayNaN(g, n.Arg) {
+				g.Refuse(n.Kind.String()+" of a value that may be NaN", n, "ClickHouse orders NaN unlike DuckDB (above every number)")
 				return true
 			}
 		}

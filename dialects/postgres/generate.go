@@ -37,6 +37,8 @@ func Dialect() *sqlgen.Dialect {
 		Name:       "postgres",
 		ARE:        true,
 		DotNewline: true,
+		// PostgreSQL types BETWEEN's bounds one by one.
+		UnifyNumbers: true,
 		Caps: target.CapJoin | target.CapSubquery | target.CapCTE | target.CapWindow | target.CapCase |
 			target.CapSetOp | target.CapHaving | target.CapDistinct | target.CapOffset | target.CapILike |
 			target.CapRegex | target.CapParams | target.CapOuterJoin | target.CapDistinctOn,
@@ -47,8 +49,8 @@ func Dialect() *sqlgen.Dialect {
 			// (and its JSON: 1.5, not "1.5000000000000000").
 			ast.AggCount: {Name: "count"}, ast.AggSum: {Name: "sum"}, ast.AggAvg: sqlgen.FloatAgg("avg", "double precision"),
 			ast.AggMin: minMax("min"), ast.AggMax: minMax("max"),
-			ast.AggStddevSamp: sqlgen.FloatAgg("stddev_samp", "double precision"), ast.AggStddevPop: sqlgen.FloatAgg("stddev_pop", "double precision"),
-			ast.AggVarSamp: sqlgen.FloatAgg("var_samp", "double precision"), ast.AggVarPop: sqlgen.FloatAgg("var_pop", "double precision"),
+			ast.AggStddevSamp: sqlgen.FloatArgAgg("stddev_samp", "double precision"), ast.AggStddevPop: sqlgen.FloatArgAgg("stddev_pop", "double precision"),
+			ast.AggVarSamp: sqlgen.FloatArgAgg("var_samp", "double precision"), ast.AggVarPop: sqlgen.FloatArgAgg("var_pop", "double precision"),
 			ast.AggBoolAnd: {Name: "bool_and"}, ast.AggBoolOr: {Name: "bool_or"},
 			ast.AggFirst:          {Hint: "PostgreSQL has no first/last aggregate; use the timescaledb target, or DISTINCT ON (...) ORDER BY time"},
 			ast.AggLast:           {Hint: "PostgreSQL has no first/last aggregate; use the timescaledb target, or DISTINCT ON (...) ORDER BY time DESC"},
@@ -223,7 +225,15 @@ func Binary(g *sqlgen.Gen, b *ast.Binary) bool {
 		}
 		return false
 	}
-	if b.Op != ast.OpDiv || sqlgen.IsFractional(b.L) || sqlgen.IsFractional(b.R) {
+	if b.Op != ast.OpDiv || g.TypeOf(b.L) == sqlgen.KFloat || g.TypeOf(b.R) == sqlgen.KFloat {
+		return false
+	}
+	// DuckDB's / is DOUBLE division whatever the operands, a DECIMAL
+	// included, which PostgreSQL would divide as numeric (and what a
+	// pg-wire client asks for: PostgreSQL semantics keep it); with neither
+	// operand a double, the left one is cast and PostgreSQL converts the
+	// right one too.
+	if op == 0 && (sqlgen.IsFractional(b.L) || sqlgen.IsFractional(b.R)) {
 		return false
 	}
 	g.P.Binary(&ast.Binary{Span: b.Span, Op: ast.OpDiv,

@@ -563,7 +563,7 @@ func compareValues(a, b model.Value) int {
 	case a.Type == model.TypeUint && b.Type == model.TypeInt:
 		return -compareValues(b, a)
 	case isNumeric(a) && isNumeric(b):
-		return cmp.Compare(asFloat(a), asFloat(b))
+		return compareFloats(asFloat(a), asFloat(b))
 	}
 	switch a.Type {
 	case model.TypeString, model.TypeText:
@@ -574,6 +574,21 @@ func compareValues(a, b model.Value) int {
 		return cmp.Compare(a.I, b.I)
 	}
 	return 0
+}
+
+// compareFloats orders doubles as DuckDB does: NaN equals NaN and is
+// above every other value, +Inf included (Go's cmp.Compare puts it
+// first), and -0 equals 0.
+func compareFloats(x, y float64) int {
+	switch xn, yn := math.IsNaN(x), math.IsNaN(y); {
+	case xn && yn:
+		return 0
+	case xn:
+		return 1
+	case yn:
+		return -1
+	}
+	return cmp.Compare(x, y)
 }
 
 func boolInt(b bool) int {

@@ -111,6 +111,8 @@ func TestProjectMatchesDuckDB(t *testing.T) {
 		"NOT f", "s || 'z'", "a IS NULL", "s IS NOT NULL", "CAST(b AS BIGINT)", "CAST(a AS DOUBLE) / 4",
 		"a IS DISTINCT FROM 5", "f OR NULL", "f AND NULL", "CAST(a AS VARCHAR)", "b * 2.5 - a",
 		"coalesce(s, '')", "coalesce(a, b, 0)",
+		// NaN is above +Inf and equal to itself in DuckDB.
+		"b / 0", "b / 0 > 5", "b / 0 = b / 0", "b / 0 < b", "b / 0 IS DISTINCT FROM b / 0",
 	}
 	for _, e := range exprs {
 		t.Run(e, func(t *testing.T) {
@@ -146,6 +148,9 @@ func TestFilterSortLimitMatchDuckDB(t *testing.T) {
 		{"NOT f OR a IS NULL", "a NULLS FIRST"},
 		{"b / a > 0", "s, b DESC NULLS LAST"},
 		{"true", "f, s DESC"},
+		{"true", "b / 0 DESC"},
+		{"true", "b / 0 NULLS FIRST"},
+		{"b / 0 >= 1e308", "b / 0, id DESC"},
 	}
 	for _, c := range cases {
 		t.Run(c.where+" / "+c.order, func(t *testing.T) {

@@ -1077,7 +1077,9 @@ func (c *conv) constant(m, v map[string]any) (ast.Expr, error) {
 		if !ok || err != nil || s < 0 || s > 38 {
 			return nil, c.malformed("decimal constant")
 		}
-		return &ast.Literal{Span: sp, Kind: ast.LitNumber, Text: decimalText(digits, int(s))}, nil
+		text := decimalText(digits, int(s))
+		want, _ := new(big.Rat).SetString(text)
+		return &ast.Literal{Span: sp, Kind: ast.LitNumber, Text: c.numberText(sp, text, func(r *big.Rat, _ float64) bool { return r.Cmp(want) == 0 })}, nil
 	case "DOUBLE":
 		n, ok := v["value"].(json.Number)
 		if !ok {
@@ -1087,7 +1089,7 @@ func (c *conv) constant(m, v map[string]any) (ast.Expr, error) {
 		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 			return nil, c.malformed("double constant")
 		}
-		return &ast.Literal{Span: sp, Kind: ast.LitNumber, Text: c.numberText(sp, f)}, nil
+		return &ast.Literal{Span: sp, Kind: ast.LitNumber, Text: c.numberText(sp, strconv.FormatFloat(f, 'g', -1, 64), func(_ *big.Rat, g float64) bool { return g == f })}, nil
 	case "VARCHAR":
 		s, ok := v["value"].(string)
 		if !ok {
@@ -1107,21 +1109,33 @@ func (c *conv) constant(m, v map[string]any) (ast.Expr, error) {
 	}
 }
 
-// numberText spells a DOUBLE constant as the query wrote it when the
-// source token at its location reads back to the same value: DuckDB keeps
-// only the double, and its shortest spelling (9.007199254740992e+15) is
-// not the literal a target that reads numbers exactly (PostgreSQL's
-// numeric) must see.
-func (c *conv) numberText(sp ast.Span, f float64) string {
-	if sp.Start >= 0 {
-		if t, ok := sqllex.New(c.sql[sp.Start:], sqllex.DuckDB).Next(); ok && t.Kind == sqllex.Number {
-			text := t.Text(c.sql[sp.Start:])
-			if g, err := strconv.ParseFloat(text, 64); err == nil && g == f {
-				return text
-			}
-		}
+// numberText spells a number constant as the query wrote it — the
+// source token at its location, with the minus sign DuckDB's parser folds
+// into the constant — when that reads back to the same value (same
+// reports whether it does); else it is def, the constant's own spelling.
+// DuckDB keeps only the value: a DOUBLE's shortest spelling
+// (9.007199254740992e+15) is not the literal a target that reads numbers
+// exactly (PostgreSQL's numeric) must see, and DECIMAL -0.0 lost its sign.
+func (c *conv) numberText(sp ast.Span, def string, same func(*big.Rat, float64) bool) string {
+	if sp.Start < 0 {
+		return def
 	}
-	return strconv.FormatFloat(f, 'g', -1, 64)
+	src := c.sql[sp.Start:]
+	sign := ""
+	if strings.HasPrefix(src, "-") {
+		sign, src = "-", src[1:]
+	}
+	t, ok := sqllex.New(src, sqllex.DuckDB).Next()
+	if !ok || t.Kind != sqllex.Number || t.Start != 0 {
+		return def
+	}
+	text := sign + t.Text(src)
+	r, ok := new(big.Rat).SetString(text)
+	f, err := strconv.ParseFloat(text, 64)
+	if !ok || err != nil || !same(r, f) {
+		return def
+	}
+	return text
 }
 
 // decimalText spells digits·10^-scale the way it was written.

@@ -59,6 +59,17 @@ type Dialect struct {
 	// descending (true: last, DuckDB; false: first, PostgreSQL). Ascending
 	// sorts put NULLs last everywhere here.
 	NullsLastDesc bool
+	// NaNWithNulls: the engine sorts NaN next to the NULLs (ClickHouse),
+	// not above +Inf as DuckDB and PostgreSQL do; a float sort key that
+	// may be NaN (MayNaN) is then preceded by isNaN(key) in the same
+	// direction.
+	NaNWithNulls bool
+	// UnifyNumbers: DuckDB compares an integer with a double (in a
+	// comparison, BETWEEN or an IN list) by converting every integer
+	// operand to DOUBLE — 2^53+1 equals 2^53 there. An engine that
+	// compares exactly (ClickHouse) or types BETWEEN's bounds one by one
+	// (PostgreSQL) gets those casts written out.
+	UnifyNumbers bool
 	// LikeEscape is the escape character LIKE uses without an ESCAPE
 	// clause ("" for none).
 	LikeEscape string
@@ -109,6 +120,9 @@ func (s *Generator) Generate(q ast.Query, env *target.Env) (*target.Output, erro
 	if s.D.Prepare != nil {
 		s.D.Prepare(g, q)
 	}
+	if s.D.NaNWithNulls {
+		g.orderExprs = orderExprs(q)
+	}
 	g.P.Stmt(q)
 	if s.D.Suffix != nil {
 		s.D.Suffix(g, q)
@@ -145,6 +159,41 @@ type Gen struct {
 	kinds map[string]Kind
 	// fresh counts the names Fresh made.
 	fresh int
+	// orderExprs are the expressions of ORDER BY items that name a
+	// select item (an alias or a position).
+	orderExprs map[*ast.OrderItem]ast.Expr
+}
+
+// orderExprs maps each ORDER BY item of q's SELECTs that is an output
+// column's alias or position to that column's expression.
+func orderExprs(q ast.Query) map[*ast.OrderItem]ast.Expr {
+	out := map[*ast.OrderItem]ast.Expr{}
+	ast.Inspect(q, func(n ast.Node) bool {
+		sel, ok := n.(*ast.Select)
+		if !ok {
+			return true
+		}
+		for _, o := range sel.OrderBy {
+			switch e := o.Expr.(type) {
+			case *ast.ColumnRef:
+				if e.Table != "" {
+					continue
+				}
+				for _, it := range sel.Columns {
+					if it.Alias == e.Name {
+						out[o] = it.Expr
+						break
+					}
+				}
+			case *ast.Literal:
+				if e.Kind == ast.LitInt && e.Int >= 1 && int(e.Int) <= len(sel.Columns) {
+					out[o] = sel.Columns[e.Int-1].Expr
+				}
+			}
+		}
+		return true
+	})
+	return out
 }
 
 // Fresh returns a new name, distinct from every other Fresh name of this
@@ -183,6 +232,12 @@ func (g *Gen) Str(p *ast.Printer, s string) { p.W(g.D.QuoteString(s)) }
 
 // Node implements ast.Hooks: the per-node dispatch to the dialect's data.
 func (g *Gen) Node(p *ast.Printer, n ast.Node) bool {
+	if g.D.UnifyNumbers {
+		if u := g.unify(n); u != nil {
+			g.Expr(u)
+			return true
+		}
+	}
 	if g.D.Node != nil && g.D.Node(g, n) {
 		return true
 	}
@@ -281,7 +336,25 @@ func (g *Gen) Node(p *ast.Printer, n ast.Node) bool {
 // differs from what the source meant, and never for the time column,
 // which has no NULLs.
 func (g *Gen) orderItem(o *ast.OrderItem) {
+	e, ok := g.orderExprs[o]
+	if !ok {
+		e = o.Expr
+	}
+	if g.D.NaNWithNulls && g.TypeOf(e) == KFloat && MayNaN(g, e) {
+		// isNaN(NULL) is NULL, so the key keeps NULLs where the item puts
+		// them, and orders NaN above every number either way.
+		g.W("isNaN(")
+		g.Expr(o.Expr)
+		g.W(")")
+		g.direction(o)
+		g.W(", ")
+	}
 	g.Expr(o.Expr)
+	g.direction(o)
+}
+
+// direction prints o's DESC and NULLS placement.
+func (g *Gen) direction(o *ast.OrderItem) {
 	if o.Desc {
 		g.W(" DESC")
 	}

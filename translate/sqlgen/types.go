@@ -248,6 +248,29 @@ func FloatAgg(name, double string) AggSpec {
 	}}
 }
 
+// FloatArgAgg is an aggregate DuckDB computes over its argument converted
+// to a double (stddev, variance): an engine that would compute an exact
+// argument exactly (PostgreSQL's numeric) gets the argument cast, so
+// 2^53 and 2^53+1 are one value in both, as they are in DuckDB.
+func FloatArgAgg(name, double string) AggSpec {
+	return AggSpec{Print: func(g *Gen, a *ast.Agg) {
+		cast := a.Arg != nil && g.TypeOf(a.Arg).Exact() && (g.Env == nil || !g.Env.PostgresSemantics)
+		g.W(name + "(")
+		if a.Distinct {
+			g.W("DISTINCT ")
+		}
+		if cast {
+			g.W("CAST(")
+		}
+		g.Expr(a.Arg)
+		if cast {
+			g.W(" AS " + double + ")")
+		}
+		g.W(")")
+		g.P.AggTail(a)
+	}}
+}
+
 // NonZero reports a numeric literal other than zero: a divisor no engine
 // raises an error on or answers NULL or infinity for.
 func NonZero(e ast.Expr) bool {
@@ -292,4 +315,93 @@ func SafeDivision(l, r ast.Expr) bool {
 func (g *Gen) IsColumn(name string) bool {
 	_, ok := g.kinds[name]
 	return ok
+}
+
+// unify returns n with its integer operands cast to DOUBLE when n
+// compares integers with doubles (see Dialect.UnifyNumbers), nil when n
+// needs no cast.
+func (g *Gen) unify(n ast.Node) ast.Expr {
+	var ops []ast.Expr
+	switch n := n.(type) {
+	case *ast.Binary:
+		if !n.Op.IsComparison() {
+			return nil
+		}
+		ops = []ast.Expr{n.L, n.R}
+	case *ast.Between:
+		ops = []ast.Expr{n.X, n.Lo, n.Hi}
+	case *ast.InList:
+		ops = append([]ast.Expr{n.X}, n.List...)
+	default:
+		return nil
+	}
+	float, integer := false, false
+	for _, e := range ops {
+		switch g.TypeOf(e) {
+		case KFloat:
+			float = true
+		case KInt, KHugeInt:
+			integer = true
+		}
+	}
+	if !float || !integer {
+		return nil
+	}
+	needed := false
+	for _, e := range ops {
+		if k := g.TypeOf(e); (k == KInt || k == KHugeInt) && !smallInt(e) {
+			needed = true
+		}
+	}
+	if !needed {
+		return nil
+	}
+	cast := func(e ast.Expr) ast.Expr {
+		if k := g.TypeOf(e); (k == KInt || k == KHugeInt) && !smallInt(e) {
+			return &ast.Cast{Span: ast.NoSpan, X: e, Type: ast.Type{Kind: ast.TypeDouble}}
+		}
+		return e
+	}
+	switch n := n.(type) {
+	case *ast.Binary:
+		return &ast.Binary{Span: n.Span, Op: n.Op, L: cast(n.L), R: cast(n.R)}
+	case *ast.Between:
+		return &ast.Between{Span: n.Span, X: cast(n.X), Lo: cast(n.Lo), Hi: cast(n.Hi), Not: n.Not}
+	case *ast.InList:
+		list := make([]ast.Expr, len(n.List))
+		for i, e := range n.List {
+			list[i] = cast(e)
+		}
+		return &ast.InList{Span: n.Span, X: cast(n.X), List: list, Not: n.Not}
+	}
+	return nil
+}
+
+// smallInt reports an integer literal within ±2^53: a double holds it
+// exactly, so comparing it exactly or as a double is the same.
+func smallInt(e ast.Expr) bool {
+	if u, ok := e.(*ast.Unary); ok && u.Op == ast.Neg {
+		e = u.X
+	}
+	l, ok := e.(*ast.Literal)
+	return ok && l.Kind == ast.LitInt && l.Int >= -(1<<53) && l.Int <= 1<<53
+}
+
+// MayNaN reports an expression that can be NaN although no stored value
+// is (writers to engines that order NaN differently refuse it): a
+// division (0/0) or float arithmetic (inf - inf).
+func MayNaN(g *Gen, e ast.Expr) bool {
+	found := false
+	ast.Inspect(e, func(n ast.Node) bool {
+		if b, ok := n.(*ast.Binary); ok {
+			switch b.Op {
+			case ast.OpDiv:
+				found = true
+			case ast.OpAdd, ast.OpSub, ast.OpMul:
+				found = found || g.TypeOf(b) == KFloat
+			}
+		}
+		return !found
+	})
+	return found
 }

@@ -504,6 +504,9 @@ func (a *analyzer) cond(e ast.Expr, neg bool) (Pred, error) {
 			return constFalse, nil
 		}
 	case *ast.InList:
+		if err := a.mixedNumbers(e, e.X, e.List...); err != nil {
+			return nil, err
+		}
 		var out Pred
 		not := e.Not != neg
 		for _, x := range e.List {
@@ -528,6 +531,9 @@ func (a *analyzer) cond(e ast.Expr, neg bool) (Pred, error) {
 		}
 		return out, nil
 	case *ast.Between:
+		if err := a.mixedNumbers(e, e.X, e.Lo, e.Hi); err != nil {
+			return nil, err
+		}
 		not := e.Not != neg
 		if not {
 			l, err := a.leaf(e, e.X, Lt, e.Lo, "")
@@ -666,6 +672,40 @@ func (a *analyzer) leaf(n ast.Node, colExpr ast.Expr, op Op, litExpr ast.Expr, r
 		}
 	}
 	return c, nil
+}
+
+// mixedNumbers refuses an integer field compared, in one IN list or
+// BETWEEN, with both a number written with an exponent (a DOUBLE in
+// DuckDB) and other numbers: DuckDB then compares every operand as a
+// double (2^53+1 matches 2^53), where InfluxDB compares the integer
+// members exactly.
+func (a *analyzer) mixedNumbers(n ast.Node, x ast.Expr, vals ...ast.Expr) error {
+	c, ok := x.(*ast.ColumnRef)
+	if a.pg || !ok {
+		return nil
+	}
+	col, isTime, err := a.column(c)
+	if err != nil || isTime || (col.Type != model.TypeInt && col.Type != model.TypeUint) {
+		return nil
+	}
+	float, other := false, false
+	for _, v := range vals {
+		if u, ok := v.(*ast.Unary); ok && u.Op == ast.Neg {
+			v = u.X
+		}
+		switch l, _ := v.(*ast.Literal); {
+		case l == nil:
+		case l.Kind == ast.LitNumber && strings.ContainsAny(l.Text, "eE"):
+			float = true
+		case l.Kind == ast.LitNumber || l.Kind == ast.LitInt:
+			other = true
+		}
+	}
+	if float && other {
+		return a.refuse("comparing the integer field "+col.Name+" with integers and a float together", n,
+			"DuckDB compares every member as a double there; write the numbers alike")
+	}
+	return nil
 }
 
 // intFieldLiteral is the literal to compare the integer field col with
@@ -1006,6 +1046,12 @@ func (a *analyzer) scalar(e ast.Expr, sub func(ast.Expr) (ast.Expr, error)) (ast
 		switch x.Op {
 		case ast.OpAdd, ast.OpSub, ast.OpMul, ast.OpDiv, ast.OpIntDiv, ast.OpMod,
 			ast.OpEq, ast.OpNe, ast.OpLt, ast.OpLe, ast.OpGt, ast.OpGe, ast.OpAnd, ast.OpOr:
+			if x.Op != ast.OpDiv && !x.Op.IsComparison() && (decimalLit(x.L) && !a.isFloat(x.R) || decimalLit(x.R) && !a.isFloat(x.L)) {
+				// DuckDB types 1 + 0.5 DECIMAL, exact and printed as
+				// written; the gateway computes in float64.
+				return nil, a.refuse(x.String()+" (arithmetic between a decimal literal and a non-float value)", x,
+					"write the literal with an exponent (0.5e0) or cast the other operand to DOUBLE")
+			}
 			l, err := sub(x.L)
 			if err != nil {
 				return nil, err
@@ -1018,6 +1064,47 @@ func (a *analyzer) scalar(e ast.Expr, sub func(ast.Expr) (ast.Expr, error)) (ast
 		}
 	}
 	return nil, a.refuse(e.String()+" in the select list", e, "select columns, aggregates of fields, and arithmetic on them")
+}
+
+// decimalLit reports a fractional literal written without an exponent,
+// which DuckDB reads as DECIMAL.
+func decimalLit(e ast.Expr) bool {
+	if u, ok := e.(*ast.Unary); ok && u.Op == ast.Neg {
+		e = u.X
+	}
+	l, ok := e.(*ast.Literal)
+	return ok && l.Kind == ast.LitNumber && !strings.ContainsAny(l.Text, "eE")
+}
+
+// isFloat reports an expression DuckDB types DOUBLE, so arithmetic with
+// a decimal literal is DOUBLE arithmetic, as the gateway computes it.
+func (a *analyzer) isFloat(e ast.Expr) bool {
+	switch x := e.(type) {
+	case *ast.Literal:
+		return x.Kind == ast.LitNumber && strings.ContainsAny(x.Text, "eE")
+	case *ast.ColumnRef:
+		c, isTime, err := a.column(x)
+		return err == nil && !isTime && !c.Tag && c.Type == model.TypeFloat
+	case *ast.Unary:
+		return x.Op == ast.Neg && a.isFloat(x.X)
+	case *ast.Cast:
+		return x.Type.Kind == ast.TypeDouble
+	case *ast.Agg:
+		switch x.Kind {
+		case ast.AggAvg, ast.AggStddevSamp, ast.AggStddevPop, ast.AggVarSamp, ast.AggVarPop, ast.AggMedian, ast.AggPercentileCont:
+			return true
+		case ast.AggSum, ast.AggMin, ast.AggMax, ast.AggFirst, ast.AggLast:
+			return x.Arg != nil && a.isFloat(x.Arg)
+		}
+	case *ast.Binary:
+		switch x.Op {
+		case ast.OpDiv:
+			return true
+		case ast.OpAdd, ast.OpSub, ast.OpMul:
+			return a.isFloat(x.L) || a.isFloat(x.R)
+		}
+	}
+	return false
 }
 
 func (a *analyzer) aggregate() error {
