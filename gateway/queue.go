@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"tsgate/errs"
+	"tsgate/internal/atomicfile"
 )
 
 // The dual-write queue is a directory of segment files, NNNNNNNNNNNNNNNN.seg,
@@ -258,21 +259,12 @@ func (q *queue) roll(id uint64) error {
 	if err != nil {
 		return err
 	}
-	if err := syncDir(q.dir); err != nil {
+	if err := atomicfile.SyncDir(q.dir); err != nil {
 		f.Close()
 		return err
 	}
 	q.active, q.activeID, q.activeSz = f, id, 0
 	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // Append adds payload durably. Past maxBytes it returns ErrQueueFull and
@@ -368,26 +360,7 @@ func (q *queue) writeAck(seg uint64, off int64) error {
 	binary.LittleEndian.PutUint64(b, seg)
 	binary.LittleEndian.PutUint64(b[8:], uint64(off))
 	binary.LittleEndian.PutUint32(b[16:], crc32.Checksum(b[:16], castagnoli))
-	tmp := filepath.Join(q.dir, ackFile+".tmp")
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, filepath.Join(q.dir, ackFile)); err != nil {
-		return err
-	}
-	return syncDir(q.dir)
+	return atomicfile.Write(filepath.Join(q.dir, ackFile), b, 0o644)
 }
 
 // Stats are the unacknowledged records, their bytes and the oldest one's

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"tsgate/dialects"
 	"tsgate/dialects/duckdbsql"
 	"tsgate/errs"
+	"tsgate/internal/atomicfile"
 	"tsgate/model"
 	"tsgate/translate/ast"
 	"tsgate/translate/target"
@@ -90,30 +90,7 @@ func (m *Manager) save() error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(m.path), 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(m.path), ".manage-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), m.path)
+	return atomicfile.Write(m.path, b, 0o600)
 }
 
 // stamp renders a time as Arc's API does (SQLite timestamps read by

@@ -14,6 +14,7 @@ import (
 	"tsgate/conformance"
 	"tsgate/dialects"
 	"tsgate/errs"
+	"tsgate/internal/atomicfile"
 	"tsgate/model"
 	"tsgate/query"
 	"tsgate/translate/target"
@@ -134,7 +135,8 @@ func loadCheckpoint(path, db string) (*checkpoint, error) {
 	return cp, nil
 }
 
-// save writes atomically: a crash leaves the old or the new checkpoint.
+// save writes atomically and durably: a crash leaves the old or the new
+// checkpoint.
 func (c *checkpoint) save() error {
 	if c.path == "" {
 		return nil
@@ -143,23 +145,7 @@ func (c *checkpoint) save() error {
 	if err != nil {
 		return err
 	}
-	tmp := c.path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, filepath.Clean(c.path))
+	return atomicfile.Write(filepath.Clean(c.path), b, 0o644)
 }
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
