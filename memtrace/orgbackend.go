@@ -151,8 +151,8 @@ func (m *Meta) RemoveOrgBackend(ctx context.Context, org string) error {
 }
 
 // MaskURL hides a backend URL's secrets for display: the password, and
-// query values that are credentials (token, password, api_key), keep
-// their first and last four characters, as memtrace masks API keys.
+// query values that are credentials (token, password, p, api_key),
+// masked as maskSecret says.
 func MaskURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -164,7 +164,7 @@ func MaskURL(raw string) string {
 	q := u.Query()
 	for k := range q {
 		switch strings.ToLower(k) {
-		case "token", "password", "api_key", "apikey":
+		case "token", "password", "p", "api_key", "apikey":
 			q.Set(k, maskSecret(q.Get(k)))
 		}
 	}
@@ -173,13 +173,15 @@ func MaskURL(raw string) string {
 	return s
 }
 
-// maskSecret is memtrace's mask: first four, a star per hidden
-// character, last four; all stars up to eight characters.
+// maskSecret is memtrace's mask for long generated keys: first four, a
+// star per hidden character, last four. A secret under 24 characters (a
+// password someone chose) is all stars: its ends would give most of it
+// away.
 func maskSecret(s string) string {
 	switch {
 	case s == "":
 		return "(empty)"
-	case len(s) <= 8:
+	case len(s) < 24:
 		return strings.Repeat("*", len(s))
 	}
 	return s[:4] + strings.Repeat("*", len(s)-8) + s[len(s)-4:]
