@@ -105,6 +105,8 @@ var cases = []struct{ name, sql string }{
 	// Expressions.
 	{"expr/division", `SELECT usage_user / 100, usage_user / 2.5 FROM cpu`},
 	{"expr/division-decimal", `SELECT used / 0.5, used / 4 FROM mem`},
+	{"expr/division-derived", `SELECT usage_user / 2 FROM (SELECT 7 AS usage_user FROM cpu) AS s`},
+	{"expr/division-cte-shadow", `WITH cpu AS (SELECT 7 AS usage_user) SELECT usage_user / 2 FROM cpu`},
 	{"expr/nan-compare-order", `SELECT usage_user / usage_idle AS r FROM cpu WHERE usage_user / usage_idle > 1 ORDER BY 1 DESC`},
 	{"expr/int-vs-double", `SELECT count(*) FROM mem WHERE used BETWEEN -9007199254740993 AND 9.007199254740993e15 OR used IN (1, 2e0) OR used = 9007199254740993.0e0`},
 	{"expr/float-in-zero", `SELECT count(*) FROM cpu WHERE usage_user NOT IN (0.5, -0.0)`},

@@ -34,16 +34,53 @@ func (k Kind) Numeric() bool { return k == KInt || k == KHugeInt || k == KFloat 
 func (k Kind) Exact() bool { return k == KInt || k == KHugeInt || k == KDecimal }
 
 // columnKinds are the types of the columns the query's tables hold, by
-// name; a name two tables type differently maps to KUnknown.
+// name; a name two tables type differently maps to KUnknown, and so does
+// a name a subquery, CTE or select item gives to something else (SELECT
+// 7 AS usage_user in a derived table is no float, whatever cpu holds).
 func columnKinds(q ast.Query, env *target.Env) map[string]Kind {
 	out := map[string]Kind{"time": KTime}
 	if env == nil || env.Schema == nil {
 		return out
 	}
+	ctes := map[string]bool{}
+	derived := map[string]bool{}
+	// inner collects the names a nested query gives its columns: only
+	// those are read as columns elsewhere (the top query's aliases are
+	// its output, which its own clauses read as the table's columns).
+	inner := func(q ast.Query) {
+		ast.Inspect(q, func(n ast.Node) bool {
+			if it, ok := n.(*ast.SelectItem); ok {
+				if r, ok := it.Expr.(*ast.ColumnRef); it.Alias != "" && (!ok || r.Name != it.Alias) {
+					derived[it.Alias] = true
+				}
+			}
+			return true
+		})
+	}
+	ast.Inspect(q, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.With:
+			for _, c := range n.CTEs {
+				ctes[c.Name] = true
+				derived = addAll(derived, c.Columns)
+				inner(c.Query)
+			}
+		case *ast.SubqueryTable:
+			derived = addAll(derived, n.Columns)
+			inner(n.Query)
+		case *ast.Subquery:
+			inner(n.Query)
+		case *ast.InSubquery:
+			inner(n.Query)
+		case *ast.Exists:
+			inner(n.Query)
+		}
+		return true
+	})
 	seen := map[string]bool{}
 	ast.Inspect(q, func(n ast.Node) bool {
 		t, ok := n.(*ast.Table)
-		if !ok {
+		if !ok || t.Schema == "" && ctes[t.Name] {
 			return true
 		}
 		key := t.Schema + "." + t.Name
@@ -67,7 +104,19 @@ func columnKinds(q ast.Query, env *target.Env) map[string]Kind {
 		}
 		return true
 	})
+	for name := range derived {
+		if _, col := out[name]; col && name != "time" {
+			out[name] = KUnknown // still a column name (IsColumn), of no known type
+		}
+	}
 	return out
+}
+
+func addAll(set map[string]bool, names []string) map[string]bool {
+	for _, n := range names {
+		set[n] = true
+	}
+	return set
 }
 
 func fieldKind(t model.FieldType) Kind {
