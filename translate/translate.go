@@ -256,33 +256,12 @@ func nameLikeDuckDB(q ast.Query) {
 		return
 	}
 	for _, it := range s.Columns {
-		if it.Alias != "" {
+		if _, agg := it.Expr.(*ast.Agg); !agg || it.Alias != "" {
 			continue
 		}
-		a, ok := it.Expr.(*ast.Agg)
-		if !ok || a.Filter != nil || a.By != nil || a.Fraction != nil || a.Over != nil {
-			continue
+		if name, ok := duckparse.DuckDBName(it.Expr); ok {
+			it.Alias = name
 		}
-		switch a.Kind {
-		case ast.AggCount, ast.AggSum, ast.AggAvg, ast.AggMin, ast.AggMax:
-		default:
-			continue
-		}
-		if a.Arg == nil {
-			if a.Kind == ast.AggCount && !a.Distinct {
-				it.Alias = "count_star()"
-			}
-			continue
-		}
-		c, ok := a.Arg.(*ast.ColumnRef)
-		if !ok || c.Table != "" {
-			continue
-		}
-		d := ""
-		if a.Distinct {
-			d = "DISTINCT "
-		}
-		it.Alias = a.Kind.String() + "(" + d + c.Name + ")"
 	}
 }
 

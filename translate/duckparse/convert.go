@@ -463,9 +463,6 @@ func (c *conv) selectNode(n map[string]any, with *ast.With) (ast.Query, error) {
 		"aggregate_handling", "having", "qualify", "modifiers", "cte_map"); err != nil {
 		return nil, err
 	}
-	if q := obj(n["qualify"]); q != nil {
-		return nil, c.unsupported(q, "QUALIFY")
-	}
 	sel := &ast.Select{Span: ast.NoSpan, With: with}
 	from := obj(n["from_table"])
 	if from == nil {
@@ -536,6 +533,9 @@ func (c *conv) selectNode(n map[string]any, with *ast.With) (ast.Query, error) {
 		if sel.OrderBy, err = c.orderAll(mods.orderAll, width(sel)); err != nil {
 			return nil, err
 		}
+	}
+	if q := obj(n["qualify"]); q != nil {
+		return c.qualify(sel, n, q, sc)
 	}
 	return sel, nil
 }
@@ -821,11 +821,7 @@ func (c *conv) star(m map[string]any, sc *scope) ([]*ast.SelectItem, error) {
 	if sc == nil || rel != "" && !strings.EqualFold(rel, sc.table.Name) && !strings.EqualFold(rel, sc.table.Alias) {
 		return nil, c.unsupported(m, construct+" over anything but one measurement whose columns tsgate knows")
 	}
-	names := []string{"time"}
-	for _, col := range sc.cols {
-		names = append(names, col.Name)
-	}
-	slices.Sort(names[1:])
+	names := starNames(sc)
 	drop := map[string]bool{}
 	for _, x := range excl {
 		s, ok := x.(string)
@@ -868,6 +864,17 @@ func (c *conv) star(m map[string]any, sc *scope) ([]*ast.SelectItem, error) {
 		return nil, &errs.Error{Code: errs.Invalid, SQLState: "42601", Msg: "SELECT list is empty after resolving * expressions", Position: pos1(c.sql, sp.Start)}
 	}
 	return out, nil
+}
+
+// starNames are the columns * lists: time, then the rest alphabetically
+// (Arc's order).
+func starNames(sc *scope) []string {
+	names := []string{"time"}
+	for _, col := range sc.cols {
+		names = append(names, col.Name)
+	}
+	slices.Sort(names[1:])
+	return names
 }
 
 // ---- expressions ----
