@@ -632,3 +632,22 @@ func (g *generator) regex(s genCol) string {
 	pat := pickOf(g, []string{part, "^" + part, part + "$", ".*" + part + ".*", "[a-z]+", `\d`, "^(?:" + part + ")$", `\bx`, "a|" + part})
 	return "'" + strings.ReplaceAll(pat, "'", "''") + "'"
 }
+
+// Generated is one generated query: its Arc SQL and whether its rows
+// compare in order (its ORDER BY is total).
+type Generated struct {
+	SQL     string
+	Ordered bool
+}
+
+// Generate draws n queries over ds, as the differential fuzzer does with
+// the same seed; other oracles (PostgreSQL behind pg wire) run them too.
+func Generate(seed uint64, ds *Dataset, n int) []Generated {
+	g := newGenerator(seed, ds)
+	out := make([]Generated, n)
+	for i := range out {
+		q := g.query()
+		out[i] = Generated{SQL: q.String(), Ordered: q.ordered()}
+	}
+	return out
+}

@@ -10,6 +10,7 @@ import (
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
+	"tsgate/dialects/duckdbsql"
 	"tsgate/errs"
 	"tsgate/model"
 )
@@ -197,6 +198,15 @@ func classify(ctx context.Context, err error) error {
 	}
 	var de *duckdb.Error
 	if errors.As(err, &de) {
+		if state, msg, ok := duckdbsql.Raised(de.Msg); ok && de.Type == duckdb.ErrorTypeInvalidInput {
+			// An error the translation itself raises (PostgreSQL's
+			// overflow): its own SQLSTATE and message.
+			code := errs.Engine
+			if state == "0A000" {
+				code = errs.Unsupported // refused once the data showed it
+			}
+			return &errs.Error{Code: code, SQLState: state, Msg: msg, Err: err}
+		}
 		e := errs.Wrap(errs.Engine, err, de.Error())
 		e.SQLState = sqlState(de.Type)
 		return e

@@ -63,6 +63,9 @@ func node(g *sqlgen.Gen, n ast.Node) bool {
 		pgNumeric(g, l)
 		return true
 	}
+	if a, ok := n.(*ast.Agg); ok && pgSemantics(g) {
+		return floatAgg(g, a) || distinctFloatSum(g, a)
+	}
 	f, ok := n.(*ast.Func)
 	if !ok || f.Over != nil || len(f.Args) == 0 {
 		return false
@@ -263,8 +266,59 @@ func cast(g *sqlgen.Gen, c *ast.Cast) bool {
 			g.Refuse("CAST of double precision to text", c, "PostgreSQL prints 0 and 1e+300 where DuckDB prints 0.0 and 1e300")
 			return true
 		}
+	case pgSemantics(g):
+		if r, ok := intRanges[c.Type.Kind]; ok {
+			return intCast(g, c, r)
+		}
 	}
 	return false
+}
+
+// intRange is an integer type's bounds, lo inclusive and hi exclusive
+// (2^63 compares exactly against a double, 2^63-1 does not), and
+// PostgreSQL's name for it.
+type intRange struct {
+	lo, hi, name string
+}
+
+var intRanges = map[ast.TypeKind]intRange{
+	ast.TypeSmallInt: {"-32768", "32768", "smallint"},
+	ast.TypeInt:      {"-2147483648", "2147483648", "integer"},
+	ast.TypeBigInt:   {"-9223372036854775808", "9223372036854775808", "bigint"},
+}
+
+// intCast prints CAST(x AS an integer type) as PostgreSQL computes it: a
+// double rounds half to even (rint; DuckDB rounds half away from zero),
+// and a value out of the type's range — NaN and infinities included —
+// raises "<type> out of range" (22003), where DuckDB raises a
+// conversion error (22P02).
+func intCast(g *sqlgen.Gen, c *ast.Cast, r intRange) bool {
+	k := g.TypeOf(c.X)
+	if k != sqlgen.KFloat && k != sqlgen.KInt && k != sqlgen.KHugeInt {
+		return false
+	}
+	x := func() {
+		if k == sqlgen.KFloat {
+			g.W("round_even(")
+			g.Expr(c.X)
+			g.W(", 0)")
+			return
+		}
+		g.W("(")
+		g.Expr(c.X)
+		g.W(")")
+	}
+	if k == sqlgen.KInt && c.Type.Kind == ast.TypeBigInt {
+		return false // a bigint already
+	}
+	g.W("CASE WHEN ")
+	x()
+	g.W(" < " + r.lo + " OR ")
+	x()
+	g.W(" >= " + r.hi + " THEN " + raise("22003", r.name+" out of range") + " ELSE CAST(")
+	x()
+	g.W(" AS " + g.D.Types[c.Type.Kind] + ") END")
+	return true
 }
 
 func binary(g *sqlgen.Gen, b *ast.Binary) bool {
@@ -292,8 +346,168 @@ func binary(g *sqlgen.Gen, b *ast.Binary) bool {
 	case pg && (b.Op == ast.OpDiv || b.Op == ast.OpMod) && !sqlgen.SafeDivision(b.L, b.R):
 		g.Refuse(b.Op.String()+" by a value that may be zero", b, "PostgreSQL raises division by zero where DuckDB answers NULL")
 		return true
+	case pg && g.TypeOf(b) == sqlgen.KFloat && (b.Op == ast.OpAdd || b.Op == ast.OpSub || b.Op == ast.OpMul || b.Op == ast.OpDiv):
+		return floatArith(g, b)
 	}
 	return false
+}
+
+// floatArith prints double precision +, -, *, / as PostgreSQL computes
+// them: an infinite result from finite operands raises "value out of
+// range: overflow", and a zero product or quotient of non-zero finite
+// operands "underflow" (SQLSTATE 22003), where DuckDB answers inf or 0:
+//
+//	CASE WHEN isinf(a op b) AND NOT isinf(a) AND NOT isinf(b)
+//	  THEN error('tsgate:22003:value out of range: overflow') … ELSE a op b END
+//
+// DuckDB evaluates a THEN only for the rows that take it; Raised reads
+// the error back. The operands print more than once, so nesting is
+// bounded.
+func floatArith(g *sqlgen.Gen, b *ast.Binary) bool {
+	depth := 0
+	ast.Inspect(b, func(n ast.Node) bool {
+		if x, ok := n.(*ast.Binary); ok && x != b && g.TypeOf(x) == sqlgen.KFloat {
+			depth++
+		}
+		return true
+	})
+	if depth > 3 {
+		g.Refuse("double precision arithmetic nested this deep", b, "PostgreSQL checks every step for overflow; split the expression")
+		return true
+	}
+	op := b.Op.String()
+	r := func() { g.W("("); g.P.Binary(b, op); g.W(")") }
+	x := func(e ast.Expr) { g.W("("); g.Expr(e); g.W(")") }
+	g.W("CASE WHEN isinf")
+	r()
+	g.W(" AND NOT isinf")
+	x(b.L)
+	if b.Op != ast.OpDiv {
+		g.W(" AND NOT isinf")
+		x(b.R)
+	}
+	g.W(" THEN " + raise("22003", "value out of range: overflow"))
+	switch b.Op {
+	case ast.OpMul, ast.OpDiv:
+		g.W(" WHEN ")
+		r()
+		g.W(" = 0 AND ")
+		x(b.L)
+		g.W(" <> 0 AND ")
+		if b.Op == ast.OpMul {
+			x(b.R)
+			g.W(" <> 0")
+		} else {
+			g.W("NOT isinf")
+			x(b.R)
+		}
+		g.W(" THEN " + raise("22003", "value out of range: underflow"))
+	}
+	g.W(" ELSE ")
+	r()
+	g.W(" END")
+	return true
+}
+
+// floatAgg prints PostgreSQL's double precision sum, avg, stddev and
+// variance where they raise "value out of range: overflow" (22003) and
+// DuckDB answers inf: sum when its result is infinite from finite
+// values; the others, which accumulate squares (Youngs-Cramer), when a
+// value reaches 6.7e153, past which a square can overflow — PostgreSQL
+// then raises or not depending on the values and their order, and tsgate
+// raises rather than guess.
+func floatAgg(g *sqlgen.Gen, a *ast.Agg) bool {
+	switch a.Kind {
+	case ast.AggSum, ast.AggAvg, ast.AggStddevSamp, ast.AggStddevPop, ast.AggVarSamp, ast.AggVarPop:
+	default:
+		return false
+	}
+	k := sqlgen.KUnknown
+	if a.Arg != nil {
+		k = g.TypeOf(a.Arg)
+	}
+	if a.Over != nil || g.Marks[a] || k != sqlgen.KFloat && (k != sqlgen.KInt || a.Kind == ast.AggSum || a.Kind == ast.AggAvg) {
+		return false
+	}
+	if g.Marks == nil {
+		g.Marks = map[ast.Node]bool{}
+	}
+	g.Marks[a] = true
+	maxAbs := &ast.Agg{Span: a.Span, Kind: ast.AggMax, Arg: &ast.Func{Span: a.Span, Name: "abs", Args: []ast.Expr{a.Arg}}, Distinct: a.Distinct, Filter: a.Filter}
+	if k == sqlgen.KInt {
+		// PostgreSQL's stddev and variance of integers are numeric,
+		// exact; DuckDB's are doubles, exact enough only while the
+		// values are small: past 2^31 the answer is refused, at run
+		// time, rather than rounded.
+		lo, hi := *maxAbs, *maxAbs // abs() of the smallest bigint overflows
+		lo.Kind, lo.Arg, hi.Arg = ast.AggMin, a.Arg, a.Arg
+		g.W("CASE WHEN ")
+		g.Expr(&hi)
+		g.W(" >= 2147483648 OR ")
+		g.Expr(&lo)
+		g.W(" <= -2147483648 THEN " + raise("0A000", a.Kind.String()+" of integers beyond 2^31 cannot be computed exactly (PostgreSQL answers it in numeric)") + " ELSE ")
+		g.Expr(a)
+		g.W(" END")
+		return true
+	}
+	g.W("CASE WHEN ")
+	if a.Kind == ast.AggSum {
+		g.W("isinf(")
+		g.Expr(a)
+		g.W(") AND NOT isinf(")
+		g.Expr(maxAbs)
+		g.W(")")
+	} else {
+		g.Expr(maxAbs)
+		g.W(" >= 6.7e153")
+	}
+	g.W(" THEN " + raise("22003", "value out of range: overflow") + " ELSE ")
+	g.Expr(a)
+	g.W(" END")
+	return true
+}
+
+// distinctFloatSum prints sum(DISTINCT x) of doubles adding in ascending
+// order, as PostgreSQL's sort-based DISTINCT does: rounding, and whether a
+// partial sum overflows, depend on the order.
+func distinctFloatSum(g *sqlgen.Gen, a *ast.Agg) bool {
+	if a.Kind != ast.AggSum || !a.Distinct || a.Over != nil || a.Arg == nil || g.TypeOf(a.Arg) != sqlgen.KFloat {
+		return false
+	}
+	g.W("sum(DISTINCT ")
+	g.Expr(a.Arg)
+	g.W(" ORDER BY ")
+	g.Expr(a.Arg)
+	g.W(")")
+	if a.Filter != nil {
+		g.W(" FILTER (WHERE ")
+		g.Expr(a.Filter)
+		g.W(")")
+	}
+	return true
+}
+
+// raisePrefix marks an error tsgate's own SQL raises with error(): the
+// SQLSTATE follows, then PostgreSQL's message.
+const raisePrefix = "tsgate:"
+
+func raise(state, msg string) string {
+	return "error(" + ast.QuoteStringPG(raisePrefix+state+":"+msg) + ")"
+}
+
+// Raised reads back an error raise() put in the query: DuckDB's message
+// for it is its prefix ("Invalid Input Error: ") and the argument. ok is
+// false for any other message.
+func Raised(engineMsg string) (state, msg string, ok bool) {
+	_, rest, found := strings.Cut(engineMsg, ": "+raisePrefix)
+	if !found {
+		return "", "", false
+	}
+	state, msg, found = strings.Cut(rest, ":")
+	if !found || len(state) != 5 {
+		return "", "", false
+	}
+	return state, msg, true
 }
 
 // nonZeroNorMinusOne reports an integer constant divisor other than 0
