@@ -2,56 +2,18 @@ package auth
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"tsgate/internal/testenv"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 )
-
-// testingPostgres is a fresh database on the test PostgreSQL server
-// (TSGATE_TEST_POSTGRES_URL, which scripts/test.sh starts), dropped when
-// the test ends.
-func testingPostgres(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("TSGATE_TEST_POSTGRES_URL")
-	if base == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI: TSGATE_TEST_POSTGRES_URL is unset; run scripts/test.sh")
-		}
-		t.Skip("TSGATE_TEST_POSTGRES_URL is unset (scripts/test.sh starts PostgreSQL)")
-	}
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b [6]byte
-	rand.Read(b[:])
-	name := "tsgate_auth_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		admin.Close(ctx)
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		admin.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)")
-		admin.Close(ctx)
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
 
 func openReplicas(t *testing.T, u string, n int) []*Store {
 	t.Helper()
@@ -67,26 +29,12 @@ func openReplicas(t *testing.T, u string, n int) []*Store {
 	return out
 }
 
-// within polls cond until it holds or d passes, and returns how long it
-// took.
-func within(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > d {
-			t.Fatalf("%s: not within %s", what, d)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return time.Since(start)
-}
-
 // TestPostgresStoreReplicas: three stores on one database behave as one.
 // Replicas starting together make one admin token between them; a token
 // made on one verifies on the others, SCRAM verifier included, within a
 // second; a revoked one stops everywhere within a second.
 func TestPostgresStoreReplicas(t *testing.T) {
-	u := testingPostgres(t)
+	u := testenv.PostgresDB(t, "tsgate_auth")
 	rs := openReplicas(t, u, 3)
 
 	secrets := make([]string, len(rs))
@@ -111,7 +59,7 @@ func TestPostgresStoreReplicas(t *testing.T) {
 		t.Fatalf("%d replicas made an admin token, want 1", made)
 	}
 	for i, s := range rs {
-		within(t, time.Second, "admin token on every replica", func() bool { return len(s.List()) == 1 })
+		testenv.Eventually(t, time.Second, "admin token on every replica", func() bool { return len(s.List()) == 1 })
 		if got := s.List()[0].Name; got != "admin" {
 			t.Errorf("replica %d: token %q", i, got)
 		}
@@ -122,7 +70,7 @@ func TestPostgresStoreReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, s := range rs[1:] {
-		d := within(t, time.Second, "new token on another replica", func() bool { _, ok := s.Verify(secret); return ok })
+		d := testenv.Eventually(t, time.Second, "new token on another replica", func() bool { _, ok := s.Verify(secret); return ok })
 		t.Logf("replica %d verified the new token after %s", i+1, d)
 		got, _ := s.ByID(tok.ID)
 		if diff := cmp.Diff(tok, got); diff != "" {
@@ -142,7 +90,7 @@ func TestPostgresStoreReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, s := range rs[:2] {
-		d := within(t, time.Second, "revocation on another replica", func() bool { _, ok := s.Verify(secret); return !ok })
+		d := testenv.Eventually(t, time.Second, "revocation on another replica", func() bool { _, ok := s.Verify(secret); return !ok })
 		t.Logf("replica %d refused the revoked token after %s", i, d)
 		if _, ok := s.ByID(tok.ID); ok {
 			t.Errorf("replica %d: revoked token found by id", i)
@@ -157,7 +105,7 @@ func TestPostgresStoreReplicas(t *testing.T) {
 // comes (lost with a connection; here written by hand) still reaches a
 // replica within a second, by the watcher's poll.
 func TestPostgresStoreWithoutNotification(t *testing.T) {
-	u := testingPostgres(t)
+	u := testenv.PostgresDB(t, "tsgate_auth")
 	s := openReplicas(t, u, 1)[0]
 	secret, tok, err := s.Create("ci", "", []Permission{Read, Write})
 	if err != nil {
@@ -175,20 +123,20 @@ func TestPostgresStoreWithoutNotification(t *testing.T) {
 	if _, err := c.Exec(ctx, `UPDATE _tsgate.auth_state SET version = version + 1`); err != nil {
 		t.Fatal(err)
 	}
-	within(t, time.Second, "silent revocation", func() bool { _, ok := s.Verify(secret); return !ok })
+	testenv.Eventually(t, time.Second, "silent revocation", func() bool { _, ok := s.Verify(secret); return !ok })
 }
 
 // TestPostgresStoreReconnects: when the watcher's connection is killed,
 // the tokens last loaded keep working, and a change made meanwhile arrives
 // once it has reconnected.
 func TestPostgresStoreReconnects(t *testing.T) {
-	u := testingPostgres(t)
+	u := testenv.PostgresDB(t, "tsgate_auth")
 	rs := openReplicas(t, u, 2)
 	admin, _, err := rs[0].Create("admin", "", []Permission{Admin})
 	if err != nil {
 		t.Fatal(err)
 	}
-	within(t, time.Second, "token on the second replica", func() bool { _, ok := rs[1].Verify(admin); return ok })
+	testenv.Eventually(t, time.Second, "token on the second replica", func() bool { _, ok := rs[1].Verify(admin); return ok })
 	ctx := context.Background()
 	c, err := pgx.Connect(ctx, u)
 	if err != nil {
@@ -207,14 +155,14 @@ func TestPostgresStoreReconnects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	within(t, 3*time.Second, "token made while the watcher was down", func() bool { _, ok := rs[1].Verify(secret); return ok })
+	testenv.Eventually(t, 3*time.Second, "token made while the watcher was down", func() bool { _, ok := rs[1].Verify(secret); return ok })
 }
 
 // TestPostgresStoreLearnSCRAM: a token stored without a verifier (made
 // before tokens carried one) gets one when its secret is seen on one
 // replica, and every replica can then check SCRAM logins with it.
 func TestPostgresStoreLearnSCRAM(t *testing.T) {
-	u := testingPostgres(t)
+	u := testenv.PostgresDB(t, "tsgate_auth")
 	rs := openReplicas(t, u, 2)
 	if _, _, err := rs[0].Create("first", "", []Permission{Read}); err != nil {
 		t.Fatal(err)
@@ -233,14 +181,14 @@ func TestPostgresStoreLearnSCRAM(t *testing.T) {
 	if _, err := c.Exec(ctx, `UPDATE _tsgate.auth_state SET version = version + 1`); err != nil {
 		t.Fatal(err)
 	}
-	within(t, time.Second, "legacy token", func() bool { _, ok := rs[0].Verify(secret); return ok })
+	testenv.Eventually(t, time.Second, "legacy token", func() bool { _, ok := rs[0].Verify(secret); return ok })
 	if err := rs[0].LearnSCRAM("not-the-token-0123456789"); err == nil {
 		t.Error("learned an invalid token")
 	}
 	if err := rs[0].LearnSCRAM(secret); err != nil {
 		t.Fatal(err)
 	}
-	within(t, time.Second, "learned verifier on the other replica", func() bool {
+	testenv.Eventually(t, time.Second, "learned verifier on the other replica", func() bool {
 		p, keys, _ := rs[1].SCRAM()
 		want, _ := DeriveSCRAM(p, secret)
 		for _, k := range keys {
@@ -259,7 +207,7 @@ func TestPostgresStoreLearnSCRAM(t *testing.T) {
 // Numbers come from the stored state, so replicas creating tokens at once
 // never hand out one number twice, and a deleted number is never reused.
 func TestPostgresStoreTokenFields(t *testing.T) {
-	u := testingPostgres(t)
+	u := testenv.PostgresDB(t, "tsgate_auth")
 	rs := openReplicas(t, u, 2)
 	// ns and a zone: the store keeps µs in UTC, as timestamptz does.
 	exp := time.Date(2031, 5, 6, 7, 8, 9, 123456789, time.FixedZone("x", 3600))
@@ -284,7 +232,7 @@ func TestPostgresStoreTokenFields(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	within(t, time.Second, "every token on one replica", func() bool { return len(rs[0].List()) == 9 })
+	testenv.Eventually(t, time.Second, "every token on one replica", func() bool { return len(rs[0].List()) == 9 })
 	var seqs []int64
 	for _, tk := range rs[0].List() {
 		seqs = append(seqs, tk.Seq)
@@ -320,7 +268,7 @@ func TestPostgresStoreTokenFields(t *testing.T) {
 	want := rs[0].List()
 	later := openReplicas(t, u, 1)[0]
 	for i, s := range []*Store{rs[1], later} {
-		within(t, time.Second, "changes on another store", func() bool { return cmp.Equal(want, s.List()) })
+		testenv.Eventually(t, time.Second, "changes on another store", func() bool { return cmp.Equal(want, s.List()) })
 		if diff := cmp.Diff(want, s.List()); diff != "" {
 			t.Errorf("store %d (-changed +seen):\n%s", i, diff)
 		}
@@ -350,7 +298,7 @@ func TestPostgresStoreTokenFields(t *testing.T) {
 // numbered in creation order, the same on every replica, and the numbers
 // are stored with the next change.
 func TestPostgresStoreOlderTable(t *testing.T) {
-	u := testingPostgres(t)
+	u := testenv.PostgresDB(t, "tsgate_auth")
 	ctx := context.Background()
 	c, err := pgx.Connect(ctx, u)
 	if err != nil {
@@ -404,7 +352,7 @@ func TestPostgresStoreOlderTable(t *testing.T) {
 	if _, err := c.Exec(ctx, `UPDATE _tsgate.auth_state SET version = version + 1`); err != nil {
 		t.Fatal(err)
 	}
-	within(t, time.Second, "row from an older replica", func() bool { return len(rs[0].List()) == 3 })
+	testenv.Eventually(t, time.Second, "row from an older replica", func() bool { return len(rs[0].List()) == 3 })
 	if _, tk, err := rs[0].Create("new", "", []Permission{Read}); err != nil || tk.Seq != 4 {
 		t.Fatalf("create: %+v %v", tk, err)
 	}

@@ -3,14 +3,11 @@ package deploy
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -25,6 +22,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"tsgate/gateway"
+	"tsgate/internal/testenv"
 	"tsgate/memtrace"
 )
 
@@ -509,43 +507,20 @@ func value(fams map[string]*dto.MetricFamily, name string, want map[string]strin
 // dashboard plots, and returns its Arc API's base URL.
 func exercisedGateway(t *testing.T) string {
 	t.Helper()
-	pgBase := os.Getenv("TSGATE_TEST_POSTGRES_URL")
-	if pgBase == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI: TSGATE_TEST_POSTGRES_URL is unset; run scripts/test.sh")
-		}
-		t.Skip("TSGATE_TEST_POSTGRES_URL is unset (scripts/test.sh starts PostgreSQL)")
-	}
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, pgBase)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rb [6]byte
-	rand.Read(rb[:])
-	dbName := "tsgate_dash_" + hex.EncodeToString(rb[:])
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+dbName); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		admin.Exec(ctx, "DROP DATABASE "+dbName+" WITH (FORCE)")
-		admin.Close(ctx)
-	})
-	u, _ := url.Parse(pgBase)
-	u.Path = "/" + dbName
+	pgURL := testenv.PostgresDB(t, "tsgate_dash")
 
 	const token = "dashboard-admin-token-0123456789"
 	key := memtrace.NewKey()
 	cfg := gateway.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.Arc.Listen, cfg.Memtrace.Listen, cfg.PGWire.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-	cfg.Backend.URL = u.String()
+	cfg.Backend.URL = pgURL
 	cfg.Auth.BootstrapToken = token
 	cfg.Memtrace.BootstrapKey = key
 	cfg.Migration.Secondary = "embedded:" + t.TempDir()
 	cfg.Migration.ShadowFraction = 1
 	cfg.Log.Level = "error"
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(context.Background())
 	g, err := gateway.New(ctx, cfg, gateway.NewLogger(cfg.Log, io.Discard), io.Discard)
 	if err != nil {
 		cancel()

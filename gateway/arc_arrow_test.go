@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"tsgate/internal/testenv"
+
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/google/go-cmp/cmp"
 )
@@ -287,13 +289,7 @@ func TestArrowEndpointEncodings(t *testing.T) {
 // TestArrowEndpointRemote: on a remote backend the batches are built from
 // the translated query's rows, typed as Arc's DuckDB would type them.
 func TestArrowEndpointRemote(t *testing.T) {
-	u := os.Getenv("TSGATE_TEST_POSTGRES_URL")
-	if u == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI: TSGATE_TEST_POSTGRES_URL is unset; run scripts/test.sh")
-		}
-		t.Skip("TSGATE_TEST_POSTGRES_URL unset")
-	}
+	u := testenv.URL(t, "TSGATE_TEST_POSTGRES_URL")
 	ts := startGateway(t, func(c *Config) { c.Backend.URL = u })
 	db := fmt.Sprintf("arrow_%d", os.Getpid())
 	writeLP(t, ts, db, cpuLines)

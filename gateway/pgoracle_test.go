@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"tsgate/conformance"
+	"tsgate/internal/testenv"
 	"tsgate/model"
 	"tsgate/wire/pgwire/catalog"
 )
@@ -40,13 +41,7 @@ const pgOracleDeviations = "pgwire-vs-postgres"
 // pgwire-vs-postgres.txt declares it with its reason; a declaration no
 // case needs any more fails it too, so the file stays true.
 func TestPGWireOracle(t *testing.T) {
-	base := os.Getenv("TSGATE_TEST_POSTGRES_URL")
-	if base == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI: TSGATE_TEST_POSTGRES_URL is unset; run scripts/test.sh")
-		}
-		t.Skip("TSGATE_TEST_POSTGRES_URL is unset (scripts/test.sh starts PostgreSQL)")
-	}
+	base := testenv.URL(t, "TSGATE_TEST_POSTGRES_URL")
 	ctx := context.Background()
 	cases, err := conformance.ParseCases(conformance.Corpus(), "cases")
 	if err != nil {

@@ -2,13 +2,9 @@ package gateway
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"tsgate/auth"
+	"tsgate/internal/testenv"
 )
 
 // pgServer is a gateway with pg wire on a free port and a little data.
@@ -168,44 +165,9 @@ func TestPGWireColumnNames(t *testing.T) {
 func forEachPGBackend(t *testing.T, test func(t *testing.T, backend func(*Config))) {
 	t.Run("embedded", func(t *testing.T) { test(t, nil) })
 	t.Run("postgres", func(t *testing.T) {
-		base := os.Getenv("TSGATE_TEST_POSTGRES_URL")
-		if base == "" {
-			if os.Getenv("CI") != "" {
-				t.Fatal("CI: TSGATE_TEST_POSTGRES_URL is unset; run scripts/test.sh")
-			}
-			t.Skip("TSGATE_TEST_POSTGRES_URL is unset (scripts/test.sh starts PostgreSQL)")
-		}
-		u := freshPostgresDatabase(t, base)
+		u := testenv.PostgresDB(t, "tsgate_pgw")
 		test(t, func(c *Config) { c.Backend.URL = u })
 	})
-}
-
-// freshPostgresDatabase creates a database for one test on the server at
-// base and drops it when the test ends.
-func freshPostgresDatabase(t *testing.T, base string) string {
-	t.Helper()
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b [6]byte
-	rand.Read(b[:])
-	name := "tsgate_pgw_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		admin.Close(ctx)
-		t.Fatalf("create test database: %v", err)
-	}
-	t.Cleanup(func() {
-		admin.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)")
-		admin.Close(ctx)
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
 }
 
 // TestPGWireSCRAMNewToken: a token made while the gateway runs (by

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"testing"
 	"time"
 
@@ -13,21 +12,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"tsgate/auth"
+	"tsgate/internal/testenv"
 )
-
-// eventually polls cond every 10 ms until it holds, failing the test past
-// d; it returns how long it took.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > d {
-			t.Fatalf("%s: not within %s", what, d)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return time.Since(start)
-}
 
 // TestReplicasShareTokens runs three gateways in front of one PostgreSQL
 // backend with auth.store_url on the same database, as a Deployment
@@ -36,14 +22,7 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() bool) ti
 // another, it stops everywhere within a second, open pg sessions
 // included. The store's tables stay out of every client's reach.
 func TestReplicasShareTokens(t *testing.T) {
-	base := os.Getenv("TSGATE_TEST_POSTGRES_URL")
-	if base == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI: TSGATE_TEST_POSTGRES_URL is unset; run scripts/test.sh")
-		}
-		t.Skip("TSGATE_TEST_POSTGRES_URL is unset (scripts/test.sh starts PostgreSQL)")
-	}
-	db := freshPostgresDatabase(t, base)
+	db := testenv.PostgresDB(t, "tsgate_pgw")
 	type replica struct {
 		*testServer
 		host, port string
@@ -84,10 +63,10 @@ func TestReplicasShareTokens(t *testing.T) {
 	}
 	var sessions []*pgx.Conn
 	for i, r := range rs[1:] {
-		d := eventually(t, time.Second, "Arc API on another replica", func() bool { return query(r, secret) == 200 })
+		d := testenv.Eventually(t, time.Second, "Arc API on another replica", func() bool { return query(r, secret) == 200 })
 		t.Logf("replica %d: Arc API accepted the new token after %s", i+1, d)
 		var c *pgx.Conn
-		d = eventually(t, time.Second, "pg wire SCRAM login on another replica", func() bool {
+		d = testenv.Eventually(t, time.Second, "pg wire SCRAM login on another replica", func() bool {
 			c, err = login(r, secret, "tsdb")
 			return err == nil
 		})
@@ -129,11 +108,11 @@ func TestReplicasShareTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, i := range []int{0, 2} {
-		d := eventually(t, time.Second, "revocation on the Arc API", func() bool { return query(rs[i], secret) == 401 })
+		d := testenv.Eventually(t, time.Second, "revocation on the Arc API", func() bool { return query(rs[i], secret) == 401 })
 		t.Logf("replica %d: Arc API refused the revoked token after %s", i, d)
 	}
 	open := sessions[1] // on replica 2, logged in before the revocation
-	d := eventually(t, time.Second, "revocation on an open pg session", func() bool {
+	d := testenv.Eventually(t, time.Second, "revocation on an open pg session", func() bool {
 		var n int
 		err := open.QueryRow(ctx, "SELECT count(*) FROM cpu").Scan(&n)
 		return errors.As(err, &pe) && pe.Code == "28000"

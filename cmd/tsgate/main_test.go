@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"tsgate/internal/testenv"
 )
 
 var binary string
@@ -240,35 +239,9 @@ func TestBootstrapTokenShownOnce(t *testing.T) {
 func TestTokenCLI(t *testing.T) {
 	t.Run("file", func(t *testing.T) { testTokenCLI(t, nil) })
 	t.Run("postgres", func(t *testing.T) {
-		u := freshDatabase(t, envURL(t, "TSGATE_TEST_POSTGRES_URL"))
+		u := testenv.PostgresDB(t, "tsgate_cli")
 		testTokenCLI(t, []string{"TSGATE_AUTH_STORE_URL=" + u})
 	})
-}
-
-// freshDatabase creates a database on the PostgreSQL server at base for
-// one test and drops it afterwards.
-func freshDatabase(t *testing.T, base string) string {
-	t.Helper()
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := fmt.Sprintf("tsgate_cli_%d", time.Now().UnixNano())
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		admin.Close(ctx)
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		admin.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)")
-		admin.Close(ctx)
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
 }
 
 func testTokenCLI(t *testing.T, env []string) {

@@ -5,14 +5,14 @@ import (
 	"encoding/base64"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"regexp"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+
+	"tsgate/internal/testenv"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -172,7 +172,7 @@ func TestMemtraceOrgCLI(t *testing.T) {
 	}
 
 	// A backend of its own: PostgreSQL. Sealing needs the master key.
-	pg := freshPostgres(t)
+	pg := testenv.PostgresDB(t, "tsgate_cli")
 	if _, e, err := run(nil, "org", "add-backend", org, "-url", pg); err == nil || !strings.Contains(e, "MEMTRACE_MASTER_KEY is not set") {
 		t.Fatalf("add-backend without the master key: %v %s", err, e)
 	}
@@ -253,36 +253,4 @@ func TestMemtraceOrgCLI(t *testing.T) {
 	if _, e, err := run(nil, "org", "delete", "org_nope"); err == nil || !strings.Contains(e, "org 'org_nope' not found") {
 		t.Errorf("delete a missing org: %v %s", err, e)
 	}
-}
-
-// freshPostgres makes a PostgreSQL database for one test (dropped after
-// it) on the test server and returns its URL.
-func freshPostgres(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("TSGATE_TEST_POSTGRES_URL")
-	if base == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("TSGATE_TEST_POSTGRES_URL is not set")
-		}
-		t.Skip("TSGATE_TEST_POSTGRES_URL is not set")
-	}
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := "tsgate_cli_" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "_")) + "_" + strconv.Itoa(os.Getpid())
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		admin.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)")
-		admin.Close(ctx)
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
 }

@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"tsgate/internal/testenv"
+
 	"github.com/jackc/pgx/v5"
 )
 
@@ -151,9 +153,9 @@ func writeMemtraceDataset(t *testing.T, p *proc, token, db string) *memtraceData
 // instant and run again, as the guide says to: exit 0 and a clean
 // verification, and the rows checked in each server directly.
 func TestMigrationGuide(t *testing.T) {
-	influxHTTP := envURL(t, "TSGATE_TEST_INFLUX_URL")
-	pgURL := envURL(t, "TSGATE_TEST_POSTGRES_URL")
-	chHTTP := envURL(t, "TSGATE_TEST_CLICKHOUSE_URL")
+	influxHTTP := testenv.URL(t, "TSGATE_TEST_INFLUX_URL")
+	pgURL := testenv.URL(t, "TSGATE_TEST_POSTGRES_URL")
+	chHTTP := testenv.URL(t, "TSGATE_TEST_CLICKHOUSE_URL")
 	blocks := guideBlocks(t)
 	const token = "guide-token-0123456789"
 	db := fmt.Sprintf("guide_%d", time.Now().UnixNano()%1_000_000_000_000)
@@ -228,18 +230,6 @@ func TestMigrationGuide(t *testing.T) {
 			}
 		})
 	}
-}
-
-func envURL(t *testing.T, name string) string {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not set: CI must run the backend integration tests (eval \"$(./scripts/backends.sh)\")", name)
-		}
-		t.Skipf("%s is not set; run eval \"$(./scripts/backends.sh)\" to test against the real server", name)
-	}
-	return v
 }
 
 func lastLines(s string, n int) string {

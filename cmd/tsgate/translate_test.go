@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"tsgate/dialects/registry"
+	"tsgate/internal/testenv"
 	"tsgate/model"
 )
 
@@ -101,7 +102,7 @@ func TestTranslateCLI(t *testing.T) {
 // field tsgate wrote in every point makes count(*) translatable for
 // InfluxQL and Flux, and the URL's database is Flux's bucket.
 func TestTranslateCLIBackend(t *testing.T) {
-	base := envURL(t, "TSGATE_TEST_INFLUX_URL")
+	base := testenv.URL(t, "TSGATE_TEST_INFLUX_URL")
 	host := strings.TrimPrefix(base, "http://")
 	db := fmt.Sprintf("tsgate_translate_%d", time.Now().UnixNano())
 	t.Cleanup(func() {

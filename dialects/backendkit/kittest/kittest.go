@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,23 +14,17 @@ import (
 	"tsgate/dialects/duckdb"
 	"tsgate/dialects/duckdbsql"
 	"tsgate/errs"
+	"tsgate/internal/testenv"
 	"tsgate/model"
 	"tsgate/query/rowop"
 	"tsgate/translate"
 )
 
-// URL returns the environment variable's value, skipping the test when it
-// is unset locally and failing it under CI, where every backend must run.
+// URL is testenv.URL, kept here for the backend tests that import
+// kittest already.
 func URL(t testing.TB, env string) string {
 	t.Helper()
-	v := os.Getenv(env)
-	if v == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not set: CI must run the backend integration tests (eval \"$(./scripts/backends.sh)\")", env)
-		}
-		t.Skipf("%s is not set; run eval \"$(./scripts/backends.sh)\" to test against the real server", env)
-	}
-	return v
+	return testenv.URL(t, env)
 }
 
 // DBName is a fresh database name for one test.

@@ -1,0 +1,6 @@
+// Package testenv is what tests share to reach the real servers
+// scripts/test.sh starts: the environment variables naming them (skipped
+// locally, required under CI), fresh PostgreSQL databases, and polling.
+// It depends on pgx and testing only — no DuckDB — so any package's tests
+// can use it.
+package testenv

@@ -1,0 +1,71 @@
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// URL returns the environment variable's value, skipping the test when it
+// is unset locally and failing it under CI, where every server must run.
+func URL(t testing.TB, env string) string {
+	t.Helper()
+	v := os.Getenv(env)
+	if v == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not set: CI must run the integration tests (./scripts/test.sh starts the servers)", env)
+		}
+		t.Skipf("%s is not set; run eval \"$(./scripts/services.sh)\" and eval \"$(./scripts/backends.sh)\" to test against the real server", env)
+	}
+	return v
+}
+
+// PostgresDB is the URL of a fresh database on the test PostgreSQL
+// (TSGATE_TEST_POSTGRES_URL), named prefix_<random hex>, dropped when
+// the test ends.
+func PostgresDB(t testing.TB, prefix string) string {
+	t.Helper()
+	base := URL(t, "TSGATE_TEST_POSTGRES_URL")
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	name := prefix + "_" + hex.EncodeToString(b[:])
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		admin.Close(ctx)
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+		admin.Close(ctx)
+	})
+	u.Path = "/" + name
+	return u.String()
+}
+
+// Eventually polls cond until it holds, failing the test after d; it
+// returns how long it took.
+func Eventually(t testing.TB, d time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > d {
+			t.Fatalf("%s: not within %s", what, d)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return time.Since(start)
+}
