@@ -37,6 +37,7 @@ func main() {
 	flag.IntVar(&o.diskRows, "disk-rows", 1_000_000, "rows ingested for the disk-per-row figure (0 skips it)")
 	flag.DurationVar(&o.idle, "idle", 3*time.Second, "how long a fresh process idles before its RSS is read")
 	flag.StringVar(&o.out, "out", "", "directory for results.txt and chart.html")
+	flag.StringVar(&o.only, "only", "", "comma-separated subset of msgpack,lp10k,lp1k,cold (default all)")
 	var tenv multiFlag
 	flag.Var(&tenv, "tsgate-env", "extra KEY=VALUE for tsgate's environment (repeatable), e.g. TSGATE_INGEST_DURABILITY=buffer")
 	flag.Parse()
@@ -56,6 +57,7 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 type options struct {
 	tsgateBin, arcURL, arcToken, arcBin, out string
+	only                                     string
 	tsgateEnv                                []string
 	rounds, diskRows                         int
 	scale                                    float64
@@ -138,6 +140,10 @@ func run(ctx context.Context, o options) error {
 		{key: "lp1k", title: "line protocol, 1k-row batches, 4 conns", path: "/api/v1/write/line-protocol",
 			ctype: "text/plain", rows: 1_000, requests: 300, body: lineBody},
 	}
+	want := func(key string) bool {
+		return o.only == "" || slices.Contains(strings.Split(o.only, ","), key)
+	}
+	loads = slices.DeleteFunc(loads, func(l workload) bool { return !want(l.key) })
 	for i := range loads {
 		l := &loads[i]
 		l.requests = max(4, int(float64(l.requests)*o.scale))
@@ -178,7 +184,7 @@ func run(ctx context.Context, o options) error {
 			}
 		}
 		for _, s := range order {
-			if s.start == nil {
+			if s.start == nil || !want("cold") {
 				continue
 			}
 			cold, rss, err := coldStart(ctx, s, filepath.Join(work, fmt.Sprintf("%s-cold-%d", s.name, round)), o.idle)
