@@ -210,6 +210,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) 
 	g.pipeline = query.New(sw, g.pipelineOptions()...)
 	arcOpts := []arc.Option{
 		arc.WithLogger(log),
+		arc.WithFlush(sw.Flush),
 		arc.WithQueryTimeout(cfg.Arc.QueryTimeout.Duration),
 		arc.WithMaxBody(cfg.Arc.MaxBodyBytes),
 		arc.WithMaxSQLLength(cfg.Arc.MaxSQLLength),

@@ -17,11 +17,12 @@
 //     growth of its data directory is divided by the rows.
 //
 // Arc acknowledges a write once it is in its in-memory buffer; tsgate
-// once the rows are in DuckDB's WAL. After every Arc ingest run the tool
-// calls Arc's flush route, times it and reports Arc's rows/s with the
-// flush included as well (the "+flush" rows), so the two durability
-// points can be compared too; the flush also keeps Arc's background work
-// out of tsgate's next measurement.
+// once the rows are in DuckDB's WAL, or in its buffer with
+// -tsgate-env TSGATE_INGEST_DURABILITY=buffer. After every ingest run the
+// tool calls the flush route on that side (Arc's commits its buffer,
+// tsgate's too in buffer mode) and reports rows/s with the flush counted
+// as well, so the two durability points can be compared; the flush also
+// keeps one side's background work out of the other's next measurement.
 //
 // tsgate is the binary given by -tsgate (started with a fresh temporary
 // data directory and loopback listeners on free ports). Arc is either

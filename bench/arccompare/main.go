@@ -126,9 +126,11 @@ func run(ctx context.Context, o options) error {
 		defer p.stop()
 		s.url = p.url
 	}
-	if arc != nil {
-		arc.flush = func(ctx context.Context) error {
-			return post(ctx, http.DefaultClient, arc, "/api/v1/write/line-protocol/flush", "", nil, http.StatusOK)
+	// Both sides have Arc's flush route: Arc's commits its buffer, and
+	// tsgate's too when ingest.durability is "buffer" (else a no-op).
+	for _, s := range sides {
+		s.flush = func(ctx context.Context) error {
+			return post(ctx, http.DefaultClient, s, "/api/v1/write/line-protocol/flush", "", nil, http.StatusOK)
 		}
 	}
 
@@ -455,10 +457,8 @@ func diskPerRow(ctx context.Context, s *side, dir string, rows int) (float64, er
 	if _, err := ingestRun(ctx, client, inst, l); err != nil {
 		return 0, err
 	}
-	if s.name == "Arc" {
-		if err := post(ctx, client, inst, "/api/v1/write/line-protocol/flush", "", nil, http.StatusOK); err != nil {
-			return 0, err
-		}
+	if err := post(ctx, client, inst, "/api/v1/write/line-protocol/flush", "", nil, http.StatusOK); err != nil {
+		return 0, err
 	}
 	p.stop()
 	after, err := dirBytes(dir)

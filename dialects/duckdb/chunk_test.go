@@ -188,3 +188,96 @@ func TestCheckpointerKeepsWALSmall(t *testing.T) {
 		t.Errorf("count (-want +got):\n%s", d)
 	}
 }
+
+// Buffer mode acknowledges before the commit, commits on size, age,
+// Flush and Close, and loses nothing it acknowledged on a clean Close.
+func TestBufferMode(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tsgate.duckdb")
+	var mu sync.Mutex
+	var lost []error
+	s, err := Open(ctx, path, WithBuffer(1000, time.Hour, func(db string, rows int, err error) {
+		mu.Lock()
+		lost = append(lost, err)
+		mu.Unlock()
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func() [][]model.Value {
+		_, got := queryAll(t, s, "db", "SELECT count(*) FROM mix")
+		return got
+	}
+	write := func(n, off int) {
+		t.Helper()
+		var b model.Batch
+		typedTable(t, &b, n, off)
+		res, err := s.Write(ctx, "db", &b)
+		if err != nil || res.Rows != n {
+			t.Fatalf("write: %+v %v", res, err)
+		}
+	}
+	write(10, 0)
+	// Not committed yet: the group waits for 1,000 rows or an hour.
+	if s.HasTable("db", "mix") {
+		t.Fatal("a buffered write was committed before its group filled")
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([][]model.Value{{model.Int(10)}}, count()); d != "" {
+		t.Errorf("after Flush (-want +got):\n%s", d)
+	}
+	write(600, 10)
+	write(600, 610) // the group passes 1,000 rows: committed without a Flush
+	deadline := time.Now().Add(10 * time.Second)
+	for !cmp.Equal([][]model.Value{{model.Int(1210)}}, count()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("a full group was not committed: %v", count())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// A type conflict with the stored schema is still reported at once.
+	var conflict model.Batch
+	row(t, conflict.Table("mix"), 5, model.Cell{Name: "f", Value: model.String("x")})
+	if res, err := s.Write(ctx, "db", &conflict); err != nil || res.Rejected != 1 || len(res.Conflicts) != 1 {
+		t.Errorf("conflicting write: %+v %v", res, err)
+	}
+	write(5, 1210)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if d := cmp.Diff([][]model.Value{{model.Int(1215)}}, count()); d != "" {
+		t.Errorf("after Close and reopen (-want +got):\n%s", d)
+	}
+	if len(lost) != 0 {
+		t.Errorf("writes lost: %v", lost)
+	}
+}
+
+// Age alone commits a group that never fills.
+func TestBufferModeAge(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "tsgate.duckdb"), WithBuffer(1_000_000, 50*time.Millisecond, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var b model.Batch
+	typedTable(t, &b, 3, 0)
+	if _, err := s.Write(ctx, "db", &b); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !s.HasTable("db", "mix") {
+		if time.Now().After(deadline) {
+			t.Fatal("an aged group was not committed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

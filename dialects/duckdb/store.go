@@ -60,6 +60,7 @@ type Store struct {
 	ckptDone   chan struct{}
 	ckpts      atomic.Int64 // checkpoints the checkpointer made
 	ckptWAL    int64
+	buf        bufferOpts
 	qmu        sync.RWMutex // guards queue against Close
 	queue      chan *writeReq
 	writerDone chan struct{}
@@ -95,6 +96,24 @@ type options struct {
 	memory  string
 	guard   *guard.Guard
 	ckptWAL int64 // tests lower it
+	buf     bufferOpts
+}
+
+type bufferOpts struct {
+	rows  int
+	age   time.Duration
+	onErr func(db string, rows int, err error)
+}
+
+// WithBuffer makes Write acknowledge a batch once it is queued, before it
+// is committed (Arc's mode): the writer commits when rows rows have
+// gathered or the oldest has waited age, whichever comes first, or on
+// Flush and Close. What a crash loses is what was acknowledged but not
+// yet committed: at most about rows rows (plus the queue, bounded at 64
+// requests), at most age old. onErr learns of a queued write the engine
+// refused at commit, which no client can be told of any more.
+func WithBuffer(rows int, age time.Duration, onErr func(db string, rows int, err error)) Option {
+	return func(o *options) { o.buf = bufferOpts{rows: rows, age: age, onErr: onErr} }
 }
 
 // WithThreads caps DuckDB's worker threads (default: DuckDB's choice).
@@ -137,7 +156,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open duckdb %s: %w", path, err)
 	}
-	s := &Store{db: sql.OpenDB(connector), connector: connector, path: path, guard: o.guard, ckptWAL: o.ckptWAL}
+	s := &Store{db: sql.OpenDB(connector), connector: connector, path: path, guard: o.guard, ckptWAL: o.ckptWAL, buf: o.buf}
 	if s.guard == nil {
 		if s.guard, err = guard.New(); err != nil {
 			connector.Close()
@@ -326,6 +345,9 @@ func (s *Store) Write(ctx context.Context, db string, b *model.Batch) (model.Wri
 	if err := storable(b); err != nil {
 		return model.WriteResult{}, err
 	}
+	if s.buf.rows > 0 {
+		return s.writeBuffered(ctx, db, b)
+	}
 	req := &writeReq{ctx: ctx, db: db, batch: b, done: make(chan struct{})}
 	s.qmu.RLock()
 	if s.queue == nil {
@@ -340,8 +362,43 @@ func (s *Store) Write(ctx context.Context, db string, b *model.Batch) (model.Wri
 	return req.res, req.err
 }
 
+// writeBuffered queues b and answers at once (WithBuffer). Type
+// conflicts with the stored schema are judged now, as the commit will
+// judge them, so the client still learns of rejected rows.
+func (s *Store) writeBuffered(ctx context.Context, db string, b *model.Batch) (model.WriteResult, error) {
+	var res model.WriteResult
+	for _, t := range b.Tables {
+		kept, rejected, conflicts := s.dropConflicts(db, t)
+		res.Rows += kept.Len()
+		res.Rejected += rejected
+		res.Conflicts = append(res.Conflicts, conflicts...)
+	}
+	// The request's context ends with its answer; the write outlives it.
+	req := &writeReq{ctx: context.WithoutCancel(ctx), db: db, batch: b, done: make(chan struct{}), async: true}
+	s.qmu.RLock()
+	defer s.qmu.RUnlock()
+	if s.queue == nil {
+		return model.WriteResult{}, errs.New(errs.Unavailable, "store is closed")
+	}
+	// A full queue blocks the caller: memory stays bounded.
+	s.queue <- req
+	return res, nil
+}
+
+// Flush returns once every write queued before it is committed: buffer
+// mode's barrier (Arc's flush route); without a buffer, writes are
+// committed before Write returns and Flush has nothing to wait for.
+func (s *Store) Flush(ctx context.Context) error {
+	if s.buf.rows == 0 {
+		return nil
+	}
+	return s.alone(ctx, func(context.Context, *sql.Conn) error { return nil })
+}
+
 type writeReq struct {
 	ctx context.Context
+	// async: nobody waits for the result (buffer mode).
+	async bool
 	// fn, when set, makes this a request to run fn alone on the writer
 	// connection (a delete, a drop) between two write groups.
 	fn     func(ctx context.Context, conn *sql.Conn) error
@@ -366,24 +423,60 @@ func (s *Store) writer(queue <-chan *writeReq) {
 		group := []*writeReq{req}
 		rows := req.batch.Rows()
 		var next *writeReq
+		limit := maxGroupRows
+		// In buffer mode an idle queue is waited on until the group is
+		// full or its first write is s.buf.age old: bigger transactions.
+		var deadline <-chan time.Time
+		var timer *time.Timer
+		if s.buf.rows > 0 {
+			limit = s.buf.rows
+			timer = time.NewTimer(s.buf.age)
+			deadline = timer.C
+		}
+		// take adds r to the group; false ends the gathering.
+		take := func(r *writeReq, ok bool) bool {
+			if !ok {
+				return false
+			}
+			if r.fn != nil {
+				next = r
+				return false
+			}
+			group = append(group, r)
+			rows += r.batch.Rows()
+			return true
+		}
 	drain:
-		for rows < maxGroupRows {
+		for rows < limit {
 			select {
 			case r, ok := <-queue:
-				if !ok {
+				if !take(r, ok) {
 					break drain
 				}
-				if r.fn != nil {
-					next = r
-					break drain
-				}
-				group = append(group, r)
-				rows += r.batch.Rows()
+				continue
 			default:
+			}
+			if deadline == nil {
+				break drain
+			}
+			select {
+			case r, ok := <-queue:
+				if !take(r, ok) {
+					break drain
+				}
+			case <-deadline:
 				break drain
 			}
 		}
+		if timer != nil {
+			timer.Stop()
+		}
 		s.commitGroup(group)
+		for _, r := range group {
+			if r.async && r.err != nil && s.buf.onErr != nil {
+				s.buf.onErr(r.db, r.batch.Rows(), r.err)
+			}
+		}
 		if next != nil {
 			s.runAlone(next)
 		}
