@@ -322,6 +322,13 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}()
 	g.arc.SetReady(true)
 	g.log.Info("tsgate serving", attrs...)
+	// The SQL guard's parser engine opens on first use; open it now,
+	// after the listeners, so the first query does not wait for it.
+	go func() {
+		if err := g.guard.Warm(); err != nil {
+			g.log.Error("SQL parser unavailable: every query will be refused", "err", err)
+		}
+	}()
 	var serveErr error
 	select {
 	case <-ctx.Done():
