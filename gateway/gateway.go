@@ -42,6 +42,9 @@ type Gateway struct {
 	pipeline *query.Pipeline
 	// guard classifies every statement before it reaches an engine.
 	guard *guard.Guard
+	// starting is what start-up still does in the background (memtrace's
+	// first-key bootstrap): /ready turns 200 once each is closed.
+	starting []<-chan struct{}
 	// local finishes what a remote backend cannot answer exactly; nil
 	// when query.hybrid is off.
 	local *query.Local
@@ -320,6 +323,14 @@ func (g *Gateway) Run(ctx context.Context) error {
 			ContinuousQueries: g.cfg.ContinuousQuery.Enabled,
 		}, g.log)
 	}()
+	// The listeners serve (/health answers) while background start-up
+	// finishes; /ready waits for it.
+	for _, c := range g.starting {
+		select {
+		case <-c:
+		case <-ctx.Done():
+		}
+	}
 	g.arc.SetReady(true)
 	g.log.Info("tsgate serving", attrs...)
 	// The SQL guard's parser engine opens on first use; open it now,

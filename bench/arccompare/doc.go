@@ -10,7 +10,8 @@
 //   - lp10k, lp1k: line protocol, 10,000- and 1,000-row batches, 4
 //     connections;
 //   - cold start: a new process on an empty data directory until GET
-//     /health answers 200;
+//     /health answers 200 (liveness: the API serves), and until GET /ready
+//     does (everything started);
 //   - idle RSS: that fresh process's VmRSS after it has been idle a while;
 //   - disk/row: a fresh process ingests a fixed row count (msgpack), is
 //     stopped with SIGTERM (so both sides persist everything), and the

@@ -189,11 +189,12 @@ func run(ctx context.Context, o options) error {
 			if s.start == nil || !want("cold") {
 				continue
 			}
-			cold, rss, err := coldStart(ctx, s, filepath.Join(work, fmt.Sprintf("%s-cold-%d", s.name, round)), o.idle)
+			cold, ready, rss, err := coldStart(ctx, s, filepath.Join(work, fmt.Sprintf("%s-cold-%d", s.name, round)), o.idle)
 			if err != nil {
 				return fmt.Errorf("%s cold start: %w", s.name, err)
 			}
 			res.add(s.name, "cold", cold)
+			res.add(s.name, "ready", ready)
 			res.add(s.name, "rss", rss)
 		}
 		fmt.Fprintf(os.Stderr, "round %d/%d done\n", round+1, o.rounds)
@@ -328,7 +329,7 @@ func startProc(ctx context.Context, dir, url string, env []string, bin string, a
 		return nil, err
 	}
 	go func() { p.cmd.Wait(); close(p.done) }()
-	if _, err := p.waitHealthy(ctx, time.Now(), 60*time.Second); err != nil {
+	if _, err := p.waitFor(ctx, "/health", time.Now(), 60*time.Second); err != nil {
 		p.stop()
 		return nil, err
 	}
@@ -346,19 +347,19 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 	return l.w.Write(b)
 }
 
-// waitHealthy polls GET /health until it answers 200 and returns the time
-// since start.
-func (p *proc) waitHealthy(ctx context.Context, start time.Time, limit time.Duration) (time.Duration, error) {
+// waitFor polls GET path (/health, /ready) until it answers 200 and
+// returns the time since start.
+func (p *proc) waitFor(ctx context.Context, path string, start time.Time, limit time.Duration) (time.Duration, error) {
 	c := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	for {
 		select {
 		case <-p.done:
-			return 0, fmt.Errorf("%s exited before it was healthy: %s", p.cmd.Path, lastLines(p.log.String(), 5))
+			return 0, fmt.Errorf("%s exited before %s answered 200: %s", p.cmd.Path, path, lastLines(p.log.String(), 5))
 		case <-ctx.Done():
 			return 0, ctx.Err()
 		default:
 		}
-		resp, err := c.Get(p.url + "/health")
+		resp, err := c.Get(p.url + path)
 		if err == nil {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
@@ -406,29 +407,34 @@ func (p *proc) rss() (float64, error) {
 }
 
 // coldStart starts a fresh instance on an empty directory and reports
-// the time to a healthy /health (ms) and its RSS after idling (MB).
-func coldStart(ctx context.Context, s *side, dir string, idle time.Duration) (ms, rssMB float64, err error) {
+// the time to a healthy /health and to a 200 from /ready (ms), and its
+// RSS after idling (MB).
+func coldStart(ctx context.Context, s *side, dir string, idle time.Duration) (ms, readyMs, rssMB float64, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	// startProc waits for health itself; time from just before it.
 	t0 := time.Now()
 	p, err := s.start(ctx, dir)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	cold := time.Since(t0)
 	defer func() {
 		p.stop()
 		os.RemoveAll(dir)
 	}()
+	ready, err := p.waitFor(ctx, "/ready", t0, time.Minute)
+	if err != nil {
+		return 0, 0, 0, err
+	}
 	select {
 	case <-time.After(idle):
 	case <-ctx.Done():
-		return 0, 0, ctx.Err()
+		return 0, 0, 0, ctx.Err()
 	}
 	rss, err := p.rss()
-	return float64(cold.Microseconds()) / 1000, rss / 1e6, err
+	return float64(cold.Microseconds()) / 1000, float64(ready.Microseconds()) / 1000, rss / 1e6, err
 }
 
 // diskPerRow measures the bytes a fixed row count adds to a fresh data

@@ -64,6 +64,7 @@ func rows(loads []workload) []row {
 	}
 	return append(out,
 		row{title: "cold start to healthy /health (empty data dir)", key: "cold", unit: "ms", lowerBetter: true, chart: true},
+		row{title: "  … to a 200 from /ready", label: "cold start to /ready", key: "ready", unit: "ms", lowerBetter: true, chart: true},
 		row{title: "idle RSS (fresh process)", key: "rss", unit: "MB", lowerBetter: true, chart: true},
 		row{title: "disk per row after ingest", key: "disk", unit: "B", lowerBetter: true, chart: true})
 }
@@ -142,7 +143,6 @@ func (r *results) print(w io.Writer, loads []workload, o options) {
 	fmt.Fprintln(w, "rows/s: higher is better; ms, MB, B: lower is better. Arc acknowledges ingest on its buffer; tsgate once rows are in DuckDB's WAL")
 	fmt.Fprintln(w, "(ingest.durability=wal, the default) or on its buffer (buffer). \"with the flush\" ends each run with POST /api/v1/write/line-protocol/flush.")
 }
-
 
 // chart is an HTML page with one inline-SVG bar pair per charted measure.
 func (r *results) chart(loads []workload) []byte {
