@@ -4,6 +4,10 @@
 // store directly. Run with `make bench` or
 // `go test -run '^$' -bench . -benchtime 20x ./bench`.
 //
+// Against a real Arc (issue #18), bench/arc-compare.sh runs the tsgate
+// binary and Arc side by side on loopback, interleaved rounds, medians and
+// the tsgate/Arc ratio; see bench/arccompare.
+//
 // # Remote backends (issue #4)
 //
 // backends_test.go runs each real backend side by side in one run:

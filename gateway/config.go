@@ -33,6 +33,7 @@ type Config struct {
 	Log      LogConfig      `toml:"log"`
 	UI       UIConfig       `toml:"ui"`
 	DuckDB   DuckDBConfig   `toml:"duckdb"`
+	Ingest   IngestConfig   `toml:"ingest"`
 	Query    QueryConfig    `toml:"query"`
 	// Delete, Retention and ContinuousQuery are Arc's management
 	// features (package manage).
@@ -244,6 +245,19 @@ type DuckDBConfig struct {
 	MemoryLimit string `toml:"memory_limit"`
 }
 
+// IngestConfig says when a write to the embedded store is acknowledged.
+type IngestConfig struct {
+	// Durability "wal" (default) answers 204 once the rows are committed
+	// to DuckDB's WAL. "buffer" answers once they are queued, as Arc
+	// does, and commits every BufferRows rows or BufferAge: a crash loses
+	// what was acknowledged and not yet committed.
+	Durability string `toml:"durability"`
+	// BufferRows and BufferAge bound a buffered group (Arc's
+	// ingest.max_buffer_size and max_buffer_age_ms).
+	BufferRows int      `toml:"buffer_rows"`
+	BufferAge  Duration `toml:"buffer_age"`
+}
+
 // MigrationConfig runs a migration's dual-write and shadow reads.
 // Backends are backend.url-style URLs or embedded:DIR (the embedded store
 // in data directory DIR; embedded: alone is data_dir's).
@@ -316,6 +330,7 @@ func Default() Config {
 			IdleTimeout:       Duration{2 * time.Minute},
 			MaxConnections:    4096,
 		},
+		Ingest:          IngestConfig{Durability: "wal", BufferRows: 50_000, BufferAge: Duration{5 * time.Second}},
 		Query:           QueryConfig{Hybrid: true, MaxPullRows: 5_000_000, MaxPullBytes: 1 << 30, PullBudgetBytes: 2 << 30, LocalMemoryLimit: "2GB"},
 		PGWire:          PGWireConfig{Listen: ":5433", AuthMethod: "scram-sha-256", ServerVersion: "15.0 (tsgate)", MaxConnections: 1024},
 		Auth:            AuthConfig{Enabled: true},
@@ -462,6 +477,9 @@ func (c Config) Validate() error {
 	}
 	if u := c.Auth.StoreURL; u != "" && !auth.IsPostgresURL(u) {
 		problems = append(problems, errors.New("auth.store_url: must be a postgres:// or postgresql:// URL (empty: the token file in data_dir)"))
+	}
+	if i := c.Ingest; (i.Durability != "wal" && i.Durability != "buffer") || i.BufferRows <= 0 || i.BufferAge.Duration <= 0 {
+		problems = append(problems, errors.New(`ingest.durability must be "wal" or "buffer", ingest.buffer_rows and ingest.buffer_age positive`))
 	}
 	if c.PGWire.MaxConnections <= 0 {
 		problems = append(problems, errors.New("pgwire.max_connections must be positive"))

@@ -73,6 +73,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"zero write buffer", "", []string{"TSGATE_BACKEND_WRITE_BUFFER_ROWS=0"}, "backend.write_buffer_rows"},
 		{"negative retries", "", []string{"TSGATE_BACKEND_WRITE_RETRIES=-1"}, "backend.write_retries"},
 		{"bad retry wait", "", []string{"TSGATE_BACKEND_WRITE_RETRY_MAX_WAIT=soon"}, "TSGATE_BACKEND_WRITE_RETRY_MAX_WAIT"},
+		{"bad durability", "", []string{"TSGATE_INGEST_DURABILITY=fsync"}, "ingest.durability"},
+		{"zero buffer rows", "", []string{"TSGATE_INGEST_DURABILITY=buffer", "TSGATE_INGEST_BUFFER_ROWS=0"}, "ingest.buffer_rows"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

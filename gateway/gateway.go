@@ -42,6 +42,9 @@ type Gateway struct {
 	pipeline *query.Pipeline
 	// guard classifies every statement before it reaches an engine.
 	guard *guard.Guard
+	// starting is what start-up still does in the background (memtrace's
+	// first-key bootstrap): /ready turns 200 once each is closed.
+	starting []<-chan struct{}
 	// local finishes what a remote backend cannot answer exactly; nil
 	// when query.hybrid is off.
 	local *query.Local
@@ -210,6 +213,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) 
 	g.pipeline = query.New(sw, g.pipelineOptions()...)
 	arcOpts := []arc.Option{
 		arc.WithLogger(log),
+		arc.WithFlush(sw.Flush),
 		arc.WithQueryTimeout(cfg.Arc.QueryTimeout.Duration),
 		arc.WithMaxBody(cfg.Arc.MaxBodyBytes),
 		arc.WithMaxSQLLength(cfg.Arc.MaxSQLLength),
@@ -319,8 +323,23 @@ func (g *Gateway) Run(ctx context.Context) error {
 			ContinuousQueries: g.cfg.ContinuousQuery.Enabled,
 		}, g.log)
 	}()
+	// The listeners serve (/health answers) while background start-up
+	// finishes; /ready waits for it.
+	for _, c := range g.starting {
+		select {
+		case <-c:
+		case <-ctx.Done():
+		}
+	}
 	g.arc.SetReady(true)
 	g.log.Info("tsgate serving", attrs...)
+	// The SQL guard's parser engine opens on first use; open it now,
+	// after the listeners, so the first query does not wait for it.
+	go func() {
+		if err := g.guard.Warm(); err != nil {
+			g.log.Error("SQL parser unavailable: every query will be refused", "err", err)
+		}
+	}()
 	var serveErr error
 	select {
 	case <-ctx.Done():

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -232,24 +233,39 @@ func (g *Gateway) startMemtrace(ctx context.Context, reg *prometheus.Registry, a
 	if cfg.Listen == "" {
 		return nil
 	}
+	if cfg.BootstrapKey != "" && !memtrace.ValidKeyFormat(cfg.BootstrapKey) {
+		return errors.New("memtrace.bootstrap_key must look like an mtk_ key (mtk_ followed by 44 base64url characters)")
+	}
 	meta, err := memtrace.OpenMeta(ctx, MemtraceMetaTarget(g.cfg))
 	if err != nil {
 		return err
 	}
-	secret, err := meta.Bootstrap(ctx, cfg.BootstrapKey)
-	if err != nil {
-		meta.Close()
-		return fmt.Errorf("memtrace bootstrap: %w", err)
-	}
-	if secret != "" {
-		if cfg.BootstrapKey != "" {
-			g.log.Info("memtrace admin key for org_default created from TSGATE_MEMTRACE_BOOTSTRAP_KEY")
-		} else {
-			fmt.Fprintf(announce, "\ntsgate: memtrace admin key for org_default (shown once, store it now):\n\n    %s\n\n", secret)
+	// The first start creates org_default's admin key, hashed with bcrypt
+	// (about 60 ms by design): that runs beside the rest of the start-up;
+	// memtrace requests wait for it (bootstrapped) and /ready turns 200
+	// after it, with the key already printed.
+	bootDone := make(chan struct{})
+	var bootErr error
+	go func() {
+		defer close(bootDone)
+		secret, err := meta.Bootstrap(context.WithoutCancel(ctx), cfg.BootstrapKey)
+		if err != nil {
+			bootErr = fmt.Errorf("memtrace bootstrap: %w", err)
+			g.log.Error("memtrace unavailable", "err", bootErr)
+			return
 		}
-	}
+		if secret != "" {
+			if cfg.BootstrapKey != "" {
+				g.log.Info("memtrace admin key for org_default created from TSGATE_MEMTRACE_BOOTSTRAP_KEY")
+			} else {
+				fmt.Fprintf(announce, "\ntsgate: memtrace admin key for org_default (shown once, store it now):\n\n    %s\n\n", secret)
+			}
+		}
+	}()
+	g.starting = append(g.starting, bootDone)
 	closers := []func() error{meta.Close}
 	closeAll := func() error {
+		<-bootDone // the bootstrap uses meta
 		var es []error
 		for _, c := range closers {
 			es = append(es, c())
@@ -299,7 +315,7 @@ func (g *Gateway) startMemtrace(ctx context.Context, reg *prometheus.Registry, a
 		opts = append(opts, memtrace.WithContextCache(rc))
 	}
 	srv := memtrace.New(memtraceBackend{g: g, measurement: cfg.Measurement}, meta, opts...)
-	if err := g.addHTTP("memtrace", cfg.Listen, srv.Handler()); err != nil {
+	if err := g.addHTTP("memtrace", cfg.Listen, bootstrapped(bootDone, &bootErr, srv.Handler())); err != nil {
 		closeAll()
 		return err
 	}
@@ -308,4 +324,23 @@ func (g *Gateway) startMemtrace(ctx context.Context, reg *prometheus.Registry, a
 	shutdown := f.shutdown
 	f.shutdown = func(ctx context.Context) error { return errors.Join(shutdown(ctx), closeAll()) }
 	return nil
+}
+
+// bootstrapped holds requests until the memtrace bootstrap is done, and
+// answers 503 if it failed: no key exists to authenticate anyone.
+func bootstrapped(done <-chan struct{}, err *error, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-done:
+		case <-r.Context().Done():
+			return
+		}
+		if *err != nil {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, `{"error":"memtrace bootstrap failed; see the server log"}`)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }

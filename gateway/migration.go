@@ -300,6 +300,11 @@ func newSwitchable(ctx context.Context, cfg Config, log *slog.Logger, reg promet
 	if cfg.DuckDB.MemoryLimit != "" {
 		opts = append(opts, duckdb.WithMemoryLimit(cfg.DuckDB.MemoryLimit))
 	}
+	if cfg.Ingest.Durability == "buffer" {
+		opts = append(opts, duckdb.WithBuffer(cfg.Ingest.BufferRows, cfg.Ingest.BufferAge.Duration, func(db string, rows int, err error) {
+			log.Error("buffered write lost: the engine refused it after it was acknowledged", "db", db, "rows", rows, "err", err)
+		}))
+	}
 	s := &switchable{
 		pool: &backendPool{open: map[string]*sharedBackend{}, duckdb: opts},
 		log:  log, dm: newDualMetrics(reg), sm: newShadowMetrics(reg),
@@ -623,6 +628,19 @@ func (s *switchable) Write(ctx context.Context, db string, b *model.Batch) (mode
 	return s.guard.Write(ctx, st.primary, b, func(ctx context.Context) (model.WriteResult, error) {
 		return st.writer.Write(ctx, db, b)
 	})
+}
+
+// Flush commits what the embedded store has buffered (ingest.durability
+// "buffer"); other backends commit before they answer.
+func (s *switchable) Flush(ctx context.Context) error {
+	st := s.acquire()
+	defer st.leave()
+	for _, b := range []dialects.Backend{st.writer, st.primary} {
+		if f, ok := b.(interface{ Flush(context.Context) error }); ok {
+			return f.Flush(ctx)
+		}
+	}
+	return nil
 }
 
 func (s *switchable) Databases(ctx context.Context) ([]string, error) {

@@ -23,6 +23,9 @@ func TestFunctionList(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Close()
+	if err := g.Warm(); err != nil {
+		t.Fatal(err)
+	}
 	rows, err := g.p.db.Query(`SELECT DISTINCT lower(function_name) FROM duckdb_functions()
 		WHERE function_type IN ('scalar', 'aggregate', 'macro') AND schema_name IN ('main', 'pg_catalog')`)
 	if err != nil {

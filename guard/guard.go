@@ -26,9 +26,15 @@ func AdminOnly(dbs ...string) Option {
 
 // Guard classifies and checks statements. It is safe for concurrent use.
 type Guard struct {
-	p         *parser
+	// The parser engine (an in-memory DuckDB) and the system names it
+	// lists are opened on first use (ready): a gateway answers /health
+	// without them, and opening them is most of a cold start's 50 ms.
+	once    sync.Once
+	initErr error
+	p       *parser
+	system  map[string]bool
+
 	funcs     map[string]bool
-	system    map[string]bool
 	adminOnly map[string]bool
 
 	mu    sync.Mutex
@@ -37,29 +43,54 @@ type Guard struct {
 
 // New opens a guard: its private parser engine and the name lists.
 func New(opts ...Option) (*Guard, error) {
-	p, err := newParser()
-	if err != nil {
-		return nil, err
-	}
-	g := &Guard{p: p, funcs: map[string]bool{}, adminOnly: map[string]bool{}, cache: newLRU(4096)}
+	g := &Guard{funcs: map[string]bool{}, adminOnly: map[string]bool{}, cache: newLRU(4096)}
 	for _, name := range strings.Fields(allowedFunctions) {
 		g.funcs[name] = true
 	}
 	// Functions the binder handles itself rather than through the
 	// function catalog.
 	g.funcs["unnest"], g.funcs["unlist"] = true, true
-	if g.system, err = systemNames(p); err != nil {
-		p.close()
-		return nil, err
-	}
 	for _, o := range opts {
 		o(g)
 	}
 	return g, nil
 }
 
-// Close releases the parser engine.
-func (g *Guard) Close() error { return g.p.close() }
+// ready opens the parser engine once. Every entry point calls it first
+// and fails closed: without the engine nothing is classified, so nothing
+// passes.
+func (g *Guard) ready() error {
+	g.once.Do(func() {
+		p, err := newParser()
+		if err != nil {
+			g.initErr = errs.Wrap(errs.Internal, err, "SQL parser unavailable: "+err.Error())
+			return
+		}
+		sys, err := systemNames(p)
+		if err != nil {
+			p.close()
+			g.initErr = errs.Wrap(errs.Internal, err, "SQL parser unavailable: "+err.Error())
+			return
+		}
+		g.p, g.system = p, sys
+	})
+	return g.initErr
+}
+
+// Warm opens the parser engine now rather than on the first query (the
+// gateway calls it once its listeners are up). The error is the one
+// every query would get.
+func (g *Guard) Warm() error { return g.ready() }
+
+// Close releases the parser engine; a guard never used has none, and a
+// closed guard never opens one.
+func (g *Guard) Close() error {
+	g.once.Do(func() { g.initErr = errs.New(errs.Unavailable, "SQL parser closed") })
+	if g.p == nil {
+		return nil
+	}
+	return g.p.close()
+}
 
 // systemNames are the relations DuckDB resolves by a bare name whatever
 // the search path: its own views in the system catalog (duckdb_tables,
@@ -93,6 +124,9 @@ func (g *Guard) Parse(ctx context.Context, text string) (*Statement, error) {
 	if ok {
 		return e.st, e.err
 	}
+	if err := g.ready(); err != nil {
+		return nil, err
+	}
 	st, err := g.p.parse(ctx, text)
 	if code := errs.CodeOf(err); err != nil && (code == errs.Canceled || code == errs.Internal) {
 		return nil, err // not an answer about the text
@@ -108,6 +142,9 @@ func (g *Guard) Parse(ctx context.Context, text string) (*Statement, error) {
 // translate/duckparse. A text DuckDB cannot parse is an answer too (the
 // JSON says error); only a failure of the parser engine is an error.
 func (g *Guard) SyntaxTree(ctx context.Context, text string) ([]byte, error) {
+	if err := g.ready(); err != nil {
+		return nil, err
+	}
 	var out string
 	if err := g.p.tree.QueryRowContext(ctx, text).Scan(&out); err != nil {
 		if ctx.Err() != nil {
@@ -233,6 +270,9 @@ func (g *Guard) DatabaseTables(c auth.Caller, db string) func(Name) error {
 				Msg: "String literal not allowed in table position (replacement scans are disabled); reference a table by name"}
 		}
 		if t.Schema == "" {
+			if err := g.ready(); err != nil {
+				return err // fail closed: the system names are unknown
+			}
 			if g.system[strings.ToLower(t.Name)] {
 				return tableError(t, "the name is one of the engine's system views; query measurements")
 			}

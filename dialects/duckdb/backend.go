@@ -62,6 +62,9 @@ func (b *Backend) DropDatabase(ctx context.Context, db string) error {
 
 func (b *Backend) Databases(context.Context) ([]string, error) { return b.store.Databases(), nil }
 
+// Flush commits what the store has buffered (WithBuffer).
+func (b *Backend) Flush(ctx context.Context) error { return b.store.Flush(ctx) }
+
 func (b *Backend) Measurements(_ context.Context, db string) ([]string, error) {
 	return b.store.Measurements(db), nil
 }

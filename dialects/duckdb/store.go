@@ -3,7 +3,6 @@ package duckdb
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -52,8 +51,16 @@ type Store struct {
 	connector *duckdb.Connector
 	path      string
 
-	// wconn belongs to the writer goroutine once Open returns.
+	// wconn and raw belong to the writer goroutine once Open returns:
+	// raw runs the write transactions (chunk.go), wconn the rest
+	// (schema loads, deletes, drops).
 	wconn      *sql.Conn
+	raw        *rawConn
+	ckptStop   chan struct{}
+	ckptDone   chan struct{}
+	ckpts      atomic.Int64 // checkpoints the checkpointer made
+	ckptWAL    int64
+	buf        bufferOpts
 	qmu        sync.RWMutex // guards queue against Close
 	queue      chan *writeReq
 	writerDone chan struct{}
@@ -88,6 +95,25 @@ type options struct {
 	threads int
 	memory  string
 	guard   *guard.Guard
+	ckptWAL int64 // tests lower it
+	buf     bufferOpts
+}
+
+type bufferOpts struct {
+	rows  int
+	age   time.Duration
+	onErr func(db string, rows int, err error)
+}
+
+// WithBuffer makes Write acknowledge a batch once it is queued, before it
+// is committed (Arc's mode): the writer commits when rows rows have
+// gathered or the oldest has waited age, whichever comes first, or on
+// Flush and Close. What a crash loses is what was acknowledged but not
+// yet committed: at most about rows rows (plus the queue, bounded at 64
+// requests), at most age old. onErr learns of a queued write the engine
+// refused at commit, which no client can be told of any more.
+func WithBuffer(rows int, age time.Duration, onErr func(db string, rows int, err error)) Option {
+	return func(o *options) { o.buf = bufferOpts{rows: rows, age: age, onErr: onErr} }
 }
 
 // WithThreads caps DuckDB's worker threads (default: DuckDB's choice).
@@ -102,7 +128,7 @@ func WithGuard(g *guard.Guard) Option { return func(o *options) { o.guard = g } 
 
 // Open opens (creating if needed) the store file at path.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	var o options
+	o := options{ckptWAL: checkpointWAL}
 	for _, fn := range opts {
 		fn(&o)
 	}
@@ -119,11 +145,18 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if o.memory != "" {
 		extra.Set("memory_limit", o.memory)
 	}
-	connector, err := duckdb.NewConnector(guard.EngineDSN(path, extra.Encode()), nil)
+	// DuckDB checkpoints on the committing connection once its WAL
+	// passes checkpoint_threshold, stalling every write behind a
+	// compression pass of a few hundred ms. The store checkpoints from
+	// its own goroutine instead (checkpointer); the engine's threshold
+	// stays only as a backstop.
+	extra.Set("checkpoint_threshold", backstopThreshold)
+	dsn := guard.EngineDSN(path, extra.Encode())
+	connector, err := duckdb.NewConnector(dsn, nil)
 	if err != nil {
 		return nil, fmt.Errorf("open duckdb %s: %w", path, err)
 	}
-	s := &Store{db: sql.OpenDB(connector), connector: connector, path: path, guard: o.guard}
+	s := &Store{db: sql.OpenDB(connector), connector: connector, path: path, guard: o.guard, ckptWAL: o.ckptWAL, buf: o.buf}
 	if s.guard == nil {
 		if s.guard, err = guard.New(); err != nil {
 			connector.Close()
@@ -139,6 +172,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		if s.wconn != nil {
 			s.wconn.Close()
 		}
+		s.raw.close()
 		s.db.Close()
 		if s.ownGuard {
 			s.guard.Close()
@@ -148,12 +182,18 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if s.wconn, err = s.db.Conn(ctx); err != nil {
 		return fail(fmt.Errorf("open duckdb writer connection: %w", err))
 	}
+	if s.raw, err = openRaw(dsn); err != nil {
+		return fail(err)
+	}
 	if err := s.loadSchema(ctx); err != nil {
 		return fail(err)
 	}
 	s.queue = make(chan *writeReq, 64)
 	s.writerDone = make(chan struct{})
 	go s.writer(s.queue)
+	s.ckptStop = make(chan struct{})
+	s.ckptDone = make(chan struct{})
+	go s.checkpointer()
 	return s, nil
 }
 
@@ -167,12 +207,15 @@ func (s *Store) Close() error {
 	close(s.queue)
 	s.queue = nil
 	s.qmu.Unlock()
+	close(s.ckptStop)
+	<-s.ckptDone
 	<-s.writerDone
 	var errsOut []error
 	if s.wconn != nil {
 		errsOut = append(errsOut, s.wconn.Close())
 		s.wconn = nil
 	}
+	s.raw.close()
 	errsOut = append(errsOut, s.db.Close(), s.connector.Close())
 	if s.ownGuard {
 		errsOut = append(errsOut, s.guard.Close())
@@ -302,6 +345,9 @@ func (s *Store) Write(ctx context.Context, db string, b *model.Batch) (model.Wri
 	if err := storable(b); err != nil {
 		return model.WriteResult{}, err
 	}
+	if s.buf.rows > 0 {
+		return s.writeBuffered(ctx, db, b)
+	}
 	req := &writeReq{ctx: ctx, db: db, batch: b, done: make(chan struct{})}
 	s.qmu.RLock()
 	if s.queue == nil {
@@ -316,8 +362,43 @@ func (s *Store) Write(ctx context.Context, db string, b *model.Batch) (model.Wri
 	return req.res, req.err
 }
 
+// writeBuffered queues b and answers at once (WithBuffer). Type
+// conflicts with the stored schema are judged now, as the commit will
+// judge them, so the client still learns of rejected rows.
+func (s *Store) writeBuffered(ctx context.Context, db string, b *model.Batch) (model.WriteResult, error) {
+	var res model.WriteResult
+	for _, t := range b.Tables {
+		kept, rejected, conflicts := s.dropConflicts(db, t)
+		res.Rows += kept.Len()
+		res.Rejected += rejected
+		res.Conflicts = append(res.Conflicts, conflicts...)
+	}
+	// The request's context ends with its answer; the write outlives it.
+	req := &writeReq{ctx: context.WithoutCancel(ctx), db: db, batch: b, done: make(chan struct{}), async: true}
+	s.qmu.RLock()
+	defer s.qmu.RUnlock()
+	if s.queue == nil {
+		return model.WriteResult{}, errs.New(errs.Unavailable, "store is closed")
+	}
+	// A full queue blocks the caller: memory stays bounded.
+	s.queue <- req
+	return res, nil
+}
+
+// Flush returns once every write queued before it is committed: buffer
+// mode's barrier (Arc's flush route); without a buffer, writes are
+// committed before Write returns and Flush has nothing to wait for.
+func (s *Store) Flush(ctx context.Context) error {
+	if s.buf.rows == 0 {
+		return nil
+	}
+	return s.alone(ctx, func(context.Context, *sql.Conn) error { return nil })
+}
+
 type writeReq struct {
 	ctx context.Context
+	// async: nobody waits for the result (buffer mode).
+	async bool
 	// fn, when set, makes this a request to run fn alone on the writer
 	// connection (a delete, a drop) between two write groups.
 	fn     func(ctx context.Context, conn *sql.Conn) error
@@ -342,24 +423,60 @@ func (s *Store) writer(queue <-chan *writeReq) {
 		group := []*writeReq{req}
 		rows := req.batch.Rows()
 		var next *writeReq
+		limit := maxGroupRows
+		// In buffer mode an idle queue is waited on until the group is
+		// full or its first write is s.buf.age old: bigger transactions.
+		var deadline <-chan time.Time
+		var timer *time.Timer
+		if s.buf.rows > 0 {
+			limit = s.buf.rows
+			timer = time.NewTimer(s.buf.age)
+			deadline = timer.C
+		}
+		// take adds r to the group; false ends the gathering.
+		take := func(r *writeReq, ok bool) bool {
+			if !ok {
+				return false
+			}
+			if r.fn != nil {
+				next = r
+				return false
+			}
+			group = append(group, r)
+			rows += r.batch.Rows()
+			return true
+		}
 	drain:
-		for rows < maxGroupRows {
+		for rows < limit {
 			select {
 			case r, ok := <-queue:
-				if !ok {
+				if !take(r, ok) {
 					break drain
 				}
-				if r.fn != nil {
-					next = r
-					break drain
-				}
-				group = append(group, r)
-				rows += r.batch.Rows()
+				continue
 			default:
+			}
+			if deadline == nil {
+				break drain
+			}
+			select {
+			case r, ok := <-queue:
+				if !take(r, ok) {
+					break drain
+				}
+			case <-deadline:
 				break drain
 			}
 		}
+		if timer != nil {
+			timer.Stop()
+		}
 		s.commitGroup(group)
+		for _, r := range group {
+			if r.async && r.err != nil && s.buf.onErr != nil {
+				s.buf.onErr(r.db, r.batch.Rows(), r.err)
+			}
+		}
 		if next != nil {
 			s.runAlone(next)
 		}
@@ -413,7 +530,7 @@ func (s *Store) commitGroup(group []*writeReq) {
 		}
 		return
 	}
-	err := s.writeTx(live[0].ctx, live)
+	err := s.writeTx(live)
 	if err != nil {
 		// The transaction rolled back; the cached schema may name columns
 		// that no longer exist, so reread it.
@@ -483,16 +600,17 @@ func (s *Store) dropConflicts(db string, t *model.Table) (*model.Table, int, []e
 	})
 }
 
-func (s *Store) writeTx(ctx context.Context, group []*writeReq) (err error) {
-	ctx = context.WithoutCancel(ctx) // one caller leaving must not abort the others' commit
-	if _, err := s.wconn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+func (s *Store) writeTx(group []*writeReq) (err error) {
+	// The C-API connection takes no context: a write group, once begun,
+	// runs to its end (one caller leaving must not abort the others'
+	// commit anyway).
+	if err := s.raw.exec("BEGIN TRANSACTION"); err != nil {
 		return errs.Wrap(errs.Unavailable, err, "begin write transaction: "+err.Error())
 	}
 	committed := false
 	defer func() {
 		if !committed {
-			_, rerr := s.wconn.ExecContext(ctx, "ROLLBACK")
-			err = errors.Join(err, rerr)
+			err = errors.Join(err, s.raw.exec("ROLLBACK"))
 		}
 	}()
 	type added struct {
@@ -512,7 +630,7 @@ func (s *Store) writeTx(ctx context.Context, group []*writeReq) (err error) {
 		s.smu.RUnlock()
 		if !known {
 			for _, sc := range []string{r.db, dataSchema(r.db)} {
-				if _, err := s.wconn.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+quoteIdent(sc)); err != nil {
+				if err := s.raw.exec("CREATE SCHEMA IF NOT EXISTS " + quoteIdent(sc)); err != nil {
 					return errs.Wrap(errs.Engine, err, err.Error())
 				}
 			}
@@ -523,21 +641,38 @@ func (s *Store) writeTx(ctx context.Context, group []*writeReq) (err error) {
 	pending := map[[2]string]map[string]bool{}
 	for _, r := range group {
 		for _, t := range r.tables {
-			cols, names, err := s.ensureTable(ctx, r.db, t, pending)
+			cols, names, err := s.ensureTable(r.db, t, pending)
 			if err != nil {
 				return err
 			}
 			adds = append(adds, added{r.db, t.Measurement, cols, names})
 		}
 	}
+	// Tables of one shape (the same measurement and columns: concurrent
+	// clients sending the same kind of data) are appended as one stream.
+	type shape struct {
+		db     string
+		tables []*model.Table
+	}
+	var shapes []*shape
 	for _, r := range group {
+	next:
 		for _, t := range r.tables {
-			if err := s.appendTable(ctx, r.db, t); err != nil {
-				return err
+			for _, sh := range shapes {
+				if sh.db == r.db && sameShape(sh.tables[0], t) {
+					sh.tables = append(sh.tables, t)
+					continue next
+				}
 			}
+			shapes = append(shapes, &shape{db: r.db, tables: []*model.Table{t}})
 		}
 	}
-	if _, err := s.wconn.ExecContext(ctx, "COMMIT"); err != nil {
+	for _, sh := range shapes {
+		if err := s.raw.appendTables(dataSchema(sh.db), sh.tables); err != nil {
+			return errs.Wrap(errs.Engine, err, "append: "+err.Error())
+		}
+	}
+	if err := s.raw.exec("COMMIT"); err != nil {
 		return errs.Wrap(errs.Engine, err, "commit: "+err.Error())
 	}
 	committed = true
@@ -557,7 +692,7 @@ func (s *Store) writeTx(ctx context.Context, group []*writeReq) (err error) {
 
 // ensureTable creates the measurement's table or adds its new columns,
 // returning the columns it added for the schema cache.
-func (s *Store) ensureTable(ctx context.Context, db string, t *model.Table, pending map[[2]string]map[string]bool) ([]colSchema, []string, error) {
+func (s *Store) ensureTable(db string, t *model.Table, pending map[[2]string]map[string]bool) ([]colSchema, []string, error) {
 	s.smu.RLock()
 	ts := tableOf(s.schema, db, t.Measurement, false)
 	var have map[string]bool
@@ -589,7 +724,7 @@ func (s *Store) ensureTable(ctx context.Context, db string, t *model.Table, pend
 			names = append(names, c.Name)
 		}
 		sb.WriteString(")")
-		if _, err := s.wconn.ExecContext(ctx, sb.String()); err != nil {
+		if err := s.raw.exec(sb.String()); err != nil {
 			return nil, nil, errs.Wrap(errs.Engine, err, err.Error())
 		}
 	} else {
@@ -598,7 +733,7 @@ func (s *Store) ensureTable(ctx context.Context, db string, t *model.Table, pend
 				continue
 			}
 			q := "ALTER TABLE " + table + " ADD COLUMN " + quoteIdent(c.Name) + " " + fieldSQLTypes[c.Type]
-			if _, err := s.wconn.ExecContext(ctx, q); err != nil {
+			if err := s.raw.exec(q); err != nil {
 				return nil, nil, errs.Wrap(errs.Engine, err, err.Error())
 			}
 			added = append(added, colSchema{typ: c.Type, tag: c.Tag})
@@ -624,68 +759,17 @@ func (s *Store) ensureTable(ctx context.Context, db string, t *model.Table, pend
 			sb.WriteString(", " + quoteIdent(n))
 		}
 		sb.WriteString(" FROM " + table)
-		if _, err := s.wconn.ExecContext(ctx, sb.String()); err != nil {
+		if err := s.raw.exec(sb.String()); err != nil {
 			return nil, nil, errs.Wrap(errs.Engine, err, err.Error())
 		}
 	}
 	for i, name := range names {
-		if _, err := s.wconn.ExecContext(ctx, `INSERT OR REPLACE INTO `+quoteIdent(metaSchema)+`.columns VALUES (?, ?, ?, ?)`,
-			db, t.Measurement, name, added[i].tag); err != nil {
+		if err := s.raw.exec(`INSERT OR REPLACE INTO ` + quoteIdent(metaSchema) + `.columns VALUES (` +
+			quoteLiteral(db) + `, ` + quoteLiteral(t.Measurement) + `, ` + quoteLiteral(name) + `, ` + strconv.FormatBool(added[i].tag) + `)`); err != nil {
 			return nil, nil, errs.Wrap(errs.Engine, err, err.Error())
 		}
 	}
 	return added, names, nil
-}
-
-func (s *Store) appendTable(ctx context.Context, db string, t *model.Table) error {
-	cols := make([]string, 0, len(t.Columns)+1)
-	cols = append(cols, "time")
-	for _, c := range t.Columns {
-		cols = append(cols, c.Name)
-	}
-	var app *duckdb.Appender
-	err := s.wconn.Raw(func(dc any) error {
-		var err error
-		app, err = duckdb.NewAppenderWithColumns(dc.(driver.Conn), "", dataSchema(db), t.Measurement, cols)
-		return err
-	})
-	if err != nil {
-		return errs.Wrap(errs.Engine, err, "appender: "+err.Error())
-	}
-	row := make([]driver.Value, len(cols))
-	for i := range t.Len() {
-		row[0] = time.UnixMicro(t.Time[i]).UTC()
-		for j, c := range t.Columns {
-			row[j+1] = cellValue(c, i)
-		}
-		if err := app.AppendRow(row...); err != nil {
-			app.Close()
-			return errs.Wrap(errs.Engine, err, "append: "+err.Error())
-		}
-	}
-	if err := app.CloseWithCancel(ctx); err != nil {
-		return errs.Wrap(errs.Engine, err, "append: "+err.Error())
-	}
-	return nil
-}
-
-func cellValue(c *model.Column, i int) driver.Value {
-	if !c.Valid[i] {
-		return nil
-	}
-	switch c.Type {
-	case model.TypeFloat:
-		return c.F[i]
-	case model.TypeInt:
-		return c.I[i]
-	case model.TypeUint:
-		return c.U[i]
-	case model.TypeString:
-		return c.S[i]
-	case model.TypeBool:
-		return c.B[i]
-	}
-	return nil
 }
 
 // Databases lists the databases that hold at least one measurement.
@@ -772,4 +856,38 @@ func (s *Store) AttachedDatabases(ctx context.Context) ([]string, error) {
 		out = append(out, n)
 	}
 	return out, rows.Err()
+}
+
+const (
+	// checkpointWAL is the WAL size at which the checkpointer runs.
+	checkpointWAL = 16 << 20
+	// backstopThreshold is the engine's own, for when the checkpointer
+	// cannot keep up.
+	backstopThreshold = "256MB"
+)
+
+// checkpointer checkpoints the database off the write path whenever the
+// WAL has grown past checkpointWAL, so a commit costs its WAL write only.
+// DuckDB lets a checkpoint run beside appending transactions; when it
+// refuses (a conflicting transaction), the next tick tries again.
+func (s *Store) checkpointer() {
+	defer close(s.ckptDone)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	wal := s.path + ".wal"
+	for {
+		select {
+		case <-s.ckptStop:
+			return
+		case <-tick.C:
+		}
+		fi, err := os.Stat(wal)
+		if err != nil || fi.Size() < s.ckptWAL {
+			continue
+		}
+		// An error (a conflicting transaction) is retried next tick.
+		if _, err := s.db.ExecContext(context.Background(), "CHECKPOINT"); err == nil {
+			s.ckpts.Add(1)
+		}
+	}
 }

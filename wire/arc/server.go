@@ -75,6 +75,7 @@ type options struct {
 	routes       []Route
 	manager      *manage.Manager
 	manage       ManageConfig
+	flush        func(context.Context) error
 }
 
 // Route is a further route on the API's listener (the web console): it
@@ -97,6 +98,10 @@ func WithAuth(store *auth.Store) Option { return func(o *options) { o.tokens = s
 
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithFlush gives the flush route something to flush: the embedded
+// store's buffer when writes are acknowledged before they commit.
+func WithFlush(fn func(context.Context) error) Option { return func(o *options) { o.flush = fn } }
 
 // WithQueryTimeout sets when a query answers 504.
 func WithQueryTimeout(d time.Duration) Option { return func(o *options) { o.queryTimeout = d } }
@@ -155,9 +160,16 @@ func (s *Server) routes() {
 	handle("POST /api/v2/write", auth.Write, s.writeLP(func(r *http.Request) string { return r.URL.Query().Get("bucket") }))
 	handle("POST /api/v1/write/line-protocol", auth.Write, s.writeLP(func(*http.Request) string { return "" }))
 	handle("POST /api/v1/write/msgpack", auth.Write, s.writeMsgpack)
-	// Arc buffers writes and needs an explicit flush; tsgate commits each
-	// write before answering, so the flush has nothing left to do.
+	// Arc buffers writes and needs an explicit flush. tsgate commits each
+	// write before answering unless ingest.durability is "buffer"; then
+	// the flush commits the buffer before it answers.
 	handle("POST /api/v1/write/line-protocol/flush", auth.Admin, func(w http.ResponseWriter, r *http.Request) {
+		if s.opts.flush != nil {
+			if err := s.opts.flush(r.Context()); err != nil {
+				s.fail(w, errs.Wrap(errs.As(err).Code, err, "Flush failed: "+err.Error()))
+				return
+			}
+		}
 		writeJSON(w, http.StatusOK, map[string]any{"message": "All buffers flushed", "status": "success"})
 	})
 	// Arc's static description of its msgpack format; any token may read

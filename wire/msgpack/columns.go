@@ -115,7 +115,10 @@ func (d *decoder) timeColumn(cb *colBuf, n int) error {
 	cb.typ = model.TypeInt
 	cb.i = make([]int64, n)
 	var unit int64
-	for k := range n {
+	for k := 0; k < n; k++ {
+		if k, unit = d.fastTimes(cb, k, n, unit); k == n {
+			break
+		}
 		c, err := d.dec.PeekCode()
 		if err != nil {
 			return err
@@ -217,7 +220,10 @@ func rowMicros(v int64) (int64, bool) { return scale(v, guessUnit(v)) }
 // column exists and queries naming it bind).
 func (d *decoder) valueColumn(cb *colBuf, n int) error {
 	cb.valid = make([]bool, n)
-	for k := range n {
+	for k := 0; k < n; k++ {
+		if k = d.fastValues(cb, k, n); k == n {
+			break
+		}
 		c, err := d.dec.PeekCode()
 		if err != nil {
 			return err

@@ -22,17 +22,25 @@ const prefix = "Invalid MessagePack payload: "
 // carry no time. The error, always an *errs.Error, rejects the whole
 // payload; after an error b must be discarded.
 func Decode(data []byte, now time.Time, b *model.Batch) error {
+	return decode(data, now, b, false)
+}
+
+// decode is Decode; general turns the fast paths off, so tests can check
+// that both ways read every payload alike.
+func decode(data []byte, now time.Time, b *model.Batch, general bool) error {
 	if len(data) == 0 {
 		return errs.New(errs.Invalid, "Empty payload")
 	}
 	r := bytes.NewReader(data)
 	d := &decoder{
-		r:      r,
-		dec:    msgpack.NewDecoder(r), // r is a ByteScanner: no extra buffering
-		now:    now.UnixMicro(),
-		b:      b,
-		tables: make(map[string]*model.Table),
-		strs:   make(map[string]string),
+		data:    data,
+		general: general,
+		r:       r,
+		dec:     msgpack.NewDecoder(r), // r is a ByteScanner: no extra buffering
+		now:     now.UnixMicro(),
+		b:       b,
+		tables:  make(map[string]*model.Table),
+		strs:    make(map[string]string),
 	}
 	err := d.payload()
 	if err == nil && r.Len() > 0 {
@@ -70,10 +78,14 @@ func itemErrorf(format string, args ...any) *itemError {
 }
 
 type decoder struct {
-	r   *bytes.Reader
-	dec *msgpack.Decoder
-	now int64
-	b   *model.Batch
+	// data is the payload r reads; the fast paths (fast.go) read it
+	// directly and move r's position.
+	data    []byte
+	general bool
+	r       *bytes.Reader
+	dec     *msgpack.Decoder
+	now     int64
+	b       *model.Batch
 
 	tables  map[string]*model.Table
 	touched []*model.Table
