@@ -168,6 +168,9 @@ type genQuery struct {
 	limit    int // -1: none
 	offset   int
 	suffix   string // UNION … or other tail, complete
+	// sqlOnly: drawn from constructs outside the InfluxQL/Flux subset
+	// (CTE, subquery, window, set operation).
+	sqlOnly bool
 }
 
 // pred is a WHERE tree: a leaf, or AND/OR of children, or NOT of one.
@@ -378,6 +381,7 @@ func (g *generator) shadow(t *genTable, q *genQuery) {
 func (g *generator) sqlOnly(t *genTable, q *genQuery) {
 	c := pickOf(g, t.of(kFloat, kInt))
 	tag := pickOf(g, t.of(kTag))
+	q.sqlOnly = true
 	switch g.pick(5) {
 	case 0: // CTE
 		q.with = "WITH w AS (SELECT " + tag.name + ", " + c.name + " FROM " + t.name + " WHERE " + g.pred(t, 2).String() + ")"

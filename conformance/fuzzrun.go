@@ -349,7 +349,7 @@ func fuzzCase(backend string, q *genQuery) string {
 	if !q.order {
 		tags = append(tags, "unordered")
 	}
-	if q.with != "" || q.suffix != "" || strings.Contains(q.from, "(") || strings.Contains(q.String(), " OVER (") || strings.Contains(q.String(), "(SELECT") {
+	if q.sqlOnly {
 		tags = append(tags, "sql-only")
 	}
 	s := fmt.Sprintf("-- name: fuzz-%s-%08x\n", backend, h.Sum32())
