@@ -411,19 +411,25 @@ func (g *Gen) unify(n ast.Node) ast.Expr {
 		}
 		return e
 	}
+	var out ast.Expr
 	switch n := n.(type) {
 	case *ast.Binary:
-		return &ast.Binary{Span: n.Span, Op: n.Op, L: cast(n.L), R: cast(n.R)}
+		out = &ast.Binary{Span: n.Span, Op: n.Op, L: cast(n.L), R: cast(n.R)}
 	case *ast.Between:
-		return &ast.Between{Span: n.Span, X: cast(n.X), Lo: cast(n.Lo), Hi: cast(n.Hi), Not: n.Not}
+		out = &ast.Between{Span: n.Span, X: cast(n.X), Lo: cast(n.Lo), Hi: cast(n.Hi), Not: n.Not}
 	case *ast.InList:
 		list := make([]ast.Expr, len(n.List))
 		for i, e := range n.List {
 			list[i] = cast(e)
 		}
-		return &ast.InList{Span: n.Span, X: cast(n.X), List: list, Not: n.Not}
+		out = &ast.InList{Span: n.Span, X: cast(n.X), List: list, Not: n.Not}
 	}
-	return nil
+	// The replacement keeps the dialect's marks (ClickHouse marks the
+	// logical nodes whose NULL answer it must spell out).
+	if out != nil && g.Marks[n] {
+		g.Marks[out] = true
+	}
+	return out
 }
 
 // smallInt reports an integer literal within ±2^53: a double holds it
