@@ -71,7 +71,7 @@ func makeCPU(n int, off int64) *cpuRows {
 	}
 	for r := range n {
 		row := off + int64(r)
-		h := row % hosts
+		h := row % Hosts
 		c.sec[r] = backendT0 + row
 		c.timeValues[r] = time.Unix(c.sec[r], 0).UTC()
 		c.host[r] = "host_" + strconv.FormatInt(h, 10)

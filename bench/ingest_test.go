@@ -9,13 +9,11 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	ddb "github.com/duckdb/duckdb-go/v2"
-	"github.com/vmihailenco/msgpack/v5"
 
 	"tsgate/dialects/duckdb"
 	"tsgate/gateway"
@@ -45,53 +43,6 @@ func startGatewayAt(b *testing.B, dataDir string) string {
 	go func() { done <- g.Run(ctx) }()
 	b.Cleanup(func() { cancel(); <-done })
 	return "http://" + g.ArcAddr().String()
-}
-
-const hosts = 100
-
-var fieldNames = []string{"usage_user", "usage_system", "usage_idle", "usage_nice", "usage_iowait",
-	"usage_irq", "usage_softirq", "usage_steal", "usage_guest", "usage_guest_nice"}
-
-// lineBatch is n TSBS-style cpu rows as line protocol, starting at row off.
-func lineBatch(n, off int) []byte {
-	var sb strings.Builder
-	for i := range n {
-		r := off + i
-		fmt.Fprintf(&sb, "cpu,hostname=host_%d,region=eu-west-1,datacenter=eu-west-1a", r%hosts)
-		for j, f := range fieldNames {
-			sep := ","
-			if j == 0 {
-				sep = " "
-			}
-			fmt.Fprintf(&sb, "%s%s=%d.%d", sep, f, (r+j)%100, j)
-		}
-		fmt.Fprintf(&sb, " %d\n", (int64(1764115200)+int64(r))*1_000_000_000)
-	}
-	return []byte(sb.String())
-}
-
-// msgpackBatch is the same rows as Arc's columnar msgpack.
-func msgpackBatch(n, off int) []byte {
-	cols := map[string]any{}
-	ts := make([]int64, n)
-	host := make([]string, n)
-	for i := range n {
-		ts[i] = (int64(1764115200) + int64(off+i)) * 1_000_000
-		host[i] = fmt.Sprintf("host_%d", (off+i)%hosts)
-	}
-	cols["time"], cols["hostname"] = ts, host
-	for j, f := range fieldNames {
-		v := make([]float64, n)
-		for i := range n {
-			v[i] = float64((off+i+j)%100) + float64(j)/10
-		}
-		cols[f] = v
-	}
-	b, err := msgpack.Marshal(map[string]any{"m": "cpu", "columns": cols})
-	if err != nil {
-		panic(err)
-	}
-	return b
 }
 
 // ingest posts pre-built bodies from 4 concurrent clients and reports rows/s.
@@ -149,10 +100,10 @@ func ingest(b *testing.B, path string, body func(n, off int) []byte, batch int) 
 func BenchmarkIngestHTTP(b *testing.B) {
 	for _, batch := range []int{1000, 10000} {
 		b.Run(fmt.Sprintf("lineprotocol/batch=%d", batch), func(b *testing.B) {
-			ingest(b, "/api/v1/write/line-protocol", lineBatch, batch)
+			ingest(b, "/api/v1/write/line-protocol", LineProtocol, batch)
 		})
 		b.Run(fmt.Sprintf("msgpack/batch=%d", batch), func(b *testing.B) {
-			ingest(b, "/api/v1/write/msgpack", msgpackBatch, batch)
+			ingest(b, "/api/v1/write/msgpack", MessagePack, batch)
 		})
 	}
 }
@@ -166,10 +117,10 @@ func tableBatch(n, off int) *model.Batch {
 		r := off + i
 		cells = cells[:0]
 		cells = append(cells,
-			model.Cell{Name: "hostname", Tag: true, Value: model.String(fmt.Sprintf("host_%d", r%hosts))},
+			model.Cell{Name: "hostname", Tag: true, Value: model.String(fmt.Sprintf("host_%d", r%Hosts))},
 			model.Cell{Name: "region", Tag: true, Value: model.String("eu-west-1")},
 			model.Cell{Name: "datacenter", Tag: true, Value: model.String("eu-west-1a")})
-		for j, f := range fieldNames {
+		for j, f := range FieldNames {
 			cells = append(cells, model.Cell{Name: f, Value: model.Float(float64((r+j)%100) + float64(j)/10)})
 		}
 		if err := t.AppendRow((int64(1764115200)+int64(r))*1_000_000, cells); err != nil {
@@ -192,7 +143,7 @@ func BenchmarkIngestAppender(b *testing.B) {
 			db := sql.OpenDB(connector)
 			defer db.Close()
 			cols := "time TIMESTAMPTZ, hostname VARCHAR, region VARCHAR, datacenter VARCHAR"
-			for _, f := range fieldNames {
+			for _, f := range FieldNames {
 				cols += ", " + f + " DOUBLE"
 			}
 			if _, err := db.Exec("CREATE TABLE cpu (" + cols + ")"); err != nil {
@@ -205,8 +156,8 @@ func BenchmarkIngestAppender(b *testing.B) {
 			defer conn.Close()
 			rows := make([][]driver.Value, batch)
 			for i := range rows {
-				row := []driver.Value{time.Unix(1764115200+int64(i), 0), fmt.Sprintf("host_%d", i%hosts), "eu-west-1", "eu-west-1a"}
-				for j := range fieldNames {
+				row := []driver.Value{time.Unix(1764115200+int64(i), 0), fmt.Sprintf("host_%d", i%Hosts), "eu-west-1", "eu-west-1a"}
+				for j := range FieldNames {
 					row = append(row, float64((i+j)%100)+float64(j)/10)
 				}
 				rows[i] = row

@@ -21,7 +21,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/vmihailenco/msgpack/v5"
+	"tsgate/bench"
 )
 
 const token = "arccompare-token-0123456789abcdef0123"
@@ -136,11 +136,11 @@ func run(ctx context.Context, o options) error {
 
 	loads := []workload{
 		{key: "msgpack", title: "MessagePack columnar, 10k rows/request, 4 clients", path: "/api/v1/write/msgpack",
-			ctype: "application/msgpack", rows: 10_000, requests: 60, body: msgpackBody},
+			ctype: "application/msgpack", rows: 10_000, requests: 60, body: bench.MessagePack},
 		{key: "lp10k", title: "line protocol, 10k-row batches, 4 conns", path: "/api/v1/write/line-protocol",
-			ctype: "text/plain", rows: 10_000, requests: 40, body: lineBody},
+			ctype: "text/plain", rows: 10_000, requests: 40, body: bench.LineProtocol},
 		{key: "lp1k", title: "line protocol, 1k-row batches, 4 conns", path: "/api/v1/write/line-protocol",
-			ctype: "text/plain", rows: 1_000, requests: 300, body: lineBody},
+			ctype: "text/plain", rows: 1_000, requests: 300, body: bench.LineProtocol},
 	}
 	want := func(key string) bool {
 		return o.only == "" || slices.Contains(strings.Split(o.only, ","), key)
@@ -458,7 +458,7 @@ func diskPerRow(ctx context.Context, s *side, dir string, rows int) (float64, er
 	const batch = 10_000
 	l := workload{key: "disk", path: "/api/v1/write/msgpack", ctype: "application/msgpack", rows: batch, requests: (rows + batch - 1) / batch}
 	// Distinct timestamps for every request, built as they are sent.
-	l.next = func(i int) []byte { return msgpackBody(batch, i*batch) }
+	l.next = func(i int) []byte { return bench.MessagePack(batch, i*batch) }
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
 	if _, err := ingestRun(ctx, client, inst, l); err != nil {
 		return 0, err
@@ -591,51 +591,4 @@ func post(ctx context.Context, c *http.Client, s *side, path, ctype string, body
 		return fmt.Errorf("POST %s: status %d: %s", path, resp.StatusCode, msg)
 	}
 	return nil
-}
-
-const hosts = 100
-
-var fieldNames = []string{"usage_user", "usage_system", "usage_idle", "usage_nice", "usage_iowait",
-	"usage_irq", "usage_softirq", "usage_steal", "usage_guest", "usage_guest_nice"}
-
-// lineBody is n TSBS-like cpu rows from row off as line protocol.
-func lineBody(n, off int) []byte {
-	var sb strings.Builder
-	for i := range n {
-		r := off + i
-		fmt.Fprintf(&sb, "cpu,hostname=host_%d,region=eu-west-1,datacenter=eu-west-1a", r%hosts)
-		for j, f := range fieldNames {
-			sep := ","
-			if j == 0 {
-				sep = " "
-			}
-			fmt.Fprintf(&sb, "%s%s=%d.%d", sep, f, (r+j)%100, j)
-		}
-		fmt.Fprintf(&sb, " %d\n", (int64(1764115200)+int64(r))*1_000_000_000)
-	}
-	return []byte(sb.String())
-}
-
-// msgpackBody is the same rows as Arc's columnar MessagePack.
-func msgpackBody(n, off int) []byte {
-	cols := map[string]any{}
-	ts := make([]int64, n)
-	host := make([]string, n)
-	for i := range n {
-		ts[i] = (int64(1764115200) + int64(off+i)) * 1_000_000
-		host[i] = fmt.Sprintf("host_%d", (off+i)%hosts)
-	}
-	cols["time"], cols["hostname"] = ts, host
-	for j, f := range fieldNames {
-		v := make([]float64, n)
-		for i := range n {
-			v[i] = float64((off+i+j)%100) + float64(j)/10
-		}
-		cols[f] = v
-	}
-	b, err := msgpack.Marshal(map[string]any{"m": "cpu", "columns": cols})
-	if err != nil {
-		panic(err)
-	}
-	return b
 }

@@ -51,7 +51,7 @@ func foldDecimal(e ast.Expr) (*big.Rat, int, bool) {
 		case ast.LitInt:
 			return new(big.Rat).SetInt64(e.Int), 0, true
 		case ast.LitNumber:
-			if strings.ContainsAny(e.Text, "eE") {
+			if e.IsDouble() {
 				return nil, 0, false // a DOUBLE in DuckDB
 			}
 			r, ok := new(big.Rat).SetString(e.Text)
@@ -125,6 +125,14 @@ func dateComparison(g *sqlgen.Gen, b *ast.Binary) bool {
 	return true
 }
 
+// nanOrder is each comparison's answer when its operands are equal, the
+// left one greater, the right one greater.
+var nanOrder = map[ast.BinaryOp][3]string{
+	ast.OpEq: {"1", "0", "0"}, ast.OpNe: {"0", "1", "1"},
+	ast.OpLt: {"0", "0", "1"}, ast.OpLe: {"1", "0", "1"},
+	ast.OpGt: {"0", "1", "0"}, ast.OpGe: {"1", "1", "0"},
+}
+
 // nanComparison prints a comparison with DuckDB's NaN semantics where an
 // operand may be NaN: NaN equals NaN and is above every other number,
 // where ClickHouse answers IEEE's false for every comparison but !=.
@@ -142,23 +150,11 @@ func nanComparison(g *sqlgen.Gen, b *ast.Binary) bool {
 	if !ln && !rn {
 		return false
 	}
-	var eq, gt, lt string
-	switch b.Op {
-	case ast.OpEq:
-		eq, gt, lt = "1", "0", "0"
-	case ast.OpNe:
-		eq, gt, lt = "0", "1", "1"
-	case ast.OpLt:
-		eq, gt, lt = "0", "0", "1"
-	case ast.OpLe:
-		eq, gt, lt = "1", "0", "1"
-	case ast.OpGt:
-		eq, gt, lt = "0", "1", "0"
-	case ast.OpGe:
-		eq, gt, lt = "1", "1", "0"
-	default:
+	res, ok := nanOrder[b.Op]
+	if !ok {
 		return false
 	}
+	eq, gt, lt := res[0], res[1], res[2]
 	isNaN := func(e ast.Expr) {
 		g.W("isNaN(")
 		g.Expr(e)

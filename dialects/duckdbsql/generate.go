@@ -58,7 +58,7 @@ func Dialect() *sqlgen.Dialect {
 // dialects: from Arc SQL they are DuckDB's own, from pg wire they must
 // mean what they mean in PostgreSQL.
 func node(g *sqlgen.Gen, n ast.Node) bool {
-	if l, ok := n.(*ast.Literal); ok && l.Kind == ast.LitNumber && strings.ContainsAny(l.Text, "eE") &&
+	if l, ok := n.(*ast.Literal); ok && l.IsDouble() &&
 		g.Env != nil && g.Env.PostgresSemantics {
 		pgNumeric(g, l)
 		return true

@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"strings"
 	"tsgate/translate/ast"
 	"tsgate/translate/sqlgen"
 	"tsgate/translate/target"
@@ -81,7 +80,7 @@ func Dialect() *sqlgen.Dialect {
 // one (DuckDB and PostgreSQL 16 do not). No column can refer to the name,
 // so any fresh one means the same.
 func node(g *sqlgen.Gen, n ast.Node) bool {
-	if l, ok := n.(*ast.Literal); ok && l.Kind == ast.LitNumber && strings.ContainsAny(l.Text, "eE") &&
+	if l, ok := n.(*ast.Literal); ok && l.IsDouble() &&
 		(g.Env == nil || !g.Env.PostgresSemantics) {
 		// A number with an exponent is a DOUBLE in DuckDB (compared with
 		// a bigint as double: 9007199254740993 = 9.007199254740993e15 is

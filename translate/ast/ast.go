@@ -1,5 +1,7 @@
 package ast
 
+import "strings"
+
 // Span locates a node in the query text it was parsed from: byte offsets,
 // Start inclusive. End is the end of the node's first token when the parser
 // knows no better (pg_query reports only start locations). A node built by a
@@ -242,6 +244,12 @@ type Literal struct {
 	Text string
 	Int  int64
 	Bool bool
+}
+
+// IsDouble reports a number written with an exponent, which DuckDB (Arc
+// SQL) reads as a DOUBLE; without one, a fraction is a DECIMAL.
+func (l *Literal) IsDouble() bool {
+	return l.Kind == LitNumber && strings.ContainsAny(l.Text, "eE")
 }
 
 // Param is a positional parameter $N (pg wire extended protocol).

@@ -1,6 +1,7 @@
 package duckparse
 
 import (
+	"strconv"
 	"strings"
 
 	"tsgate/translate/ast"
@@ -162,7 +163,7 @@ func (c *conv) qualify(sel *ast.Select, n, q map[string]any, sc *scope) (ast.Que
 			if err != nil {
 				return nil, err
 			}
-			name := orderAlias + itoa(len(inner.Columns))
+			name := orderAlias + strconv.Itoa(len(inner.Columns))
 			inner.Columns = append(inner.Columns, &ast.SelectItem{Span: o.Expr.Pos(), Expr: x, Alias: name})
 			e = ref(name)
 		}
@@ -178,14 +179,6 @@ func itemNamed(items []*ast.SelectItem, r *ast.ColumnRef) int {
 		}
 	}
 	return -1
-}
-
-func itoa(i int) string {
-	const digits = "0123456789"
-	if i < 10 {
-		return digits[i : i+1]
-	}
-	return itoa(i/10) + digits[i%10:i%10+1]
 }
 
 // DuckDBName is the name DuckDB gives an unaliased select item when it

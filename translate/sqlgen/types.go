@@ -146,7 +146,7 @@ func (g *Gen) TypeOf(e ast.Expr) Kind {
 		case ast.LitInt:
 			return KInt
 		case ast.LitNumber:
-			if strings.ContainsAny(e.Text, "eE") {
+			if e.IsDouble() {
 				return KFloat
 			}
 			if strings.Contains(e.Text, ".") {
@@ -278,45 +278,40 @@ func (g *Gen) TypeOf(e ast.Expr) Kind {
 // stddev, variance, median, quantiles) for an engine that answers an
 // exact argument's exactly (PostgreSQL: numeric): the result is cast to
 // the target's double type when the argument is an integer or decimal.
-func FloatAgg(name, double string) AggSpec {
-	return AggSpec{Print: func(g *Gen, a *ast.Agg) {
-		cast := a.Arg != nil && g.TypeOf(a.Arg).Exact() && (g.Env == nil || !g.Env.PostgresSemantics)
-		if cast {
-			g.W("CAST(")
-		}
-		g.W(name + "(")
-		if a.Distinct {
-			g.W("DISTINCT ")
-		}
-		g.Expr(a.Arg)
-		g.W(")")
-		g.P.AggTail(a)
-		if cast {
-			g.W(" AS " + double + ")")
-		}
-	}}
-}
+func FloatAgg(name, double string) AggSpec { return doubleAgg(name, double, false) }
 
 // FloatArgAgg is an aggregate DuckDB computes over its argument converted
 // to a double (stddev, variance): an engine that would compute an exact
 // argument exactly (PostgreSQL's numeric) gets the argument cast, so
 // 2^53 and 2^53+1 are one value in both, as they are in DuckDB.
-func FloatArgAgg(name, double string) AggSpec {
+func FloatArgAgg(name, double string) AggSpec { return doubleAgg(name, double, true) }
+
+// doubleAgg casts an exact argument's aggregate to double, or (onArg)
+// the argument itself.
+func doubleAgg(name, double string, onArg bool) AggSpec {
 	return AggSpec{Print: func(g *Gen, a *ast.Agg) {
 		cast := a.Arg != nil && g.TypeOf(a.Arg).Exact() && (g.Env == nil || !g.Env.PostgresSemantics)
+		begin := func(on bool) {
+			if cast && on {
+				g.W("CAST(")
+			}
+		}
+		end := func(on bool) {
+			if cast && on {
+				g.W(" AS " + double + ")")
+			}
+		}
+		begin(!onArg)
 		g.W(name + "(")
 		if a.Distinct {
 			g.W("DISTINCT ")
 		}
-		if cast {
-			g.W("CAST(")
-		}
+		begin(onArg)
 		g.Expr(a.Arg)
-		if cast {
-			g.W(" AS " + double + ")")
-		}
+		end(onArg)
 		g.W(")")
 		g.P.AggTail(a)
+		end(!onArg)
 	}}
 }
 

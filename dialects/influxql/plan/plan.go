@@ -695,7 +695,7 @@ func (a *analyzer) mixedNumbers(n ast.Node, x ast.Expr, vals ...ast.Expr) error 
 		}
 		switch l, _ := v.(*ast.Literal); {
 		case l == nil:
-		case l.Kind == ast.LitNumber && strings.ContainsAny(l.Text, "eE"):
+		case l.IsDouble():
 			float = true
 		case l.Kind == ast.LitNumber || l.Kind == ast.LitInt:
 			other = true
@@ -717,7 +717,7 @@ func (a *analyzer) mixedNumbers(n ast.Node, x ast.Expr, vals ...ast.Expr) error 
 // magnitude side as float64); a whole number within int64 is sent as an
 // integer; anything else is refused.
 func (a *analyzer) intFieldLiteral(col target.ColumnInfo, lit *ast.Literal, n ast.Node) (*ast.Literal, error) {
-	if !a.pg && strings.ContainsAny(lit.Text, "eE") {
+	if !a.pg && lit.IsDouble() {
 		return lit, nil // DuckDB compares as float64 too
 	}
 	r, ok := new(big.Rat).SetString(lit.Text)
@@ -1073,7 +1073,7 @@ func decimalLit(e ast.Expr) bool {
 		e = u.X
 	}
 	l, ok := e.(*ast.Literal)
-	return ok && l.Kind == ast.LitNumber && !strings.ContainsAny(l.Text, "eE")
+	return ok && l.Kind == ast.LitNumber && !l.IsDouble()
 }
 
 // isFloat reports an expression DuckDB types DOUBLE, so arithmetic with
@@ -1081,7 +1081,7 @@ func decimalLit(e ast.Expr) bool {
 func (a *analyzer) isFloat(e ast.Expr) bool {
 	switch x := e.(type) {
 	case *ast.Literal:
-		return x.Kind == ast.LitNumber && strings.ContainsAny(x.Text, "eE")
+		return x.IsDouble()
 	case *ast.ColumnRef:
 		c, isTime, err := a.column(x)
 		return err == nil && !isTime && !c.Tag && c.Type == model.TypeFloat
