@@ -156,13 +156,20 @@ func (g *Guard) SyntaxTree(ctx context.Context, text string) ([]byte, error) {
 }
 
 // Arc parses and checks Arc SQL run in database db for the caller ctx
-// names (auth.CallerFrom).
+// names (auth.CallerFrom). What to execute is the answer's Run, not text:
+// Arc's time-bucket alignment is part of what Arc SQL means.
 func (g *Guard) Arc(ctx context.Context, db, text string) (*Statement, error) {
 	st, err := g.Parse(ctx, text)
 	if err != nil {
 		return nil, err
 	}
-	return st, g.Check(st, g.DatabaseTables(auth.CallerFrom(ctx), db), nil)
+	if err := g.Check(st, g.DatabaseTables(auth.CallerFrom(ctx), db), nil); err != nil {
+		return nil, err
+	}
+	if st.arcErr != nil {
+		return nil, st.arcErr
+	}
+	return st, nil
 }
 
 // Check applies the allow-lists to st: functions, table functions, show

@@ -30,6 +30,13 @@ type Statement struct {
 	Funcs []Name
 	// Shows are DESCRIBE/SUMMARIZE/SHOW forms (DuckDB's show_type).
 	Shows []string
+	// Run is the text to execute as Arc SQL: the text itself, or with
+	// every two-argument fixed-width time_bucket aligned to the Unix
+	// epoch as Arc aligns it (bucket.go).
+	Run string
+	// arcErr refuses the text as Arc SQL (a time_bucket whose width is
+	// not a constant) although it parses.
+	arcErr error
 }
 
 // Name is a possibly qualified name and where it starts in the text
@@ -124,21 +131,39 @@ type serialized struct {
 	Statements   []json.RawMessage `json:"statements"`
 }
 
-// parse classifies text.
+// parse classifies text and works out what runs as Arc SQL.
 func (p *parser) parse(ctx context.Context, text string) (*Statement, error) {
+	st, calls, err := p.classify(ctx, text)
+	if err != nil {
+		return nil, err
+	}
+	st.Run = text
+	if len(calls) > 0 {
+		if err := p.alignBuckets(ctx, text, st, calls); err != nil {
+			if code := errs.CodeOf(err); code == errs.Canceled || code == errs.Internal {
+				return nil, err
+			}
+			st.arcErr = err
+		}
+	}
+	return st, nil
+}
+
+// classify classifies text, and lists its two-argument time_bucket calls.
+func (p *parser) classify(ctx context.Context, text string) (*Statement, []bucketCall, error) {
 	st := &Statement{}
 	body, explain := stripExplain(text)
 	st.Explain = explain
 	var out string
 	if err := p.stmt.QueryRowContext(ctx, body).Scan(&out); err != nil {
 		if ctx.Err() != nil {
-			return nil, errs.Wrap(errs.Canceled, err, "query canceled")
+			return nil, nil, errs.Wrap(errs.Canceled, err, "query canceled")
 		}
-		return nil, errs.Wrap(errs.Internal, err, "SQL parser unavailable")
+		return nil, nil, errs.Wrap(errs.Internal, err, "SQL parser unavailable")
 	}
 	var s serialized
 	if err := json.Unmarshal([]byte(out), &s); err != nil {
-		return nil, errs.Wrap(errs.Internal, err, "SQL parser answer unreadable")
+		return nil, nil, errs.Wrap(errs.Internal, err, "SQL parser answer unreadable")
 	}
 	if s.Error {
 		if s.ErrorType == "parser" {
@@ -146,29 +171,29 @@ func (p *parser) parse(ctx context.Context, text string) (*Statement, error) {
 			if pos, err := strconv.Atoi(s.Position); err == nil && pos >= 0 {
 				e.Position = pos + 1 + (len(text) - len(body))
 			}
-			return nil, e
+			return nil, nil, e
 		}
 		// json_serialize_sql serializes queries only: anything else is
 		// a statement kind that is not allowed.
-		return nil, errNotQuery()
+		return nil, nil, errNotQuery()
 	}
 	switch len(s.Statements) {
 	case 0:
-		return nil, errs.New(errs.Invalid, "SQL query is required")
+		return nil, nil, errs.New(errs.Invalid, "SQL query is required")
 	case 1:
 	default:
-		return nil, errMultiple()
+		return nil, nil, errMultiple()
 	}
 	var tree any
 	if err := json.Unmarshal(s.Statements[0], &tree); err != nil {
-		return nil, errs.Wrap(errs.Internal, err, "SQL parser answer unreadable")
+		return nil, nil, errs.Wrap(errs.Internal, err, "SQL parser answer unreadable")
 	}
 	w := walker{st: st, offset: len(text) - len(body)}
 	w.walk(tree, nil)
 	for _, ns := range [][]Name{st.Tables, st.TableFuncs, st.Funcs} {
 		slices.SortStableFunc(ns, func(a, b Name) int { return a.Pos - b.Pos })
 	}
-	return st, nil
+	return st, w.buckets, nil
 }
 
 // stripExplain splits a leading EXPLAIN [ANALYZE] off text: DuckDB's
@@ -193,8 +218,9 @@ func stripExplain(text string) (string, bool) {
 // walker collects the names a parse tree reaches, scoping CTEs as
 // DuckDB does.
 type walker struct {
-	st     *Statement
-	offset int
+	st      *Statement
+	offset  int
+	buckets []bucketCall
 }
 
 func (w *walker) walk(v any, scope []string) {
@@ -251,7 +277,12 @@ func (w *walker) node(m map[string]any, scope []string) {
 		show, _ := m["show_type"].(string)
 		w.st.Shows = append(w.st.Shows, show)
 	case class == "FUNCTION":
-		w.st.Funcs = append(w.st.Funcs, w.name(m, "catalog", "schema", "function_name"))
+		f := w.name(m, "catalog", "schema", "function_name")
+		w.st.Funcs = append(w.st.Funcs, f)
+		if args, _ := m["children"].([]any); len(args) == 2 && strings.EqualFold(f.Name, "time_bucket") {
+			// Pos 0 (no location) fails closingParen: refused, not guessed.
+			w.buckets = append(w.buckets, bucketCall{pos: f.Pos - 1, width: args[0]})
+		}
 	}
 	for k, v := range m {
 		if k != "cte_map" {

@@ -158,7 +158,11 @@ type LocalTable struct {
 // bare names resolving in db. The rows it returns hold the catalog until
 // they are closed.
 func (l *Local) Run(ctx context.Context, db string, tables []LocalTable, finish string) (model.Rows, error) {
-	// The text is classified like any other before it runs.
+	// The text is classified like any other before it runs, and runs as
+	// the guard says Arc SQL runs: a split Arc query's finish is the
+	// user's text, whose time_bucket counts from the epoch as on the
+	// embedded store (guard.Statement.Run); generated finishing text
+	// names its origins and runs as written.
 	st, err := l.guard.Parse(ctx, finish)
 	if err != nil {
 		return nil, err
@@ -166,6 +170,7 @@ func (l *Local) Run(ctx context.Context, db string, tables []LocalTable, finish 
 	if err := l.guard.Check(st, l.guard.DatabaseTables(auth.CallerFrom(ctx), db), nil); err != nil {
 		return nil, err
 	}
+	finish = st.Run
 	if err := l.open(); err != nil {
 		return nil, err
 	}

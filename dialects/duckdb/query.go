@@ -33,9 +33,11 @@ import (
 // backfill then copied its range twice). Catalog and search-path changes
 // do trigger a rebind; data changes do not.
 func (s *Store) Query(ctx context.Context, db, query string) (model.Rows, error) {
-	if _, err := s.guard.Arc(ctx, db, query); err != nil {
+	st, err := s.guard.Arc(ctx, db, query)
+	if err != nil {
 		return nil, err
 	}
+	query = st.Run
 	conn, dc, err := s.queryConn(ctx, db)
 	if err != nil {
 		return nil, err

@@ -202,9 +202,11 @@ func call2(g *sqlgen.Gen, a *ast.Agg, name string, x, y ast.Expr) {
 	g.P.AggTail(a)
 }
 
-// bucket prints time_bucket, leaving out the origin when it is DuckDB's
-// default for the width (2000-01-03, months 2000-01-01; computed in UTC
-// for TIMESTAMPTZ).
+// bucket prints time_bucket with its origin always written out: a
+// two-argument time_bucket means DuckDB's default origin (2000-01-03) to
+// DuckDB but the Unix epoch to Arc, which rewrites it, and to tsgate's
+// embedded store, which follows Arc (guard.Statement.Run); written out,
+// the text means one thing wherever it runs.
 func bucket(g *sqlgen.Gen, b *ast.TimeBucket) {
 	if b.Result == ast.BucketEpochSeconds {
 		// DuckDB's EXTRACT(epoch) is already a double: the canonical
@@ -214,18 +216,12 @@ func bucket(g *sqlgen.Gen, b *ast.TimeBucket) {
 		g.P.Hooks = g
 		return
 	}
-	def := ast.Origin2000Monday
-	if b.Width.Months != 0 {
-		def = ast.Origin2000
-	}
 	g.W("time_bucket(")
 	g.Expr(&b.Width)
 	g.W(", ")
 	g.Expr(b.Source)
-	if !sqlgen.SameOrigin(b.Width, b.Origin, def) {
-		g.W(", ")
-		g.Expr(&ast.TimestampLit{Span: ast.NoSpan, Micros: b.Origin})
-	}
+	g.W(", ")
+	g.Expr(&ast.TimestampLit{Span: ast.NoSpan, Micros: b.Origin})
 	g.W(")")
 }
 

@@ -8,8 +8,9 @@
 // (target.PostStep). InfluxQL-specific choices:
 //
 //   - GROUP BY time(w, offset) carries the SQL bucket's origin as an
-//     explicit offset (DuckDB anchors to 2000-01-03, InfluxQL to the
-//     epoch) and fill(none), because SQL has no rows for empty buckets.
+//     offset from the epoch, InfluxQL's anchor (Arc SQL's time_bucket
+//     anchors there too, so usually there is none), and fill(none),
+//     because SQL has no rows for empty buckets.
 //   - A GROUP BY time() query without an upper time bound gets one at
 //     InfluxDB's largest time: InfluxQL would otherwise stop at now().
 //   - Timestamps are RFC3339 strings with ns digits; relative bounds are

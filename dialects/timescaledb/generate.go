@@ -30,9 +30,9 @@ func firstLast(g *sqlgen.Gen, a *ast.Agg, name string) {
 	g.P.AggTail(a)
 }
 
-// bucket uses time_bucket, whose default origin is DuckDB's (2000-01-03,
-// months 2000-01-01, computed in UTC for timestamptz); any other origin
-// is passed explicitly.
+// bucket uses time_bucket, whose default origin is TimescaleDB's own
+// (2000-01-03, months 2000-01-01, computed in UTC for timestamptz); any
+// other origin, Arc SQL's epoch included, is passed explicitly.
 func bucket(g *sqlgen.Gen, b *ast.TimeBucket) {
 	if b.Result == ast.BucketEpochSeconds {
 		postgres.Bucket(g, b)

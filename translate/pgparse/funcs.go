@@ -285,7 +285,8 @@ func isUTC(z string) bool {
 
 // bucket reads time_bucket(width, t [, origin]) and date_bin(width, t,
 // origin). The origin must be a timestamp constant: the default depends on
-// the width (2000-01-03 for fixed widths, 2000-01-01 for months).
+// the width and the flavor (fixed widths: 1970-01-01 in Arc SQL, as Arc
+// aligns them, 2000-01-03 as TimescaleDB does; months: 2000-01-01).
 func (c *conv) bucket(loc int32, sp ast.Span, name string, args []ast.Expr, plain bool) (ast.Expr, error) {
 	if !plain || len(args) < 2 || len(args) > 4 || name == "date_bin" && len(args) != 3 {
 		return nil, c.unsupported(loc, "this form of "+name)
@@ -312,8 +313,16 @@ func (c *conv) bucket(loc int32, sp ast.Span, name string, args []ast.Expr, plai
 		return nil, c.invalid(loc, "date_bin does not take month widths")
 	}
 	tb := &ast.TimeBucket{Span: sp, Width: width, Source: args[1], Result: ast.BucketTimestamp, Origin: ast.Origin2000Monday}
-	if width.Months != 0 {
+	switch {
+	case width.Months != 0:
 		tb.Origin = ast.Origin2000
+	case c.flavor == Arc:
+		// Arc rewrites time_bucket(width, t) into epoch arithmetic before
+		// DuckDB sees it, so its fixed-width buckets count from the Unix
+		// epoch (InfluxQL's GROUP BY time() does the same); tsgate's
+		// embedded store runs it with that origin too (guard.Statement.Run).
+		// TimescaleDB's time_bucket, which pg wire reads, keeps 2000-01-03.
+		tb.Origin = ast.OriginEpoch
 	}
 	if len(args) == 4 {
 		// time_bucket(width, t, origin, zone): the canonical form of a

@@ -42,10 +42,10 @@ func TestCanonical(t *testing.T) {
 		{"in list", `select a from t where x in ('a','b''c') and y not in (1,2)`, `SELECT a FROM t WHERE x IN ('a', 'b''c') AND y NOT IN (1, 2)`},
 		{"count", `SELECT COUNT(*) as cnt FROM events WHERE org_id = 'o'`, `SELECT count(*) AS cnt FROM events WHERE org_id = 'o'`},
 		{"bucket", `SELECT time_bucket(INTERVAL '5 minutes', time) AS b, avg(v) FROM cpu GROUP BY 1`,
-			`SELECT time_bucket(INTERVAL '5 minutes', time, TIMESTAMPTZ '2000-01-03 00:00:00+00') AS b, avg(v) FROM cpu GROUP BY 1`},
+			`SELECT time_bucket(INTERVAL '5 minutes', time, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS b, avg(v) FROM cpu GROUP BY 1`},
 		{"date_trunc", `SELECT date_trunc('hour', time) FROM cpu`, `SELECT time_bucket(INTERVAL '1 hour', time, TIMESTAMPTZ '1970-01-01 00:00:00+00') FROM cpu`},
 		{"grafana", `SELECT floor(extract(epoch from time)/300)*300 AS t FROM cpu`, `SELECT floor(EXTRACT(epoch FROM time) / 300) * 300 AS t FROM cpu`},
-		{"grafana interval", `SELECT time_bucket('300.000s', time) FROM cpu`, `SELECT time_bucket(INTERVAL '5 minutes', time, TIMESTAMPTZ '2000-01-03 00:00:00+00') FROM cpu`},
+		{"grafana interval", `SELECT time_bucket('300.000s', time) FROM cpu`, `SELECT time_bucket(INTERVAL '5 minutes', time, TIMESTAMPTZ '1970-01-01 00:00:00+00') FROM cpu`},
 		{"window", `SELECT row_number() OVER (PARTITION BY host ORDER BY time DESC) FROM cpu`, `SELECT row_number() OVER (PARTITION BY host ORDER BY time DESC NULLS LAST) FROM cpu`},
 		{"frame", `SELECT avg(v) OVER (ORDER BY time ROWS 3 PRECEDING) FROM cpu`, `SELECT avg(v) OVER (ORDER BY time ROWS BETWEEN 3 PRECEDING AND CURRENT ROW) FROM cpu`},
 		{"cte join", `WITH m AS (SELECT host, max(v) AS mv FROM cpu GROUP BY host) SELECT c.host FROM cpu c JOIN m ON c.host = m.host AND c.v = m.mv`,
@@ -64,6 +64,12 @@ func TestCanonical(t *testing.T) {
 		{"neg", `SELECT -a, -5, 3 - -2 FROM t`, `SELECT -a, -5, 3 - -2 FROM t`},
 		{"boolean tests", `SELECT 1 FROM t WHERE (a = 1) IS TRUE AND b IS NOT TRUE AND c IS FALSE AND d IS NOT FALSE AND e IS UNKNOWN AND f IS NOT UNKNOWN`,
 			`SELECT 1 FROM t WHERE a = 1 IS NOT DISTINCT FROM true AND b IS DISTINCT FROM true AND c IS NOT DISTINCT FROM false AND d IS DISTINCT FROM false AND e IS NULL AND f IS NOT NULL`},
+	}
+	// The same call from a pg-wire client is TimescaleDB's time_bucket,
+	// whose fixed-width buckets count from 2000-01-03 (a Monday).
+	if got, want := roundTrip(t, `SELECT time_bucket(INTERVAL '7 minutes', time) FROM cpu`, Postgres),
+		`SELECT time_bucket(INTERVAL '7 minutes', time, TIMESTAMPTZ '2000-01-03 00:00:00+00') FROM cpu`; got != want {
+		t.Errorf("pg flavor: %s, want %s", got, want)
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
