@@ -319,6 +319,9 @@ func intCast(g *sqlgen.Gen, c *ast.Cast, r intRange) bool {
 
 func binary(g *sqlgen.Gen, b *ast.Binary) bool {
 	pg := g.Env != nil && g.Env.PostgresSemantics
+	if pg && zeroDivide(g, b) {
+		return true
+	}
 	switch {
 	case b.Op == ast.OpIntDiv && pg && nonZeroNorMinusOne(b.R):
 		// PostgreSQL's integer / and DuckDB's // both truncate toward
@@ -346,6 +349,78 @@ func binary(g *sqlgen.Gen, b *ast.Binary) bool {
 		return floatArith(g, b)
 	}
 	return false
+}
+
+// zeroDivide prints /, integer / and % whose divisor may be zero as
+// PostgreSQL computes them, where DuckDB answers NULL, infinity or NaN:
+//
+//   - double / double (an integer or numeric beside a double is promoted): a zero
+//     divisor raises "division by zero" (22012) unless the dividend is
+//     NaN (float8div), then the overflow checks of floatArith;
+//   - bigint / bigint: a zero divisor raises 22012; -1 negates, which
+//     overflows (22003) for the smallest value, as int8div does;
+//   - bigint % bigint: a zero divisor raises 22012; -1 answers 0 (int8mod).
+//
+// NULL operands answer NULL, as PostgreSQL's strict operators do. It
+// declines (false) what it cannot type — numeric operands among them —
+// and constant divisors the plain paths already get right.
+func zeroDivide(g *sqlgen.Gen, b *ast.Binary) bool {
+	lk, rk := g.TypeOf(b.L), g.TypeOf(b.R)
+	ints := lk == sqlgen.KInt && rk == sqlgen.KInt
+	switch b.Op {
+	case ast.OpDiv:
+		// A numeric beside a double is promoted to double precision.
+		num := func(k sqlgen.Kind) bool { return k == sqlgen.KFloat || k == sqlgen.KInt || k == sqlgen.KDecimal }
+		if sqlgen.SafeDivision(b.L, b.R) || lk != sqlgen.KFloat && rk != sqlgen.KFloat || !num(lk) || !num(rk) {
+			return false
+		}
+	case ast.OpIntDiv, ast.OpMod:
+		if nonZeroNorMinusOne(b.R) || !ints {
+			return false
+		}
+	default:
+		return false
+	}
+	x := func(e ast.Expr) { g.W("("); g.Expr(e); g.W(")") }
+	g.W("CASE WHEN ")
+	x(b.R)
+	g.W(" = 0")
+	// A NULL dividend answers NULL even over zero (strict operators);
+	// NOT isnan(NULL) is NULL, which is not true.
+	if b.Op == ast.OpDiv {
+		g.W(" AND NOT isnan")
+		x(b.L)
+	} else {
+		g.W(" AND ")
+		x(b.L)
+		g.W(" IS NOT NULL")
+	}
+	g.W(" THEN " + raise("22012", "division by zero"))
+	switch b.Op {
+	case ast.OpDiv:
+		g.W(" ELSE ")
+		floatArith(g, b)
+	case ast.OpIntDiv:
+		g.W(" WHEN ")
+		x(b.R)
+		g.W(" = -1 THEN -")
+		x(b.L)
+		g.W(" ELSE ((")
+		g.Expr(b.L)
+		g.W(") // (")
+		g.Expr(b.R)
+		g.W("))")
+	case ast.OpMod:
+		g.W(" WHEN ")
+		x(b.R)
+		g.W(" = -1 THEN ")
+		x(b.L)
+		g.W(" * 0 ELSE (")
+		g.P.Binary(b, "%")
+		g.W(")")
+	}
+	g.W(" END")
+	return true
 }
 
 // floatArith prints double precision +, -, *, / as PostgreSQL computes
