@@ -24,6 +24,9 @@ type Plan struct {
 	Translation *translate.Translation
 	// Hybrid splits the query between the backend and the local engine.
 	Hybrid *Hybrid
+	// arc is the Arc SQL a Translation answers: kept so that a backend's
+	// data exception can still be answered by splitting (Run).
+	arc string
 }
 
 // Hybrid is a split plan.

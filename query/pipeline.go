@@ -171,7 +171,11 @@ func (p *Pipeline) Plan(ctx context.Context, db, sql string, src translate.Sourc
 	}
 	t, err := p.Translate(ctx, db, sql, src)
 	if err == nil {
-		return &Plan{Translation: t}, nil
+		plan := &Plan{Translation: t}
+		if src == translate.FromArc {
+			plan.arc = sql
+		}
+		return plan, nil
 	}
 	if errs.CodeOf(err) == errs.Unsupported && p.local != nil {
 		if h, herr := p.hybrid(ctx, db, sql, src, err); herr == nil {
@@ -187,7 +191,24 @@ func (p *Pipeline) Run(ctx context.Context, db string, plan *Plan) (model.Rows, 
 	case plan.AsWritten != "":
 		return p.backend.Query(ctx, db, plan.AsWritten)
 	case plan.Translation != nil:
-		return p.Execute(ctx, db, plan.Translation)
+		rows, err := p.Execute(ctx, db, plan.Translation)
+		if plan.arc == "" || p.local == nil || plan.Translation.Const != nil {
+			return rows, err
+		}
+		// A backend that raises a data exception (PostgreSQL's float
+		// overflow on a sum DuckDB answers as infinity, say) has not
+		// answered Arc SQL, whose meaning is DuckDB's: the query is split
+		// instead, and the gateway's DuckDB computes it from the rows.
+		// Only before the first row: after it, the error stands.
+		rows, err = peek(rows, err)
+		if !dataException(err) {
+			return rows, err
+		}
+		h, herr := p.hybrid(ctx, db, plan.arc, translate.FromArc, err)
+		if herr != nil {
+			return nil, err
+		}
+		return p.Run(ctx, db, h)
 	}
 	h := plan.Hybrid
 	tables := make([]LocalTable, 0, len(h.Scans))
@@ -223,3 +244,43 @@ type ArcRouter interface {
 // Schema is the backend's schema as the translator sees it, with bare
 // names resolving in db.
 func (p *Pipeline) Schema(db string) translate.Schema { return p.backend.Schema(db) }
+
+// dataException reports a backend's refusal of the data itself (SQLSTATE
+// class 22: overflow, division by zero, a value out of range).
+func dataException(err error) bool {
+	e := errs.As(err)
+	return e != nil && e.Code == errs.Engine && strings.HasPrefix(e.SQLState, "22")
+}
+
+// peek reads rows' first row, so that an error the backend raises before
+// answering anything is seen while the query can still be planned again;
+// the rows returned replay it.
+func peek(rows model.Rows, err error) (model.Rows, error) {
+	if err != nil {
+		return nil, err
+	}
+	first := make([]model.Value, len(rows.Columns()))
+	if !rows.Next(first) {
+		if err := rows.Err(); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		return rows, nil
+	}
+	return &peeked{Rows: rows, first: first}, nil
+}
+
+// peeked replays a row read ahead.
+type peeked struct {
+	model.Rows
+	first []model.Value
+}
+
+func (r *peeked) Next(dst []model.Value) bool {
+	if r.first != nil {
+		copy(dst, r.first)
+		r.first = nil
+		return true
+	}
+	return r.Rows.Next(dst)
+}
