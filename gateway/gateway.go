@@ -240,9 +240,18 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) 
 	}
 	arcOpts = append(arcOpts, arc.WithMetrics(reg, reg))
 	ab := arcBackend{p: g.pipeline, g: g.guard}
-	if g.manager, err = manage.Open(ManagePath(cfg.DataDir), manageEngine{ab, sw}); err != nil {
+	// Replicas that share tokens (auth.store_url) share Arc's databases,
+	// retention policies and continuous queries too, and run each job
+	// once between them.
+	if cfg.Auth.StoreURL != "" {
+		g.manager, err = manage.OpenPostgres(ctx, cfg.Auth.StoreURL, manageEngine{ab, sw})
+	} else {
+		g.manager, err = manage.Open(ManagePath(cfg.DataDir), manageEngine{ab, sw})
+	}
+	if err != nil {
 		return nil, err
 	}
+	undo = append(undo, g.manager.Close)
 	arcOpts = append(arcOpts, arc.WithManager(g.manager, arc.ManageConfig{
 		DeleteEnabled:         cfg.Delete.Enabled,
 		ConfirmationThreshold: cfg.Delete.ConfirmationThreshold,
@@ -359,6 +368,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	if g.tokens != nil {
 		errsOut = append(errsOut, g.tokens.Close())
 	}
+	g.manager.Close()
 	errsOut = append(errsOut, g.backend.Close())
 	if g.local != nil {
 		errsOut = append(errsOut, g.local.Close())

@@ -2,9 +2,13 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -120,5 +124,106 @@ func TestReplicasShareTokens(t *testing.T) {
 	t.Logf("replica 2: open pg session refused after %s", d)
 	if _, err := login(rs[0], secret, "tsdb"); !errors.As(err, &pe) || pe.Code != "28P01" {
 		t.Errorf("pg wire login with a revoked token: %v, want 28P01", err)
+	}
+}
+
+// TestReplicasShareManagement: replicas that share auth.store_url share
+// Arc's management state too — a policy made on one is read and changed
+// on another, concurrent creates on both get distinct ids, a database
+// created on one exists on the other — and two schedulers run a
+// continuous query once per interval between them, not once each.
+func TestReplicasShareManagement(t *testing.T) {
+	db := testenv.PostgresDB(t, "tsgate_mgmt")
+	var rs []*testServer
+	for range 2 {
+		rs = append(rs, startGateway(t, func(c *Config) {
+			c.Backend.URL = db
+			c.Auth.StoreURL = db
+			c.ContinuousQuery.Enabled = true
+		}))
+	}
+	body := func(code int, r *testServer, q req) string {
+		t.Helper()
+		got, b, _ := r.do(t, q)
+		if got != code {
+			t.Fatalf("%s %s: %d %s, want %d", q.method, q.path, got, b, code)
+		}
+		return b
+	}
+	body(201, rs[0], jsonReq("POST", "/api/v1/retention", `{"name":"thirty","database":"tsdb","retention_days":30,"buffer_days":1,"is_active":false}`))
+	if b := body(200, rs[1], req{method: "GET", path: "/api/v1/retention/1"}); !strings.Contains(b, `"name":"thirty"`) {
+		t.Errorf("the other replica reads %s", b)
+	}
+	body(200, rs[1], jsonReq("PUT", "/api/v1/retention/1", `{"name":"thirty","database":"tsdb","retention_days":45,"is_active":false}`))
+	if b := body(200, rs[0], req{method: "GET", path: "/api/v1/retention/1"}); !strings.Contains(b, `"retention_days":45`) {
+		t.Errorf("the first replica reads %s after the other's update", b)
+	}
+	body(201, rs[1], jsonReq("POST", "/api/v1/databases", `{"name":"fresh"}`))
+	body(200, rs[0], req{method: "GET", path: "/api/v1/databases/fresh"})
+
+	// Concurrent creates, alternating replicas: each gets its own id.
+	cq := func(name, interval string) string {
+		b, _ := json.Marshal(map[string]any{"name": name, "database": "tsdb", "source_measurement": "cpu", "destination_measurement": "cpu_" + name,
+			"query": "SELECT time_bucket(INTERVAL '1 minute', time) AS time, count(*) AS n FROM cpu WHERE time >= {start_time} AND time < {end_time} GROUP BY 1",
+			"interval": interval, "tag_columns": []string{}, "is_active": false})
+		return string(b)
+	}
+	var wg sync.WaitGroup
+	ids := make([]int64, 8)
+	for i := range ids {
+		wg.Go(func() {
+			code, b, _ := rs[i%2].do(t, jsonReq("POST", "/api/v1/continuous_queries", cq(fmt.Sprintf("q%d", i), "1h")))
+			var got struct{ ID int64 }
+			if code != 201 || json.Unmarshal([]byte(b), &got) != nil {
+				t.Errorf("create q%d on replica %d: %d %s", i, i%2, code, b)
+			}
+			ids[i] = got.ID
+		})
+	}
+	wg.Wait()
+	slices.Sort(ids)
+	if want := []int64{1, 2, 3, 4, 5, 6, 7, 8}; !slices.Equal(ids, want) {
+		t.Errorf("ids %v, want %v", ids, want)
+	}
+	for i, r := range rs {
+		var list []json.RawMessage
+		if err := json.Unmarshal([]byte(body(200, r, req{method: "GET", path: "/api/v1/continuous_queries"})), &list); err != nil || len(list) != 8 {
+			t.Errorf("replica %d lists %d queries (%v), want 8", i, len(list), err)
+		}
+	}
+
+	// Both schedulers see the active query; it runs once per interval.
+	b := body(201, rs[0], jsonReq("POST", "/api/v1/continuous_queries", strings.Replace(cq("sched", "10s"), `"is_active":false`, `"is_active":true`, 1)))
+	var sched struct{ ID int64 }
+	if err := json.Unmarshal([]byte(b), &sched); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(27 * time.Second)
+	var ex struct {
+		Executions []struct {
+			ExecutionID   string `json:"execution_id"`
+			ExecutionTime string `json:"execution_time"`
+		}
+	}
+	if err := json.Unmarshal([]byte(body(200, rs[1], req{method: "GET", path: fmt.Sprintf("/api/v1/continuous_queries/%d/executions", sched.ID)})), &ex); err != nil {
+		t.Fatal(err)
+	}
+	var times []time.Time
+	for _, e := range ex.Executions {
+		at, err := time.Parse(time.RFC3339, e.ExecutionTime)
+		if err != nil || !strings.HasPrefix(e.ExecutionID, "cq-sched-") {
+			t.Fatalf("execution %+v", e)
+		}
+		times = append(times, at)
+	}
+	slices.SortFunc(times, time.Time.Compare)
+	t.Logf("scheduled runs: %v", times)
+	if len(times) < 2 || len(times) > 3 {
+		t.Errorf("%d scheduled runs in 27 s at a 10 s interval on two replicas, want 2 or 3", len(times))
+	}
+	for i := 1; i < len(times); i++ {
+		if d := times[i].Sub(times[i-1]); d < 9*time.Second {
+			t.Errorf("runs %s apart: the query ran twice in one interval", d)
+		}
 	}
 }

@@ -169,8 +169,8 @@ func (m *Manager) CreateCQ(ctx context.Context, r CQRequest, check Checker) (Con
 	if err := m.checkCQ(ctx, r, true, check); err != nil {
 		return ContinuousQuery{}, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.lock()
+	defer m.unlock()
 	if slices.ContainsFunc(m.state.CQs, func(q *ContinuousQuery) bool { return q.Name == r.Name }) {
 		return ContinuousQuery{}, invalid("Continuous query with name '" + r.Name + "' already exists")
 	}
@@ -180,7 +180,7 @@ func (m *Manager) CreateCQ(ctx context.Context, r CQRequest, check Checker) (Con
 	m.state.CQs = append(m.state.CQs, q)
 	if err := m.save(); err != nil {
 		m.state.CQs = m.state.CQs[:len(m.state.CQs)-1]
-		return ContinuousQuery{}, errs.Wrap(errs.Internal, err, "Failed to create continuous query")
+		return ContinuousQuery{}, saveError(err, "Failed to create continuous query")
 	}
 	return m.cqView(q), nil
 }
@@ -198,8 +198,8 @@ func applyCQ(q *ContinuousQuery, r CQRequest) {
 // CQs lists continuous queries, newest first, optionally of one database
 // and by activity (Arc compares is_active with the literal "true").
 func (m *Manager) CQs(database, isActive string) []ContinuousQuery {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.lock()
+	defer m.unlock()
 	var out []ContinuousQuery
 	for i := len(m.state.CQs) - 1; i >= 0; i-- {
 		q := m.state.CQs[i]
@@ -224,8 +224,8 @@ func (m *Manager) cq(id int64) (*ContinuousQuery, error) {
 
 // CQ returns one continuous query.
 func (m *Manager) CQ(id int64) (ContinuousQuery, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.lock()
+	defer m.unlock()
 	q, err := m.cq(id)
 	if err != nil {
 		return ContinuousQuery{}, err
@@ -238,8 +238,8 @@ func (m *Manager) UpdateCQ(ctx context.Context, id int64, r CQRequest, check Che
 	if err := m.checkCQ(ctx, r, false, check); err != nil {
 		return ContinuousQuery{}, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.lock()
+	defer m.unlock()
 	q, err := m.cq(id)
 	if err != nil {
 		return ContinuousQuery{}, err
@@ -249,30 +249,30 @@ func (m *Manager) UpdateCQ(ctx context.Context, id int64, r CQRequest, check Che
 	q.UpdatedAt = stamp(m.now())
 	if err := m.save(); err != nil {
 		*q = old
-		return ContinuousQuery{}, errs.Wrap(errs.Internal, err, "Failed to update continuous query")
+		return ContinuousQuery{}, saveError(err, "Failed to update continuous query")
 	}
 	return m.cqView(q), nil
 }
 
 // DeleteCQ removes a continuous query and its executions.
 func (m *Manager) DeleteCQ(id int64) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.lock()
+	defer m.unlock()
 	if _, err := m.cq(id); err != nil {
 		return err
 	}
 	m.state.CQs = slices.DeleteFunc(m.state.CQs, func(q *ContinuousQuery) bool { return q.ID == id })
 	m.state.CQExecs = slices.DeleteFunc(m.state.CQExecs, func(e *CQExecution) bool { return e.QueryID == id })
 	if err := m.save(); err != nil {
-		return errs.Wrap(errs.Internal, err, "Failed to delete continuous query")
+		return saveError(err, "Failed to delete continuous query")
 	}
 	return nil
 }
 
 // CQExecutions lists a query's runs, newest first.
 func (m *Manager) CQExecutions(id int64, limit int) ([]CQExecution, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.lock()
+	defer m.unlock()
 	if _, err := m.cq(id); err != nil {
 		return nil, err
 	}
@@ -293,6 +293,9 @@ type CQWindow struct {
 	// prefix names the run in its execution id: "cq-exec-" for a
 	// request, "cq-sched-" for the scheduler.
 	prefix string
+	// due, the scheduler's test, is asked once the query is held, of the
+	// state as it is then (errNotDue when another replica just ran it).
+	due func(ContinuousQuery) bool
 }
 
 // ExecuteCQ runs a continuous query over a window: the query with its
@@ -301,15 +304,27 @@ type CQWindow struct {
 // the `time` column, else the window's start; declared tag columns as
 // tags, every other column a field).
 func (m *Manager) ExecuteCQ(ctx context.Context, id int64, w CQWindow) (CQResult, error) {
-	m.mu.Lock()
+	if !w.DryRun {
+		// Held before the query is read, so the window starts where the
+		// last run (on any replica) ended.
+		release, err := m.claim(ctx, "cq:"+strconv.FormatInt(id, 10), "Continuous query is already running")
+		if err != nil {
+			return CQResult{}, err
+		}
+		defer release()
+	}
+	m.lock()
 	q, err := m.cq(id)
 	var cq ContinuousQuery
 	if err == nil {
-		cq = *q
+		cq = m.cqView(q)
 	}
-	m.mu.Unlock()
+	m.unlock()
 	if err != nil {
 		return CQResult{}, err
+	}
+	if w.due != nil && !w.due(cq) {
+		return CQResult{}, errNotDue
 	}
 	now := m.now().UTC()
 	if w.End.IsZero() {
@@ -343,11 +358,6 @@ func (m *Manager) ExecuteCQ(ctx context.Context, id int64, w CQWindow) (CQResult
 		res.Status, res.ExecutedQuery = "dry_run", text
 		return res, nil
 	}
-	key := "cq:" + strconv.FormatInt(id, 10)
-	if !m.claim(key) {
-		return CQResult{}, errs.New(errs.Conflict, "Continuous query is already running")
-	}
-	defer m.release(key)
 	start := m.now()
 	written, runErr := m.runCQ(ctx, cq, text, w.Start)
 	res.RecordsWritten = written
@@ -450,8 +460,8 @@ func valueText(v model.Value) (string, bool) {
 }
 
 func (m *Manager) recordCQ(id int64, res CQResult, processed time.Time, runErr error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.lock()
+	defer m.unlock()
 	status, msg := "completed", ""
 	if runErr != nil {
 		status, msg = "failed", errs.As(runErr).Msg

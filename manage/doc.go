@@ -1,7 +1,9 @@
 // Package manage keeps Arc's management state and runs its jobs on any
 // backend: databases created through the API (Arc's marker directories),
 // retention policies, continuous queries and their executions, stored in
-// one file under the data directory; row counts and deletes built from
+// one document — a file under the data directory, or a row of the shared
+// PostgreSQL store (auth.store_url) that replicas read and change under an
+// advisory lock, each job held by one replica at a time (store.go); row counts and deletes built from
 // conditions tsgate parsed (translate.Predicate); and the scheduler that
 // runs active policies and queries.
 //

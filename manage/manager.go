@@ -3,9 +3,7 @@ package manage
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"sync"
 	"time"
@@ -13,7 +11,6 @@ import (
 	"tsgate/dialects"
 	"tsgate/dialects/duckdbsql"
 	"tsgate/errs"
-	"tsgate/internal/atomicfile"
 	"tsgate/model"
 	"tsgate/translate/ast"
 	"tsgate/translate/target"
@@ -32,20 +29,22 @@ type Engine interface {
 	DropDatabase(ctx context.Context, db string) error
 }
 
-// Manager owns the state file and runs jobs against an Engine.
+// Manager owns the state document and runs jobs against an Engine.
 type Manager struct {
-	path   string
-	engine Engine
-	now    func() time.Time
+	backing backing
+	engine  Engine
+	now     func() time.Time
 
-	mu    sync.Mutex
-	state state
-	// running guards against one policy or query running twice at once
-	// (a manual execute while the scheduler runs it).
-	running map[string]bool
+	// mu guards state, the document as of version; every entry point
+	// takes it through lock, which first reads the newer document another
+	// replica stored, if any.
+	mu          sync.Mutex
+	state       state
+	version     int64
+	stateUnlock func()
 }
 
-// state is the file's content.
+// state is the document's content.
 type state struct {
 	// Databases are the databases created through the API, with when.
 	Databases map[string]time.Time  `json:"databases,omitempty"`
@@ -59,20 +58,78 @@ type state struct {
 // keepExecutions bounds the history kept per policy or query.
 const keepExecutions = 100
 
-// Open loads the state file at path (absent = empty).
+// Open loads the state file at path (absent = empty): one gateway's state.
 func Open(path string, engine Engine) (*Manager, error) {
-	m := &Manager{path: path, engine: engine, now: time.Now, running: map[string]bool{}}
-	b, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
+	return open(context.Background(), newFileBacking(path), engine, path)
+}
+
+// OpenPostgres keeps the state in the PostgreSQL database at url (the
+// gateway's auth.store_url), shared by every replica that names it.
+func OpenPostgres(ctx context.Context, url string, engine Engine) (*Manager, error) {
+	b, err := openPGBacking(ctx, url)
+	if err != nil {
 		return nil, err
-	default:
-		if err := json.Unmarshal(b, &m.state); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	m, err := open(ctx, b, engine, "the shared management state")
+	if err != nil {
+		b.close()
+	}
+	return m, err
+}
+
+func open(ctx context.Context, b backing, engine Engine, name string) (*Manager, error) {
+	m := &Manager{backing: b, engine: engine, now: time.Now}
+	doc, v, err := b.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if doc != nil {
+		if err := json.Unmarshal(doc, &m.state); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 	}
+	m.version = v
 	return m, nil
+}
+
+// Close releases the shared store's connections.
+func (m *Manager) Close() { m.backing.close() }
+
+// lock takes mu — and, when the state is shared, the replicas' state
+// lock — and brings state up to the stored version, so an operation
+// reads and writes the newest state and replicas change it one at a
+// time. When the store cannot be reached, the state last read answers
+// (reads may be stale; a write then fails at save). unlock releases.
+func (m *Manager) lock() {
+	m.mu.Lock()
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	release, err := m.backing.lockState(ctx)
+	if err != nil {
+		return
+	}
+	m.stateUnlock = release
+	v, err := m.backing.version(ctx)
+	if err != nil || v == m.version {
+		return
+	}
+	doc, v, err := m.backing.load(ctx)
+	if err != nil {
+		return
+	}
+	var s state
+	if doc != nil && json.Unmarshal(doc, &s) != nil {
+		return
+	}
+	m.state, m.version = s, v
+}
+
+func (m *Manager) unlock() {
+	if m.stateUnlock != nil {
+		m.stateUnlock()
+		m.stateUnlock = nil
+	}
+	m.mu.Unlock()
 }
 
 // nextID hands out ids per kind; never reused.
@@ -84,13 +141,34 @@ func (m *Manager) nextID(kind string) int64 {
 	return m.state.NextID[kind]
 }
 
-// save writes the state atomically and durably (caller holds mu).
+// save stores the state (caller holds mu): atomically and durably in the
+// file, or in the shared store if no other replica changed it since this
+// one read it. A caller whose save fails undoes its change; after a lost
+// race the next lock reads the winner's state.
 func (m *Manager) save() error {
 	b, err := json.MarshalIndent(&m.state, "", "  ")
 	if err != nil {
 		return err
 	}
-	return atomicfile.Write(m.path, b, 0o600)
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	v, err := m.backing.store(ctx, b, m.version)
+	if err != nil {
+		m.version = -1 // read it again at the next lock
+		return err
+	}
+	m.version = v
+	return nil
+}
+
+// saveError is a failed save as the API reports it: a lost race (409) or
+// an unreachable store (503) as such, anything else as msg.
+func saveError(err error, msg string) error {
+	switch errs.CodeOf(err) {
+	case errs.Conflict, errs.Unavailable:
+		return err
+	}
+	return errs.Wrap(errs.Internal, err, msg)
 }
 
 // stamp renders a time as Arc's API does (SQLite timestamps read by
@@ -101,16 +179,16 @@ func stamp(t time.Time) string { return t.UTC().Truncate(time.Second).Format(tim
 
 // DatabaseCreated reports when db was created through the API.
 func (m *Manager) DatabaseCreated(db string) (time.Time, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.lock()
+	defer m.unlock()
 	t, ok := m.state.Databases[db]
 	return t, ok
 }
 
 // Databases lists the databases created through the API.
 func (m *Manager) Databases() []string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.lock()
+	defer m.unlock()
 	out := make([]string, 0, len(m.state.Databases))
 	for db := range m.state.Databases {
 		out = append(out, db)
@@ -127,8 +205,8 @@ func (m *Manager) CreateDatabase(ctx context.Context, db string) (time.Time, err
 	if err != nil {
 		return time.Time{}, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.lock()
+	defer m.unlock()
 	if _, ok := m.state.Databases[db]; ok || len(ms) > 0 {
 		return time.Time{}, errs.Newf(errs.Conflict, "Database '%s' already exists", db)
 	}
@@ -156,8 +234,8 @@ func (m *Manager) DropDatabase(ctx context.Context, db string) (int, error) {
 			return 0, err
 		}
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.lock()
+	defer m.unlock()
 	if _, ok := m.state.Databases[db]; ok {
 		delete(m.state.Databases, db)
 		if err := m.save(); err != nil {
@@ -213,19 +291,15 @@ func olderThan(cutoff time.Time) ast.Expr {
 	return &ast.Binary{Op: ast.OpLt, L: &ast.ColumnRef{Name: "time"}, R: &ast.TimestampLit{Micros: cutoff.UnixMicro()}}
 }
 
-// claim marks a job running; false if it already is.
-func (m *Manager) claim(key string) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.running[key] {
-		return false
+// claim takes a job for the caller, across replicas when the state is
+// shared; busy is the refusal when it is running already.
+func (m *Manager) claim(ctx context.Context, key, busy string) (func(), error) {
+	release, ok, err := m.backing.claim(ctx, key)
+	if err != nil {
+		return nil, err
 	}
-	m.running[key] = true
-	return true
-}
-
-func (m *Manager) release(key string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.running, key)
+	if !ok {
+		return nil, errs.New(errs.Conflict, busy)
+	}
+	return release, nil
 }

@@ -99,8 +99,8 @@ func (m *Manager) CreateRetention(r RetentionRequest) (RetentionPolicy, error) {
 	if err := checkRetention(r, true); err != nil {
 		return RetentionPolicy{}, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.lock()
+	defer m.unlock()
 	if slices.ContainsFunc(m.state.Retention, func(p *RetentionPolicy) bool { return p.Name == r.Name }) {
 		return RetentionPolicy{}, invalid("Retention policy with name '" + r.Name + "' already exists")
 	}
@@ -110,15 +110,15 @@ func (m *Manager) CreateRetention(r RetentionRequest) (RetentionPolicy, error) {
 	m.state.Retention = append(m.state.Retention, p)
 	if err := m.save(); err != nil {
 		m.state.Retention = m.state.Retention[:len(m.state.Retention)-1]
-		return RetentionPolicy{}, errs.Wrap(errs.Internal, err, "Failed to create retention policy")
+		return RetentionPolicy{}, saveError(err, "Failed to create retention policy")
 	}
 	return m.retentionView(p), nil
 }
 
 // Retentions lists the policies, newest first (Arc's created_at DESC).
 func (m *Manager) Retentions() []RetentionPolicy {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.lock()
+	defer m.unlock()
 	out := make([]RetentionPolicy, 0, len(m.state.Retention))
 	for i := len(m.state.Retention) - 1; i >= 0; i-- {
 		out = append(out, m.retentionView(m.state.Retention[i]))
@@ -136,8 +136,8 @@ func (m *Manager) retention(id int64) (*RetentionPolicy, error) {
 
 // Retention returns one policy.
 func (m *Manager) Retention(id int64) (RetentionPolicy, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.lock()
+	defer m.unlock()
 	p, err := m.retention(id)
 	if err != nil {
 		return RetentionPolicy{}, err
@@ -150,8 +150,8 @@ func (m *Manager) UpdateRetention(id int64, r RetentionRequest) (RetentionPolicy
 	if err := checkRetention(r, false); err != nil {
 		return RetentionPolicy{}, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.lock()
+	defer m.unlock()
 	p, err := m.retention(id)
 	if err != nil {
 		return RetentionPolicy{}, err
@@ -161,30 +161,30 @@ func (m *Manager) UpdateRetention(id int64, r RetentionRequest) (RetentionPolicy
 	p.UpdatedAt = stamp(m.now())
 	if err := m.save(); err != nil {
 		*p = old
-		return RetentionPolicy{}, errs.Wrap(errs.Internal, err, "Failed to update retention policy")
+		return RetentionPolicy{}, saveError(err, "Failed to update retention policy")
 	}
 	return m.retentionView(p), nil
 }
 
 // DeleteRetention removes a policy and its executions.
 func (m *Manager) DeleteRetention(id int64) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.lock()
+	defer m.unlock()
 	if _, err := m.retention(id); err != nil {
 		return err
 	}
 	m.state.Retention = slices.DeleteFunc(m.state.Retention, func(p *RetentionPolicy) bool { return p.ID == id })
 	m.state.RetExecs = slices.DeleteFunc(m.state.RetExecs, func(e *RetentionExecution) bool { return e.PolicyID == id })
 	if err := m.save(); err != nil {
-		return errs.Wrap(errs.Internal, err, "Failed to delete retention policy")
+		return saveError(err, "Failed to delete retention policy")
 	}
 	return nil
 }
 
 // RetentionExecutions lists a policy's runs, newest first.
 func (m *Manager) RetentionExecutions(id int64, limit int) ([]RetentionExecution, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.lock()
+	defer m.unlock()
 	if _, err := m.retention(id); err != nil {
 		return nil, err
 	}
@@ -201,25 +201,35 @@ func (m *Manager) RetentionExecutions(id int64, limit int) ([]RetentionExecution
 // minus retention and buffer days) from its measurement, or from every
 // measurement of its database. A dry run only counts them.
 func (m *Manager) ExecuteRetention(ctx context.Context, id int64, dryRun bool) (RetentionResult, error) {
+	return m.executeRetention(ctx, id, dryRun, nil)
+}
+
+// executeRetention runs a policy once it holds it. due, the scheduler's
+// test, is asked again then, of the state as it is now: another replica
+// may have just run the policy (errNotDue).
+func (m *Manager) executeRetention(ctx context.Context, id int64, dryRun bool, due func(RetentionPolicy) bool) (RetentionResult, error) {
 	start := m.now()
-	m.mu.Lock()
+	release, err := m.claim(ctx, "retention:"+strconv.FormatInt(id, 10), "Retention policy is already running")
+	if err != nil {
+		return RetentionResult{}, err
+	}
+	defer release()
+	m.lock()
 	p, err := m.retention(id)
 	var pol RetentionPolicy
 	if err == nil {
-		pol = *p
+		pol = m.retentionView(p)
 	}
-	m.mu.Unlock()
+	m.unlock()
 	if err != nil {
 		return RetentionResult{}, err
 	}
 	if !pol.IsActive {
 		return RetentionResult{}, invalid("Retention policy is not active")
 	}
-	key := "retention:" + strconv.FormatInt(id, 10)
-	if !m.claim(key) {
-		return RetentionResult{}, errs.New(errs.Conflict, "Retention policy is already running")
+	if due != nil && !due(pol) {
+		return RetentionResult{}, errNotDue
 	}
-	defer m.release(key)
 	cutoff := start.UTC().Add(-time.Duration(pol.RetentionDays+pol.BufferDays) * 24 * time.Hour)
 	res := RetentionResult{PolicyID: pol.ID, PolicyName: pol.Name, DryRun: dryRun, CutoffDate: cutoff.Format(time.RFC3339)}
 	var ms []string
@@ -257,8 +267,8 @@ func (m *Manager) ExecuteRetention(ctx context.Context, id int64, dryRun bool) (
 }
 
 func (m *Manager) recordRetention(id int64, at time.Time, res RetentionResult, runErr error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.lock()
+	defer m.unlock()
 	cutoff := res.CutoffDate
 	msg := ""
 	status := "completed"

@@ -2,10 +2,12 @@ package manage
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
 	"tsgate/auth"
+	"tsgate/errs"
 )
 
 // minCQInterval is the shortest interval the scheduler runs a continuous
@@ -39,19 +41,39 @@ type Schedule struct {
 	ContinuousQueries bool
 }
 
+// errNotDue: a job the scheduler found due had run (on another replica)
+// by the time it was held.
+var errNotDue = errors.New("not due any more")
+
+// quiet reports a scheduled run that did nothing worth logging: not due
+// any more, or running on another replica right now.
+func quiet(err error) bool {
+	return errors.Is(err, errNotDue) || errs.CodeOf(err) == errs.Conflict
+}
+
+// dueAfter: a job whose last run (on any replica) is at least every ago.
+func dueAfter(now time.Time, last *string, every time.Duration) bool {
+	if last == nil {
+		return true
+	}
+	t, err := time.Parse(time.RFC3339, *last)
+	return err != nil || now.Sub(t) >= every
+}
+
 func (m *Manager) tick(ctx context.Context, c Schedule, log *slog.Logger) {
 	now := m.now().UTC()
 	for _, p := range m.Retentions() {
 		if !c.Retention || !p.IsActive || ctx.Err() != nil {
 			continue
 		}
-		if p.LastExecutionTime != nil {
-			if last, err := time.Parse(time.RFC3339, *p.LastExecutionTime); err == nil && now.Sub(last) < c.RetentionEvery {
-				continue
-			}
+		due := func(p RetentionPolicy) bool { return dueAfter(now, p.LastExecutionTime, c.RetentionEvery) }
+		if !due(p) {
+			continue
 		}
-		if res, err := m.ExecuteRetention(ctx, p.ID, false); err != nil {
-			log.Error("retention policy failed", "policy", p.Name, "err", err)
+		if res, err := m.executeRetention(ctx, p.ID, false, due); err != nil {
+			if !quiet(err) {
+				log.Error("retention policy failed", "policy", p.Name, "err", err)
+			}
 		} else if res.DeletedCount > 0 {
 			log.Info("retention policy ran", "policy", p.Name, "deleted", res.DeletedCount, "cutoff", res.CutoffDate)
 		}
@@ -67,12 +89,11 @@ func (m *Manager) tick(ctx context.Context, c Schedule, log *slog.Logger) {
 		// Due by its last run, failed ones included (a failing query is
 		// retried at its interval, not at every tick); the window still
 		// starts where the last success ended.
-		if q.LastExecutionTime != nil {
-			if last, err := time.Parse(time.RFC3339, *q.LastExecutionTime); err == nil && now.Sub(last) < every {
-				continue
-			}
+		due := func(q ContinuousQuery) bool { return dueAfter(now, q.LastExecutionTime, every) }
+		if !due(q) {
+			continue
 		}
-		if _, err := m.ExecuteCQ(ctx, q.ID, CQWindow{End: now, prefix: "cq-sched-"}); err != nil {
+		if _, err := m.ExecuteCQ(ctx, q.ID, CQWindow{End: now, prefix: "cq-sched-", due: due}); err != nil && !quiet(err) {
 			log.Error("continuous query failed", "query", q.Name, "err", err)
 		}
 	}
