@@ -3,9 +3,10 @@
 // retention policies, continuous queries and their executions, stored in
 // one document — a file under the data directory, or a row of the shared
 // PostgreSQL store (auth.store_url) that replicas read and change under an
-// advisory lock, each job held by one replica at a time (store.go); row counts and deletes built from
-// conditions tsgate parsed (translate.Predicate); and the scheduler that
-// runs active policies and queries.
+// advisory lock, each job held by one replica at a time (store.go); row
+// counts and deletes built from conditions tsgate parsed
+// (translate.Predicate); and the scheduler that runs active policies and
+// queries.
 //
 // What is native and what is scheduled: every delete a policy makes is
 // the backend's own (DuckDB and PostgreSQL DELETE, ClickHouse ALTER TABLE
