@@ -66,11 +66,24 @@ func node(g *sqlgen.Gen, n ast.Node) bool {
 	if a, ok := n.(*ast.Agg); ok && pgSemantics(g) {
 		return floatAgg(g, a) || distinctFloatSum(g, a)
 	}
+	if x, ok := n.(*ast.Extract); ok && pgSemantics(g) {
+		return pgExtract(g, x)
+	}
 	f, ok := n.(*ast.Func)
 	if !ok || f.Over != nil || len(f.Args) == 0 {
 		return false
 	}
 	switch f.Name {
+	case "length", "char_length":
+		if !pgSemantics(g) {
+			return false
+		}
+		// PostgreSQL's length is an integer (int4), DuckDB's a BIGINT:
+		// the column's type is what a driver decodes.
+		g.W("CAST(")
+		call(g, f.Name, f.Args)
+		g.W(" AS INTEGER)")
+		return true
 	case "round":
 		return round(g, f)
 	case "substr", "substring":
@@ -87,6 +100,28 @@ func node(g *sqlgen.Gen, n ast.Node) bool {
 }
 
 func pgSemantics(g *sqlgen.Gen) bool { return g.Env != nil && g.Env.PostgresSemantics }
+
+// pgExtract prints EXTRACT as PostgreSQL 14+ answers it, a numeric: whole
+// fields with scale 0 (DuckDB's BIGINT as DECIMAL), epoch with scale 6
+// computed exactly from the µs (DuckDB's is a double), so the column is
+// numeric on the wire with PostgreSQL's digits ("1451606400.000000").
+func pgExtract(g *sqlgen.Gen, x *ast.Extract) bool {
+	if x.Field == "epoch" {
+		g.W("(CAST(epoch_us(")
+		g.Expr(x.X)
+		g.W(") AS DECIMAL(38,0)) * CAST(0.000001 AS DECIMAL(38,6)))")
+		return true
+	}
+	f, ok := g.D.Extract[x.Field]
+	if !ok {
+		return false // refused by name in the generic path
+	}
+	pre, post, _ := strings.Cut(f, "%s")
+	g.W("CAST(" + pre)
+	g.Expr(x.X)
+	g.W(post + " AS DECIMAL(18,0))")
+	return true
+}
 
 // round: PostgreSQL's round(double precision) is rint, ties to even
 // (DuckDB's round_even), and integers take that overload; round(numeric)

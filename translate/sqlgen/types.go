@@ -205,6 +205,9 @@ func (g *Gen) TypeOf(e ast.Expr) Kind {
 	case *ast.IsNull, *ast.Between, *ast.InList, *ast.InSubquery, *ast.Exists, *ast.Like, *ast.RegexMatch:
 		return KBool
 	case *ast.Extract:
+		if g.Env != nil && g.Env.PostgresSemantics {
+			return KDecimal // numeric since PostgreSQL 14
+		}
 		if e.Field == "epoch" {
 			return KFloat
 		}
