@@ -164,7 +164,7 @@ func TestReplicasShareManagement(t *testing.T) {
 	// Concurrent creates, alternating replicas: each gets its own id.
 	cq := func(name, interval string) string {
 		b, _ := json.Marshal(map[string]any{"name": name, "database": "tsdb", "source_measurement": "cpu", "destination_measurement": "cpu_" + name,
-			"query": "SELECT time_bucket(INTERVAL '1 minute', time) AS time, count(*) AS n FROM cpu WHERE time >= {start_time} AND time < {end_time} GROUP BY 1",
+			"query":    "SELECT time_bucket(INTERVAL '1 minute', time) AS time, count(*) AS n FROM cpu WHERE time >= {start_time} AND time < {end_time} GROUP BY 1",
 			"interval": interval, "tag_columns": []string{}, "is_active": false})
 		return string(b)
 	}
