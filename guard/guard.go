@@ -3,12 +3,12 @@ package guard
 import (
 	"context"
 	"fmt"
-
 	"strings"
 	"sync"
-	"tsgate/auth"
 
+	"tsgate/auth"
 	"tsgate/errs"
+	"tsgate/model"
 )
 
 // Option configures a Guard.
@@ -270,7 +270,7 @@ func (g *Guard) DatabaseTables(c auth.Caller, db string) func(Name) error {
 		if t.Catalog != "" {
 			return tableError(t, "a catalog-qualified name reaches past the databases")
 		}
-		if !measurementName(t.Name) {
+		if !model.ValidMeasurement(t.Name) {
 			// DuckDB would try a name it cannot find as a file or URL
 			// (a replacement scan); no measurement is named like that.
 			return &errs.Error{Code: errs.Invalid, Position: t.Pos,
@@ -304,20 +304,4 @@ func (g *Guard) CanRead(c auth.Caller, db string) error {
 
 func tableError(t Name, why string) error {
 	return &errs.Error{Code: errs.PermissionDenied, Position: t.Pos, Msg: "permission denied for relation " + t.String(), Hint: why}
-}
-
-// measurementName is Arc's rule for measurement names (every write path
-// enforces it): ^[a-zA-Z][a-zA-Z0-9_-]{0,127}$.
-func measurementName(s string) bool {
-	if len(s) == 0 || len(s) > 128 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		letter := c|0x20 >= 'a' && c|0x20 <= 'z'
-		if !(letter || i > 0 && (c >= '0' && c <= '9' || c == '_' || c == '-')) {
-			return false
-		}
-	}
-	return true
 }

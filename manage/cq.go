@@ -83,10 +83,7 @@ type CQResult struct {
 	ExecutedQuery          string  `json:"executed_query,omitempty"`
 }
 
-var (
-	destinationRe = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_-]*$`)
-	tagColumnRe   = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
-)
+var tagColumnRe = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
 
 // Checker classifies a query as the gateway would before running it.
 type Checker func(ctx context.Context, db, sql string) error
@@ -125,7 +122,7 @@ func (m *Manager) checkCQ(ctx context.Context, r CQRequest, create bool, check C
 			return invalid("destination_measurement is required")
 		}
 	}
-	if r.DestinationMeasurement != "" && !destinationRe.MatchString(r.DestinationMeasurement) {
+	if r.DestinationMeasurement != "" && !model.ValidMeasurement(r.DestinationMeasurement) {
 		return invalid("invalid destination_measurement: must start with a letter and contain only alphanumeric characters, underscores, or hyphens")
 	}
 	if create {

@@ -184,10 +184,10 @@ func (s *Server) queryMeasurement(w http.ResponseWriter, r *http.Request) {
 	case m == "":
 		bad("Measurement name is required")
 		return
-	case !validDatabase(db):
+	case !model.ValidDatabase(db):
 		bad("Invalid database name: name contains invalid characters (allowed: alphanumeric, underscore, hyphen)")
 		return
-	case !measurementNameRe.MatchString(m):
+	case !model.ValidMeasurement(m):
 		bad("Invalid measurement name: name contains invalid characters (allowed: alphanumeric, underscore, hyphen)")
 		return
 	}

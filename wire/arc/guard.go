@@ -1,7 +1,6 @@
 package arc
 
 import (
-	"regexp"
 	"strings"
 
 	"tsgate/errs"
@@ -57,11 +56,4 @@ func showCommand(sql string) (kind showKind, from string, ok bool) {
 	return showNone, "", false
 }
 
-var (
-	databaseNameRe    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,63}$`)
-	measurementNameRe = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_-]{0,127}$`)
-)
-
 const invalidDatabaseName = "invalid database name: must start with a letter and contain only alphanumeric characters, underscores, or hyphens (max 64 characters)"
-
-func validDatabase(name string) bool { return databaseNameRe.MatchString(name) }

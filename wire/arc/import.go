@@ -63,7 +63,7 @@ func (s *Server) importFile(w http.ResponseWriter, r *http.Request, needMeasurem
 	if db == "" {
 		return fail(http.StatusBadRequest, "database is required (set x-arc-database header or db query param)")
 	}
-	if !validDatabase(db) {
+	if !model.ValidDatabase(db) {
 		return fail(http.StatusBadRequest, invalidDatabaseName)
 	}
 	m := r.URL.Query().Get("measurement")
@@ -71,7 +71,7 @@ func (s *Server) importFile(w http.ResponseWriter, r *http.Request, needMeasurem
 		if m == "" {
 			return fail(http.StatusBadRequest, "measurement query parameter is required")
 		}
-		if !measurementNameRe.MatchString(m) {
+		if !model.ValidMeasurement(m) {
 			return fail(http.StatusBadRequest, fmt.Sprintf("invalid measurement name %q: must start with a letter and contain only alphanumeric characters, underscores, or hyphens", m))
 		}
 	}
@@ -566,7 +566,7 @@ func (s *Server) importLP(w http.ResponseWriter, r *http.Request) {
 			b.Tables = slices.DeleteFunc(b.Tables, func(tb *model.Table) bool { return tb.Measurement != only })
 		}
 		for _, tb := range b.Tables {
-			if !measurementNameRe.MatchString(tb.Measurement) {
+			if !model.ValidMeasurement(tb.Measurement) {
 				return errs.Newf(errs.Invalid, "invalid measurement name %q in LP data: must start with a letter and contain only alphanumeric characters, underscores, or hyphens", tb.Measurement)
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"tsgate/auth"
 	"tsgate/errs"
 	"tsgate/manage"
+	"tsgate/model"
 	"tsgate/translate"
 )
 
@@ -156,7 +157,7 @@ func (s *Server) createDatabase(w http.ResponseWriter, r *http.Request) {
 	case req.Name == "":
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: "Database name is required"})
 		return
-	case !validDatabase(req.Name):
+	case !model.ValidDatabase(req.Name):
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: invalidCreateName})
 		return
 	case reservedDatabases[strings.ToLower(req.Name)]:
@@ -191,7 +192,7 @@ func (s *Server) databaseExists(ctx context.Context, db string) (int, bool, erro
 
 func (s *Server) getDatabase(w http.ResponseWriter, r *http.Request) {
 	db := r.PathValue("name")
-	if !validDatabase(db) {
+	if !model.ValidDatabase(db) {
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: fmt.Sprintf("invalid database name %q", db)})
 		return
 	}
@@ -220,7 +221,7 @@ func (s *Server) deleteDatabase(w http.ResponseWriter, r *http.Request) {
 	case reservedDatabases[strings.ToLower(db)]:
 		writeJSON(w, http.StatusForbidden, errorBody{Error: "Cannot delete reserved database '" + db + "'"})
 		return
-	case !validDatabase(db):
+	case !model.ValidDatabase(db):
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: fmt.Sprintf("invalid database name %q", db)})
 		return
 	}
@@ -322,10 +323,10 @@ func (s *Server) deleteRows(w http.ResponseWriter, r *http.Request) {
 	case req.Measurement == "":
 		fail(http.StatusBadRequest, "measurement is required")
 		return
-	case !validDatabase(req.Database):
+	case !model.ValidDatabase(req.Database):
 		fail(http.StatusBadRequest, "database name contains invalid characters")
 		return
-	case !measurementNameRe.MatchString(req.Measurement):
+	case !model.ValidMeasurement(req.Measurement):
 		fail(http.StatusBadRequest, "measurement name contains invalid characters")
 		return
 	}

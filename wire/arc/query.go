@@ -82,7 +82,7 @@ func (s *Server) readSQL(r *http.Request) (string, error) {
 // and SHOW commands.
 func (s *Server) planFor(r *http.Request, sql string) (*plan, error) {
 	header := r.Header.Get("x-arc-database")
-	if header != "" && !validDatabase(header) {
+	if header != "" && !model.ValidDatabase(header) {
 		return nil, errs.New(errs.Invalid, "invalid x-arc-database header: name contains invalid characters (allowed: alphanumeric, underscore, hyphen)")
 	}
 	p := &plan{sql: sql, db: header, header: header != ""}
@@ -96,7 +96,7 @@ func (s *Server) planFor(r *http.Request, sql string) (*plan, error) {
 			if from != "" {
 				p.showFrom = from
 			}
-			if !validDatabase(p.showFrom) {
+			if !model.ValidDatabase(p.showFrom) {
 				return nil, errs.New(errs.Invalid, invalidDatabaseName)
 			}
 		}
@@ -270,7 +270,7 @@ type measurementInfo struct {
 func (s *Server) listMeasurements(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	filter := r.URL.Query().Get("database")
-	if filter != "" && !validDatabase(filter) {
+	if filter != "" && !model.ValidDatabase(filter) {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"success": false,
 			"error": "invalid database parameter: name contains invalid characters (allowed: alphanumeric, underscore, hyphen)"})
 		return
@@ -351,7 +351,7 @@ func (s *Server) listDatabases(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) listDatabaseMeasurements(w http.ResponseWriter, r *http.Request) {
 	db := r.PathValue("name")
-	if !validDatabase(db) {
+	if !model.ValidDatabase(db) {
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: "Invalid database name: must start with a letter and contain only alphanumeric characters, underscores, or hyphens (max 64 characters)"})
 		return
 	}

@@ -24,7 +24,7 @@ func writeDatabase(r *http.Request, param string) (string, error) {
 	if db == "" {
 		db = "default"
 	}
-	if !validDatabase(db) {
+	if !model.ValidDatabase(db) {
 		return "", errs.New(errs.Invalid, invalidDatabaseName)
 	}
 	return db, nil
@@ -97,7 +97,7 @@ func (s *Server) writeMsgpack(w http.ResponseWriter, r *http.Request) {
 // as in Arc), writes the batch and answers 204 once it is durable.
 func (s *Server) commit(w http.ResponseWriter, r *http.Request, endpoint, db string, b *model.Batch, start time.Time) {
 	for _, t := range b.Tables {
-		if !measurementNameRe.MatchString(t.Measurement) {
+		if !model.ValidMeasurement(t.Measurement) {
 			s.fail(w, errs.Newf(errs.Invalid, "invalid measurement name %q: must start with a letter and contain only alphanumeric characters, underscores, or hyphens", t.Measurement))
 			return
 		}

@@ -44,7 +44,7 @@ func FuzzParse(f *testing.F) {
 			if tb.Len() == 0 {
 				t.Fatalf("empty table %q", tb.Measurement)
 			}
-			if !ValidMeasurement(tb.Measurement) {
+			if !model.ValidMeasurement(tb.Measurement) {
 				t.Fatalf("invalid measurement %q stored", tb.Measurement)
 			}
 			for _, c := range tb.Columns {

@@ -50,28 +50,6 @@ func ParsePrecision(s string) (Precision, error) {
 	return 0, errs.Newf(errs.Invalid, "invalid precision %q: must be ns, us, ms, or s", s)
 }
 
-// MaxMeasurementLen is Arc's limit on a measurement name.
-const MaxMeasurementLen = 128
-
-// ValidMeasurement reports whether name matches Arc's
-// ^[a-zA-Z][a-zA-Z0-9_-]*$ and is at most 128 bytes: names become
-// directory and object-store key segments, so nothing else is allowed.
-func ValidMeasurement[S string | []byte](name S) bool {
-	if len(name) == 0 || len(name) > MaxMeasurementLen {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
-		case i > 0 && (c >= '0' && c <= '9' || c == '_' || c == '-'):
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 // invalidMeasurement is Arc's whole-request error for a bad name.
 func invalidMeasurement(name string) *errs.Error {
 	return errs.Newf(errs.Invalid, "invalid measurement name %q: must start with a letter and contain only alphanumeric characters, underscores, or hyphens", name)
@@ -258,7 +236,7 @@ func (ps *parser) line(line []byte, lineNo int) (bool, error) {
 	t := ps.lastTable
 	if t == nil || !bytes.Equal(meas, ps.lastRaw) {
 		t = ps.tables[string(meas)]
-		if t == nil && !ValidMeasurement(meas) {
+		if t == nil && !model.ValidMeasurement(meas) {
 			return false, invalidMeasurement(ps.sanitize(unescape(meas)))
 		}
 	}

@@ -412,7 +412,7 @@ func (d *decoder) commitColumns(meas string) *itemError {
 			return cb.err
 		}
 	}
-	if !validMeasurement(meas) {
+	if !model.ValidMeasurement(meas) {
 		d.badName(meas)
 		return nil
 	}

@@ -541,7 +541,7 @@ func (d *decoder) commitRow(meas string, ts int64, host string, haveH bool) *ite
 	} else if !hasCell(d.tags, "host") {
 		d.tags = append(d.tags, model.Cell{Name: "host", Tag: true, Value: model.String("unknown")})
 	}
-	if !validMeasurement(meas) {
+	if !model.ValidMeasurement(meas) {
 		d.badName(meas)
 		return nil
 	}
@@ -641,23 +641,6 @@ func (d *decoder) badName(meas string) {
 	if d.nameErr == nil {
 		d.nameErr = errs.Newf(errs.Invalid, "invalid measurement name %q: must start with a letter and contain only alphanumeric characters, underscores, or hyphens", meas)
 	}
-}
-
-// validMeasurement is Arc's ^[a-zA-Z][a-zA-Z0-9_-]*$, at most 128 bytes.
-func validMeasurement(name string) bool {
-	if len(name) == 0 || len(name) > 128 {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
-		case i > 0 && (c >= '0' && c <= '9' || c == '_' || c == '-'):
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // ---- primitives ----

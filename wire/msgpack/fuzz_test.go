@@ -41,7 +41,7 @@ func FuzzDecode(f *testing.F) {
 			if tb.Len() == 0 {
 				t.Fatalf("empty table %q", tb.Measurement)
 			}
-			if !validMeasurement(tb.Measurement) {
+			if !model.ValidMeasurement(tb.Measurement) {
 				t.Fatalf("invalid measurement %q stored", tb.Measurement)
 			}
 			for _, c := range tb.Columns {
