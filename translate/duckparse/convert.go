@@ -12,11 +12,11 @@ import (
 	"unicode/utf8"
 
 	"tsgate/errs"
-	"tsgate/model"
 	"tsgate/translate/ast"
 	"tsgate/translate/pgparse"
 	"tsgate/translate/sqllex"
 	"tsgate/translate/target"
+	"tsgate/translate/types"
 )
 
 // ErrSyntax is the cause of the error for text DuckDB's parser rejects.
@@ -1601,74 +1601,32 @@ const (
 	kindOther
 )
 
-// intFuncs are DuckDB functions whose result is an integer whatever their
-// argument.
-var intFuncs = map[string]bool{"epoch_ns": true, "epoch_us": true, "epoch_ms": true, "length": true, "strlen": true}
-
+// numKind reads e's number class with the generators' inference
+// (translate/types, DuckDB semantics), typing columns from the scope: the
+// time column is a time, tags are strings.
 func (c *conv) numKind(e ast.Expr, sc *scope) numberKind {
-	switch e := e.(type) {
-	case *ast.Literal:
-		switch e.Kind {
-		case ast.LitInt:
-			return kindInt
-		case ast.LitNumber:
-			return kindFrac
+	k := types.Of(e, types.Env{Column: func(r *ast.ColumnRef) types.Kind {
+		if strings.EqualFold(r.Name, "time") && sc != nil && (r.Table == "" || strings.EqualFold(r.Table, sc.table.Name) || strings.EqualFold(r.Table, sc.table.Alias)) {
+			return types.KTime
 		}
-		return kindOther
-	case *ast.ColumnRef:
-		if strings.EqualFold(e.Name, "time") && sc != nil && (e.Table == "" || strings.EqualFold(e.Table, sc.table.Name) || strings.EqualFold(e.Table, sc.table.Alias)) {
-			return kindOther
-		}
-		col, ok := sc.column(e)
-		if !ok {
-			return kindUnknown
-		}
+		col, ok := sc.column(r)
 		switch {
+		case !ok:
+			return types.KUnknown
 		case col.Tag:
-			return kindOther
-		case col.Type == model.TypeInt || col.Type == model.TypeUint:
-			return kindInt
-		case col.Type == model.TypeFloat:
-			return kindFrac
+			return types.KString
 		}
-		return kindOther
-	case *ast.Cast:
-		switch {
-		case e.Type.Kind.IsInteger():
-			return kindInt
-		case e.Type.Kind == ast.TypeDouble || e.Type.Kind == ast.TypeReal || e.Type.Kind == ast.TypeNumeric:
-			return kindFrac
-		}
-		return kindOther
-	case *ast.Unary:
-		if e.Op == ast.Neg {
-			return c.numKind(e.X, sc)
-		}
-	case *ast.Binary:
-		l, r := c.numKind(e.L, sc), c.numKind(e.R, sc)
-		switch e.Op {
-		case ast.OpIntDiv:
-			return kindInt
-		case ast.OpDiv:
-			return kindFrac
-		case ast.OpAdd, ast.OpSub, ast.OpMul, ast.OpMod:
-			switch {
-			case l == kindInt && r == kindInt:
-				return kindInt
-			case l == kindFrac && r == kindFrac, l == kindFrac && r == kindInt, l == kindInt && r == kindFrac:
-				return kindFrac
-			}
-		}
-	case *ast.Agg:
-		if e.Kind == ast.AggCount {
-			return kindInt
-		}
-	case *ast.Func:
-		if intFuncs[e.Name] {
-			return kindInt
-		}
+		return types.FromField(col.Type)
+	}})
+	switch k {
+	case types.KInt, types.KHugeInt:
+		return kindInt
+	case types.KFloat, types.KDecimal:
+		return kindFrac
+	case types.KUnknown:
+		return kindUnknown
 	}
-	return kindUnknown
+	return kindOther
 }
 
 func (c *conv) like(m map[string]any, sp ast.Span, lk [2]bool, args []ast.Expr) (ast.Expr, error) {

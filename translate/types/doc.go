@@ -1,0 +1,8 @@
+// Package types infers the type class of an AST expression — integer,
+// double, decimal, string, time… — as the reference engine computes it
+// (DuckDB, Arc's engine) or, for pg wire, as PostgreSQL does. The
+// generators decide per construct and type with it (translate/sqlgen),
+// and the DuckDB front end reads DuckDB's // with it (integer or true
+// division). One inference, so a construct is not typed one way where it
+// is parsed and another where it is printed.
+package types
