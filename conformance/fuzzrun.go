@@ -98,7 +98,7 @@ func Fuzz(ctx context.Context, ds *Dataset, targets []*Target, opt FuzzOptions) 
 	}
 	defer dropAll(targets, ds)
 	for _, t := range targets {
-		if err := load(ctx, t, ds); err != nil {
+		if err := t.Load(ctx, ds); err != nil {
 			return nil, fmt.Errorf("%s: load dataset: %w", t.Name, err)
 		}
 	}
@@ -107,7 +107,7 @@ func Fuzz(ctx context.Context, ds *Dataset, targets []*Target, opt FuzzOptions) 
 		defer dropAll([]*Target{opt.Shadow}, ds)
 		rev, err := reversed(ds)
 		if err == nil {
-			err = load(ctx, opt.Shadow, rev)
+			err = opt.Shadow.Load(ctx, rev)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: load dataset: %w", opt.Shadow.Name, err)

@@ -243,7 +243,7 @@ func Run(ctx context.Context, ds *Dataset, cases []Case, targets []*Target, opt 
 	rep := &Report{Started: time.Now().UTC(), Cases: cases, Total: len(cases)}
 	defer dropAll(targets, ds)
 	for _, t := range targets {
-		if err := load(ctx, t, ds); err != nil {
+		if err := t.Load(ctx, ds); err != nil {
 			return nil, fmt.Errorf("%s: load dataset: %w", t.Name, err)
 		}
 	}
@@ -275,17 +275,16 @@ func without(ts []*Target, x *Target) []*Target {
 // servers). Best effort: the results are already taken.
 func dropAll(targets []*Target, ds *Dataset) {
 	for _, t := range targets {
-		if d, ok := dialects.As[dialects.Deleter](t.Backend); ok && !t.Reference {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			d.DropDatabase(ctx, ds.Database)
-			cancel()
+		if !t.Reference {
+			t.Drop(ds)
 		}
 	}
 }
 
-// load writes the dataset; an optional measurement the backend refuses
-// (any of its rows) is recorded in t.unavailable instead of failing.
-func load(ctx context.Context, t *Target, ds *Dataset) error {
+// Load writes the dataset into t's backend; an optional measurement the
+// backend refuses (any of its rows) is recorded as unavailable
+// (Unavailable) instead of failing.
+func (t *Target) Load(ctx context.Context, ds *Dataset) error {
 	t.unavailable = map[string]bool{}
 	for _, b := range ds.Batches {
 		optional := len(b.Tables) == 1 && slices.Contains(ds.Optional, b.Tables[0].Measurement)
@@ -424,6 +423,20 @@ func ordered(c *Case) bool {
 		return false
 	}
 	return Ordered(c.SQL)
+}
+
+// Unavailable names a measurement sql reads that the backend refused at
+// Load, if any.
+func (t *Target) Unavailable(sql string) (string, bool) { return readsUnavailable(sql, t.unavailable) }
+
+// Drop removes the dataset's database from a backend that can drop one.
+// Best effort: the results are already taken.
+func (t *Target) Drop(ds *Dataset) {
+	if d, ok := dialects.As[dialects.Deleter](t.Backend); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		d.DropDatabase(ctx, ds.Database)
+		cancel()
+	}
 }
 
 // readsUnavailable names a measurement of unavailable that sql reads.

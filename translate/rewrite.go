@@ -170,3 +170,86 @@ func Check(q ast.Query, gen Generator) error {
 	})
 	return err
 }
+
+// CheckSemantics refuses, for a pg-wire query (env.PostgresSemantics) and
+// a target that computes otherwise (no CapPostgresSemantics), every
+// construct whose answer PostgreSQL computes differently from that
+// target: arithmetic (PostgreSQL raises on overflow and division by zero),
+// numeric literals (exact in PostgreSQL), casts, sums and averages (their
+// overflow and numeric results), the functions whose edge cases differ
+// (round, substr, math). The refusal sends the query to the gateway's
+// DuckDB, which computes it as PostgreSQL does from the backend's rows.
+// Comparisons, time arithmetic and bucketing, counts, min and max pass.
+func CheckSemantics(q ast.Query, gen Generator, env *target.Env) error {
+	if env == nil || !env.PostgresSemantics || gen.Caps()&target.CapPostgresSemantics != 0 {
+		return nil
+	}
+	var err error
+	refuse := func(construct string, n ast.Node) {
+		err = target.Refuse(gen.Name(), construct+" under PostgreSQL's semantics", n,
+			"PostgreSQL raises errors or types the result where this backend computes otherwise; the gateway computes it from the rows")
+	}
+	ast.Inspect(q, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.Binary:
+			if arithmetic(n.Op) && !timeOperand(n.L) && !timeOperand(n.R) {
+				refuse("arithmetic ("+n.Op.String()+")", n)
+			}
+		case *ast.Literal:
+			if n.Kind == ast.LitNumber {
+				refuse("the numeric constant "+n.Text, n)
+			}
+		case *ast.Unary:
+			if n.Op == ast.Neg {
+				if _, lit := n.X.(*ast.Literal); !lit {
+					refuse("negation", n)
+				}
+			}
+		case *ast.Cast:
+			switch n.Type.Kind {
+			case ast.TypeTimestamp, ast.TypeTimestampTZ, ast.TypeDate, ast.TypeInterval:
+			default:
+				refuse("CAST to "+n.Type.Kind.String(), n)
+			}
+		case *ast.Agg:
+			switch n.Kind {
+			case ast.AggSum, ast.AggAvg, ast.AggStddevPop, ast.AggStddevSamp, ast.AggVarPop, ast.AggVarSamp,
+				ast.AggMedian, ast.AggPercentileCont, ast.AggPercentileDisc, ast.AggApproxQuantile:
+				refuse(n.Kind.String(), n)
+			}
+		case *ast.Func:
+			switch n.Name {
+			case "round", "substr", "substring", "greatest", "least", "length", "char_length", "abs",
+				"sqrt", "cbrt", "ln", "log", "log10", "exp", "power", "pow", "trunc", "floor", "ceil", "ceiling":
+				refuse(n.Name+"()", n)
+			}
+		case *ast.Extract:
+			refuse("EXTRACT", n)
+		case *ast.TimeBucket:
+			if n.Result == ast.BucketEpochSeconds {
+				return false // Grafana's epoch grouping: whole seconds either way
+			}
+		}
+		return err == nil
+	})
+	return err
+}
+
+func arithmetic(op ast.BinaryOp) bool {
+	switch op {
+	case ast.OpAdd, ast.OpSub, ast.OpMul, ast.OpDiv, ast.OpIntDiv, ast.OpMod, ast.OpPgDiv:
+		return true
+	}
+	return false
+}
+
+// timeOperand: a side of time arithmetic (now() - INTERVAL '1 hour').
+func timeOperand(e ast.Expr) bool {
+	switch e := e.(type) {
+	case *ast.Now, *ast.Interval, *ast.TimestampLit:
+		return true
+	case *ast.ColumnRef:
+		return e.Name == "time"
+	}
+	return false
+}

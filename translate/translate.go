@@ -190,6 +190,9 @@ func generate(sql string, st ast.Statement, gen Generator, src Source, env *targ
 	if err := Check(q, gen); err != nil {
 		return nil, charPos(sql, err)
 	}
+	if err := CheckSemantics(q, gen, env); err != nil {
+		return nil, charPos(sql, err)
+	}
 	out, err := gen.Generate(q, env)
 	if err != nil {
 		return nil, charPos(sql, err)

@@ -20,7 +20,7 @@ func Dialect() *sqlgen.Dialect {
 		Name: "duckdb",
 		Caps: target.CapJoin | target.CapSubquery | target.CapCTE | target.CapWindow | target.CapCase |
 			target.CapSetOp | target.CapHaving | target.CapDistinct | target.CapOffset | target.CapILike |
-			target.CapRegex | target.CapRegexFull | target.CapParams | target.CapOuterJoin | target.CapDistinctOn,
+			target.CapRegex | target.CapRegexFull | target.CapParams | target.CapOuterJoin | target.CapDistinctOn | target.CapPostgresSemantics,
 		Funcs: postgres.Funcs(),
 		Aggs: map[ast.AggKind]sqlgen.AggSpec{
 			ast.AggCount: {Name: "count"}, ast.AggSum: {Name: "sum"}, ast.AggAvg: {Name: "avg"},

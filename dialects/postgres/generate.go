@@ -40,7 +40,7 @@ func Dialect() *sqlgen.Dialect {
 		UnifyNumbers: true,
 		Caps: target.CapJoin | target.CapSubquery | target.CapCTE | target.CapWindow | target.CapCase |
 			target.CapSetOp | target.CapHaving | target.CapDistinct | target.CapOffset | target.CapILike |
-			target.CapRegex | target.CapParams | target.CapOuterJoin | target.CapDistinctOn,
+			target.CapRegex | target.CapParams | target.CapOuterJoin | target.CapDistinctOn | target.CapPostgresSemantics,
 		Funcs: Funcs(),
 		Aggs: map[ast.AggKind]sqlgen.AggSpec{
 			// avg and the dispersion aggregates of integers are numeric in
@@ -193,6 +193,16 @@ func Bucket(g *sqlgen.Gen, b *ast.TimeBucket) {
 func Binary(g *sqlgen.Gen, b *ast.Binary) bool {
 	op := b.Op
 	if g.Env != nil && g.Env.PostgresSemantics {
+		if b.Op == ast.OpIntDiv {
+			// The source's own bigint / bigint: it raises on 0 and on
+			// the smallest value over -1, where div() (numeric) answers.
+			g.W("((")
+			g.Expr(b.L)
+			g.W(") / (")
+			g.Expr(b.R)
+			g.W("))")
+			return true
+		}
 		op = 0 // PostgreSQL's own meaning is the one asked for
 	}
 	switch op {

@@ -64,7 +64,7 @@ type Dialect struct {
 	// may be NaN (MayNaN) is then preceded by isNaN(key) in the same
 	// direction.
 	NaNWithNulls bool
-	// UnifyNumbers: DuckDB compares an integer with a double (in a
+	// UnifyNumbers (Arc SQL only): DuckDB compares an integer with a double (in a
 	// comparison, BETWEEN or an IN list) by converting every integer
 	// operand to DOUBLE — 2^53+1 equals 2^53 there. An engine that
 	// compares exactly (ClickHouse) or types BETWEEN's bounds one by one
@@ -232,7 +232,9 @@ func (g *Gen) Str(p *ast.Printer, s string) { p.W(g.D.QuoteString(s)) }
 
 // Node implements ast.Hooks: the per-node dispatch to the dialect's data.
 func (g *Gen) Node(p *ast.Printer, n ast.Node) bool {
-	if g.D.UnifyNumbers {
+	if g.D.UnifyNumbers && (g.Env == nil || !g.Env.PostgresSemantics) {
+		// DuckDB's comparison of an integer with a double, emulated; a
+		// pg-wire query means PostgreSQL's (exact against a numeric).
 		if u := g.unify(n); u != nil {
 			g.Expr(u)
 			return true

@@ -228,6 +228,11 @@ const (
 	CapParams
 	CapOuterJoin
 	CapDistinctOn
+	// CapPostgresSemantics: the target computes arithmetic, casts,
+	// numeric literals and aggregates as PostgreSQL does when the query
+	// came from pg wire (PostgreSQL itself, and DuckDB through its
+	// PostgreSQL-semantics printing).
+	CapPostgresSemantics
 )
 
 // CapNames names each capability as the construct a refusal mentions.
@@ -236,7 +241,7 @@ var capNames = map[Caps]string{
 	CapWindow: "window functions", CapCase: "CASE", CapSetOp: "UNION/INTERSECT/EXCEPT",
 	CapHaving: "HAVING", CapDistinct: "SELECT DISTINCT", CapOffset: "OFFSET", CapILike: "ILIKE",
 	CapRegex: "regular-expression matching", CapRegexFull: "a whole-string regex match with a non-constant pattern", CapParams: "$n parameters", CapOuterJoin: "outer joins",
-	CapDistinctOn: "DISTINCT ON",
+	CapDistinctOn: "DISTINCT ON", CapPostgresSemantics: "PostgreSQL's arithmetic, casts and aggregates (pg wire)",
 }
 
 // CapName is the construct name for a single capability bit.

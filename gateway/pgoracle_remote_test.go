@@ -1,0 +1,77 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"tsgate/conformance"
+	"tsgate/internal/testenv"
+)
+
+// TestPGWireOracleRemote is TestPGWireOracle with tsgate in front of each
+// real remote backend (TSGATE_TEST_CONFORMANCE_BACKENDS): the same data
+// written through the gateway, the same corpus and generated queries sent
+// over pg wire, PostgreSQL 15 deciding. A backend may refuse what it
+// cannot answer exactly (0A000, counted); a different answer, or an error
+// where PostgreSQL answers, fails.
+func TestPGWireOracleRemote(t *testing.T) {
+	base := testenv.URL(t, "TSGATE_TEST_POSTGRES_URL")
+	spec := testenv.URL(t, "TSGATE_TEST_CONFORMANCE_BACKENDS")
+	ctx := context.Background()
+	cases, err := conformance.ParseCases(conformance.Corpus(), "cases")
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra, err := conformance.ParseCases(os.DirFS("testdata/pgoracle"), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := conformance.DefaultBase(time.Now())
+	if cases, err = conformance.Expand(append(cases, extra...), start); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range strings.Fields(spec) {
+		name, url, _ := strings.Cut(b, "=")
+		t.Run(name, func(t *testing.T) {
+			s := startPG(t, func(c *Config) { c.Backend.URL = url })
+			ds := conformance.NewDataset(1, start)
+			target := &conformance.Target{Name: name, Backend: s.gateway.backend}
+			if err := target.Load(ctx, ds); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { target.Drop(ds) })
+			tables, err := storeCatalog{g: s.gateway}.Tables(ctx, ds.Database)
+			if err != nil {
+				t.Fatal(err)
+			}
+			schema := loadOracle(t, base, ds, tables)
+			oracle := oracleConn(t, base, schema)
+			gw := pgConnect(t, s.url(ds.Database))
+			st := oracleStats{refusalsAllowed: true}
+			for _, c := range cases {
+				if _, ok := target.Unavailable(c.SQL); ok {
+					continue
+				}
+				st.run(ctx, t, oracle, gw, &c, nil)
+			}
+			for i, q := range conformance.Generate(20261205, ds, 300) {
+				if _, ok := target.Unavailable(q.SQL); ok {
+					continue
+				}
+				c := conformance.Case{Name: fmt.Sprintf("fuzz-%d", i), SQL: q.SQL}
+				if !q.Ordered {
+					c.Tags = []string{"unordered"}
+				}
+				st.run(ctx, t, oracle, gw, &c, nil)
+			}
+			t.Logf("pg wire in front of %s vs PostgreSQL 15:\n%s", name, st.summary())
+			for _, f := range st.failures {
+				t.Error(f)
+			}
+		})
+	}
+}
