@@ -152,7 +152,8 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			b.Counts[Differs], b.Counts[RefusedUndeclared], b.Counts[Fail], b.Counts[Error])
 	}
 	fmt.Fprintf(w, "\n## Comparison rules\n\nColumn names and order must match. Floats match within a relative tolerance of 1e-9\n"+
-		"(absolute 1e-12 near zero); numbers compare by value whatever their width; NULL matches only NULL;\n"+
+		"(absolute 1e-12 near zero); numbers compare by value whatever their width, decimals exactly\n"+
+		"(-1073741824.0 is -1073741824); NULL matches only NULL;\n"+
 		"timestamps match as UTC microseconds. Rows compare in order under a top-level ORDER BY (the corpus\n"+
 		"orders totally, or tags a case `unordered`), as multisets otherwise.\n\n"+
 		"A case the backend cannot answer whole is split (`query.hybrid`): the backend returns the rows of each\n"+

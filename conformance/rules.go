@@ -4,10 +4,12 @@ import (
 	"cmp"
 	"fmt"
 	"math"
+	"math/big"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
 	"tsgate/translate/ast"
 	"tsgate/translate/pgparse"
 
@@ -22,7 +24,8 @@ import (
 //     absolute one (Abs, default 1e-12) near zero; NaN matches NaN;
 //   - numbers compare by value whatever their width (count(*) may come
 //     back as int64 from one backend and float64 from another: Arc's JSON
-//     prints both the same);
+//     prints both the same); decimals (DuckDB's DECIMAL, PostgreSQL's
+//     numeric, both text here) compare by exact value, whatever the scale;
 //   - NULL matches NULL only;
 //   - timestamps match as UTC microseconds;
 //   - rows are compared in order when the query has a top-level ORDER BY
@@ -128,6 +131,15 @@ func (ru Rules) equal(a, b model.Value) bool {
 		return d <= ru.Abs || d <= ru.Rel*math.Max(math.Abs(x), math.Abs(y))
 	case a.Type == model.TypeTime && b.Type == model.TypeTime:
 		return a.I == b.I
+	case a.Type == model.TypeText && b.Type == model.TypeText:
+		// Decimals (DuckDB's DECIMAL, PostgreSQL's numeric) compare by
+		// exact value: -1073741824.0 is -1073741824, whatever the scale.
+		if x, ok := new(big.Rat).SetString(a.S); ok {
+			if y, ok := new(big.Rat).SetString(b.S); ok {
+				return x.Cmp(y) == 0
+			}
+		}
+		return a.S == b.S
 	case (a.Type == model.TypeString || a.Type == model.TypeText) && (b.Type == model.TypeString || b.Type == model.TypeText):
 		return a.S == b.S
 	case a.Type == model.TypeBool && b.Type == model.TypeBool:

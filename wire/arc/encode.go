@@ -40,6 +40,12 @@ func (e *jsonEncoder) begin(b []byte, cols []model.ResultColumn) []byte {
 		p := 0
 		if c.Type == model.TypeText {
 			p, _, _ = decimalType(c.BackendType)
+			if strings.EqualFold(c.BackendType, "numeric") {
+				// PostgreSQL's numeric, in the form Arc prints a
+				// DECIMAL(38,s): its digits fit in any precision the
+				// same DuckDB DECIMAL would have.
+				p = 38
+			}
 		}
 		e.decimals = append(e.decimals, p)
 	}
