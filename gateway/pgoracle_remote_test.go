@@ -2,8 +2,7 @@ package gateway
 
 import (
 	"context"
-	"fmt"
-	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,18 +21,8 @@ func TestPGWireOracleRemote(t *testing.T) {
 	base := testenv.URL(t, "TSGATE_TEST_POSTGRES_URL")
 	spec := testenv.URL(t, "TSGATE_TEST_CONFORMANCE_BACKENDS")
 	ctx := context.Background()
-	cases, err := conformance.ParseCases(conformance.Corpus(), "cases")
-	if err != nil {
-		t.Fatal(err)
-	}
-	extra, err := conformance.ParseCases(os.DirFS("testdata/pgoracle"), ".")
-	if err != nil {
-		t.Fatal(err)
-	}
 	start := conformance.DefaultBase(time.Now())
-	if cases, err = conformance.Expand(append(cases, extra...), start); err != nil {
-		t.Fatal(err)
-	}
+	cases := oracleCases(t, start)
 	for _, b := range strings.Fields(spec) {
 		name, url, _ := strings.Cut(b, "=")
 		t.Run(name, func(t *testing.T) {
@@ -52,19 +41,9 @@ func TestPGWireOracleRemote(t *testing.T) {
 			oracle := oracleConn(t, base, schema)
 			gw := pgConnect(t, s.url(ds.Database))
 			st := oracleStats{refusalsAllowed: true}
-			for _, c := range cases {
+			for _, c := range slices.Concat(cases, generatedCases(20261205, ds, 300)) {
 				if _, ok := target.Unavailable(c.SQL); ok {
 					continue
-				}
-				st.run(ctx, t, oracle, gw, &c, nil)
-			}
-			for i, q := range conformance.Generate(20261205, ds, 300) {
-				if _, ok := target.Unavailable(q.SQL); ok {
-					continue
-				}
-				c := conformance.Case{Name: fmt.Sprintf("fuzz-%d", i), SQL: q.SQL}
-				if !q.Ordered {
-					c.Tags = []string{"unordered"}
 				}
 				st.run(ctx, t, oracle, gw, &c, nil)
 			}

@@ -43,21 +43,8 @@ const pgOracleDeviations = "pgwire-vs-postgres"
 func TestPGWireOracle(t *testing.T) {
 	base := testenv.URL(t, "TSGATE_TEST_POSTGRES_URL")
 	ctx := context.Background()
-	cases, err := conformance.ParseCases(conformance.Corpus(), "cases")
-	if err != nil {
-		t.Fatal(err)
-	}
 	start := conformance.DefaultBase(time.Now())
-	// Plus the cases of PostgreSQL's semantics the Arc corpus cannot
-	// hold (it is Arc SQL, answered by DuckDB).
-	extra, err := conformance.ParseCases(os.DirFS("testdata/pgoracle"), ".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases = append(cases, extra...)
-	if cases, err = conformance.Expand(cases, start); err != nil {
-		t.Fatal(err)
-	}
+	cases := oracleCases(t, start)
 	devs, err := conformance.LoadDeviations(conformance.Corpus(), pgOracleDeviations)
 	if err != nil {
 		t.Fatal(err)
@@ -107,11 +94,7 @@ func TestPGWireOracle(t *testing.T) {
 		n = v
 	}
 	fz := oracleStats{refusalsAllowed: true}
-	for i, q := range conformance.Generate(seed, ds, n) {
-		c := conformance.Case{Name: fmt.Sprintf("fuzz-%d", i), SQL: q.SQL}
-		if !q.Ordered {
-			c.Tags = []string{"unordered"}
-		}
+	for _, c := range generatedCases(seed, ds, n) {
 		fz.run(ctx, t, oracle, gw, &c, nil)
 	}
 	t.Logf("generated queries (seed %d):\n%s", seed, fz.summary())
@@ -132,6 +115,38 @@ func TestPGWireOracle(t *testing.T) {
 	for _, f := range fz.failures {
 		t.Error(f)
 	}
+}
+
+// oracleCases are the corpus and, after it, the cases of PostgreSQL's
+// semantics the Arc corpus cannot hold (it is Arc SQL, answered by
+// DuckDB), expanded at start.
+func oracleCases(t *testing.T, start time.Time) []conformance.Case {
+	t.Helper()
+	cases, err := conformance.ParseCases(conformance.Corpus(), "cases")
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra, err := conformance.ParseCases(os.DirFS("testdata/pgoracle"), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cases, err = conformance.Expand(append(cases, extra...), start); err != nil {
+		t.Fatal(err)
+	}
+	return cases
+}
+
+// generatedCases are n fuzzer queries over ds as cases.
+func generatedCases(seed uint64, ds *conformance.Dataset, n int) []conformance.Case {
+	var out []conformance.Case
+	for i, q := range conformance.Generate(seed, ds, n) {
+		c := conformance.Case{Name: fmt.Sprintf("fuzz-%d", i), SQL: q.SQL}
+		if !q.Ordered {
+			c.Tags = []string{"unordered"}
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 func kindName(k conformance.Outcome) string {
