@@ -76,9 +76,10 @@ func Dialect() *sqlgen.Dialect {
 	}
 }
 
-// node names a subquery in FROM that has no alias: PostgreSQL 15 requires
-// one (DuckDB and PostgreSQL 16 do not). No column can refer to the name,
-// so any fresh one means the same.
+// node types exponent literals as DuckDB does, refuses float aggregates
+// over DISTINCT values (their order), and names a subquery in FROM that
+// has no alias: PostgreSQL 15 requires one (DuckDB and PostgreSQL 16 do
+// not). No column can refer to the name, so any fresh one means the same.
 func node(g *sqlgen.Gen, n ast.Node) bool {
 	if l, ok := n.(*ast.Literal); ok && l.IsDouble() &&
 		(g.Env == nil || !g.Env.PostgresSemantics) {
@@ -88,6 +89,19 @@ func node(g *sqlgen.Gen, n ast.Node) bool {
 		// double precision, PostgreSQL compares as DuckDB does.
 		g.W("CAST(" + l.Text + " AS double precision)")
 		return true
+	}
+	if a, ok := n.(*ast.Agg); ok && a.Distinct && a.Arg != nil && g.TypeOf(a.Arg) == sqlgen.KFloat &&
+		(g.Env == nil || !g.Env.PostgresSemantics) {
+		switch a.Kind {
+		case ast.AggSum, ast.AggAvg, ast.AggStddevPop, ast.AggStddevSamp, ast.AggVarPop, ast.AggVarSamp:
+			// Rounding makes a float sum depend on the order it adds in:
+			// DuckDB adds the distinct values in its hash table's order,
+			// PostgreSQL in sorted order (1e300, -1e300 and 1e15 sum to
+			// 1e15 one way, 0 the other). DuckDB's own order is the
+			// answer; the gateway's DuckDB computes it.
+			g.Refuse(a.Kind.String()+"(DISTINCT) of doubles", a, "the sum depends on the order the distinct values are added in; the gateway computes it as DuckDB does")
+			return true
+		}
 	}
 	t, ok := n.(*ast.SubqueryTable)
 	if !ok || t.Alias != "" {
