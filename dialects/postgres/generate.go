@@ -154,6 +154,14 @@ func percentile(g *sqlgen.Gen, a *ast.Agg, name string, frac ast.Expr) {
 		g.Refuse(a.Kind.String()+" as a window function", a, "PostgreSQL's ordered-set aggregates cannot take OVER")
 		return
 	}
+	if name == "percentile_cont" && g.TypeOf(a.Arg).Exact() && (g.Env == nil || !g.Env.PostgresSemantics) {
+		// DuckDB interpolates between integers (and decimals) exactly:
+		// the median of the smallest and largest bigint is -0.5.
+		// PostgreSQL's percentile_cont takes double precision, where
+		// both round to ±2^63 and the median is 0.
+		g.Refuse(a.Kind.String()+" of exact numbers", a, "PostgreSQL interpolates in double precision, DuckDB exactly; the gateway computes it")
+		return
+	}
 	g.W(name)
 	g.W("(")
 	if frac == nil {
