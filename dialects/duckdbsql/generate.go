@@ -365,11 +365,7 @@ func binary(g *sqlgen.Gen, b *ast.Binary) bool {
 		// bigint out of range, DuckDB answers NULL).
 		// Parenthesized whole: // binds like * in DuckDB, tighter than
 		// the printer's model of an unknown operator.
-		g.W("((")
-		g.Expr(b.L)
-		g.W(") // (")
-		g.Expr(b.R)
-		g.W("))")
+		g.Operands(b.L, "//", b.R)
 		return true
 	case b.Op == ast.OpIntDiv && pg:
 		g.Refuse("integer division by a value that may be 0 or -1", b, "PostgreSQL raises an error there, DuckDB answers NULL or wraps")
@@ -440,11 +436,8 @@ func zeroDivide(g *sqlgen.Gen, b *ast.Binary) bool {
 		x(b.R)
 		g.W(" = -1 THEN -")
 		x(b.L)
-		g.W(" ELSE ((")
-		g.Expr(b.L)
-		g.W(") // (")
-		g.Expr(b.R)
-		g.W("))")
+		g.W(" ELSE ")
+		g.Operands(b.L, "//", b.R)
 	case ast.OpMod:
 		g.W(" WHEN ")
 		x(b.R)

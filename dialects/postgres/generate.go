@@ -218,11 +218,7 @@ func Binary(g *sqlgen.Gen, b *ast.Binary) bool {
 		if b.Op == ast.OpIntDiv {
 			// The source's own bigint / bigint: it raises on 0 and on
 			// the smallest value over -1, where div() (numeric) answers.
-			g.W("((")
-			g.Expr(b.L)
-			g.W(") / (")
-			g.Expr(b.R)
-			g.W("))")
+			g.Operands(b.L, "/", b.R)
 			return true
 		}
 		op = 0 // PostgreSQL's own meaning is the one asked for

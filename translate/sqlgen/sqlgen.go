@@ -824,3 +824,14 @@ func RoundForComparison(op ast.BinaryOp, t, unit int64) (rounded int64, always *
 	}
 	return t, nil
 }
+
+// Operands prints "((l) op (r))": both operands and the whole
+// parenthesized, for an operator the printer's precedence table does not
+// model (DuckDB's //, PostgreSQL's integer /).
+func (g *Gen) Operands(l ast.Expr, op string, r ast.Expr) {
+	g.W("((")
+	g.Expr(l)
+	g.W(") " + op + " (")
+	g.Expr(r)
+	g.W("))")
+}
