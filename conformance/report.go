@@ -189,5 +189,41 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			fmt.Fprintf(w, "\nFinished in the gateway (%d):\n\n| case | what the backend cannot answer whole |\n|---|---|\n%s\n", len(finished), strings.Join(finished, "\n"))
 		}
 	}
+	return writeFrontEnds(w)
+}
+
+// writeFrontEnds writes the section on pg wire: where it answers the
+// corpus differently from the Arc API, and where it refuses what
+// PostgreSQL answers. Both lists are the deviation files the gateway's
+// tests keep exact (an undeclared difference, or a line nothing needs,
+// fails them), so the section is as true as the last test run.
+func writeFrontEnds(w io.Writer) error {
+	vsArc, err := LoadDeviations(Corpus(), "pgwire-vs-arc")
+	if err != nil {
+		return err
+	}
+	vsPG, err := LoadDeviations(Corpus(), "pgwire-vs-postgres")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\n## pg wire and the Arc API\n\n"+
+		"The Arc HTTP API means Arc SQL, which is DuckDB SQL, answered as real Arc answers it. pg wire means\n"+
+		"PostgreSQL 15, on every backend: `gateway` `TestPGWireOracle` compares it on the embedded store with a\n"+
+		"real PostgreSQL 15 holding the same data (the corpus, its own PostgreSQL cases and generated queries),\n"+
+		"and `TestPGWireOracleRemote` does the same with tsgate in front of InfluxDB (InfluxQL and Flux),\n"+
+		"PostgreSQL and ClickHouse. The same text may therefore answer differently on the two front ends only\n"+
+		"where the two languages differ. `TestPGWireVersusArcAPI` runs every corpus query on both front ends of\n"+
+		"one tsgate; these are all the places they differ (`conformance/deviations/pgwire-vs-arc.txt`):\n\n"+
+		"| case | why the answers differ |\n|---|---|\n")
+	for _, d := range vsArc {
+		fmt.Fprintf(w, "| `%s` | %s |\n", d.Pattern, strings.ReplaceAll(d.Note, "|", `\|`))
+	}
+	fmt.Fprintf(w, "\nThe one result-type difference left on pg wire: PostgreSQL's `numeric` where tsgate computes a\n"+
+		"double (avg of integers, numeric division) comes back as `float8` with the same value.\n\n"+
+		"Queries PostgreSQL answers that pg wire refuses (SQLSTATE 0A000) on the embedded store\n"+
+		"(`conformance/deviations/pgwire-vs-postgres.txt`):\n\n| case | reason |\n|---|---|\n")
+	for _, d := range vsPG {
+		fmt.Fprintf(w, "| `%s` | %s |\n", d.Pattern, strings.ReplaceAll(d.Note, "|", `\|`))
+	}
 	return nil
 }
