@@ -10,11 +10,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"tsgate/memtrace"
 
 	"github.com/BurntSushi/toml"
 
 	"tsgate/auth"
+	"tsgate/memtrace"
 )
 
 // Config is tsgate's whole configuration. Precedence, lowest first:
