@@ -45,6 +45,16 @@ func Rewrite(q ast.Query, src Source) error {
 				e.Pattern = &ast.Literal{Span: l.Span, Kind: ast.LitString, Text: "^(" + l.Text + ")$"}
 				e.Full = false
 			}
+		case *ast.InList:
+			// Each constant is an equality with the time column: the
+			// same instant as a comparison's, by the same rule.
+			if isTime(e.X) {
+				for i, el := range e.List {
+					if r, ok := instant(ast.OpEq, el, src); ok && r.lit == nil {
+						e.List[i] = r.ts
+					}
+				}
+			}
 		case *ast.Between:
 			if isTime(e.X) {
 				lo, ok1 := instant(ast.OpGe, e.Lo, src)

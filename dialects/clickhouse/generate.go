@@ -540,7 +540,7 @@ func regex(g *sqlgen.Gen, r *ast.RegexMatch) {
 
 func (pr profile) cast(g *sqlgen.Gen, c *ast.Cast) bool {
 	switch {
-	case c.Type.Kind.IsInteger() && !sqlgen.IsIntegerExpr(c.X):
+	case c.Type.Kind.IsInteger() && !sqlgen.IsIntegerExpr(c.X) && !choiceOfInts(g, c.X):
 		g.Refuse("CAST of a possibly fractional value to an integer", c, "ClickHouse truncates where PostgreSQL and DuckDB round; wrap the value in round()")
 		return true
 	case c.Type.Kind == ast.TypeNumeric && c.Type.Precision == 0:
@@ -590,7 +590,12 @@ func (pr profile) node(g *sqlgen.Gen, n ast.Node) bool {
 		return true
 	}
 	switch n := n.(type) {
-
+	case *ast.Func:
+		if n.Over == nil && (n.Name == "coalesce" || n.Name == "ifnull") && mixesIntAndFraction(g, n.Args) {
+			g.Refuse(n.Name+"() of an integer column and a non-integer", n,
+				"ClickHouse has no common type for Int64 and Float64 (an error at run time); DuckDB's is DOUBLE or DECIMAL")
+			return true
+		}
 	case *ast.Case:
 		if n.Operand != nil {
 			// CASE x WHEN v is CASE WHEN x = v: ClickHouse 18.16's form
@@ -651,6 +656,46 @@ func (pr profile) node(g *sqlgen.Gen, n ast.Node) bool {
 		}
 	}
 	return false
+}
+
+// choiceOfInts reports an expression that picks one of its integer
+// arguments (coalesce of integer columns and constants, say): it has no
+// fraction to truncate and computes nothing that could overflow, where
+// ClickHouse's integer arithmetic wraps and DuckDB's raises.
+func choiceOfInts(g *sqlgen.Gen, e ast.Expr) bool {
+	switch e := e.(type) {
+	case *ast.ColumnRef:
+		return g.TypeOf(e) == sqlgen.KInt
+	case *ast.Func:
+		switch e.Name {
+		case "coalesce", "ifnull", "nullif", "greatest", "least":
+			for _, a := range e.Args {
+				if !sqlgen.IsIntegerExpr(a) && !choiceOfInts(g, a) {
+					return false
+				}
+			}
+			return e.Over == nil && len(e.Args) > 0
+		}
+	}
+	return false
+}
+
+// mixesIntAndFraction reports arguments that ClickHouse must bring to one
+// type and cannot: a non-constant integer (Int64 holds what Float64 does
+// not) beside a double or decimal. An integer constant converts exactly.
+func mixesIntAndFraction(g *sqlgen.Gen, args []ast.Expr) bool {
+	integer, fraction := false, false
+	for _, a := range args {
+		switch g.TypeOf(a) {
+		case sqlgen.KInt, sqlgen.KHugeInt:
+			if l, ok := a.(*ast.Literal); !ok || l.Kind != ast.LitInt {
+				integer = true
+			}
+		case sqlgen.KFloat, sqlgen.KDecimal:
+			fraction = true
+		}
+	}
+	return integer && fraction
 }
 
 // suffix adds the settings that make ClickHouse follow SQL semantics:
