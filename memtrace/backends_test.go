@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"tsgate/dialects"
 	"tsgate/dialects/registry"
 	"tsgate/gateway"
 	"tsgate/memtrace"
@@ -59,6 +60,7 @@ func TestContractOnRealBackends(t *testing.T) {
 	backends["arc"] = "arc://" + startArcUpstream(t) + "/" + db + "?token=" + upstreamToken
 	for name, u := range backends {
 		t.Run(name, func(t *testing.T) {
+			dropAfter(t, u, db+"_"+name)
 			runContract(t, func(c *gateway.Config) {
 				c.Backend.URL = u
 				// Each backend its own database: InfluxQL and Flux share
@@ -67,6 +69,27 @@ func TestContractOnRealBackends(t *testing.T) {
 			})
 		})
 	}
+}
+
+// dropAfter drops the memories' database db from the backend at u when
+// the test ends: every run makes fresh ones, and left behind they pile up
+// on the shared servers. Best effort: the test's answers are already in.
+func dropAfter(t *testing.T, u, db string) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		be, err := registry.Open(ctx, u)
+		if err != nil {
+			t.Logf("drop %s: %v", db, err)
+			return
+		}
+		defer be.Close()
+		if d, ok := dialects.As[dialects.Deleter](be); ok {
+			if err := d.DropDatabase(ctx, db); err != nil {
+				t.Logf("drop %s: %v", db, err)
+			}
+		}
+	})
 }
 
 const upstreamToken = "tsg_upstream_arc_0123456789abcdef"
@@ -126,6 +149,7 @@ func TestRoundTripPropertyOnRealBackends(t *testing.T) {
 	}
 	for name, u := range backends {
 		t.Run(name, func(t *testing.T) {
+			dropAfter(t, u, db+"_"+name)
 			base, _ := startGateway(t, func(c *gateway.Config) {
 				c.Backend.URL = u
 				c.Memtrace.Database = db + "_" + name
