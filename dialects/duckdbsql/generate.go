@@ -69,6 +69,9 @@ func node(g *sqlgen.Gen, n ast.Node) bool {
 	if x, ok := n.(*ast.Extract); ok && pgSemantics(g) {
 		return pgExtract(g, x)
 	}
+	if b, ok := n.(*ast.Binary); ok && b.Op == ast.OpConcat && pgSemantics(g) {
+		return pgConcat(g, b)
+	}
 	f, ok := n.(*ast.Func)
 	if !ok || f.Over != nil || len(f.Args) == 0 {
 		return false
@@ -293,8 +296,21 @@ func cast(g *sqlgen.Gen, c *ast.Cast) bool {
 		g.Refuse("CAST to varchar(n)", c, "DuckDB ignores the length, PostgreSQL truncates to it")
 		return true
 	case (c.Type.Kind == ast.TypeText || c.Type.Kind == ast.TypeVarchar) && pgSemantics(g):
-		if k := g.TypeOf(c.X); k == sqlgen.KFloat || k == sqlgen.KUnknown {
-			g.Refuse("CAST of double precision to text", c, "PostgreSQL prints 0 and 1e+300 where DuckDB prints 0.0 and 1e300")
+		switch k := g.TypeOf(c.X); {
+		case k == sqlgen.KFloat && !isReal(c.X):
+			pgFloatText(g, c.X)
+			return true
+		case k == sqlgen.KFloat || k == sqlgen.KUnknown:
+			g.Refuse("CAST of real or of a value of unknown type to text", c, "PostgreSQL prints floats in its own format (0, 1e+15, Infinity); cast a double precision")
+			return true
+		}
+	case c.Type.Kind == ast.TypeDouble && pgSemantics(g):
+		// A numeric constant cast to double precision is the double
+		// nearest its decimal value in both engines (PostgreSQL's
+		// numeric_float8 reads the digits with strtod), however many
+		// digits the constant has: no DECIMAL in between.
+		if l, ok := c.X.(*ast.Literal); ok && l.Kind == ast.LitNumber {
+			g.W("CAST(" + g.D.QuoteString(l.Text) + " AS DOUBLE)")
 			return true
 		}
 	case pgSemantics(g):
@@ -303,6 +319,79 @@ func cast(g *sqlgen.Gen, c *ast.Cast) bool {
 		}
 	}
 	return false
+}
+
+// pgFloatText prints CAST(x AS text) of a double as PostgreSQL's float8out
+// does. Both engines print the shortest digits that read back as the
+// same double, and agree on the exponent form (1e+300, 1.5e-07, at least
+// two exponent digits) below 1e-4 and from 1e16. They differ in three
+// ways, each undone by one replacement, so x is evaluated once:
+//   - DuckDB names the specials nan, inf and -inf: NaN, Infinity, -Infinity;
+//   - DuckDB writes a whole number with ".0" (100.0, -0.0): 100, -0;
+//   - PostgreSQL switches to the exponent form one decade earlier, at 1e15
+//     (DuckDB prints 1000000000000000.0 there): 1e+15, with the mantissa's
+//     trailing zeros dropped.
+func pgFloatText(g *sqlgen.Gen, x ast.Expr) {
+	steps := [][2]string{
+		{`^nan$`, `NaN`},
+		{`^(-?)inf$`, `\1Infinity`},
+		{`\.0$`, ``},
+		{`^(-?)([1-9])([0-9]{15})(?:\.([0-9]+))?$`, `\1\2.\3\4e+15`},
+		{`\.?0*e\+15$`, `e+15`},
+	}
+	for range steps {
+		g.W("regexp_replace(")
+	}
+	g.W("CAST(")
+	g.Expr(x)
+	g.W(" AS VARCHAR)")
+	for _, st := range steps {
+		g.W(", " + g.D.QuoteString(st[0]) + ", " + g.D.QuoteString(st[1]) + ")")
+	}
+}
+
+// pgConcat prints || as PostgreSQL computes it: an operand that is not
+// text goes to text by its type's output function, which for a double is
+// float8out (100x, not DuckDB's 100.0x). Every other type DuckDB writes
+// as PostgreSQL does (measured: booleans, integers, numeric, timestamps,
+// dates, intervals); an operand of unknown type could be a double and is
+// refused.
+func pgConcat(g *sqlgen.Gen, b *ast.Binary) bool {
+	operand := func(x ast.Expr) {
+		switch k := g.TypeOf(x); {
+		case k == sqlgen.KFloat && !isReal(x):
+			pgFloatText(g, x)
+		case k == sqlgen.KFloat || k == sqlgen.KUnknown && !isNullLiteral(x):
+			g.Refuse("|| with an operand of type real or of unknown type", x, "PostgreSQL prints floats in its own format; cast the operand to text or to double precision")
+		case isConcat(x):
+			g.Expr(x) // parenthesized by pgConcat itself
+		default:
+			g.P.Operand(x, ast.PrecAtom)
+		}
+	}
+	g.W("(")
+	operand(b.L)
+	g.W(" || ")
+	operand(b.R)
+	g.W(")")
+	return true
+}
+
+func isConcat(e ast.Expr) bool {
+	b, ok := e.(*ast.Binary)
+	return ok && b.Op == ast.OpConcat
+}
+
+func isNullLiteral(e ast.Expr) bool {
+	l, ok := e.(*ast.Literal)
+	return ok && l.Kind == ast.LitNull
+}
+
+// isReal reports a value cast to real (float4), whose text PostgreSQL
+// prints with float4's shortest digits, which pgFloatText does not model.
+func isReal(e ast.Expr) bool {
+	c, ok := e.(*ast.Cast)
+	return ok && c.Type.Kind == ast.TypeReal
 }
 
 // intRange is an integer type's bounds, lo inclusive and hi exclusive
