@@ -20,6 +20,7 @@ import (
 	"tsgate/memtrace"
 	"tsgate/model"
 	"tsgate/query"
+	"tsgate/replicate"
 	"tsgate/translate"
 )
 
@@ -93,7 +94,7 @@ func (b memtraceBackend) Ready(ctx context.Context) error { return b.g.backend.R
 type orgBackend struct {
 	b           dialects.Backend
 	p           *query.Pipeline
-	wg          *writeGuard
+	wg          *replicate.WriteGuard
 	measurement string
 }
 

@@ -25,6 +25,7 @@ import (
 	"tsgate/guard"
 	"tsgate/model"
 	"tsgate/query"
+	"tsgate/replicate"
 	"tsgate/translate/ast"
 	"tsgate/translate/target"
 )
@@ -272,8 +273,8 @@ type switchable struct {
 	log  *slog.Logger
 	dm   *dualMetrics
 	sm   *shadowMetrics
-	// guard bounds and retries writes to a remote primary (writeguard.go).
-	guard *writeGuard
+	// guard bounds and retries writes to a remote primary.
+	guard *replicate.WriteGuard
 	// qg classifies every query before it reaches an engine; local
 	// finishes split plans (nil: off).
 	qg    *guard.Guard
@@ -308,7 +309,7 @@ func newSwitchable(ctx context.Context, cfg Config, log *slog.Logger, reg promet
 	s := &switchable{
 		pool: &backendPool{open: map[string]*sharedBackend{}, duckdb: opts},
 		log:  log, dm: newDualMetrics(reg), sm: newShadowMetrics(reg),
-		guard: newWriteGuard(cfg.Backend, newWriteGuardMetrics(reg)),
+		guard: replicate.NewWriteGuard(writeLimits(cfg.Backend), reg),
 		qg:    g,
 		local: l,
 	}
@@ -347,7 +348,7 @@ func (s *switchable) build(ctx context.Context, plan migrationPlan) (*migState, 
 	st := &migState{gen: s.gens.Add(1), plan: plan, primary: prim, identity: identity, qg: s.qg, local: s.local, writer: prim, relPrimary: rel, drained: make(chan struct{})}
 	st.pipe = query.New(prim, pipelineOptions(s.qg, s.local)...)
 	if !identity {
-		s.guard.observe(prim.Name())
+		s.guard.Observe(prim.Name())
 	}
 	if plan.secondary == "" {
 		s.dm.depth.Set(0)
