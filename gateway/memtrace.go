@@ -63,12 +63,15 @@ func (b memtraceBackend) Query(ctx context.Context, db, sql string) (model.Rows,
 // NativeArcSQL says whether the current primary runs Arc SQL as written
 // (the embedded store); memtrace then sends its list queries in DuckDB's
 // fastest form.
-func (b memtraceBackend) NativeArcSQL() bool { return b.g.sw.state().identity }
+func (b memtraceBackend) NativeArcSQL() bool {
+	_, asWritten := b.g.sw.Primary()
+	return asWritten
+}
 
 // TimePrecision is the current primary's: memtrace keeps an exact time
 // beside a coarser one.
 func (b memtraceBackend) TimePrecision() time.Duration {
-	return dialects.TimePrecision(b.g.sw.state().primary)
+	return dialects.TimePrecision(b.g.sw.Unwrap())
 }
 
 // HasColumn reads the current primary's schema.
@@ -210,7 +213,7 @@ func (o *orgTargets) backend(ctx context.Context, rawURL string) (*orgBackend, e
 		b.Close()
 		return prev, nil
 	}
-	be = &orgBackend{b: b, p: query.New(b, query.WithGuard(o.g.guard)), wg: o.g.sw.guard, measurement: o.g.cfg.Memtrace.Measurement}
+	be = &orgBackend{b: b, p: query.New(b, query.WithGuard(o.g.guard)), wg: o.g.writeGuard, measurement: o.g.cfg.Memtrace.Measurement}
 	o.open[rawURL] = be
 	return be, nil
 }

@@ -95,9 +95,9 @@ func NewWriteGuard(l WriteLimits, reg prometheus.Registerer) *WriteGuard {
 	}
 }
 
-// Observe makes backend's series exist at zero, so a dashboard shows no
+// observe makes backend's series exist at zero, so a dashboard shows no
 // retries rather than no data.
-func (g *WriteGuard) Observe(backend string) {
+func (g *WriteGuard) observe(backend string) {
 	g.m.retries.WithLabelValues(backend)
 	g.m.full.WithLabelValues(backend)
 }

@@ -1,4 +1,4 @@
-package gateway
+package replicate
 
 import (
 	"bytes"
@@ -83,7 +83,7 @@ func decodeBatch(p []byte) (string, *model.Batch, error) {
 	return qb.DB, b, nil
 }
 
-// dualMetrics are created once per gateway: dual-writers come and go with
+// dualMetrics are created once per Switch: dual-writers come and go with
 // reloads, the registered collectors stay.
 type dualMetrics struct {
 	depth, bytes, lag, diverged prometheus.Gauge
