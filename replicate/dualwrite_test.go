@@ -310,7 +310,7 @@ func TestDualQueueFullDiverges(t *testing.T) {
 	if !dw2.Diverged() {
 		t.Error("divergence forgotten across a restart")
 	}
-	if errors.Is(err, ErrQueueFull) {
+	if errors.Is(err, errQueueFull) {
 		t.Fatal("unreachable")
 	}
 }

@@ -68,8 +68,8 @@ func TestShadowReadsPipeline(t *testing.T) {
 	writeLines(t, sec, "db", 0, 40)
 	pp, sp := query.New(prim), query.New(sec)
 	var logs bytes.Buffer
-	sh := NewShadow(func() (*query.Pipeline, func()) { return sp, nil }, 1,
-		WithShadowLogger(slog.New(slog.NewTextHandler(&logs, nil))), WithShadowMetrics(prometheus.NewRegistry()))
+	sh := newShadow(func() (*query.Pipeline, func()) { return sp, nil }, 1,
+		withShadowLogger(slog.New(slog.NewTextHandler(&logs, nil))), withShadowMetrics(newShadowMetrics(prometheus.NewRegistry())))
 	run := func(sh *Shadow, sql string) int {
 		rows, err := sh.Wrap(ctx, "db", sql, func(ctx context.Context) (model.Rows, error) { return pp.QueryArc(ctx, "db", sql) })
 		if err != nil {
@@ -82,7 +82,7 @@ func TestShadowReadsPipeline(t *testing.T) {
 	for _, q := range shadowQueries {
 		run(sh, q)
 	}
-	if got := gaugeValue(t, sh.m.reads.WithLabelValues(ShadowMatch)); got != 3 {
+	if got := gaugeValue(t, sh.m.reads.WithLabelValues(shadowMatch)); got != 3 {
 		t.Fatalf("matches = %v, want 3; log:\n%s", got, logs.String())
 	}
 
@@ -91,7 +91,7 @@ func TestShadowReadsPipeline(t *testing.T) {
 	if n := run(sh, shadowQueries[0]); n != 41 {
 		t.Fatalf("client got %d rows, want the primary's 41", n)
 	}
-	if got := gaugeValue(t, sh.m.reads.WithLabelValues(ShadowMismatch)); got != 1 {
+	if got := gaugeValue(t, sh.m.reads.WithLabelValues(shadowMismatch)); got != 1 {
 		t.Fatalf("mismatches = %v, want 1", got)
 	}
 	l := logs.String()
@@ -102,11 +102,11 @@ func TestShadowReadsPipeline(t *testing.T) {
 	}
 
 	// Past the tee bound: the client still gets every row, no comparison.
-	small := NewShadow(func() (*query.Pipeline, func()) { return sp, nil }, 1, WithShadowMaxRows(10))
+	small := newShadow(func() (*query.Pipeline, func()) { return sp, nil }, 1, withShadowMaxRows(10))
 	if n := run(small, shadowQueries[0]); n != 41 {
 		t.Fatalf("client got %d rows past the tee bound, want 41", n)
 	}
-	if got := gaugeValue(t, small.m.reads.WithLabelValues(ShadowSkipped)); got != 1 {
+	if got := gaugeValue(t, small.m.reads.WithLabelValues(shadowSkipped)); got != 1 {
 		t.Fatalf("skipped = %v, want 1", got)
 	}
 
@@ -118,17 +118,17 @@ func TestShadowReadsPipeline(t *testing.T) {
 		t.Fatal(err)
 	}
 	ip := query.New(ib)
-	tr := NewShadow(func() (*query.Pipeline, func()) { return ip, nil }, 1, WithShadowTimeout(5*time.Second))
+	tr := newShadow(func() (*query.Pipeline, func()) { return ip, nil }, 1, withShadowTimeout(5*time.Second))
 	run(tr, "SELECT a.host FROM cpu a JOIN cpu b ON a.time = b.time")
 	run(tr, shadowQueries[2])
-	if r, e := gaugeValue(t, tr.m.reads.WithLabelValues(ShadowRefused)), gaugeValue(t, tr.m.reads.WithLabelValues(ShadowError)); r != 1 || e != 1 {
+	if r, e := gaugeValue(t, tr.m.reads.WithLabelValues(shadowRefused)), gaugeValue(t, tr.m.reads.WithLabelValues(shadowError)); r != 1 || e != 1 {
 		t.Fatalf("refused = %v, error = %v, want 1 and 1", r, e)
 	}
 
 	// A fraction of 0 shadows nothing.
-	none := NewShadow(func() (*query.Pipeline, func()) { return sp, nil }, 0)
+	none := newShadow(func() (*query.Pipeline, func()) { return sp, nil }, 0)
 	run(none, shadowQueries[1])
-	for _, r := range []string{ShadowMatch, ShadowMismatch, ShadowError, ShadowRefused, ShadowSkipped} {
+	for _, r := range []string{shadowMatch, shadowMismatch, shadowError, shadowRefused, shadowSkipped} {
 		if gaugeValue(t, none.m.reads.WithLabelValues(r)) != 0 {
 			t.Fatalf("fraction 0 shadowed a query (%s)", r)
 		}

@@ -202,7 +202,7 @@ func (st *migState) secondaryPipeline() *query.Pipeline {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), st.plan.ShadowTimeout)
 	defer cancel()
-	sec, err := st.dw.Secondary(ctx)
+	sec, err := st.dw.secondaryBackend(ctx)
 	if err != nil {
 		return nil
 	}
@@ -322,8 +322,8 @@ func (s *Switch) build(ctx context.Context, plan Plan) (*migState, error) {
 	}
 	st.dw, err = NewDualWriter(prim, open, dir, plan.QueueMaxBytes,
 		withDualMetrics(s.dm),
-		WithDualLogger(s.log.With("secondary", redact(plan.Secondary))),
-		WithSecondaryRelease(func() {
+		withDualLogger(s.log.With("secondary", redact(plan.Secondary))),
+		withSecondaryRelease(func() {
 			if r := st.relSecondary.Load(); r != nil {
 				(*r)()
 			}
@@ -334,7 +334,7 @@ func (s *Switch) build(ctx context.Context, plan Plan) (*migState, error) {
 	}
 	st.writer = st.dw
 	if plan.ShadowFraction > 0 {
-		st.shadow = NewShadow(func() (*query.Pipeline, func()) {
+		st.shadow = newShadow(func() (*query.Pipeline, func()) {
 			if !st.enter() {
 				return nil, nil
 			}
@@ -344,8 +344,8 @@ func (s *Switch) build(ctx context.Context, plan Plan) (*migState, error) {
 				return nil, nil
 			}
 			return p, st.leave
-		}, plan.ShadowFraction, withShadowMetrics(s.sm), WithShadowTimeout(plan.ShadowTimeout),
-			WithShadowLogger(s.log.With("secondary", redact(plan.Secondary))))
+		}, plan.ShadowFraction, withShadowMetrics(s.sm), withShadowTimeout(plan.ShadowTimeout),
+			withShadowLogger(s.log.With("secondary", redact(plan.Secondary))))
 	}
 	s.reportQueues(plan, dir)
 	return st, nil
