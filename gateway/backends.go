@@ -12,6 +12,7 @@ import (
 	"tsgate/manage"
 	"tsgate/model"
 	"tsgate/query"
+	"tsgate/replicate"
 	"tsgate/translate/ast"
 	"tsgate/wire/arc"
 
@@ -68,7 +69,7 @@ func (a arcBackend) check(ctx context.Context, q arc.Query) (*guard.Statement, e
 // QueryArrow streams the embedded store's own Arrow output (Arc's path);
 // on any other backend ok is false and the API builds batches from Query.
 func (a arcBackend) QueryArrow(ctx context.Context, q arc.Query) (array.RecordReader, bool, error) {
-	sw, ok := a.p.Backend().(*switchable)
+	sw, ok := a.p.Backend().(*replicate.Switch)
 	if !ok {
 		return nil, false, nil
 	}
@@ -148,7 +149,7 @@ func (a arcBackend) Check(ctx context.Context, q arc.Query) error {
 // of the pipeline, and the current primary's own deletes.
 type manageEngine struct {
 	a  arcBackend
-	sw *switchable
+	sw *replicate.Switch
 }
 
 var _ manage.Engine = manageEngine{}

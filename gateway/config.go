@@ -49,7 +49,7 @@ type Config struct {
 
 // BackendConfig selects where data lives. An empty URL means the embedded
 // DuckDB store under DataDir. The write_* keys bound writes to a remote
-// backend (writeguard.go); the embedded store has its own group commit.
+// backend (replicate.WriteGuard); the embedded store has its own group commit.
 type BackendConfig struct {
 	URL string `toml:"url"`
 	// WriteBufferRows bounds the rows of writes in flight to the backend

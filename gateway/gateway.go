@@ -24,6 +24,7 @@ import (
 	"tsgate/guard"
 	"tsgate/manage"
 	"tsgate/query"
+	"tsgate/replicate"
 	"tsgate/wire/arc"
 	"tsgate/wire/console"
 )
@@ -36,8 +37,11 @@ type Gateway struct {
 	// another backend.
 	store   *duckdb.Store
 	backend dialects.Backend
-	// sw is backend as the switchable holder Reload swaps.
-	sw *switchable
+	// sw is backend as the replicate.Switch Reload swaps.
+	sw *replicate.Switch
+	// writeGuard bounds and retries writes to remote backends: the
+	// primary's (through sw) and memtrace's organizations'.
+	writeGuard *replicate.WriteGuard
 	// pipeline translates front ends' queries for the backend.
 	pipeline *query.Pipeline
 	// guard classifies every statement before it reaches an engine.
@@ -182,7 +186,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) 
 	}
 	reg.MustRegister(g.refused, g.open, g.pgErrors)
 	// The backend is switchable: [migration] may add a dual-written
-	// secondary and shadow reads, and a reload may swap them (migration.go).
+	// secondary and shadow reads, and a reload may swap them
+	// (replication.go, package replicate).
 	var adminOnly []string
 	if cfg.Memtrace.Listen != "" {
 		// Every organization's memories: only memtrace's own queries and
@@ -204,12 +209,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) 
 			return nil, err
 		}
 	}
-	sw, err := newSwitchable(ctx, cfg, log, reg, g.guard, g.local)
+	g.writeGuard = replicate.NewWriteGuard(writeLimits(cfg.Backend), reg)
+	sw, err := g.newSwitch(ctx, cfg, log, reg, g.writeGuard)
 	if err != nil {
 		return nil, err
 	}
 	undo = append(undo, func() { sw.Close() })
-	g.sw, g.backend, g.store = sw, sw, sw.pinStore(cfg.DataDir)
+	g.sw, g.backend, g.store = sw, sw, pinStore(sw, cfg.DataDir)
 	g.pipeline = query.New(sw, g.pipelineOptions()...)
 	arcOpts := []arc.Option{
 		arc.WithLogger(log),
@@ -290,8 +296,8 @@ func (g *Gateway) console() *console.Console {
 		Guard:  g.guard,
 		Schema: g.sw.Schema,
 		Live: func() console.Live {
-			st := g.sw.state()
-			return console.Live{Backend: st.primary.Name(), Generator: st.primary.Generator().Name(), AsWritten: st.identity}
+			b, asWritten := g.sw.Primary()
+			return console.Live{Backend: b.Name(), Generator: b.Generator().Name(), AsWritten: asWritten}
 		},
 		Baseline:     baseline,
 		ReportPath:   report,
@@ -417,13 +423,9 @@ func secureDir(dir string) error {
 // pipelineOptions are every pipeline's: the guard, and the local engine
 // when split plans are on.
 func (g *Gateway) pipelineOptions() []query.Option {
-	return pipelineOptions(g.guard, g.local)
-}
-
-func pipelineOptions(gd *guard.Guard, l *query.Local) []query.Option {
-	opts := []query.Option{query.WithGuard(gd)}
-	if l != nil {
-		opts = append(opts, query.WithLocal(l))
+	opts := []query.Option{query.WithGuard(g.guard)}
+	if g.local != nil {
+		opts = append(opts, query.WithLocal(g.local))
 	}
 	return opts
 }

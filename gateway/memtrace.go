@@ -20,6 +20,7 @@ import (
 	"tsgate/memtrace"
 	"tsgate/model"
 	"tsgate/query"
+	"tsgate/replicate"
 	"tsgate/translate"
 )
 
@@ -62,12 +63,15 @@ func (b memtraceBackend) Query(ctx context.Context, db, sql string) (model.Rows,
 // NativeArcSQL says whether the current primary runs Arc SQL as written
 // (the embedded store); memtrace then sends its list queries in DuckDB's
 // fastest form.
-func (b memtraceBackend) NativeArcSQL() bool { return b.g.sw.state().identity }
+func (b memtraceBackend) NativeArcSQL() bool {
+	_, asWritten := b.g.sw.Primary()
+	return asWritten
+}
 
 // TimePrecision is the current primary's: memtrace keeps an exact time
 // beside a coarser one.
 func (b memtraceBackend) TimePrecision() time.Duration {
-	return dialects.TimePrecision(b.g.sw.state().primary)
+	return dialects.TimePrecision(b.g.sw.Unwrap())
 }
 
 // HasColumn reads the current primary's schema.
@@ -93,7 +97,7 @@ func (b memtraceBackend) Ready(ctx context.Context) error { return b.g.backend.R
 type orgBackend struct {
 	b           dialects.Backend
 	p           *query.Pipeline
-	wg          *writeGuard
+	wg          *replicate.WriteGuard
 	measurement string
 }
 
@@ -209,7 +213,7 @@ func (o *orgTargets) backend(ctx context.Context, rawURL string) (*orgBackend, e
 		b.Close()
 		return prev, nil
 	}
-	be = &orgBackend{b: b, p: query.New(b, query.WithGuard(o.g.guard)), wg: o.g.sw.guard, measurement: o.g.cfg.Memtrace.Measurement}
+	be = &orgBackend{b: b, p: query.New(b, query.WithGuard(o.g.guard)), wg: o.g.writeGuard, measurement: o.g.cfg.Memtrace.Measurement}
 	o.open[rawURL] = be
 	return be, nil
 }

@@ -10,7 +10,7 @@ import (
 // primary follows it) and the migration knobs are applied; listeners,
 // auth and the rest keep their start-up values until a restart. A reload
 // that would make a secondary with undelivered batches the primary is
-// refused and the running configuration stays (see switchable.reload).
+// refused and the running configuration stays (see replicate.Switch.Reload).
 func (g *Gateway) Reload(ctx context.Context, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("reload: %w", err)
@@ -20,7 +20,7 @@ func (g *Gateway) Reload(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("reload: %w", err)
 	}
-	if err := g.sw.reload(ctx, plan); err != nil {
+	if err := g.sw.Reload(ctx, plan); err != nil {
 		return err
 	}
 	g.cfg.Migration, g.cfg.Backend = cfg.Migration, cfg.Backend

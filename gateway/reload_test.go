@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"tsgate/dialects/duckdb"
 	"tsgate/errs"
 	"tsgate/model"
 )
@@ -69,7 +70,7 @@ func TestReloadSwitchOver(t *testing.T) {
 	if err := g.Reload(ctx, swapped); err != nil {
 		t.Fatal(err)
 	}
-	if p := g.sw.state().plan.primary; !strings.HasSuffix(p, bDir) {
+	if p := g.sw.Plan().Primary; !strings.HasSuffix(p, bDir) {
 		t.Fatalf("primary after the swap is %s", p)
 	}
 	// B already holds A's writes: the old queue drained before the swap.
@@ -77,7 +78,7 @@ func TestReloadSwitchOver(t *testing.T) {
 		t.Fatalf("after the swap the new primary holds %s", got)
 	}
 	ts.write(t, "db", 10, 5)
-	if err := g.sw.state().dw.WaitEmpty(ctx); err != nil {
+	if err := g.sw.DualWriter().WaitEmpty(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got := ts.count(t, "db", "cpu"); got != `"data":[[15]]` {
@@ -90,7 +91,7 @@ func TestReloadSwitchOver(t *testing.T) {
 	if err := g.Reload(ctx, alone); err != nil {
 		t.Fatal(err)
 	}
-	if g.sw.state().dw != nil {
+	if g.sw.DualWriter() != nil {
 		t.Fatal("dual-writer still running without a secondary")
 	}
 	ts.write(t, "db", 15, 5)
@@ -129,11 +130,11 @@ func TestReloadRefusesUndeliveredSwap(t *testing.T) {
 	if errs.CodeOf(err) != errs.Timeout {
 		t.Fatalf("swap to a secondary with queued batches: err %v, want a Timeout refusal", err)
 	}
-	if g.sw.state().plan.secondary != down {
+	if g.sw.Plan().Secondary != down {
 		t.Fatal("refused reload changed the configuration")
 	}
 	ts.write(t, "db", 3, 2)
-	if n, _ := g.sw.state().dw.QueueDepth(); n != 2 {
+	if n, _ := g.sw.DualWriter().QueueDepth(); n != 2 {
 		t.Fatalf("queue depth %d after the refused reload, want 2 batches", n)
 	}
 
@@ -143,16 +144,25 @@ func TestReloadRefusesUndeliveredSwap(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts.write(t, "db", 5, 1)
-	if err := g.sw.state().dw.WaitEmpty(ctx); err != nil {
+	if err := g.sw.DualWriter().WaitEmpty(ctx); err != nil {
 		t.Fatal(err)
 	}
 	// Back to the down secondary: its two batches are still queued.
 	if err := g.Reload(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := g.sw.state().dw.QueueDepth(); n != 2 {
+	if n, _ := g.sw.DualWriter().QueueDepth(); n != 2 {
 		t.Fatalf("old secondary's queue resumed with %d batches, want 2", n)
 	}
+}
+
+func openStore(t testing.TB, dir string) *duckdb.Store {
+	t.Helper()
+	s, err := duckdb.Open(context.Background(), StorePath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func closedAddr(t *testing.T) string {

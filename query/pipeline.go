@@ -235,8 +235,8 @@ func storeOrder(cols []target.ColumnInfo) []target.ColumnInfo {
 }
 
 // ArcRouter is a backend that runs Arc SQL itself: the gateway's
-// switchable backend, whose current primary decides whether Arc SQL is
-// translated and whose shadow reads tee the rows.
+// backend, a replicate.Switch, whose current primary decides whether Arc
+// SQL is translated and whose shadow reads tee the rows.
 type ArcRouter interface {
 	QueryArc(ctx context.Context, db, sql string) (model.Rows, error)
 }

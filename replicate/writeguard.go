@@ -1,4 +1,4 @@
-package gateway
+package replicate
 
 import (
 	"container/list"
@@ -16,10 +16,11 @@ import (
 )
 
 // firstRetryWait is the backoff before a write's first retry; it doubles
-// up to backend.write_retry_max_wait.
+// up to WriteLimits.RetryMaxWait.
 const firstRetryWait = 100 * time.Millisecond
 
-// writeGuardMetrics are registered once per gateway.
+// writeGuardMetrics are registered once per WriteGuard, which the gateway
+// creates once: the collectors outlive reloads.
 type writeGuardMetrics struct {
 	inflight prometheus.Gauge
 	capacity prometheus.Gauge
@@ -44,7 +45,22 @@ func newWriteGuardMetrics(reg prometheus.Registerer) *writeGuardMetrics {
 	return m
 }
 
-// writeGuard sits between the front ends and a remote backend's Write.
+// WriteLimits bound a WriteGuard; the gateway fills them from its
+// backend.write_* settings (defaults applied there, where they are
+// documented).
+type WriteLimits struct {
+	// BufferRows bounds the rows of writes in flight.
+	BufferRows int64
+	// BufferWait is how long a write waits for room before it is refused.
+	BufferWait time.Duration
+	// Retries bounds the further attempts of a write whose backend was
+	// unavailable; 0 disables retries.
+	Retries int
+	// RetryMaxWait caps the backoff between attempts.
+	RetryMaxWait time.Duration
+}
+
+// WriteGuard sits between the front ends and a remote backend's Write.
 // It bounds the rows in flight (the buffer: a write waits at most
 // bufWait for room, else it is refused with 503 and nothing is sent) and
 // retries a write that failed with the backend unavailable, with
@@ -52,8 +68,10 @@ func newWriteGuardMetrics(reg prometheus.Registerer) *writeGuardMetrics {
 // request's deadline, and only where dialects.WriteRetrySafe says the
 // retry cannot store a row twice. Every write is answered: stored (204),
 // or an error that says what happened; none is dropped or queued beyond
-// the request that carries it.
-type writeGuard struct {
+// the request that carries it. It is exported because the gateway shares
+// one between the Switch and memtrace's per-organization backends, so
+// both count against one buffer.
+type WriteGuard struct {
 	buf      *rowBuffer
 	bufWait  time.Duration
 	retries  int
@@ -62,42 +80,33 @@ type writeGuard struct {
 	firstTry time.Duration
 }
 
-func newWriteGuard(cfg BackendConfig, m *writeGuardMetrics) *writeGuard {
-	if m == nil {
-		m = newWriteGuardMetrics(nil)
-	}
-	// A Config built by hand (not from Default) gets the defaults, not a
-	// buffer of no rows.
-	def := Default().Backend
-	if cfg.WriteBufferRows <= 0 {
-		cfg.WriteBufferRows = def.WriteBufferRows
-	}
-	if cfg.WriteRetryMaxWait.Duration <= 0 {
-		cfg.WriteRetryMaxWait = def.WriteRetryMaxWait
-	}
-	m.capacity.Set(float64(cfg.WriteBufferRows))
-	return &writeGuard{
-		buf:      newRowBuffer(cfg.WriteBufferRows, m.inflight),
-		bufWait:  cfg.WriteBufferWait.Duration,
-		retries:  cfg.WriteRetries,
-		maxWait:  cfg.WriteRetryMaxWait.Duration,
+// NewWriteGuard registers the tsgate_backend_write_* metrics on reg (nil:
+// unregistered) and bounds writes by l.
+func NewWriteGuard(l WriteLimits, reg prometheus.Registerer) *WriteGuard {
+	m := newWriteGuardMetrics(reg)
+	m.capacity.Set(float64(l.BufferRows))
+	return &WriteGuard{
+		buf:      newRowBuffer(l.BufferRows, m.inflight),
+		bufWait:  l.BufferWait,
+		retries:  l.Retries,
+		maxWait:  l.RetryMaxWait,
 		m:        m,
 		firstTry: firstRetryWait,
 	}
+}
+
+// observe makes backend's series exist at zero, so a dashboard shows no
+// retries rather than no data.
+func (g *WriteGuard) observe(backend string) {
+	g.m.retries.WithLabelValues(backend)
+	g.m.full.WithLabelValues(backend)
 }
 
 // Write admits b's rows to the buffer, runs write (backend's Write,
 // possibly through a dual-writer) and retries it as described above.
 // backend is the backend the rows go to: its name labels metrics and
 // errors, its capabilities decide retries.
-// observe makes backend's series exist at zero, so a dashboard shows no
-// retries rather than no data.
-func (g *writeGuard) observe(backend string) {
-	g.m.retries.WithLabelValues(backend)
-	g.m.full.WithLabelValues(backend)
-}
-
-func (g *writeGuard) Write(ctx context.Context, backend dialects.Backend, b *model.Batch,
+func (g *WriteGuard) Write(ctx context.Context, backend dialects.Backend, b *model.Batch,
 	write func(context.Context) (model.WriteResult, error)) (model.WriteResult, error) {
 	name := backend.Name()
 	n, err := g.buf.acquire(ctx, int64(b.Rows()), g.bufWait)

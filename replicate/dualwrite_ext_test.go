@@ -1,4 +1,4 @@
-package gateway_test
+package replicate_test
 
 import (
 	"context"
@@ -18,15 +18,15 @@ import (
 	"tsgate/dialects/backendkit/kittest"
 	"tsgate/dialects/duckdb"
 	"tsgate/dialects/registry"
-	"tsgate/gateway"
 	"tsgate/migrate"
 	"tsgate/model"
 	"tsgate/query"
+	"tsgate/replicate"
 )
 
 func store(t testing.TB, dir string) *duckdb.Store {
 	t.Helper()
-	s, err := duckdb.Open(context.Background(), gateway.StorePath(dir))
+	s, err := duckdb.Open(context.Background(), filepath.Join(dir, "tsgate.duckdb"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,8 +101,8 @@ func TestDualWriteEveryWriteReachesSecondary(t *testing.T) {
 	prim, sec := duckdb.NewBackend(ps), duckdb.NewBackend(ss)
 	defer prim.Close()
 	defer sec.Close()
-	dw, err := gateway.NewDualWriter(prim, func(context.Context) (dialects.Backend, error) { return sec, nil },
-		filepath.Join(t.TempDir(), "q"), 0, gateway.WithBackoff(time.Millisecond, 10*time.Millisecond))
+	dw, err := replicate.NewDualWriter(prim, func(context.Context) (dialects.Backend, error) { return sec, nil },
+		filepath.Join(t.TempDir(), "q"), 0, replicate.WithBackoff(time.Millisecond, 10*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,8 +182,8 @@ func TestDualWriteSecondaryDownThenBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	dw, err := gateway.NewDualWriter(noClose{prim}, func(context.Context) (dialects.Backend, error) { return down, nil }, qdir, 0,
-		gateway.WithBackoff(time.Millisecond, 20*time.Millisecond), gateway.WithDualMetrics(reg))
+	dw, err := replicate.NewDualWriter(noClose{prim}, func(context.Context) (dialects.Backend, error) { return down, nil }, qdir, 0,
+		replicate.WithBackoff(time.Millisecond, 20*time.Millisecond), replicate.WithDualMetrics(reg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +210,7 @@ func TestDualWriteSecondaryDownThenBack(t *testing.T) {
 	}
 	sec := duckdb.NewBackend(store(t, t.TempDir()))
 	defer sec.Close()
-	dw2, err := gateway.NewDualWriter(noClose{prim}, func(context.Context) (dialects.Backend, error) { return noClose{sec}, nil }, qdir, 0)
+	dw2, err := replicate.NewDualWriter(noClose{prim}, func(context.Context) (dialects.Backend, error) { return noClose{sec}, nil }, qdir, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,8 +295,8 @@ func TestDualWriteInfluxSecondaryDownThenBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	prim := duckdb.NewBackend(store(t, t.TempDir()))
-	dw, err := gateway.NewDualWriter(prim, func(context.Context) (dialects.Backend, error) { return sec, nil },
-		filepath.Join(t.TempDir(), "q"), 0, gateway.WithBackoff(10*time.Millisecond, 200*time.Millisecond))
+	dw, err := replicate.NewDualWriter(prim, func(context.Context) (dialects.Backend, error) { return sec, nil },
+		filepath.Join(t.TempDir(), "q"), 0, replicate.WithBackoff(10*time.Millisecond, 200*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}

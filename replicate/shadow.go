@@ -1,4 +1,4 @@
-package gateway
+package replicate
 
 import (
 	"context"
@@ -19,11 +19,11 @@ import (
 // Shadow-read outcomes, the values of tsgate_shadow_reads_total's result
 // label.
 const (
-	ShadowMatch    = "match"
-	ShadowMismatch = "mismatch"
-	ShadowError    = "error"
-	ShadowRefused  = "refused" // the secondary's translator refuses the query
-	ShadowSkipped  = "skipped" // result too large to tee, client stopped early, or too many in flight
+	shadowMatch    = "match"
+	shadowMismatch = "mismatch"
+	shadowError    = "error"
+	shadowRefused  = "refused" // the secondary's translator refuses the query
+	shadowSkipped  = "skipped" // result too large to tee, client stopped early, or too many in flight
 )
 
 type shadowMetrics struct {
@@ -35,7 +35,7 @@ func newShadowMetrics(reg prometheus.Registerer) *shadowMetrics {
 		Name: "tsgate_shadow_reads_total",
 		Help: "Queries also run on the migration secondary, by comparison outcome.",
 	}, []string{"result"})}
-	for _, r := range []string{ShadowMatch, ShadowMismatch, ShadowError, ShadowRefused, ShadowSkipped} {
+	for _, r := range []string{shadowMatch, shadowMismatch, shadowError, shadowRefused, shadowSkipped} {
 		m.reads.WithLabelValues(r)
 	}
 	if reg != nil {
@@ -47,7 +47,9 @@ func newShadowMetrics(reg prometheus.Registerer) *shadowMetrics {
 // Shadow runs a fraction of Arc SQL queries on a secondary as well and
 // compares its rows with the primary's by the conformance rules. The
 // primary's rows stream to the client untouched; a bounded copy is kept
-// for the comparison, which runs in the background.
+// for the comparison, which runs in the background. Only the Switch
+// builds one; the type is exported for Switch.Shadow's callers, which Wait
+// for the comparisons in flight.
 type Shadow struct {
 	secondary func() (*query.Pipeline, func())
 	fraction  float64
@@ -64,31 +66,26 @@ type Shadow struct {
 	done func(result string)
 }
 
-// ShadowOption configures a Shadow.
-type ShadowOption func(*Shadow)
+// shadowOption configures a Shadow.
+type shadowOption func(*Shadow)
 
-// WithShadowTimeout bounds the secondary's query (default 30 s).
-func WithShadowTimeout(d time.Duration) ShadowOption { return func(s *Shadow) { s.timeout = d } }
+// withShadowTimeout bounds the secondary's query (default 30 s).
+func withShadowTimeout(d time.Duration) shadowOption { return func(s *Shadow) { s.timeout = d } }
 
-// WithShadowMaxRows bounds the tee'd copy of the primary's rows (default
+// withShadowMaxRows bounds the tee'd copy of the primary's rows (default
 // 100,000); larger results are counted as skipped.
-func WithShadowMaxRows(n int) ShadowOption { return func(s *Shadow) { s.maxRows = n } }
+func withShadowMaxRows(n int) shadowOption { return func(s *Shadow) { s.maxRows = n } }
 
-// WithShadowLogger sets the logger mismatches go to.
-func WithShadowLogger(l *slog.Logger) ShadowOption { return func(s *Shadow) { s.log = l } }
+// withShadowLogger sets the logger mismatches go to.
+func withShadowLogger(l *slog.Logger) shadowOption { return func(s *Shadow) { s.log = l } }
 
-// WithShadowMetrics registers tsgate_shadow_reads_total on reg.
-func WithShadowMetrics(reg prometheus.Registerer) ShadowOption {
-	return func(s *Shadow) { s.m = newShadowMetrics(reg) }
-}
+func withShadowMetrics(m *shadowMetrics) shadowOption { return func(s *Shadow) { s.m = m } }
 
-func withShadowMetrics(m *shadowMetrics) ShadowOption { return func(s *Shadow) { s.m = m } }
-
-// NewShadow shadows fraction (0..1) of queries onto the pipeline
+// newShadow shadows fraction (0..1) of queries onto the pipeline
 // secondary returns (nil when the secondary is not available yet, which
 // counts as an error) with a release function called once that query is
 // done with it.
-func NewShadow(secondary func() (*query.Pipeline, func()), fraction float64, opts ...ShadowOption) *Shadow {
+func newShadow(secondary func() (*query.Pipeline, func()), fraction float64, opts ...shadowOption) *Shadow {
 	s := &Shadow{
 		secondary: secondary, fraction: fraction, timeout: 30 * time.Second, maxRows: 100_000,
 		log: slog.New(slog.DiscardHandler), rules: conformance.DefaultRules(), slots: make(chan struct{}, 4),
@@ -116,7 +113,7 @@ func (s *Shadow) Wrap(ctx context.Context, db, sql string, primary func(context.
 	select {
 	case s.slots <- struct{}{}:
 	default:
-		s.record(ShadowSkipped)
+		s.record(shadowSkipped)
 		return primary(ctx)
 	}
 	sec := make(chan shadowResult, 1)
@@ -135,7 +132,7 @@ func (s *Shadow) Wrap(ctx context.Context, db, sql string, primary func(context.
 			<-sec
 			cancel()
 			<-s.slots
-			s.record(ShadowSkipped)
+			s.record(shadowSkipped)
 		}()
 		return nil, err
 	}
@@ -188,12 +185,12 @@ func (s *Shadow) runSecondary(ctx context.Context, db, sql string) shadowResult 
 func (s *Shadow) compare(db, sql string, t *teeRows, complete bool, r shadowResult) {
 	switch {
 	case !complete || t.over:
-		s.record(ShadowSkipped)
+		s.record(shadowSkipped)
 	case r.err != nil && errs.CodeOf(r.err) == errs.Unsupported:
-		s.record(ShadowRefused)
+		s.record(shadowRefused)
 		s.log.Debug("shadow read refused by the secondary's translator", "db", db, "query", sql, "err", r.err)
 	case r.err != nil:
-		s.record(ShadowError)
+		s.record(shadowError)
 		s.log.Warn("shadow read failed on the secondary", "db", db, "query", sql, "secondary_query", r.text, "err", r.err)
 	default:
 		want := &conformance.Result{Rows: t.rows}
@@ -201,12 +198,12 @@ func (s *Shadow) compare(db, sql string, t *teeRows, complete bool, r shadowResu
 			want.Columns = append(want.Columns, c.Name)
 		}
 		if d := s.rules.Compare(want, r.res, conformance.Ordered(sql)); d != "" {
-			s.record(ShadowMismatch)
+			s.record(shadowMismatch)
 			s.log.Warn("shadow read mismatch: the secondary answers differently", "db", db,
 				"query", sql, "secondary_query", r.text, "difference", d)
 			return
 		}
-		s.record(ShadowMatch)
+		s.record(shadowMatch)
 	}
 }
 

@@ -1,4 +1,4 @@
-package gateway
+package replicate
 
 import (
 	"encoding/binary"
@@ -46,9 +46,9 @@ const (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// ErrQueueFull is returned by Append when the record would take the queue
+// errQueueFull is returned by Append when the record would take the queue
 // past its byte bound.
-var ErrQueueFull = errs.New(errs.TooLarge, "dual-write queue is full")
+var errQueueFull = errs.New(errs.TooLarge, "dual-write queue is full")
 
 // queueRecord locates one unacknowledged record.
 type queueRecord struct {
@@ -267,7 +267,7 @@ func (q *queue) roll(id uint64) error {
 	return nil
 }
 
-// Append adds payload durably. Past maxBytes it returns ErrQueueFull and
+// Append adds payload durably. Past maxBytes it returns errQueueFull and
 // writes nothing.
 func (q *queue) Append(payload []byte, now time.Time) error {
 	q.mu.Lock()
@@ -277,7 +277,7 @@ func (q *queue) Append(payload []byte, now time.Time) error {
 	}
 	size := int64(recordHeader + len(payload))
 	if q.maxBytes > 0 && q.bytes+size > q.maxBytes {
-		return ErrQueueFull
+		return errQueueFull
 	}
 	if q.activeSz > 0 && q.activeSz+size > q.segSize {
 		if err := q.roll(q.activeID + 1); err != nil {

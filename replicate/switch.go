@@ -1,4 +1,4 @@
-package gateway
+package replicate
 
 import (
 	"context"
@@ -20,85 +20,44 @@ import (
 
 	"tsgate/dialects"
 	"tsgate/dialects/duckdb"
-	"tsgate/dialects/registry"
 	"tsgate/errs"
-	"tsgate/guard"
 	"tsgate/model"
 	"tsgate/query"
 	"tsgate/translate/ast"
 	"tsgate/translate/target"
 )
 
-// embeddedPrefix names the embedded store in a data directory wherever a
-// backend URL is expected (migration.primary/secondary, tsgate migrate).
-const embeddedPrefix = "embedded:"
+// EmbeddedPrefix names the embedded store in a data directory wherever a
+// backend spec is expected (migration.primary/secondary, tsgate migrate).
+// Exported because the gateway resolves such specs to absolute ones and
+// opens them; here it only keeps redact from parsing one as a URL.
+const EmbeddedPrefix = "embedded:"
 
-// migrationPlan is what the gateway runs, resolved from Config: normalized
-// backend specs and the migration knobs.
-type migrationPlan struct {
-	primary, secondary string
-	queueDir           string
-	queueMax           int64
-	shadowFraction     float64
-	shadowTimeout      time.Duration
-	drainTimeout       time.Duration
-}
-
-// normalizeSpec turns embedded: and embedded:DIR into embedded:<absolute
-// DIR>, so one store is one spec however it was written.
-func normalizeSpec(spec, dataDir string) (string, error) {
-	dir, ok := strings.CutPrefix(spec, embeddedPrefix)
-	if !ok {
-		return spec, nil
-	}
-	if dir == "" {
-		dir = dataDir
-	}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return "", err
-	}
-	return embeddedPrefix + abs, nil
-}
-
-func planFor(cfg Config) (migrationPlan, error) {
-	m := cfg.Migration
-	p := migrationPlan{queueDir: m.QueueDir, queueMax: m.QueueMaxBytes, shadowFraction: m.ShadowFraction,
-		shadowTimeout: m.ShadowTimeout.Duration, drainTimeout: m.DrainTimeout.Duration}
-	primary := m.Primary
-	if primary == "" {
-		primary = cfg.Backend.URL
-	}
-	if primary == "" {
-		primary = embeddedPrefix
-	}
-	var err error
-	if p.primary, err = normalizeSpec(primary, cfg.DataDir); err != nil {
-		return p, err
-	}
-	if m.Secondary != "" {
-		if p.secondary, err = normalizeSpec(m.Secondary, cfg.DataDir); err != nil {
-			return p, err
-		}
-		if p.secondary == p.primary {
-			return p, errs.New(errs.Invalid, "migration.secondary is the primary backend")
-		}
-	}
-	if p.queueDir == "" {
-		p.queueDir = filepath.Join(cfg.DataDir, "dualwrite")
-	}
-	if p.shadowTimeout <= 0 {
-		p.shadowTimeout = 30 * time.Second
-	}
-	if p.drainTimeout <= 0 {
-		p.drainTimeout = 30 * time.Second
-	}
-	return p, nil
+// Plan is what a Switch serves: normalized backend specs (one backend,
+// one spec: the gateway resolves embedded:DIR to an absolute directory)
+// and the migration's knobs. Two equal Plans are the same configuration,
+// which a reload leaves alone.
+type Plan struct {
+	// Primary answers every client. Secondary, when not empty, is
+	// dual-written and shadow-read.
+	Primary, Secondary string
+	// QueueDir holds the dual-write queues, one per secondary.
+	QueueDir string
+	// QueueMaxBytes bounds a queue on disk (0: unbounded).
+	QueueMaxBytes int64
+	// ShadowFraction (0..1) of Arc SQL queries also run on the secondary.
+	ShadowFraction float64
+	// ShadowTimeout bounds a shadow query, and opening the secondary for
+	// one.
+	ShadowTimeout time.Duration
+	// DrainTimeout bounds how long a reload that makes the secondary the
+	// primary waits for its queue to empty.
+	DrainTimeout time.Duration
 }
 
 // redact is a spec fit for logs: no credentials, no query parameters.
 func redact(spec string) string {
-	if strings.HasPrefix(spec, embeddedPrefix) {
+	if strings.HasPrefix(spec, EmbeddedPrefix) {
 		return spec
 	}
 	u, err := url.Parse(spec)
@@ -128,9 +87,10 @@ type sharedBackend struct {
 // backendPool opens each spec once and closes it when its last user is
 // gone (the embedded store is opened by one process handle only).
 type backendPool struct {
-	mu     sync.Mutex
-	open   map[string]*sharedBackend
-	duckdb []duckdb.Option
+	mu   sync.Mutex
+	open map[string]*sharedBackend
+	// opener is Options.Open.
+	opener func(ctx context.Context, spec string) (dialects.Backend, bool, error)
 }
 
 func (p *backendPool) acquire(ctx context.Context, spec string) (dialects.Backend, bool, func(), error) {
@@ -138,23 +98,11 @@ func (p *backendPool) acquire(ctx context.Context, spec string) (dialects.Backen
 	defer p.mu.Unlock()
 	sb, ok := p.open[spec]
 	if !ok {
-		sb = &sharedBackend{}
-		if dir, ok := strings.CutPrefix(spec, embeddedPrefix); ok {
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return nil, false, nil, fmt.Errorf("data directory: %w", err)
-			}
-			s, err := duckdb.Open(ctx, StorePath(dir), p.duckdb...)
-			if err != nil {
-				return nil, false, nil, err
-			}
-			sb.b, sb.identity = duckdb.NewBackend(s), true
-		} else {
-			b, err := registry.Open(ctx, spec)
-			if err != nil {
-				return nil, false, nil, err
-			}
-			sb.b = b
+		b, identity, err := p.opener(ctx, spec)
+		if err != nil {
+			return nil, false, nil, err
 		}
+		sb = &sharedBackend{b: b, identity: identity}
 		p.open[spec] = sb
 	}
 	sb.refs++
@@ -190,14 +138,15 @@ func (p *backendPool) closeAll() error {
 // migState is one configuration's backends: what the gateway serves from
 // between two reloads.
 type migState struct {
-	// gen numbers the states a gateway went through: schema versions
-	// are mixed with it (see switchable.Schema).
+	// gen numbers the states a Switch went through: schema versions
+	// are mixed with it (see Switch.Schema).
 	gen      uint64
-	plan     migrationPlan
+	plan     Plan
 	primary  dialects.Backend
 	identity bool
-	qg       *guard.Guard
-	local    *query.Local
+	// pipeline are the options every pipeline over this state's
+	// backends is built with.
+	pipeline []query.Option
 	// writer is the DualWriter when a secondary is configured, else the
 	// primary.
 	writer       dialects.Backend
@@ -251,33 +200,32 @@ func (st *migState) secondaryPipeline() *query.Pipeline {
 	if p := st.secPipe.Load(); p != nil {
 		return p
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), st.plan.shadowTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), st.plan.ShadowTimeout)
 	defer cancel()
-	sec, err := st.dw.Secondary(ctx)
+	sec, err := st.dw.secondaryBackend(ctx)
 	if err != nil {
 		return nil
 	}
-	p := query.New(sec, pipelineOptions(st.qg, st.local)...)
+	p := query.New(sec, st.pipeline...)
 	st.secPipe.CompareAndSwap(nil, p)
 	return st.secPipe.Load()
 }
 
-// switchable is the gateway's backend: the current migState behind an
+// Switch is the gateway's backend: the current migState behind an
 // atomic pointer, swapped by Reload without a restart. Every front end
 // goes through it.
-type switchable struct {
+type Switch struct {
 	cur  atomic.Pointer[migState]
 	gens atomic.Uint64
 	pool *backendPool
 	log  *slog.Logger
 	dm   *dualMetrics
 	sm   *shadowMetrics
-	// guard bounds and retries writes to a remote primary (writeguard.go).
-	guard *writeGuard
-	// qg classifies every query before it reaches an engine; local
-	// finishes split plans (nil: off).
-	qg    *guard.Guard
-	local *query.Local
+	// guard bounds and retries writes to a remote primary.
+	guard *WriteGuard
+	// pipeline are every pipeline's options (the SQL guard, the local
+	// engine for split plans).
+	pipeline []query.Option
 	// writes pauses writes while a reload hands the secondary's role
 	// over, so no write lands on a state being stopped.
 	writes   sync.RWMutex
@@ -286,31 +234,32 @@ type switchable struct {
 	closed   bool
 }
 
-var _ dialects.Backend = (*switchable)(nil)
+var _ dialects.Backend = (*Switch)(nil)
 
-func newSwitchable(ctx context.Context, cfg Config, log *slog.Logger, reg prometheus.Registerer, g *guard.Guard, l *query.Local) (*switchable, error) {
-	plan, err := planFor(cfg)
-	if err != nil {
-		return nil, err
-	}
-	opts := []duckdb.Option{duckdb.WithGuard(g)}
-	if cfg.DuckDB.Threads > 0 {
-		opts = append(opts, duckdb.WithThreads(cfg.DuckDB.Threads))
-	}
-	if cfg.DuckDB.MemoryLimit != "" {
-		opts = append(opts, duckdb.WithMemoryLimit(cfg.DuckDB.MemoryLimit))
-	}
-	if cfg.Ingest.Durability == "buffer" {
-		opts = append(opts, duckdb.WithBuffer(cfg.Ingest.BufferRows, cfg.Ingest.BufferAge.Duration, func(db string, rows int, err error) {
-			log.Error("buffered write lost: the engine refused it after it was acknowledged", "db", db, "rows", rows, "err", err)
-		}))
-	}
-	s := &switchable{
-		pool: &backendPool{open: map[string]*sharedBackend{}, duckdb: opts},
-		log:  log, dm: newDualMetrics(reg), sm: newShadowMetrics(reg),
-		guard: newWriteGuard(cfg.Backend, newWriteGuardMetrics(reg)),
-		qg:    g,
-		local: l,
+// Options are what a Switch needs from the gateway besides its Plan.
+type Options struct {
+	// Open opens a backend spec of a Plan; identity reports a backend
+	// that runs Arc SQL as written (the embedded store). Each spec is
+	// opened once and closed when no state uses it any more.
+	Open func(ctx context.Context, spec string) (b dialects.Backend, identity bool, err error)
+	// Pipeline are the options of every query pipeline the Switch builds.
+	Pipeline []query.Option
+	// WriteGuard bounds and retries writes to a remote primary.
+	WriteGuard *WriteGuard
+	// Log receives the dual-writer's, shadow reads' and reloads' records.
+	Log *slog.Logger
+	// Registerer gets the tsgate_dualwrite_* and tsgate_shadow_* metrics
+	// (nil: unregistered).
+	Registerer prometheus.Registerer
+}
+
+// New opens plan's backends and starts its dual-writer.
+func New(ctx context.Context, plan Plan, o Options) (*Switch, error) {
+	s := &Switch{
+		pool: &backendPool{open: map[string]*sharedBackend{}, opener: o.Open},
+		log:  o.Log, dm: newDualMetrics(o.Registerer), sm: newShadowMetrics(o.Registerer),
+		guard:    o.WriteGuard,
+		pipeline: o.Pipeline,
 	}
 	st, err := s.build(ctx, plan)
 	if err != nil {
@@ -320,12 +269,11 @@ func newSwitchable(ctx context.Context, cfg Config, log *slog.Logger, reg promet
 	return s, nil
 }
 
-// pinStore keeps the data directory's embedded store open for the
-// gateway's lifetime when it is the primary at start (pg wire's catalog
-// reads it directly) and returns it, else nil.
-func (s *switchable) pinStore(dataDir string) *duckdb.Store {
-	spec, err := normalizeSpec(embeddedPrefix, dataDir)
-	if err != nil || s.state().plan.primary != spec {
+// Pin keeps spec's backend open for the Switch's lifetime when it is the
+// current primary and returns it, else nil: pg wire's catalog reads the
+// embedded store directly, whatever reloads do later.
+func (s *Switch) Pin(spec string) dialects.Backend {
+	if s.state().plan.Primary != spec {
 		return nil
 	}
 	s.pool.mu.Lock()
@@ -335,21 +283,21 @@ func (s *switchable) pinStore(dataDir string) *duckdb.Store {
 		return nil
 	}
 	sb.pinned = true
-	return sb.b.(*duckdb.Backend).Store()
+	return sb.b
 }
 
 // build opens a plan's backends and dual-writer.
-func (s *switchable) build(ctx context.Context, plan migrationPlan) (*migState, error) {
-	prim, identity, rel, err := s.pool.acquire(ctx, plan.primary)
+func (s *Switch) build(ctx context.Context, plan Plan) (*migState, error) {
+	prim, identity, rel, err := s.pool.acquire(ctx, plan.Primary)
 	if err != nil {
 		return nil, err
 	}
-	st := &migState{gen: s.gens.Add(1), plan: plan, primary: prim, identity: identity, qg: s.qg, local: s.local, writer: prim, relPrimary: rel, drained: make(chan struct{})}
-	st.pipe = query.New(prim, pipelineOptions(s.qg, s.local)...)
+	st := &migState{gen: s.gens.Add(1), plan: plan, primary: prim, identity: identity, pipeline: s.pipeline, writer: prim, relPrimary: rel, drained: make(chan struct{})}
+	st.pipe = query.New(prim, s.pipeline...)
 	if !identity {
 		s.guard.observe(prim.Name())
 	}
-	if plan.secondary == "" {
+	if plan.Secondary == "" {
 		s.dm.depth.Set(0)
 		s.dm.bytes.Set(0)
 		s.dm.lag.Set(0)
@@ -357,25 +305,25 @@ func (s *switchable) build(ctx context.Context, plan migrationPlan) (*migState, 
 		s.reportQueues(plan, "")
 		return st, nil
 	}
-	dir := queueDirFor(plan.queueDir, plan.secondary)
+	dir := queueDirFor(plan.QueueDir, plan.Secondary)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		rel()
 		return nil, fmt.Errorf("dual-write queue directory: %w", err)
 	}
 	// For an operator looking at the directory: which secondary it feeds.
-	_ = os.WriteFile(filepath.Join(dir, "secondary.txt"), []byte(redact(plan.secondary)+"\n"), 0o600)
+	_ = os.WriteFile(filepath.Join(dir, "secondary.txt"), []byte(redact(plan.Secondary)+"\n"), 0o600)
 	open := func(ctx context.Context) (dialects.Backend, error) {
-		b, _, release, err := s.pool.acquire(ctx, plan.secondary)
+		b, _, release, err := s.pool.acquire(ctx, plan.Secondary)
 		if err != nil {
 			return nil, err
 		}
 		st.relSecondary.Store(&release)
 		return b, nil
 	}
-	st.dw, err = NewDualWriter(prim, open, dir, plan.queueMax,
+	st.dw, err = NewDualWriter(prim, open, dir, plan.QueueMaxBytes,
 		withDualMetrics(s.dm),
-		WithDualLogger(s.log.With("secondary", redact(plan.secondary))),
-		WithSecondaryRelease(func() {
+		withDualLogger(s.log.With("secondary", redact(plan.Secondary))),
+		withSecondaryRelease(func() {
 			if r := st.relSecondary.Load(); r != nil {
 				(*r)()
 			}
@@ -385,8 +333,8 @@ func (s *switchable) build(ctx context.Context, plan migrationPlan) (*migState, 
 		return nil, err
 	}
 	st.writer = st.dw
-	if plan.shadowFraction > 0 {
-		st.shadow = NewShadow(func() (*query.Pipeline, func()) {
+	if plan.ShadowFraction > 0 {
+		st.shadow = newShadow(func() (*query.Pipeline, func()) {
 			if !st.enter() {
 				return nil, nil
 			}
@@ -396,8 +344,8 @@ func (s *switchable) build(ctx context.Context, plan migrationPlan) (*migState, 
 				return nil, nil
 			}
 			return p, st.leave
-		}, plan.shadowFraction, withShadowMetrics(s.sm), WithShadowTimeout(plan.shadowTimeout),
-			WithShadowLogger(s.log.With("secondary", redact(plan.secondary))))
+		}, plan.ShadowFraction, withShadowMetrics(s.sm), withShadowTimeout(plan.ShadowTimeout),
+			withShadowLogger(s.log.With("secondary", redact(plan.Secondary))))
 	}
 	s.reportQueues(plan, dir)
 	return st, nil
@@ -406,13 +354,13 @@ func (s *switchable) build(ctx context.Context, plan migrationPlan) (*migState, 
 // reportQueues warns about queues of secondaries no longer configured
 // that still hold batches: they are kept, and delivered when that
 // secondary is configured again.
-func (s *switchable) reportQueues(plan migrationPlan, current string) {
-	ents, err := os.ReadDir(plan.queueDir)
+func (s *Switch) reportQueues(plan Plan, current string) {
+	ents, err := os.ReadDir(plan.QueueDir)
 	if err != nil {
 		return
 	}
 	for _, e := range ents {
-		dir := filepath.Join(plan.queueDir, e.Name())
+		dir := filepath.Join(plan.QueueDir, e.Name())
 		if !e.IsDir() || dir == current {
 			continue
 		}
@@ -431,7 +379,7 @@ func (s *switchable) reportQueues(plan migrationPlan, current string) {
 	}
 }
 
-// reload applies a new plan: writes pause, the old dual-writer stops
+// Reload applies a new plan: writes pause, the old dual-writer stops
 // (its queue stays on disk, reopened by the new one when the secondary is
 // unchanged) and the new state is swapped in; reads in flight finish on
 // the old state, whose backends are released once it drained. When the
@@ -439,7 +387,7 @@ func (s *switchable) reportQueues(plan migrationPlan, current string) {
 // drain_timeout) and it must not be diverged, else the reload is refused
 // and the old configuration stays: switching to a primary that misses
 // acknowledged writes would lose them from the clients' view.
-func (s *switchable) reload(ctx context.Context, plan migrationPlan) error {
+func (s *Switch) Reload(ctx context.Context, plan Plan) error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
 	if s.closed {
@@ -451,11 +399,11 @@ func (s *switchable) reload(ctx context.Context, plan migrationPlan) error {
 	}
 	s.writes.Lock()
 	defer s.writes.Unlock()
-	if old.dw != nil && plan.primary == old.plan.secondary {
+	if old.dw != nil && plan.Primary == old.plan.Secondary {
 		if old.dw.Diverged() {
 			return errs.New(errs.Conflict, "migration: the secondary is marked diverged (it missed batches); backfill the gap and delete the DIVERGED marker before making it the primary")
 		}
-		dctx, cancel := context.WithTimeout(ctx, plan.drainTimeout)
+		dctx, cancel := context.WithTimeout(ctx, plan.DrainTimeout)
 		err := old.dw.WaitEmpty(dctx)
 		cancel()
 		if err != nil {
@@ -479,12 +427,12 @@ func (s *switchable) reload(ctx context.Context, plan migrationPlan) error {
 	}
 	s.cur.Store(st)
 	s.retire(old)
-	s.log.Info("migration: backends switched", "primary", redact(plan.primary), "secondary", redact(plan.secondary),
-		"shadow_fraction", plan.shadowFraction)
+	s.log.Info("migration: backends switched", "primary", redact(plan.Primary), "secondary", redact(plan.Secondary),
+		"shadow_fraction", plan.ShadowFraction)
 	return nil
 }
 
-func (s *switchable) retire(st *migState) {
+func (s *Switch) retire(st *migState) {
 	s.retiring.Add(1)
 	go func() {
 		defer s.retiring.Done()
@@ -493,7 +441,7 @@ func (s *switchable) retire(st *migState) {
 }
 
 // acquire is the current state, entered; the caller leaves it.
-func (s *switchable) acquire() *migState {
+func (s *Switch) acquire() *migState {
 	for {
 		st := s.cur.Load()
 		if st.enter() {
@@ -502,14 +450,34 @@ func (s *switchable) acquire() *migState {
 	}
 }
 
-func (s *switchable) state() *migState { return s.cur.Load() }
+func (s *Switch) state() *migState { return s.cur.Load() }
 
-func (s *switchable) Name() string                { return s.state().primary.Name() }
-func (s *switchable) Generator() target.Generator { return s.state().primary.Generator() }
+// Primary is the current primary and whether it runs Arc SQL as written,
+// read together so a reload between two calls cannot mix two states (the
+// console and memtrace describe the backend by both).
+func (s *Switch) Primary() (b dialects.Backend, asWritten bool) {
+	st := s.state()
+	return st.primary, st.identity
+}
+
+// Plan is the configuration being served: the last one a reload applied.
+func (s *Switch) Plan() Plan { return s.state().plan }
+
+// DualWriter is the current dual-writer, nil without a secondary: a
+// caller that must know the secondary caught up waits on it (WaitEmpty)
+// or reads its depth.
+func (s *Switch) DualWriter() *DualWriter { return s.state().dw }
+
+// Shadow is the current shadow reader, nil when shadow reads are off:
+// Wait lets a caller see the comparisons in flight counted.
+func (s *Switch) Shadow() *Shadow { return s.state().shadow }
+
+func (s *Switch) Name() string                { return s.state().primary.Name() }
+func (s *Switch) Generator() target.Generator { return s.state().primary.Generator() }
 
 // Unwrap is the current primary, whose capabilities the gateway uses.
-func (s *switchable) Unwrap() dialects.Backend { return s.state().primary }
-func (s *switchable) Schema(db string) target.Schema {
+func (s *Switch) Unwrap() dialects.Backend { return s.state().primary }
+func (s *Switch) Schema(db string) target.Schema {
 	st := s.state()
 	inner := st.primary.Schema(db)
 	if inner == nil {
@@ -545,7 +513,7 @@ func splitmix64(x uint64) uint64 {
 	return x ^ x>>31
 }
 
-func (s *switchable) Query(ctx context.Context, db, text string) (model.Rows, error) {
+func (s *Switch) Query(ctx context.Context, db, text string) (model.Rows, error) {
 	st := s.acquire()
 	rows, err := st.primary.Query(ctx, db, text)
 	return held(st, rows, err)
@@ -553,7 +521,7 @@ func (s *switchable) Query(ctx context.Context, db, text string) (model.Rows, er
 
 // QueryArc is Pipeline.QueryArc for the current state: its primary's
 // identity decides translation, and its shadow (if any) tees the rows.
-func (s *switchable) QueryArc(ctx context.Context, db, sql string) (model.Rows, error) {
+func (s *Switch) QueryArc(ctx context.Context, db, sql string) (model.Rows, error) {
 	st := s.acquire()
 	run := func(ctx context.Context) (model.Rows, error) { return st.pipe.QueryArc(ctx, db, sql) }
 	if st.shadow != nil {
@@ -568,7 +536,7 @@ func (s *switchable) QueryArc(ctx context.Context, db, sql string) (model.Rows, 
 // the embedded store built with DuckDB's Arrow interface; ok is false
 // otherwise (and while shadow reads compare the rows, which they read
 // through QueryArc).
-func (s *switchable) QueryArcArrow(ctx context.Context, db, sql string) (array.RecordReader, bool, error) {
+func (s *Switch) QueryArcArrow(ctx context.Context, db, sql string) (array.RecordReader, bool, error) {
 	st := s.acquire()
 	b, ok := st.primary.(*duckdb.Backend)
 	if !ok || !st.identity || st.shadow != nil || !b.Store().ArrowNative() {
@@ -616,7 +584,7 @@ func (h *heldRows) Close() error {
 	return err
 }
 
-func (s *switchable) Write(ctx context.Context, db string, b *model.Batch) (model.WriteResult, error) {
+func (s *Switch) Write(ctx context.Context, db string, b *model.Batch) (model.WriteResult, error) {
 	s.writes.RLock()
 	defer s.writes.RUnlock()
 	st := s.acquire()
@@ -632,7 +600,7 @@ func (s *switchable) Write(ctx context.Context, db string, b *model.Batch) (mode
 
 // Flush commits what the embedded store has buffered (ingest.durability
 // "buffer"); other backends commit before they answer.
-func (s *switchable) Flush(ctx context.Context) error {
+func (s *Switch) Flush(ctx context.Context) error {
 	st := s.acquire()
 	defer st.leave()
 	for _, b := range []dialects.Backend{st.writer, st.primary} {
@@ -643,13 +611,13 @@ func (s *switchable) Flush(ctx context.Context) error {
 	return nil
 }
 
-func (s *switchable) Databases(ctx context.Context) ([]string, error) {
+func (s *Switch) Databases(ctx context.Context) ([]string, error) {
 	st := s.acquire()
 	defer st.leave()
 	return st.primary.Databases(ctx)
 }
 
-func (s *switchable) Measurements(ctx context.Context, db string) ([]string, error) {
+func (s *Switch) Measurements(ctx context.Context, db string) ([]string, error) {
 	st := s.acquire()
 	defer st.leave()
 	return st.primary.Measurements(ctx, db)
@@ -659,7 +627,7 @@ func (s *switchable) Measurements(ctx context.Context, db string) ([]string, err
 // with 0A000 naming a backend that cannot delete. A dual-written
 // secondary is not changed: the migration's backfill and shadow reads
 // report the difference.
-func (s *switchable) DeleteRows(ctx context.Context, db, m string, where ast.Expr) error {
+func (s *Switch) DeleteRows(ctx context.Context, db, m string, where ast.Expr) error {
 	s.writes.RLock()
 	defer s.writes.RUnlock()
 	st := s.acquire()
@@ -672,7 +640,7 @@ func (s *switchable) DeleteRows(ctx context.Context, db, m string, where ast.Exp
 }
 
 // DropDatabase drops db on the current primary (see DeleteRows).
-func (s *switchable) DropDatabase(ctx context.Context, db string) error {
+func (s *Switch) DropDatabase(ctx context.Context, db string) error {
 	s.writes.RLock()
 	defer s.writes.RUnlock()
 	st := s.acquire()
@@ -684,7 +652,7 @@ func (s *switchable) DropDatabase(ctx context.Context, db string) error {
 	return d.DropDatabase(ctx, db)
 }
 
-func (s *switchable) Ready(ctx context.Context) error {
+func (s *Switch) Ready(ctx context.Context) error {
 	st := s.acquire()
 	defer st.leave()
 	return st.primary.Ready(ctx)
@@ -692,7 +660,7 @@ func (s *switchable) Ready(ctx context.Context) error {
 
 // Close stops the dual-writer (its queue stays on disk), waits for the
 // states in use to drain and closes every backend.
-func (s *switchable) Close() error {
+func (s *Switch) Close() error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
 	if s.closed {

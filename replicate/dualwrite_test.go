@@ -1,4 +1,4 @@
-package gateway
+package replicate
 
 import (
 	"bytes"
@@ -12,27 +12,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"tsgate/dialects"
 	"tsgate/dialects/duckdb"
 	"tsgate/errs"
 	"tsgate/model"
 )
-
-func gaugeValue(t *testing.T, c prometheus.Collector) float64 {
-	t.Helper()
-	ch := make(chan prometheus.Metric, 1)
-	c.Collect(ch)
-	var m dto.Metric
-	if err := (<-ch).Write(&m); err != nil {
-		t.Fatal(err)
-	}
-	if m.Gauge != nil {
-		return m.Gauge.GetValue()
-	}
-	return m.Counter.GetValue()
-}
 
 func payloads(t *testing.T, q *queue) [][]byte {
 	t.Helper()
@@ -249,7 +234,7 @@ func TestDualBatchRoundTrip(t *testing.T) {
 
 func openStore(t testing.TB, dir string) *duckdb.Store {
 	t.Helper()
-	s, err := duckdb.Open(context.Background(), StorePath(dir))
+	s, err := duckdb.Open(context.Background(), filepath.Join(dir, "tsgate.duckdb"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +310,7 @@ func TestDualQueueFullDiverges(t *testing.T) {
 	if !dw2.Diverged() {
 		t.Error("divergence forgotten across a restart")
 	}
-	if errors.Is(err, ErrQueueFull) {
+	if errors.Is(err, errQueueFull) {
 		t.Fatal("unreachable")
 	}
 }

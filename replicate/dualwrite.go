@@ -1,4 +1,4 @@
-package gateway
+package replicate
 
 import (
 	"bytes"
@@ -83,7 +83,7 @@ func decodeBatch(p []byte) (string, *model.Batch, error) {
 	return qb.DB, b, nil
 }
 
-// dualMetrics are created once per gateway: dual-writers come and go with
+// dualMetrics are created once per Switch: dual-writers come and go with
 // reloads, the registered collectors stay.
 type dualMetrics struct {
 	depth, bytes, lag, diverged prometheus.Gauge
@@ -113,6 +113,8 @@ func newDualMetrics(reg prometheus.Registerer) *dualMetrics {
 // the secondary is fed by a worker, in order, retried with bounded
 // exponential backoff, and a queued batch is removed only once the
 // secondary acknowledged it. Reads, schema and catalog are the primary's.
+// It works over any two backends, which is how its tests drive it; the
+// gateway reaches the Switch's through Switch.DualWriter.
 type DualWriter struct {
 	primary dialects.Backend
 	open    func(context.Context) (dialects.Backend, error)
@@ -141,8 +143,8 @@ var _ dialects.Backend = (*DualWriter)(nil)
 // DualOption configures a DualWriter.
 type DualOption func(*DualWriter)
 
-// WithDualLogger sets the logger.
-func WithDualLogger(l *slog.Logger) DualOption { return func(d *DualWriter) { d.log = l } }
+// withDualLogger sets the logger.
+func withDualLogger(l *slog.Logger) DualOption { return func(d *DualWriter) { d.log = l } }
 
 // WithDualMetrics registers the tsgate_dualwrite_* metrics on reg.
 func WithDualMetrics(reg prometheus.Registerer) DualOption {
@@ -156,9 +158,9 @@ func WithBackoff(min, max time.Duration) DualOption {
 	return func(d *DualWriter) { d.minWait, d.maxWait = min, max }
 }
 
-// WithSecondaryRelease is called once the DualWriter no longer uses a
+// withSecondaryRelease is called once the DualWriter no longer uses a
 // secondary it opened (the gateway's backends are shared and counted).
-func WithSecondaryRelease(f func()) DualOption { return func(d *DualWriter) { d.release = f } }
+func withSecondaryRelease(f func()) DualOption { return func(d *DualWriter) { d.release = f } }
 
 // divergedFile marks a queue whose secondary missed batches; it survives
 // restarts until an operator has repaired the gap (a backfill of the
@@ -293,7 +295,8 @@ func (d *DualWriter) updateGauges() {
 	}
 }
 
-// secondaryBackend is the open secondary, opening it if needed.
+// secondaryBackend is the open secondary, opening it if needed (the
+// replay worker and shadow reads use it).
 func (d *DualWriter) secondaryBackend(ctx context.Context) (dialects.Backend, error) {
 	d.secMu.Lock()
 	defer d.secMu.Unlock()
@@ -306,11 +309,6 @@ func (d *DualWriter) secondaryBackend(ctx context.Context) (dialects.Backend, er
 	}
 	d.secondary = s
 	return s, nil
-}
-
-// Secondary is the secondary, opened if need be (shadow reads use it).
-func (d *DualWriter) Secondary(ctx context.Context) (dialects.Backend, error) {
-	return d.secondaryBackend(ctx)
 }
 
 // permanent says a secondary's refusal will not change on retry: the
@@ -448,7 +446,7 @@ func (d *DualWriter) Stop() error {
 }
 
 // closeSecondary hands the secondary back: to its release function
-// (WithSecondaryRelease) when one was given, else by closing it.
+// (withSecondaryRelease) when one was given, else by closing it.
 func (d *DualWriter) closeSecondary() error {
 	d.secMu.Lock()
 	defer d.secMu.Unlock()

@@ -1,4 +1,4 @@
-package gateway
+package replicate
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 	"tsgate/model"
 )
 
-// guardBackend is the backend a writeGuard consults: only Name and the
+// guardBackend is the backend a WriteGuard consults: only Name and the
 // optional capability are used.
 type guardBackend struct {
 	dialects.Backend
@@ -39,13 +39,8 @@ func rowsBatch(n int) *model.Batch {
 	return &b
 }
 
-func testGuard(rows int64, retries int) *writeGuard {
-	cfg := Default().Backend
-	cfg.WriteBufferRows = rows
-	cfg.WriteBufferWait = Duration{50 * time.Millisecond}
-	cfg.WriteRetries = retries
-	cfg.WriteRetryMaxWait = Duration{4 * time.Millisecond}
-	g := newWriteGuard(cfg, nil)
+func testGuard(rows int64, retries int) *WriteGuard {
+	g := NewWriteGuard(WriteLimits{BufferRows: rows, BufferWait: 50 * time.Millisecond, Retries: retries, RetryMaxWait: 4 * time.Millisecond}, nil)
 	g.firstTry = time.Millisecond
 	return g
 }
@@ -348,4 +343,15 @@ func BenchmarkWriteGuard(b *testing.B) {
 			}
 		}
 	})
+}
+
+// closedAddr is a local TCP address nothing listens on.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
