@@ -95,6 +95,7 @@ type Agg struct {
 
 // Plan is what the generator prints.
 type Plan struct {
+	// Target names the target in refusal messages; no decision reads it.
 	Target      string
 	Database    string
 	Measurement string
@@ -127,13 +128,29 @@ type Plan struct {
 	Notes []target.Note
 }
 
-// Options are the target's answers to what plan cannot know.
+// Options are the target's answers to what plan cannot know. The plan
+// never branches on the target's name: each difference between the
+// targets that changes a decision is a field here, named for the
+// behaviour. The zero value of each flag is the cautious answer.
 type Options struct {
 	// TimeCol is the target's name for the time column in its output.
 	TimeCol string
 	// Agg reports a refusal hint for an aggregate the target lacks, or ""
 	// if it has it.
 	Agg func(a *ast.Agg, field target.ColumnInfo) (refuse bool, hint string)
+	// AggSkipsAbsent: the target's sum, avg, min and max skip the points
+	// that lack the field, so over a field some points lack they agree
+	// with SQL's (which skips NULL) in every group that exists — exact
+	// once another aggregate anchors the groups (InfluxQL). False when
+	// such an aggregate fails instead: Flux's reduce() stops on the nulls
+	// pivot() leaves ("unknown type invalid" on InfluxDB 1.8), so it is
+	// refused at once.
+	AggSkipsAbsent bool
+	// EmptyStringReadsNull: the target's result format writes an empty
+	// string and a missing value alike (Flux's annotated CSV), so a string
+	// field every point has reads NULL where its value was "". The final
+	// projection then reads such a field's NULL back as "".
+	EmptyStringReadsNull bool
 }
 
 type analyzer struct {
@@ -1314,9 +1331,9 @@ func (a *analyzer) emptyTags(proj []target.ProjectColumn) []target.ProjectColumn
 			how[c.Name] = "coalesce"
 		case c.Tag:
 			how[c.Name] = "nullif"
-		case a.p.Target == "flux" && c.Required && c.Type == model.TypeString:
-			// Flux's annotated CSV cannot tell "" from null either, so a
-			// string field every point has reads NULL only where it was "".
+		case a.opt.EmptyStringReadsNull && c.Required && c.Type == model.TypeString:
+			// The result cannot tell "" from null either, so a string
+			// field every point has reads NULL only where it was "".
 			how[c.Name] = "coalesce"
 		}
 	}
@@ -1411,12 +1428,10 @@ func (a *analyzer) agg(g *ast.Agg, want string) (ast.Expr, error) {
 		switch {
 		case c.Required:
 			a.anchored = true
-		case a.p.Target == "influxql" && (g.Kind == ast.AggSum || g.Kind == ast.AggAvg || g.Kind == ast.AggMin || g.Kind == ast.AggMax):
-			// (Flux's reduce() fails on the nulls such a field leaves after
-			// pivot — "unknown type invalid" on InfluxDB 1.8 — so Flux
-			// refuses below.)
-			// NULL in SQL and absent in InfluxQL agree once the group
-			// exists; decided when every aggregate has been seen.
+		case a.opt.AggSkipsAbsent && (g.Kind == ast.AggSum || g.Kind == ast.AggAvg || g.Kind == ast.AggMin || g.Kind == ast.AggMax):
+			// NULL in SQL and absent in the target agree once the group
+			// exists; decided when every aggregate has been seen. (A
+			// target without AggSkipsAbsent refuses below.)
 			if a.absent == nil {
 				a.absent = a.refuse(g.Kind.String()+"() of field "+c.Name+", which may be absent", g,
 					"groups whose points all lack the field would be missing; select an aggregate of a Required field beside it, or mark it Required in the schema")
