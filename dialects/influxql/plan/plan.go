@@ -128,7 +128,7 @@ type Plan struct {
 // Options are the target's answers to what plan cannot know. The plan
 // never branches on the target's name: each difference between the
 // targets that changes a decision is a field here, named for the
-// behaviour. The zero value of each flag is the cautious answer.
+// behaviour and set by the target's generator.
 type Options struct {
 	// TimeCol is the target's name for the time column in its output.
 	TimeCol string
