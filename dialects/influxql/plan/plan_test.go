@@ -449,3 +449,63 @@ func TestOptions(t *testing.T) {
 				Post: []string{"sort _time", `project m := _time, hostname := "coalesce"(hostname, ''), mx := mx`}}},
 	})
 }
+
+// TestLikeRegex: a LIKE pattern as an RE2 pattern with the same matches.
+func TestLikeRegex(t *testing.T) {
+	for _, c := range []struct {
+		pat, esc string
+		want     string
+		ok       bool
+	}{
+		{"abc", "", "^abc$", true},
+		{"", "", "^$", true},
+		{"%", "", "^", true},
+		{"%%", "", "^", true},
+		{"web%", "", "^web", true},
+		{"%web", "", "web$", true},
+		{"%x%", "", "x", true},
+		{"a_c", "", "(?s)^a.c$", true},
+		{"a%b", "", "(?s)^a.*b$", true},
+		{"a.b%", "", `^a\.b`, true},
+		{`50\%`, `\`, "^50%$", true},
+		{`50!%`, "!", "^50%$", true},
+		{`ab\`, `\`, "", false},
+	} {
+		got, ok := plan.LikeRegex(c.pat, c.esc)
+		if d := cmp.Diff(fmt.Sprint(c.want, " ", c.ok), fmt.Sprint(got, " ", ok)); d != "" {
+			t.Errorf("LikeRegex(%q, %q) (-want +got):\n%s", c.pat, c.esc, d)
+		}
+	}
+}
+
+// TestPrintableRegex: the pattern a Cmp carries survives printing between
+// slashes: an escaped backslash becomes \x5c.
+func TestPrintableRegex(t *testing.T) {
+	run(t, []planCase{
+		{name: "literal backslash", sql: `SELECT usage_user FROM cpu WHERE hostname LIKE 'a\%' ESCAPE '!'`,
+			want: raw(decisions{Where: `tag hostname =~ /^a\x5c/`})},
+	})
+}
+
+// TestTrueOnEmpty: whether a comparison holds for the empty string, which
+// an absent tag reads as.
+func TestTrueOnEmpty(t *testing.T) {
+	str := func(s string) *ast.Literal { return &ast.Literal{Kind: ast.LitString, Text: s} }
+	for _, c := range []struct {
+		name string
+		cmp  plan.Cmp
+		want bool
+	}{
+		{"= ''", plan.Cmp{Op: plan.Eq, Lit: str("")}, true},
+		{"= 'a'", plan.Cmp{Op: plan.Eq, Lit: str("a")}, false},
+		{"<> 'a'", plan.Cmp{Op: plan.Ne, Lit: str("a")}, true},
+		{"<> ''", plan.Cmp{Op: plan.Ne, Lit: str("")}, false},
+		{"=~ /^a/", plan.Cmp{Op: plan.Match, Regex: "^a"}, false},
+		{"=~ /a*/", plan.Cmp{Op: plan.Match, Regex: "a*"}, true},
+		{"!~ /^a/", plan.Cmp{Op: plan.NotMatch, Regex: "^a"}, true},
+	} {
+		if got := c.cmp.TrueOnEmpty(); got != c.want {
+			t.Errorf("%s: TrueOnEmpty() = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
