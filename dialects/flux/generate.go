@@ -81,7 +81,7 @@ func emptyStrings(p *plan.Plan) []string {
 
 // Generate builds the pipeline.
 func (Generator) Generate(q ast.Query, env *target.Env) (*target.Output, error) {
-	p, err := plan.Build(Name, q, env, plan.Options{TimeCol: "_time", Agg: aggSupport})
+	p, err := plan.Build(Name, q, env, plan.Options{TimeCol: "_time", Agg: aggSupport, EmptyStringReadsNull: true})
 	if err != nil {
 		return nil, err
 	}

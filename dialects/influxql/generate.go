@@ -62,7 +62,7 @@ var cmpTok = map[plan.Op]iql.Token{
 
 // Generate builds the statement.
 func (Generator) Generate(q ast.Query, env *target.Env) (*target.Output, error) {
-	p, err := plan.Build(Name, q, env, plan.Options{TimeCol: "time", Agg: aggSupport})
+	p, err := plan.Build(Name, q, env, plan.Options{TimeCol: "time", Agg: aggSupport, AggSkipsAbsent: true})
 	if err != nil {
 		return nil, err
 	}

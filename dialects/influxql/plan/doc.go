@@ -25,4 +25,15 @@
 //     HAVING, arithmetic on aggregates and LIMIT/OFFSET after a gateway
 //     sort are post steps; the last post step is always a StepProject to
 //     the query's select list.
+//
+// Plan never branches on which target it serves: each difference between
+// the targets that changes a decision is a field of Options named for the
+// behaviour (AggSkipsAbsent, EmptyStringReadsNull), set by the generator.
+//
+// By concern: plan.go holds the types and Build; timerange.go the time
+// bounds; where.go the rest of WHERE; regex.go the LIKE and regex
+// spelling; selectlist.go output names, raw queries and the arithmetic the
+// gateway evaluates; group.go GROUP BY, time buckets and aggregates;
+// order.go where ORDER BY, HAVING and LIMIT run; tags.go reading tags back
+// as written.
 package plan
