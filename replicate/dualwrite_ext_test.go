@@ -289,6 +289,23 @@ func TestDualWriteInfluxSecondaryDownThenBack(t *testing.T) {
 	influx := strings.TrimPrefix(kittest.URL(t, "TSGATE_TEST_INFLUX_URL"), "http://")
 	ctx := context.Background()
 	db := fmt.Sprintf("tsgate_dw_%d", time.Now().UnixNano())
+	t.Cleanup(func() {
+		// Each run writes a fresh database: left behind, they pile up.
+		be, err := registry.Open(ctx, "influxql://"+influx+"/"+db)
+		if err != nil {
+			t.Logf("drop %s: %v", db, err)
+			return
+		}
+		defer be.Close()
+		d, ok := dialects.As[dialects.Deleter](be)
+		if !ok {
+			t.Logf("drop %s: the backend cannot drop a database", db)
+			return
+		}
+		if err := d.DropDatabase(ctx, db); err != nil {
+			t.Logf("drop %s: %v", db, err)
+		}
+	})
 	addr := closedPort(t)
 	sec, err := registry.Open(ctx, "influxql://"+addr+"/"+db)
 	if err != nil {
