@@ -1,14 +1,17 @@
 package backendkit
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
 
+	"tsgate/dialects"
 	"tsgate/errs"
 	"tsgate/model"
+	"tsgate/translate/ast"
 	"tsgate/translate/target"
 )
 
@@ -160,4 +163,31 @@ func CapConflicts(res *model.WriteResult) {
 	if len(res.Conflicts) > MaxConflicts {
 		res.Conflicts = res.Conflicts[:MaxConflicts]
 	}
+}
+
+// deleter is what DeleteCondition needs of a backend.
+type deleter interface {
+	Name() string
+	Generator() target.Generator
+	Schema(db string) target.Schema
+	Measurements(ctx context.Context, db string) ([]string, error)
+}
+
+// DeleteCondition prints where as b's generator prints a query's WHERE,
+// for a DELETE of measurement m's rows in db. ok is false, with no error,
+// when db has no measurement m: there is nothing to delete.
+func DeleteCondition(ctx context.Context, b deleter, db, m string, where ast.Expr) (cond string, ok bool, err error) {
+	p, isPred := b.Generator().(dialects.Predicater)
+	if !isPred {
+		return "", false, errs.Newf(errs.Unsupported, "deleting rows is not available on %s", b.Name())
+	}
+	cond, err = p.Predicate(where, &target.Env{Schema: b.Schema(db), Database: db})
+	if err != nil {
+		return "", false, err
+	}
+	ms, err := b.Measurements(ctx, db)
+	if err != nil || !slices.Contains(ms, m) {
+		return "", false, err
+	}
+	return cond, true, nil
 }

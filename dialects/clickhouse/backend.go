@@ -340,16 +340,8 @@ func ident(s string) string {
 // rows may still be read for a moment after this returns). The condition
 // is printed from the AST by the backend's generator.
 func (b *Backend) DeleteRows(ctx context.Context, db, m string, where ast.Expr) error {
-	p, ok := b.Generator().(dialects.Predicater)
+	cond, ok, err := backendkit.DeleteCondition(ctx, b, db, m, where)
 	if !ok {
-		return errs.New(errs.Unsupported, "deleting rows is not available on clickhouse")
-	}
-	cond, err := p.Predicate(where, &target.Env{Schema: b.Schema(db), Database: db})
-	if err != nil {
-		return err
-	}
-	ms, err := b.Measurements(ctx, db)
-	if err != nil || !slices.Contains(ms, m) {
 		return err
 	}
 	return b.exec(ctx, "", "ALTER TABLE "+ident(b.Database(db))+"."+ident(m)+" DELETE WHERE "+cond)

@@ -396,16 +396,8 @@ func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`)
 // condition the backend's generator prints from the AST, as it prints a
 // query's WHERE.
 func (b *Backend) DeleteRows(ctx context.Context, db, m string, where ast.Expr) error {
-	p, ok := b.Generator().(dialects.Predicater)
+	cond, ok, err := backendkit.DeleteCondition(ctx, b, db, m, where)
 	if !ok {
-		return errs.Newf(errs.Unsupported, "deleting rows is not available on %s", b.Name())
-	}
-	cond, err := p.Predicate(where, &target.Env{Schema: b.Schema(db), Database: db})
-	if err != nil {
-		return err
-	}
-	ms, err := b.Measurements(ctx, db)
-	if err != nil || !slices.Contains(ms, m) {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, b.timeout)
