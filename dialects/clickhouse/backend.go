@@ -217,21 +217,17 @@ func (b *Backend) queryAll(ctx context.Context, text string) ([][]model.Value, e
 // Databases lists databases with tables, without ClickHouse's and
 // tsgate's own.
 func (b *Backend) Databases(ctx context.Context) ([]string, error) {
-	rows, err := b.queryAll(ctx, `SELECT DISTINCT database FROM system.tables WHERE database NOT IN ('system', '`+metaDB+`')`)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, 0, len(rows))
-	for _, r := range rows {
-		out = append(out, r[0].S)
-	}
-	slices.Sort(out)
-	return out, nil
+	return b.names(ctx, `SELECT DISTINCT database FROM system.tables WHERE database NOT IN ('system', '`+metaDB+`')`)
 }
 
 // Measurements lists db's tables.
 func (b *Backend) Measurements(ctx context.Context, db string) ([]string, error) {
-	rows, err := b.queryAll(ctx, `SELECT name FROM system.tables WHERE database = `+quoteString(b.Database(db)))
+	return b.names(ctx, `SELECT name FROM system.tables WHERE database = `+quoteString(b.Database(db)))
+}
+
+// names runs a catalog query whose rows are one name each, sorted.
+func (b *Backend) names(ctx context.Context, text string) ([]string, error) {
+	rows, err := b.queryAll(ctx, text)
 	if err != nil {
 		return nil, err
 	}
