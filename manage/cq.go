@@ -14,26 +14,18 @@ import (
 	"tsgate/model"
 )
 
-// ContinuousQuery is Arc's continuous query, in its response shape.
+// ContinuousQuery is Arc's continuous query, in its response shape: its
+// id, the request's fields (JSON flattens them in place, Arc's order),
+// then what tsgate keeps about it.
 type ContinuousQuery struct {
-	ID                     int64    `json:"id"`
-	Name                   string   `json:"name"`
-	Description            *string  `json:"description"`
-	Database               string   `json:"database"`
-	SourceMeasurement      string   `json:"source_measurement"`
-	DestinationMeasurement string   `json:"destination_measurement"`
-	Query                  string   `json:"query"`
-	Interval               string   `json:"interval"`
-	TagColumns             []string `json:"tag_columns"`
-	RetentionDays          *int     `json:"retention_days"`
-	DeleteSourceAfterDays  *int     `json:"delete_source_after_days"`
-	IsActive               bool     `json:"is_active"`
-	LastExecutionTime      *string  `json:"last_execution_time"`
-	LastExecutionStatus    *string  `json:"last_execution_status"`
-	LastProcessedTime      *string  `json:"last_processed_time"`
-	LastRecordsWritten     *int64   `json:"last_records_written"`
-	CreatedAt              string   `json:"created_at"`
-	UpdatedAt              string   `json:"updated_at"`
+	ID int64 `json:"id"`
+	CQRequest
+	LastExecutionTime   *string `json:"last_execution_time"`
+	LastExecutionStatus *string `json:"last_execution_status"`
+	LastProcessedTime   *string `json:"last_processed_time"`
+	LastRecordsWritten  *int64  `json:"last_records_written"`
+	CreatedAt           string  `json:"created_at"`
+	UpdatedAt           string  `json:"updated_at"`
 }
 
 // CQRequest is Arc's create/update body (a full replace).
@@ -150,13 +142,9 @@ func (m *Manager) checkCQ(ctx context.Context, r CQRequest, create bool, check C
 
 func (m *Manager) cqView(q *ContinuousQuery) ContinuousQuery {
 	v := *q
-	for i := len(m.state.CQExecs) - 1; i >= 0; i-- {
-		e := m.state.CQExecs[i]
-		if e.QueryID == q.ID {
-			t, st, n := e.ExecutionTime, e.Status, e.RecordsWritten
-			v.LastExecutionTime, v.LastExecutionStatus, v.LastRecordsWritten = &t, &st, &n
-			break
-		}
+	if e := cqRecords().last(m, q.ID); e != nil {
+		t, st, n := e.ExecutionTime, e.Status, e.RecordsWritten
+		v.LastExecutionTime, v.LastExecutionStatus, v.LastRecordsWritten = &t, &st, &n
 	}
 	return v
 }
@@ -168,28 +156,24 @@ func (m *Manager) CreateCQ(ctx context.Context, r CQRequest, check Checker) (Con
 	}
 	m.lock()
 	defer m.unlock()
-	if slices.ContainsFunc(m.state.CQs, func(q *ContinuousQuery) bool { return q.Name == r.Name }) {
-		return ContinuousQuery{}, invalid("Continuous query with name '" + r.Name + "' already exists")
-	}
-	now := stamp(m.now())
-	q := &ContinuousQuery{ID: m.nextID("cq"), CreatedAt: now, UpdatedAt: now}
-	applyCQ(q, r)
-	m.state.CQs = append(m.state.CQs, q)
-	if err := m.save(); err != nil {
-		m.state.CQs = m.state.CQs[:len(m.state.CQs)-1]
-		return ContinuousQuery{}, saveError(err, "Failed to create continuous query")
+	q, err := cqRecords().add(m, r.Name, func() *ContinuousQuery {
+		now := stamp(m.now())
+		q := &ContinuousQuery{ID: m.nextID("cq"), CreatedAt: now, UpdatedAt: now}
+		applyCQ(q, r)
+		return q
+	})
+	if err != nil {
+		return ContinuousQuery{}, err
 	}
 	return m.cqView(q), nil
 }
 
 func applyCQ(q *ContinuousQuery, r CQRequest) {
-	q.Name, q.Description, q.Database = r.Name, r.Description, r.Database
-	q.SourceMeasurement, q.DestinationMeasurement, q.Query, q.Interval = r.SourceMeasurement, r.DestinationMeasurement, r.Query, r.Interval
+	q.CQRequest = r
 	q.TagColumns = nil
 	if len(r.TagColumns) > 0 {
 		q.TagColumns = slices.Clone(r.TagColumns)
 	}
-	q.RetentionDays, q.DeleteSourceAfterDays, q.IsActive = r.RetentionDays, r.DeleteSourceAfterDays, r.IsActive
 }
 
 // CQs lists continuous queries, newest first, optionally of one database
@@ -211,24 +195,10 @@ func (m *Manager) CQs(database, isActive string) []ContinuousQuery {
 	return out
 }
 
-func (m *Manager) cq(id int64) (*ContinuousQuery, error) {
-	i := slices.IndexFunc(m.state.CQs, func(q *ContinuousQuery) bool { return q.ID == id })
-	if i < 0 {
-		return nil, errs.New(errs.NotFound, "Continuous query not found")
-	}
-	return m.state.CQs[i], nil
-}
+func (m *Manager) cq(id int64) (*ContinuousQuery, error) { return cqRecords().get(m, id) }
 
 // CQ returns one continuous query.
-func (m *Manager) CQ(id int64) (ContinuousQuery, error) {
-	m.lock()
-	defer m.unlock()
-	q, err := m.cq(id)
-	if err != nil {
-		return ContinuousQuery{}, err
-	}
-	return m.cqView(q), nil
-}
+func (m *Manager) CQ(id int64) (ContinuousQuery, error) { return cqRecords().view(m, id, m.cqView) }
 
 // UpdateCQ replaces a continuous query's fields.
 func (m *Manager) UpdateCQ(ctx context.Context, id int64, r CQRequest, check Checker) (ContinuousQuery, error) {
@@ -237,49 +207,22 @@ func (m *Manager) UpdateCQ(ctx context.Context, id int64, r CQRequest, check Che
 	}
 	m.lock()
 	defer m.unlock()
-	q, err := m.cq(id)
+	q, err := cqRecords().update(m, id, func(q *ContinuousQuery) {
+		applyCQ(q, r)
+		q.UpdatedAt = stamp(m.now())
+	})
 	if err != nil {
 		return ContinuousQuery{}, err
-	}
-	old := *q
-	applyCQ(q, r)
-	q.UpdatedAt = stamp(m.now())
-	if err := m.save(); err != nil {
-		*q = old
-		return ContinuousQuery{}, saveError(err, "Failed to update continuous query")
 	}
 	return m.cqView(q), nil
 }
 
 // DeleteCQ removes a continuous query and its executions.
-func (m *Manager) DeleteCQ(id int64) error {
-	m.lock()
-	defer m.unlock()
-	if _, err := m.cq(id); err != nil {
-		return err
-	}
-	m.state.CQs = slices.DeleteFunc(m.state.CQs, func(q *ContinuousQuery) bool { return q.ID == id })
-	m.state.CQExecs = slices.DeleteFunc(m.state.CQExecs, func(e *CQExecution) bool { return e.QueryID == id })
-	if err := m.save(); err != nil {
-		return saveError(err, "Failed to delete continuous query")
-	}
-	return nil
-}
+func (m *Manager) DeleteCQ(id int64) error { return cqRecords().remove(m, id) }
 
 // CQExecutions lists a query's runs, newest first.
 func (m *Manager) CQExecutions(id int64, limit int) ([]CQExecution, error) {
-	m.lock()
-	defer m.unlock()
-	if _, err := m.cq(id); err != nil {
-		return nil, err
-	}
-	var out []CQExecution
-	for i := len(m.state.CQExecs) - 1; i >= 0 && len(out) < limit; i-- {
-		if e := m.state.CQExecs[i]; e.QueryID == id {
-			out = append(out, *e)
-		}
-	}
-	return out, nil
+	return cqRecords().executions(m, id, limit)
 }
 
 // CQWindow is the window a run processes; zero times take Arc's
@@ -310,13 +253,7 @@ func (m *Manager) ExecuteCQ(ctx context.Context, id int64, w CQWindow) (CQResult
 		}
 		defer release()
 	}
-	m.lock()
-	q, err := m.cq(id)
-	var cq ContinuousQuery
-	if err == nil {
-		cq = m.cqView(q)
-	}
-	m.unlock()
+	cq, err := m.CQ(id)
 	if err != nil {
 		return CQResult{}, err
 	}
@@ -459,16 +396,12 @@ func valueText(v model.Value) (string, bool) {
 func (m *Manager) recordCQ(id int64, res CQResult, processed time.Time, runErr error) {
 	m.lock()
 	defer m.unlock()
-	status, msg := "completed", ""
-	if runErr != nil {
-		status, msg = "failed", errs.As(runErr).Msg
-	}
-	m.state.CQExecs = append(m.state.CQExecs, &CQExecution{
+	status, msg := outcome(runErr)
+	cqRecords().record(m, &CQExecution{
 		ID: m.nextID("cq_execution"), QueryID: id, ExecutionID: res.ExecutionID, ExecutionTime: res.ExecutedAt,
 		Status: status, StartTime: res.StartTime, EndTime: res.EndTime, RecordsWritten: res.RecordsWritten,
 		ExecutionDurationSeconds: res.ExecutionTimeSeconds, ErrorMessage: &msg,
 	})
-	m.state.CQExecs = trimExecs(m.state.CQExecs, func(e *CQExecution) int64 { return e.QueryID }, id)
 	if q, err := m.cq(id); err == nil && runErr == nil {
 		p := processed.UTC().Format(time.RFC3339)
 		q.LastProcessedTime = &p

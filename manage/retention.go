@@ -2,7 +2,6 @@ package manage
 
 import (
 	"context"
-	"slices"
 	"strconv"
 	"time"
 
@@ -12,13 +11,9 @@ import (
 // RetentionPolicy is Arc's retention policy, in its response shape (field
 // order as Arc's; the last_* fields come from the newest execution).
 type RetentionPolicy struct {
-	ID                  int64   `json:"id"`
-	Name                string  `json:"name"`
-	Database            string  `json:"database"`
-	Measurement         *string `json:"measurement"`
-	RetentionDays       int     `json:"retention_days"`
-	BufferDays          int     `json:"buffer_days"`
-	IsActive            bool    `json:"is_active"`
+	ID int64 `json:"id"`
+	// The request's fields, flattened in place by JSON.
+	RetentionRequest
 	LastExecutionTime   *string `json:"last_execution_time"`
 	LastExecutionStatus *string `json:"last_execution_status"`
 	LastDeletedCount    *int64  `json:"last_deleted_count"`
@@ -83,13 +78,9 @@ func checkRetention(r RetentionRequest, create bool) error {
 // view is p with its last execution's fields (caller holds mu).
 func (m *Manager) retentionView(p *RetentionPolicy) RetentionPolicy {
 	v := *p
-	for i := len(m.state.RetExecs) - 1; i >= 0; i-- {
-		e := m.state.RetExecs[i]
-		if e.PolicyID == p.ID {
-			t, st, n := e.ExecutionTime, e.Status, e.DeletedCount
-			v.LastExecutionTime, v.LastExecutionStatus, v.LastDeletedCount = &t, &st, &n
-			break
-		}
+	if e := retentionRecords().last(m, p.ID); e != nil {
+		t, st, n := e.ExecutionTime, e.Status, e.DeletedCount
+		v.LastExecutionTime, v.LastExecutionStatus, v.LastDeletedCount = &t, &st, &n
 	}
 	return v
 }
@@ -101,16 +92,12 @@ func (m *Manager) CreateRetention(r RetentionRequest) (RetentionPolicy, error) {
 	}
 	m.lock()
 	defer m.unlock()
-	if slices.ContainsFunc(m.state.Retention, func(p *RetentionPolicy) bool { return p.Name == r.Name }) {
-		return RetentionPolicy{}, invalid("Retention policy with name '" + r.Name + "' already exists")
-	}
-	now := stamp(m.now())
-	p := &RetentionPolicy{ID: m.nextID("retention"), Name: r.Name, Database: r.Database, Measurement: r.Measurement,
-		RetentionDays: r.RetentionDays, BufferDays: r.BufferDays, IsActive: r.IsActive, CreatedAt: now, UpdatedAt: now}
-	m.state.Retention = append(m.state.Retention, p)
-	if err := m.save(); err != nil {
-		m.state.Retention = m.state.Retention[:len(m.state.Retention)-1]
-		return RetentionPolicy{}, saveError(err, "Failed to create retention policy")
+	p, err := retentionRecords().add(m, r.Name, func() *RetentionPolicy {
+		now := stamp(m.now())
+		return &RetentionPolicy{ID: m.nextID("retention"), RetentionRequest: r, CreatedAt: now, UpdatedAt: now}
+	})
+	if err != nil {
+		return RetentionPolicy{}, err
 	}
 	return m.retentionView(p), nil
 }
@@ -126,23 +113,9 @@ func (m *Manager) Retentions() []RetentionPolicy {
 	return out
 }
 
-func (m *Manager) retention(id int64) (*RetentionPolicy, error) {
-	i := slices.IndexFunc(m.state.Retention, func(p *RetentionPolicy) bool { return p.ID == id })
-	if i < 0 {
-		return nil, errs.New(errs.NotFound, "Retention policy not found")
-	}
-	return m.state.Retention[i], nil
-}
-
 // Retention returns one policy.
 func (m *Manager) Retention(id int64) (RetentionPolicy, error) {
-	m.lock()
-	defer m.unlock()
-	p, err := m.retention(id)
-	if err != nil {
-		return RetentionPolicy{}, err
-	}
-	return m.retentionView(p), nil
+	return retentionRecords().view(m, id, m.retentionView)
 }
 
 // UpdateRetention replaces a policy's fields.
@@ -152,49 +125,22 @@ func (m *Manager) UpdateRetention(id int64, r RetentionRequest) (RetentionPolicy
 	}
 	m.lock()
 	defer m.unlock()
-	p, err := m.retention(id)
+	p, err := retentionRecords().update(m, id, func(p *RetentionPolicy) {
+		p.RetentionRequest = r
+		p.UpdatedAt = stamp(m.now())
+	})
 	if err != nil {
 		return RetentionPolicy{}, err
-	}
-	old := *p
-	p.Name, p.Database, p.Measurement, p.RetentionDays, p.BufferDays, p.IsActive = r.Name, r.Database, r.Measurement, r.RetentionDays, r.BufferDays, r.IsActive
-	p.UpdatedAt = stamp(m.now())
-	if err := m.save(); err != nil {
-		*p = old
-		return RetentionPolicy{}, saveError(err, "Failed to update retention policy")
 	}
 	return m.retentionView(p), nil
 }
 
 // DeleteRetention removes a policy and its executions.
-func (m *Manager) DeleteRetention(id int64) error {
-	m.lock()
-	defer m.unlock()
-	if _, err := m.retention(id); err != nil {
-		return err
-	}
-	m.state.Retention = slices.DeleteFunc(m.state.Retention, func(p *RetentionPolicy) bool { return p.ID == id })
-	m.state.RetExecs = slices.DeleteFunc(m.state.RetExecs, func(e *RetentionExecution) bool { return e.PolicyID == id })
-	if err := m.save(); err != nil {
-		return saveError(err, "Failed to delete retention policy")
-	}
-	return nil
-}
+func (m *Manager) DeleteRetention(id int64) error { return retentionRecords().remove(m, id) }
 
 // RetentionExecutions lists a policy's runs, newest first.
 func (m *Manager) RetentionExecutions(id int64, limit int) ([]RetentionExecution, error) {
-	m.lock()
-	defer m.unlock()
-	if _, err := m.retention(id); err != nil {
-		return nil, err
-	}
-	var out []RetentionExecution
-	for i := len(m.state.RetExecs) - 1; i >= 0 && len(out) < limit; i-- {
-		if e := m.state.RetExecs[i]; e.PolicyID == id {
-			out = append(out, *e)
-		}
-	}
-	return out, nil
+	return retentionRecords().executions(m, id, limit)
 }
 
 // ExecuteRetention deletes the rows older than the policy's cut-off (now
@@ -214,13 +160,7 @@ func (m *Manager) executeRetention(ctx context.Context, id int64, dryRun bool, d
 		return RetentionResult{}, err
 	}
 	defer release()
-	m.lock()
-	p, err := m.retention(id)
-	var pol RetentionPolicy
-	if err == nil {
-		pol = m.retentionView(p)
-	}
-	m.unlock()
+	pol, err := m.Retention(id)
 	if err != nil {
 		return RetentionResult{}, err
 	}
@@ -270,34 +210,10 @@ func (m *Manager) recordRetention(id int64, at time.Time, res RetentionResult, r
 	m.lock()
 	defer m.unlock()
 	cutoff := res.CutoffDate
-	msg := ""
-	status := "completed"
-	if runErr != nil {
-		status, msg = "failed", errs.As(runErr).Msg
-	}
-	m.state.RetExecs = append(m.state.RetExecs, &RetentionExecution{
+	status, msg := outcome(runErr)
+	retentionRecords().record(m, &RetentionExecution{
 		ID: m.nextID("retention_execution"), PolicyID: id, ExecutionTime: stamp(at), Status: status,
 		DeletedCount: res.DeletedCount, CutoffDate: &cutoff, ExecutionDurationMs: res.ExecutionTimeMs, ErrorMessage: &msg,
 	})
-	m.state.RetExecs = trimExecs(m.state.RetExecs, func(e *RetentionExecution) int64 { return e.PolicyID }, id)
 	_ = m.save() // the deletion happened; a lost history row is not worth failing it
-}
-
-// trimExecs keeps the newest keepExecutions runs of owner id.
-func trimExecs[E any](execs []E, owner func(E) int64, id int64) []E {
-	n := 0
-	for _, e := range execs {
-		if owner(e) == id {
-			n++
-		}
-	}
-	for i := 0; n > keepExecutions && i < len(execs); {
-		if owner(execs[i]) == id {
-			execs = slices.Delete(execs, i, i+1)
-			n--
-			continue
-		}
-		i++
-	}
-	return execs
 }

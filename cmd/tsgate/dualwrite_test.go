@@ -18,13 +18,14 @@ import (
 
 	"tsgate/dialects/duckdb"
 	"tsgate/gateway"
+	"tsgate/internal/testenv"
 	"tsgate/model"
 )
 
 // startArgs is start with extra serve flags (--config).
 func startArgs(t *testing.T, dataDir string, args []string, env ...string) (*proc, *syncBuffer) {
 	t.Helper()
-	addr := freePort(t)
+	addr := testenv.FreeAddr(t)
 	cmd := exec.Command(binary, append([]string{"serve", "--data-dir", dataDir, "--arc-listen", addr}, args...)...)
 	cmd.Env = append(append(os.Environ(), "TSGATE_MEMTRACE_LISTEN=127.0.0.1:0", "TSGATE_PGWIRE_LISTEN=127.0.0.1:0"), env...)
 	var stderr syncBuffer

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -42,16 +41,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 type proc struct {
 	cmd    *exec.Cmd
 	addr   string
@@ -60,7 +49,7 @@ type proc struct {
 
 func start(t *testing.T, dataDir string, env ...string) *proc {
 	t.Helper()
-	addr := freePort(t)
+	addr := testenv.FreeAddr(t)
 	cmd := exec.Command(binary, "serve", "--data-dir", dataDir, "--arc-listen", addr)
 	// Port 0 for memtrace and pg wire: their fixed defaults may be taken
 	// by another test or another process.

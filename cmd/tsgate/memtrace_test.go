@@ -50,7 +50,7 @@ func tsgate(t *testing.T, args ...string) (string, string, error) {
 // server; a revoked key does not; the org comes only from the key.
 func TestMemtraceCLI(t *testing.T) {
 	dir := t.TempDir()
-	mt := freePort(t)
+	mt := testenv.FreeAddr(t)
 	start(t, dir, "TSGATE_MEMTRACE_LISTEN="+mt, "TSGATE_MEMTRACE_BOOTSTRAP_KEY="+memtraceKey)
 	if _, e, err := tsgate(t, "memtrace", "org", "add", "org_b", "-name", "Team B", "--data-dir", dir); err != nil {
 		t.Fatalf("org add: %v %s", err, e)
@@ -108,7 +108,7 @@ func TestMemtraceCLI(t *testing.T) {
 // server from starting.
 func TestMemtraceBootstrapShownOnce(t *testing.T) {
 	dir := t.TempDir()
-	mt := freePort(t)
+	mt := testenv.FreeAddr(t)
 	p := start(t, dir, "TSGATE_MEMTRACE_LISTEN="+mt)
 	m := memtraceKeyLine.FindStringSubmatch(p.stderr.String())
 	if m == nil {
@@ -126,7 +126,7 @@ func TestMemtraceBootstrapShownOnce(t *testing.T) {
 	if st, _ := memtraceCall(t, mt, m[1], "GET", "/api/v1/agents/boot", ""); st != 200 {
 		t.Fatalf("key after restart: %d", st)
 	}
-	bad := exec.Command(binary, "serve", "--data-dir", t.TempDir(), "--arc-listen", freePort(t))
+	bad := exec.Command(binary, "serve", "--data-dir", t.TempDir(), "--arc-listen", testenv.FreeAddr(t))
 	bad.Env = append(bad.Environ(), "TSGATE_MEMTRACE_LISTEN=127.0.0.1:0", "TSGATE_PGWIRE_LISTEN=127.0.0.1:0", "TSGATE_MEMTRACE_BOOTSTRAP_KEY=secret")
 	if out, err := bad.CombinedOutput(); err == nil || !strings.Contains(string(out), "must look like an mtk_ key") {
 		t.Fatalf("malformed bootstrap key: %v\n%s", err, out)
@@ -153,7 +153,7 @@ func TestMemtraceOrgCLI(t *testing.T) {
 		t.Fatalf("keygen master: %q %v", mk, err)
 	}
 	dir := t.TempDir()
-	mt := freePort(t)
+	mt := testenv.FreeAddr(t)
 	const arcToken = "tsg_cli_test_admin_token_0123456789"
 	env := []string{"TSGATE_MEMTRACE_MASTER_KEY=" + strings.TrimSpace(mk)}
 	p := start(t, dir, append(env, "TSGATE_MEMTRACE_LISTEN="+mt, "TSGATE_MEMTRACE_BOOTSTRAP_KEY="+memtraceKey, "TSGATE_AUTH_BOOTSTRAP_TOKEN="+arcToken)...)

@@ -41,18 +41,9 @@ import (
 // values that fit are stored as int64 (and read back so), and rows
 // adding such values to an existing uint64 column are rejected.
 type Backend struct {
-	base  *url.URL
+	backendkit.Remote
 	token string
-	db    string
-	// urlDB is the database the URL's path names ("" when none; db
-	// then falls back to "default").
-	urlDB    string
-	redacted string
-	client   *http.Client
-	timeout  time.Duration
-	tags     backendkit.Tags
-	catalog  *backendkit.Catalog
-	gen      target.Generator
+	gen   target.Generator
 }
 
 var (
@@ -74,39 +65,15 @@ func Descriptor() dialects.Descriptor {
 
 // Open parses rawURL; it does not connect (Ready does).
 func Open(ctx context.Context, rawURL string, opts ...Option) (*Backend, error) {
-	u, err := url.Parse(rawURL)
+	r, u, err := backendkit.ParseRemote(rawURL, backendkit.RemoteURL{
+		What: "Arc", Schemes: []string{"arc"}, Want: "arc://",
+		DefaultDB: "default", IdleConnTimeout: 90 * time.Second,
+	})
 	if err != nil {
-		return nil, errs.New(errs.Invalid, "invalid Arc backend URL")
-	}
-	if u.Scheme != "arc" {
-		return nil, errs.Newf(errs.Invalid, "Arc backend URL scheme %q: want arc://", u.Scheme)
-	}
-	if u.Host == "" {
-		return nil, errs.New(errs.Invalid, "Arc backend URL has no host")
-	}
-	q := u.Query()
-	scheme := "http"
-	if q.Get("tls") == "true" {
-		scheme = "https"
-	}
-	b := &Backend{
-		gen:     duckdbsql.New(),
-		base:    &url.URL{Scheme: scheme, Host: u.Host},
-		token:   q.Get("token"),
-		db:      strings.Trim(u.Path, "/"),
-		client:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second}},
-		timeout: 30 * time.Second,
-		tags:    backendkit.DefaultTags(),
-	}
-	b.urlDB = b.db
-	if b.db == "" {
-		b.db = "default"
-	}
-	if b.timeout, err = backendkit.Timeout(q, "Arc", b.timeout); err != nil {
 		return nil, err
 	}
-	b.redacted = backendkit.Redact(u)
-	b.catalog = &backendkit.Catalog{Load: b.loadSchema}
+	b := &Backend{Remote: r, token: u.Query().Get("token"), gen: duckdbsql.New()}
+	b.Catalog = &backendkit.Catalog{Load: b.loadSchema}
 	for _, o := range opts {
 		o(b)
 	}
@@ -115,26 +82,10 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Backend, error) 
 
 func (b *Backend) Name() string                { return "arc" }
 func (b *Backend) Generator() target.Generator { return b.gen }
-func (b *Backend) String() string              { return b.redacted }
-
-// URLDatabase implements dialects.DatabaseInURL.
-func (b *Backend) URLDatabase() string { return b.urlDB }
-
-func (b *Backend) Close() error {
-	b.client.CloseIdleConnections()
-	return nil
-}
-
-func (b *Backend) database(db string) string {
-	if db == "" {
-		return b.db
-	}
-	return db
-}
 
 // do sends one request and returns a 2xx response.
 func (b *Backend) do(ctx context.Context, method, path, db, contentType string, body io.Reader) (*http.Response, error) {
-	u := *b.base
+	u := *b.Base
 	u.Path = path
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
@@ -149,7 +100,7 @@ func (b *Backend) do(ctx context.Context, method, path, db, contentType string, 
 	if b.token != "" {
 		req.Header.Set("Authorization", "Bearer "+b.token)
 	}
-	resp, err := b.client.Do(req)
+	resp, err := b.Client.Do(req)
 	if err != nil {
 		return nil, backendkit.TransportError(ctx, "arc", err)
 	}
@@ -194,7 +145,7 @@ func statusError(status int, text string) error {
 
 // Ready asks the remote's /ready.
 func (b *Backend) Ready(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	ctx, cancel := context.WithTimeout(ctx, b.Timeout)
 	defer cancel()
 	resp, err := b.do(ctx, http.MethodGet, "/ready", "", "", nil)
 	if err != nil {
@@ -213,7 +164,7 @@ func (b *Backend) Query(ctx context.Context, db, text string) (model.Rows, error
 	if err != nil {
 		return nil, errs.Wrap(errs.Internal, err, "arc: encode query")
 	}
-	resp, err := b.do(ctx, http.MethodPost, "/api/v1/query/msgpack", b.database(db), "application/json", bytes.NewReader(body))
+	resp, err := b.do(ctx, http.MethodPost, "/api/v1/query/msgpack", b.Database(db), "application/json", bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
@@ -398,7 +349,7 @@ func decodeValue(d *msgpack.Decoder, typ string) (model.Value, error) {
 
 // Databases lists the remote's databases that hold measurements.
 func (b *Backend) Databases(ctx context.Context) ([]string, error) {
-	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	ctx, cancel := context.WithTimeout(ctx, b.Timeout)
 	defer cancel()
 	resp, err := b.do(ctx, http.MethodGet, "/api/v1/databases", "", "", nil)
 	if err != nil {
@@ -426,9 +377,9 @@ func (b *Backend) Databases(ctx context.Context) ([]string, error) {
 
 // Measurements lists db's measurements on the remote.
 func (b *Backend) Measurements(ctx context.Context, db string) ([]string, error) {
-	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	ctx, cancel := context.WithTimeout(ctx, b.Timeout)
 	defer cancel()
-	resp, err := b.do(ctx, http.MethodGet, "/api/v1/databases/"+url.PathEscape(b.database(db))+"/measurements", "", "", nil)
+	resp, err := b.do(ctx, http.MethodGet, "/api/v1/databases/"+url.PathEscape(b.Database(db))+"/measurements", "", "", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -448,14 +399,6 @@ func (b *Backend) Measurements(ctx context.Context, db string) ([]string, error)
 	slices.Sort(out)
 	return out, nil
 }
-
-// SchemaError is the error of db's last failed schema discovery (the
-// backend was down, say), nil after a success: Schema reports a failed
-// lookup as an unknown measurement, and this tells the two apart.
-func (b *Backend) SchemaError(db string) error { return b.catalog.Err(b.database(db)) }
-
-// Schema is the catalog for requests whose default database is db.
-func (b *Backend) Schema(db string) target.Schema { return b.catalog.For(b.database(db)) }
 
 // loadSchema asks the remote for each measurement's columns and types
 // with a LIMIT 0 query. Arc's API does not say which columns are tags,
@@ -477,7 +420,7 @@ func (b *Backend) loadSchema(ctx context.Context, db string) (map[string][]targe
 			if c.Name == "time" {
 				continue
 			}
-			tag := c.Type == model.TypeString && slices.Contains(b.tags[m], c.Name)
+			tag := c.Type == model.TypeString && slices.Contains(b.Tags[m], c.Name)
 			cols = append(cols, target.ColumnInfo{Name: c.Name, Tag: tag, Type: c.Type})
 		}
 		rows.Close()
@@ -496,10 +439,10 @@ func (b *Backend) loadSchema(ctx context.Context, db string) (map[string][]targe
 // before the one write request was sent, or that request's connection
 // was never established.
 func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (model.WriteResult, error) {
-	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	ctx, cancel := context.WithTimeout(ctx, b.Timeout)
 	defer cancel()
-	db = b.database(db)
-	stored, err := b.catalog.Tables(ctx, db)
+	db = b.Database(db)
+	stored, err := b.Catalog.Tables(ctx, db)
 	if err != nil {
 		return model.WriteResult{}, dialects.NotStored(err)
 	}
@@ -509,28 +452,19 @@ func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (mod
 	var tables []*model.Table
 	changed := false
 	for _, t := range batch.Tables {
-		cols := map[string]target.ColumnInfo{}
-		for _, c := range stored[t.Measurement] {
-			cols[c.Name] = c
-		}
+		cols := backendkit.ByName(stored[t.Measurement])
 		if _, ok := stored[t.Measurement]; !ok {
 			changed = true
 		}
 		// The remote reads small unsigned values as int64 (see Backend);
 		// say so now, so Resolve judges them as the remote will.
-		t = backendkit.UintsAsInts(t, backendkit.FitsInt64)
-		t, rejected, conflicts := t.Resolve(func(name string) (model.FieldType, bool) {
-			c, ok := cols[name]
-			return c.Type, ok
-		})
-		res.Rejected += rejected
-		res.Conflicts = append(res.Conflicts, conflicts...)
+		t, ok := backendkit.Resolve(backendkit.UintsAsInts(t, backendkit.FitsInt64), backendkit.StoredType(cols), &res)
 		for _, c := range t.Columns {
 			if _, ok := cols[c.Name]; !ok {
 				changed = true
 			}
 		}
-		if t.Len() > 0 {
+		if ok {
 			tables = append(tables, t)
 		}
 	}
@@ -570,7 +504,7 @@ func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (mod
 	}
 	resp, err := b.do(ctx, http.MethodPost, "/api/v1/write/msgpack", db, "application/msgpack", &buf)
 	if err != nil {
-		b.catalog.Invalidate(db)
+		b.Catalog.Invalidate(db)
 		if dialects.NeverConnected(err) {
 			err = dialects.NotStored(err)
 		}
@@ -579,11 +513,9 @@ func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (mod
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	if changed {
-		b.catalog.Invalidate(db)
+		b.Catalog.Invalidate(db)
 	}
-	if len(res.Conflicts) > 10 {
-		res.Conflicts = res.Conflicts[:10]
-	}
+	backendkit.CapConflicts(&res)
 	return res, nil
 }
 

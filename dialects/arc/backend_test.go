@@ -2,7 +2,6 @@ package arc_test
 
 import (
 	"context"
-	"net"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"tsgate/dialects/backendkit/kittest"
 	"tsgate/dialects/duckdb"
 	"tsgate/errs"
+	"tsgate/internal/testenv"
 	"tsgate/model"
 	"tsgate/translate"
 	"tsgate/translate/target"
@@ -154,29 +154,9 @@ func TestErrors(t *testing.T) {
 		t.Errorf("got %v: %v", c, err)
 	}
 
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	d, err := arc.Open(ctx, "arc://"+testenv.FreeAddr(t)+"/db?token=secret-token")
 	if err != nil {
 		t.Fatal(err)
 	}
-	down := l.Addr().String()
-	l.Close()
-	d, err := arc.Open(ctx, "arc://"+down+"/db?token=secret-token")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = d.Query(ctx, "db", "SELECT 1")
-	kittest.WantCode(t, err, errs.Unavailable)
-	if strings.Contains(err.Error(), "secret-token") {
-		t.Errorf("leaks the token: %v", err)
-	}
-	batch := &model.Batch{}
-	batch.Table("m").AppendRow(time.Now().UnixMicro(), []model.Cell{{Name: "v", Value: model.Float(1)}})
-	_, err = d.Write(ctx, "db", batch)
-	kittest.WantCode(t, err, errs.Unavailable)
-	kittest.WantCode(t, d.Ready(ctx), errs.Unavailable)
-	// Schema discovery fails too, and says why.
-	if _, ok := d.Schema("db").Columns("", "m"); ok {
-		t.Error("a measurement found on a server that is down")
-	}
-	kittest.WantCode(t, d.SchemaError("db"), errs.Unavailable)
+	kittest.Down(t, d, "secret-token", "SELECT 1")
 }

@@ -1,6 +1,8 @@
 // Package backendkit holds what the real backends (InfluxDB, PostgreSQL,
 // ClickHouse, remote Arc) share and the embedded store does not need: the
 // tag configuration, the Required-field bookkeeping, an in-memory schema
-// catalog that implements target.Schema, HTTP error classification and
-// credential-free URL rendering.
+// catalog that implements target.Schema, HTTP error classification,
+// credential-free URL rendering, the base the HTTP backends embed (Remote:
+// URL parsing, timeout, default database, schema cache) and the write
+// side's type resolution against the stored columns.
 package backendkit

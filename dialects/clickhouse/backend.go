@@ -42,19 +42,8 @@ const metaDB = "_tsgate"
 // (ClickHouse's comparisons are UInt8), other unsigned types as uint64 —
 // so count() is uint64 here where DuckDB says int64.
 type Backend struct {
-	base *url.URL
-	user string
-	pass string
-	db   string
-	// urlDB is the database the URL's path names ("" when none; db
-	// then falls back to "default").
-	urlDB    string
-	redacted string
-	client   *http.Client
-	timeout  time.Duration
-	tags     backendkit.Tags
-	catalog  *backendkit.Catalog
-	gen      target.Generator
+	backendkit.Remote
+	gen target.Generator
 
 	// wmu serializes DDL and metadata updates of this process: 18.16 has
 	// no ADD COLUMN IF NOT EXISTS, so a writer checks, then alters.
@@ -85,42 +74,16 @@ func Descriptor() dialects.Descriptor {
 // Open parses rawURL; it does not connect (Ready does). It is Open, not
 // New, because New is the package's generator constructor.
 func Open(ctx context.Context, rawURL string, opts ...Option) (*Backend, error) {
-	u, err := url.Parse(rawURL)
+	r, _, err := backendkit.ParseRemote(rawURL, backendkit.RemoteURL{
+		What: "ClickHouse", Schemes: []string{"clickhouse"}, Want: "clickhouse://",
+		DefaultDB: "default", IdleConnTimeout: 9 * time.Second,
+	})
 	if err != nil {
-		return nil, errs.New(errs.Invalid, "invalid ClickHouse backend URL")
-	}
-	if u.Scheme != "clickhouse" {
-		return nil, errs.Newf(errs.Invalid, "ClickHouse backend URL scheme %q: want clickhouse://", u.Scheme)
-	}
-	if u.Host == "" {
-		return nil, errs.New(errs.Invalid, "ClickHouse backend URL has no host")
-	}
-	q := u.Query()
-	scheme := "http"
-	if q.Get("tls") == "true" {
-		scheme = "https"
-	}
-	b := &Backend{
-		gen:     NewLegacy(),
-		base:    &url.URL{Scheme: scheme, Host: u.Host, Path: "/"},
-		db:      strings.Trim(u.Path, "/"),
-		client:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: 9 * time.Second}},
-		timeout: 30 * time.Second,
-		tags:    backendkit.DefaultTags(),
-	}
-	b.urlDB = b.db
-	if b.db == "" {
-		b.db = "default"
-	}
-	if u.User != nil {
-		b.user = u.User.Username()
-		b.pass, _ = u.User.Password()
-	}
-	if b.timeout, err = backendkit.Timeout(q, "ClickHouse", b.timeout); err != nil {
 		return nil, err
 	}
-	b.redacted = backendkit.Redact(u)
-	b.catalog = &backendkit.Catalog{Load: b.loadSchema}
+	r.Base.Path = "/"
+	b := &Backend{Remote: r, gen: NewLegacy()}
+	b.Catalog = &backendkit.Catalog{Load: b.loadSchema}
 	for _, o := range opts {
 		o(b)
 	}
@@ -132,32 +95,16 @@ func (b *Backend) TimePrecision() time.Duration { return time.Second }
 
 func (b *Backend) Name() string                { return "clickhouse" }
 func (b *Backend) Generator() target.Generator { return b.gen }
-func (b *Backend) String() string              { return b.redacted }
-
-func (b *Backend) Close() error {
-	b.client.CloseIdleConnections()
-	return nil
-}
-
-// URLDatabase implements dialects.DatabaseInURL.
-func (b *Backend) URLDatabase() string { return b.urlDB }
-
-func (b *Backend) database(db string) string {
-	if db == "" {
-		return b.db
-	}
-	return db
-}
 
 // Ready pings the server.
 func (b *Backend) Ready(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	ctx, cancel := context.WithTimeout(ctx, b.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.base.String()+"ping", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.Base.String()+"ping", nil)
 	if err != nil {
 		return errs.Wrap(errs.Internal, err, "clickhouse: build request")
 	}
-	resp, err := b.client.Do(req)
+	resp, err := b.Client.Do(req)
 	if err != nil {
 		return backendkit.TransportError(ctx, "clickhouse", err)
 	}
@@ -181,16 +128,16 @@ func (b *Backend) post(ctx context.Context, db string, body io.Reader, extra url
 	for k, v := range extra {
 		params[k] = v
 	}
-	u := *b.base
+	u := *b.Base
 	u.RawQuery = params.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), body)
 	if err != nil {
 		return nil, errs.Wrap(errs.Internal, err, "clickhouse: build request")
 	}
-	if b.user != "" {
-		req.SetBasicAuth(b.user, b.pass)
+	if b.User != "" {
+		req.SetBasicAuth(b.User, b.Pass)
 	}
-	resp, err := b.client.Do(req)
+	resp, err := b.Client.Do(req)
 	if err != nil {
 		return nil, backendkit.TransportError(ctx, "clickhouse", err)
 	}
@@ -234,7 +181,7 @@ func (b *Backend) exec(ctx context.Context, db, stmt string) error {
 // every value is parsed straight to its model type.
 func (b *Backend) Query(ctx context.Context, db, text string) (model.Rows, error) {
 	text = strings.TrimRight(strings.TrimSpace(text), ";")
-	resp, err := b.post(ctx, b.database(db), strings.NewReader(text+"\nFORMAT TabSeparatedWithNamesAndTypes"), nil)
+	resp, err := b.post(ctx, b.Database(db), strings.NewReader(text+"\nFORMAT TabSeparatedWithNamesAndTypes"), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +196,7 @@ func (b *Backend) Query(ctx context.Context, db, text string) (model.Rows, error
 // queryAll runs a small catalog query, in database system: the
 // request's database may not exist yet.
 func (b *Backend) queryAll(ctx context.Context, text string) ([][]model.Value, error) {
-	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	ctx, cancel := context.WithTimeout(ctx, b.Timeout)
 	defer cancel()
 	rows, err := b.Query(ctx, "system", text)
 	if err != nil {
@@ -270,21 +217,17 @@ func (b *Backend) queryAll(ctx context.Context, text string) ([][]model.Value, e
 // Databases lists databases with tables, without ClickHouse's and
 // tsgate's own.
 func (b *Backend) Databases(ctx context.Context) ([]string, error) {
-	rows, err := b.queryAll(ctx, `SELECT DISTINCT database FROM system.tables WHERE database NOT IN ('system', '`+metaDB+`')`)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, 0, len(rows))
-	for _, r := range rows {
-		out = append(out, r[0].S)
-	}
-	slices.Sort(out)
-	return out, nil
+	return b.names(ctx, `SELECT DISTINCT database FROM system.tables WHERE database NOT IN ('system', '`+metaDB+`')`)
 }
 
 // Measurements lists db's tables.
 func (b *Backend) Measurements(ctx context.Context, db string) ([]string, error) {
-	rows, err := b.queryAll(ctx, `SELECT name FROM system.tables WHERE database = `+quoteString(b.database(db)))
+	return b.names(ctx, `SELECT name FROM system.tables WHERE database = `+quoteString(b.Database(db)))
+}
+
+// names runs a catalog query whose rows are one name each, sorted.
+func (b *Backend) names(ctx context.Context, text string) ([]string, error) {
+	rows, err := b.queryAll(ctx, text)
 	if err != nil {
 		return nil, err
 	}
@@ -295,14 +238,6 @@ func (b *Backend) Measurements(ctx context.Context, db string) ([]string, error)
 	slices.Sort(out)
 	return out, nil
 }
-
-// SchemaError is the error of db's last failed schema discovery (the
-// backend was down, say), nil after a success: Schema reports a failed
-// lookup as an unknown measurement, and this tells the two apart.
-func (b *Backend) SchemaError(db string) error { return b.catalog.Err(b.database(db)) }
-
-// Schema is the catalog for requests whose default database is db.
-func (b *Backend) Schema(db string) target.Schema { return b.catalog.For(b.database(db)) }
 
 // loadSchema reads system.columns and tsgate's metadata for db.
 func (b *Backend) loadSchema(ctx context.Context, db string) (map[string][]target.ColumnInfo, error) {
@@ -401,19 +336,11 @@ func ident(s string) string {
 // rows may still be read for a moment after this returns). The condition
 // is printed from the AST by the backend's generator.
 func (b *Backend) DeleteRows(ctx context.Context, db, m string, where ast.Expr) error {
-	p, ok := b.Generator().(dialects.Predicater)
+	cond, ok, err := backendkit.DeleteCondition(ctx, b, db, m, where)
 	if !ok {
-		return errs.New(errs.Unsupported, "deleting rows is not available on clickhouse")
-	}
-	cond, err := p.Predicate(where, &target.Env{Schema: b.Schema(db), Database: db})
-	if err != nil {
 		return err
 	}
-	ms, err := b.Measurements(ctx, db)
-	if err != nil || !slices.Contains(ms, m) {
-		return err
-	}
-	return b.exec(ctx, "", "ALTER TABLE "+ident(b.database(db))+"."+ident(m)+" DELETE WHERE "+cond)
+	return b.exec(ctx, "", "ALTER TABLE "+ident(b.Database(db))+"."+ident(m)+" DELETE WHERE "+cond)
 }
 
 // DropDatabase drops db and forgets its columns' metadata.
@@ -421,10 +348,10 @@ func (b *Backend) DropDatabase(ctx context.Context, db string) error {
 	if err := b.ensureMeta(ctx); err != nil {
 		return err
 	}
-	if err := b.exec(ctx, "", "DROP DATABASE IF EXISTS "+ident(b.database(db))); err != nil {
+	if err := b.exec(ctx, "", "DROP DATABASE IF EXISTS "+ident(b.Database(db))); err != nil {
 		return err
 	}
-	err := b.exec(ctx, "", "ALTER TABLE "+metaDB+".columns DELETE WHERE db = "+quoteString(b.database(db)))
-	b.catalog.Invalidate(b.database(db))
+	err := b.exec(ctx, "", "ALTER TABLE "+metaDB+".columns DELETE WHERE db = "+quoteString(b.Database(db)))
+	b.Catalog.Invalidate(b.Database(db))
 	return err
 }

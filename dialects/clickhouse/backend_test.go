@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math"
-	"net"
 	"net/url"
 	"slices"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 	"tsgate/dialects/backendkit/kittest"
 	"tsgate/dialects/clickhouse"
 	"tsgate/errs"
+	"tsgate/internal/testenv"
 	"tsgate/model"
 	"tsgate/translate"
 	"tsgate/translate/target"
@@ -24,27 +24,12 @@ import (
 
 // open connects to the ClickHouse that scripts/backends.sh started; each
 // test gets its own database, dropped afterwards.
-func open(t *testing.T) (*clickhouse.Backend, string) {
+func open(t testing.TB) (*clickhouse.Backend, string) {
 	t.Helper()
-	u, err := url.Parse(kittest.URL(t, "TSGATE_TEST_CLICKHOUSE_URL"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := kittest.DBName("tsgate_test")
-	b, err := clickhouse.Open(context.Background(), "clickhouse://"+u.Host+"/"+db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Ready(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if rows, err := b.Query(context.Background(), "", "DROP DATABASE IF EXISTS `"+db+"`"); err == nil {
-			rows.Close()
-		}
-		b.Close()
-	})
-	return b, db
+	return kittest.Server(t, "TSGATE_TEST_CLICKHOUSE_URL", "tsgate_test",
+		func(u *url.URL, db string) (*clickhouse.Backend, error) {
+			return clickhouse.Open(context.Background(), "clickhouse://"+u.Host+"/"+db)
+		})
 }
 
 func TestRoundTripMatchesDuckDB(t *testing.T) {
@@ -301,54 +286,15 @@ func TestSchemaRequiredAndConflicts(t *testing.T) {
 	if c := col(b2.Schema(db), "events", "content"); !c.Required {
 		t.Error("content lost Required")
 	}
-	ms, err := b.Measurements(ctx, db)
-	if err != nil || strings.Join(ms, ",") != "cpu,events,mixed" {
-		t.Errorf("measurements %v %v", ms, err)
-	}
-	dbs, err := b.Databases(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := false
-	for _, d := range dbs {
-		found = found || d == db
-		if d == "_tsgate" || d == "system" {
-			t.Errorf("%s listed as a database", d)
-		}
-	}
-	if !found {
-		t.Errorf("databases %v lack %s", dbs, db)
-	}
+	kittest.WantListed(t, b, db, "cpu,events,mixed", "_tsgate", "system")
 }
 
 func TestDown(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	b, err := clickhouse.Open(context.Background(), "clickhouse://u:secret@"+testenv.FreeAddr(t)+"/db")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
-	b, err := clickhouse.Open(context.Background(), "clickhouse://u:secret@"+addr+"/db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_, err = b.Query(ctx, "db", "SELECT 1")
-	kittest.WantCode(t, err, errs.Unavailable)
-	if strings.Contains(err.Error(), "secret") || strings.Contains(b.String(), "secret") {
-		t.Errorf("leaks the password: %v", err)
-	}
-	batch := &model.Batch{}
-	batch.Table("m").AppendRow(1, []model.Cell{{Name: "v", Value: model.Float(1)}})
-	_, err = b.Write(ctx, "db", batch)
-	kittest.WantCode(t, err, errs.Unavailable)
-	kittest.WantCode(t, b.Ready(ctx), errs.Unavailable)
-	// Schema discovery fails too, and says why.
-	if _, ok := b.Schema("db").Columns("", "m"); ok {
-		t.Error("a measurement found on a server that is down")
-	}
-	kittest.WantCode(t, b.SchemaError("db"), errs.Unavailable)
+	kittest.Down(t, b, "secret", "SELECT 1")
 }
 
 func TestEngineErrors(t *testing.T) {

@@ -5,14 +5,12 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"testing"
 	"time"
 
 	"tsgate/dialects/backendkit/kittest"
 	"tsgate/dialects/clickhouse"
-	"tsgate/model"
 )
 
 // Side by side: ingest through the backend (type resolution, metadata,
@@ -22,19 +20,8 @@ import (
 const benchRows = 5000
 
 func openBench(b *testing.B) (*clickhouse.Backend, string, string) {
+	be, db := open(b)
 	base := kittest.URL(b, "TSGATE_TEST_CLICKHOUSE_URL")
-	u, _ := url.Parse(base)
-	db := kittest.DBName("tsgate_bench")
-	be, err := clickhouse.Open(context.Background(), "clickhouse://"+u.Host+"/"+db)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		if rows, err := be.Query(context.Background(), "default", "DROP DATABASE IF EXISTS `"+db+"`"); err == nil {
-			rows.Close()
-		}
-		be.Close()
-	})
 	// Create the table through the backend, outside the timing.
 	if _, err := be.Write(context.Background(), db, kittest.CPUBatch(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), benchRows)); err != nil {
 		b.Fatal(err)
@@ -44,14 +31,7 @@ func openBench(b *testing.B) (*clickhouse.Backend, string, string) {
 
 func BenchmarkWriteBackend(b *testing.B) {
 	be, db, _ := openBench(b)
-	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	b.ResetTimer()
-	for i := range b.N {
-		if _, err := be.Write(context.Background(), db, kittest.CPUBatch(start.Add(time.Duration(i)*time.Hour), benchRows)); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N*benchRows)/b.Elapsed().Seconds(), "rows/s")
+	kittest.BenchWrite(b, be, db, benchRows)
 }
 
 func BenchmarkWriteDirect(b *testing.B) {
@@ -85,24 +65,14 @@ func BenchmarkWriteDirect(b *testing.B) {
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}
-	b.ReportMetric(float64(b.N*benchRows)/b.Elapsed().Seconds(), "rows/s")
+	kittest.ReportRows(b, benchRows)
 }
 
 const benchQuery = `SELECT time, usage_user, usage_system FROM cpu WHERE hostname = 'host_7' ORDER BY time LIMIT 10`
 
 func BenchmarkQueryBackend(b *testing.B) {
 	be, db, _ := openBench(b)
-	dst := make([]model.Value, 3)
-	b.ResetTimer()
-	for range b.N {
-		rows, err := be.Query(context.Background(), db, benchQuery)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for rows.Next(dst) {
-		}
-		rows.Close()
-	}
+	kittest.BenchQuery(b, be, db, benchQuery, 3)
 }
 
 func BenchmarkQueryDirect(b *testing.B) {

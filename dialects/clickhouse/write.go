@@ -38,37 +38,27 @@ const (
 // Re-running the schema steps is harmless: CREATE … IF NOT EXISTS, ALTER
 // after rereading the columns, and metadata rows versioned by time.
 func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (model.WriteResult, error) {
-	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	ctx, cancel := context.WithTimeout(ctx, b.Timeout)
 	defer cancel()
-	db = b.database(db)
+	db = b.Database(db)
 	if err := b.ensureMeta(ctx); err != nil {
 		return model.WriteResult{}, dialects.NotStored(err)
 	}
-	stored, err := b.catalog.Tables(ctx, db)
+	stored, err := b.Catalog.Tables(ctx, db)
 	if err != nil {
 		return model.WriteResult{}, dialects.NotStored(err)
 	}
 	var res model.WriteResult
 	var kept []*model.Table
 	for _, t := range batch.Tables {
-		cols := map[string]target.ColumnInfo{}
-		for _, c := range stored[t.Measurement] {
-			cols[c.Name] = c
-		}
-		t, rejected, conflicts := t.Resolve(func(name string) (model.FieldType, bool) {
-			c, ok := cols[name]
-			return c.Type, ok
-		})
-		res.Rejected += rejected
-		res.Conflicts = append(res.Conflicts, conflicts...)
-		if t.Len() > 0 {
+		if t, ok := backendkit.Resolve(t, backendkit.StoredType(backendkit.ByName(stored[t.Measurement])), &res); ok {
 			kept = append(kept, t)
 		}
 	}
 	changed := false
 	defer func() {
 		if changed {
-			b.catalog.Invalidate(db)
+			b.Catalog.Invalidate(db)
 		}
 	}()
 	// sent: an INSERT of rows has left tsgate, so a later failure may
@@ -100,9 +90,7 @@ func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (mod
 		sent = true
 		res.Rows += n
 	}
-	if len(res.Conflicts) > 10 {
-		res.Conflicts = res.Conflicts[:10]
-	}
+	backendkit.CapConflicts(&res)
 	return res, nil
 }
 
@@ -196,7 +184,7 @@ func (b *Backend) ensureTable(ctx context.Context, db string, t *model.Table, ca
 		mb = append(mb, '\n')
 	}
 	for _, c := range t.Columns {
-		tag := b.tags.IsTag(t.Measurement, c)
+		tag := b.Tags.IsTag(t.Measurement, c)
 		prev, known := meta[[2]string{t.Measurement, c.Name}]
 		req := !tag && backendkit.RequiredAfter(known, prev.required, exists, present[c.Name])
 		if !known || prev.required != req || prev.tag != tag {

@@ -46,11 +46,10 @@ import (
 //     reads it as NULL), and map() fails on such a column.
 type Backend struct {
 	*influxql.Backend
-	base     *url.URL
-	user     string
-	pass     string
-	client   *http.Client
-	redacted string
+	// query is Flux's endpoint on the InfluxQL backend's server; Flux
+	// requests have their own connections.
+	query  *url.URL
+	client *http.Client
 }
 
 var _ dialects.Backend = (*Backend)(nil)
@@ -79,26 +78,18 @@ func Open(ctx context.Context, rawURL string, opts ...influxql.Option) (*Backend
 	if err != nil {
 		return nil, err
 	}
-	scheme := "http"
-	if u.Query().Get("tls") == "true" {
-		scheme = "https"
-	}
+	query := *ib.Base
+	query.Path = "/api/v2/query"
 	b := &Backend{
-		Backend:  ib,
-		base:     &url.URL{Scheme: scheme, Host: u.Host, Path: "/api/v2/query"},
-		client:   &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second}},
-		redacted: backendkit.Redact(u),
-	}
-	if u.User != nil {
-		b.user = u.User.Username()
-		b.pass, _ = u.User.Password()
+		Backend: ib,
+		query:   &query,
+		client:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second}},
 	}
 	return b, nil
 }
 
 func (b *Backend) Name() string                { return "flux" }
 func (b *Backend) Generator() target.Generator { return New() }
-func (b *Backend) String() string              { return b.redacted }
 
 func (b *Backend) Close() error {
 	b.client.CloseIdleConnections()
@@ -125,15 +116,15 @@ func (b *Backend) Query(ctx context.Context, db, text string) (model.Rows, error
 	if err != nil {
 		return nil, errs.Wrap(errs.Internal, err, "flux: encode request")
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.base.String(), bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.query.String(), bytes.NewReader(body))
 	if err != nil {
 		return nil, errs.Wrap(errs.Internal, err, "flux: build request")
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/csv")
-	if b.user != "" {
+	if b.User != "" {
 		// InfluxDB 1.8's v2 API takes "Token user:password".
-		req.Header.Set("Authorization", "Token "+b.user+":"+b.pass)
+		req.Header.Set("Authorization", "Token "+b.User+":"+b.Pass)
 	}
 	resp, err := b.client.Do(req)
 	if err != nil {

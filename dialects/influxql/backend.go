@@ -52,16 +52,8 @@ const metaMeasurement = "_tsgate_fields"
 // metadata (_tsgate_fields) before the points are written. Points
 // written to InfluxDB by anyone else make no field Required.
 type Backend struct {
-	base     *url.URL // scheme://host, no credentials
-	user     string
-	pass     string
-	db       string
-	redacted string
-	client   *http.Client
-	timeout  time.Duration
-	tags     backendkit.Tags
-	catalog  *backendkit.Catalog
-	chunked  bool
+	backendkit.Remote
+	chunked bool
 
 	// wmu serializes writes' metadata read-modify-write, so two writers
 	// cannot both take a field's absence for "new measurement".
@@ -83,7 +75,7 @@ type Option func(*Backend)
 
 // WithTimeout bounds each write and catalog request (default 30 s).
 // Queries are bounded by their context.
-func WithTimeout(d time.Duration) Option { return func(b *Backend) { b.timeout = d } }
+func WithTimeout(d time.Duration) Option { return func(b *Backend) { b.Timeout = d } }
 
 // WithChunkedQueries asks InfluxDB to stream results in chunks, so it
 // never holds a whole result in its memory. It costs about 1 ms per query
@@ -105,44 +97,26 @@ func Descriptor() dialects.Descriptor {
 // built on this one) and checks nothing over the network: Ready does. It
 // is Open, not New, because New is the package's generator constructor.
 func Open(ctx context.Context, rawURL string, opts ...Option) (*Backend, error) {
-	u, err := url.Parse(rawURL)
+	r, u, err := backendkit.ParseRemote(rawURL, backendkit.RemoteURL{
+		What: "InfluxDB", Schemes: []string{"influxql", "flux", "influxdb"}, Want: "influxql:// or flux://",
+		IdleConnTimeout: 90 * time.Second,
+	})
 	if err != nil {
-		// url.Parse's error repeats the URL, credentials included.
-		return nil, errs.New(errs.Invalid, "invalid InfluxDB backend URL")
-	}
-	if u.Scheme != "influxql" && u.Scheme != "flux" && u.Scheme != "influxdb" {
-		return nil, errs.Newf(errs.Invalid, "InfluxDB backend URL scheme %q: want influxql:// or flux://", u.Scheme)
-	}
-	if u.Host == "" {
-		return nil, errs.New(errs.Invalid, "InfluxDB backend URL has no host")
-	}
-	q := u.Query()
-	scheme := "http"
-	if q.Get("tls") == "true" {
-		scheme = "https"
-	}
-	b := &Backend{
-		base:    &url.URL{Scheme: scheme, Host: u.Host},
-		db:      strings.Trim(u.Path, "/"),
-		client:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second}},
-		timeout: 30 * time.Second,
-		tags:    backendkit.DefaultTags(),
-		known:   map[string]map[string]map[string]bool{},
-		dbs:     map[string]bool{},
-	}
-	if u.User != nil {
-		b.user = u.User.Username()
-		b.pass, _ = u.User.Password()
+		return nil, err
 	}
 	if u.Scheme == "flux" {
 		// flux://host/bucket: the bucket is db or db/rp.
-		b.db, _, _ = strings.Cut(b.db, "/")
+		r.DB, _, _ = strings.Cut(r.DB, "/")
 	}
-	if b.timeout, err = backendkit.Timeout(q, "InfluxDB", b.timeout); err != nil {
-		return nil, err
+	// The URL's database is also the one that serves requests naming
+	// none: there is no default.
+	r.URLDB = r.DB
+	b := &Backend{
+		Remote: r,
+		known:  map[string]map[string]map[string]bool{},
+		dbs:    map[string]bool{},
 	}
-	b.redacted = backendkit.Redact(u)
-	b.catalog = &backendkit.Catalog{Load: b.loadSchema}
+	b.Catalog = &backendkit.Catalog{Load: b.loadSchema}
 	for _, o := range opts {
 		o(b)
 	}
@@ -152,29 +126,9 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Backend, error) 
 func (b *Backend) Name() string                { return "influxql" }
 func (b *Backend) Generator() target.Generator { return New() }
 
-// String is the URL without credentials, for logs.
-func (b *Backend) String() string { return b.redacted }
-
-// URLDatabase implements dialects.DatabaseInURL (for Flux, the bucket's
-// database).
-func (b *Backend) URLDatabase() string { return b.db }
-
-func (b *Backend) database(db string) string {
-	if db == "" {
-		return b.db
-	}
-	return db
-}
-
-// Close releases idle connections.
-func (b *Backend) Close() error {
-	b.client.CloseIdleConnections()
-	return nil
-}
-
 // Ready pings the server.
 func (b *Backend) Ready(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	ctx, cancel := context.WithTimeout(ctx, b.Timeout)
 	defer cancel()
 	resp, err := b.do(ctx, http.MethodGet, "/ping", nil, "", nil)
 	if err != nil {
@@ -186,7 +140,7 @@ func (b *Backend) Ready(ctx context.Context) error {
 
 // do sends one request, returning the response only for a 2xx status.
 func (b *Backend) do(ctx context.Context, method, path string, params url.Values, contentType string, body io.Reader) (*http.Response, error) {
-	u := *b.base
+	u := *b.Base
 	u.Path = path
 	if params != nil {
 		u.RawQuery = params.Encode()
@@ -199,10 +153,10 @@ func (b *Backend) do(ctx context.Context, method, path string, params url.Values
 		req.Header.Set("Content-Type", contentType)
 	}
 	req.Header.Set("Accept", "application/x-msgpack")
-	if b.user != "" {
-		req.SetBasicAuth(b.user, b.pass)
+	if b.User != "" {
+		req.SetBasicAuth(b.User, b.Pass)
 	}
-	resp, err := b.client.Do(req)
+	resp, err := b.Client.Do(req)
 	if err != nil {
 		return nil, backendkit.TransportError(ctx, "influxdb", err)
 	}
@@ -244,7 +198,7 @@ func (b *Backend) query(ctx context.Context, db, text, nameCol string) (model.Ro
 		params.Set("chunked", "true")
 		params.Set("chunk_size", "10000")
 	}
-	if d := b.database(db); d != "" {
+	if d := b.Database(db); d != "" {
 		params.Set("db", d)
 	}
 	resp, err := b.do(ctx, http.MethodPost, "/query", params, "", nil)
@@ -272,7 +226,7 @@ func (b *Backend) MissingDatabase(ctx context.Context, db string, err error) err
 // until its first write), asking SHOW DATABASES instead of reading the
 // message.
 func (b *Backend) missingDatabase(ctx context.Context, db string, err error) error {
-	db = b.database(db)
+	db = b.Database(db)
 	if db == "" || errs.CodeOf(err) != errs.Engine {
 		return err
 	}
@@ -285,7 +239,7 @@ func (b *Backend) missingDatabase(ctx context.Context, db string, err error) err
 // queryAll runs a catalog statement and collects its rows; catalog results
 // are small.
 func (b *Backend) queryAll(ctx context.Context, db, text string) ([]model.ResultColumn, [][]model.Value, error) {
-	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	ctx, cancel := context.WithTimeout(ctx, b.Timeout)
 	defer cancel()
 	rows, err := b.query(ctx, db, text, seriesCol)
 	if err != nil {
@@ -336,7 +290,7 @@ func (b *Backend) Databases(ctx context.Context) ([]string, error) {
 // Measurements lists db's measurements; a database that does not exist
 // has none.
 func (b *Backend) Measurements(ctx context.Context, db string) ([]string, error) {
-	db = b.database(db)
+	db = b.Database(db)
 	// InfluxDB answers SHOW MEASUREMENTS on a missing database with an
 	// error only its text tells apart; ask whether it exists instead.
 	if ok, err := b.databaseExists(ctx, db); err != nil || !ok {
@@ -356,14 +310,6 @@ func (b *Backend) Measurements(ctx context.Context, db string) ([]string, error)
 	slices.Sort(out)
 	return out, nil
 }
-
-// SchemaError is the error of db's last failed schema discovery (the
-// backend was down, say), nil after a success: Schema reports a failed
-// lookup as an unknown measurement, and this tells the two apart.
-func (b *Backend) SchemaError(db string) error { return b.catalog.Err(b.database(db)) }
-
-// Schema is the catalog for requests whose default database is db.
-func (b *Backend) Schema(db string) target.Schema { return b.catalog.For(b.database(db)) }
 
 // loadSchema reads one database's tags, fields and tsgate's Required
 // metadata. Field types come from SHOW FIELD KEYS; a field InfluxDB

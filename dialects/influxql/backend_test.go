@@ -17,6 +17,7 @@ import (
 	"tsgate/dialects/backendkit/kittest"
 	"tsgate/dialects/influxql"
 	"tsgate/errs"
+	"tsgate/internal/testenv"
 	"tsgate/model"
 	"tsgate/translate"
 	"tsgate/translate/target"
@@ -24,29 +25,12 @@ import (
 
 // open connects to the InfluxDB that scripts/backends.sh started and
 // drops the test's database afterwards.
-func open(t *testing.T) (*influxql.Backend, string) {
+func open(t testing.TB) (*influxql.Backend, string) {
 	t.Helper()
-	base := kittest.URL(t, "TSGATE_TEST_INFLUX_URL")
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := kittest.DBName("tsgate_test")
-	b, err := influxql.Open(context.Background(), "influxql://"+u.Host+"/"+db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Ready(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		rows, err := b.Query(context.Background(), "", `DROP DATABASE "`+db+`"`)
-		if err == nil {
-			rows.Close()
-		}
-		b.Close()
-	})
-	return b, db
+	return kittest.Server(t, "TSGATE_TEST_INFLUX_URL", "tsgate_test",
+		func(u *url.URL, db string) (*influxql.Backend, error) {
+			return influxql.Open(context.Background(), "influxql://"+u.Host+"/"+db)
+		})
 }
 
 func TestRoundTripMatchesDuckDB(t *testing.T) {
@@ -192,24 +176,8 @@ func TestSchemaRequired(t *testing.T) {
 			t.Error("a new Backend sees content as Required")
 		}
 	}
-	ms, err := b.Measurements(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Join(ms, ",") != "cpu,events,mixed" {
-		t.Errorf("measurements = %v (tsgate's metadata must stay hidden)", ms)
-	}
-	dbs, err := b.Databases(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := false
-	for _, d := range dbs {
-		found = found || d == db
-	}
-	if !found {
-		t.Errorf("databases %v lack %s", dbs, db)
-	}
+	// tsgate's metadata measurement stays hidden.
+	kittest.WantListed(t, b, db, "cpu,events,mixed")
 }
 
 // TestSchemaOnWriteAndConflicts: a new field appears in the schema; a
@@ -269,36 +237,11 @@ func TestSchemaOnWriteAndConflicts(t *testing.T) {
 
 // TestDown: a backend that is not listening answers Unavailable, quickly.
 func TestDown(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	b, err := influxql.Open(context.Background(), "influxql://user:secret@"+testenv.FreeAddr(t)+"/db")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
-	b, err := influxql.Open(context.Background(), "influxql://user:secret@"+addr+"/db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_, err = b.Query(ctx, "db", "SELECT * FROM m")
-	kittest.WantCode(t, err, errs.Unavailable)
-	if strings.Contains(err.Error(), "secret") {
-		t.Errorf("error leaks the password: %v", err)
-	}
-	batch := &model.Batch{}
-	batch.Table("m").AppendRow(1, []model.Cell{{Name: "v", Value: model.Float(1)}})
-	_, err = b.Write(ctx, "db", batch)
-	kittest.WantCode(t, err, errs.Unavailable)
-	kittest.WantCode(t, b.Ready(ctx), errs.Unavailable)
-	// Schema discovery fails too, and says why.
-	if _, ok := b.Schema("db").Columns("", "m"); ok {
-		t.Error("a measurement found on a server that is down")
-	}
-	kittest.WantCode(t, b.SchemaError("db"), errs.Unavailable)
-	if strings.Contains(b.String(), "secret") {
-		t.Errorf("String leaks the password: %s", b)
-	}
+	kittest.Down(t, b, "secret", "SELECT * FROM m")
 }
 
 func TestOpenURL(t *testing.T) {

@@ -2,7 +2,6 @@ package influxql_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -20,34 +19,15 @@ import (
 // through the backend (msgpack decoding to model.Value) vs the same
 // InfluxQL read as JSON directly.
 func benchBackend(b *testing.B) (*influxql.Backend, string, string) {
-	base := kittest.URL(b, "TSGATE_TEST_INFLUX_URL")
-	db := kittest.DBName("tsgate_bench")
-	be, err := influxql.Open(context.Background(), "influxql://"+base[len("http://"):]+"/"+db)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		if rows, err := be.Query(context.Background(), "", `DROP DATABASE "`+db+`"`); err == nil {
-			rows.Close()
-		}
-		be.Close()
-	})
-	return be, db, base
+	be, db := open(b)
+	return be, db, kittest.URL(b, "TSGATE_TEST_INFLUX_URL")
 }
 
 const benchRows = 5000
 
 func BenchmarkWriteBackend(b *testing.B) {
 	be, db, _ := benchBackend(b)
-	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	b.ResetTimer()
-	for i := range b.N {
-		batch := kittest.CPUBatch(start.Add(time.Duration(i)*time.Hour), benchRows)
-		if _, err := be.Write(context.Background(), db, batch); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N*benchRows)/b.Elapsed().Seconds(), "rows/s")
+	kittest.BenchWrite(b, be, db, benchRows)
 }
 
 func BenchmarkWriteDirect(b *testing.B) {
@@ -64,7 +44,7 @@ func BenchmarkWriteDirect(b *testing.B) {
 		}
 		resp.Body.Close()
 	}
-	b.ReportMetric(float64(b.N*benchRows)/b.Elapsed().Seconds(), "rows/s")
+	kittest.ReportRows(b, benchRows)
 }
 
 // lineProtocol is the plain encoding a direct client does (no escaping
@@ -102,27 +82,13 @@ const benchQuery = `SELECT "usage_user", "usage_system" FROM "cpu" WHERE "hostna
 
 func BenchmarkQueryBackend(b *testing.B) {
 	be, db, _ := benchBackend(b)
-	if _, err := be.Write(context.Background(), db, kittest.CPUBatch(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), benchRows)); err != nil {
-		b.Fatal(err)
-	}
-	dst := make([]model.Value, 3)
-	b.ResetTimer()
-	for range b.N {
-		rows, err := be.Query(context.Background(), db, benchQuery)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for rows.Next(dst) {
-		}
-		rows.Close()
-	}
+	kittest.SeedCPU(b, be, db, benchRows)
+	kittest.BenchQuery(b, be, db, benchQuery, 3)
 }
 
 func BenchmarkQueryDirect(b *testing.B) {
 	be, db, base := benchBackend(b)
-	if _, err := be.Write(context.Background(), db, kittest.CPUBatch(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), benchRows)); err != nil {
-		b.Fatal(err)
-	}
+	kittest.SeedCPU(b, be, db, benchRows)
 	u := fmt.Sprintf("%s/query?db=%s&epoch=u&q=%s", base, db, urlQueryEscape(benchQuery))
 	b.ResetTimer()
 	for range b.N {

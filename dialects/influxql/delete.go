@@ -31,7 +31,7 @@ func (b *Backend) DeleteRows(ctx context.Context, db, m string, where ast.Expr) 
 		return err
 	}
 	_, _, err := b.queryAll(ctx, db, "DELETE FROM "+quoteIdent(m)+" WHERE "+sb.String())
-	b.catalog.Invalidate(b.database(db))
+	b.Catalog.Invalidate(b.Database(db))
 	return err
 }
 
@@ -98,11 +98,11 @@ func quoteString(s string) string {
 
 // DropDatabase drops db.
 func (b *Backend) DropDatabase(ctx context.Context, db string) error {
-	_, _, err := b.queryAll(ctx, "", "DROP DATABASE "+quoteIdent(b.database(db)))
+	_, _, err := b.queryAll(ctx, "", "DROP DATABASE "+quoteIdent(b.Database(db)))
 	b.kmu.Lock()
-	delete(b.dbs, b.database(db))
+	delete(b.dbs, b.Database(db))
 	b.kmu.Unlock()
-	b.catalog.Invalidate(b.database(db))
+	b.Catalog.Invalidate(b.Database(db))
 	if err != nil {
 		return errs.Wrap(errs.CodeOf(err), err, "influxdb: drop database: "+errs.As(err).Msg)
 	}

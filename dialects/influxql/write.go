@@ -29,9 +29,9 @@ const maxBody = 8 << 20
 // instead of failing the whole request there, and records which fields
 // are Required before the data is written.
 func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (model.WriteResult, error) {
-	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	ctx, cancel := context.WithTimeout(ctx, b.Timeout)
 	defer cancel()
-	db = b.database(db)
+	db = b.Database(db)
 	if db == "" {
 		return model.WriteResult{}, errs.New(errs.Invalid, "influxdb: no database given and none in the backend URL")
 	}
@@ -50,7 +50,7 @@ func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (mod
 			b.wmu.Unlock()
 		}
 	}()
-	tables, err := b.catalog.Tables(ctx, db)
+	tables, err := b.Catalog.Tables(ctx, db)
 	if err != nil {
 		return model.WriteResult{}, dialects.NotStored(err)
 	}
@@ -60,11 +60,8 @@ func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (mod
 		t, dropped, reasons := uintsAsInts(t)
 		res.Rejected += dropped
 		res.Conflicts = append(res.Conflicts, reasons...)
-		stored := map[string]target.ColumnInfo{}
-		for _, c := range tables[t.Measurement] {
-			stored[c.Name] = c
-		}
-		t, rejected, conflicts := t.Resolve(func(name string) (model.FieldType, bool) {
+		stored := backendkit.ByName(tables[t.Measurement])
+		t, ok := backendkit.Resolve(t, func(name string) (model.FieldType, bool) {
 			c, ok := stored[name]
 			if !ok || (!c.Tag && c.Type == model.TypeUnknown) {
 				// Unknown: only in tsgate's metadata so far (another
@@ -76,10 +73,8 @@ func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (mod
 				return model.TypeString, true
 			}
 			return c.Type, true
-		})
-		res.Rejected += rejected
-		res.Conflicts = append(res.Conflicts, conflicts...)
-		if t.Len() > 0 {
+		}, &res)
+		if ok {
 			kept = append(kept, t)
 		}
 	}
@@ -102,20 +97,18 @@ func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (mod
 		body = append(body, lines...)
 	}
 	res.Conflicts = append(res.Conflicts, tooBig...)
-	if len(res.Conflicts) > 10 {
-		res.Conflicts = res.Conflicts[:10]
-	}
+	backendkit.CapConflicts(&res)
 	if len(meta) > 0 {
 		// Metadata first: Required may only turn false before the rows
 		// that make it false exist.
 		if err := b.writeLines(ctx, db, meta); err != nil {
-			b.catalog.Invalidate(db)
+			b.Catalog.Invalidate(db)
 			// Metadata only: no row was sent yet.
 			return model.WriteResult{}, dialects.NotStored(err)
 		}
 	}
 	if changed {
-		b.catalog.Invalidate(db)
+		b.Catalog.Invalidate(db)
 	}
 	b.wmu.Unlock()
 	locked = false
@@ -128,7 +121,7 @@ func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (mod
 			}
 		}
 		if err := b.writeLines(ctx, db, body[:n]); err != nil {
-			b.catalog.Invalidate(db)
+			b.Catalog.Invalidate(db)
 			if first && dialects.NeverConnected(err) {
 				err = dialects.NotStored(err)
 			}
@@ -138,7 +131,7 @@ func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (mod
 	}
 	if changed {
 		// Again: SHOW FIELD KEYS now lists the new fields.
-		b.catalog.Invalidate(db)
+		b.Catalog.Invalidate(db)
 	}
 	return res, nil
 }
@@ -237,7 +230,7 @@ func (b *Backend) metaLines(dst []byte, t *model.Table, stored []target.ColumnIn
 		dst = fmt.Appendf(dst, " required=%t,empty=%t 0\n", required, empty)
 	}
 	for _, c := range t.Columns {
-		if b.tags.IsTag(t.Measurement, c) {
+		if b.Tags.IsTag(t.Measurement, c) {
 			// InfluxDB drops an empty tag value, so whether a point
 			// lacked the tag or carried '' is kept here: both flags only
 			// ever turn from clean to set.
@@ -317,7 +310,7 @@ func lineProblem(m string, format string, args ...any) error {
 func (b *Backend) encode(dst []byte, t *model.Table) ([]byte, int, []error) {
 	var tags, fields []*model.Column
 	for _, c := range t.Columns {
-		if b.tags.IsTag(t.Measurement, c) {
+		if b.Tags.IsTag(t.Measurement, c) {
 			tags = append(tags, c)
 		} else {
 			fields = append(fields, c)

@@ -270,26 +270,20 @@ func (b *Backend) ensureMeta(ctx context.Context) error {
 // Databases lists the schemas that hold tables, without PostgreSQL's and
 // tsgate's own.
 func (b *Backend) Databases(ctx context.Context) ([]string, error) {
-	ctx, cancel := context.WithTimeout(ctx, b.timeout)
-	defer cancel()
-	rows, err := b.pool.Query(ctx, `SELECT DISTINCT table_schema FROM information_schema.tables
+	return b.names(ctx, `SELECT DISTINCT table_schema FROM information_schema.tables
 		WHERE table_schema NOT IN ('information_schema', $1) AND table_schema NOT LIKE 'pg\_%'`, metaSchema)
-	if err != nil {
-		return nil, b.classify(ctx, err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, b.classify(ctx, err)
-	}
-	slices.Sort(out)
-	return out, nil
 }
 
 // Measurements lists the tables of db's schema.
 func (b *Backend) Measurements(ctx context.Context, db string) ([]string, error) {
+	return b.names(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = $1`, schemaOf(db))
+}
+
+// names runs a catalog query whose rows are one name each, sorted.
+func (b *Backend) names(ctx context.Context, sql string, args ...any) ([]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, b.timeout)
 	defer cancel()
-	rows, err := b.pool.Query(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = $1`, schemaOf(db))
+	rows, err := b.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, b.classify(ctx, err)
 	}
@@ -396,16 +390,8 @@ func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`)
 // condition the backend's generator prints from the AST, as it prints a
 // query's WHERE.
 func (b *Backend) DeleteRows(ctx context.Context, db, m string, where ast.Expr) error {
-	p, ok := b.Generator().(dialects.Predicater)
+	cond, ok, err := backendkit.DeleteCondition(ctx, b, db, m, where)
 	if !ok {
-		return errs.Newf(errs.Unsupported, "deleting rows is not available on %s", b.Name())
-	}
-	cond, err := p.Predicate(where, &target.Env{Schema: b.Schema(db), Database: db})
-	if err != nil {
-		return err
-	}
-	ms, err := b.Measurements(ctx, db)
-	if err != nil || !slices.Contains(ms, m) {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, b.timeout)

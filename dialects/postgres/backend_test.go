@@ -3,7 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
-	"net"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +11,7 @@ import (
 	"tsgate/dialects/backendkit/kittest"
 	"tsgate/dialects/postgres"
 	"tsgate/errs"
+	"tsgate/internal/testenv"
 	"tsgate/model"
 	"tsgate/translate"
 	"tsgate/translate/target"
@@ -18,26 +19,12 @@ import (
 
 // open connects to the PostgreSQL that scripts/services.sh started; each
 // test gets its own schema (Arc database), dropped afterwards.
-func open(t *testing.T) (*postgres.Backend, string) { return openB(t) }
-
-func openB(t testing.TB) (*postgres.Backend, string) {
+func open(t testing.TB) (*postgres.Backend, string) {
 	t.Helper()
-	url := kittest.URL(t, "TSGATE_TEST_POSTGRES_URL")
-	b, err := postgres.Open(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Ready(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	db := kittest.DBName("tsgate_test")
-	t.Cleanup(func() {
-		ctx := context.Background()
-		b.Pool().Exec(ctx, `DROP SCHEMA IF EXISTS "`+db+`" CASCADE`)
-		b.Pool().Exec(ctx, `DELETE FROM _tsgate.columns WHERE db = $1`, db)
-		b.Close()
-	})
-	return b, db
+	return kittest.Server(t, "TSGATE_TEST_POSTGRES_URL", "tsgate_test",
+		func(u *url.URL, _ string) (*postgres.Backend, error) {
+			return postgres.Open(context.Background(), u.String())
+		})
 }
 
 func TestRoundTripMatchesDuckDB(t *testing.T) {
@@ -187,24 +174,7 @@ func TestSchemaRequiredAndConflicts(t *testing.T) {
 			t.Errorf("%s: Required %v, want %v", c.name, got.Required, c.req)
 		}
 	}
-	ms, err := b.Measurements(ctx, db)
-	if err != nil || strings.Join(ms, ",") != "cpu,events,mixed" {
-		t.Errorf("measurements %v %v", ms, err)
-	}
-	dbs, err := b.Databases(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := false
-	for _, d := range dbs {
-		found = found || d == db
-		if d == "_tsgate" {
-			t.Error("tsgate's metadata schema listed as a database")
-		}
-	}
-	if !found {
-		t.Errorf("databases %v lack %s", dbs, db)
-	}
+	kittest.WantListed(t, b, db, "cpu,events,mixed", "_tsgate")
 }
 
 func TestRejectsNUL(t *testing.T) {
@@ -223,34 +193,12 @@ func TestRejectsNUL(t *testing.T) {
 }
 
 func TestDown(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	b, err := postgres.Open(context.Background(), "postgres://u:secret@"+addr+"/x?sslmode=disable")
+	b, err := postgres.Open(context.Background(), "postgres://u:secret@"+testenv.FreeAddr(t)+"/x?sslmode=disable")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_, err = b.Query(ctx, "db", "SELECT 1")
-	kittest.WantCode(t, err, errs.Unavailable)
-	if strings.Contains(err.Error(), "secret") {
-		t.Errorf("leaks the password: %v", err)
-	}
-	batch := &model.Batch{}
-	batch.Table("m").AppendRow(1, []model.Cell{{Name: "v", Value: model.Float(1)}})
-	_, err = b.Write(ctx, "db", batch)
-	kittest.WantCode(t, err, errs.Unavailable)
-	kittest.WantCode(t, b.Ready(ctx), errs.Unavailable)
-	// Schema discovery fails too, and says why.
-	if _, ok := b.Schema("db").Columns("", "m"); ok {
-		t.Error("a measurement found on a server that is down")
-	}
-	kittest.WantCode(t, b.SchemaError("db"), errs.Unavailable)
+	kittest.Down(t, b, "secret", "SELECT 1")
 }
 
 func TestEngineErrors(t *testing.T) {

@@ -8,7 +8,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"tsgate/dialects/backendkit/kittest"
-	"tsgate/model"
 )
 
 // Side by side: ingest through the backend (binary COPY built from the
@@ -18,19 +17,12 @@ import (
 const benchRows = 5000
 
 func BenchmarkWriteBackend(b *testing.B) {
-	be, db := openB(b)
-	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	b.ResetTimer()
-	for i := range b.N {
-		if _, err := be.Write(context.Background(), db, kittest.CPUBatch(start.Add(time.Duration(i)*time.Hour), benchRows)); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N*benchRows)/b.Elapsed().Seconds(), "rows/s")
+	be, db := open(b)
+	kittest.BenchWrite(b, be, db, benchRows)
 }
 
 func BenchmarkWriteDirect(b *testing.B) {
-	be, db := openB(b)
+	be, db := open(b)
 	ctx := context.Background()
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	// The table exists (made by the backend) so only COPY is timed.
@@ -61,35 +53,21 @@ func BenchmarkWriteDirect(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.N*benchRows)/b.Elapsed().Seconds(), "rows/s")
+	kittest.ReportRows(b, benchRows)
 }
 
 const benchQuery = `SELECT time, usage_user, usage_system FROM cpu WHERE hostname = 'host_7' ORDER BY time LIMIT 10`
 
 func BenchmarkQueryBackend(b *testing.B) {
-	be, db := openB(b)
-	if _, err := be.Write(context.Background(), db, kittest.CPUBatch(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), benchRows)); err != nil {
-		b.Fatal(err)
-	}
-	dst := make([]model.Value, 3)
-	b.ResetTimer()
-	for range b.N {
-		rows, err := be.Query(context.Background(), db, benchQuery)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for rows.Next(dst) {
-		}
-		rows.Close()
-	}
+	be, db := open(b)
+	kittest.SeedCPU(b, be, db, benchRows)
+	kittest.BenchQuery(b, be, db, benchQuery, 3)
 }
 
 func BenchmarkQueryDirect(b *testing.B) {
-	be, db := openB(b)
+	be, db := open(b)
 	ctx := context.Background()
-	if _, err := be.Write(ctx, db, kittest.CPUBatch(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), benchRows)); err != nil {
-		b.Fatal(err)
-	}
+	kittest.SeedCPU(b, be, db, benchRows)
 	q := `SELECT time, usage_user, usage_system FROM "` + db + `".cpu WHERE hostname = 'host_7' ORDER BY time LIMIT 10`
 	b.ResetTimer()
 	for range b.N {

@@ -58,17 +58,7 @@ func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (mod
 			res.Conflicts = append(res.Conflicts, errs.Newf(errs.Invalid, "measurement %q: longer than PostgreSQL's %d-byte identifiers", t.Measurement, maxIdent))
 			continue
 		}
-		cols := map[string]target.ColumnInfo{}
-		for _, c := range stored[t.Measurement] {
-			cols[c.Name] = c
-		}
-		t, rejected, conflicts := t.Resolve(func(name string) (model.FieldType, bool) {
-			c, ok := cols[name]
-			return c.Type, ok
-		})
-		res.Rejected += rejected
-		res.Conflicts = append(res.Conflicts, conflicts...)
-		if t.Len() > 0 {
+		if t, ok := backendkit.Resolve(t, backendkit.StoredType(backendkit.ByName(stored[t.Measurement])), &res); ok {
 			kept = append(kept, t)
 		}
 	}
@@ -109,9 +99,7 @@ func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (mod
 		}
 		return model.WriteResult{}, cerr
 	}
-	if len(res.Conflicts) > 10 {
-		res.Conflicts = res.Conflicts[:10]
-	}
+	backendkit.CapConflicts(&res)
 	return res, nil
 }
 

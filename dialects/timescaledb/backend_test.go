@@ -2,6 +2,7 @@ package timescaledb_test
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -13,22 +14,11 @@ import (
 
 func open(t *testing.T) (*timescaledb.Backend, string) {
 	t.Helper()
-	url := kittest.URL(t, "TSGATE_TEST_POSTGRES_URL")
-	b, err := timescaledb.Open(context.Background(), "timescaledb://"+strings.TrimPrefix(url, "postgres://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Ready(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	db := kittest.DBName("tsgate_tsdb")
-	t.Cleanup(func() {
-		ctx := context.Background()
-		b.Pool().Exec(ctx, `DROP SCHEMA IF EXISTS "`+db+`" CASCADE`)
-		b.Pool().Exec(ctx, `DELETE FROM _tsgate.columns WHERE db = $1`, db)
-		b.Close()
-	})
-	return b, db
+	return kittest.Server(t, "TSGATE_TEST_POSTGRES_URL", "tsgate_tsdb",
+		func(u *url.URL, _ string) (*timescaledb.Backend, error) {
+			u.Scheme = "timescaledb"
+			return timescaledb.Open(context.Background(), u.String())
+		})
 }
 
 // TestWithoutExtension: on plain PostgreSQL (no TimescaleDB package

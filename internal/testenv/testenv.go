@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net"
 	"net/url"
 	"os"
 	"testing"
@@ -68,4 +69,16 @@ func Eventually(t testing.TB, d time.Duration, what string, cond func() bool) ti
 		time.Sleep(5 * time.Millisecond)
 	}
 	return time.Since(start)
+}
+
+// FreeAddr is a loopback host:port nothing listens on: for a server a
+// test starts to listen on, or to test a server that is down.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
