@@ -50,15 +50,7 @@ func TestPGWireOracle(t *testing.T) {
 		t.Fatal(err)
 	}
 	ds := conformance.NewDataset(1, start)
-
-	// tsgate on the embedded store, loaded through its backend.
-	s := startPG(t, nil)
-	for _, b := range ds.Batches {
-		res, err := s.gateway.backend.Write(ctx, ds.Database, b)
-		if err != nil || res.Rejected > 0 {
-			t.Fatalf("write to tsgate: %v (%d rejected)", err, res.Rejected)
-		}
-	}
+	s := startLoadedPG(t, ds)
 	// The PostgreSQL tables get their columns in the order tsgate's
 	// catalog lists them (\d): SELECT * must then agree on both.
 	tables, err := storeCatalog{g: s.gateway}.Tables(ctx, ds.Database)
@@ -117,6 +109,20 @@ func TestPGWireOracle(t *testing.T) {
 	for _, f := range fz.failures {
 		t.Error(f)
 	}
+}
+
+// startLoadedPG is a tsgate on the embedded store with pg wire on, holding
+// ds, loaded through its backend.
+func startLoadedPG(t *testing.T, ds *conformance.Dataset) *pgServer {
+	t.Helper()
+	s := startPG(t, nil)
+	for _, b := range ds.Batches {
+		res, err := s.gateway.backend.Write(context.Background(), ds.Database, b)
+		if err != nil || res.Rejected > 0 {
+			t.Fatalf("write to tsgate: %v (%d rejected)", err, res.Rejected)
+		}
+	}
+	return s
 }
 
 // oracleCases are the corpus and, after it, the cases of PostgreSQL's

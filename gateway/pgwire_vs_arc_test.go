@@ -48,13 +48,7 @@ func TestPGWireVersusArcAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	ds := conformance.NewDataset(1, start)
-	s := startPG(t, nil)
-	for _, b := range ds.Batches {
-		res, err := s.gateway.backend.Write(ctx, ds.Database, b)
-		if err != nil || res.Rejected > 0 {
-			t.Fatalf("write to tsgate: %v (%d rejected)", err, res.Rejected)
-		}
-	}
+	s := startLoadedPG(t, ds)
 	gw := pgConnect(t, s.url(ds.Database))
 
 	used := map[string]bool{}

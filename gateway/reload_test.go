@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"tsgate/internal/testenv"
+
 	"github.com/jackc/pgx/v5"
 
 	"tsgate/dialects/duckdb"
@@ -115,7 +117,7 @@ func TestReloadSwitchOver(t *testing.T) {
 // disk, and configuring the old secondary again resumes it.
 func TestReloadRefusesUndeliveredSwap(t *testing.T) {
 	ctx := context.Background()
-	down := "influxql://" + closedAddr(t) + "/db"
+	down := "influxql://" + testenv.FreeAddr(t) + "/db"
 	var cfg Config
 	ts := startGateway(t, func(c *Config) {
 		c.Migration.Secondary = down
@@ -163,16 +165,6 @@ func openStore(t testing.TB, dir string) *duckdb.Store {
 		t.Fatal(err)
 	}
 	return s
-}
-
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // TestReloadCatalogFollowsPrimary: after a switch-over the pg wire catalog

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -18,6 +17,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"tsgate/internal/testenv"
 
 	"tsgate/dialects/backendkit/kittest"
 )
@@ -61,7 +62,7 @@ func startGatewayDown(t *testing.T, mutate func(*Config)) *testServer {
 // naming the backend, and the body carries no credentials.
 func TestWriteBackendDownAnswers503Fast(t *testing.T) {
 	ts := startGatewayDown(t, func(c *Config) {
-		c.Backend.URL = "influxql://tsgate:s3cret-pw@" + closedAddr(t) + "/down?timeout=5s"
+		c.Backend.URL = "influxql://tsgate:s3cret-pw@" + testenv.FreeAddr(t) + "/down?timeout=5s"
 	})
 	// Retries: 100 + 200 + 400 ms of backoff with the defaults.
 	bound := 700*time.Millisecond + time.Second
@@ -119,19 +120,9 @@ func influxdBinary(t *testing.T) string {
 	return ""
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 func newPrivateInfluxd(t *testing.T) *privateInfluxd {
 	t.Helper()
-	p := &privateInfluxd{bin: influxdBinary(t), dir: t.TempDir(), addr: freeAddr(t)}
+	p := &privateInfluxd{bin: influxdBinary(t), dir: t.TempDir(), addr: testenv.FreeAddr(t)}
 	p.conf = filepath.Join(p.dir, "influxd.conf")
 	conf := fmt.Sprintf(`reporting-disabled = true
 bind-address = %q
@@ -149,7 +140,7 @@ bind-address = %q
   log-enabled = false
 [logging]
   level = "warn"
-`, freeAddr(t), filepath.Join(p.dir, "meta"), filepath.Join(p.dir, "data"), filepath.Join(p.dir, "wal"), p.addr)
+`, testenv.FreeAddr(t), filepath.Join(p.dir, "meta"), filepath.Join(p.dir, "data"), filepath.Join(p.dir, "wal"), p.addr)
 	if err := os.WriteFile(p.conf, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}

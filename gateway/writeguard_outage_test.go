@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"tsgate/dialects/backendkit/kittest"
+	"tsgate/internal/testenv"
 )
 
 // cutProxy forwards a loopback port to a server and can cut every
@@ -31,7 +32,7 @@ type cutProxy struct {
 
 func newCutProxy(t *testing.T, to string) *cutProxy {
 	t.Helper()
-	p := &cutProxy{addr: freeAddr(t), to: to, conns: map[net.Conn]bool{}}
+	p := &cutProxy{addr: testenv.FreeAddr(t), to: to, conns: map[net.Conn]bool{}}
 	p.listen(t)
 	t.Cleanup(func() { p.cut(false) })
 	return p

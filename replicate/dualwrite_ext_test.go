@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"tsgate/internal/testenv"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"tsgate/conformance"
@@ -156,18 +158,6 @@ func TestDualWriteEveryWriteReachesSecondary(t *testing.T) {
 	checkSeq(t, sec, true, ds.Database, n, true)
 }
 
-// closedPort is a local TCP address nothing listens on.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
 // TestDualWriteSecondaryDownThenBack (embedded): the secondary is an
 // InfluxDB URL on a closed port while the primary takes writes; the
 // gateway restarts (the queue resumes from disk) with the secondary back,
@@ -177,7 +167,7 @@ func TestDualWriteSecondaryDownThenBack(t *testing.T) {
 	prim := duckdb.NewBackend(store(t, t.TempDir()))
 	defer prim.Close()
 	qdir := filepath.Join(t.TempDir(), "q")
-	down, err := registry.Open(ctx, "influxql://"+closedPort(t)+"/mig")
+	down, err := registry.Open(ctx, "influxql://"+testenv.FreeAddr(t)+"/mig")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +296,7 @@ func TestDualWriteInfluxSecondaryDownThenBack(t *testing.T) {
 			t.Logf("drop %s: %v", db, err)
 		}
 	})
-	addr := closedPort(t)
+	addr := testenv.FreeAddr(t)
 	sec, err := registry.Open(ctx, "influxql://"+addr+"/"+db)
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"tsgate/internal/testenv"
+
 	"tsgate/dialects"
 	"tsgate/dialects/registry"
 	"tsgate/errs"
@@ -294,7 +296,7 @@ func TestNotStoredKeepsTheCode(t *testing.T) {
 // Every remote backend, down: its Write fails Unavailable, marked as
 // having stored nothing, so the guard may retry it.
 func TestBackendsDownWritesAreRetrySafe(t *testing.T) {
-	addr := closedAddr(t)
+	addr := testenv.FreeAddr(t)
 	for _, u := range []string{
 		"influxql://" + addr + "/db",
 		"flux://" + addr + "/db",
@@ -343,15 +345,4 @@ func BenchmarkWriteGuard(b *testing.B) {
 			}
 		}
 	})
-}
-
-// closedAddr is a local TCP address nothing listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
