@@ -555,9 +555,11 @@ func (pr profile) cast(g *sqlgen.Gen, c *ast.Cast) bool {
 		g.Refuse("CAST of a non-string, non-integer value to text", c, "ClickHouse prints floats, booleans and times differently from DuckDB")
 		return true
 	case c.Type.Kind == ast.TypeVarchar:
-		g.W("CAST(")
+		// toString, not CAST(x AS String), which fails on a NULL in 18.16
+		// ("Cannot convert NULL value to non-Nullable type").
+		g.W("toString(")
 		g.Expr(c.X)
-		g.W(" AS String)")
+		g.W(")")
 		return true
 	case (c.Type.Kind == ast.TypeTimestamp || c.Type.Kind == ast.TypeTimestampTZ) && pr.legacy:
 		g.Note("timestamp", "ClickHouse 18.16 DateTime has second precision")

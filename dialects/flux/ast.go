@@ -220,6 +220,12 @@ func (e *Exists) write(b *strings.Builder) {
 }
 
 func (r Regex) write(b *strings.Builder) {
+	if r == "" {
+		// "//" would start a comment: the empty pattern, spelled so it
+		// is a regex literal.
+		b.WriteString("/(?:)/")
+		return
+	}
 	b.WriteByte('/')
 	b.WriteString(strings.ReplaceAll(string(r), "/", `\/`))
 	b.WriteByte('/')

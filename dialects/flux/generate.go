@@ -117,7 +117,15 @@ func (Generator) Generate(q ast.Query, env *target.Env) (*target.Output, error) 
 		pre = and(pre, &Binary{Op: op, L: col("_time"), R: Time(upper.NS)})
 		upper = plan.Bound{}
 	}
-	src.Add("range", Arg{"start", start(lower)}, Arg{"stop", stop(upper)})
+	if empty, at := emptyRange(lower, upper); empty {
+		// range() fails on start >= stop ("cannot query an empty
+		// range"); no stored time lies between such bounds, so the
+		// answer is no rows: a valid 1 ns range, filtered to nothing.
+		src.Add("range", Arg{"start", Time(at)}, Arg{"stop", Time(at + 1)})
+		pre = and(pre, Bool(false))
+	} else {
+		src.Add("range", Arg{"start", start(lower)}, Arg{"stop", stop(upper)})
+	}
 
 	// Top-level tag conditions filter series before pivot; the rest
 	// needs the fields side by side.
@@ -263,6 +271,24 @@ func perTable(pipe *Pipe, p *plan.Plan, post []target.PostStep) []target.PostSte
 }
 
 func fn(body Expr) Expr { return &Func{Params: []string{"r"}, Body: body} }
+
+// emptyRange reports absolute bounds between which start and stop (as
+// printed below) leave range() nothing. Bounds lie on the µs grid, as
+// stored times do, so start >= stop exactly when no stored time
+// satisfies both bounds. at is a valid instant for the empty range.
+func emptyRange(lower, upper plan.Bound) (empty bool, at int64) {
+	if !lower.Set || !upper.Set || lower.Now || upper.Now {
+		return false, 0
+	}
+	lo, hi := lower.NS, upper.NS-1
+	if !lower.Incl {
+		lo++
+	}
+	if upper.Incl {
+		hi = upper.NS + 999
+	}
+	return lo >= hi, lower.NS
+}
 
 func start(b plan.Bound) Expr {
 	if !b.Set {

@@ -491,9 +491,11 @@ func binary(op ast.BinaryOp, a, b model.Value) (model.Value, error) {
 		case ast.OpDiv:
 			return model.Float(x / y), nil
 		case ast.OpMod:
-			if y == 0 {
-				return model.Value{}, nil
+			if y == 0 && a.Type != model.TypeFloat && b.Type != model.TypeFloat {
+				return model.Value{}, nil // unsigned integers: NULL, as DuckDB
 			}
+			// DOUBLE: IEEE fmod, as DuckDB computes it — NaN for a zero
+			// divisor or an infinite dividend.
 			return model.Float(math.Mod(x, y)), nil
 		case ast.OpIntDiv:
 			if y == 0 {
