@@ -33,13 +33,19 @@ func (a *analyzer) tail(native bool, order []*ast.OrderItem, having ast.Expr, pr
 		}
 		offset = l.Int
 	}
+	// Every step may name a column the backend left out because no row
+	// had a value (Flux after pivot): each reads it as NULL.
+	var absent []string
+	for _, c := range a.p.Schema {
+		absent = append(absent, c.Name)
+	}
 	if a.p.Never {
 		// Keep the query valid and let the gateway drop every row.
 		a.p.Post = append([]target.PostStep{{Kind: target.StepFilter,
 			Filter: &ast.Literal{Span: ast.NoSpan, Kind: ast.LitBool}}}, a.p.Post...)
 	}
 	if having != nil {
-		a.p.Post = append(a.p.Post, target.PostStep{Kind: target.StepFilter, Filter: having})
+		a.p.Post = append(a.p.Post, target.PostStep{Kind: target.StepFilter, Filter: having, Absent: absent})
 		native = native && len(order) == 0 && limit < 0 && offset == 0
 	}
 	if native && having == nil && limit != 0 {
@@ -53,7 +59,7 @@ func (a *analyzer) tail(native bool, order []*ast.OrderItem, having ast.Expr, pr
 	} else {
 		a.p.Order = 0
 		if len(order) > 0 {
-			a.p.Post = append(a.p.Post, target.PostStep{Kind: target.StepSort, Order: order})
+			a.p.Post = append(a.p.Post, target.PostStep{Kind: target.StepSort, Order: order, Absent: absent})
 		}
 		if limit >= 0 || offset > 0 {
 			a.p.Post = append(a.p.Post, target.PostStep{Kind: target.StepLimit, Limit: limit, Offset: offset})
@@ -61,10 +67,6 @@ func (a *analyzer) tail(native bool, order []*ast.OrderItem, having ast.Expr, pr
 	}
 	if a.absent != nil && !a.anchored {
 		return a.absent
-	}
-	var absent []string
-	for _, c := range a.p.Schema {
-		absent = append(absent, c.Name)
 	}
 	a.p.Post = append(a.p.Post, target.PostStep{Kind: target.StepProject, Columns: a.emptyTags(proj), Absent: absent})
 	return nil
