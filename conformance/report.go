@@ -218,9 +218,8 @@ func writeFrontEnds(w io.Writer) error {
 	for _, d := range vsArc {
 		fmt.Fprintf(w, "| `%s` | %s |\n", d.Pattern, strings.ReplaceAll(d.Note, "|", `\|`))
 	}
-	fmt.Fprintf(w, "\nTwo result-type differences are left on pg wire: PostgreSQL's `numeric` where tsgate computes a\n"+
-		"double (avg of integers, numeric division) comes back as `float8` with the same value, and a\n"+
-		"`CAST(… AS varchar)` comes back as `text` (DuckDB has one string type).\n\n"+
+	fmt.Fprintf(w, "\nThe one result-type difference left on pg wire: PostgreSQL's `numeric` where tsgate computes a\n"+
+		"double (avg of integers, numeric division) comes back as `float8` with the same value.\n\n"+
 		"Queries PostgreSQL answers that pg wire refuses (SQLSTATE 0A000) on the embedded store\n"+
 		"(`conformance/deviations/pgwire-vs-postgres.txt`):\n\n| case | reason |\n|---|---|\n")
 	for _, d := range vsPG {

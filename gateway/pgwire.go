@@ -169,7 +169,8 @@ func (e *pgExecutor) Describe(ctx context.Context, db, sql string) ([]model.Resu
 // (count, avg, the column itself, ?column?) instead of the backend's
 // (count_star(), "avg(usage)"): clients and BI tools key on them. A name
 // PostgreSQL's rule would derive from spelling the AST no longer has
-// (a cast's type name, say) keeps the backend's name.
+// (a cast's type name, say) keeps the backend's name. A top-level
+// CAST(… AS varchar) gets PostgreSQL's varchar type as well.
 func pgColumnNames(st ast.Statement, rows model.Rows) model.Rows {
 	sel, ok := st.(*ast.Select)
 	if !ok {
@@ -180,7 +181,18 @@ func pgColumnNames(st ast.Statement, rows model.Rows) model.Rows {
 		return rows
 	}
 	var out []model.ResultColumn
+	edit := func(i int) *model.ResultColumn {
+		if out == nil {
+			out = append([]model.ResultColumn(nil), cols...)
+		}
+		return &out[i]
+	}
 	for i, item := range sel.Columns {
+		// The type: PostgreSQL's CAST(x AS varchar) is a varchar, which
+		// DuckDB's one string type cannot say; drivers see the OID.
+		if c, ok := item.Expr.(*ast.Cast); ok && c.Type.Kind == ast.TypeVarchar && isDuckDBString(cols[i].BackendType) {
+			edit(i).BackendType = "CHARACTER VARYING"
+		}
 		if item.Alias != "" {
 			continue
 		}
@@ -188,16 +200,16 @@ func pgColumnNames(st ast.Statement, rows model.Rows) model.Rows {
 		if !ok || name == cols[i].Name {
 			continue
 		}
-		if out == nil {
-			out = append([]model.ResultColumn(nil), cols...)
-		}
-		out[i].Name = name
+		edit(i).Name = name
 	}
 	if out == nil {
 		return rows
 	}
 	return renamedRows{Rows: rows, cols: out}
 }
+
+// isDuckDBString reports DuckDB's name for its string type.
+func isDuckDBString(backendType string) bool { return strings.EqualFold(backendType, "VARCHAR") }
 
 func figureColname(x ast.Expr) (string, bool) {
 	switch e := x.(type) {

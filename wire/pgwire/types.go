@@ -29,6 +29,7 @@ var (
 	ctFloat4      = colType{pgtype.Float4OID, 4}
 	ctFloat8      = colType{pgtype.Float8OID, 8}
 	ctText        = colType{pgtype.TextOID, -1}
+	ctVarchar     = colType{pgtype.VarcharOID, -1}
 	ctNumeric     = colType{pgtype.NumericOID, -1}
 	ctTimestamptz = colType{pgtype.TimestamptzOID, 8}
 	ctTimestamp   = colType{pgtype.TimestampOID, 8}
@@ -71,8 +72,12 @@ func columnType(c model.ResultColumn) colType {
 		return ctTimestamp
 	case "DATE":
 		return ctDate
-	case "VARCHAR", "TEXT", "CHARACTER VARYING", "CHARACTER", "BPCHAR":
+	case "VARCHAR", "TEXT", "CHARACTER", "BPCHAR":
 		return ctText
+	case "CHARACTER VARYING":
+		// PostgreSQL's name (a PostgreSQL backend, or a CAST(… AS
+		// varchar) on DuckDB, whose own VARCHAR is any string: text).
+		return ctVarchar
 	case "UUID":
 		return ctUUID
 	case "OID":

@@ -28,7 +28,8 @@ func TestColumnType(t *testing.T) {
 		{"real", model.TypeFloat, pgtype.Float4OID},
 		{"timestamptz", model.TypeTime, pgtype.TimestamptzOID},
 		{"timestamp", model.TypeTime, pgtype.TimestampOID},
-		{"character varying", model.TypeString, pgtype.TextOID},
+		{"character varying", model.TypeString, pgtype.VarcharOID}, // as PostgreSQL says
+		{"VARCHAR", model.TypeString, pgtype.TextOID},              // DuckDB's one string type
 		{"_tsgate.uint64", model.TypeUint, pgtype.NumericOID},
 		{"oid:1186", model.TypeText, pgtype.TextOID},
 		// ClickHouse and Flux.
