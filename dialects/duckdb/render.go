@@ -223,12 +223,11 @@ func arcText(v any, t *typeNode) string {
 	}
 	switch x := v.(type) {
 	case duckdb.Decimal:
-		// Exact digits: pg wire sends them as numeric; the Arc API
-		// prints a DECIMAL column in Arc's %g form (wire/arc).
-		if x.Value == nil {
-			return "0"
-		}
-		return x.String()
+		// Exact digits at the type's scale: pg wire sends them as
+		// numeric, which PostgreSQL prints with its display scale
+		// (-50.0, 1.000000); the Arc API prints a DECIMAL column in
+		// Arc's %g form (wire/arc).
+		return scaledText(x)
 	case *big.Int:
 		return x.String()
 	case duckdb.Interval:
@@ -354,6 +353,28 @@ func floatForm(f float64, bits int) any {
 
 func intervalForm(x duckdb.Interval) arrow.MonthDayNanoInterval {
 	return arrow.MonthDayNanoInterval{Months: x.Months, Days: x.Days, Nanoseconds: x.Micros * 1000}
+}
+
+// scaledText prints a decimal's exact value with exactly its type's scale
+// of fraction digits, as PostgreSQL prints a numeric of that display
+// scale (duckdb.Decimal's String drops trailing zeros).
+func scaledText(d duckdb.Decimal) string {
+	digits := "0"
+	if d.Value != nil {
+		digits = d.Value.String()
+	}
+	sign := ""
+	if digits[0] == '-' {
+		sign, digits = "-", digits[1:]
+	}
+	scale := int(d.Scale)
+	if scale == 0 {
+		return sign + digits
+	}
+	if len(digits) <= scale {
+		digits = strings.Repeat("0", scale-len(digits)+1) + digits
+	}
+	return sign + digits[:len(digits)-scale] + "." + digits[len(digits)-scale:]
 }
 
 // decimalText prints a decimal as arrow-go does (Arc's JSON): the value

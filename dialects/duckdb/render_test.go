@@ -1,8 +1,10 @@
 package duckdb
 
 import (
+	"math/big"
 	"testing"
 
+	"github.com/duckdb/duckdb-go/v2"
 	"github.com/google/go-cmp/cmp"
 
 	"tsgate/model"
@@ -31,9 +33,9 @@ func TestArcText(t *testing.T) {
 		{`INTERVAL '1 month 2 days 3 seconds'`, text(`{"months":1,"days":2,"nanoseconds":3000000000}`)},
 		{`170141183460469231731687303715884105727::HUGEINT`, text(`170141183460469231731687303715884105727`)},
 		{`-5::HUGEINT`, text(`-5`)},
-		{`12.50::DECIMAL(5,2)`, text(`12.5`)},
+		{`12.50::DECIMAL(5,2)`, text(`12.50`)},      // the type's scale, as pg wire shows it; the Arc API prints 12.5
 		{`0.00001::DECIMAL(10,5)`, text(`0.00001`)}, // exact; the Arc API prints 1e-05
-		{`-3.000::DECIMAL(18,3)`, text(`-3`)},
+		{`-3.000::DECIMAL(18,3)`, text(`-3.000`)},
 		{`'ab'::BLOB`, text(`ab`)},
 		{`TIME '12:34:56'`, text(`12:34:56.000000`)},
 		{`TIME '12:34:56.5'`, text(`12:34:56.500000`)},
@@ -127,4 +129,30 @@ func FuzzParseType(f *testing.F) {
 		}
 		typeString(n)
 	})
+}
+
+// TestScaledText: a DECIMAL's text keeps exactly its type's scale, as
+// PostgreSQL prints a numeric of that display scale, where duckdb-go's
+// String drops trailing zeros.
+func TestScaledText(t *testing.T) {
+	for _, c := range []struct {
+		v     *big.Int
+		scale uint8
+		want  string
+	}{
+		{big.NewInt(12345), 2, "123.45"},
+		{big.NewInt(5), 3, "0.005"},
+		{big.NewInt(-5), 3, "-0.005"},
+		{big.NewInt(-500), 1, "-50.0"},
+		{big.NewInt(0), 2, "0.00"},
+		{nil, 2, "0.00"},
+		{big.NewInt(7), 0, "7"},
+		{big.NewInt(-7), 0, "-7"},
+		{big.NewInt(1_000_000), 6, "1.000000"},
+		{new(big.Int).Exp(big.NewInt(10), big.NewInt(37), nil), 18, "10000000000000000000.000000000000000000"},
+	} {
+		if got := scaledText(duckdb.Decimal{Width: 38, Scale: c.scale, Value: c.v}); got != c.want {
+			t.Errorf("%v at scale %d: got %q, want %q", c.v, c.scale, got, c.want)
+		}
+	}
 }
