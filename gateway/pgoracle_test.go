@@ -169,7 +169,8 @@ type oracleStats struct {
 	same, refused, differs, errored  int
 	declaredRefused, declaredDiffers int
 	namesMatched, namesCompared      int
-	oids                             map[string]int // "pg→tsgate" type OID mismatches
+	oids                             map[string]int      // "pg→tsgate" type OID mismatches
+	oidCases                         map[string][]string // the first cases of each mismatch
 	failures                         []string
 	used                             map[string]bool
 	refusals                         []string
@@ -199,7 +200,7 @@ func (st *oracleStats) run(ctx context.Context, t *testing.T, oracle, gw *pgx.Co
 	st.total++
 	qctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	want, wantFD, wantErr := pgResult(qctx, oracle, c.SQL)
+	want, wantFD, wantErr := pgResult(qctx, oracle, c.SQL, true)
 	var dataErr *pgconn.PgError
 	if wantErr != nil && (!errors.As(wantErr, &dataErr) || !strings.HasPrefix(dataErr.Code, "22")) {
 		// Outside PostgreSQL's language (time_bucket, DuckDB functions…):
@@ -207,7 +208,7 @@ func (st *oracleStats) run(ctx context.Context, t *testing.T, oracle, gw *pgx.Co
 		st.pgRejects++
 		return
 	}
-	got, gotFD, err := pgResult(qctx, gw, c.SQL)
+	got, gotFD, err := pgResult(qctx, gw, c.SQL, true)
 	if wantErr != nil && err == nil {
 		// A data exception (division by zero, out of range) is
 		// PostgreSQL's answer: an answer from tsgate instead is wrong.
@@ -253,7 +254,30 @@ func (st *oracleStats) run(ctx context.Context, t *testing.T, oracle, gw *pgx.Co
 				if st.oids == nil {
 					st.oids = map[string]int{}
 				}
-				st.oids[fmt.Sprintf("%s→%s", oidName(w), oidName(g))]++
+				k := fmt.Sprintf("%s→%s", oidName(w), oidName(g))
+				st.oids[k]++
+				if len(st.oidCases[k]) < 4 {
+					if st.oidCases == nil {
+						st.oidCases = map[string][]string{}
+					}
+					st.oidCases[k] = append(st.oidCases[k], c.Name)
+				}
+			}
+		}
+	}
+	// A numeric on both sides compares as its exact text, display scale
+	// included (1.5000000000000000 is not 1.5 to a client); beside
+	// another type, by value.
+	numeric := func(fds []pgconn.FieldDescription, i int) bool {
+		return i < len(fds) && fds[i].DataTypeOID == pgtype.NumericOID
+	}
+	for i := range max(len(wantFD), len(gotFD)) {
+		if !numeric(wantFD, i) || !numeric(gotFD, i) {
+			if numeric(wantFD, i) {
+				numericByValue(want, i)
+			}
+			if numeric(gotFD, i) {
+				numericByValue(got, i)
 			}
 		}
 	}
@@ -297,7 +321,7 @@ func (st *oracleStats) summary() string {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		fmt.Fprintf(&sb, "  type OID differs %-20s %4d columns\n", k, st.oids[k])
+		fmt.Fprintf(&sb, "  type OID differs %-20s %4d columns (%s…)\n", k, st.oids[k], strings.Join(st.oidCases[k], ", "))
 	}
 	for _, r := range st.refusals {
 		fmt.Fprintf(&sb, "  refused: %s\n", r)
@@ -322,8 +346,10 @@ func oidName(oid uint32) string {
 	return fmt.Sprint(oid)
 }
 
-// pgResult runs sql and reads its rows as conformance values.
-func pgResult(ctx context.Context, c *pgx.Conn, sql string) (*conformance.Result, []pgconn.FieldDescription, error) {
+// pgResult runs sql and reads its rows as conformance values; with
+// exactNumeric, finite numerics as strings of their exact text, display
+// scale included (numericByValue reads them as numbers), else as numbers.
+func pgResult(ctx context.Context, c *pgx.Conn, sql string, exactNumeric bool) (*conformance.Result, []pgconn.FieldDescription, error) {
 	rows, err := c.Query(ctx, sql)
 	if err != nil {
 		return nil, nil, err
@@ -338,7 +364,7 @@ func pgResult(ctx context.Context, c *pgx.Conn, sql string) (*conformance.Result
 		}
 		row := make([]model.Value, len(vals))
 		for i, v := range vals {
-			if row[i], err = pgValue(v); err != nil {
+			if row[i], err = pgValue(v, exactNumeric); err != nil {
 				return nil, nil, fmt.Errorf("column %s: %w", fds[i].Name, err)
 			}
 		}
@@ -355,7 +381,7 @@ func pgResult(ctx context.Context, c *pgx.Conn, sql string) (*conformance.Result
 // any width as Int, numeric as Int when integral and in range (sum(bigint)
 // is numeric in PostgreSQL) else Float, timestamps of every kind as UTC
 // microseconds.
-func pgValue(v any) (model.Value, error) {
+func pgValue(v any, exactNumeric bool) (model.Value, error) {
 	switch x := v.(type) {
 	case nil:
 		return model.Value{}, nil
@@ -384,6 +410,13 @@ func pgValue(v any) (model.Value, error) {
 		case x.InfinityModifier == pgtype.NegativeInfinity:
 			return model.Float(math.Inf(-1)), nil
 		}
+		if exactNumeric {
+			text, err := x.Value()
+			if err != nil {
+				return model.Value{}, err
+			}
+			return model.String(text.(string)), nil
+		}
 		if x.Exp >= 0 {
 			n := new(big.Int).Mul(x.Int, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(x.Exp)), nil))
 			if n.IsInt64() {
@@ -401,6 +434,21 @@ func pgValue(v any) (model.Value, error) {
 		return model.String(string(x)), nil
 	}
 	return model.String(fmt.Sprint(v)), nil
+}
+
+// numericByValue turns column i's exact numeric texts (pgValue) into
+// numbers: Int when integral and in range, else Float.
+func numericByValue(r *conformance.Result, i int) {
+	for _, row := range r.Rows {
+		if i >= len(row) || row[i].Type != model.TypeString {
+			continue
+		}
+		if n, err := strconv.ParseInt(row[i].S, 10, 64); err == nil {
+			row[i] = model.Int(n)
+		} else if f, err := strconv.ParseFloat(row[i].S, 64); err == nil {
+			row[i] = model.Float(f)
+		}
+	}
 }
 
 // oracleConn connects to PostgreSQL with the oracle schema first on the

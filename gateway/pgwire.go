@@ -193,6 +193,12 @@ func pgColumnNames(st ast.Statement, rows model.Rows) model.Rows {
 		if c, ok := item.Expr.(*ast.Cast); ok && c.Type.Kind == ast.TypeVarchar && isDuckDBString(cols[i].BackendType) {
 			edit(i).BackendType = "CHARACTER VARYING"
 		}
+		// avg of integers is PostgreSQL's numeric, whose display scale
+		// varies by row: the DuckDB generator prints it as numeric's
+		// text (avg is never a string otherwise).
+		if a, ok := item.Expr.(*ast.Agg); ok && a.Kind == ast.AggAvg && isDuckDBString(cols[i].BackendType) {
+			edit(i).BackendType = "NUMERIC"
+		}
 		if item.Alias != "" {
 			continue
 		}

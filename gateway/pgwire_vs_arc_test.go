@@ -66,7 +66,7 @@ func TestPGWireVersusArcAPI(t *testing.T) {
 	var failures []string
 	for _, c := range cases {
 		qctx, cancel := context.WithTimeout(ctx, time.Minute)
-		got, fds, pgErr := pgResult(qctx, gw, c.SQL)
+		got, fds, pgErr := pgResult(qctx, gw, c.SQL, false)
 		cancel()
 		status, body, _ := s.do(t, arcQuery(c.SQL, "x-arc-database", ds.Database))
 		if status != 200 {

@@ -51,6 +51,7 @@ func Dialect() *sqlgen.Dialect {
 		Cast:          cast,
 		Binary:        binary,
 		Node:          node,
+		Prepare:       prepare,
 	}
 }
 
@@ -64,7 +65,18 @@ func node(g *sqlgen.Gen, n ast.Node) bool {
 		return true
 	}
 	if a, ok := n.(*ast.Agg); ok && pgSemantics(g) {
+		if isPGAvg(g, a) {
+			pgAvg(g, a)
+			return true
+		}
+		if isIntAvg(g, a) {
+			guardedAvg(g, a)
+			return true
+		}
 		return floatAgg(g, a) || distinctFloatSum(g, a)
+	}
+	if pgSemantics(g) && mixedScaleChoice(g, n) {
+		return true
 	}
 	if x, ok := n.(*ast.Extract); ok && pgSemantics(g) {
 		return pgExtract(g, x)
@@ -135,6 +147,11 @@ func round(g *sqlgen.Gen, f *ast.Func) bool {
 	if pgSemantics(g) {
 		k := g.TypeOf(f.Args[0])
 		switch {
+		case pgRoundAvg(g, f):
+			return true
+		case numericAsDouble(g, f.Args[0]):
+			g.Refuse("round() of a numeric quotient or average", f, "PostgreSQL rounds the exact numeric away from zero, tsgate computes a double")
+			return true
 		case len(f.Args) != 1:
 			g.Refuse("round(x, n)", f, "PostgreSQL rounds only numeric to n places: CAST(x AS numeric(p, s)) first")
 			return true
@@ -297,6 +314,8 @@ func cast(g *sqlgen.Gen, c *ast.Cast) bool {
 		return true
 	case (c.Type.Kind == ast.TypeText || c.Type.Kind == ast.TypeVarchar) && pgSemantics(g):
 		switch k := g.TypeOf(c.X); {
+		case pgNumericText(g, c.X):
+			return true
 		case k == sqlgen.KFloat && !isReal(c.X):
 			pgFloatText(g, c.X)
 			return true
@@ -359,6 +378,7 @@ func pgFloatText(g *sqlgen.Gen, x ast.Expr) {
 func pgConcat(g *sqlgen.Gen, b *ast.Binary) bool {
 	operand := func(x ast.Expr) {
 		switch k := g.TypeOf(x); {
+		case pgNumericText(g, x):
 		case k == sqlgen.KFloat && !isReal(x):
 			pgFloatText(g, x)
 		case k == sqlgen.KFloat || k == sqlgen.KUnknown && !isNullLiteral(x):
