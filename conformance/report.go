@@ -218,13 +218,14 @@ func writeFrontEnds(w io.Writer) error {
 	for _, d := range vsArc {
 		fmt.Fprintf(w, "| `%s` | %s |\n", d.Pattern, strings.ReplaceAll(d.Note, "|", `\|`))
 	}
-	fmt.Fprintf(w, "\nResult types on pg wire: avg of integers as an output column of its own, its text (`::text`, `||`)\n"+
-		"and `round(avg(x), n)` are PostgreSQL's `numeric`, exact, display scale included (`TestPGWireAvgNumeric`\n"+
-		"compares them with PostgreSQL on groups built on every edge of its scale rule). The one difference left:\n"+
-		"where PostgreSQL computes a `numeric` that tsgate computes as a double (an average inside an expression,\n"+
-		"a comparison or a sort; a quotient of numerics such as `sum(bigint) / count(*)`), the column is `float8`\n"+
-		"and the value the exact one rounded to 53 bits; an average whose sum passes 2^53 there is refused at run\n"+
-		"time, and so are the text, `round()` and casts to numeric of such a value.\n\n"+
+	fmt.Fprintf(w, "\nResult types on pg wire: avg of integers and the quotient of integer-valued numbers (`sum(bigint) /\n"+
+		"count(*)`) as output columns of their own, the text of an average (`::text`, `||`) and `round(avg(x), n)`\n"+
+		"are PostgreSQL's `numeric`, exact, display scale included (`TestPGWireAvgNumeric` compares them with\n"+
+		"PostgreSQL on groups built on every edge of its scale rule). The one difference left: where PostgreSQL\n"+
+		"computes a `numeric` that tsgate computes as a double (such a value inside an expression, a comparison\n"+
+		"or a sort; a quotient with a fractional operand such as `extract(epoch FROM time) / 300`), the column is\n"+
+		"`float8` and the value the exact one rounded to 53 bits; an average whose sum passes 2^53 there is\n"+
+		"refused at run time, and so are the text, `round()` and casts to numeric of such a value.\n\n"+
 		"Queries PostgreSQL answers that pg wire refuses (SQLSTATE 0A000) on the embedded store\n"+
 		"(`conformance/deviations/pgwire-vs-postgres.txt`):\n\n| case | reason |\n|---|---|\n")
 	for _, d := range vsPG {

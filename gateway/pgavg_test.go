@@ -15,8 +15,9 @@ import (
 	"tsgate/internal/testenv"
 )
 
-// TestPGWireAvgNumeric checks PostgreSQL's avg of integers, a numeric whose
-// display scale depends on each group's sum and count (select_div_scale),
+// TestPGWireAvgNumeric checks PostgreSQL's avg of integers and quotients
+// of integer-valued numbers (sum(bigint) / count(*)), numerics whose
+// display scale depends on each group's values (select_div_scale),
 // against a real PostgreSQL 15 on groups built to sit on every edge of
 // that rule: sums and counts around the base-10000 digit boundaries, equal
 // leading digits (the quotient's weight is guessed one lower), zero and
@@ -60,6 +61,7 @@ func TestPGWireAvgNumeric(t *testing.T) {
 		"SELECT g, avg(x) AS a, avg(x)::text AS t, round(avg(x)) AS r0, round(avg(x), 2) AS r2, round(avg(x), 18) AS r18 FROM avgs GROUP BY g ORDER BY g",
 		"SELECT g, avg(x) FILTER (WHERE x % 3 = 0) AS f, avg(DISTINCT x) AS d, round(avg(x % 1000), 1) AS r FROM avgs GROUP BY g ORDER BY g",
 		"SELECT avg(x) AS a, round(avg(x), 3) AS r FROM avgs",
+		"SELECT g, sum(x) / count(*) AS q, sum(x) / 7 AS s, sum(x) / -3 AS n, sum(x % 10000) / count(*) AS m FROM avgs GROUP BY g ORDER BY g",
 	} {
 		want := textRows(t, admin, q)
 		got := textRows(t, gw, q)

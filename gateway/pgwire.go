@@ -193,10 +193,11 @@ func pgColumnNames(st ast.Statement, rows model.Rows) model.Rows {
 		if c, ok := item.Expr.(*ast.Cast); ok && c.Type.Kind == ast.TypeVarchar && isDuckDBString(cols[i].BackendType) {
 			edit(i).BackendType = "CHARACTER VARYING"
 		}
-		// avg of integers is PostgreSQL's numeric, whose display scale
-		// varies by row: the DuckDB generator prints it as numeric's
-		// text (avg is never a string otherwise).
-		if a, ok := item.Expr.(*ast.Agg); ok && a.Kind == ast.AggAvg && isDuckDBString(cols[i].BackendType) {
+		// avg of integers and the quotient of integer-valued numbers are
+		// PostgreSQL's numeric, whose display scale varies by row: the
+		// DuckDB generator prints them as numeric's text (neither is
+		// ever a string otherwise).
+		if numericText(item.Expr) && isDuckDBString(cols[i].BackendType) {
 			edit(i).BackendType = "NUMERIC"
 		}
 		if item.Alias != "" {
@@ -212,6 +213,18 @@ func pgColumnNames(st ast.Statement, rows model.Rows) model.Rows {
 		return rows
 	}
 	return renamedRows{Rows: rows, cols: out}
+}
+
+func numericText(e ast.Expr) bool {
+	switch e := e.(type) {
+	case *ast.Agg:
+		return e.Kind == ast.AggAvg
+	case *ast.Binary:
+		// A split plan's statement may hold the division as parsed,
+		// before the translator decided it was not integer division.
+		return e.Op == ast.OpDiv || e.Op == ast.OpPgDiv
+	}
+	return false
 }
 
 // isDuckDBString reports DuckDB's name for its string type.

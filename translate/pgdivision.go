@@ -5,6 +5,7 @@ import (
 	"tsgate/model"
 	"tsgate/translate/ast"
 	"tsgate/translate/target"
+	"tsgate/translate/types"
 )
 
 // pgKind is a PostgreSQL value's number class, as / needs it: integer
@@ -109,9 +110,19 @@ func kindOfPG(e ast.Expr, cols map[string]pgKind) pgKind {
 		case ast.AggCount:
 			return pgInt
 		case ast.AggSum:
-			// sum(bigint) is numeric, sum(double precision) double.
-			if kindOfPG(e.Arg, cols) != pgUnknown {
+			// sum(bigint) is numeric, sum(double precision) double, but
+			// sum(smallint) and sum(integer) are bigint: an integer.
+			switch kindOfPG(e.Arg, cols) {
+			case pgFrac:
 				return pgFrac
+			case pgInt:
+				switch bigint, known := types.PGBigint(e.Arg); {
+				case !known:
+					return pgUnknown
+				case bigint:
+					return pgFrac
+				}
+				return pgInt
 			}
 		case ast.AggMin, ast.AggMax:
 			return kindOfPG(e.Arg, cols)

@@ -73,6 +73,9 @@ func node(g *sqlgen.Gen, n ast.Node) bool {
 			guardedAvg(g, a)
 			return true
 		}
+		if narrowSum(g, a) {
+			return true
+		}
 		return floatAgg(g, a) || distinctFloatSum(g, a)
 	}
 	if pgSemantics(g) && mixedScaleChoice(g, n) {
@@ -80,6 +83,10 @@ func node(g *sqlgen.Gen, n ast.Node) bool {
 	}
 	if x, ok := n.(*ast.Extract); ok && pgSemantics(g) {
 		return pgExtract(g, x)
+	}
+	if b, ok := n.(*ast.Binary); ok && b.Op == ast.OpDiv && g.Marks[b] {
+		pgQuotient(g, b)
+		return true
 	}
 	if b, ok := n.(*ast.Binary); ok && b.Op == ast.OpConcat && pgSemantics(g) {
 		return pgConcat(g, b)
@@ -309,6 +316,9 @@ func cast(g *sqlgen.Gen, c *ast.Cast) bool {
 	case c.Type.Kind == ast.TypeNumeric && c.Type.Precision == 0:
 		g.Refuse("CAST to numeric without a precision", c, "DuckDB's DECIMAL defaults to (18, 3); give the precision and scale")
 		return true
+	case c.Type.Kind == ast.TypeNumeric && pgSemantics(g) && numericAsDouble(g, c.X):
+		g.Refuse("CAST to numeric of a numeric computed from a quotient or an average", c, "PostgreSQL rounds the exact numeric, tsgate computes a double")
+		return true
 	case c.Type.Kind == ast.TypeVarchar && c.Type.Length > 0:
 		g.Refuse("CAST to varchar(n)", c, "DuckDB ignores the length, PostgreSQL truncates to it")
 		return true
@@ -397,6 +407,11 @@ func pgConcat(g *sqlgen.Gen, b *ast.Binary) bool {
 	return true
 }
 
+func isCount(e ast.Expr) bool {
+	a, ok := e.(*ast.Agg)
+	return ok && a.Kind == ast.AggCount
+}
+
 func isConcat(e ast.Expr) bool {
 	b, ok := e.(*ast.Binary)
 	return ok && b.Op == ast.OpConcat
@@ -467,11 +482,13 @@ func binary(g *sqlgen.Gen, b *ast.Binary) bool {
 		return true
 	}
 	switch {
-	case b.Op == ast.OpIntDiv && pg && nonZeroNorMinusOne(b.R):
+	case b.Op == ast.OpIntDiv && pg && (nonZeroNorMinusOne(b.R) || isCount(b.R) && sqlgen.SafeDivision(b.L, b.R)):
 		// PostgreSQL's integer / and DuckDB's // both truncate toward
 		// zero; a constant divisor other than 0 and -1 leaves out the
 		// cases where they part (PostgreSQL raises division by zero or
-		// bigint out of range, DuckDB answers NULL).
+		// bigint out of range, DuckDB answers NULL), and so does a
+		// count, never negative, beside an aggregate of the same rows,
+		// NULL when the count is 0.
 		// Parenthesized whole: // binds like * in DuckDB, tighter than
 		// the printer's model of an unknown operator.
 		g.Operands(b.L, "//", b.R)

@@ -6,45 +6,91 @@ import (
 
 	"tsgate/translate/ast"
 	"tsgate/translate/sqlgen"
+	"tsgate/translate/types"
 )
 
 // PostgreSQL's avg of integers is a numeric: numeric_div(sum, count),
 // whose display scale varies by row (select_div_scale: at least 16
-// significant digits), e.g. 1.5000000000000000 and 0.33333333333333333333.
-// DuckDB's avg is a double, and a DECIMAL has one scale per column, so the
-// exact value is printed as PostgreSQL's text, computed in HUGEINT from
-// the exact sum and count, and pg wire sends that column as numeric.
+// significant digits), e.g. 1.5000000000000000 and 0.33333333333333333333;
+// so is the quotient of integer-valued numbers such as sum(bigint) /
+// count(*). DuckDB computes a double, and a DECIMAL has one scale per
+// column, so the exact value is printed as PostgreSQL's text, computed in
+// HUGEINT, and pg wire sends that column as numeric.
 //
 // Only an output column of the outermost SELECT is printed this way: its
 // value is text, which an enclosing expression, comparison or sort could
-// not use. Elsewhere avg of integers stays DuckDB's double (listed in
+// not use. Elsewhere it stays DuckDB's double (listed in
 // docs/compatibility.md), and so does an output column that ORDER BY
 // names (by alias, output name or position), or under DISTINCT, whose
-// sort key it is.
+// sort key it is. Its text (::text, ||) and round() are computed exactly
+// for an average and refused otherwise.
 
-// prepare marks the avg-of-integers output columns pgAvg prints.
+// prepare marks the output columns pgAvg and pgQuotient print: avg of
+// integers, and the quotient of two integer-valued numbers that
+// PostgreSQL divides as numeric (sum(bigint) / count(*)), whose divisor is
+// not 0 when the dividend is not NULL.
 func prepare(g *sqlgen.Gen, q ast.Query) {
 	sel, ok := q.(*ast.Select)
 	if !ok || !pgSemantics(g) || sel.Distinct || len(sel.DistinctOn) > 0 {
 		return
 	}
 	for i, it := range sel.Columns {
-		a, ok := it.Expr.(*ast.Agg)
-		if !ok || a.Kind != ast.AggAvg || a.Over != nil || a.Arg == nil || g.TypeOf(a.Arg) != sqlgen.KInt {
-			continue
+		var n ast.Node
+		switch e := it.Expr.(type) {
+		case *ast.Agg:
+			if e.Kind == ast.AggAvg && e.Over == nil && e.Arg != nil && g.TypeOf(e.Arg) == sqlgen.KInt {
+				n = e
+			}
+		case *ast.Binary:
+			if e.Op == ast.OpDiv && pgIntegral(g, e.L) && pgIntegral(g, e.R) && sqlgen.SafeDivision(e.L, e.R) {
+				n = e
+			}
 		}
-		if orderNames(sel.OrderBy, i, it) {
+		if n == nil || orderNames(sel.OrderBy, i, it) {
 			continue
 		}
 		if g.Marks == nil {
 			g.Marks = map[ast.Node]bool{}
 		}
-		g.Marks[a] = true
+		g.Marks[n] = true
 	}
 }
 
+// pgIntegral reports expressions whose PostgreSQL type is an integer or
+// a numeric of display scale 0 in every row: integer columns and
+// constants, casts to integer types, and sums, counts, extremes and
+// integer arithmetic of those. floor(i) is not one: PostgreSQL computes it
+// in double precision.
+func pgIntegral(g *sqlgen.Gen, e ast.Expr) bool {
+	switch e := e.(type) {
+	case *ast.ColumnRef:
+		return g.TypeOf(e) == sqlgen.KInt
+	case *ast.Literal:
+		return e.Kind == ast.LitInt
+	case *ast.Cast:
+		return e.Type.Kind.IsInteger()
+	case *ast.Unary:
+		return e.Op == ast.Neg && pgIntegral(g, e.X)
+	case *ast.Agg:
+		switch e.Kind {
+		case ast.AggCount:
+			return true
+		case ast.AggSum, ast.AggMin, ast.AggMax:
+			return e.Over == nil && e.Arg != nil && pgIntegral(g, e.Arg)
+		}
+	case *ast.Func:
+		return e.Name == "abs" && len(e.Args) == 1 && pgIntegral(g, e.Args[0])
+	case *ast.Binary:
+		switch e.Op {
+		case ast.OpAdd, ast.OpSub, ast.OpMul, ast.OpMod, ast.OpIntDiv:
+			return pgIntegral(g, e.L) && pgIntegral(g, e.R)
+		}
+	}
+	return false
+}
+
 // orderNames reports whether an ORDER BY item refers to output column i
-// (item it) by position, alias or the output name avg.
+// (item it) by position, alias or the output names avg and ?column?.
 func orderNames(order []*ast.OrderItem, i int, it *ast.SelectItem) bool {
 	for _, o := range order {
 		switch e := o.Expr.(type) {
@@ -53,7 +99,7 @@ func orderNames(order []*ast.OrderItem, i int, it *ast.SelectItem) bool {
 				return true
 			}
 		case *ast.ColumnRef:
-			if e.Table == "" && (e.Name == it.Alias || e.Name == "avg") {
+			if e.Table == "" && (e.Name == it.Alias || e.Name == "avg" || e.Name == "?column?") {
 				return true
 			}
 		}
@@ -61,23 +107,25 @@ func orderNames(order []*ast.OrderItem, i int, it *ast.SelectItem) bool {
 	return false
 }
 
-// avgSQL prints the pieces of PostgreSQL's avg of integers,
-// numeric_div(sum, count), over DuckDB's exact HUGEINT sum and count:
+// avgSQL prints the pieces of PostgreSQL's numeric_div(S, N) of two
+// integer-valued numbers (display scale 0), exact in DuckDB's HUGEINT:
+// avg of integers is numeric_div(sum, count).
 //
-//	S = sum(x), N = count(x), A = |S|;
+//	A = |S|, and N's magnitude |N|;
 //	weight and first base-10000 digit of A and of N, from their decimal
 //	text: w = (len-1) // 4, f = the leading len - 4w digits;
 //	qweight = wA - wN - (fA <= fN ? 1 : 0);
 //	R = max(16 - 4*qweight, 0) decimal places (select_div_scale);
-//	Q = A*10^R / N rounded half away from zero (round_var): the
-//	average's magnitude in units of 10^-R.
+//	Q = A*10^R / |N| rounded half away from zero (round_var): the
+//	quotient's magnitude in units of 10^-R; negative when exactly one
+//	of S and N is.
 //
 // Each piece is printed where it is used, so the text repeats them; DuckDB
 // computes the two aggregates once per group. A product past HUGEINT
 // (counts beyond about 10^17) raises DuckDB's overflow error.
 type avgSQL struct {
 	g    *sqlgen.Gen
-	s, n *ast.Agg
+	s, n ast.Expr
 }
 
 func newAvgSQL(g *sqlgen.Gen, a *ast.Agg) avgSQL {
@@ -87,13 +135,14 @@ func newAvgSQL(g *sqlgen.Gen, a *ast.Agg) avgSQL {
 	}
 }
 
-func (p avgSQL) huge(a *ast.Agg) func() {
-	return func() { p.g.W("CAST("); p.g.Expr(a); p.g.W(" AS HUGEINT)") }
+func (p avgSQL) huge(e ast.Expr) func() {
+	return func() { p.g.W("CAST("); p.g.Expr(e); p.g.W(" AS HUGEINT)") }
 }
 
 func (p avgSQL) sum() { p.huge(p.s)() }
 
-func (p avgSQL) count() { p.huge(p.n)() }
+// count prints |N|.
+func (p avgSQL) count() { p.g.W("abs("); p.huge(p.n)(); p.g.W(")") }
 
 func (p avgSQL) abs() { p.g.W("abs("); p.sum(); p.g.W(")") }
 
@@ -162,9 +211,11 @@ func (p avgSQL) quotient() {
 // included. No sign on zero: numeric has no -0.
 func (p avgSQL) text(q, places func()) {
 	g := p.g
-	g.W("CASE WHEN ")
+	g.W("CASE WHEN (")
 	p.sum()
-	g.W(" < 0 AND ")
+	g.W(" < 0) <> (")
+	p.huge(p.n)()
+	g.W(" < 0) AND ")
 	q()
 	g.W(" <> 0 THEN '-' ELSE '' END || CAST(")
 	q()
@@ -186,6 +237,18 @@ func (p avgSQL) text(q, places func()) {
 // pgAvg prints avg(x) of integers as PostgreSQL's numeric text.
 func pgAvg(g *sqlgen.Gen, a *ast.Agg) {
 	p := newAvgSQL(g, a)
+	g.W("CASE WHEN ")
+	p.count()
+	g.W(" = 0 THEN NULL ELSE ")
+	p.text(p.quotient, p.places)
+	g.W(" END")
+}
+
+// pgQuotient prints S / N of integer-valued numbers as PostgreSQL's
+// numeric text. prepare checked that N is 0 only where S is NULL, so a 0
+// divisor answers NULL as PostgreSQL's strict operator does.
+func pgQuotient(g *sqlgen.Gen, b *ast.Binary) {
+	p := avgSQL{g: g, s: b.L, n: b.R}
 	g.W("CASE WHEN ")
 	p.count()
 	g.W(" = 0 THEN NULL ELSE ")
@@ -328,6 +391,27 @@ func pgRoundAvg(g *sqlgen.Gen, f *ast.Func) bool {
 // of Marks, never marks an avg of integers.
 func isPGAvg(g *sqlgen.Gen, a *ast.Agg) bool {
 	return a.Kind == ast.AggAvg && g.Marks[a] && a.Arg != nil && g.TypeOf(a.Arg) == sqlgen.KInt
+}
+
+// narrowSum prints sum of smallint or integer values as PostgreSQL's
+// bigint (DuckDB's is a HUGEINT, numeric on the wire); past bigint both
+// raise.
+func narrowSum(g *sqlgen.Gen, a *ast.Agg) bool {
+	if a.Kind != ast.AggSum || a.Arg == nil || g.TypeOf(a.Arg) != sqlgen.KInt {
+		return false
+	}
+	if bigint, known := types.PGBigint(a.Arg); bigint || !known {
+		return false
+	}
+	g.W("CAST(sum(")
+	if a.Distinct {
+		g.W("DISTINCT ")
+	}
+	g.Expr(a.Arg)
+	g.W(")")
+	g.P.AggTail(a)
+	g.W(" AS BIGINT)")
+	return true
 }
 
 // mixedScaleChoice refuses a numeric choice (coalesce, greatest, least,

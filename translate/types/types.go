@@ -1,6 +1,8 @@
 package types
 
 import (
+	"math"
+
 	"strings"
 
 	"tsgate/model"
@@ -204,4 +206,50 @@ func Of(e ast.Expr, env Env) Kind {
 		}
 	}
 	return KUnknown
+}
+
+// PGBigint reports whether an integer expression (its divisions
+// resolved) is a bigint in PostgreSQL rather than a smallint or an
+// integer; known is false when tsgate cannot tell. Stored integer fields
+// are bigint columns. The width decides the type of a sum: sum(smallint)
+// and sum(integer) are bigint, sum(bigint) numeric.
+func PGBigint(e ast.Expr) (bigint, known bool) {
+	switch e := e.(type) {
+	case *ast.ColumnRef:
+		return true, true
+	case *ast.Literal:
+		if e.Kind == ast.LitInt {
+			return e.Int < math.MinInt32 || e.Int > math.MaxInt32, true
+		}
+	case *ast.Cast:
+		switch e.Type.Kind {
+		case ast.TypeBigInt:
+			return true, true
+		case ast.TypeInt, ast.TypeSmallInt:
+			return false, true
+		}
+	case *ast.Unary:
+		return PGBigint(e.X)
+	case *ast.Agg:
+		switch e.Kind {
+		case ast.AggCount:
+			return true, true
+		case ast.AggMin, ast.AggMax:
+			if e.Arg != nil {
+				return PGBigint(e.Arg)
+			}
+		}
+	case *ast.Func:
+		if e.Name == "abs" && len(e.Args) == 1 {
+			return PGBigint(e.Args[0])
+		}
+	case *ast.Binary:
+		switch e.Op {
+		case ast.OpAdd, ast.OpSub, ast.OpMul, ast.OpMod, ast.OpIntDiv:
+			l, lk := PGBigint(e.L)
+			r, rk := PGBigint(e.R)
+			return l || r, lk && rk
+		}
+	}
+	return false, false
 }
