@@ -218,6 +218,7 @@ var cases = []struct{ name, sql string }{
 	{"constant/unaliased", `SELECT 'ok', false, NULL`},
 	{"constant/fraction-to-backend", `SELECT 1.5`},
 	{"constant/function-to-backend", `SELECT 1 + 1`},
+	{"arith/int-overflow-wraps", `SELECT count(*) + 1 AS n, count(*) * 2 AS d, 9223372036854775806 + 1 AS top FROM cpu`},
 	{"time/in-strings", `SELECT count(*) AS n FROM cpu WHERE time IN ('2016-01-01T00:00:00Z', '2016-01-01 00:00:10.0000009') AND usage_user > 1`},
 	{"reject/rollup", `SELECT memory_type, count(*) FROM events GROUP BY ROLLUP (memory_type)`},
 	{"reject/lateral", `SELECT * FROM cpu, LATERAL (SELECT 1) AS x`},

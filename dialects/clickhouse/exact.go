@@ -41,6 +41,33 @@ func decimalArith(g *sqlgen.Gen, b *ast.Binary) bool {
 	return true
 }
 
+// wrappingArith refuses integer +, - and * that ClickHouse would compute
+// in wrapping Int64 arithmetic where DuckDB, the reference, raises on
+// overflow (9223372036854775807 + 1 is an error there, a negative number
+// here): the gateway computes them from the rows. Integer constants are
+// folded here and pushed when the result is in range. false: b is not
+// such arithmetic.
+func wrappingArith(g *sqlgen.Gen, b *ast.Binary) bool {
+	switch b.Op {
+	case ast.OpAdd, ast.OpSub, ast.OpMul:
+	default:
+		return false
+	}
+	if g.TypeOf(b) != sqlgen.KInt {
+		return false
+	}
+	if r, _, ok := foldDecimal(b); ok && r.IsInt() && r.Num().IsInt64() {
+		if r.Num().Sign() < 0 {
+			g.W("(" + r.Num().String() + ")")
+		} else {
+			g.W(r.Num().String())
+		}
+		return true
+	}
+	g.Refuse("integer "+b.Op.String()+" of values that may overflow", b, "ClickHouse's Int64 wraps around where DuckDB raises an error; the gateway computes it")
+	return true
+}
+
 // foldDecimal evaluates a constant +, -, * tree of integer and decimal
 // literals exactly; scale is the number of fraction digits the result
 // needs.

@@ -363,6 +363,9 @@ func (pr profile) binary(g *sqlgen.Gen, b *ast.Binary) bool {
 	if decimalArith(g, b) || dateComparison(g, b) || nanComparison(g, b) {
 		return true
 	}
+	if wrappingArith(g, b) {
+		return true
+	}
 	switch b.Op {
 	case ast.OpAdd, ast.OpSub:
 		iv, ok := b.R.(*ast.Interval)
