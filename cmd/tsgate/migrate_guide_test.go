@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -177,7 +176,7 @@ func TestMigrationGuide(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		influxGet(t, influxHTTP, "", `DROP DATABASE "`+db+`"`)
+		testenv.InfluxQL(t, influxHTTP, "", `DROP DATABASE "`+db+`"`)
 		chQuery(t, chHTTP, "DROP DATABASE IF EXISTS `"+db+"`")
 		pg.Exec(ctx, `DROP SCHEMA IF EXISTS "`+db+`" CASCADE`)
 		pg.Exec(ctx, `DELETE FROM _tsgate.columns WHERE db = $1`, db)
@@ -237,48 +236,23 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
-// influxGet runs InfluxQL and returns the first series' rows.
-func influxGet(t *testing.T, base, db, q string) [][]any {
-	t.Helper()
-	resp, err := http.PostForm(base+"/query", url.Values{"db": {db}, "q": {q}, "epoch": {"u"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Results []struct {
-			Error  string
-			Series []struct{ Values [][]any }
-		}
-	}
-	dec := json.NewDecoder(resp.Body)
-	dec.UseNumber()
-	if err := dec.Decode(&out); err != nil || len(out.Results) == 0 || out.Results[0].Error != "" {
-		t.Fatalf("%s: %v %+v", q, err, out)
-	}
-	if len(out.Results[0].Series) == 0 {
-		return nil
-	}
-	return out.Results[0].Series[0].Values
-}
-
 func checkInflux(t *testing.T, base, db string, d *memtraceDataset) {
 	for m, want := range map[string]struct {
 		field string
 		n     int
 	}{"events": {"content", d.events}, "cpu": {"usage_idle", d.cpu}, "mem": {"used", d.mem}} {
-		rows := influxGet(t, base, db, fmt.Sprintf(`SELECT count(%q) FROM %q`, want.field, m))
+		rows := testenv.InfluxQL(t, base, db, fmt.Sprintf(`SELECT count(%q) FROM %q`, want.field, m))
 		if len(rows) != 1 || fmt.Sprint(rows[0][1]) != strconv.Itoa(want.n) {
 			t.Errorf("InfluxDB %s: count %v, want %d", m, rows, want.n)
 		}
 	}
 	for m, tags := range map[string]string{"events": "[[agent_id] [event_type] [memory_type] [org_id] [session_id]]", "cpu": "[[host] [region]]", "mem": "[[host]]"} {
-		if got := fmt.Sprint(influxGet(t, base, db, `SHOW TAG KEYS FROM "`+m+`"`)); got != tags {
+		if got := fmt.Sprint(testenv.InfluxQL(t, base, db, `SHOW TAG KEYS FROM "`+m+`"`)); got != tags {
 			t.Errorf("InfluxDB %s tag keys %s, want %s", m, got, tags)
 		}
 	}
 	// One event, found by its exact µs time.
-	rows := influxGet(t, base, db, fmt.Sprintf(`SELECT content, org_id FROM events WHERE time = %d`, d.probeTime.UnixNano()))
+	rows := testenv.InfluxQL(t, base, db, fmt.Sprintf(`SELECT content, org_id FROM events WHERE time = %d`, d.probeTime.UnixNano()))
 	if len(rows) != 1 || rows[0][1] != d.probeContent || rows[0][2] != d.probeOrg {
 		t.Errorf("InfluxDB event at %s: %v, want %q %q", d.probeTime.Format(time.RFC3339Nano), rows, d.probeContent, d.probeOrg)
 	}
