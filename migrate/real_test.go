@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net/http"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -165,16 +163,7 @@ func influxNumber(t testing.TB, q string, v any) string {
 
 func clickhouseScalar(t testing.TB, base, q string) string {
 	t.Helper()
-	resp, err := http.Post(base+"/", "text/plain", strings.NewReader(q))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		t.Fatalf("%s: %d %s", q, resp.StatusCode, b)
-	}
-	first, _, _ := strings.Cut(string(b), "\n")
+	first, _, _ := strings.Cut(testenv.ClickHouse(t, base, q), "\n")
 	first, _, _ = strings.Cut(first, "\t")
 	return first
 }

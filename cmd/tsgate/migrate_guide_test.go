@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -177,7 +175,7 @@ func TestMigrationGuide(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		testenv.InfluxQL(t, influxHTTP, "", `DROP DATABASE "`+db+`"`)
-		chQuery(t, chHTTP, "DROP DATABASE IF EXISTS `"+db+"`")
+		testenv.ClickHouse(t, chHTTP, "DROP DATABASE IF EXISTS `"+db+"`")
 		pg.Exec(ctx, `DROP SCHEMA IF EXISTS "`+db+`" CASCADE`)
 		pg.Exec(ctx, `DELETE FROM _tsgate.columns WHERE db = $1`, db)
 		pg.Close(ctx)
@@ -196,7 +194,7 @@ func TestMigrationGuide(t *testing.T) {
 					!strings.Contains(out, "cpu: 0 of ") || !strings.Contains(out, "nothing was written") {
 					t.Fatalf("exit %d without --allow-precision-loss:\n%s", code, out)
 				}
-				if n := chQuery(t, chHTTP, "SELECT count() FROM system.databases WHERE name = '"+db+"'"); n != "0" {
+				if n := testenv.ClickHouse(t, chHTTP, "SELECT count() FROM system.databases WHERE name = '"+db+"'"); n != "0" {
 					t.Fatal("the refused copy created the ClickHouse database")
 				}
 			}
@@ -279,28 +277,14 @@ func checkPostgres(t *testing.T, pg *pgx.Conn, db string, d *memtraceDataset) {
 	}
 }
 
-func chQuery(t *testing.T, base, q string) string {
-	t.Helper()
-	resp, err := http.Post(base+"/", "text/plain", strings.NewReader(q))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		t.Fatalf("%s: %d %s", q, resp.StatusCode, b)
-	}
-	return strings.TrimSuffix(string(b), "\n")
-}
-
 func checkClickHouse(t *testing.T, base, db string, d *memtraceDataset) {
 	for m, want := range map[string]int{"events": d.events, "cpu": d.cpu, "mem": d.mem} {
-		if n := chQuery(t, base, fmt.Sprintf("SELECT count() FROM `%s`.`%s`", db, m)); n != strconv.Itoa(want) {
+		if n := testenv.ClickHouse(t, base, fmt.Sprintf("SELECT count() FROM `%s`.`%s`", db, m)); n != strconv.Itoa(want) {
 			t.Errorf("ClickHouse %s: %s rows, want %d", m, n, want)
 		}
 	}
 	// The probe event, its time truncated to the second.
-	got := chQuery(t, base, fmt.Sprintf("SELECT content, org_id FROM `%s`.events WHERE time = toDateTime(%d, 'UTC') AND content = '%s' FORMAT TSV",
+	got := testenv.ClickHouse(t, base, fmt.Sprintf("SELECT content, org_id FROM `%s`.events WHERE time = toDateTime(%d, 'UTC') AND content = '%s' FORMAT TSV",
 		db, d.probeTime.Unix(), strings.ReplaceAll(d.probeContent, "'", "\\'")))
 	if want := d.probeContent + "\t" + d.probeOrg; got != want {
 		t.Errorf("ClickHouse event at %d: %q, want %q", d.probeTime.Unix(), got, want)

@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,4 +114,21 @@ func InfluxQL(t testing.TB, base, db, q string) [][]any {
 		return nil
 	}
 	return out.Results[0].Series[0].Values
+}
+
+// ClickHouse runs q on the ClickHouse HTTP interface at base and returns
+// the answer without its last newline; a failed request or an answer
+// other than 200 fails the test.
+func ClickHouse(t testing.TB, base, q string) string {
+	t.Helper()
+	resp, err := http.Post(base+"/", "text/plain", strings.NewReader(q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s: %d %s", q, resp.StatusCode, b)
+	}
+	return strings.TrimSuffix(string(b), "\n")
 }
