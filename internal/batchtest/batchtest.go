@@ -74,3 +74,41 @@ func Tag(vals ...model.Value) Col {
 func Field(typ model.FieldType, vals ...model.Value) Col {
 	return Col{Type: typ, Values: vals}
 }
+
+// Decoded checks what a decoder's answer holds whatever its input (a fuzz
+// target's invariants): every error, returned or a rejection in b, is an
+// *errs.Error with code Invalid; after success every table is consistent,
+// not empty, of a valid measurement, and has no column named time or
+// unnamed. It reports whether decoding succeeded.
+func Decoded(t testing.TB, b *model.Batch, err error) bool {
+	t.Helper()
+	for _, e := range append(b.Errors, err) {
+		if e == nil {
+			continue
+		}
+		var te *errs.Error
+		if !errors.As(e, &te) || te.Code != errs.Invalid {
+			t.Fatalf("error %v is %T / not Invalid", e, e)
+		}
+	}
+	if err != nil {
+		return false
+	}
+	for _, tb := range b.Tables {
+		if err := tb.Validate(); err != nil {
+			t.Fatalf("table %q: %v", tb.Measurement, err)
+		}
+		if tb.Len() == 0 {
+			t.Fatalf("empty table %q", tb.Measurement)
+		}
+		if !model.ValidMeasurement(tb.Measurement) {
+			t.Fatalf("invalid measurement %q stored", tb.Measurement)
+		}
+		for _, c := range tb.Columns {
+			if c.Name == "time" || c.Name == "" {
+				t.Fatalf("column %q", c.Name)
+			}
+		}
+	}
+	return true
+}
