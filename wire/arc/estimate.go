@@ -98,20 +98,7 @@ func (s *Server) count(ctx context.Context, q Query) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer rows.Close()
-	v := make([]model.Value, len(rows.Columns()))
-	var n int64
-	if len(v) == 1 && rows.Next(v) {
-		switch v[0].Type {
-		case model.TypeInt:
-			n = v[0].I
-		case model.TypeUint:
-			n = int64(v[0].U)
-		case model.TypeFloat:
-			n = int64(v[0].F)
-		}
-	}
-	return n, rows.Err()
+	return model.Count(rows)
 }
 
 // rowMessage is Arc's "<prefix>: 1,234 rows.[ suffix]".
