@@ -69,12 +69,8 @@ func (s *Server) queryArrow(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
-	switch p.show {
-	case showDatabases:
-		fail(errs.New(errs.Invalid, "SHOW DATABASES is not supported on the Arrow endpoint; use /api/v1/query instead"))
-		return
-	case showTables:
-		fail(errs.New(errs.Invalid, "SHOW TABLES/MEASUREMENTS is not supported on the Arrow endpoint; use /api/v1/query instead"))
+	if err := p.noShow("Arrow"); err != nil {
+		fail(err)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.queryTimeout)

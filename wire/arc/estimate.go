@@ -42,12 +42,8 @@ func (s *Server) estimate(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
-	switch p.show {
-	case showDatabases:
-		fail(errs.New(errs.Invalid, "SHOW DATABASES is not supported on the estimate endpoint; use /api/v1/query instead"))
-		return
-	case showTables:
-		fail(errs.New(errs.Invalid, "SHOW TABLES/MEASUREMENTS is not supported on the estimate endpoint; use /api/v1/query instead"))
+	if err := p.noShow("estimate"); err != nil {
+		fail(err)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.queryTimeout)
