@@ -20,7 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"tsgate/dialects/registry"
-	"tsgate/gateway"
+	"tsgate/internal/gatewaytest"
 	"tsgate/translate"
 )
 
@@ -211,37 +211,12 @@ func uniqueDB(prefix string) string {
 // until it is ready.
 func startBackendGateway(b *testing.B, backendURL string) string {
 	b.Helper()
-	cfg := gateway.Default()
-	cfg.DataDir = b.TempDir()
+	cfg := gatewaytest.Config(b)
 	cfg.Backend.URL = backendURL
-	cfg.Arc.Listen = "127.0.0.1:0"
-	cfg.Memtrace.Listen = ""
-	cfg.PGWire.Listen = ""
 	cfg.Auth.BootstrapToken = token
-	cfg.Log.Level = "error"
-	ctx, cancel := context.WithCancel(context.Background())
-	g, err := gateway.New(ctx, cfg, gateway.NewLogger(cfg.Log, io.Discard), io.Discard)
-	if err != nil {
-		cancel()
-		b.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- g.Run(ctx) }()
-	b.Cleanup(func() { cancel(); <-done })
-	base := "http://" + g.ArcAddr().String()
-	for i := 0; ; i++ {
-		resp, err := http.Get(base + "/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return base
-			}
-		}
-		if i > 200 {
-			b.Fatalf("gateway in front of %s never became ready", backendURL)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	base := gatewaytest.ArcBase(gatewaytest.Start(b, cfg))
+	gatewaytest.WaitReady(b, base, 5*time.Second)
+	return base
 }
 
 func newClient() *http.Client {
@@ -288,31 +263,7 @@ func runIngest(b *testing.B, side ingestSide) float64 {
 	for i := range b.N {
 		side.prepare(i, makeCPU(backendBatch, nextOffset(backendBatch)))
 	}
-	work := make(chan int)
-	errc := make(chan error, ingestClients)
-	b.ResetTimer()
-	start := time.Now()
-	for range ingestClients {
-		go func() {
-			var err error
-			for i := range work {
-				if err == nil {
-					err = side.send(i)
-				}
-			}
-			errc <- err
-		}()
-	}
-	for i := range b.N {
-		work <- i
-	}
-	close(work)
-	for range ingestClients {
-		if err := <-errc; err != nil {
-			b.Fatal(err)
-		}
-	}
-	el := time.Since(start)
+	el := parallel(b, ingestClients, side.send)
 	b.StopTimer()
 	rate := float64(b.N*backendBatch) / el.Seconds()
 	b.ReportMetric(rate, "rows/s")

@@ -9,14 +9,13 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	ddb "github.com/duckdb/duckdb-go/v2"
 
 	"tsgate/dialects/duckdb"
-	"tsgate/gateway"
+	"tsgate/internal/gatewaytest"
 	"tsgate/model"
 )
 
@@ -27,22 +26,12 @@ func startGateway(b *testing.B) string { return startGatewayAt(b, b.TempDir()) }
 
 func startGatewayAt(b *testing.B, dataDir string) string {
 	b.Helper()
-	cfg := gateway.Default()
+	cfg := gatewaytest.Config(b)
 	cfg.DataDir = dataDir
-	cfg.Arc.Listen = "127.0.0.1:0"
-	cfg.Memtrace.Listen = "127.0.0.1:0" // never the fixed default port: tests may run side by side
+	cfg.Memtrace.Listen = "127.0.0.1:0"
 	cfg.PGWire.Listen = "127.0.0.1:0"
 	cfg.Auth.BootstrapToken = token
-	cfg.Log.Level = "error"
-	ctx, cancel := context.WithCancel(context.Background())
-	g, err := gateway.New(ctx, cfg, gateway.NewLogger(cfg.Log, io.Discard), io.Discard)
-	if err != nil {
-		b.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- g.Run(ctx) }()
-	b.Cleanup(func() { cancel(); <-done })
-	return "http://" + g.ArcAddr().String()
+	return gatewaytest.ArcBase(gatewaytest.Start(b, cfg))
 }
 
 // ingest posts pre-built bodies from 4 concurrent clients and reports rows/s.
@@ -53,33 +42,42 @@ func ingest(b *testing.B, path string, body func(n, off int) []byte, batch int) 
 	for i := range bodies {
 		bodies[i] = body(batch, i*batch)
 	}
-	var next atomic.Int64
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
-	b.ResetTimer()
-	start := time.Now()
+	el := parallel(b, clients, func(i int) error {
+		req, _ := http.NewRequest("POST", base+path, bytes.NewReader(bodies[i%len(bodies)]))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("x-arc-database", "bench")
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 204 {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	})
+	b.ReportMetric(float64(int64(b.N)*int64(batch))/el.Seconds(), "rows/s")
+}
+
+// parallel resets the timer and runs send(0) … send(b.N-1) from clients
+// concurrent workers, a worker sending nothing more after its first
+// error; it fails the benchmark with that error and returns the time
+// taken.
+func parallel(b *testing.B, clients int, send func(i int) error) time.Duration {
+	b.Helper()
 	work := make(chan int)
 	errc := make(chan error, clients)
+	b.ResetTimer()
+	start := time.Now()
 	for range clients {
 		go func() {
 			var err error
 			for i := range work {
-				if err != nil {
-					continue
+				if err == nil {
+					err = send(i)
 				}
-				req, _ := http.NewRequest("POST", base+path, bytes.NewReader(bodies[i%len(bodies)]))
-				req.Header.Set("Authorization", "Bearer "+token)
-				req.Header.Set("x-arc-database", "bench")
-				resp, rerr := client.Do(req)
-				if rerr != nil {
-					err = rerr
-					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != 204 {
-					err = fmt.Errorf("status %d", resp.StatusCode)
-				}
-				next.Add(1)
 			}
 			errc <- err
 		}()
@@ -93,8 +91,7 @@ func ingest(b *testing.B, path string, body func(n, off int) []byte, batch int) 
 			b.Fatal(err)
 		}
 	}
-	el := time.Since(start)
-	b.ReportMetric(float64(int64(b.N)*int64(batch))/el.Seconds(), "rows/s")
+	return time.Since(start)
 }
 
 func BenchmarkIngestHTTP(b *testing.B) {

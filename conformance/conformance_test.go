@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"tsgate/dialects/duckdb"
+	"tsgate/dialects/duckdb/duckdbtest"
 	"tsgate/dialects/registry"
 	"tsgate/guard"
 	"tsgate/query"
@@ -16,11 +17,7 @@ import (
 
 func embeddedTarget(t *testing.T, name string, reference bool) *Target {
 	t.Helper()
-	s, err := duckdb.Open(context.Background(), filepath.Join(t.TempDir(), name+".duckdb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := duckdbtest.Open(t, filepath.Join(t.TempDir(), name+".duckdb"))
 	return &Target{Name: name, Backend: duckdb.NewBackend(s), Reference: reference}
 }
 

@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,7 +20,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"tsgate/gateway"
+	"tsgate/internal/gatewaytest"
 	"tsgate/internal/testenv"
 	"tsgate/memtrace"
 )
@@ -511,25 +510,15 @@ func exercisedGateway(t *testing.T) string {
 
 	const token = "dashboard-admin-token-0123456789"
 	key := memtrace.NewKey()
-	cfg := gateway.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.Arc.Listen, cfg.Memtrace.Listen, cfg.PGWire.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg := gatewaytest.Config(t)
+	cfg.Memtrace.Listen, cfg.PGWire.Listen = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Backend.URL = pgURL
 	cfg.Auth.BootstrapToken = token
 	cfg.Memtrace.BootstrapKey = key
 	cfg.Migration.Secondary = "embedded:" + t.TempDir()
 	cfg.Migration.ShadowFraction = 1
-	cfg.Log.Level = "error"
-	ctx, cancel := context.WithCancel(context.Background())
-	g, err := gateway.New(ctx, cfg, gateway.NewLogger(cfg.Log, io.Discard), io.Discard)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- g.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	base := "http://" + g.ArcAddr().String()
+	g := gatewaytest.Start(t, cfg)
+	base := gatewaytest.ArcBase(g)
 	mt := "http://" + g.Addr("memtrace").String()
 	call := func(method, target, auth, body string, hdr ...string) int {
 		t.Helper()
@@ -579,6 +568,7 @@ func exercisedGateway(t *testing.T) string {
 		}
 	}
 	host, port, _ := net.SplitHostPort(g.Addr("pgwire").String())
+	ctx := t.Context()
 	pc, err := pgx.Connect(ctx, fmt.Sprintf("postgres://grafana:%s@%s:%s/tsdb?sslmode=disable", token, host, port))
 	if err != nil {
 		t.Fatal(err)

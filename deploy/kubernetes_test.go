@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -27,6 +26,7 @@ import (
 
 	"tsgate/auth"
 	"tsgate/gateway"
+	"tsgate/internal/gatewaytest"
 )
 
 // kustomization is the part of kustomize's file the manifests use,
@@ -500,33 +500,7 @@ func TestKubernetesManifests(t *testing.T) {
 // API's base URL once it is ready.
 func serve(t testing.TB, cfg gateway.Config) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	g, err := gateway.New(ctx, cfg, gateway.NewLogger(gateway.LogConfig{Level: "error", Format: "text"}, io.Discard), io.Discard)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- g.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("gateway: %v", err)
-		}
-	})
-	base := "http://" + g.ArcAddr().String()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get(base + "/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return base
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("gateway never became ready")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	base := gatewaytest.ArcBase(gatewaytest.Start(t, cfg))
+	gatewaytest.WaitReady(t, base, 10*time.Second)
+	return base
 }

@@ -22,6 +22,7 @@ import (
 	"tsgate/auth"
 	"tsgate/conformance"
 	"tsgate/dialects/duckdb"
+	"tsgate/dialects/duckdb/duckdbtest"
 	"tsgate/dialects/registry"
 )
 
@@ -65,11 +66,7 @@ func writeConformanceReport(t *testing.T, path string) {
 	}
 	var targets []*conformance.Target
 	for _, name := range []string{"duckdb", "duckdb-translated"} {
-		s, err := duckdb.Open(ctx, filepath.Join(t.TempDir(), name+".duckdb"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
+		s := duckdbtest.Open(t, filepath.Join(t.TempDir(), name+".duckdb"))
 		targets = append(targets, &conformance.Target{Name: name, Backend: duckdb.NewBackend(s), Reference: name == "duckdb"})
 	}
 	rep, err := conformance.Run(ctx, conformance.NewDataset(1, base), cs, targets, conformance.Options{})

@@ -31,19 +31,39 @@ type testServer struct {
 
 func startGateway(t *testing.T, mutate func(*Config)) *testServer {
 	t.Helper()
-	cfg := Default()
-	cfg.DataDir = t.TempDir()
-	cfg.Arc.Listen = "127.0.0.1:0"
-	cfg.Memtrace.Listen = "127.0.0.1:0" // never the fixed default port: tests may run side by side
-	cfg.PGWire.Listen = "127.0.0.1:0"
-	cfg.Auth.BootstrapToken = adminToken
-	cfg.Log.Level = "error"
+	cfg := testConfig(t)
 	if mutate != nil {
 		mutate(&cfg)
 	}
+	ts := runGateway(t, cfg)
+	awaitHTTP(t, ts.base+"/ready", true)
+	return ts
+}
+
+// testConfig is Default for a test: data in a temporary directory, every
+// front end on a free loopback port (never the fixed default port: tests
+// may run side by side), the admin token, only errors logged.
+func testConfig(t testing.TB) Config {
+	cfg := Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Arc.Listen = "127.0.0.1:0"
+	cfg.Memtrace.Listen = "127.0.0.1:0"
+	cfg.PGWire.Listen = "127.0.0.1:0"
+	cfg.Auth.BootstrapToken = adminToken
+	cfg.Log.Level = "error"
+	return cfg
+}
+
+// runGateway runs a gateway with cfg until ts.stop or the end of the
+// test, failing the test if Run ends in an error. It is
+// internal/gatewaytest.Start for this package's tests, which cannot
+// import that package (it imports this one).
+func runGateway(t testing.TB, cfg Config) *testServer {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	g, err := New(ctx, cfg, NewLogger(cfg.Log, io.Discard), io.Discard)
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
@@ -61,21 +81,26 @@ func startGateway(t *testing.T, mutate func(*Config)) *testServer {
 		}
 	}
 	t.Cleanup(ts.stop)
-	// Wait for readiness.
+	return ts
+}
+
+// awaitHTTP polls url until it answers (with 200 when need200), failing
+// the test after about a second.
+func awaitHTTP(t testing.TB, url string, need200 bool) {
+	t.Helper()
 	for i := 0; ; i++ {
-		resp, err := http.Get(ts.base + "/ready")
+		resp, err := http.Get(url)
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
+			if !need200 || resp.StatusCode == 200 {
+				return
 			}
 		}
 		if i > 100 {
-			t.Fatal("server never became ready")
+			t.Fatalf("%s never answered", url)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return ts
 }
 
 type req struct {

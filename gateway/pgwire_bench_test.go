@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -43,20 +42,7 @@ func BenchmarkPGWire(b *testing.B) {
 
 func startPGBench(b *testing.B) string {
 	b.Helper()
-	cfg := Default()
-	cfg.DataDir = b.TempDir()
-	cfg.Arc.Listen = "127.0.0.1:0"
-	cfg.PGWire.Listen = "127.0.0.1:0"
-	cfg.Auth.BootstrapToken = adminToken
-	cfg.Log.Level = "error"
-	ctx, cancel := context.WithCancel(context.Background())
-	g, err := New(ctx, cfg, NewLogger(cfg.Log, io.Discard), io.Discard)
-	if err != nil {
-		b.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- g.Run(ctx) }()
-	b.Cleanup(func() { cancel(); <-done })
+	g := runGateway(b, testConfig(b)).gateway
 	var sb strings.Builder
 	for i := range 1000 {
 		fmt.Fprintf(&sb, "cpu,host=h%d usage=%g %d\n", i%10, float64(i)/2, 1764115200+i)

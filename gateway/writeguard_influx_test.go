@@ -2,12 +2,10 @@ package gateway
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,34 +25,12 @@ import (
 // would never answer 200, so it waits for /health instead.
 func startGatewayDown(t *testing.T, mutate func(*Config)) *testServer {
 	t.Helper()
-	cfg := Default()
-	cfg.DataDir = t.TempDir()
-	cfg.Arc.Listen = "127.0.0.1:0"
+	cfg := testConfig(t)
 	cfg.Memtrace.Listen = ""
 	cfg.PGWire.Listen = ""
-	cfg.Auth.BootstrapToken = adminToken
-	cfg.Log.Level = "error"
 	mutate(&cfg)
-	ctx, cancel := context.WithCancel(context.Background())
-	g, err := New(ctx, cfg, NewLogger(cfg.Log, io.Discard), io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- g.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	ts := &testServer{base: "http://" + g.ArcAddr().String(), gateway: g}
-	for i := 0; ; i++ {
-		resp, err := http.Get(ts.base + "/health")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if i > 100 {
-			t.Fatal("server never answered /health")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	ts := runGateway(t, cfg)
+	awaitHTTP(t, ts.base+"/health", false)
 	return ts
 }
 
@@ -189,38 +165,14 @@ func (p *privateInfluxd) kill() {
 // seqs reads writer w's seq values straight from InfluxDB.
 func (p *privateInfluxd) seqs(t *testing.T, db string, w int) map[int64]bool {
 	t.Helper()
-	q := url.Values{"db": {db}, "q": {fmt.Sprintf(`SELECT seq FROM "load" WHERE w = '%d'`, w)}}
-	resp, err := http.Get("http://" + p.addr + "/query?" + q.Encode())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Results []struct {
-			Error  string
-			Series []struct{ Values [][]any }
-		}
-	}
-	dec := json.NewDecoder(resp.Body)
-	dec.UseNumber()
-	if err := dec.Decode(&out); err != nil {
-		t.Fatal(err)
-	}
 	got := map[int64]bool{}
-	for _, r := range out.Results {
-		if r.Error != "" {
-			t.Fatal(r.Error)
+	for _, v := range testenv.InfluxQL(t, "http://"+p.addr, db, fmt.Sprintf(`SELECT seq FROM "load" WHERE w = '%d'`, w)) {
+		num, _ := v[1].(json.Number)
+		n, err := num.Int64()
+		if err != nil {
+			t.Fatalf("seq %v: %v", v[1], err)
 		}
-		for _, s := range r.Series {
-			for _, v := range s.Values {
-				num, _ := v[1].(json.Number)
-				n, err := num.Int64()
-				if err != nil {
-					t.Fatalf("seq %v: %v", v[1], err)
-				}
-				got[n] = true
-			}
-		}
+		got[n] = true
 	}
 	return got
 }

@@ -144,24 +144,12 @@ func TestWriteClickHouseOutageNoLossNoDuplicates(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := kittest.DBName("wg")
-	chQuery := func(q string) string {
-		resp, err := http.Post(base+"/", "text/plain", strings.NewReader(q))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 {
-			t.Fatalf("%s: %s", q, b)
-		}
-		return string(b)
-	}
-	t.Cleanup(func() { chQuery("DROP DATABASE IF EXISTS `" + db + "`") })
+	t.Cleanup(func() { testenv.ClickHouse(t, base, "DROP DATABASE IF EXISTS `"+db+"`") })
 	outageNoLossNoDuplicates(t, "clickhouse", u.Host, func(proxy string) string {
 		return "clickhouse://" + proxy + "/" + db
 	}, db, "", func() map[string]int {
 		counts := map[string]int{}
-		out := chQuery("SELECT w, seq, count() FROM `" + db + "`.`load` GROUP BY w, seq FORMAT TabSeparated")
+		out := testenv.ClickHouse(t, base, "SELECT w, seq, count() FROM `"+db+"`.`load` GROUP BY w, seq FORMAT TabSeparated")
 		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 			var w string
 			var seq int64

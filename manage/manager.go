@@ -265,20 +265,7 @@ func (m *Manager) CountRows(ctx context.Context, db, measurement string, where a
 	if err != nil {
 		return 0, err
 	}
-	defer rows.Close()
-	v := make([]model.Value, len(rows.Columns()))
-	var n int64
-	if len(v) == 1 && rows.Next(v) {
-		switch v[0].Type {
-		case model.TypeInt:
-			n = v[0].I
-		case model.TypeUint:
-			n = int64(v[0].U)
-		case model.TypeFloat:
-			n = int64(v[0].F)
-		}
-	}
-	return n, rows.Err()
+	return model.Count(rows)
 }
 
 // DeleteRows deletes m's rows of db for which where holds, natively.

@@ -27,20 +27,10 @@ import (
 //	TSGATE_MEMTRACE_BENCH_ROWS=1000000 go test -run '^$' -bench ReadBackends -benchtime 50x ./memtrace/
 func BenchmarkReadBackends(b *testing.B) {
 	db := fmt.Sprintf("memtrace_bench_%d", time.Now().UnixNano())
-	backends := map[string]string{}
-	if u := os.Getenv("TSGATE_TEST_INFLUX_URL"); u != "" {
-		p, _ := url.Parse(u)
-		backends["influxql"] = "influxql://" + p.Host + "/" + db
-	}
-	if u := os.Getenv("TSGATE_TEST_POSTGRES_URL"); u != "" {
+	backends := realBackends(b, db)
+	delete(backends, "flux")
+	if _, ok := backends["postgres"]; ok {
 		backends["postgres"] = memtrace.TestingPostgresURL(b)
-	}
-	if u := os.Getenv("TSGATE_TEST_CLICKHOUSE_URL"); u != "" {
-		p, _ := url.Parse(u)
-		backends["clickhouse"] = "clickhouse://" + p.Host + "/" + db
-	}
-	if len(backends) == 0 {
-		b.Skip("no real backend configured")
 	}
 	b.Cleanup(func() {
 		// The InfluxDB and ClickHouse databases (PostgreSQL's is dropped

@@ -1,11 +1,9 @@
 package memtrace_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -16,6 +14,8 @@ import (
 	"tsgate/dialects"
 	"tsgate/dialects/registry"
 	"tsgate/gateway"
+	"tsgate/internal/gatewaytest"
+	"tsgate/internal/testenv"
 	"tsgate/memtrace"
 	"tsgate/model"
 )
@@ -28,33 +28,7 @@ import (
 // whichever backend holds their data.
 func TestContractOnRealBackends(t *testing.T) {
 	db := fmt.Sprintf("memtrace_%d", time.Now().UnixNano())
-	backends := map[string]string{}
-	if u := os.Getenv("TSGATE_TEST_INFLUX_URL"); u != "" {
-		p, err := url.Parse(u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		backends["influxql"] = "influxql://" + p.Host + "/" + db
-		backends["flux"] = "flux://" + p.Host + "/" + db
-	}
-	if u := os.Getenv("TSGATE_TEST_POSTGRES_URL"); u != "" {
-		backends["postgres"] = u
-	}
-	// ClickHouse 18.16 keeps whole seconds: memories also carry their
-	// time in µs (time_us), which orders those made within one second.
-	if u := os.Getenv("TSGATE_TEST_CLICKHOUSE_URL"); u != "" {
-		p, err := url.Parse(u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		backends["clickhouse"] = "clickhouse://" + p.Host + "/" + db
-	}
-	if len(backends) == 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI: TSGATE_TEST_INFLUX_URL and TSGATE_TEST_POSTGRES_URL are unset; run scripts/test.sh")
-		}
-		t.Skip("no real backend configured (TSGATE_TEST_INFLUX_URL, TSGATE_TEST_POSTGRES_URL)")
-	}
+	backends := realBackends(t, db)
 	// A remote Arc: another tsgate serving the Arc API on its embedded
 	// store stands in for it (the same API, DuckDB underneath).
 	backends["arc"] = "arc://" + startArcUpstream(t) + "/" + db + "?token=" + upstreamToken
@@ -69,6 +43,43 @@ func TestContractOnRealBackends(t *testing.T) {
 			})
 		})
 	}
+}
+
+// realBackends maps a backend's name to the URL of database db on each
+// real server the environment names: InfluxDB through InfluxQL (the
+// GaussDB(for Influx) stand-in) and through Flux, PostgreSQL (its
+// database as the URL names it) and ClickHouse. With none set the test is
+// skipped locally and fails under CI.
+func realBackends(t testing.TB, db string) map[string]string {
+	t.Helper()
+	backends := map[string]string{}
+	host := func(u string) string {
+		t.Helper()
+		p, err := url.Parse(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Host
+	}
+	if u := os.Getenv("TSGATE_TEST_INFLUX_URL"); u != "" {
+		backends["influxql"] = "influxql://" + host(u) + "/" + db
+		backends["flux"] = "flux://" + host(u) + "/" + db
+	}
+	if u := os.Getenv("TSGATE_TEST_POSTGRES_URL"); u != "" {
+		backends["postgres"] = u
+	}
+	// ClickHouse 18.16 keeps whole seconds: memories also carry their
+	// time in µs (time_us), which orders those made within one second.
+	if u := os.Getenv("TSGATE_TEST_CLICKHOUSE_URL"); u != "" {
+		backends["clickhouse"] = "clickhouse://" + host(u) + "/" + db
+	}
+	if len(backends) == 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI: no TSGATE_TEST_* backend is set; run scripts/test.sh")
+		}
+		t.Skip("no real backend configured (TSGATE_TEST_INFLUX_URL, TSGATE_TEST_POSTGRES_URL, TSGATE_TEST_CLICKHOUSE_URL)")
+	}
+	return backends
 }
 
 // dropAfter drops the memories' database db from the backend at u when
@@ -98,28 +109,9 @@ const upstreamToken = "tsg_upstream_arc_0123456789abcdef"
 // store, for the arc:// backend, and returns its address.
 func startArcUpstream(t *testing.T) string {
 	t.Helper()
-	cfg := gateway.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.Arc.Listen = "127.0.0.1:0"
-	cfg.PGWire.Listen = ""
-	cfg.Memtrace.Listen = ""
+	cfg := gatewaytest.Config(t)
 	cfg.Auth.BootstrapToken = upstreamToken
-	cfg.Log.Level = "error"
-	ctx, cancel := context.WithCancel(context.Background())
-	g, err := gateway.New(ctx, cfg, gateway.NewLogger(cfg.Log, io.Discard), io.Discard)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- g.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("upstream run: %v", err)
-		}
-	})
-	return g.Addr("arc").String()
+	return gatewaytest.Start(t, cfg).ArcAddr().String()
 }
 
 // TestRoundTripPropertyOnRealBackends: any memory written reads back
@@ -128,25 +120,7 @@ func startArcUpstream(t *testing.T) string {
 // in time_us).
 func TestRoundTripPropertyOnRealBackends(t *testing.T) {
 	db := fmt.Sprintf("memtrace_prop_%d", time.Now().UnixNano())
-	backends := map[string]string{}
-	if u := os.Getenv("TSGATE_TEST_INFLUX_URL"); u != "" {
-		p, _ := url.Parse(u)
-		backends["influxql"] = "influxql://" + p.Host + "/" + db
-		backends["flux"] = "flux://" + p.Host + "/" + db
-	}
-	if u := os.Getenv("TSGATE_TEST_POSTGRES_URL"); u != "" {
-		backends["postgres"] = u
-	}
-	if u := os.Getenv("TSGATE_TEST_CLICKHOUSE_URL"); u != "" {
-		p, _ := url.Parse(u)
-		backends["clickhouse"] = "clickhouse://" + p.Host + "/" + db
-	}
-	if len(backends) == 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI: no TSGATE_TEST_* backend is set; run scripts/test.sh")
-		}
-		t.Skip("no real backend configured")
-	}
+	backends := realBackends(t, db)
 	for name, u := range backends {
 		t.Run(name, func(t *testing.T) {
 			dropAfter(t, u, db+"_"+name)
@@ -155,31 +129,18 @@ func TestRoundTripPropertyOnRealBackends(t *testing.T) {
 				c.Memtrace.Database = db + "_" + name
 				c.Memtrace.Dedup.Enabled = false
 			})
+			c := &client{t: t, base: base, key: adminKey}
 			memtrace.RoundTripProperty(t, func(method, path string, body any) (int, []byte) {
 				t.Helper()
-				var r io.Reader
+				var b []byte
 				if body != nil {
-					b, err := json.Marshal(body)
-					if err != nil {
+					var err error
+					if b, err = json.Marshal(body); err != nil {
 						t.Fatal(err)
 					}
-					r = bytes.NewReader(b)
 				}
-				req, err := http.NewRequest(method, base+path, r)
-				if err != nil {
-					t.Fatal(err)
-				}
-				req.Header.Set("x-api-key", adminKey)
-				if body != nil {
-					req.Header.Set("Content-Type", "application/json")
-				}
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer resp.Body.Close()
-				out, _ := io.ReadAll(resp.Body)
-				return resp.StatusCode, out
+				st, out := c.do(method, path, string(b), nil)
+				return st, []byte(out)
 			}, name == "postgres")
 		})
 	}
@@ -189,13 +150,7 @@ func TestRoundTripPropertyOnRealBackends(t *testing.T) {
 // without time_us (copied by `tsgate migrate`, say) still list; memories
 // made afterwards carry it and order within their second.
 func TestClickHouseMemoriesWithoutExactTime(t *testing.T) {
-	u := os.Getenv("TSGATE_TEST_CLICKHOUSE_URL")
-	if u == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI: TSGATE_TEST_CLICKHOUSE_URL is unset; run scripts/test.sh")
-		}
-		t.Skip("TSGATE_TEST_CLICKHOUSE_URL is unset")
-	}
+	u := testenv.URL(t, "TSGATE_TEST_CLICKHOUSE_URL")
 	p, _ := url.Parse(u)
 	db := fmt.Sprintf("memtrace_noexact_%d", time.Now().UnixNano())
 	backendURL := "clickhouse://" + p.Host + "/" + db

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"tsgate/gateway"
+	"tsgate/internal/gatewaytest"
 	"tsgate/memtrace"
 )
 
@@ -31,31 +32,13 @@ type client struct {
 // on a free loopback port.
 func startGateway(t testing.TB, mutate func(*gateway.Config)) (string, gateway.Config) {
 	t.Helper()
-	cfg := gateway.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.Arc.Listen = "127.0.0.1:0"
-	cfg.PGWire.Listen = ""
+	cfg := gatewaytest.Config(t)
 	cfg.Memtrace.Listen = "127.0.0.1:0"
 	cfg.Memtrace.BootstrapKey = adminKey
-	cfg.Log.Level = "error"
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	g, err := gateway.New(ctx, cfg, gateway.NewLogger(cfg.Log, io.Discard), io.Discard)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- g.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
-	return "http://" + g.Addr("memtrace").String(), cfg
+	return "http://" + gatewaytest.Start(t, cfg).Addr("memtrace").String(), cfg
 }
 
 var (

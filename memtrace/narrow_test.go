@@ -12,7 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"tsgate/dialects/duckdb"
+	"tsgate/dialects/duckdb/duckdbtest"
 	"tsgate/model"
 )
 
@@ -22,16 +22,13 @@ import (
 // nothing, and time ties at the k-th row.
 func TestNarrowedListMatchesPlain(t *testing.T) {
 	ctx := context.Background()
-	st, err := duckdb.Open(ctx, filepath.Join(t.TempDir(), "s.duckdb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := duckdbtest.Open(t, filepath.Join(t.TempDir(), "s.duckdb"))
 	rng := rand.New(rand.NewPCG(1, 2))
 	base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	batch := &model.Batch{}
 	tb := batch.Table("events")
 	var cells []model.Cell
+	var err error
 	used := map[int64]bool{}
 	for i := range 3000 {
 		// Unique times, except a run of ties every 100 rows.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ import (
 
 	"tsgate/dialects/registry"
 	"tsgate/gateway"
+	"tsgate/internal/testenv"
 	"tsgate/memtrace"
 	"tsgate/model"
 )
@@ -30,13 +30,7 @@ import (
 func TestOrgBackends(t *testing.T) {
 	ctx := context.Background()
 	pgURL := memtrace.TestingPostgresURL(t)
-	chBase := os.Getenv("TSGATE_TEST_CLICKHOUSE_URL")
-	if chBase == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("TSGATE_TEST_CLICKHOUSE_URL is not set")
-		}
-		t.Skip("TSGATE_TEST_CLICKHOUSE_URL is not set")
-	}
+	chBase := testenv.URL(t, "TSGATE_TEST_CLICKHOUSE_URL")
 	ch, _ := url.Parse(chBase)
 	chDB := fmt.Sprintf("memtrace_org_%d", time.Now().UnixNano())
 	chURL := "clickhouse://" + ch.Host + "/" + chDB

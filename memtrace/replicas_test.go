@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"tsgate/dialects/duckdb"
+	"tsgate/dialects/duckdb/duckdbtest"
 	"tsgate/model"
 )
 
@@ -21,11 +21,7 @@ import (
 func TestDedupAcrossReplicas(t *testing.T) {
 	ctx := context.Background()
 	u := TestingPostgresURL(t)
-	st, err := duckdb.Open(ctx, filepath.Join(t.TempDir(), "store.duckdb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := duckdbtest.Open(t, filepath.Join(t.TempDir(), "store.duckdb"))
 	b := &recBackend{st: st}
 	var urls []string
 	for range 3 {

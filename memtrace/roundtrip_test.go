@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"tsgate/dialects/duckdb"
+	"tsgate/dialects/duckdb/duckdbtest"
 	"tsgate/model"
 )
 
@@ -73,11 +74,7 @@ func newHarnessMeta(t testing.TB, metaTarget string, opts ...Option) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
-	st, err := duckdb.Open(ctx, filepath.Join(dir, "store.duckdb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := duckdbtest.Open(t, filepath.Join(dir, "store.duckdb"))
 	if metaTarget == "" {
 		metaTarget = filepath.Join(dir, "meta.db")
 	}

@@ -7,13 +7,6 @@ import (
 	"tsgate/internal/testenv"
 )
 
-// serviceURL is a test service's address from the environment
-// (testenv.URL: skipped on a developer machine, failed under CI).
-func serviceURL(t testing.TB, env string) string {
-	t.Helper()
-	return testenv.URL(t, env)
-}
-
 // TestingPostgresURL makes a fresh PostgreSQL database for one test and
 // returns its URL; it is dropped when the test ends.
 func TestingPostgresURL(t testing.TB) string {
@@ -24,7 +17,7 @@ func TestingPostgresURL(t testing.TB) string {
 // TestingRedisURL is the test Redis server's URL.
 func TestingRedisURL(t testing.TB) string {
 	t.Helper()
-	return serviceURL(t, "TSGATE_TEST_REDIS_URL")
+	return testenv.URL(t, "TSGATE_TEST_REDIS_URL")
 }
 
 func openTestMeta(t testing.TB, target string) *Meta {

@@ -10,16 +10,13 @@ import (
 
 	"tsgate/conformance"
 	"tsgate/dialects/duckdb"
+	"tsgate/dialects/duckdb/duckdbtest"
 	"tsgate/model"
 )
 
 func embeddedSide(t testing.TB, name string) *Side {
 	t.Helper()
-	s, err := duckdb.Open(context.Background(), filepath.Join(t.TempDir(), name+".duckdb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := duckdbtest.Open(t, filepath.Join(t.TempDir(), name+".duckdb"))
 	return &Side{Backend: duckdb.NewBackend(s)}
 }
 

@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net/http"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -21,6 +19,7 @@ import (
 	"tsgate/dialects/influxql"
 	"tsgate/dialects/postgres"
 	"tsgate/errs"
+	"tsgate/internal/testenv"
 	"tsgate/model"
 )
 
@@ -138,47 +137,33 @@ func openRealDB(t testing.TB, name, db string) *realTarget {
 }
 
 // influxScalar runs InfluxQL over HTTP and returns the first value of the
-// first series' first row (its second column: the first is time).
+// first series' first row (its last column: the first is time), "" when
+// there is none.
 func influxScalar(t testing.TB, base, db, q string) string {
 	t.Helper()
-	resp, err := http.PostForm(base+"/query", url.Values{"db": {db}, "q": {q}, "epoch": {"u"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Results []struct {
-			Error  string
-			Series []struct{ Values [][]json.Number }
-		}
-	}
-	dec := json.NewDecoder(resp.Body)
-	dec.UseNumber()
-	if err := dec.Decode(&out); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	if len(out.Results) == 0 || out.Results[0].Error != "" {
-		t.Fatalf("%s: %+v", q, out.Results)
-	}
-	if len(out.Results[0].Series) == 0 || len(out.Results[0].Series[0].Values) == 0 {
+	rows := testenv.InfluxQL(t, base, db, q)
+	if len(rows) == 0 {
 		return ""
 	}
-	row := out.Results[0].Series[0].Values[0]
-	return string(row[len(row)-1])
+	return influxNumber(t, q, rows[0][len(rows[0])-1])
+}
+
+// influxNumber is a number InfluxQL answered, as its text ("" for null).
+func influxNumber(t testing.TB, q string, v any) string {
+	t.Helper()
+	switch v := v.(type) {
+	case json.Number:
+		return string(v)
+	case nil:
+		return ""
+	}
+	t.Fatalf("%s: %v is not a number", q, v)
+	return ""
 }
 
 func clickhouseScalar(t testing.TB, base, q string) string {
 	t.Helper()
-	resp, err := http.Post(base+"/", "text/plain", strings.NewReader(q))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		t.Fatalf("%s: %d %s", q, resp.StatusCode, b)
-	}
-	first, _, _ := strings.Cut(string(b), "\n")
+	first, _, _ := strings.Cut(testenv.ClickHouse(t, base, q), "\n")
 	first, _, _ = strings.Cut(first, "\t")
 	return first
 }
@@ -310,22 +295,11 @@ func TestPrecisionKeptTargets(t *testing.T) {
 // influxTime is the time (epoch µs) of the first row q returns.
 func influxTime(t testing.TB, base, db, q string) string {
 	t.Helper()
-	resp, err := http.PostForm(base+"/query", url.Values{"db": {db}, "q": {q}, "epoch": {"u"}})
-	if err != nil {
-		t.Fatal(err)
+	rows := testenv.InfluxQL(t, base, db, q)
+	if len(rows) == 0 {
+		t.Fatalf("%s: no rows", q)
 	}
-	defer resp.Body.Close()
-	var out struct {
-		Results []struct {
-			Series []struct{ Values [][]json.Number }
-		}
-	}
-	dec := json.NewDecoder(resp.Body)
-	dec.UseNumber()
-	if err := dec.Decode(&out); err != nil || len(out.Results) == 0 || len(out.Results[0].Series) == 0 {
-		t.Fatalf("%s: %v %+v", q, err, out)
-	}
-	return string(out.Results[0].Series[0].Values[0][0])
+	return influxNumber(t, q, rows[0][0])
 }
 
 // TestResumeRealBackends interrupts the backfill at a random chunk on

@@ -44,3 +44,23 @@ func (r *SliceRows) Next(dst []Value) bool {
 	r.pos++
 	return true
 }
+
+// Count reads a one-column count result's first value as an integer (0
+// when there is no row, or the column is not one number) and closes
+// rows. Backends answer count(*) as BIGINT, UBIGINT or DOUBLE.
+func Count(rows Rows) (int64, error) {
+	defer rows.Close()
+	v := make([]Value, len(rows.Columns()))
+	var n int64
+	if len(v) == 1 && rows.Next(v) {
+		switch v[0].Type {
+		case TypeInt:
+			n = v[0].I
+		case TypeUint:
+			n = int64(v[0].U)
+		case TypeFloat:
+			n = int64(v[0].F)
+		}
+	}
+	return n, rows.Err()
+}

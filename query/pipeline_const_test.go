@@ -9,6 +9,7 @@ import (
 
 	"tsgate/dialects/clickhouse"
 	"tsgate/dialects/duckdb"
+	"tsgate/dialects/duckdb/duckdbtest"
 	"tsgate/dialects/duckdbsql"
 	"tsgate/dialects/flux"
 	"tsgate/dialects/influxql"
@@ -23,11 +24,7 @@ import (
 // target, so no client can tell who answered.
 func TestConstAnswersLikeDuckDB(t *testing.T) {
 	ctx := context.Background()
-	store, err := duckdb.Open(ctx, filepath.Join(t.TempDir(), "c.duckdb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := duckdbtest.Open(t, filepath.Join(t.TempDir(), "c.duckdb"))
 	collect := func(t *testing.T, r model.Rows) ([]model.ResultColumn, [][]model.Value) {
 		t.Helper()
 		defer r.Close()

@@ -3,11 +3,13 @@ package replicate
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"tsgate/dialects"
 	"tsgate/dialects/duckdb"
+	"tsgate/dialects/duckdb/duckdbtest"
 	"tsgate/errs"
 	"tsgate/model"
 )
@@ -36,7 +38,7 @@ func BenchmarkDualWrite(b *testing.B) {
 		for _, mode := range []string{"primary-only", "dual-write", "queue-only"} {
 			b.Run(fmt.Sprintf("%s/rows=%d", mode, rows), func(b *testing.B) {
 				ctx := context.Background()
-				prim := duckdb.NewBackend(openStore(b, b.TempDir()))
+				prim := duckdb.NewBackend(duckdbtest.Open(b, filepath.Join(b.TempDir(), "tsgate.duckdb")))
 				defer prim.Close()
 				var w dialects.Backend = prim
 				if mode == "queue-only" {
@@ -52,7 +54,7 @@ func BenchmarkDualWrite(b *testing.B) {
 					w = dw
 				}
 				if mode == "dual-write" {
-					sec := duckdb.NewBackend(openStore(b, b.TempDir()))
+					sec := duckdb.NewBackend(duckdbtest.Open(b, filepath.Join(b.TempDir(), "tsgate.duckdb")))
 					defer sec.Close()
 					dw, err := NewDualWriter(prim, func(context.Context) (dialects.Backend, error) { return sec, nil }, b.TempDir(), 0)
 					if err != nil {

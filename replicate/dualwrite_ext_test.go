@@ -19,21 +19,13 @@ import (
 	"tsgate/dialects"
 	"tsgate/dialects/backendkit/kittest"
 	"tsgate/dialects/duckdb"
+	"tsgate/dialects/duckdb/duckdbtest"
 	"tsgate/dialects/registry"
 	"tsgate/migrate"
 	"tsgate/model"
 	"tsgate/query"
 	"tsgate/replicate"
 )
-
-func store(t testing.TB, dir string) *duckdb.Store {
-	t.Helper()
-	s, err := duckdb.Open(context.Background(), filepath.Join(dir, "tsgate.duckdb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 // seqBatch is one row of measurement m carrying its batch number, so
 // order and exactly-once are visible on the secondary.
@@ -99,7 +91,7 @@ func checkSeq(t *testing.T, b dialects.Backend, identity bool, db string, n int,
 // batch the primary accepted arrives on the secondary, once, in order.
 func TestDualWriteEveryWriteReachesSecondary(t *testing.T) {
 	ctx := context.Background()
-	ps, ss := store(t, t.TempDir()), store(t, t.TempDir())
+	ps, ss := duckdbtest.Open(t, filepath.Join(t.TempDir(), "tsgate.duckdb")), duckdbtest.Open(t, filepath.Join(t.TempDir(), "tsgate.duckdb"))
 	prim, sec := duckdb.NewBackend(ps), duckdb.NewBackend(ss)
 	defer prim.Close()
 	defer sec.Close()
@@ -164,7 +156,7 @@ func TestDualWriteEveryWriteReachesSecondary(t *testing.T) {
 // an embedded store, and every batch arrives exactly once, in order.
 func TestDualWriteSecondaryDownThenBack(t *testing.T) {
 	ctx := context.Background()
-	prim := duckdb.NewBackend(store(t, t.TempDir()))
+	prim := duckdb.NewBackend(duckdbtest.Open(t, filepath.Join(t.TempDir(), "tsgate.duckdb")))
 	defer prim.Close()
 	qdir := filepath.Join(t.TempDir(), "q")
 	down, err := registry.Open(ctx, "influxql://"+testenv.FreeAddr(t)+"/mig")
@@ -198,7 +190,7 @@ func TestDualWriteSecondaryDownThenBack(t *testing.T) {
 	if err := dw.Close(); err != nil { // a restart: the queue stays on disk
 		t.Fatal(err)
 	}
-	sec := duckdb.NewBackend(store(t, t.TempDir()))
+	sec := duckdb.NewBackend(duckdbtest.Open(t, filepath.Join(t.TempDir(), "tsgate.duckdb")))
 	defer sec.Close()
 	dw2, err := replicate.NewDualWriter(noClose{prim}, func(context.Context) (dialects.Backend, error) { return noClose{sec}, nil }, qdir, 0)
 	if err != nil {
@@ -301,7 +293,7 @@ func TestDualWriteInfluxSecondaryDownThenBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prim := duckdb.NewBackend(store(t, t.TempDir()))
+	prim := duckdb.NewBackend(duckdbtest.Open(t, filepath.Join(t.TempDir(), "tsgate.duckdb")))
 	dw, err := replicate.NewDualWriter(prim, func(context.Context) (dialects.Backend, error) { return sec, nil },
 		filepath.Join(t.TempDir(), "q"), 0, replicate.WithBackoff(10*time.Millisecond, 200*time.Millisecond))
 	if err != nil {

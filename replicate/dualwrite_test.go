@@ -15,6 +15,7 @@ import (
 
 	"tsgate/dialects"
 	"tsgate/dialects/duckdb"
+	"tsgate/dialects/duckdb/duckdbtest"
 	"tsgate/errs"
 	"tsgate/model"
 )
@@ -232,15 +233,6 @@ func TestDualBatchRoundTrip(t *testing.T) {
 	}
 }
 
-func openStore(t testing.TB, dir string) *duckdb.Store {
-	t.Helper()
-	s, err := duckdb.Open(context.Background(), filepath.Join(dir, "tsgate.duckdb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 func seqBatch(i int) *model.Batch {
 	var b model.Batch
 	b.Table("m").AppendRow(int64(1_700_000_000_000_000+i), []model.Cell{
@@ -255,7 +247,7 @@ func seqBatch(i int) *model.Batch {
 // instead of anything being dropped silently.
 func TestDualQueueFullDiverges(t *testing.T) {
 	ctx := context.Background()
-	prim := duckdb.NewBackend(openStore(t, t.TempDir()))
+	prim := duckdb.NewBackend(duckdbtest.Open(t, filepath.Join(t.TempDir(), "tsgate.duckdb")))
 	defer prim.Close()
 	down := func(context.Context) (dialects.Backend, error) {
 		return nil, errs.New(errs.Unavailable, "secondary down")

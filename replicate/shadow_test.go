@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"tsgate/dialects"
 	"tsgate/dialects/duckdb"
+	"tsgate/dialects/duckdb/duckdbtest"
 	"tsgate/dialects/registry"
 	"tsgate/model"
 	"tsgate/query"
@@ -60,8 +62,8 @@ var shadowQueries = []string{
 // client always gets the primary's rows.
 func TestShadowReadsPipeline(t *testing.T) {
 	ctx := context.Background()
-	prim := duckdb.NewBackend(openStore(t, t.TempDir()))
-	sec := duckdb.NewBackend(openStore(t, t.TempDir()))
+	prim := duckdb.NewBackend(duckdbtest.Open(t, filepath.Join(t.TempDir(), "tsgate.duckdb")))
+	sec := duckdb.NewBackend(duckdbtest.Open(t, filepath.Join(t.TempDir(), "tsgate.duckdb")))
 	defer prim.Close()
 	defer sec.Close()
 	writeLines(t, prim, "db", 0, 40)

@@ -628,28 +628,27 @@ func (s *Switch) Measurements(ctx context.Context, db string) ([]string, error) 
 // secondary is not changed: the migration's backfill and shadow reads
 // report the difference.
 func (s *Switch) DeleteRows(ctx context.Context, db, m string, where ast.Expr) error {
-	s.writes.RLock()
-	defer s.writes.RUnlock()
-	st := s.acquire()
-	defer st.leave()
-	d, ok := dialects.As[dialects.Deleter](st.primary)
-	if !ok {
-		return errs.Newf(errs.Unsupported, "deleting rows is not available on the %s backend", st.primary.Name())
-	}
-	return d.DeleteRows(ctx, db, m, where)
+	return s.onDeleter("deleting rows", func(d dialects.Deleter) error { return d.DeleteRows(ctx, db, m, where) })
 }
 
 // DropDatabase drops db on the current primary (see DeleteRows).
 func (s *Switch) DropDatabase(ctx context.Context, db string) error {
+	return s.onDeleter("dropping a database", func(d dialects.Deleter) error { return d.DropDatabase(ctx, db) })
+}
+
+// onDeleter runs del on the current primary, with writes held so no
+// switch-over runs meanwhile, or refuses with 0A000 when the primary
+// cannot delete (what names the refused operation).
+func (s *Switch) onDeleter(what string, del func(dialects.Deleter) error) error {
 	s.writes.RLock()
 	defer s.writes.RUnlock()
 	st := s.acquire()
 	defer st.leave()
 	d, ok := dialects.As[dialects.Deleter](st.primary)
 	if !ok {
-		return errs.Newf(errs.Unsupported, "dropping a database is not available on the %s backend", st.primary.Name())
+		return errs.Newf(errs.Unsupported, "%s is not available on the %s backend", what, st.primary.Name())
 	}
-	return d.DropDatabase(ctx, db)
+	return del(d)
 }
 
 func (s *Switch) Ready(ctx context.Context) error {

@@ -2,12 +2,8 @@ package translate
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"testing"
 
-	"tsgate/translate/ast"
-	"tsgate/translate/pgparse"
 	"tsgate/translate/target"
 )
 
@@ -17,24 +13,7 @@ import (
 var influxTargets = []string{"influxql", "flux"}
 
 func BenchmarkGenerateInflux(b *testing.B) {
-
-	env := &target.Env{Schema: testSchema(), Database: testDatabase}
-	for _, tg := range influxTargets {
-		g := gen(tg)
-		for _, s := range benchShapes {
-			st, _ := pgparse.Parse(s.sql, pgparse.Arc)
-			q := st.(ast.Query)
-			_ = Rewrite(q, FromArc)
-			b.Run(tg+"/"+s.name, func(b *testing.B) {
-				b.ReportAllocs()
-				for b.Loop() {
-					if _, err := g.Generate(q, env); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
-		}
-	}
+	benchGenerate(b, influxTargets, &target.Env{Schema: testSchema(), Database: testDatabase})
 }
 
 func BenchmarkTranslateInflux(b *testing.B) {
@@ -53,10 +32,7 @@ func BenchmarkTranslateInflux(b *testing.B) {
 				// BenchmarkTranslateNewValues.
 				variants := []string{s.sql}
 				if mode.name == "newvalues" {
-					variants = make([]string, 1024)
-					for i := range variants {
-						variants[i] = strings.Replace(s.sql, "'org_default'", fmt.Sprintf("'org_%d'", i), 1)
-					}
+					variants = orgVariants(s.sql)
 				}
 				b.Run(mode.name+"/"+tg+"/"+s.name, func(b *testing.B) {
 					b.ReportAllocs()

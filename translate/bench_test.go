@@ -8,6 +8,7 @@ import (
 
 	"tsgate/translate/ast"
 	"tsgate/translate/pgparse"
+	"tsgate/translate/target"
 )
 
 // memtrace shapes, verbatim, one per family.
@@ -58,9 +59,12 @@ func BenchmarkRewriteCheck(b *testing.B) {
 	}
 }
 
-func BenchmarkGenerate(b *testing.B) {
+func BenchmarkGenerate(b *testing.B) { benchGenerate(b, benchTargets, nil) }
 
-	for _, tg := range benchTargets {
+// benchGenerate times generating each shape for each of targets, the
+// query parsed and rewritten beforehand.
+func benchGenerate(b *testing.B, targets []string, env *target.Env) {
+	for _, tg := range targets {
 		g := gen(tg)
 		for _, s := range benchShapes {
 			st, _ := pgparse.Parse(s.sql, pgparse.Arc)
@@ -69,7 +73,7 @@ func BenchmarkGenerate(b *testing.B) {
 			b.Run(tg+"/"+s.name, func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					if _, err := g.Generate(q, nil); err != nil {
+					if _, err := g.Generate(q, env); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -103,10 +107,7 @@ func BenchmarkTranslateNewValues(b *testing.B) {
 	tr := New(WithCacheSize(0))
 	for _, tg := range benchTargets {
 		for _, s := range benchShapes {
-			variants := make([]string, 1024)
-			for i := range variants {
-				variants[i] = strings.Replace(s.sql, "'org_default'", fmt.Sprintf("'org_%d'", i), 1)
-			}
+			variants := orgVariants(s.sql)
 			b.Run(tg+"/"+s.name, func(b *testing.B) {
 				b.ReportAllocs()
 				i := 0
@@ -119,6 +120,16 @@ func BenchmarkTranslateNewValues(b *testing.B) {
 			})
 		}
 	}
+}
+
+// orgVariants is sql with 1024 different org ids in place of
+// 'org_default': one shape, texts the exact-text cache has not seen.
+func orgVariants(sql string) []string {
+	variants := make([]string, 1024)
+	for i := range variants {
+		variants[i] = strings.Replace(sql, "'org_default'", fmt.Sprintf("'org_%d'", i), 1)
+	}
+	return variants
 }
 
 func BenchmarkTranslateCached(b *testing.B) {

@@ -28,7 +28,7 @@ func Rewrite(q ast.Query, src Source) error {
 					e.R = r.ts
 				}
 			} else if isTime(e.R) {
-				if r, ok := instant(flip(e.Op), e.L, src); ok {
+				if r, ok := instant(e.Op.Flip(), e.L, src); ok {
 					if r.lit != nil {
 						return r.lit
 					}
@@ -72,20 +72,6 @@ func Rewrite(q ast.Query, src Source) error {
 func isTime(e ast.Expr) bool {
 	c, ok := e.(*ast.ColumnRef)
 	return ok && c.Name == "time"
-}
-
-func flip(op ast.BinaryOp) ast.BinaryOp {
-	switch op {
-	case ast.OpLt:
-		return ast.OpGt
-	case ast.OpLe:
-		return ast.OpGe
-	case ast.OpGt:
-		return ast.OpLt
-	case ast.OpGe:
-		return ast.OpLe
-	}
-	return op
 }
 
 type resolved struct {

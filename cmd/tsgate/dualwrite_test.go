@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -18,62 +17,8 @@ import (
 
 	"tsgate/dialects/duckdb"
 	"tsgate/gateway"
-	"tsgate/internal/testenv"
 	"tsgate/model"
 )
-
-// startArgs is start with extra serve flags (--config).
-func startArgs(t *testing.T, dataDir string, args []string, env ...string) (*proc, *syncBuffer) {
-	t.Helper()
-	addr := testenv.FreeAddr(t)
-	cmd := exec.Command(binary, append([]string{"serve", "--data-dir", dataDir, "--arc-listen", addr}, args...)...)
-	cmd.Env = append(append(os.Environ(), "TSGATE_MEMTRACE_LISTEN=127.0.0.1:0", "TSGATE_PGWIRE_LISTEN=127.0.0.1:0"), env...)
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{cmd: cmd, addr: addr, stderr: &stderr.b}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return p, &stderr
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("tsgate never became ready; stderr:\n%s", stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// syncBuffer is a bytes.Buffer the child's stderr copier and the test
-// may use at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func (p *proc) metric(t *testing.T, name string) float64 {
 	t.Helper()
@@ -235,7 +180,7 @@ func TestSIGHUPSwitchOver(t *testing.T) {
 		}
 	}
 	writeConf("", "embedded:"+bDir)
-	p, stderr := startArgs(t, aDir, []string{"--config", conf}, "TSGATE_AUTH_BOOTSTRAP_TOKEN="+token)
+	p := startArgs(t, aDir, []string{"--config", conf}, "TSGATE_AUTH_BOOTSTRAP_TOKEN="+token)
 	write := func(from, n int) {
 		t.Helper()
 		var lp strings.Builder
@@ -260,9 +205,9 @@ func TestSIGHUPSwitchOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(stderr.String(), "configuration reloaded") {
-		if strings.Contains(stderr.String(), "reload failed") || time.Now().After(deadline) {
-			t.Fatalf("no reload; stderr:\n%s", stderr.String())
+	for !strings.Contains(p.stderr.String(), "configuration reloaded") {
+		if strings.Contains(p.stderr.String(), "reload failed") || time.Now().After(deadline) {
+			t.Fatalf("no reload; stderr:\n%s", p.stderr.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

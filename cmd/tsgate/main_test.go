@@ -44,22 +44,29 @@ func TestMain(m *testing.M) {
 type proc struct {
 	cmd    *exec.Cmd
 	addr   string
-	stderr *bytes.Buffer
+	stderr *syncBuffer
 }
 
+// start runs tsgate serve on dataDir, with env added to the
+// environment, until the test ends, and waits until it is ready.
 func start(t *testing.T, dataDir string, env ...string) *proc {
 	t.Helper()
+	return startArgs(t, dataDir, nil, env...)
+}
+
+// startArgs is start with extra serve flags (--config).
+func startArgs(t *testing.T, dataDir string, args []string, env ...string) *proc {
+	t.Helper()
 	addr := testenv.FreeAddr(t)
-	cmd := exec.Command(binary, "serve", "--data-dir", dataDir, "--arc-listen", addr)
+	cmd := exec.Command(binary, append([]string{"serve", "--data-dir", dataDir, "--arc-listen", addr}, args...)...)
 	// Port 0 for memtrace and pg wire: their fixed defaults may be taken
 	// by another test or another process.
 	cmd.Env = append(append(os.Environ(), "TSGATE_MEMTRACE_LISTEN=127.0.0.1:0", "TSGATE_PGWIRE_LISTEN=127.0.0.1:0"), env...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	p := &proc{cmd: cmd, addr: addr, stderr: &syncBuffer{}}
+	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{cmd: cmd, addr: addr, stderr: &stderr}
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			cmd.Process.Kill()
@@ -76,10 +83,29 @@ func start(t *testing.T, dataDir string, env ...string) *proc {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("tsgate never became ready; stderr:\n%s", stderr.String())
+			t.Fatalf("tsgate never became ready; stderr:\n%s", p.stderr.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// syncBuffer is a bytes.Buffer the child's stderr copier and the test
+// may use at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func (p *proc) post(t *testing.T, token, path, contentType string, body []byte) (int, string) {
@@ -89,6 +115,12 @@ func (p *proc) post(t *testing.T, token, path, contentType string, body []byte) 
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	return send(t, req)
+}
+
+// send does req and returns the answer's status and body.
+func send(t *testing.T, req *http.Request) (int, string) {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/base64"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -28,13 +27,7 @@ func memtraceCall(t *testing.T, addr, key, method, path, body string) (int, stri
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return send(t, req)
 }
 
 func tsgate(t *testing.T, args ...string) (string, string, error) {

@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -177,8 +174,8 @@ func TestMigrationGuide(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		influxGet(t, influxHTTP, "", `DROP DATABASE "`+db+`"`)
-		chQuery(t, chHTTP, "DROP DATABASE IF EXISTS `"+db+"`")
+		testenv.InfluxQL(t, influxHTTP, "", `DROP DATABASE "`+db+`"`)
+		testenv.ClickHouse(t, chHTTP, "DROP DATABASE IF EXISTS `"+db+"`")
 		pg.Exec(ctx, `DROP SCHEMA IF EXISTS "`+db+`" CASCADE`)
 		pg.Exec(ctx, `DELETE FROM _tsgate.columns WHERE db = $1`, db)
 		pg.Close(ctx)
@@ -197,7 +194,7 @@ func TestMigrationGuide(t *testing.T) {
 					!strings.Contains(out, "cpu: 0 of ") || !strings.Contains(out, "nothing was written") {
 					t.Fatalf("exit %d without --allow-precision-loss:\n%s", code, out)
 				}
-				if n := chQuery(t, chHTTP, "SELECT count() FROM system.databases WHERE name = '"+db+"'"); n != "0" {
+				if n := testenv.ClickHouse(t, chHTTP, "SELECT count() FROM system.databases WHERE name = '"+db+"'"); n != "0" {
 					t.Fatal("the refused copy created the ClickHouse database")
 				}
 			}
@@ -237,48 +234,23 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
-// influxGet runs InfluxQL and returns the first series' rows.
-func influxGet(t *testing.T, base, db, q string) [][]any {
-	t.Helper()
-	resp, err := http.PostForm(base+"/query", url.Values{"db": {db}, "q": {q}, "epoch": {"u"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Results []struct {
-			Error  string
-			Series []struct{ Values [][]any }
-		}
-	}
-	dec := json.NewDecoder(resp.Body)
-	dec.UseNumber()
-	if err := dec.Decode(&out); err != nil || len(out.Results) == 0 || out.Results[0].Error != "" {
-		t.Fatalf("%s: %v %+v", q, err, out)
-	}
-	if len(out.Results[0].Series) == 0 {
-		return nil
-	}
-	return out.Results[0].Series[0].Values
-}
-
 func checkInflux(t *testing.T, base, db string, d *memtraceDataset) {
 	for m, want := range map[string]struct {
 		field string
 		n     int
 	}{"events": {"content", d.events}, "cpu": {"usage_idle", d.cpu}, "mem": {"used", d.mem}} {
-		rows := influxGet(t, base, db, fmt.Sprintf(`SELECT count(%q) FROM %q`, want.field, m))
+		rows := testenv.InfluxQL(t, base, db, fmt.Sprintf(`SELECT count(%q) FROM %q`, want.field, m))
 		if len(rows) != 1 || fmt.Sprint(rows[0][1]) != strconv.Itoa(want.n) {
 			t.Errorf("InfluxDB %s: count %v, want %d", m, rows, want.n)
 		}
 	}
 	for m, tags := range map[string]string{"events": "[[agent_id] [event_type] [memory_type] [org_id] [session_id]]", "cpu": "[[host] [region]]", "mem": "[[host]]"} {
-		if got := fmt.Sprint(influxGet(t, base, db, `SHOW TAG KEYS FROM "`+m+`"`)); got != tags {
+		if got := fmt.Sprint(testenv.InfluxQL(t, base, db, `SHOW TAG KEYS FROM "`+m+`"`)); got != tags {
 			t.Errorf("InfluxDB %s tag keys %s, want %s", m, got, tags)
 		}
 	}
 	// One event, found by its exact µs time.
-	rows := influxGet(t, base, db, fmt.Sprintf(`SELECT content, org_id FROM events WHERE time = %d`, d.probeTime.UnixNano()))
+	rows := testenv.InfluxQL(t, base, db, fmt.Sprintf(`SELECT content, org_id FROM events WHERE time = %d`, d.probeTime.UnixNano()))
 	if len(rows) != 1 || rows[0][1] != d.probeContent || rows[0][2] != d.probeOrg {
 		t.Errorf("InfluxDB event at %s: %v, want %q %q", d.probeTime.Format(time.RFC3339Nano), rows, d.probeContent, d.probeOrg)
 	}
@@ -305,28 +277,14 @@ func checkPostgres(t *testing.T, pg *pgx.Conn, db string, d *memtraceDataset) {
 	}
 }
 
-func chQuery(t *testing.T, base, q string) string {
-	t.Helper()
-	resp, err := http.Post(base+"/", "text/plain", strings.NewReader(q))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		t.Fatalf("%s: %d %s", q, resp.StatusCode, b)
-	}
-	return strings.TrimSuffix(string(b), "\n")
-}
-
 func checkClickHouse(t *testing.T, base, db string, d *memtraceDataset) {
 	for m, want := range map[string]int{"events": d.events, "cpu": d.cpu, "mem": d.mem} {
-		if n := chQuery(t, base, fmt.Sprintf("SELECT count() FROM `%s`.`%s`", db, m)); n != strconv.Itoa(want) {
+		if n := testenv.ClickHouse(t, base, fmt.Sprintf("SELECT count() FROM `%s`.`%s`", db, m)); n != strconv.Itoa(want) {
 			t.Errorf("ClickHouse %s: %s rows, want %d", m, n, want)
 		}
 	}
 	// The probe event, its time truncated to the second.
-	got := chQuery(t, base, fmt.Sprintf("SELECT content, org_id FROM `%s`.events WHERE time = toDateTime(%d, 'UTC') AND content = '%s' FORMAT TSV",
+	got := testenv.ClickHouse(t, base, fmt.Sprintf("SELECT content, org_id FROM `%s`.events WHERE time = toDateTime(%d, 'UTC') AND content = '%s' FORMAT TSV",
 		db, d.probeTime.Unix(), strings.ReplaceAll(d.probeContent, "'", "\\'")))
 	if want := d.probeContent + "\t" + d.probeOrg; got != want {
 		t.Errorf("ClickHouse event at %d: %q, want %q", d.probeTime.Unix(), got, want)

@@ -12,6 +12,7 @@ import (
 	"tsgate/dialects/arc"
 	"tsgate/dialects/backendkit/kittest"
 	"tsgate/dialects/duckdb"
+	"tsgate/dialects/duckdb/duckdbtest"
 	"tsgate/errs"
 	"tsgate/internal/testenv"
 	"tsgate/model"
@@ -41,11 +42,7 @@ func (s store) Ready(ctx context.Context) error { return s.s.Ping(ctx) }
 func serve(t *testing.T) (addr, token string) {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := duckdb.Open(context.Background(), filepath.Join(dir, "remote.duckdb"), duckdb.WithThreads(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := duckdbtest.Open(t, filepath.Join(dir, "remote.duckdb"), duckdb.WithThreads(1))
 	tokens, err := auth.Open(filepath.Join(dir, "tokens.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -4,9 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
+	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,4 +85,50 @@ func FreeAddr(t testing.TB) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// InfluxQL runs q on the InfluxDB 1.x HTTP API at base, in database db
+// (none when empty), with times in epoch µs, and returns the rows of the
+// first statement's first series (nil when it has none), numbers as
+// json.Number. A failed request, an undecodable answer or an error the
+// statement returns fails the test.
+func InfluxQL(t testing.TB, base, db, q string) [][]any {
+	t.Helper()
+	resp, err := http.PostForm(base+"/query", url.Values{"db": {db}, "q": {q}, "epoch": {"u"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Results []struct {
+			Error  string
+			Series []struct{ Values [][]any }
+		}
+	}
+	dec := json.NewDecoder(resp.Body)
+	dec.UseNumber()
+	if err := dec.Decode(&out); err != nil || len(out.Results) == 0 || out.Results[0].Error != "" {
+		t.Fatalf("%s: %v %+v", q, err, out)
+	}
+	if len(out.Results[0].Series) == 0 {
+		return nil
+	}
+	return out.Results[0].Series[0].Values
+}
+
+// ClickHouse runs q on the ClickHouse HTTP interface at base and returns
+// the answer without its last newline; a failed request or an answer
+// other than 200 fails the test.
+func ClickHouse(t testing.TB, base, q string) string {
+	t.Helper()
+	resp, err := http.Post(base+"/", "text/plain", strings.NewReader(q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s: %d %s", q, resp.StatusCode, b)
+	}
+	return strings.TrimSuffix(string(b), "\n")
 }

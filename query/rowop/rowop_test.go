@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"tsgate/dialects/duckdb"
+	"tsgate/dialects/duckdb/duckdbtest"
 	"tsgate/model"
 	"tsgate/translate/ast"
 	"tsgate/translate/pgparse"
@@ -20,11 +21,7 @@ import (
 
 func fixture(t *testing.T) *duckdb.Store {
 	t.Helper()
-	s, err := duckdb.Open(context.Background(), filepath.Join(t.TempDir(), "t.duckdb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := duckdbtest.Open(t, filepath.Join(t.TempDir(), "t.duckdb"))
 	var b model.Batch
 	tb := b.Table("t")
 	rows := [][]model.Value{

@@ -357,6 +357,22 @@ func (op BinaryOp) String() string {
 // IsComparison reports =, <>, <, <=, >, >=.
 func (op BinaryOp) IsComparison() bool { return op >= OpEq && op <= OpGe }
 
+// Flip is the operator that keeps a comparison's meaning when its operands
+// swap sides (a < b is b > a); every other operator is its own flip.
+func (op BinaryOp) Flip() BinaryOp {
+	switch op {
+	case OpLt:
+		return OpGt
+	case OpLe:
+		return OpGe
+	case OpGt:
+		return OpLt
+	case OpGe:
+		return OpLe
+	}
+	return op
+}
+
 // Binary applies an infix operator.
 type Binary struct {
 	Span

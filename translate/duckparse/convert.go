@@ -225,15 +225,7 @@ func (c *conv) with(ctes map[string]any) (*ast.With, error) {
 		if err := c.keys(val, "a WITH item", "query", "aliases"); err != nil {
 			return nil, err
 		}
-		qs := obj(val["query"])
-		if err := c.keys(qs, "a WITH query", "node"); err != nil {
-			return nil, err
-		}
-		q, err := c.query(obj(qs["node"]), nil)
-		if err != nil {
-			return nil, err
-		}
-		cols, err := c.names(val["aliases"])
+		q, cols, err := c.nestedQuery(val, "query", "aliases", "a WITH query")
 		if err != nil {
 			return nil, err
 		}
@@ -243,6 +235,25 @@ func (c *conv) with(ctes map[string]any) (*ast.With, error) {
 		w.CTEs = append(w.CTEs, &ast.CTE{Span: q.Pos(), Name: name, Columns: cols, Query: q})
 	}
 	return w, nil
+}
+
+// nestedQuery converts the query a WITH item or a FROM subquery (m) holds
+// under queryKey (what names it in errors), and its column aliases under
+// aliasesKey.
+func (c *conv) nestedQuery(m map[string]any, queryKey, aliasesKey, what string) (ast.Query, []string, error) {
+	sq := obj(m[queryKey])
+	if err := c.keys(sq, what, "node"); err != nil {
+		return nil, nil, err
+	}
+	q, err := c.query(obj(sq["node"]), nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	cols, err := c.names(m[aliasesKey])
+	if err != nil {
+		return nil, nil, err
+	}
+	return q, cols, nil
 }
 
 func (c *conv) names(v any) ([]string, error) {
@@ -653,15 +664,7 @@ func (c *conv) from(m map[string]any) (ast.TableExpr, error) {
 		if err := c.keys(m, "a subquery in FROM", "subquery", "column_name_alias"); err != nil {
 			return nil, err
 		}
-		sq := obj(m["subquery"])
-		if err := c.keys(sq, "a subquery", "node"); err != nil {
-			return nil, err
-		}
-		q, err := c.query(obj(sq["node"]), nil)
-		if err != nil {
-			return nil, err
-		}
-		cols, err := c.names(m["column_name_alias"])
+		q, cols, err := c.nestedQuery(m, "subquery", "column_name_alias", "a subquery")
 		if err != nil {
 			return nil, err
 		}

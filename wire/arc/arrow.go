@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"net/http"
 	"strconv"
 	"strings"
@@ -68,12 +69,8 @@ func (s *Server) queryArrow(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
-	switch p.show {
-	case showDatabases:
-		fail(errs.New(errs.Invalid, "SHOW DATABASES is not supported on the Arrow endpoint; use /api/v1/query instead"))
-		return
-	case showTables:
-		fail(errs.New(errs.Invalid, "SHOW TABLES/MEASUREMENTS is not supported on the Arrow endpoint; use /api/v1/query instead"))
+	if err := p.noShow("Arrow"); err != nil {
+		fail(err)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.queryTimeout)
@@ -408,30 +405,37 @@ func (c *decimalCaster) Next() bool {
 }
 
 func castDecimal(src arrow.Array, name string) (arrow.Array, error) {
-	mem := memory.DefaultAllocator
-	n := src.Len()
 	switch a := src.(type) {
 	case *array.Decimal128:
-		scale := a.DataType().(*arrow.Decimal128Type).Scale
-		if scale == 0 {
-			b := array.NewInt64Builder(mem)
-			defer b.Release()
-			b.Reserve(n)
-			for i := range n {
-				if a.IsNull(i) {
-					b.AppendNull()
-					continue
-				}
-				v := a.Value(i)
-				bi := v.BigInt()
-				if !bi.IsInt64() {
-					return nil, errs.Newf(errs.Engine, "column %q: value %s does not fit int64", name, bi)
-				}
-				b.Append(bi.Int64())
-			}
-			return b.NewArray(), nil
-		}
-		b := array.NewFloat64Builder(mem)
+		return castDecimalArray(a, a.DataType().(*arrow.Decimal128Type).Scale, name)
+	case *array.Decimal256:
+		return castDecimalArray(a, a.DataType().(*arrow.Decimal256Type).Scale, name)
+	}
+	return nil, errs.Newf(errs.Internal, "column %q: cannot cast %s", name, src.DataType())
+}
+
+// decimalNum is a Decimal128 or Decimal256 value.
+type decimalNum interface {
+	BigInt() *big.Int
+	ToFloat64(scale int32) float64
+}
+
+// decimalArray is what castDecimalArray reads of an Arrow Decimal128 or
+// Decimal256 array.
+type decimalArray[N decimalNum] interface {
+	Len() int
+	IsNull(i int) bool
+	Value(i int) N
+}
+
+// castDecimalArray is castDecimal for one decimal width: scale 0 to int64,
+// any other to float64, refusing a value that does not fit (a float64
+// holds every Decimal128, not every Decimal256).
+func castDecimalArray[N decimalNum](a decimalArray[N], scale int32, name string) (arrow.Array, error) {
+	mem := memory.DefaultAllocator
+	n := a.Len()
+	if scale == 0 {
+		b := array.NewInt64Builder(mem)
 		defer b.Release()
 		b.Reserve(n)
 		for i := range n {
@@ -439,41 +443,27 @@ func castDecimal(src arrow.Array, name string) (arrow.Array, error) {
 				b.AppendNull()
 				continue
 			}
-			b.Append(a.Value(i).ToFloat64(scale))
-		}
-		return b.NewArray(), nil
-	case *array.Decimal256:
-		scale := a.DataType().(*arrow.Decimal256Type).Scale
-		if scale == 0 {
-			b := array.NewInt64Builder(mem)
-			defer b.Release()
-			for i := range n {
-				if a.IsNull(i) {
-					b.AppendNull()
-					continue
-				}
-				bi := a.Value(i).BigInt()
-				if !bi.IsInt64() {
-					return nil, errs.Newf(errs.Engine, "column %q: value %s does not fit int64", name, bi)
-				}
-				b.Append(bi.Int64())
+			bi := a.Value(i).BigInt()
+			if !bi.IsInt64() {
+				return nil, errs.Newf(errs.Engine, "column %q: value %s does not fit int64", name, bi)
 			}
-			return b.NewArray(), nil
-		}
-		b := array.NewFloat64Builder(mem)
-		defer b.Release()
-		for i := range n {
-			if a.IsNull(i) {
-				b.AppendNull()
-				continue
-			}
-			f := a.Value(i).ToFloat64(scale)
-			if math.IsInf(f, 0) {
-				return nil, errs.Newf(errs.Engine, "column %q: value does not fit float64", name)
-			}
-			b.Append(f)
+			b.Append(bi.Int64())
 		}
 		return b.NewArray(), nil
 	}
-	return nil, errs.Newf(errs.Internal, "column %q: cannot cast %s", name, src.DataType())
+	b := array.NewFloat64Builder(mem)
+	defer b.Release()
+	b.Reserve(n)
+	for i := range n {
+		if a.IsNull(i) {
+			b.AppendNull()
+			continue
+		}
+		f := a.Value(i).ToFloat64(scale)
+		if math.IsInf(f, 0) {
+			return nil, errs.Newf(errs.Engine, "column %q: value does not fit float64", name)
+		}
+		b.Append(f)
+	}
+	return b.NewArray(), nil
 }

@@ -42,12 +42,8 @@ func (s *Server) estimate(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
-	switch p.show {
-	case showDatabases:
-		fail(errs.New(errs.Invalid, "SHOW DATABASES is not supported on the estimate endpoint; use /api/v1/query instead"))
-		return
-	case showTables:
-		fail(errs.New(errs.Invalid, "SHOW TABLES/MEASUREMENTS is not supported on the estimate endpoint; use /api/v1/query instead"))
+	if err := p.noShow("estimate"); err != nil {
+		fail(err)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.queryTimeout)
@@ -98,20 +94,7 @@ func (s *Server) count(ctx context.Context, q Query) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer rows.Close()
-	v := make([]model.Value, len(rows.Columns()))
-	var n int64
-	if len(v) == 1 && rows.Next(v) {
-		switch v[0].Type {
-		case model.TypeInt:
-			n = v[0].I
-		case model.TypeUint:
-			n = int64(v[0].U)
-		case model.TypeFloat:
-			n = int64(v[0].F)
-		}
-	}
-	return n, rows.Err()
+	return model.Count(rows)
 }
 
 // rowMessage is Arc's "<prefix>: 1,234 rows.[ suffix]".

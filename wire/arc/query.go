@@ -59,6 +59,18 @@ const (
 	showTables
 )
 
+// noShow refuses SHOW DATABASES and SHOW TABLES on an endpoint other
+// than /api/v1/query (endpoint names it in Arc's message).
+func (p *plan) noShow(endpoint string) error {
+	switch p.show {
+	case showDatabases:
+		return errs.New(errs.Invalid, "SHOW DATABASES is not supported on the "+endpoint+" endpoint; use /api/v1/query instead")
+	case showTables:
+		return errs.New(errs.Invalid, "SHOW TABLES/MEASUREMENTS is not supported on the "+endpoint+" endpoint; use /api/v1/query instead")
+	}
+	return nil
+}
+
 // prepare applies Arc's request rules in Arc's order.
 func (s *Server) prepare(r *http.Request) (*plan, error) {
 	sql, err := s.readSQL(r)

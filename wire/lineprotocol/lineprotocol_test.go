@@ -10,62 +10,9 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"tsgate/errs"
+	bt "tsgate/internal/batchtest"
 	"tsgate/model"
 )
-
-// The views below flatten a Batch into plain comparable values so a test
-// can state a whole expected batch compactly.
-
-type colView struct {
-	Tag    bool
-	Type   model.FieldType
-	Values []model.Value // model.Value{} is NULL
-}
-
-type tableView struct {
-	Measurement string
-	Time        []int64
-	Columns     map[string]colView
-}
-
-type batchView struct {
-	Tables  []tableView
-	Dropped int
-	Errors  []string
-}
-
-func view(t *testing.T, b *model.Batch) batchView {
-	t.Helper()
-	var v batchView
-	for _, tb := range b.Tables {
-		if err := tb.Validate(); err != nil {
-			t.Fatalf("table %s: %v", tb.Measurement, err)
-		}
-		tv := tableView{Measurement: tb.Measurement, Time: tb.Time, Columns: map[string]colView{}}
-		for _, c := range tb.Columns {
-			cv := colView{Tag: c.Tag, Type: c.Type}
-			for i := range c.Len() {
-				cv.Values = append(cv.Values, c.At(i))
-			}
-			name := c.Name
-			if _, dup := tv.Columns[name]; dup {
-				// A type variant (see model.Table): keyed name/type.
-				name += "/" + c.Type.String()
-			}
-			tv.Columns[name] = cv
-		}
-		v.Tables = append(v.Tables, tv)
-	}
-	v.Dropped = b.Dropped
-	for _, err := range b.Errors {
-		var e *errs.Error
-		if !errors.As(err, &e) {
-			t.Errorf("rejection %v is %T, not *errs.Error", err, err)
-		}
-		v.Errors = append(v.Errors, err.Error())
-	}
-	return v
-}
 
 var (
 	now   = time.Unix(1_700_000_000, 123_456_789)
@@ -78,145 +25,137 @@ var (
 	null  = model.Value{}
 )
 
-func tag(vals ...model.Value) colView {
-	return colView{Tag: true, Type: model.TypeString, Values: vals}
-}
-
-func field(typ model.FieldType, vals ...model.Value) colView {
-	return colView{Type: typ, Values: vals}
-}
-
 func TestParse(t *testing.T) {
 	tests := []struct {
 		name string
 		in   string
 		prec Precision
-		want batchView
+		want bt.Batch
 	}{
 		{
 			name: "types",
 			in:   `cpu,host=a fl=1.5,in=-3i,un=7u,st="x y",b1=t,b2=F,b3=true,b4=True,b5=TRUE,b6=false,b7=False,b8=FALSE 1700000000000000000`,
-			want: batchView{Tables: []tableView{{
+			want: bt.Batch{Tables: []bt.Table{{
 				Measurement: "cpu", Time: []int64{1_700_000_000_000_000},
-				Columns: map[string]colView{
-					"host": tag(s("a")),
-					"fl":   field(model.TypeFloat, f(1.5)),
-					"in":   field(model.TypeInt, i(-3)),
-					"un":   field(model.TypeUint, u(7)),
-					"st":   field(model.TypeString, s("x y")),
-					"b1":   field(model.TypeBool, bo(true)),
-					"b2":   field(model.TypeBool, bo(false)),
-					"b3":   field(model.TypeBool, bo(true)),
-					"b4":   field(model.TypeBool, bo(true)),
-					"b5":   field(model.TypeBool, bo(true)),
-					"b6":   field(model.TypeBool, bo(false)),
-					"b7":   field(model.TypeBool, bo(false)),
-					"b8":   field(model.TypeBool, bo(false)),
+				Columns: map[string]bt.Col{
+					"host": bt.Tag(s("a")),
+					"fl":   bt.Field(model.TypeFloat, f(1.5)),
+					"in":   bt.Field(model.TypeInt, i(-3)),
+					"un":   bt.Field(model.TypeUint, u(7)),
+					"st":   bt.Field(model.TypeString, s("x y")),
+					"b1":   bt.Field(model.TypeBool, bo(true)),
+					"b2":   bt.Field(model.TypeBool, bo(false)),
+					"b3":   bt.Field(model.TypeBool, bo(true)),
+					"b4":   bt.Field(model.TypeBool, bo(true)),
+					"b5":   bt.Field(model.TypeBool, bo(true)),
+					"b6":   bt.Field(model.TypeBool, bo(false)),
+					"b7":   bt.Field(model.TypeBool, bo(false)),
+					"b8":   bt.Field(model.TypeBool, bo(false)),
 				},
 			}}},
 		},
 		{
 			name: "integer extremes",
 			in:   "m a=9223372036854775807i,b=-9223372036854775808i,c=18446744073709551615u,d=1e3 1",
-			want: batchView{Tables: []tableView{{
+			want: bt.Batch{Tables: []bt.Table{{
 				Measurement: "m", Time: []int64{0},
-				Columns: map[string]colView{
-					"a": field(model.TypeInt, i(math.MaxInt64)),
-					"b": field(model.TypeInt, i(math.MinInt64)),
-					"c": field(model.TypeUint, u(math.MaxUint64)),
-					"d": field(model.TypeFloat, f(1000)),
+				Columns: map[string]bt.Col{
+					"a": bt.Field(model.TypeInt, i(math.MaxInt64)),
+					"b": bt.Field(model.TypeInt, i(math.MinInt64)),
+					"c": bt.Field(model.TypeUint, u(math.MaxUint64)),
+					"d": bt.Field(model.TypeFloat, f(1000)),
 				},
 			}}},
 		},
 		{
 			name: "escapes in measurement tags and keys",
 			in:   `m,t\ k\,1\=x=v\ 1\,2\=3 f\ k\,\==1,s="a\"b\\c\,d" 5000`,
-			want: batchView{Tables: []tableView{{
+			want: bt.Batch{Tables: []bt.Table{{
 				Measurement: "m", Time: []int64{5},
-				Columns: map[string]colView{
-					"t k,1=x": tag(s("v 1,2=3")),
-					"f k,=":   field(model.TypeFloat, f(1)),
-					"s":       field(model.TypeString, s(`a"b\c,d`)),
+				Columns: map[string]bt.Col{
+					"t k,1=x": bt.Tag(s("v 1,2=3")),
+					"f k,=":   bt.Field(model.TypeFloat, f(1)),
+					"s":       bt.Field(model.TypeString, s(`a"b\c,d`)),
 				},
 			}}},
 		},
 		{
 			name: "unknown escape keeps its backslash",
 			in:   `m,t=a\qb f="x\ty" 1000`,
-			want: batchView{Tables: []tableView{{
+			want: bt.Batch{Tables: []bt.Table{{
 				Measurement: "m", Time: []int64{1},
-				Columns: map[string]colView{
-					"t": tag(s(`a\qb`)),
-					"f": field(model.TypeString, s(`x\ty`)),
+				Columns: map[string]bt.Col{
+					"t": bt.Tag(s(`a\qb`)),
+					"f": bt.Field(model.TypeString, s(`x\ty`)),
 				},
 			}}},
 		},
 		{
 			name: "quoted string with comma space and equals",
 			in:   `m f="a, b=c",g=2 1000`,
-			want: batchView{Tables: []tableView{{
+			want: bt.Batch{Tables: []bt.Table{{
 				Measurement: "m", Time: []int64{1},
-				Columns: map[string]colView{
-					"f": field(model.TypeString, s("a, b=c")),
-					"g": field(model.TypeFloat, f(2)),
+				Columns: map[string]bt.Col{
+					"f": bt.Field(model.TypeString, s("a, b=c")),
+					"g": bt.Field(model.TypeFloat, f(2)),
 				},
 			}}},
 		},
 		{
 			name: "comments blank lines CRLF and surrounding space",
 			in:   "# a comment\r\n\r\n  m v=1 1000\r\n\n\t# another\nm v=2 2000\r\n",
-			want: batchView{Tables: []tableView{{
+			want: bt.Batch{Tables: []bt.Table{{
 				Measurement: "m", Time: []int64{1, 2},
-				Columns: map[string]colView{"v": field(model.TypeFloat, f(1), f(2))},
+				Columns: map[string]bt.Col{"v": bt.Field(model.TypeFloat, f(1), f(2))},
 			}}},
 		},
 		{
 			name: "missing timestamp is now",
 			in:   "m v=1",
-			want: batchView{Tables: []tableView{{
+			want: bt.Batch{Tables: []bt.Table{{
 				Measurement: "m", Time: []int64{nowUS},
-				Columns: map[string]colView{"v": field(model.TypeFloat, f(1))},
+				Columns: map[string]bt.Col{"v": bt.Field(model.TypeFloat, f(1))},
 			}}},
 		},
 		{
 			name: "ns floors toward minus infinity",
 			in:   "m v=1 -1\nm v=2 -1000\nm v=3 -1001\nm v=4 1999",
-			want: batchView{Tables: []tableView{{
+			want: bt.Batch{Tables: []bt.Table{{
 				Measurement: "m", Time: []int64{-1, -1, -2, 1},
-				Columns: map[string]colView{"v": field(model.TypeFloat, f(1), f(2), f(3), f(4))},
+				Columns: map[string]bt.Col{"v": bt.Field(model.TypeFloat, f(1), f(2), f(3), f(4))},
 			}}},
 		},
 		{
 			name: "precision us", prec: Microsecond,
 			in: "m v=1 1700000000000000",
-			want: batchView{Tables: []tableView{{
+			want: bt.Batch{Tables: []bt.Table{{
 				Measurement: "m", Time: []int64{1_700_000_000_000_000},
-				Columns: map[string]colView{"v": field(model.TypeFloat, f(1))},
+				Columns: map[string]bt.Col{"v": bt.Field(model.TypeFloat, f(1))},
 			}}},
 		},
 		{
 			name: "precision ms", prec: Millisecond,
 			in: "m v=1 1700000000000",
-			want: batchView{Tables: []tableView{{
+			want: bt.Batch{Tables: []bt.Table{{
 				Measurement: "m", Time: []int64{1_700_000_000_000_000},
-				Columns: map[string]colView{"v": field(model.TypeFloat, f(1))},
+				Columns: map[string]bt.Col{"v": bt.Field(model.TypeFloat, f(1))},
 			}}},
 		},
 		{
 			name: "precision s", prec: Second,
 			in: "m v=1 1700000000\nm v=2 -1",
-			want: batchView{Tables: []tableView{{
+			want: bt.Batch{Tables: []bt.Table{{
 				Measurement: "m", Time: []int64{1_700_000_000_000_000, -1_000_000},
-				Columns: map[string]colView{"v": field(model.TypeFloat, f(1), f(2))},
+				Columns: map[string]bt.Col{"v": bt.Field(model.TypeFloat, f(1), f(2))},
 			}}},
 		},
 		{
 			name: "overflowing timestamp for precision is rejected", prec: Second,
 			in: "m v=1 9223372036854775\nm v=2 1",
-			want: batchView{
-				Tables: []tableView{{
+			want: bt.Batch{
+				Tables: []bt.Table{{
 					Measurement: "m", Time: []int64{1_000_000},
-					Columns: map[string]colView{"v": field(model.TypeFloat, f(2))},
+					Columns: map[string]bt.Col{"v": bt.Field(model.TypeFloat, f(2))},
 				}},
 				Dropped: 1,
 				Errors:  []string{"line 1: timestamp 9223372036854775 out of range for precision s"},
@@ -225,44 +164,44 @@ func TestParse(t *testing.T) {
 		{
 			name: "sparse fields and tags become NULLs",
 			in:   "m,a=1 x=1 1000\nm,b=2 y=2i 2000\nm z=true 3000",
-			want: batchView{Tables: []tableView{{
+			want: bt.Batch{Tables: []bt.Table{{
 				Measurement: "m", Time: []int64{1, 2, 3},
-				Columns: map[string]colView{
-					"a": tag(s("1"), null, null),
-					"x": field(model.TypeFloat, f(1), null, null),
-					"b": tag(null, s("2"), null),
-					"y": field(model.TypeInt, null, i(2), null),
-					"z": field(model.TypeBool, null, null, bo(true)),
+				Columns: map[string]bt.Col{
+					"a": bt.Tag(s("1"), null, null),
+					"x": bt.Field(model.TypeFloat, f(1), null, null),
+					"b": bt.Tag(null, s("2"), null),
+					"y": bt.Field(model.TypeInt, null, i(2), null),
+					"z": bt.Field(model.TypeBool, null, null, bo(true)),
 				},
 			}}},
 		},
 		{
 			name: "several measurements in first-seen order",
 			in:   "b v=1 1000\na v=2 2000\nb v=3 3000",
-			want: batchView{Tables: []tableView{
-				{Measurement: "b", Time: []int64{1, 3}, Columns: map[string]colView{"v": field(model.TypeFloat, f(1), f(3))}},
-				{Measurement: "a", Time: []int64{2}, Columns: map[string]colView{"v": field(model.TypeFloat, f(2))}},
+			want: bt.Batch{Tables: []bt.Table{
+				{Measurement: "b", Time: []int64{1, 3}, Columns: map[string]bt.Col{"v": bt.Field(model.TypeFloat, f(1), f(3))}},
+				{Measurement: "a", Time: []int64{2}, Columns: map[string]bt.Col{"v": bt.Field(model.TypeFloat, f(2))}},
 			}},
 		},
 		{
 			name: "field named like a tag becomes name_value",
 			in:   "m,host=a host=1,v=2 1000\nm host=3 2000",
-			want: batchView{Tables: []tableView{{
+			want: bt.Batch{Tables: []bt.Table{{
 				Measurement: "m", Time: []int64{1, 2},
-				Columns: map[string]colView{
-					"host":       tag(s("a"), null),
-					"host_value": field(model.TypeFloat, f(1), f(3)),
-					"v":          field(model.TypeFloat, f(2), null),
+				Columns: map[string]bt.Col{
+					"host":       bt.Tag(s("a"), null),
+					"host_value": bt.Field(model.TypeFloat, f(1), f(3)),
+					"v":          bt.Field(model.TypeFloat, f(2), null),
 				},
 			}}},
 		},
 		{
 			name: "tag named like an earlier field is rejected",
 			in:   "m host=1 1000\nm,host=a v=2 2000",
-			want: batchView{
-				Tables: []tableView{{
+			want: bt.Batch{
+				Tables: []bt.Table{{
 					Measurement: "m", Time: []int64{1},
-					Columns: map[string]colView{"host": field(model.TypeFloat, f(1))},
+					Columns: map[string]bt.Col{"host": bt.Field(model.TypeFloat, f(1))},
 				}},
 				Dropped: 1,
 				Errors:  []string{`line 2: tag key "host" on measurement "m" conflicts with a field of the same name`},
@@ -271,68 +210,68 @@ func TestParse(t *testing.T) {
 		{
 			name: "duplicate keys: the last one wins",
 			in:   "m,t=a,t=b v=1,v=2i,w=3 1000",
-			want: batchView{Tables: []tableView{{
+			want: bt.Batch{Tables: []bt.Table{{
 				Measurement: "m", Time: []int64{1},
-				Columns: map[string]colView{
-					"t": tag(s("b")),
-					"v": field(model.TypeInt, i(2)),
-					"w": field(model.TypeFloat, f(3)),
+				Columns: map[string]bt.Col{
+					"t": bt.Tag(s("b")),
+					"v": bt.Field(model.TypeInt, i(2)),
+					"w": bt.Field(model.TypeFloat, f(3)),
 				},
 			}}},
 		},
 		{
 			name: "empty tag value is kept and empty components are skipped",
 			in:   "m,t=,,u=x v=1 1000",
-			want: batchView{Tables: []tableView{{
+			want: bt.Batch{Tables: []bt.Table{{
 				Measurement: "m", Time: []int64{1},
-				Columns: map[string]colView{
-					"t": tag(s("")),
-					"u": tag(s("x")),
-					"v": field(model.TypeFloat, f(1)),
+				Columns: map[string]bt.Col{
+					"t": bt.Tag(s("")),
+					"u": bt.Tag(s("x")),
+					"v": bt.Field(model.TypeFloat, f(1)),
 				},
 			}}},
 		},
 		{
 			name: "NaN and Inf are floats, bare words are strings",
 			in:   "m a=NaN,b=+Inf,c=-inf,d=hello,e=12x 1000",
-			want: batchView{Tables: []tableView{{
+			want: bt.Batch{Tables: []bt.Table{{
 				Measurement: "m", Time: []int64{1},
-				Columns: map[string]colView{
-					"a": field(model.TypeFloat, f(math.NaN())),
-					"b": field(model.TypeFloat, f(math.Inf(1))),
-					"c": field(model.TypeFloat, f(math.Inf(-1))),
-					"d": field(model.TypeString, s("hello")),
-					"e": field(model.TypeString, s("12x")),
+				Columns: map[string]bt.Col{
+					"a": bt.Field(model.TypeFloat, f(math.NaN())),
+					"b": bt.Field(model.TypeFloat, f(math.Inf(1))),
+					"c": bt.Field(model.TypeFloat, f(math.Inf(-1))),
+					"d": bt.Field(model.TypeString, s("hello")),
+					"e": bt.Field(model.TypeString, s("12x")),
 				},
 			}}},
 		},
 		{
 			name: "repeated spaces between sections",
 			in:   "m,t=a  v=1   1000",
-			want: batchView{Tables: []tableView{{
+			want: bt.Batch{Tables: []bt.Table{{
 				Measurement: "m", Time: []int64{1},
-				Columns: map[string]colView{"t": tag(s("a")), "v": field(model.TypeFloat, f(1))},
+				Columns: map[string]bt.Col{"t": bt.Tag(s("a")), "v": bt.Field(model.TypeFloat, f(1))},
 			}}},
 		},
 		{
 			name: "a type conflict with an earlier line is kept in a variant column",
 			in:   "m v=1 1000\nm v=2i 2000\nm v=3 3000",
-			want: batchView{Tables: []tableView{{
+			want: bt.Batch{Tables: []bt.Table{{
 				Measurement: "m", Time: []int64{1, 2, 3},
-				Columns: map[string]colView{
-					"v":         field(model.TypeFloat, f(1), null, f(3)),
-					"v/integer": field(model.TypeInt, null, i(2), null),
+				Columns: map[string]bt.Col{
+					"v":         bt.Field(model.TypeFloat, f(1), null, f(3)),
+					"v/integer": bt.Field(model.TypeInt, null, i(2), null),
 				},
 			}}},
 		},
 		{
 			name: "invalid UTF-8 is replaced per byte",
 			in:   "m,t=a\xffb v=\"x\xfe\xfdy\" 1000",
-			want: batchView{Tables: []tableView{{
+			want: bt.Batch{Tables: []bt.Table{{
 				Measurement: "m", Time: []int64{1},
-				Columns: map[string]colView{
-					"t": tag(s("a\uFFFDb")),
-					"v": field(model.TypeString, s("x\uFFFD\uFFFDy")),
+				Columns: map[string]bt.Col{
+					"t": bt.Tag(s("a\uFFFDb")),
+					"v": bt.Field(model.TypeString, s("x\uFFFD\uFFFDy")),
 				},
 			}}},
 		},
@@ -359,10 +298,10 @@ func TestParse(t *testing.T) {
 				"m v=\"a\"b\n" + // 19
 				"m v=99999999999999999999i\n" + // 20
 				"m v=2 2000",
-			want: batchView{
-				Tables: []tableView{{
+			want: bt.Batch{
+				Tables: []bt.Table{{
 					Measurement: "m", Time: []int64{1, 2},
-					Columns: map[string]colView{"v": field(model.TypeFloat, f(1), f(2))},
+					Columns: map[string]bt.Col{"v": bt.Field(model.TypeFloat, f(1), f(2))},
 				}},
 				Dropped: 19,
 				Errors: []string{
@@ -386,7 +325,7 @@ func TestParse(t *testing.T) {
 			if err := Parse([]byte(tt.in), tt.prec, now, &b); err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
-			if diff := cmp.Diff(tt.want, view(t, &b), cmpopts.EquateNaNs()); diff != "" {
+			if diff := cmp.Diff(tt.want, bt.View(t, &b), cmpopts.EquateNaNs()); diff != "" {
 				t.Errorf("batch (-want +got):\n%s", diff)
 			}
 		})
@@ -416,7 +355,7 @@ func TestRejectReasons(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
-			got := view(t, &b)
+			got := bt.View(t, &b)
 			if diff := cmp.Diff([]string{tt.want}, got.Errors); diff != "" {
 				t.Errorf("errors (-want +got):\n%s", diff)
 			}

@@ -372,12 +372,21 @@ func (d *decoder) object(top bool) (*itemError, error) {
 
 // rowFields decodes a "fields" map into d.fields.
 func (d *decoder) rowFields(other **itemError) error {
+	return d.scalarMap(other, "field", func(name string, v model.Value) {
+		d.fields = append(d.fields, model.Cell{Name: name, Value: v})
+	})
+}
+
+// scalarMap decodes a map of scalars (the row form's fields or tags,
+// kind saying which), calling each for every entry with a usable key and
+// value; the first unusable one is recorded in other.
+func (d *decoder) scalarMap(other **itemError, kind string, each func(name string, v model.Value)) error {
 	n, err := d.mapLen()
 	if err != nil {
 		return err
 	}
 	for range n {
-		name, ok, err := d.key(other, "field")
+		name, ok, err := d.key(other, kind)
 		if err != nil {
 			return err
 		}
@@ -385,13 +394,10 @@ func (d *decoder) rowFields(other **itemError) error {
 		if err != nil {
 			return err
 		}
-		if !ok {
+		if !ok || unsupported(other, kind, name, ierr) {
 			continue
 		}
-		if unsupported(other, "field", name, ierr) {
-			continue
-		}
-		d.fields = append(d.fields, model.Cell{Name: name, Value: v})
+		each(name, v)
 	}
 	return nil
 }
@@ -432,29 +438,11 @@ func (d *decoder) compactFields(other **itemError) error {
 // rowTags decodes a "tags" map into d.tags. Arc renders non-string tag
 // values with %v; a nil tag is left out rather than stored as "<nil>".
 func (d *decoder) rowTags(other **itemError) error {
-	n, err := d.mapLen()
-	if err != nil {
-		return err
-	}
-	for range n {
-		name, ok, err := d.key(other, "tag")
-		if err != nil {
-			return err
-		}
-		v, ierr, err := d.scalar()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			continue
-		}
-		if unsupported(other, "tag", name, ierr) {
-			continue
-		}
+	return d.scalarMap(other, "tag", func(name string, v model.Value) {
 		var s string
 		switch v.Type {
 		case model.TypeUnknown:
-			continue
+			return
 		case model.TypeString:
 			s = v.S
 		case model.TypeInt:
@@ -467,8 +455,7 @@ func (d *decoder) rowTags(other **itemError) error {
 			s = strconv.FormatBool(v.B)
 		}
 		d.tags = append(d.tags, model.Cell{Name: name, Tag: true, Value: model.String(s)})
-	}
-	return nil
+	})
 }
 
 // key reads a map key that must be a string; ok is false (and the first

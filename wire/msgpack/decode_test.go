@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"tsgate/errs"
+	bt "tsgate/internal/batchtest"
 	"tsgate/model"
 )
 
@@ -19,7 +20,7 @@ func TestDecode(t *testing.T) {
 	tests := []struct {
 		name string
 		in   any
-		want batchView
+		want bt.Batch
 	}{
 		{
 			name: "columnar",
@@ -30,22 +31,22 @@ func TestDecode(t *testing.T) {
 				{"n", []any{1, -2}},
 				{"ok", []any{true, false}},
 			}}},
-			want: batchView{Tables: []tableView{{
+			want: bt.Batch{Tables: []bt.Table{{
 				Measurement: "cpu", Time: []int64{sec * 1e6, sec*1e6 + 1000},
-				Columns: map[string]colView{
-					"host": field(model.TypeString, s("a"), s("b")),
-					"v":    field(model.TypeFloat, f(1.5), f(2.5)),
-					"n":    field(model.TypeInt, i(1), i(-2)),
-					"ok":   field(model.TypeBool, bo(true), bo(false)),
+				Columns: map[string]bt.Col{
+					"host": bt.Field(model.TypeString, s("a"), s("b")),
+					"v":    bt.Field(model.TypeFloat, f(1.5), f(2.5)),
+					"n":    bt.Field(model.TypeInt, i(1), i(-2)),
+					"ok":   bt.Field(model.TypeBool, bo(true), bo(false)),
 				},
 			}}},
 		},
 		{
 			name: "key order does not matter",
 			in:   omap{{"columns", omap{{"v", []any{1.0}}}}, {"extra", omap{{"x", []any{1}}}}, {"m", "cpu"}},
-			want: batchView{Tables: []tableView{{
+			want: bt.Batch{Tables: []bt.Table{{
 				Measurement: "cpu", Time: []int64{nowUS},
-				Columns: map[string]colView{"v": field(model.TypeFloat, f(1))},
+				Columns: map[string]bt.Col{"v": bt.Field(model.TypeFloat, f(1))},
 			}}},
 		},
 		{
@@ -58,13 +59,13 @@ func TestDecode(t *testing.T) {
 				omap{{"m", "fl"}, {"columns", omap{{"time", []any{float64(sec) + 0.9, float32(1e9)}}, {"v", []any{1, 2}}}}},
 				omap{{"m", "u64"}, {"columns", omap{{"time", []any{uint64(sec * 1e9)}}, {"v", []any{1}}}}},
 			},
-			want: batchView{Tables: []tableView{
-				{Measurement: "s", Time: []int64{sec * 1e6, (sec + 1) * 1e6}, Columns: map[string]colView{"v": field(model.TypeInt, i(1), i(2))}},
-				{Measurement: "ms", Time: []int64{sec * 1e6}, Columns: map[string]colView{"v": field(model.TypeInt, i(1))}},
-				{Measurement: "us", Time: []int64{sec * 1e6}, Columns: map[string]colView{"v": field(model.TypeInt, i(1))}},
-				{Measurement: "ns", Time: []int64{sec * 1e6, -1}, Columns: map[string]colView{"v": field(model.TypeInt, i(1), i(2))}},
-				{Measurement: "fl", Time: []int64{sec * 1e6, 1e15}, Columns: map[string]colView{"v": field(model.TypeInt, i(1), i(2))}},
-				{Measurement: "u64", Time: []int64{sec * 1e6}, Columns: map[string]colView{"v": field(model.TypeInt, i(1))}},
+			want: bt.Batch{Tables: []bt.Table{
+				{Measurement: "s", Time: []int64{sec * 1e6, (sec + 1) * 1e6}, Columns: map[string]bt.Col{"v": bt.Field(model.TypeInt, i(1), i(2))}},
+				{Measurement: "ms", Time: []int64{sec * 1e6}, Columns: map[string]bt.Col{"v": bt.Field(model.TypeInt, i(1))}},
+				{Measurement: "us", Time: []int64{sec * 1e6}, Columns: map[string]bt.Col{"v": bt.Field(model.TypeInt, i(1))}},
+				{Measurement: "ns", Time: []int64{sec * 1e6, -1}, Columns: map[string]bt.Col{"v": bt.Field(model.TypeInt, i(1), i(2))}},
+				{Measurement: "fl", Time: []int64{sec * 1e6, 1e15}, Columns: map[string]bt.Col{"v": bt.Field(model.TypeInt, i(1), i(2))}},
+				{Measurement: "u64", Time: []int64{sec * 1e6}, Columns: map[string]bt.Col{"v": bt.Field(model.TypeInt, i(1))}},
 			}},
 		},
 		{
@@ -75,12 +76,12 @@ func TestDecode(t *testing.T) {
 				{"b", []any{"x", nil}},
 				{"c", []any{nil, nil}},
 			}}},
-			want: batchView{Tables: []tableView{{
+			want: bt.Batch{Tables: []bt.Table{{
 				Measurement: "cpu", Time: []int64{sec * 1e6, sec * 1e6},
-				Columns: map[string]colView{
-					"a": field(model.TypeFloat, null, f(1)),
-					"b": field(model.TypeString, s("x"), null),
-					"c": field(model.TypeString, null, null),
+				Columns: map[string]bt.Col{
+					"a": bt.Field(model.TypeFloat, null, f(1)),
+					"b": bt.Field(model.TypeString, s("x"), null),
+					"c": bt.Field(model.TypeString, null, null),
 				},
 			}}},
 		},
@@ -90,11 +91,11 @@ func TestDecode(t *testing.T) {
 				{"a", []any{1, nil, 2.5, -3}},
 				{"b", []any{0.5, 1 << 53, nil, uint64(1 << 63)}},
 			}}},
-			want: batchView{Tables: []tableView{{
+			want: bt.Batch{Tables: []bt.Table{{
 				Measurement: "cpu", Time: []int64{nowUS, nowUS, nowUS, nowUS},
-				Columns: map[string]colView{
-					"a": field(model.TypeFloat, f(1), null, f(2.5), f(-3)),
-					"b": field(model.TypeFloat, f(0.5), f(1<<53), null, f(1<<63)),
+				Columns: map[string]bt.Col{
+					"a": bt.Field(model.TypeFloat, f(1), null, f(2.5), f(-3)),
+					"b": bt.Field(model.TypeFloat, f(0.5), f(1<<53), null, f(1<<63)),
 				},
 			}}},
 		},
@@ -103,19 +104,19 @@ func TestDecode(t *testing.T) {
 			in: omap{{"m", "cpu"}, {"columns", omap{
 				{"a", []any{1, uint64(math.MaxUint64), nil}},
 			}}},
-			want: batchView{Tables: []tableView{{
+			want: bt.Batch{Tables: []bt.Table{{
 				Measurement: "cpu", Time: []int64{nowUS, nowUS, nowUS},
-				Columns: map[string]colView{
-					"a": field(model.TypeUint, u(1), u(math.MaxUint64), null),
+				Columns: map[string]bt.Col{
+					"a": bt.Field(model.TypeUint, u(1), u(math.MaxUint64), null),
 				},
 			}}},
 		},
 		{
 			name: "integer measurement and invalid UTF-8",
 			in:   omap{{"m", 42}, {"columns", omap{{"s", []any{"a\xffb"}}}}},
-			want: batchView{Tables: []tableView{{
+			want: bt.Batch{Tables: []bt.Table{{
 				Measurement: "measurement_42", Time: []int64{nowUS},
-				Columns: map[string]colView{"s": field(model.TypeString, s("a\uFFFDb"))},
+				Columns: map[string]bt.Col{"s": bt.Field(model.TypeString, s("a\uFFFDb"))},
 			}}},
 		},
 		{
@@ -124,11 +125,11 @@ func TestDecode(t *testing.T) {
 				omap{{"m", "cpu"}, {"columns", omap{{"time", []any{sec}}, {"a", []any{1.0}}}}},
 				omap{{"m", "cpu"}, {"columns", omap{{"time", []any{sec + 1, sec + 2}}, {"b", []any{"x", "y"}}, {"a", []any{nil, 2.0}}}}},
 			},
-			want: batchView{Tables: []tableView{{
+			want: bt.Batch{Tables: []bt.Table{{
 				Measurement: "cpu", Time: []int64{sec * 1e6, (sec + 1) * 1e6, (sec + 2) * 1e6},
-				Columns: map[string]colView{
-					"a": field(model.TypeFloat, f(1), null, f(2)),
-					"b": field(model.TypeString, null, s("x"), s("y")),
+				Columns: map[string]bt.Col{
+					"a": bt.Field(model.TypeFloat, f(1), null, f(2)),
+					"b": bt.Field(model.TypeString, null, s("x"), s("y")),
 				},
 			}}},
 		},
@@ -138,13 +139,13 @@ func TestDecode(t *testing.T) {
 				omap{{"m", "cpu"}, {"columns", omap{{"time", []any{sec}}, {"v", []any{1.0}}}}},
 				omap{{"m", "mem"}, {"t", sec * 1000}, {"h", "srv"}, {"fields", omap{{"used", 5}, {"free", 1.5}}}, {"tags", omap{{"dc", "x"}}}},
 			}}},
-			want: batchView{Tables: []tableView{
-				{Measurement: "cpu", Time: []int64{sec * 1e6}, Columns: map[string]colView{"v": field(model.TypeFloat, f(1))}},
-				{Measurement: "mem", Time: []int64{sec * 1e6}, Columns: map[string]colView{
-					"dc":   tag(s("x")),
-					"host": tag(s("srv")),
-					"used": field(model.TypeInt, i(5)),
-					"free": field(model.TypeFloat, f(1.5)),
+			want: bt.Batch{Tables: []bt.Table{
+				{Measurement: "cpu", Time: []int64{sec * 1e6}, Columns: map[string]bt.Col{"v": bt.Field(model.TypeFloat, f(1))}},
+				{Measurement: "mem", Time: []int64{sec * 1e6}, Columns: map[string]bt.Col{
+					"dc":   bt.Tag(s("x")),
+					"host": bt.Tag(s("srv")),
+					"used": bt.Field(model.TypeInt, i(5)),
+					"free": bt.Field(model.TypeFloat, f(1.5)),
 				}},
 			}},
 		},
@@ -160,21 +161,21 @@ func TestDecode(t *testing.T) {
 				// empty h adds no host; uint beyond int64
 				omap{{"m", "r"}, {"t", float64(sec)}, {"h", ""}, {"fields", omap{{"big", uint64(math.MaxUint64)}}}},
 			},
-			want: batchView{Tables: []tableView{{
+			want: bt.Batch{Tables: []bt.Table{{
 				Measurement: "r", Time: []int64{nowUS, sec * 1e6, sec * 1e6, sec * 1e6},
-				Columns: map[string]colView{
-					"dc":       tag(s("x"), null, null, null),
-					"num":      tag(s("7"), null, null, null),
-					"fl":       tag(s("1.5"), null, null, null),
-					"yes":      tag(s("true"), null, null, null),
-					"host":     tag(s("unknown"), s("mine"), s("host_7"), null),
-					"dc_value": field(model.TypeFloat, f(1), null, null, null),
-					"s":        field(model.TypeString, s("txt"), null, null, null),
-					"b":        field(model.TypeBool, bo(true), null, null, null),
-					"v":        field(model.TypeInt, null, i(1), null, null),
-					"field_0":  field(model.TypeFloat, null, null, f(1.5), null),
-					"field_1":  field(model.TypeString, null, null, s("x"), null),
-					"big":      field(model.TypeUint, null, null, null, u(math.MaxUint64)),
+				Columns: map[string]bt.Col{
+					"dc":       bt.Tag(s("x"), null, null, null),
+					"num":      bt.Tag(s("7"), null, null, null),
+					"fl":       bt.Tag(s("1.5"), null, null, null),
+					"yes":      bt.Tag(s("true"), null, null, null),
+					"host":     bt.Tag(s("unknown"), s("mine"), s("host_7"), null),
+					"dc_value": bt.Field(model.TypeFloat, f(1), null, null, null),
+					"s":        bt.Field(model.TypeString, s("txt"), null, null, null),
+					"b":        bt.Field(model.TypeBool, bo(true), null, null, null),
+					"v":        bt.Field(model.TypeInt, null, i(1), null, null),
+					"field_0":  bt.Field(model.TypeFloat, null, null, f(1.5), null),
+					"field_1":  bt.Field(model.TypeString, null, null, s("x"), null),
+					"big":      bt.Field(model.TypeUint, null, null, null, u(math.MaxUint64)),
 				},
 			}}},
 		},
@@ -188,10 +189,10 @@ func TestDecode(t *testing.T) {
 				omap{{"m", "cpu"}, {"columns", omap{{"v", []any{"str"}}}}},
 				omap{{"m", "cpu"}, {"batch", []any{}}},
 			},
-			want: batchView{
-				Tables: []tableView{{Measurement: "cpu", Time: []int64{nowUS, nowUS}, Columns: map[string]colView{
-					"v":        field(model.TypeFloat, f(1), null),
-					"v/string": field(model.TypeString, null, s("str")),
+			want: bt.Batch{
+				Tables: []bt.Table{{Measurement: "cpu", Time: []int64{nowUS, nowUS}, Columns: map[string]bt.Col{
+					"v":        bt.Field(model.TypeFloat, f(1), null),
+					"v/string": bt.Field(model.TypeString, null, s("str")),
 				}}},
 				Dropped: 4,
 				Errors: []string{
@@ -205,12 +206,12 @@ func TestDecode(t *testing.T) {
 		{
 			name: "empty array",
 			in:   []any{},
-			want: batchView{},
+			want: bt.Batch{},
 		},
 		{
 			name: "zero-row columns store nothing",
 			in:   omap{{"m", "cpu"}, {"columns", omap{{"time", []any{}}, {"v", []any{}}}}},
-			want: batchView{},
+			want: bt.Batch{},
 		},
 	}
 	for _, tt := range tests {
@@ -219,7 +220,7 @@ func TestDecode(t *testing.T) {
 			if err := Decode(enc(t, tt.in), now, &b); err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
-			if diff := cmp.Diff(tt.want, view(t, &b), cmpopts.EquateNaNs(), cmpopts.EquateEmpty()); diff != "" {
+			if diff := cmp.Diff(tt.want, bt.View(t, &b), cmpopts.EquateNaNs(), cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("batch (-want +got):\n%s", diff)
 			}
 		})

@@ -1,10 +1,9 @@
 package msgpack
 
 import (
-	"errors"
 	"testing"
 
-	"tsgate/errs"
+	bt "tsgate/internal/batchtest"
 	"tsgate/model"
 )
 
@@ -22,33 +21,6 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var b model.Batch
 		err := Decode(in, now, &b)
-		for _, e := range append(b.Errors, err) {
-			if e == nil {
-				continue
-			}
-			var te *errs.Error
-			if !errors.As(e, &te) || te.Code != errs.Invalid {
-				t.Fatalf("error %v is %T / not Invalid", e, e)
-			}
-		}
-		if err != nil {
-			return
-		}
-		for _, tb := range b.Tables {
-			if err := tb.Validate(); err != nil {
-				t.Fatalf("table %q: %v", tb.Measurement, err)
-			}
-			if tb.Len() == 0 {
-				t.Fatalf("empty table %q", tb.Measurement)
-			}
-			if !model.ValidMeasurement(tb.Measurement) {
-				t.Fatalf("invalid measurement %q stored", tb.Measurement)
-			}
-			for _, c := range tb.Columns {
-				if c.Name == "time" || c.Name == "" {
-					t.Fatalf("column %q", c.Name)
-				}
-			}
-		}
+		bt.Decoded(t, &b, err)
 	})
 }

@@ -2,13 +2,11 @@ package msgpack
 
 import (
 	"bytes"
-	"errors"
 	"testing"
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
 
-	"tsgate/errs"
 	"tsgate/model"
 )
 
@@ -77,57 +75,6 @@ func encode(e *msgpack.Encoder, buf *bytes.Buffer, v any) error {
 	return e.Encode(v)
 }
 
-type colView struct {
-	Tag    bool
-	Type   model.FieldType
-	Values []model.Value
-}
-
-type tableView struct {
-	Measurement string
-	Time        []int64
-	Columns     map[string]colView
-}
-
-type batchView struct {
-	Tables  []tableView
-	Dropped int
-	Errors  []string
-}
-
-func view(t testing.TB, b *model.Batch) batchView {
-	t.Helper()
-	var v batchView
-	for _, tb := range b.Tables {
-		if err := tb.Validate(); err != nil {
-			t.Fatalf("table %s: %v", tb.Measurement, err)
-		}
-		tv := tableView{Measurement: tb.Measurement, Time: tb.Time, Columns: map[string]colView{}}
-		for _, c := range tb.Columns {
-			cv := colView{Tag: c.Tag, Type: c.Type}
-			for i := range c.Len() {
-				cv.Values = append(cv.Values, c.At(i))
-			}
-			name := c.Name
-			if _, dup := tv.Columns[name]; dup {
-				// A type variant (see model.Table): keyed name/type.
-				name += "/" + c.Type.String()
-			}
-			tv.Columns[name] = cv
-		}
-		v.Tables = append(v.Tables, tv)
-	}
-	v.Dropped = b.Dropped
-	for _, err := range b.Errors {
-		var e *errs.Error
-		if !errors.As(err, &e) {
-			t.Errorf("rejection %v is %T, not *errs.Error", err, err)
-		}
-		v.Errors = append(v.Errors, err.Error())
-	}
-	return v
-}
-
 var (
 	now   = time.Unix(1_700_000_000, 123_456_789)
 	nowUS = now.UnixMicro()
@@ -138,11 +85,3 @@ var (
 	bo    = model.Bool
 	null  = model.Value{}
 )
-
-func tag(vals ...model.Value) colView {
-	return colView{Tag: true, Type: model.TypeString, Values: vals}
-}
-
-func field(typ model.FieldType, vals ...model.Value) colView {
-	return colView{Type: typ, Values: vals}
-}

@@ -99,17 +99,9 @@ func (a *analyzer) aggregate() error {
 		}
 		having = h
 	}
-	var order []*ast.OrderItem
-	for _, o := range s.OrderBy {
-		e, err := a.resolve(o.Expr, true)
-		if err != nil {
-			return err
-		}
-		x, err := expr(e)
-		if err != nil {
-			return err
-		}
-		order = append(order, &ast.OrderItem{Span: ast.NoSpan, Expr: x, Desc: o.Desc, Nulls: o.Nulls})
+	order, err := a.orderBy(s.OrderBy, expr)
+	if err != nil {
+		return err
 	}
 	if bucket == nil && len(a.p.GroupTags) == 0 {
 		// SQL returns one row even when nothing matches.

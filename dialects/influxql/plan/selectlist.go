@@ -64,6 +64,24 @@ func (a *analyzer) output() error {
 	return a.raw()
 }
 
+// orderBy converts ORDER BY items: each resolved (a select alias first),
+// then converted by expr, the query kind's expression converter.
+func (a *analyzer) orderBy(items []*ast.OrderItem, expr func(ast.Expr) (ast.Expr, error)) ([]*ast.OrderItem, error) {
+	var order []*ast.OrderItem
+	for _, o := range items {
+		e, err := a.resolve(o.Expr, true)
+		if err != nil {
+			return nil, err
+		}
+		x, err := expr(e)
+		if err != nil {
+			return nil, err
+		}
+		order = append(order, &ast.OrderItem{Span: ast.NoSpan, Expr: x, Desc: o.Desc, Nulls: o.Nulls})
+	}
+	return order, nil
+}
+
 // resolve maps a GROUP BY / ORDER BY item that names an output column
 // (by position or alias) to that column's expression. In GROUP BY an
 // input column wins over an alias; in ORDER BY the alias wins.
@@ -175,17 +193,9 @@ func (a *analyzer) raw() error {
 		}
 		proj = append(proj, target.ProjectColumn{Name: a.names[i], Expr: x})
 	}
-	var order []*ast.OrderItem
-	for _, o := range s.OrderBy {
-		e, err := a.resolve(o.Expr, true)
-		if err != nil {
-			return err
-		}
-		x, err := expr(e)
-		if err != nil {
-			return err
-		}
-		order = append(order, &ast.OrderItem{Span: ast.NoSpan, Expr: x, Desc: o.Desc, Nulls: o.Nulls})
+	order, err := a.orderBy(s.OrderBy, expr)
+	if err != nil {
+		return err
 	}
 	if !a.p.Star {
 		// InfluxQL returns only points that have one of the fetched

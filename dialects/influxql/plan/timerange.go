@@ -21,7 +21,7 @@ func (a *analyzer) timeCond(e ast.Expr) (bool, error) {
 		}
 		op, other := e.Op, e.R
 		if isTimeRef(e.R) && !isTimeRef(e.L) {
-			op, other = flip(op), e.L
+			op, other = op.Flip(), e.L
 		} else if !isTimeRef(e.L) {
 			return false, nil
 		}
@@ -66,20 +66,6 @@ func (a *analyzer) timeCond(e ast.Expr) (bool, error) {
 		return true, a.bound(&a.p.Upper, hi, e, false)
 	}
 	return false, nil
-}
-
-func flip(op ast.BinaryOp) ast.BinaryOp {
-	switch op {
-	case ast.OpLt:
-		return ast.OpGt
-	case ast.OpLe:
-		return ast.OpGe
-	case ast.OpGt:
-		return ast.OpLt
-	case ast.OpGe:
-		return ast.OpLe
-	}
-	return op
 }
 
 // instant reads a time constant: a TimestampLit (the rewrite stage has

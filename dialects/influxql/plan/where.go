@@ -119,7 +119,7 @@ func (a *analyzer) cond(e ast.Expr, neg bool) (Pred, error) {
 		op := e.Op
 		col, lit := e.L, e.R
 		if _, ok := e.L.(*ast.Literal); ok {
-			col, lit, op = e.R, e.L, flip(op)
+			col, lit, op = e.R, e.L, op.Flip()
 		}
 		if neg {
 			op = negOp[op]

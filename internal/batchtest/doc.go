@@ -1,0 +1,6 @@
+// Package batchtest is what the ingest decoders' tests (line protocol,
+// MessagePack) share: a model.Batch flattened into plain comparable
+// values, so a test can state a whole expected batch compactly and
+// compare it with cmp.Diff, and the invariants a decoder's answer holds
+// whatever its input, for their fuzz targets.
+package batchtest
