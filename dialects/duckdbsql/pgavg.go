@@ -328,14 +328,21 @@ func guardedAvg(g *sqlgen.Gen, a *ast.Agg) {
 	g.Expr(sum)
 	g.W(" AS HUGEINT)) >= 9007199254740992 THEN " +
 		raise("0A000", "avg of integers whose sum passes 2^53 inside an expression cannot be computed exactly (PostgreSQL computes it in numeric); select it as a column of its own") +
-		" ELSE avg(")
+		" ELSE ")
+	rawAgg(g, "avg", a)
+	g.W(" END")
+}
+
+// rawAgg prints a's call as the engine's own function name, past the
+// dialect's hooks (which would print a again).
+func rawAgg(g *sqlgen.Gen, name string, a *ast.Agg) {
+	g.W(name + "(")
 	if a.Distinct {
 		g.W("DISTINCT ")
 	}
 	g.Expr(a.Arg)
 	g.W(")")
 	g.P.AggTail(a)
-	g.W(" END")
 }
 
 // pgRoundAvg prints round(avg(x)) and round(avg(x), n) of integers, n a
@@ -403,13 +410,8 @@ func narrowSum(g *sqlgen.Gen, a *ast.Agg) bool {
 	if bigint, known := types.PGBigint(a.Arg); bigint || !known {
 		return false
 	}
-	g.W("CAST(sum(")
-	if a.Distinct {
-		g.W("DISTINCT ")
-	}
-	g.Expr(a.Arg)
-	g.W(")")
-	g.P.AggTail(a)
+	g.W("CAST(")
+	rawAgg(g, "sum", a)
 	g.W(" AS BIGINT)")
 	return true
 }
