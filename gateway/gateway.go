@@ -210,20 +210,23 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) 
 		}
 	}
 	g.writeGuard = replicate.NewWriteGuard(writeLimits(cfg.Backend), reg)
-	sw, err := g.newSwitch(ctx, cfg, log, reg, g.writeGuard)
-	if err != nil {
-		return nil, err
-	}
-	undo = append(undo, func() { sw.Close() })
-	g.sw, g.backend, g.store = sw, sw, pinStore(sw, cfg.DataDir)
-	g.pipeline = query.New(sw, g.pipelineOptions()...)
-	arcOpts := []arc.Option{
-		arc.WithLogger(log),
-		arc.WithFlush(sw.Flush),
-		arc.WithQueryTimeout(cfg.Arc.QueryTimeout.Duration),
-		arc.WithMaxBody(cfg.Arc.MaxBodyBytes),
-		arc.WithMaxSQLLength(cfg.Arc.MaxSQLLength),
-	}
+	// Opening the embedded store is the longest step of a start (a
+	// DuckDB instance, its file, the schema cache); the token store and
+	// memtrace's metadata store, which do not need it, open beside it.
+	var sw *replicate.Switch
+	var swErr error
+	swDone := make(chan struct{})
+	go func() {
+		defer close(swDone)
+		sw, swErr = g.newSwitch(ctx, cfg, log, reg, g.writeGuard)
+	}()
+	undo = append(undo, func() {
+		<-swDone
+		if swErr == nil {
+			sw.Close()
+		}
+	})
+	var arcAuth []arc.Option
 	if cfg.Auth.Enabled {
 		if g.tokens, err = OpenTokens(ctx, cfg, log); err != nil {
 			return nil, err
@@ -240,10 +243,30 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) 
 				fmt.Fprintf(announce, "\ntsgate: admin token (shown once, store it now):\n\n    %s\n\n", secret)
 			}
 		}
-		arcOpts = append(arcOpts, arc.WithAuth(g.tokens))
+		arcAuth = append(arcAuth, arc.WithAuth(g.tokens))
 	} else {
 		log.Warn("authentication is disabled (auth.enabled = false): anyone who reaches the API can read and write")
 	}
+	mt, err := g.openMemtrace(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if mt != nil {
+		undo = append(undo, func() { mt.close() })
+	}
+	<-swDone
+	if swErr != nil {
+		return nil, swErr
+	}
+	g.sw, g.backend, g.store = sw, sw, pinStore(sw, cfg.DataDir)
+	g.pipeline = query.New(sw, g.pipelineOptions()...)
+	arcOpts := append([]arc.Option{
+		arc.WithLogger(log),
+		arc.WithFlush(sw.Flush),
+		arc.WithQueryTimeout(cfg.Arc.QueryTimeout.Duration),
+		arc.WithMaxBody(cfg.Arc.MaxBodyBytes),
+		arc.WithMaxSQLLength(cfg.Arc.MaxSQLLength),
+	}, arcAuth...)
 	arcOpts = append(arcOpts, arc.WithMetrics(reg, reg))
 	ab := arcBackend{p: g.pipeline, g: g.guard}
 	// Replicas that share tokens (auth.store_url) share Arc's databases,
@@ -275,7 +298,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) 
 	}
 	// Further front ends register here, one call each, after the Arc API
 	// (whose metrics registry and token store they may share).
-	if err := g.startMemtrace(ctx, reg, announce); err != nil {
+	if err := g.startMemtrace(ctx, mt, reg, announce); err != nil {
 		return nil, err
 	}
 	if err := g.addPGWire(cfg); err != nil {

@@ -229,30 +229,88 @@ func (o *orgTargets) Close() error {
 	return errors.Join(es...)
 }
 
-// startMemtrace opens the metadata store (bootstrapping it on first start),
-// the optional Redis cache, and binds the memtrace API. Disabled when
-// memtrace.listen is empty.
-func (g *Gateway) startMemtrace(ctx context.Context, reg *prometheus.Registry, announce io.Writer) error {
+// memtraceParts is memtrace's start-up in two steps: openMemtrace needs
+// no backend and runs beside the embedded store's open; startMemtrace
+// binds the API once the backend is there. close releases what both
+// opened, once: the gateway's undo when New fails, the memtrace front
+// end's shutdown otherwise.
+type memtraceParts struct {
+	meta   *memtrace.Meta
+	sealer *memtrace.Sealer
+	// bootDone is closed when the first-key bootstrap has finished; nil
+	// until startMemtrace starts it.
+	bootDone chan struct{}
+	closers  []func() error
+	once     sync.Once
+	closeErr error
+}
+
+func (m *memtraceParts) close() error {
+	m.once.Do(func() {
+		if m.bootDone != nil {
+			<-m.bootDone // the bootstrap uses meta
+		}
+		var es []error
+		for i := len(m.closers) - 1; i >= 0; i-- {
+			es = append(es, m.closers[i]())
+		}
+		m.closeErr = errors.Join(es...)
+	})
+	return m.closeErr
+}
+
+// openMemtrace opens the metadata store and checks it can serve every
+// organization. Nil when memtrace.listen is empty.
+func (g *Gateway) openMemtrace(ctx context.Context) (*memtraceParts, error) {
 	cfg := g.cfg.Memtrace
 	if cfg.Listen == "" {
-		return nil
+		return nil, nil
 	}
 	if cfg.BootstrapKey != "" && !memtrace.ValidKeyFormat(cfg.BootstrapKey) {
-		return errors.New("memtrace.bootstrap_key must look like an mtk_ key (mtk_ followed by 44 base64url characters)")
+		return nil, errors.New("memtrace.bootstrap_key must look like an mtk_ key (mtk_ followed by 44 base64url characters)")
 	}
 	meta, err := memtrace.OpenMeta(ctx, MemtraceMetaTarget(g.cfg))
 	if err != nil {
-		return err
+		return nil, err
 	}
+	m := &memtraceParts{meta: meta, closers: []func() error{meta.Close}}
+	// Organizations' own backends: their URLs are sealed, so a store
+	// that has any needs the master key to serve them.
+	if cfg.MasterKey != "" {
+		if m.sealer, err = memtrace.NewSealer(cfg.MasterKey); err != nil {
+			m.close()
+			return nil, fmt.Errorf("memtrace.master_key: %w", err)
+		}
+	}
+	if n, err := meta.CountOrgBackends(ctx); err != nil {
+		m.close()
+		return nil, err
+	} else if n > 0 && m.sealer == nil {
+		m.close()
+		return nil, fmt.Errorf("memtrace: %d organizations have their own backend, sealed under a master key: set memtrace.master_key (TSGATE_MEMTRACE_MASTER_KEY or MEMTRACE_MASTER_KEY)", n)
+	}
+	return m, nil
+}
+
+// startMemtrace bootstraps the metadata store on first start, opens the
+// optional Redis cache and binds the memtrace API. m (from openMemtrace)
+// is closed by the caller if this fails, by the front end's shutdown
+// otherwise.
+func (g *Gateway) startMemtrace(ctx context.Context, m *memtraceParts, reg *prometheus.Registry, announce io.Writer) error {
+	if m == nil {
+		return nil
+	}
+	cfg := g.cfg.Memtrace
 	// The first start creates org_default's admin key, hashed with bcrypt
 	// (about 60 ms by design): that runs beside the rest of the start-up;
 	// memtrace requests wait for it (bootstrapped) and /ready turns 200
-	// after it, with the key already printed.
-	bootDone := make(chan struct{})
+	// after it, with the key already printed. It starts after the
+	// embedded store has opened, so that the two do not share the cores.
+	m.bootDone = make(chan struct{})
 	var bootErr error
 	go func() {
-		defer close(bootDone)
-		secret, err := meta.Bootstrap(context.WithoutCancel(ctx), cfg.BootstrapKey)
+		defer close(m.bootDone)
+		secret, err := m.meta.Bootstrap(context.WithoutCancel(ctx), cfg.BootstrapKey)
 		if err != nil {
 			bootErr = fmt.Errorf("memtrace bootstrap: %w", err)
 			g.log.Error("memtrace unavailable", "err", bootErr)
@@ -266,16 +324,7 @@ func (g *Gateway) startMemtrace(ctx context.Context, reg *prometheus.Registry, a
 			}
 		}
 	}()
-	g.starting = append(g.starting, bootDone)
-	closers := []func() error{meta.Close}
-	closeAll := func() error {
-		<-bootDone // the bootstrap uses meta
-		var es []error
-		for _, c := range closers {
-			es = append(es, c())
-		}
-		return errors.Join(es...)
-	}
+	g.starting = append(g.starting, m.bootDone)
 	opts := []memtrace.Option{
 		memtrace.WithLogger(g.log.With("frontend", "memtrace")),
 		memtrace.WithDatabase(cfg.Database),
@@ -284,26 +333,10 @@ func (g *Gateway) startMemtrace(ctx context.Context, reg *prometheus.Registry, a
 		memtrace.WithMaxBody(cfg.MaxBodyBytes),
 		memtrace.WithMetrics(reg, reg),
 	}
-	// Organizations' own backends: their URLs are sealed, so a store
-	// that has any needs the master key to serve them.
-	var sealer *memtrace.Sealer
-	if cfg.MasterKey != "" {
-		if sealer, err = memtrace.NewSealer(cfg.MasterKey); err != nil {
-			closeAll()
-			return fmt.Errorf("memtrace.master_key: %w", err)
-		}
-	}
-	if n, err := meta.CountOrgBackends(ctx); err != nil {
-		closeAll()
-		return err
-	} else if n > 0 && sealer == nil {
-		closeAll()
-		return fmt.Errorf("memtrace: %d organizations have their own backend, sealed under a master key: set memtrace.master_key (TSGATE_MEMTRACE_MASTER_KEY or MEMTRACE_MASTER_KEY)", n)
-	}
-	targets := &orgTargets{g: g, meta: meta, sealer: sealer, require: cfg.RequireOrgBackend,
+	targets := &orgTargets{g: g, meta: m.meta, sealer: m.sealer, require: cfg.RequireOrgBackend,
 		fallback: memtrace.Target{Backend: memtraceBackend{g: g, measurement: cfg.Measurement}, Database: cfg.Database, ID: "backend.url"},
 		bindings: map[string]orgBinding{}, open: map[string]*orgBackend{}}
-	closers = append(closers, targets.Close)
+	m.closers = append(m.closers, targets.Close)
 	opts = append(opts, memtrace.WithResolver(targets.resolve), memtrace.WithHealthOrgs(cfg.RequireOrgBackend))
 	if !cfg.AuthEnabled {
 		g.log.Warn("memtrace authentication is disabled (memtrace.auth_enabled = false): every request acts as org_default")
@@ -312,21 +345,19 @@ func (g *Gateway) startMemtrace(ctx context.Context, reg *prometheus.Registry, a
 	if cfg.Cache.RedisURL != "" {
 		rc, err := memtrace.NewRedisCache(ctx, cfg.Cache.RedisURL, cfg.Cache.TTL.Duration)
 		if err != nil {
-			closeAll()
 			return err
 		}
-		closers = append(closers, rc.Close)
+		m.closers = append(m.closers, rc.Close)
 		opts = append(opts, memtrace.WithContextCache(rc))
 	}
-	srv := memtrace.New(memtraceBackend{g: g, measurement: cfg.Measurement}, meta, opts...)
-	if err := g.addHTTP("memtrace", cfg.Listen, bootstrapped(bootDone, &bootErr, srv.Handler())); err != nil {
-		closeAll()
+	srv := memtrace.New(memtraceBackend{g: g, measurement: cfg.Measurement}, m.meta, opts...)
+	if err := g.addHTTP("memtrace", cfg.Listen, bootstrapped(m.bootDone, &bootErr, srv.Handler())); err != nil {
 		return err
 	}
 	// The metadata store and cache close after the listener has drained.
 	f := g.frontends[len(g.frontends)-1]
 	shutdown := f.shutdown
-	f.shutdown = func(ctx context.Context) error { return errors.Join(shutdown(ctx), closeAll()) }
+	f.shutdown = func(ctx context.Context) error { return errors.Join(shutdown(ctx), m.close()) }
 	return nil
 }
 

@@ -53,10 +53,7 @@ func (g *Gateway) addPGWire(cfg Config) error {
 		}
 		wc.Auth = a
 	}
-	cat, err := catalog.New(storeCatalog{g: g}, pc.ServerVersion, g.guard)
-	if err != nil {
-		return err
-	}
+	cat := catalog.New(storeCatalog{g: g}, pc.ServerVersion, g.guard)
 	wc.Catalog = cat
 	srv := pgwire.New(&pgExecutor{p: g.pipeline, g: g}, wc)
 	ln, err := net.Listen("tcp", pc.Listen)

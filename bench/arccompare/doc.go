@@ -12,7 +12,10 @@
 //   - cold start: a new process on an empty data directory until GET
 //     /health answers 200 (liveness: the API serves), and until GET /ready
 //     does (everything started);
-//   - idle RSS: that fresh process's VmRSS after it has been idle a while;
+//   - idle RSS: that fresh process's VmRSS after it has been idle a while,
+//     and its anonymous and file-backed parts (RssAnon, RssFile: the
+//     latter is mostly the executable's pages, so bench/arc-compare.sh
+//     copies both binaries the same way before the run);
 //   - disk/row: a fresh process ingests a fixed row count (msgpack), is
 //     stopped with SIGTERM (so both sides persist everything), and the
 //     growth of its data directory is divided by the rows.

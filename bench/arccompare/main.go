@@ -195,7 +195,9 @@ func run(ctx context.Context, o options) error {
 			}
 			res.add(s.name, "cold", cold)
 			res.add(s.name, "ready", ready)
-			res.add(s.name, "rss", rss)
+			res.add(s.name, "rss", rss.total)
+			res.add(s.name, "rss.anon", rss.anon)
+			res.add(s.name, "rss.file", rss.file)
 		}
 		fmt.Fprintf(os.Stderr, "round %d/%d done\n", round+1, o.rounds)
 	}
@@ -391,33 +393,52 @@ func (p *proc) stop() {
 	}
 }
 
-// rss is the process's resident set in bytes.
-func (p *proc) rss() (float64, error) {
+// memory is a process's resident set (VmRSS) and its two parts:
+// anonymous memory (heaps, engines' buffers, stacks) and file-backed
+// pages, mostly the executable's own code and data mapped from the page
+// cache (shared and reclaimable, and how much of the file a process maps
+// depends on the page cache's folio sizes, so both binaries are copied
+// the same way before a run: bench/arc-compare.sh). MB.
+type memory struct{ total, anon, file float64 }
+
+func (p *proc) rss() (memory, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
-		return 0, err
+		return memory{}, err
 	}
+	var m memory
+	fields := map[string]*float64{"VmRSS:": &m.total, "RssAnon:": &m.anon, "RssFile:": &m.file}
+	seen := 0
 	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			return kb * 1024, err
+		for name, dst := range fields {
+			if rest, ok := strings.CutPrefix(line, name); ok {
+				kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+				if err != nil {
+					return memory{}, err
+				}
+				*dst = kb * 1024 / 1e6
+				seen++
+			}
 		}
 	}
-	return 0, errors.New("no VmRSS")
+	if seen != len(fields) {
+		return memory{}, errors.New("no VmRSS, RssAnon or RssFile in /proc/PID/status")
+	}
+	return m, nil
 }
 
 // coldStart starts a fresh instance on an empty directory and reports
 // the time to a healthy /health and to a 200 from /ready (ms), and its
-// RSS after idling (MB).
-func coldStart(ctx context.Context, s *side, dir string, idle time.Duration) (ms, readyMs, rssMB float64, err error) {
+// resident memory after idling.
+func coldStart(ctx context.Context, s *side, dir string, idle time.Duration) (ms, readyMs float64, rss memory, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return 0, 0, 0, err
+		return 0, 0, rss, err
 	}
 	// startProc waits for health itself; time from just before it.
 	t0 := time.Now()
 	p, err := s.start(ctx, dir)
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, rss, err
 	}
 	cold := time.Since(t0)
 	defer func() {
@@ -426,15 +447,15 @@ func coldStart(ctx context.Context, s *side, dir string, idle time.Duration) (ms
 	}()
 	ready, err := p.waitFor(ctx, "/ready", t0, time.Minute)
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, rss, err
 	}
 	select {
 	case <-time.After(idle):
 	case <-ctx.Done():
-		return 0, 0, 0, ctx.Err()
+		return 0, 0, rss, ctx.Err()
 	}
-	rss, err := p.rss()
-	return float64(cold.Microseconds()) / 1000, float64(ready.Microseconds()) / 1000, rss / 1e6, err
+	rss, err = p.rss()
+	return float64(cold.Microseconds()) / 1000, float64(ready.Microseconds()) / 1000, rss, err
 }
 
 // diskPerRow measures the bytes a fixed row count adds to a fresh data

@@ -66,6 +66,8 @@ func rows(loads []workload) []row {
 		row{title: "cold start to healthy /health (empty data dir)", key: "cold", unit: "ms", lowerBetter: true, chart: true},
 		row{title: "  … to a 200 from /ready", label: "cold start to /ready", key: "ready", unit: "ms", lowerBetter: true, chart: true},
 		row{title: "idle RSS (fresh process)", key: "rss", unit: "MB", lowerBetter: true, chart: true},
+		row{title: "  … anonymous (heap, engines)", key: "rss.anon", unit: "MB", lowerBetter: true},
+		row{title: "  … file-backed (the binary's mapped pages)", key: "rss.file", unit: "MB", lowerBetter: true},
 		row{title: "disk per row after ingest", key: "disk", unit: "B", lowerBetter: true, chart: true})
 }
 

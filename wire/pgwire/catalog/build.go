@@ -413,7 +413,11 @@ func (c *Catalog) build(ctx context.Context, db string, sn *snapshot) error {
 	ins(S+"pg_tablespace", []string{"(1663, 'pg_default', 10, NULL, NULL)", "(1664, 'pg_global', 10, NULL, NULL)"})
 	ins(S+"pg_collation", []string{"(100, 'default', 11, 10, 'd', true, -1, NULL, NULL, NULL, NULL)", "(950, 'C', 11, 10, 'c', true, -1, 'C', 'C', NULL, NULL)"})
 	ins(S+"pg_extension", []string{"(13500, 'plpgsql', 10, 11, false, '1.0', NULL, NULL)"})
-	conn, err := c.db.Conn(ctx)
+	engine, err := c.engine()
+	if err != nil {
+		return err
+	}
+	conn, err := engine.Conn(ctx)
 	if err != nil {
 		return errs.Wrap(errs.Unavailable, err, "catalog engine unavailable")
 	}

@@ -43,9 +43,16 @@ type Source interface {
 // Catalog answers catalog queries. It is safe for concurrent use.
 type Catalog struct {
 	src           Source
-	db            *sql.DB
 	guard         *guard.Guard
 	serverVersion string
+
+	// db is the catalog engine, opened by the first catalog query
+	// (engine): a DuckDB instance costs 20-60 ms to open and a few MB,
+	// which a gateway whose clients never read pg_catalog need not pay,
+	// and which no start-up should wait for.
+	dbMu   sync.Mutex
+	db     *sql.DB
+	closed bool
 
 	mu    sync.Mutex
 	snaps map[string]*snapshot // by Arc database
@@ -64,21 +71,43 @@ type snapshot struct {
 	tables, isTables, macros map[string]bool
 }
 
-// New opens the in-memory catalog engine. g classifies every catalog
-// query before it runs.
-func New(src Source, serverVersion string, g *guard.Guard) (*Catalog, error) {
-	// A catalog database is small; one thread keeps it off the cores the
-	// data path uses. Like every engine tsgate opens, it reaches no file,
-	// loads no extension and cannot be reconfigured.
-	db, err := sql.Open("duckdb", guard.EngineDSN("", "threads=1"))
-	if err != nil {
-		return nil, err
-	}
-	return &Catalog{src: src, db: db, guard: g, serverVersion: serverVersion, snaps: map[string]*snapshot{}}, nil
+// New returns a catalog over src; its in-memory engine opens on first
+// use. g classifies every catalog query before it runs.
+func New(src Source, serverVersion string, g *guard.Guard) *Catalog {
+	return &Catalog{src: src, guard: g, serverVersion: serverVersion, snaps: map[string]*snapshot{}}
 }
 
-// Close releases the engine.
-func (c *Catalog) Close() error { return c.db.Close() }
+// engine is the catalog engine, opened on the first call. A failed open
+// is not remembered: the next query tries again.
+func (c *Catalog) engine() (*sql.DB, error) {
+	c.dbMu.Lock()
+	defer c.dbMu.Unlock()
+	if c.closed {
+		return nil, errs.New(errs.Unavailable, "catalog engine closed: the server is shutting down")
+	}
+	if c.db == nil {
+		// A catalog database is small; one thread keeps it off the cores
+		// the data path uses. Like every engine tsgate opens, it reaches
+		// no file, loads no extension and cannot be reconfigured.
+		db, err := sql.Open("duckdb", guard.EngineDSN("", "threads=1"))
+		if err != nil {
+			return nil, errs.Wrap(errs.Unavailable, err, "catalog engine unavailable")
+		}
+		c.db = db
+	}
+	return c.db, nil
+}
+
+// Close releases the engine, if it was opened.
+func (c *Catalog) Close() error {
+	c.dbMu.Lock()
+	defer c.dbMu.Unlock()
+	c.closed = true
+	if c.db == nil {
+		return nil
+	}
+	return c.db.Close()
+}
 
 var _ pgwire.Catalog = (*Catalog)(nil)
 
@@ -113,7 +142,11 @@ func (c *Catalog) Query(ctx context.Context, s pgwire.Session, query string) (mo
 	if err := c.guard.Check(st, snap.relation, snap.macros); err != nil {
 		return nil, err
 	}
-	conn, err := c.db.Conn(ctx)
+	db, err := c.engine()
+	if err != nil {
+		return nil, err
+	}
+	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, errs.Wrap(errs.Unavailable, err, "catalog engine unavailable")
 	}
@@ -169,7 +202,11 @@ func (c *Catalog) snapshot(ctx context.Context, db string) (*snapshot, error) {
 func (c *Catalog) dropBefore(keep *snapshot) {
 	var n int
 	fmt.Sscanf(keep.schema, "pgc_%d", &n)
-	rows, err := c.db.Query("SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'pgc\\_%' ESCAPE '\\' OR schema_name LIKE 'pgis\\_%' ESCAPE '\\'")
+	db, err := c.engine()
+	if err != nil {
+		return
+	}
+	rows, err := db.Query("SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'pgc\\_%' ESCAPE '\\' OR schema_name LIKE 'pgis\\_%' ESCAPE '\\'")
 	if err != nil {
 		return
 	}
@@ -184,7 +221,7 @@ func (c *Catalog) dropBefore(keep *snapshot) {
 	}
 	rows.Close()
 	for _, s := range drop {
-		c.db.Exec("DROP SCHEMA IF EXISTS " + s + " CASCADE")
+		db.Exec("DROP SCHEMA IF EXISTS " + s + " CASCADE")
 	}
 }
 
