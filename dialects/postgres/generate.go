@@ -81,6 +81,16 @@ func Dialect() *sqlgen.Dialect {
 // has no alias: PostgreSQL 15 requires one (DuckDB and PostgreSQL 16 do
 // not). No column can refer to the name, so any fresh one means the same.
 func node(g *sqlgen.Gen, n ast.Node) bool {
+	if x, ok := n.(*ast.Extract); ok && g.Env != nil && g.Env.PostgresSemantics {
+		// PostgreSQL's own EXTRACT, a numeric, is what pg wire asks for;
+		// the casts in extractFields give DuckDB's types to Arc SQL.
+		if _, ok := g.D.Extract[x.Field]; ok {
+			g.W("EXTRACT(" + x.Field + " FROM ")
+			g.Expr(x.X)
+			g.W(")")
+			return true
+		}
+	}
 	if l, ok := n.(*ast.Literal); ok && l.IsDouble() &&
 		(g.Env == nil || !g.Env.PostgresSemantics) {
 		// A number with an exponent is a DOUBLE in DuckDB (compared with
@@ -139,7 +149,9 @@ func castExtract(g *sqlgen.Gen, c *ast.Cast) bool {
 		return true
 	}
 	e, ok := c.X.(*ast.Extract)
-	if !ok {
+	if !ok || g.Env != nil && g.Env.PostgresSemantics {
+		// From pg wire EXTRACT prints bare (numeric): the cast is the
+		// query's own.
 		return false
 	}
 	if (e.Field == "epoch" && c.Type.Kind == ast.TypeDouble) || (e.Field != "epoch" && c.Type.Kind == ast.TypeBigInt) {
@@ -180,8 +192,15 @@ func percentile(g *sqlgen.Gen, a *ast.Agg, name string, frac ast.Expr) {
 func Bucket(g *sqlgen.Gen, b *ast.TimeBucket) {
 	if b.Result == ast.BucketEpochSeconds {
 		// Grafana's epoch arithmetic, on a double as in DuckDB:
-		// PostgreSQL's EXTRACT is numeric, whose JSON is a string.
+		// PostgreSQL's EXTRACT is numeric, whose JSON is a string. From
+		// pg wire, PostgreSQL's own numeric arithmetic is the answer.
 		n := sqlgen.Itoa(b.Width.FixedMicros() / 1_000_000)
+		if g.Env != nil && g.Env.PostgresSemantics {
+			g.W("floor(EXTRACT(epoch FROM ")
+			g.Expr(b.Source)
+			g.W(") / " + n + ") * " + n)
+			return
+		}
 		g.W("floor(CAST(EXTRACT(epoch FROM ")
 		g.Expr(b.Source)
 		g.W(") AS double precision) / " + n + ") * " + n)
@@ -260,7 +279,11 @@ func Binary(g *sqlgen.Gen, b *ast.Binary) bool {
 	// pg-wire client asks for: PostgreSQL semantics keep it); with neither
 	// operand a double, the left one is cast and PostgreSQL converts the
 	// right one too.
-	if op == 0 && (sqlgen.IsFractional(b.L) || sqlgen.IsFractional(b.R)) {
+	if op == 0 {
+		// The translator resolved PostgreSQL's / before generation:
+		// integer / integer is OpIntDiv, so this / has a fractional or
+		// numeric operand and PostgreSQL's own division is the answer
+		// (numeric for sum(bigint) / count(*), as on PostgreSQL itself).
 		return false
 	}
 	g.P.Binary(&ast.Binary{Span: b.Span, Op: ast.OpDiv,
