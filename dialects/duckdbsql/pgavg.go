@@ -329,20 +329,8 @@ func guardedAvg(g *sqlgen.Gen, a *ast.Agg) {
 	g.W(" AS HUGEINT)) >= 9007199254740992 THEN " +
 		raise("0A000", "avg of integers whose sum passes 2^53 inside an expression cannot be computed exactly (PostgreSQL computes it in numeric); select it as a column of its own") +
 		" ELSE ")
-	rawAgg(g, "avg", a)
+	g.AggCall("avg", a)
 	g.W(" END")
-}
-
-// rawAgg prints a's call as the engine's own function name, past the
-// dialect's hooks (which would print a again).
-func rawAgg(g *sqlgen.Gen, name string, a *ast.Agg) {
-	g.W(name + "(")
-	if a.Distinct {
-		g.W("DISTINCT ")
-	}
-	g.Expr(a.Arg)
-	g.W(")")
-	g.P.AggTail(a)
 }
 
 // pgRoundAvg prints round(avg(x)) and round(avg(x), n) of integers, n a
@@ -411,7 +399,7 @@ func narrowSum(g *sqlgen.Gen, a *ast.Agg) bool {
 		return false
 	}
 	g.W("CAST(")
-	rawAgg(g, "sum", a)
+	g.AggCall("sum", a)
 	g.W(" AS BIGINT)")
 	return true
 }

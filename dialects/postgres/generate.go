@@ -300,12 +300,6 @@ func minMax(name string) sqlgen.AggSpec {
 			g.Refuse(name+"() of a boolean", a, "PostgreSQL has no "+name+"(boolean); the gateway computes it")
 			return
 		}
-		g.W(name + "(")
-		if a.Distinct {
-			g.W("DISTINCT ")
-		}
-		g.Expr(a.Arg)
-		g.W(")")
-		g.P.AggTail(a)
+		g.AggCall(name, a)
 	}}
 }

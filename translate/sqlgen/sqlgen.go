@@ -777,31 +777,6 @@ func IsIntegerExpr(e ast.Expr) bool {
 	return false
 }
 
-// IsFractional reports expressions whose value is known to be a double or
-// numeric, so / on them is true division in PostgreSQL too.
-func IsFractional(e ast.Expr) bool {
-	switch e := e.(type) {
-	case *ast.Literal:
-		return e.Kind == ast.LitNumber
-	case *ast.Cast:
-		k := e.Type.Kind
-		return k == ast.TypeDouble || k == ast.TypeReal || k == ast.TypeNumeric
-	case *ast.Extract:
-		return true
-	case *ast.Agg:
-		switch e.Kind {
-		case ast.AggAvg, ast.AggStddevPop, ast.AggStddevSamp, ast.AggVarPop, ast.AggVarSamp,
-			ast.AggMedian, ast.AggPercentileCont, ast.AggApproxQuantile:
-			return true
-		}
-	case *ast.Binary:
-		return e.Op == ast.OpDiv || IsFractional(e.L) || IsFractional(e.R)
-	case *ast.Unary:
-		return IsFractional(e.X)
-	}
-	return false
-}
-
 // RoundForComparison moves an instant t (µs) onto the grid of unit (µs)
 // that the stored values lie on, in the direction that keeps `stored op t`
 // true for exactly the same stored values. For = and <> no grid value
@@ -823,6 +798,20 @@ func RoundForComparison(op ast.BinaryOp, t, unit int64) (rounded int64, always *
 		return 0, &ast.Literal{Span: ast.NoSpan, Kind: ast.LitBool, Bool: true}
 	}
 	return t, nil
+}
+
+// AggCall prints a as a call of the engine's function name, DISTINCT,
+// FILTER and OVER included, without consulting the dialect's hooks for a
+// itself (a hook that prints its own aggregate would otherwise print it
+// again).
+func (g *Gen) AggCall(name string, a *ast.Agg) {
+	g.W(name + "(")
+	if a.Distinct {
+		g.W("DISTINCT ")
+	}
+	g.Expr(a.Arg)
+	g.W(")")
+	g.P.AggTail(a)
 }
 
 // Operands prints "((l) op (r))": both operands and the whole
