@@ -38,7 +38,7 @@ func prepare(g *sqlgen.Gen, q ast.Query) {
 		var n ast.Node
 		switch e := it.Expr.(type) {
 		case *ast.Agg:
-			if e.Kind == ast.AggAvg && e.Over == nil && e.Arg != nil && g.TypeOf(e.Arg) == sqlgen.KInt {
+			if isIntAvg(g, e) && e.Over == nil {
 				n = e
 			}
 		case *ast.Binary:
@@ -261,7 +261,7 @@ func pgQuotient(g *sqlgen.Gen, b *ast.Binary) {
 // digits, not numeric's: avg of integers as pgAvg's exact text, anything
 // else refused. It reports whether it printed x (or refused it).
 func pgNumericText(g *sqlgen.Gen, x ast.Expr) bool {
-	if a, ok := x.(*ast.Agg); ok && a.Kind == ast.AggAvg && a.Over == nil && a.Arg != nil && g.TypeOf(a.Arg) == sqlgen.KInt {
+	if a, ok := x.(*ast.Agg); ok && isIntAvg(g, a) && a.Over == nil {
 		pgAvg(g, a)
 		return true
 	}
@@ -385,7 +385,7 @@ func pgRoundAvg(g *sqlgen.Gen, f *ast.Func) bool {
 // isPGAvg reports an aggregate prepare marked. floatAgg, the other user
 // of Marks, never marks an avg of integers.
 func isPGAvg(g *sqlgen.Gen, a *ast.Agg) bool {
-	return a.Kind == ast.AggAvg && g.Marks[a] && a.Arg != nil && g.TypeOf(a.Arg) == sqlgen.KInt
+	return g.Marks[a] && isIntAvg(g, a)
 }
 
 // narrowSum prints sum of smallint or integer values as PostgreSQL's
