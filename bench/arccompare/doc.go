@@ -16,6 +16,12 @@
 //     and its anonymous and file-backed parts (RssAnon, RssFile: the
 //     latter is mostly the executable's pages, so bench/arc-compare.sh
 //     copies both binaries the same way before the run);
+//   - queries: TSBS's cpu reads in Arc's SQL (double-groupby over all
+//     rows and over 12 hours, lastpoint, high-cpu, newest 100) over
+//     -query-rows distinct rows written to both sides before the rounds;
+//     each round runs each query -query-runs times per side, one client,
+//     and records their p50. Both sides must return the same row count;
+//     a run where they differ stops with an error;
 //   - disk/row: a fresh process ingests a fixed row count (msgpack), is
 //     stopped with SIGTERM (so both sides persist everything), and the
 //     growth of its data directory is divided by the rows.

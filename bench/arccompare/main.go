@@ -37,7 +37,9 @@ func main() {
 	flag.IntVar(&o.diskRows, "disk-rows", 1_000_000, "rows ingested for the disk-per-row figure (0 skips it)")
 	flag.DurationVar(&o.idle, "idle", 3*time.Second, "how long a fresh process idles before its RSS is read")
 	flag.StringVar(&o.out, "out", "", "directory for results.txt and chart.html")
-	flag.StringVar(&o.only, "only", "", "comma-separated subset of msgpack,lp10k,lp1k,cold (default all)")
+	flag.StringVar(&o.only, "only", "", "comma-separated subset of msgpack,lp10k,lp1k,cold,queries (default all)")
+	flag.IntVar(&o.queryRows, "query-rows", 1_000_000, "rows the query workload runs over")
+	flag.IntVar(&o.queryRuns, "query-runs", 15, "runs of each query per side and round (their p50 is the round's figure)")
 	var tenv multiFlag
 	flag.Var(&tenv, "tsgate-env", "extra KEY=VALUE for tsgate's environment (repeatable), e.g. TSGATE_INGEST_DURABILITY=buffer")
 	flag.Parse()
@@ -59,7 +61,7 @@ type options struct {
 	tsgateBin, arcURL, arcToken, arcBin, out string
 	only                                     string
 	tsgateEnv                                []string
-	rounds, diskRows                         int
+	rounds, diskRows, queryRows, queryRuns   int
 	scale                                    float64
 	idle                                     time.Duration
 }
@@ -130,7 +132,7 @@ func run(ctx context.Context, o options) error {
 	// tsgate's too when ingest.durability is "buffer" (else a no-op).
 	for _, s := range sides {
 		s.flush = func(ctx context.Context) error {
-			return post(ctx, http.DefaultClient, s, "/api/v1/write/line-protocol/flush", "", nil, http.StatusOK)
+			return post(ctx, http.DefaultClient, s, "", "/api/v1/write/line-protocol/flush", "", nil, http.StatusOK)
 		}
 	}
 
@@ -156,6 +158,15 @@ func run(ctx context.Context, o options) error {
 
 	res := newResults(sides)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
+	queries := want("queries") && o.queryRows > 0
+	counts := map[string]int{}
+	if queries {
+		for _, s := range sides {
+			if err := loadQueryRows(ctx, client, s, o.queryRows); err != nil {
+				return fmt.Errorf("%s: load the query workload's rows: %w", s.name, err)
+			}
+		}
+	}
 	// Warm up: first requests pay for table creation, connection set-up
 	// and page faults that no later request does.
 	for _, l := range loads {
@@ -183,6 +194,11 @@ func run(ctx context.Context, o options) error {
 				if s.flush != nil {
 					res.add(s.name, l.key+".rps+flush", r.rowsPerSecFlush)
 				}
+			}
+		}
+		if queries {
+			if err := queryRound(ctx, client, order, o.queryRuns, res, counts); err != nil {
+				return err
 			}
 		}
 		for _, s := range order {
@@ -484,7 +500,7 @@ func diskPerRow(ctx context.Context, s *side, dir string, rows int) (float64, er
 	if _, err := ingestRun(ctx, client, inst, l); err != nil {
 		return 0, err
 	}
-	if err := post(ctx, client, inst, "/api/v1/write/line-protocol/flush", "", nil, http.StatusOK); err != nil {
+	if err := post(ctx, client, inst, "", "/api/v1/write/line-protocol/flush", "", nil, http.StatusOK); err != nil {
 		return 0, err
 	}
 	p.stop()
@@ -521,6 +537,7 @@ func dirBytes(dir string) (int64, error) {
 
 type workload struct {
 	key, title, path, ctype string
+	db                      string // x-arc-database; "" is the ingest workloads' "bench"
 	rows, requests          int
 	body                    func(n, off int) []byte
 	bodies                  [][]byte
@@ -555,7 +572,7 @@ func ingestRun(ctx context.Context, client *http.Client, s *side, l workload) (r
 					body = l.bodies[i%len(l.bodies)]
 				}
 				t := time.Now()
-				first = post(ctx, client, s, l.path, l.ctype, body, http.StatusNoContent)
+				first = post(ctx, client, s, l.db, l.path, l.ctype, body, http.StatusNoContent)
 				lat[i] = time.Since(t)
 			}
 			errc <- first
@@ -592,13 +609,16 @@ func ingestRun(ctx context.Context, client *http.Client, s *side, l workload) (r
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-func post(ctx context.Context, c *http.Client, s *side, path, ctype string, body []byte, want int) error {
+func post(ctx context.Context, c *http.Client, s *side, db, path, ctype string, body []byte, want int) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url+path, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+s.token)
-	req.Header.Set("x-arc-database", "bench")
+	if db == "" {
+		db = "bench"
+	}
+	req.Header.Set("x-arc-database", db)
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
 	}

@@ -39,6 +39,8 @@ func TestReport(t *testing.T) {
 	}
 	r.add("tsgate", "cold", 50)
 	r.add("Arc", "cold", 100)
+	r.add("tsgate", "q.limit.p50", 3)
+	r.add("Arc", "q.limit.p50", 12)
 	loads := []workload{{key: "msgpack", title: "msgpack"}}
 	var b bytes.Buffer
 	r.print(&b, loads, options{rounds: 3})
@@ -53,6 +55,7 @@ func TestReport(t *testing.T) {
 		"measure tsgate Arc tsgate/Arc",
 		"msgpack 200 rows/s 250 rows/s 0.80",
 		"… with the flush route's time counted 63 rows/s 125 rows/s 0.50",
+		"newest 100 rows (ORDER BY time DESC LIMIT 100), p50 3.0 ms 12.0 ms 0.25",
 		"cold start to healthy /health (empty data dir) 50.0 ms 100.0 ms 0.50",
 	}
 	if d := cmp.Diff(want, got); d != "" {

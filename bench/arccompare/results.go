@@ -62,6 +62,9 @@ func rows(loads []workload) []row {
 			row{title: "  … request p50", label: l.key + " request p50", key: l.key + ".p50", unit: "ms", lowerBetter: true, chart: true},
 			row{title: "  … request p99", key: l.key + ".p99", unit: "ms", lowerBetter: true})
 	}
+	for _, q := range queryLoads {
+		out = append(out, row{title: q.title + ", p50", label: q.key + " p50", key: q.key + ".p50", unit: "ms", lowerBetter: true, chart: true})
+	}
 	return append(out,
 		row{title: "cold start to healthy /health (empty data dir)", key: "cold", unit: "ms", lowerBetter: true, chart: true},
 		row{title: "  … to a 200 from /ready", label: "cold start to /ready", key: "ready", unit: "ms", lowerBetter: true, chart: true},
@@ -107,6 +110,16 @@ func (r *results) value(side string, rw row) float64 {
 	return r.median(side, rw.key)
 }
 
+// has reports whether any side measured rw.
+func (r *results) has(rw row) bool {
+	for _, s := range r.sides {
+		if !math.IsNaN(r.value(s, rw)) {
+			return true
+		}
+	}
+	return false
+}
+
 func (r *results) print(w io.Writer, loads []workload, o options) {
 	fmt.Fprintf(w, "arccompare %s, %d rounds (medians), GOMAXPROCS %d, %s\n", time.Now().UTC().Format(time.RFC3339), o.rounds, runtime.GOMAXPROCS(0), strings.Join(o.tsgateEnv, " "))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -119,14 +132,12 @@ func (r *results) print(w io.Writer, loads []workload, o options) {
 	}
 	fmt.Fprintln(tw, head)
 	for _, rw := range rows(loads) {
+		if !r.has(rw) {
+			continue
+		}
 		vals := make([]float64, len(r.sides))
-		any := false
 		for i, s := range r.sides {
 			vals[i] = r.value(s, rw)
-			any = any || !math.IsNaN(vals[i])
-		}
-		if !any {
-			continue
 		}
 		line := rw.title + "\t"
 		for _, v := range vals {
@@ -160,7 +171,7 @@ func (r *results) chart(loads []workload) []byte {
 	const width, barH, labelW = 520.0, 18, 360
 	var charted []row
 	for _, rw := range rows(loads) {
-		if rw.chart {
+		if rw.chart && r.has(rw) {
 			charted = append(charted, rw)
 		}
 	}
