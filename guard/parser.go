@@ -3,7 +3,9 @@ package guard
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -78,14 +80,25 @@ type parser struct {
 }
 
 // engineConfig is the configuration every DuckDB instance tsgate opens
-// starts with (the DSN form duckdb-go reads): no file or network access,
-// no extension installed or loaded on demand, and the configuration
-// locked so no statement can change it later.
-const engineConfig = "enable_external_access=false&autoinstall_known_extensions=false&autoload_known_extensions=false&lock_configuration=true"
+// starts with (the DSN form duckdb-go reads): no file or network access
+// and no extension installed or loaded on demand. OpenEngine then pins
+// the time zone and locks the configuration.
+const engineConfig = "enable_external_access=false&autoinstall_known_extensions=false&autoload_known_extensions=false"
+
+// engineLockdown runs on an engine's first connection, before any other
+// exists. DuckDB's session zone defaults to the host's (TZ): on a host
+// set to Asia/Shanghai, date_trunc('day', time) over TIMESTAMPTZ cut days
+// at 16:00 UTC and extract(hour) answered 8 for midnight, while Arc
+// (whose columns carry no zone) and every other backend answer in UTC.
+// TimeZone cannot be given as a startup option (the ICU extension that
+// owns it loads after them), hence SET GLOBAL, then the lock, so no
+// statement can change either later.
+const engineLockdown = "SET GLOBAL TimeZone = 'UTC'; SET GLOBAL lock_configuration = true"
 
 // EngineDSN is the data source name that opens path (empty: in memory)
-// with tsgate's locked-down configuration plus extra settings, which
-// apply before the lock (extra: "threads=2&memory_limit=1GB").
+// with tsgate's configuration plus extra settings (extra:
+// "threads=2&memory_limit=1GB"). Open it with OpenEngine; the same DSN
+// reaches the same instance through duckdb-go's instance cache.
 func EngineDSN(path, extra string) string {
 	dsn := path + "?"
 	if extra != "" {
@@ -94,8 +107,27 @@ func EngineDSN(path, extra string) string {
 	return dsn + engineConfig
 }
 
+// OpenEngine opens the DuckDB instance EngineDSN(path, extra) names, with
+// its session zone pinned to UTC and its configuration locked.
+func OpenEngine(ctx context.Context, path, extra string) (*duckdb.Connector, error) {
+	connector, err := duckdb.NewConnector(EngineDSN(path, extra), nil)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := connector.Connect(ctx)
+	if err == nil {
+		_, err = conn.(driver.ExecerContext).ExecContext(ctx, engineLockdown, nil)
+		err = errors.Join(err, conn.Close())
+	}
+	if err != nil {
+		connector.Close()
+		return nil, fmt.Errorf("lock down DuckDB: %w", err)
+	}
+	return connector, nil
+}
+
 func newParser() (*parser, error) {
-	connector, err := duckdb.NewConnector(EngineDSN("", "threads=1&max_memory=64MB"), nil)
+	connector, err := OpenEngine(context.Background(), "", "threads=1&max_memory=64MB")
 	if err != nil {
 		return nil, fmt.Errorf("guard: open parser engine: %w", err)
 	}

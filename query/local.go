@@ -38,7 +38,7 @@ import (
 type Local struct {
 	// The engine opens on the first split query (open): most gateways
 	// never run one, and opening it is a fifth of a cold start.
-	dsn       string
+	extra     string // EngineDSN settings
 	once      sync.Once
 	openErr   error
 	connector *duckdbdrv.Connector
@@ -111,13 +111,13 @@ func NewLocal(g *guard.Guard, lim LocalLimits) (*Local, error) {
 	if lim.Threads > 0 {
 		extra += "&threads=" + strconv.Itoa(lim.Threads)
 	}
-	return &Local{dsn: guard.EngineDSN("", extra), guard: g, limits: lim, budget: lim.Budget}, nil
+	return &Local{extra: extra, guard: g, limits: lim, budget: lim.Budget}, nil
 }
 
 // open opens the engine once; a failure is every split query's answer.
 func (l *Local) open() error {
 	l.once.Do(func() {
-		c, err := duckdbdrv.NewConnector(l.dsn, nil)
+		c, err := guard.OpenEngine(context.Background(), "", l.extra)
 		if err != nil {
 			l.openErr = errs.Wrap(errs.Unavailable, err, "local engine: "+err.Error())
 			return

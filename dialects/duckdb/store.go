@@ -152,7 +152,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	// stays only as a backstop.
 	extra.Set("checkpoint_threshold", backstopThreshold)
 	dsn := guard.EngineDSN(path, extra.Encode())
-	connector, err := duckdb.NewConnector(dsn, nil)
+	connector, err := guard.OpenEngine(ctx, path, extra.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open duckdb %s: %w", path, err)
 	}

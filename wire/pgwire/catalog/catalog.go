@@ -89,11 +89,11 @@ func (c *Catalog) engine() (*sql.DB, error) {
 		// A catalog database is small; one thread keeps it off the cores
 		// the data path uses. Like every engine tsgate opens, it reaches
 		// no file, loads no extension and cannot be reconfigured.
-		db, err := sql.Open("duckdb", guard.EngineDSN("", "threads=1"))
+		connector, err := guard.OpenEngine(context.Background(), "", "threads=1")
 		if err != nil {
 			return nil, errs.Wrap(errs.Unavailable, err, "catalog engine unavailable")
 		}
-		c.db = db
+		c.db = sql.OpenDB(connector)
 	}
 	return c.db, nil
 }
