@@ -64,7 +64,7 @@ func TestEngineZoneIsUTC(t *testing.T) {
 	db := sql.OpenDB(c)
 	defer db.Close()
 	db.SetMaxIdleConns(0) // every query on a fresh connection: the zone is the instance's, not one session's
-	want := answer{Zone: "UTC", Day: "2025-11-26 00:00:00+00", Hour: 0, HH: "00", Date: "2025-11-26"}
+	want := answer{Zone: "Etc/UTC", Day: "2025-11-26 00:00:00+00", Hour: 0, HH: "00", Date: "2025-11-26"}
 	for range 2 {
 		if d := cmp.Diff(want, ask(db)); d != "" {
 			t.Errorf("engine answers (-want +got):\n%s", d)

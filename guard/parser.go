@@ -92,8 +92,9 @@ const engineConfig = "enable_external_access=false&autoinstall_known_extensions=
 // (whose columns carry no zone) and every other backend answer in UTC.
 // TimeZone cannot be given as a startup option (the ICU extension that
 // owns it loads after them), hence SET GLOBAL, then the lock, so no
-// statement can change either later.
-const engineLockdown = "SET GLOBAL TimeZone = 'UTC'; SET GLOBAL lock_configuration = true"
+// statement can change either later. Etc/UTC, not UTC: DuckDB names the
+// zone in Arrow's timestamp type, and Arc's answers say Etc/UTC.
+const engineLockdown = "SET GLOBAL TimeZone = 'Etc/UTC'; SET GLOBAL lock_configuration = true"
 
 // EngineDSN is the data source name that opens path (empty: in memory)
 // with tsgate's configuration plus extra settings (extra:
