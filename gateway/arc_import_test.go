@@ -85,6 +85,38 @@ func TestArcImport(t *testing.T) {
 			`{"success":true,"columns":["time","host","v","n"],"data":[["2021-01-01T00:00:00Z","a",1.5,1],["2021-01-01T01:00:00Z","b",2.5,2]],"row_count":2,"execution_time_ms":X,"timestamp":X}`},
 		{"not parquet", importReq(t, "/api/v1/import/parquet?measurement=pq", "imports", "data.parquet", []byte("PAR1 nothing")), 422, ""},
 		{"stats", req{method: "GET", path: "/api/v1/import/stats"}, 200, `{"stats":{"total_errors":13,"total_records":10,"total_requests":18},"status":"success"}`},
+		// DECIMAL columns (DuckDB writes i * 0.5 - 3 as DECIMAL(22,1); arcli's
+		// harness imports such a file). Real Arc (6de7a983,
+		// import_inprocess.go) converts every DECIMAL to a DOUBLE column with
+		// arrow-go's Decimal128.ToFloat64, scale 0 included, and that is not
+		// correctly rounded: this file's rows come back from Arc as
+		// [-3,5,0.1] and [21.5,-7,2.125] (typeof DOUBLE for all three), and
+		// 12.45 as DECIMAL(4,2) comes back as 12.450000000000001,
+		// 0.123456789012345678 as 0.12345678901234569. tsgate never
+		// approximates: a DECIMAL with a fraction becomes a float field when
+		// every value converts exactly (its shortest float64 text is the
+		// same number), a DECIMAL of scale 0 an integer field when every
+		// value fits int64; anything else refuses the whole file, naming the
+		// column, row and value, with nothing stored.
+		{"parquet decimals", importReq(t, "/api/v1/import/parquet?measurement=dec", "imports", "dec.parquet", parquetOf(t, `SELECT * FROM (VALUES
+			(TIMESTAMPTZ '2021-01-01 00:00:00+00', 'a', (-3.0)::DECIMAL(22,1), 5::DECIMAL(18,0), 0.1::DECIMAL(18,3), 12.45::DECIMAL(4,2)),
+			(TIMESTAMPTZ '2021-01-01 01:00:00+00', 'b', 21.5::DECIMAL(22,1), (-7)::DECIMAL(18,0), 2.125::DECIMAL(18,3), NULL::DECIMAL(4,2)))
+			AS t(time, station, temp, n, f, small)`)), 200,
+			`{"result":{"database":"imports","measurement":"dec","rows_imported":2,"partitions_created":2,"time_range_min":"2021-01-01T00:00:00Z","time_range_max":"2021-01-01T01:00:00Z","columns":["time","station","temp","n","f","small"],"duration_ms":X},"status":"ok"}`},
+		{"parquet decimals stored as float and integer fields", arcQuery("SELECT time, station, temp, n, f, small, typeof(temp) AS tt, typeof(n) AS nt FROM dec ORDER BY time", "x-arc-database", "imports"), 200,
+			`{"success":true,"columns":["time","station","temp","n","f","small","tt","nt"],"data":[["2021-01-01T00:00:00Z","a",-3,5,0.1,12.45,"DOUBLE","BIGINT"],["2021-01-01T01:00:00Z","b",21.5,-7,2.125,null,"DOUBLE","BIGINT"]],"row_count":2,"execution_time_ms":X,"timestamp":X}`},
+		// The refused value is in the last of 10,001 rows, past the first
+		// batch the writer would have flushed.
+		{"parquet decimal that is not a float64", importReq(t, "/api/v1/import/parquet?measurement=decbad", "imports", "bad.parquet", parquetOf(t, `SELECT TIMESTAMPTZ '2021-01-01 00:00:00+00' + i * INTERVAL 1 SECOND AS time,
+			CASE WHEN i = 10000 THEN 0.123456789012345678 ELSE i * 0.5 END::DECIMAL(38,18) AS precise FROM range(10001) r(i)`)), 400,
+			`{"error":"parquet column \"precise\" (DECIMAL(38,18)), row 10001: 0.123456789012345678 is not exactly a float64 (the nearest is 0.12345678901234568); tsgate imports a DECIMAL with a fraction as a float field only when each value converts exactly"}`},
+		{"parquet decimal beyond int64", importReq(t, "/api/v1/import/parquet?measurement=decbad", "imports", "big.parquet", parquetOf(t, `SELECT * FROM (VALUES
+			(TIMESTAMPTZ '2021-01-01 00:00:00+00', 3::DECIMAL(38,0)), (TIMESTAMPTZ '2021-01-01 01:00:00+00', 100000000000000000000::DECIMAL(38,0))) AS t(time, big)`)), 400,
+			`{"error":"parquet column \"big\" (DECIMAL(38,0)), row 2: 100000000000000000000 does not fit a 64-bit integer; tsgate imports a DECIMAL of scale 0 as an integer field"}`},
+		{"refused parquet files stored nothing: no such measurement", arcQuery("SELECT count(*) AS n FROM decbad", "x-arc-database", "imports"), 200,
+			`{"success":true,"columns":[],"data":[],"row_count":0,"execution_time_ms":X,"timestamp":X}`},
+		{"parquet of another type still refused", importReq(t, "/api/v1/import/parquet?measurement=decbad", "imports", "iv.parquet", parquetOf(t, `SELECT TIMESTAMPTZ '2021-01-01 00:00:00+00' AS time, INTERVAL 1 DAY AS d`)), 422,
+			`{"error":"unsupported parquet column \"d\": type INTERVAL"}`},
 		{"import needs admin", req{path: "/api/v1/import/csv", header: map[string]string{"Authorization": "Bearer nope-nope-nope-nope"}}, 401, `{"error":"Invalid or expired token","success":false}`},
 	}
 	for _, st := range steps {
@@ -109,6 +141,14 @@ func TestArcImport(t *testing.T) {
 // parquetFile writes a small Parquet file with DuckDB (a writer outside
 // tsgate's engines) and returns its bytes.
 func parquetFile(t *testing.T) []byte {
+	return parquetOf(t, `SELECT * FROM (VALUES
+		(TIMESTAMPTZ '2021-01-01 00:00:00+00', 'a', 1.5::DOUBLE, 1::BIGINT),
+		(TIMESTAMPTZ '2021-01-01 01:00:00+00', 'b', 2.5::DOUBLE, 2::BIGINT)) AS t(time, host, v, n)`)
+}
+
+// parquetOf writes the result of query (DuckDB SQL) as a Parquet file and
+// returns its bytes.
+func parquetOf(t *testing.T, query string) []byte {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "data.parquet")
 	c, err := duckdb.NewConnector("", nil)
@@ -117,10 +157,7 @@ func parquetFile(t *testing.T) []byte {
 	}
 	db := sql.OpenDB(c)
 	defer db.Close()
-	_, err = db.ExecContext(context.Background(), `COPY (SELECT * FROM (VALUES
-		(TIMESTAMPTZ '2021-01-01 00:00:00+00', 'a', 1.5::DOUBLE, 1::BIGINT),
-		(TIMESTAMPTZ '2021-01-01 01:00:00+00', 'b', 2.5::DOUBLE, 2::BIGINT)) AS t(time, host, v, n))
-		TO '`+path+`' (FORMAT parquet)`)
+	_, err = db.ExecContext(context.Background(), `COPY (`+query+`) TO '`+path+`' (FORMAT parquet)`)
 	if err != nil {
 		t.Fatal(err)
 	}

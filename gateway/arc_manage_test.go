@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"tsgate/auth"
 )
 
 // manageVolatile blanks timestamps and durations in management bodies.
@@ -411,4 +413,93 @@ func TestArcScheduler(t *testing.T) {
 	if !strings.Contains(body, `"execution_id":"cq-sched-`) || !strings.Contains(body, `"status":"completed"`) {
 		t.Errorf("scheduled execution not recorded: %s", body)
 	}
+}
+
+// TestArcSchedulersStatus: GET /api/v1/schedulers/ (arcli `scheduler
+// status`; Arc's scheduler.go, any token) reports tsgate's own scheduler
+// in Arc's running shape: the continuous queries it runs (active, interval
+// of at least 10 s), and for retention its interval and the tick at which
+// the first active policy falls due. Arc's open-source build answers
+// {"enabled":false,"reason":"Enterprise license required"} for both
+// (recorded in docs/clients/arcli): it runs neither.
+func TestArcSchedulersStatus(t *testing.T) {
+	ts := startGateway(t, nil)
+	reader, _, err := ts.gateway.tokens.Create("reader", "", []auth.Permission{auth.Read})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cq := func(name, interval string, active bool) req {
+		return jsonReq("POST", "/api/v1/continuous_queries", fmt.Sprintf(`{"name":%q,"database":"sched","source_measurement":"cpu","destination_measurement":"cpu_%s","query":"SELECT host, count(*) AS n FROM cpu WHERE time >= {start_time} AND time < {end_time} GROUP BY host","interval":%q,"tag_columns":["host"],"is_active":%t}`, name, name, interval, active))
+	}
+	runSteps(t, ts, []contractStep{
+		{"nothing to run", req{method: "GET", path: "/api/v1/schedulers/"}, 200,
+			`{"cq_scheduler":{"job_count":0,"jobs":[],"license_valid":true,"running":true},"retention_scheduler":{"license_valid":true,"running":true,"schedule":"@every 1h0m0s"}}`},
+	})
+	for _, r := range []req{cq("minutely", "1m", true), cq("paused", "1m", false), cq("fast", "5s", true), cq("slow", "90m", true),
+		jsonReq("POST", "/api/v1/retention", `{"name":"off","database":"sched","measurement":"cpu","retention_days":30,"is_active":false}`)} {
+		if status, body, _ := ts.do(t, r); status != 201 {
+			t.Fatalf("%s: %d %s", r.path, status, body)
+		}
+	}
+	jobs := `"jobs":[{"cq_id":1,"cq_name":"minutely","interval":"1m0s"},{"cq_id":4,"cq_name":"slow","interval":"1h30m0s"}]`
+	runSteps(t, ts, []contractStep{
+		{"active queries at 10 s or more; no active policy, no next run", req{method: "GET", path: "/api/v1/schedulers"}, 200,
+			`{"cq_scheduler":{"job_count":2,` + jobs + `,"license_valid":true,"running":true},"retention_scheduler":{"license_valid":true,"running":true,"schedule":"@every 1h0m0s"}}`},
+		{"any token", req{method: "GET", path: "/api/v1/schedulers/", header: map[string]string{"Authorization": "Bearer " + reader}}, 200,
+			`{"cq_scheduler":{"job_count":2,` + jobs + `,"license_valid":true,"running":true},"retention_scheduler":{"license_valid":true,"running":true,"schedule":"@every 1h0m0s"}}`},
+		{"no token", req{method: "GET", path: "/api/v1/schedulers/", header: map[string]string{"Authorization": ""}}, 401,
+			`{"error":"Authentication required","success":false}`},
+	})
+
+	// An active policy run now is next due an hour later, at the first
+	// scheduler tick (every 5 s) from then.
+	if status, body, _ := ts.do(t, jsonReq("POST", "/api/v1/retention", `{"name":"on","database":"sched","measurement":"cpu","retention_days":30,"is_active":true}`)); status != 201 {
+		t.Fatalf("create policy: %d %s", status, body)
+	}
+	for {
+		status, body, _ := ts.do(t, jsonReq("POST", "/api/v1/retention/2/execute", `{"confirm":true}`))
+		if status == 200 {
+			break
+		}
+		if status != 409 { // 409: the scheduler is running it right now
+			t.Fatalf("execute: %d %s", status, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	_, body, _ := ts.do(t, req{method: "GET", path: "/api/v1/retention/2"})
+	var p struct {
+		Last string `json:"last_execution_time"`
+	}
+	if err := json.Unmarshal([]byte(body), &p); err != nil {
+		t.Fatal(err)
+	}
+	last, err := time.Parse(time.RFC3339, p.Last)
+	if err != nil {
+		t.Fatalf("last_execution_time %q: %v", p.Last, err)
+	}
+	_, body, _ = ts.do(t, req{method: "GET", path: "/api/v1/schedulers/"})
+	var st struct {
+		Retention struct {
+			NextRun string `json:"next_run"`
+		} `json:"retention_scheduler"`
+	}
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatal(err)
+	}
+	next, err := time.Parse(time.RFC3339, st.Retention.NextRun)
+	if err != nil {
+		t.Fatalf("next_run in %s: %v", body, err)
+	}
+	if due := last.Add(time.Hour); next.Before(due) || next.After(due.Add(6*time.Second)) {
+		t.Errorf("next_run %s, want within a tick after %s", next, due)
+	}
+	if want := `{"cq_scheduler":{"job_count":2,` + jobs + `,"license_valid":true,"running":true},"retention_scheduler":{"license_valid":true,"next_run":"` + st.Retention.NextRun + `","running":true,"schedule":"@every 1h0m0s"}}`; body != want {
+		t.Errorf("got\n%s\nwant\n%s", body, want)
+	}
+
+	off := startGateway(t, func(c *Config) { c.Retention.Enabled, c.ContinuousQuery.Enabled = false, false })
+	runSteps(t, off, []contractStep{
+		{"both off: Arc's not-enabled shape", req{method: "GET", path: "/api/v1/schedulers/"}, 200,
+			`{"cq_scheduler":{"enabled":false,"reason":"CQ feature not enabled (continuous_query.enabled=false)"},"retention_scheduler":{"enabled":false,"reason":"Retention feature not enabled (retention.enabled=false)"}}`},
+	})
 }

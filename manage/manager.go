@@ -42,6 +42,12 @@ type Manager struct {
 	state       state
 	version     int64
 	stateUnlock func()
+
+	// running is what Run is doing (nil when it is not running), for
+	// SchedulerStatus; guarded by runMu, not mu, so a status report never
+	// waits for the shared store.
+	runMu   sync.Mutex
+	running *runState
 }
 
 // state is the document's content.

@@ -1,9 +1,11 @@
 package manage
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"time"
 
 	"tsgate/auth"
@@ -20,16 +22,98 @@ const minCQInterval = 10 * time.Second
 // processed time. Jobs run as tsgate itself (auth.Internal), one at a
 // time; a manual execution of the same job meanwhile is refused.
 func (m *Manager) Run(ctx context.Context, c Schedule, log *slog.Logger) {
-	t := time.NewTicker(5 * time.Second)
+	t := time.NewTicker(tickEvery)
 	defer t.Stop()
+	m.setRunning(&runState{schedule: c, nextTick: m.now().Add(tickEvery)})
+	defer m.setRunning(nil)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			m.setRunning(&runState{schedule: c, nextTick: m.now().Add(tickEvery)})
 			m.tick(auth.Internal(ctx), c, log)
 		}
 	}
+}
+
+// tickEvery is how often the scheduler looks for due jobs.
+const tickEvery = 5 * time.Second
+
+// runState is a running scheduler: what it runs, and when it looks next.
+type runState struct {
+	schedule Schedule
+	nextTick time.Time
+}
+
+func (m *Manager) setRunning(r *runState) {
+	m.runMu.Lock()
+	defer m.runMu.Unlock()
+	m.running = r
+}
+
+// SchedulerStatus is what the scheduler is doing, for Arc's
+// GET /api/v1/schedulers.
+type SchedulerStatus struct {
+	// Running: Run is running, with Schedule.
+	Running  bool
+	Schedule Schedule
+	// CQJobs are the continuous queries it runs, by id: the active ones
+	// whose interval is a Go duration of at least 10 s (it skips the
+	// others).
+	CQJobs []CQJob
+	// RetentionNext is the tick at which the first active policy falls
+	// due; zero when no policy is active.
+	RetentionNext time.Time
+}
+
+// CQJob is a continuous query the scheduler runs.
+type CQJob struct {
+	ID       int64
+	Name     string
+	Interval time.Duration
+}
+
+// SchedulerStatus reports the scheduler's state: zero when Run is not
+// running; jobs only of the kinds its Schedule runs.
+func (m *Manager) SchedulerStatus() SchedulerStatus {
+	m.runMu.Lock()
+	r := m.running
+	m.runMu.Unlock()
+	if r == nil {
+		return SchedulerStatus{}
+	}
+	st := SchedulerStatus{Running: true, Schedule: r.schedule}
+	if r.schedule.ContinuousQueries {
+		qs := m.CQs("", "true")
+		slices.SortFunc(qs, func(a, b ContinuousQuery) int { return cmp.Compare(a.ID, b.ID) })
+		for _, q := range qs {
+			if every, err := time.ParseDuration(q.Interval); err == nil && every >= minCQInterval {
+				st.CQJobs = append(st.CQJobs, CQJob{ID: q.ID, Name: q.Name, Interval: every})
+			}
+		}
+	}
+	if r.schedule.Retention {
+		for _, p := range m.Retentions() {
+			if !p.IsActive {
+				continue
+			}
+			// Due once RetentionEvery has passed since its last run (as
+			// tick decides), run at the first tick from then.
+			at := r.nextTick
+			if p.LastExecutionTime != nil {
+				if last, err := time.Parse(time.RFC3339, *p.LastExecutionTime); err == nil {
+					if due := last.Add(r.schedule.RetentionEvery); due.After(at) {
+						at = at.Add((due.Sub(at) + tickEvery - 1) / tickEvery * tickEvery)
+					}
+				}
+			}
+			if st.RetentionNext.IsZero() || at.Before(st.RetentionNext) {
+				st.RetentionNext = at
+			}
+		}
+	}
+	return st
 }
 
 // Schedule says what the scheduler runs.

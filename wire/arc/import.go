@@ -666,48 +666,46 @@ func (s *Server) importParquet(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: fmt.Sprintf("cannot rename time column %q to \"time\": a column named \"time\" already exists in the file", timeCol)})
 		return
 	}
+	p := parquetImport{cols: cols, ti: ti, timeCol: timeCol, format: format, scale: make([]int, len(cols))}
 	for i, c := range cols {
-		if i != ti && c.Type == model.TypeText {
+		p.scale[i] = -1
+		if i == ti || c.Type != model.TypeText {
+			continue
+		}
+		scale, ok := decimalScale(c.BackendType)
+		if !ok {
 			writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: fmt.Sprintf("unsupported parquet column %q: type %s", c.Name, c.BackendType)})
 			return
 		}
+		p.scale[i] = scale
 	}
-	iw := newImportWriter(s, r.Context(), t.db, t.measurement)
-	vals := make([]model.Value, len(cols))
-	cells := make([]model.Cell, 0, len(cols))
-	row := 0
-	for rows.Next(vals) {
-		row++
-		var us int64
-		switch v := vals[ti]; v.Type {
-		case model.TypeTime:
-			us = v.I
-		case model.TypeInt:
-			us, _ = parseImportTime(strconv.FormatInt(v.I, 10), format)
-		case model.TypeString:
-			if us, err = parseImportTime(v.S, ""); err != nil {
-				writeJSON(w, http.StatusBadRequest, errorBody{Error: fmt.Sprintf("failed to parse time column %q: row %d: %v", timeCol, row, err)})
-				return
-			}
-		default:
-			writeJSON(w, http.StatusBadRequest, errorBody{Error: fmt.Sprintf("failed to parse time column %q: row %d: not a time", timeCol, row)})
-			return
-		}
-		cells = cells[:0]
-		for i, c := range cols {
-			if i == ti || vals[i].IsNull() {
-				continue
-			}
-			v := vals[i]
-			if v.Type == model.TypeTime {
-				v = model.Int(v.I)
-			}
-			cells = append(cells, model.Cell{Name: c.Name, Value: v})
-		}
-		if err := iw.add(us, cells); err != nil {
+	if p.mayRefuse() {
+		// A value refused half-way must not leave the rows before it
+		// stored (the writer flushes every importBatchRows rows): this
+		// first pass converts every row and writes nothing; the second
+		// reads the file again.
+		_, err := p.each(rows, nil)
+		rerr := rows.Err()
+		rows.Close()
+		if err != nil {
 			s.fail(w, err)
 			return
 		}
+		if rerr != nil {
+			writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: "failed to read parquet file: " + errs.As(rerr).Msg})
+			return
+		}
+		if rows, err = pq.ReadParquet(r.Context(), t.file.Name()); err != nil {
+			writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: "failed to read parquet file: " + errs.As(err).Msg})
+			return
+		}
+		defer rows.Close()
+	}
+	iw := newImportWriter(s, r.Context(), t.db, t.measurement)
+	row, err := p.each(rows, iw.add)
+	if err != nil {
+		s.fail(w, err)
+		return
 	}
 	if err := rows.Err(); err != nil {
 		writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: "failed to read parquet file: " + errs.As(err).Msg})
@@ -723,4 +721,159 @@ func (s *Server) importParquet(w http.ResponseWriter, r *http.Request) {
 	}
 	names[ti] = "time"
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "result": iw.result(names, start)})
+}
+
+// parquetImport turns the rows of an imported Parquet file into tsgate's
+// fields.
+type parquetImport struct {
+	cols            []model.ResultColumn
+	ti              int
+	timeCol, format string
+	// scale is each DECIMAL column's scale, -1 for other columns.
+	scale []int
+}
+
+// mayRefuse reports whether some value of the file may be refused: a
+// DECIMAL value, or a time that is not a TIMESTAMP.
+func (p *parquetImport) mayRefuse() bool {
+	return p.cols[p.ti].Type != model.TypeTime || slices.ContainsFunc(p.scale, func(s int) bool { return s >= 0 })
+}
+
+// each converts the file's rows, in order, and hands each to add (nil:
+// convert only). It stops at the first refused row or failed add; the
+// caller checks rows.Err.
+func (p *parquetImport) each(rows model.Rows, add func(us int64, cells []model.Cell) error) (int, error) {
+	vals := make([]model.Value, len(p.cols))
+	cells := make([]model.Cell, 0, len(p.cols))
+	row := 0
+	for rows.Next(vals) {
+		row++
+		us, err := p.time(vals[p.ti], row)
+		if err != nil {
+			return row, err
+		}
+		cells = cells[:0]
+		for i, c := range p.cols {
+			v := vals[i]
+			if i == p.ti || v.IsNull() {
+				continue
+			}
+			switch {
+			case p.scale[i] >= 0:
+				if v, err = decimalValue(v.S, p.scale[i]); err != nil {
+					return row, errs.Newf(errs.Invalid, "parquet column %q (%s), row %d: %v", c.Name, c.BackendType, row, err)
+				}
+			case v.Type == model.TypeTime:
+				v = model.Int(v.I)
+			}
+			cells = append(cells, model.Cell{Name: c.Name, Value: v})
+		}
+		if add != nil {
+			if err := add(us, cells); err != nil {
+				return row, err
+			}
+		}
+	}
+	return row, nil
+}
+
+func (p *parquetImport) time(v model.Value, row int) (int64, error) {
+	switch v.Type {
+	case model.TypeTime:
+		return v.I, nil
+	case model.TypeInt:
+		us, _ := parseImportTime(strconv.FormatInt(v.I, 10), p.format)
+		return us, nil
+	case model.TypeString:
+		us, err := parseImportTime(v.S, "")
+		if err != nil {
+			return 0, errs.Newf(errs.Invalid, "failed to parse time column %q: row %d: %v", p.timeCol, row, err)
+		}
+		return us, nil
+	}
+	return 0, errs.Newf(errs.Invalid, "failed to parse time column %q: row %d: not a time", p.timeCol, row)
+}
+
+// decimalValue is a DECIMAL value (its exact digits at the type's scale)
+// as the field tsgate stores, which must hold it exactly: an integer at
+// scale 0, a float at any other scale. Arc stores every DECIMAL as a
+// DOUBLE through arrow-go's Decimal128.ToFloat64, which is not even
+// correctly rounded (12.45 is stored as 12.450000000000001); tsgate
+// refuses a value it cannot store as it is.
+func decimalValue(text string, scale int) (model.Value, error) {
+	if _, _, _, ok := decimalParts(text); !ok {
+		return model.Value{}, fmt.Errorf("%q is not a decimal number", text)
+	}
+	if scale == 0 {
+		i, err := strconv.ParseInt(text, 10, 64)
+		if errors.Is(err, strconv.ErrRange) {
+			return model.Value{}, fmt.Errorf("%s does not fit a 64-bit integer; tsgate imports a DECIMAL of scale 0 as an integer field", text)
+		}
+		if err != nil {
+			return model.Value{}, fmt.Errorf("%q is not an integer", text)
+		}
+		return model.Int(i), nil
+	}
+	f, err := strconv.ParseFloat(text, 64)
+	if err != nil {
+		return model.Value{}, fmt.Errorf("%s is out of the float64 range", text)
+	}
+	if short := strconv.FormatFloat(f, 'g', -1, 64); !sameDecimal(text, short) {
+		return model.Value{}, fmt.Errorf("%s is not exactly a float64 (the nearest is %s); tsgate imports a DECIMAL with a fraction as a float field only when each value converts exactly", text, short)
+	}
+	return model.Float(f), nil
+}
+
+// sameDecimal reports whether two decimal numerals (plain or with an
+// exponent) are the same number.
+func sameDecimal(a, b string) bool {
+	an, ad, ae, aok := decimalParts(a)
+	bn, bd, be, bok := decimalParts(b)
+	return aok && bok && an == bn && ad == bd && ae == be
+}
+
+// decimalParts reads a decimal numeral — an optional sign, digits with at
+// most one '.', an optional exponent — as sign, significant digits (no
+// leading or trailing zeros) and exponent e, the number being
+// 0.digits × 10^e. Zero is ("", 0), unsigned.
+func decimalParts(s string) (neg bool, digits string, exp int, ok bool) {
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		neg, s = s[0] == '-', s[1:]
+	}
+	mant, e := s, 0
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		var err error
+		mant = s[:i]
+		if e, err = strconv.Atoi(s[i+1:]); err != nil || e > 1<<20 || e < -1<<20 {
+			return false, "", 0, false
+		}
+	}
+	point, n := len(mant), 0
+	d := make([]byte, 0, len(mant))
+	for i := 0; i < len(mant); i++ {
+		switch c := mant[i]; {
+		case c >= '0' && c <= '9':
+			d = append(d, c)
+			n++
+		case c == '.' && point == len(mant):
+			point = n
+		default:
+			return false, "", 0, false
+		}
+	}
+	if n == 0 {
+		return false, "", 0, false
+	}
+	if point == len(mant) {
+		point = n
+	}
+	lead := 0
+	for lead < len(d) && d[lead] == '0' {
+		lead++
+	}
+	d = bytes.TrimRight(d[lead:], "0")
+	if len(d) == 0 {
+		return false, "", 0, true
+	}
+	return neg, string(d), point - lead + e, true
 }

@@ -57,6 +57,7 @@ func (s *Server) manageRoutes(handle func(string, auth.Permission, http.HandlerF
 	handle("DELETE /api/v1/databases/{name}", auth.Admin, s.deleteDatabase)
 	handle("POST /api/v1/delete", auth.Admin, s.deleteRows)
 	handle("GET /api/v1/delete/config", auth.Admin, s.deleteConfig)
+	handle("GET /api/v1/schedulers", anyToken, s.schedulers)
 	if s.opts.manage.Retention {
 		handle("GET /api/v1/retention", anyToken, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, nilIfEmpty(m.Retentions())) })
 		handle("POST /api/v1/retention", auth.Admin, s.createRetention)
@@ -496,4 +497,38 @@ func (s *Server) executeCQ(w http.ResponseWriter, r *http.Request, id int64) {
 		}
 	}
 	answer(w, http.StatusOK, res, err)
+}
+
+// schedulers is Arc's GET /api/v1/schedulers (scheduler.go; any token):
+// one block per scheduler, Arc's running shape with tsgate's own
+// scheduler's state, or Arc's {"enabled": false, "reason"} when the
+// feature is off. Arc's open-source build answers the second shape for
+// both ("Enterprise license required"): it runs neither. tsgate has no
+// license, so license_valid is true; retention runs each active policy
+// once per retention.interval rather than on a cron line, so schedule is
+// "@every <interval>" (robfig/cron's spelling, the library Arc's
+// schedules use) and next_run is the tick at which the first active
+// policy falls due (absent when none is active).
+func (s *Server) schedulers(w http.ResponseWriter, _ *http.Request) {
+	st := s.opts.manager.SchedulerStatus()
+	cq := map[string]any{"enabled": false, "reason": "CQ feature not enabled (continuous_query.enabled=false)"}
+	if s.opts.manage.ContinuousQueries {
+		jobs := make([]map[string]any, 0, len(st.CQJobs))
+		for _, j := range st.CQJobs {
+			jobs = append(jobs, map[string]any{"cq_id": j.ID, "cq_name": j.Name, "interval": j.Interval.String()})
+		}
+		cq = map[string]any{"running": st.Running && st.Schedule.ContinuousQueries, "license_valid": true, "job_count": len(jobs), "jobs": jobs}
+	}
+	ret := map[string]any{"enabled": false, "reason": "Retention feature not enabled (retention.enabled=false)"}
+	if s.opts.manage.Retention {
+		ret = map[string]any{"running": st.Running && st.Schedule.Retention, "license_valid": true}
+		if st.Running {
+			ret["schedule"] = "@every " + st.Schedule.RetentionEvery.String()
+		}
+		if !st.RetentionNext.IsZero() {
+			// Arc prints whole seconds; rounded up, never before the run.
+			ret["next_run"] = st.RetentionNext.Add(time.Second - 1).Truncate(time.Second).UTC().Format(time.RFC3339)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"cq_scheduler": cq, "retention_scheduler": ret})
 }
