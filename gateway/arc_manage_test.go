@@ -259,7 +259,7 @@ func TestArcContinuousQueryAPI(t *testing.T) {
 		{"host is a tag", arcQuery("SHOW TABLES", "x-arc-database", "telegraf"), 200,
 			`{"success":true,"columns":["database","table_name","storage_path","file_count","total_size_mb"],"data":[["telegraf","cpu","duckdb://telegraf/cpu",0,0],["telegraf","cpu_30m","duckdb://telegraf/cpu_30m",0,0]],"row_count":2,"execution_time_ms":X,"timestamp":X}`},
 		{"executions", req{method: "GET", path: "/api/v1/continuous_queries/1/executions"}, 200,
-			`{"executions":[{"id":1,"query_id":1,"execution_id":X,"execution_time":X,"status":"completed","start_time":"2026-01-01T10:00:00Z","end_time":"2026-01-01T11:00:00Z","records_read":null,"records_written":4,"execution_duration_seconds":X,"error_message":""}],"query_id":1}`},
+			`{"executions":[{"id":1,"query_id":1,"execution_id":X,"execution_time":X,"status":"completed","start_time":"2026-01-01T10:00:00Z","end_time":"2026-01-01T11:00:00Z","records_read":null,"records_written":4,"execution_duration_seconds":X,"error_message":null}],"query_id":1}`},
 		{"get", req{method: "GET", path: "/api/v1/continuous_queries/1"}, 200,
 			cq(true, `,"last_execution_time":X,"last_execution_status":"completed","last_processed_time":"2026-01-01T11:00:00Z","last_records_written":4`)},
 		{"deactivate", jsonReq("PUT", "/api/v1/continuous_queries/1", body("cpu30", "1h", false)), 200,
