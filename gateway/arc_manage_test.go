@@ -199,7 +199,13 @@ func TestArcRetentionAPI(t *testing.T) {
 		{"update replaces every field", jsonReq("PUT", "/api/v1/retention/2", `{"name":"all","database":"telegraf","retention_days":20,"is_active":true}`), 200,
 			`{"id":2,"name":"all","database":"telegraf","measurement":null,"retention_days":20,"buffer_days":0,"is_active":true,"last_execution_time":null,"last_execution_status":null,"last_deleted_count":null,"created_at":X,"updated_at":X}`},
 		{"whole database", jsonReq("POST", "/api/v1/retention/2/execute", `{"confirm":true}`), 200,
-			`{"policy_id":2,"policy_name":"all","deleted_count":1,"files_deleted":1,"execution_time_ms":X,"dry_run":false,"cutoff_date":X,"affected_measurements":["mem"]}`},
+			`{"policy_id":2,"policy_name":"all","deleted_count":1,"files_deleted":1,"execution_time_ms":X,"dry_run":false,"cutoff_date":X,"affected_measurements":["cpu","mem"]}`},
+		// The Python client's ExecuteRetentionResponse needs a list here:
+		// Arc lists every measurement the policy covered, deleted from or not.
+		{"create (python, whole database)", jsonReq("POST", "/api/v1/retention", `{"name": "long", "database": "telegraf", "retention_days": 100, "measurement": null, "buffer_days": 7, "is_active": true}`), 201,
+			`{"id":3,"name":"long","database":"telegraf","measurement":null,"retention_days":100,"buffer_days":7,"is_active":true,"last_execution_time":null,"last_execution_status":null,"last_deleted_count":null,"created_at":X,"updated_at":X}`},
+		{"dry run deleting nothing lists what it covered", jsonReq("POST", "/api/v1/retention/3/execute", `{"dry_run": true, "confirm": false}`), 200,
+			`{"policy_id":3,"policy_name":"long","deleted_count":0,"files_deleted":0,"execution_time_ms":X,"dry_run":true,"cutoff_date":X,"affected_measurements":["cpu","mem"]}`},
 		{"delete", req{method: "DELETE", path: "/api/v1/retention/1"}, 200, `{"message":"Retention policy deleted successfully"}`},
 		{"deleted", req{method: "GET", path: "/api/v1/retention/1/executions"}, 404, `{"error":"Retention policy not found"}`},
 	}
