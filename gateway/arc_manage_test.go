@@ -297,6 +297,10 @@ func TestArcEstimateAndMeasurementQuery(t *testing.T) {
 		{"estimate show", est("SHOW DATABASES"), 400,
 			`{"success":false,"estimated_rows":null,"warning_level":"error","execution_time_ms":X,"error":"SHOW DATABASES is not supported on the estimate endpoint; use /api/v1/query instead"}`},
 		{"estimate engine error", est("SELECT nosuch FROM cpu", "x-arc-database", "telegraf"), 200, ""},
+		// Arc's checks are patterns; text DuckDB cannot parse fails inside
+		// the count, answered 200 (the Python client returns it, not raises).
+		{"estimate syntax error", est("SELEC 1"), 200,
+			`{"success":false,"estimated_rows":null,"warning_level":"error","execution_time_ms":X,"error":"Cannot estimate query: syntax error at or near \"SELEC\""}`},
 		{"estimate not a query", est("DROP TABLE cpu"), 400,
 			`{"success":false,"estimated_rows":null,"warning_level":"error","execution_time_ms":X,"error":"Dangerous SQL operation not allowed"}`},
 		{"measurement", req{method: "GET", path: "/api/v1/query/cpu?database=telegraf&limit=2"}, 200,
