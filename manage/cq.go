@@ -397,10 +397,16 @@ func (m *Manager) recordCQ(id int64, res CQResult, processed time.Time, runErr e
 	m.lock()
 	defer m.unlock()
 	status, msg := outcome(runErr)
+	// Arc stores a successful run's error_message as NULL (its retention
+	// history, by contrast, stores "").
+	var errMsg *string
+	if runErr != nil {
+		errMsg = &msg
+	}
 	cqRecords().record(m, &CQExecution{
 		ID: m.nextID("cq_execution"), QueryID: id, ExecutionID: res.ExecutionID, ExecutionTime: res.ExecutedAt,
 		Status: status, StartTime: res.StartTime, EndTime: res.EndTime, RecordsWritten: res.RecordsWritten,
-		ExecutionDurationSeconds: res.ExecutionTimeSeconds, ErrorMessage: &msg,
+		ExecutionDurationSeconds: res.ExecutionTimeSeconds, ErrorMessage: errMsg,
 	})
 	if q, err := m.cq(id); err == nil && runErr == nil {
 		p := processed.UTC().Format(time.RFC3339)

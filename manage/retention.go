@@ -178,6 +178,11 @@ func (m *Manager) executeRetention(ctx context.Context, id int64, dryRun bool, d
 	} else if ms, err = m.engine.Measurements(ctx, pol.Database); err != nil {
 		return res, err
 	}
+	// Arc reports every measurement the policy covered, whether or not it
+	// had rows to delete (null when the database has none).
+	if len(ms) > 0 {
+		res.AffectedMeasurements = ms
+	}
 	where := olderThan(cutoff)
 	runErr := func() error {
 		for _, meas := range ms {
@@ -195,7 +200,6 @@ func (m *Manager) executeRetention(ctx context.Context, id int64, dryRun bool, d
 			}
 			res.DeletedCount += n
 			res.FilesDeleted++
-			res.AffectedMeasurements = append(res.AffectedMeasurements, meas)
 		}
 		return nil
 	}()

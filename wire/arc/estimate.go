@@ -48,11 +48,23 @@ func (s *Server) estimate(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.queryTimeout)
 	defer cancel()
+	// Arc answers a count its engine cannot run 200 with success false.
+	cannot := func(err error) {
+		s.countError(err)
+		writeJSON(w, http.StatusOK, estimateResponse{WarningLevel: "error", Error: "Cannot estimate query: " + errs.As(err).Msg,
+			ExecutionTimeMs: float64(time.Since(start).Milliseconds())})
+	}
 	// Arc validates the query itself first; so does tsgate: a text that
-	// is not one query is refused as such, not as a broken count.
+	// is not one query is refused as such, not as a broken count. Text
+	// that does not parse is the exception: Arc's checks are patterns,
+	// so it reaches DuckDB's parser inside the count and fails there.
 	if c, ok := s.backend.(Checker); ok {
 		if err := c.Check(ctx, Query{DB: p.db, SQL: sql, HeaderDB: p.header}); err != nil {
-			fail(err)
+			if isSyntaxError(err) {
+				cannot(err)
+			} else {
+				fail(err)
+			}
 			return
 		}
 	}
@@ -63,16 +75,13 @@ func (s *Server) estimate(w http.ResponseWriter, r *http.Request) {
 	n, err := s.count(ctx, q)
 	if err != nil {
 		err = timeoutAware(ctx, err)
-		switch errs.CodeOf(err) {
-		case errs.Timeout:
-			fail(err)
-		case errs.Invalid, errs.PermissionDenied:
+		switch {
+		case isSyntaxError(err):
+			cannot(err)
+		case errs.CodeOf(err) == errs.Timeout, errs.CodeOf(err) == errs.Invalid, errs.CodeOf(err) == errs.PermissionDenied:
 			fail(err)
 		default:
-			// Arc answers an engine failure 200 with success false.
-			s.countError(err)
-			writeJSON(w, http.StatusOK, estimateResponse{WarningLevel: "error", Error: "Cannot estimate query: " + errs.As(err).Msg,
-				ExecutionTimeMs: float64(time.Since(start).Milliseconds())})
+			cannot(err)
 		}
 		return
 	}
@@ -87,6 +96,13 @@ func (s *Server) estimate(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, estimateResponse{Success: true, EstimatedRows: &n, WarningLevel: level, WarningMessage: msg,
 		ExecutionTimeMs: float64(time.Since(start).Milliseconds())})
+}
+
+// isSyntaxError reports text the SQL parser could not read (SQLSTATE
+// 42601, set by the guard where the parse fails).
+func isSyntaxError(err error) bool {
+	e := errs.As(err)
+	return e.Code == errs.Invalid && e.State() == "42601"
 }
 
 func (s *Server) count(ctx context.Context, q Query) (int64, error) {
