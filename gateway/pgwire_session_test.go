@@ -284,3 +284,72 @@ func TestPGWireExtendedEdges(t *testing.T) {
 		t.Errorf("messages:\n%s\nwant:\n%s", strings.Join(got, " "), want)
 	}
 }
+
+// TestPGWireTimeZone: a session whose TimeZone is not UTC connects, and
+// its queries are refused, not answered in UTC. PostgreSQL would read
+// and print timestamps in that zone; pgjdbc sends the JVM's zone at
+// startup, so connecting must still work and SET TimeZone = 'UTC' must
+// lift the refusal.
+func TestPGWireTimeZone(t *testing.T) {
+	s := startPG(t, nil)
+	ctx := context.Background()
+	connect := func(zone string) *pgx.Conn {
+		t.Helper()
+		cfg, err := pgx.ParseConfig(s.url("tsdb"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.RuntimeParams["TimeZone"] = zone
+		c, err := pgx.ConnectConfig(ctx, cfg)
+		if err != nil {
+			t.Fatalf("connect with TimeZone %s: %v", zone, err)
+		}
+		t.Cleanup(func() { c.Close(ctx) })
+		return c
+	}
+	const q = "SELECT count(*) FROM cpu WHERE time >= '2025-11-26'"
+	answers := func(c *pgx.Conn) error {
+		var n int64
+		err := c.QueryRow(ctx, q).Scan(&n)
+		if err == nil && n != 3 {
+			t.Errorf("%s: %d rows, want 3", q, n)
+		}
+		return err
+	}
+	refused := func(c *pgx.Conn, zone string) {
+		t.Helper()
+		err := answers(c)
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != "0A000" || !strings.Contains(pe.Message, `TimeZone "`+zone+`"`) || pe.Hint == "" {
+			t.Fatalf("TimeZone %s: want 0A000 naming the zone, with a hint; got %v", zone, err)
+		}
+	}
+	for _, zone := range []string{"UTC", "Etc/UTC", "GMT", "utc"} {
+		if err := answers(connect(zone)); err != nil {
+			t.Errorf("TimeZone %s: %v", zone, err)
+		}
+	}
+	c := connect("Asia/Shanghai")
+	var shown string
+	if err := c.QueryRow(ctx, "SHOW TimeZone").Scan(&shown); err != nil || shown != "Asia/Shanghai" {
+		t.Fatalf("SHOW TimeZone: %q %v", shown, err)
+	}
+	refused(c, "Asia/Shanghai")
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeCacheStatement} {
+		var n int64
+		var pe *pgconn.PgError
+		if err := c.QueryRow(ctx, q, mode).Scan(&n); !errors.As(err, &pe) || pe.Code != "0A000" {
+			t.Errorf("%s protocol: want 0A000, got %v", mode, err)
+		}
+	}
+	if _, err := c.Exec(ctx, "SET TimeZone = 'UTC'"); err != nil {
+		t.Fatal(err)
+	}
+	if err := answers(c); err != nil {
+		t.Errorf("after SET TimeZone = 'UTC': %v", err)
+	}
+	if _, err := c.Exec(ctx, "SET TIME ZONE 'America/New_York'"); err != nil {
+		t.Fatal(err)
+	}
+	refused(c, "America/New_York")
+}

@@ -2,6 +2,7 @@ package pgwire
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -208,7 +209,36 @@ func (c *conn) query(ctx context.Context, sql string, head []token) (model.Rows,
 	if c.srv.cfg.Catalog != nil && isCatalogQuery(sql) {
 		return c.srv.cfg.Catalog.Query(ctx, Session{User: c.user, Database: c.db}, sql)
 	}
+	if zone := c.settings["timezone"]; !isUTC(zone) {
+		return nil, zoneRefusal(zone)
+	}
 	return c.srv.exec.Query(ctx, c.db, sql)
+}
+
+// isUTC reports whether a TimeZone value names UTC: the zone every engine
+// behind pg wire computes and prints timestamps in.
+func isUTC(zone string) bool {
+	switch strings.ToLower(strings.TrimSpace(zone)) {
+	case "utc", "etc/utc", "uct", "etc/uct", "gmt", "etc/gmt", "gmt0", "etc/gmt0", "gmt+0", "gmt-0",
+		"etc/gmt+0", "etc/gmt-0", "greenwich", "etc/greenwich", "universal", "etc/universal",
+		"zulu", "etc/zulu", "z", "0", "+0", "-0", "00:00", "+00:00", "-00:00":
+		return true
+	}
+	return false
+}
+
+// zoneRefusal refuses a query in a session whose TimeZone is not UTC.
+// PostgreSQL reads and prints timestamptz in the session's zone: with
+// Asia/Shanghai, '2025-11-26' in a WHERE clause is 16:00 UTC the day
+// before, date_trunc('day', t) cuts at local midnight and extract(hour)
+// is local. tsgate answers in UTC only, so such a session's answers
+// would differ from PostgreSQL's: it is refused, not answered. The
+// setting itself is kept (pgjdbc sends the JVM's zone at startup), so
+// the client can connect and SET TimeZone = 'UTC'.
+func zoneRefusal(zone string) error {
+	return &errs.Error{Code: errs.Unsupported, SQLState: "0A000",
+		Msg:  fmt.Sprintf("TimeZone %q is not supported for queries: tsgate reads and prints timestamps in UTC only, and PostgreSQL would answer in this session's zone", zone),
+		Hint: "SET TimeZone = 'UTC' (pgjdbc sends the JVM's zone at startup: run it with -Duser.timezone=UTC)"}
 }
 
 // catalogFuncs are system functions only the catalog engine knows.
