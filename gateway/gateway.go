@@ -22,6 +22,7 @@ import (
 	"tsgate/dialects/duckdb"
 	"tsgate/errs"
 	"tsgate/guard"
+	"tsgate/internal/logring"
 	"tsgate/manage"
 	"tsgate/query"
 	"tsgate/replicate"
@@ -100,6 +101,10 @@ func (g *Gateway) addHTTP(name, addr string, h http.Handler) error {
 	return nil
 }
 
+// Logger is the gateway's logger: the one New was given, whose records
+// GET /api/v1/logs also lists.
+func (g *Gateway) Logger() *slog.Logger { return g.log }
+
 // Addr is the bound address of the named front end ("arc", "memtrace",
 // "pgwire"), nil when it is not running. Useful with port 0.
 func (g *Gateway) Addr(name string) net.Addr {
@@ -151,6 +156,11 @@ func OpenTokens(ctx context.Context, cfg Config, log *slog.Logger) (*auth.Store,
 // port conflict fails here and not after "started". The bootstrap admin
 // token, when one is created, is written to announce once.
 func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) (_ *Gateway, err error) {
+	// Every record the gateway logs from here on, at the configured
+	// level, is also kept for Arc's GET /api/v1/logs (time, level,
+	// front end and message only: package logring).
+	logs := logring.New(logring.Capacity)
+	log = slog.New(logring.NewHandler(log.Handler(), logs))
 	g := &Gateway{cfg: cfg, log: log}
 	// On failure, release what was opened so far, newest first.
 	var undo []func()
@@ -261,7 +271,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, announce io.Writer) 
 	g.sw, g.backend, g.store = sw, sw, pinStore(sw, cfg.DataDir)
 	g.pipeline = query.New(sw, g.pipelineOptions()...)
 	arcOpts := append([]arc.Option{
-		arc.WithLogger(log),
+		arc.WithLogger(log.With(logring.ComponentKey, "arc")),
+		arc.WithLogs(logs),
 		arc.WithFlush(sw.Flush),
 		arc.WithQueryTimeout(cfg.Arc.QueryTimeout.Duration),
 		arc.WithMaxBody(cfg.Arc.MaxBodyBytes),

@@ -137,6 +137,9 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
 		log.Error("start failed", "err", err)
 		return 1
 	}
+	// From here on, log through the gateway so that reloads show in
+	// GET /api/v1/logs too.
+	log = g.Logger()
 	// SIGHUP re-reads the configuration (file, environment, flags) and
 	// applies [migration]: a switch-over without a restart.
 	hup := make(chan os.Signal, 1)

@@ -15,6 +15,7 @@ import (
 
 	"tsgate/auth"
 	"tsgate/errs"
+	"tsgate/internal/logring"
 	"tsgate/manage"
 	"tsgate/model"
 )
@@ -76,6 +77,7 @@ type options struct {
 	manager      *manage.Manager
 	manage       ManageConfig
 	flush        func(context.Context) error
+	logs         *logring.Ring
 }
 
 // Route is a further route on the API's listener (the web console): it
@@ -196,6 +198,9 @@ func (s *Server) routes() {
 			"total_requests": s.imports.requests.Load(), "total_records": s.imports.records.Load(), "total_errors": s.imports.errors.Load(),
 		}})
 	})
+	if s.opts.logs != nil {
+		handle("GET /api/v1/logs", auth.Admin, s.logs)
+	}
 	for _, r := range s.opts.routes {
 		handle(r.Pattern, r.Perm, r.Handler)
 	}
