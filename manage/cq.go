@@ -349,7 +349,7 @@ func (m *Manager) runCQ(ctx context.Context, cq ContinuousQuery, text string, wi
 			}
 			if tags[c.Name] {
 				if v.Type != model.TypeString {
-					s, _ := valueText(v)
+					s, _ := v.Text()
 					v = model.String(s)
 				}
 				cells = append(cells, model.Cell{Name: c.Name, Tag: true, Value: v})
@@ -375,22 +375,6 @@ func (m *Manager) runCQ(ctx context.Context, cq ContinuousQuery, text string, wi
 		return int64(res.Rows), errs.Newf(errs.Invalid, "%d rows rejected: %v", res.Rejected, res.Conflicts[0])
 	}
 	return int64(res.Rows), nil
-}
-
-func valueText(v model.Value) (string, bool) {
-	switch v.Type {
-	case model.TypeString:
-		return v.S, true
-	case model.TypeInt:
-		return strconv.FormatInt(v.I, 10), true
-	case model.TypeUint:
-		return strconv.FormatUint(v.U, 10), true
-	case model.TypeFloat:
-		return strconv.FormatFloat(v.F, 'g', -1, 64), true
-	case model.TypeBool:
-		return strconv.FormatBool(v.B), true
-	}
-	return "", false
 }
 
 func (m *Manager) recordCQ(id int64, res CQResult, processed time.Time, runErr error) {
