@@ -56,6 +56,21 @@ func Bool(b bool) Value      { return Value{Type: TypeBool, B: b} }
 func Time(us int64) Value    { return Value{Type: TypeTime, I: us} }
 func (v Value) IsNull() bool { return v.Type == TypeUnknown }
 
+// IsNumber reports whether v is an integer, unsigned or float.
+func (v Value) IsNumber() bool { return v.Type == TypeInt || v.Type == TypeUint || v.Type == TypeFloat }
+
+// AsFloat is a number as float64, integers converted (F for any other
+// type: check IsNumber first).
+func (v Value) AsFloat() float64 {
+	switch v.Type {
+	case TypeInt:
+		return float64(v.I)
+	case TypeUint:
+		return float64(v.U)
+	}
+	return v.F
+}
+
 // Text is v as text where v has a plain text form: strings as they are,
 // numbers in Go's shortest form ('g' for floats), booleans as true/false.
 // NULL and times have none (ok false): how a time prints is the caller's
