@@ -154,18 +154,12 @@ func (m *Manager) CreateCQ(ctx context.Context, r CQRequest, check Checker) (Con
 	if err := m.checkCQ(ctx, r, true, check); err != nil {
 		return ContinuousQuery{}, err
 	}
-	m.lock()
-	defer m.unlock()
-	q, err := cqRecords().add(m, r.Name, func() *ContinuousQuery {
+	return cqRecords().add(m, r.Name, func() *ContinuousQuery {
 		now := stamp(m.now())
 		q := &ContinuousQuery{ID: m.nextID("cq"), CreatedAt: now, UpdatedAt: now}
 		applyCQ(q, r)
 		return q
-	})
-	if err != nil {
-		return ContinuousQuery{}, err
-	}
-	return m.cqView(q), nil
+	}, m.cqView)
 }
 
 func applyCQ(q *ContinuousQuery, r CQRequest) {
@@ -205,16 +199,10 @@ func (m *Manager) UpdateCQ(ctx context.Context, id int64, r CQRequest, check Che
 	if err := m.checkCQ(ctx, r, false, check); err != nil {
 		return ContinuousQuery{}, err
 	}
-	m.lock()
-	defer m.unlock()
-	q, err := cqRecords().update(m, id, func(q *ContinuousQuery) {
+	return cqRecords().update(m, id, func(q *ContinuousQuery) {
 		applyCQ(q, r)
 		q.UpdatedAt = stamp(m.now())
-	})
-	if err != nil {
-		return ContinuousQuery{}, err
-	}
-	return m.cqView(q), nil
+	}, m.cqView)
 }
 
 // DeleteCQ removes a continuous query and its executions.
