@@ -588,10 +588,9 @@ func (g *generator) leaf(t *genTable) string {
 	return "time " + pickOf(g, []string{">=", "<", ">", "<=", "="}) + " " + pickOf(g, tc.vals)
 }
 
-// likePattern draws a LIKE pattern from a value of s: a prefix, a
-// suffix, an infix or the whole value, with the metacharacters it holds
-// escaped (ESCAPE '\') or left as wildcards.
-func (g *generator) likePattern(s genCol) string {
+// part draws a substring (possibly empty, possibly whole) of a value of
+// s, or of "abc" when s has no strings.
+func (g *generator) part(s genCol) string {
 	v := "abc"
 	if len(s.strs) > 0 {
 		v = pickOf(g, s.strs)
@@ -599,7 +598,14 @@ func (g *generator) likePattern(s genCol) string {
 	rs := []rune(v)
 	a := g.pick(len(rs) + 1)
 	b := a + g.pick(len(rs)-a+1)
-	part := string(rs[a:b])
+	return string(rs[a:b])
+}
+
+// likePattern draws a LIKE pattern from a value of s: a prefix, a
+// suffix, an infix or the whole value, with the metacharacters it holds
+// escaped (ESCAPE '\') or left as wildcards.
+func (g *generator) likePattern(s genCol) string {
+	part := g.part(s)
 	escape := g.chance(0.5)
 	if escape {
 		part = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(part)
@@ -615,14 +621,7 @@ func (g *generator) likePattern(s genCol) string {
 // regex draws a regular expression from a value of s, sometimes with its
 // metacharacters quoted, sometimes with anchors and classes.
 func (g *generator) regex(s genCol) string {
-	v := "abc"
-	if len(s.strs) > 0 {
-		v = pickOf(g, s.strs)
-	}
-	rs := []rune(v)
-	a := g.pick(len(rs) + 1)
-	b := a + g.pick(len(rs)-a+1)
-	part := string(rs[a:b])
+	part := g.part(s)
 	if g.chance(0.6) {
 		var sb strings.Builder
 		for _, r := range part {

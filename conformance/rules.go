@@ -97,20 +97,6 @@ func sampleDiff(want, got *Result) string {
 	return sb.String()
 }
 
-func isNum(v model.Value) bool {
-	return v.Type == model.TypeInt || v.Type == model.TypeUint || v.Type == model.TypeFloat
-}
-
-func num(v model.Value) float64 {
-	switch v.Type {
-	case model.TypeInt:
-		return float64(v.I)
-	case model.TypeUint:
-		return float64(v.U)
-	}
-	return v.F
-}
-
 func (ru Rules) equal(a, b model.Value) bool {
 	switch {
 	case a.IsNull() || b.IsNull():
@@ -119,8 +105,8 @@ func (ru Rules) equal(a, b model.Value) bool {
 		return a.I == b.I
 	case a.Type == model.TypeUint && b.Type == model.TypeUint:
 		return a.U == b.U
-	case isNum(a) && isNum(b):
-		x, y := num(a), num(b)
+	case a.IsNumber() && b.IsNumber():
+		x, y := a.AsFloat(), b.AsFloat()
 		if math.IsNaN(x) || math.IsNaN(y) {
 			return math.IsNaN(x) && math.IsNaN(y)
 		}
@@ -170,8 +156,8 @@ func compareCanon(a, b model.Value) int {
 	if a.Type == model.TypeInt && b.Type == model.TypeInt {
 		return cmp.Compare(a.I, b.I) // exact: 2^53+1 and 2^53 differ
 	}
-	if isNum(a) && isNum(b) {
-		return cmp.Compare(num(a), num(b))
+	if a.IsNumber() && b.IsNumber() {
+		return cmp.Compare(a.AsFloat(), b.AsFloat())
 	}
 	if a.Type != b.Type {
 		return cmp.Compare(a.Type, b.Type)

@@ -426,19 +426,12 @@ func TestTranslatedMatchesAsWritten(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer rows.Close()
-		var out [][]model.Value
-		for {
-			v := make([]model.Value, len(rows.Columns()))
-			if !rows.Next(v) {
-				break
-			}
-			out = append(out, v)
-		}
-		if err := rows.Err(); err != nil {
+		cols := rows.Columns()
+		out, err := model.Collect(rows)
+		if err != nil {
 			t.Fatal(err)
 		}
-		return rows.Columns(), out
+		return cols, out
 	}
 	ctx := context.Background()
 	for _, q := range queries {

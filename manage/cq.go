@@ -154,18 +154,12 @@ func (m *Manager) CreateCQ(ctx context.Context, r CQRequest, check Checker) (Con
 	if err := m.checkCQ(ctx, r, true, check); err != nil {
 		return ContinuousQuery{}, err
 	}
-	m.lock()
-	defer m.unlock()
-	q, err := cqRecords().add(m, r.Name, func() *ContinuousQuery {
+	return cqRecords().add(m, r.Name, func() *ContinuousQuery {
 		now := stamp(m.now())
 		q := &ContinuousQuery{ID: m.nextID("cq"), CreatedAt: now, UpdatedAt: now}
 		applyCQ(q, r)
 		return q
-	})
-	if err != nil {
-		return ContinuousQuery{}, err
-	}
-	return m.cqView(q), nil
+	}, m.cqView)
 }
 
 func applyCQ(q *ContinuousQuery, r CQRequest) {
@@ -205,16 +199,10 @@ func (m *Manager) UpdateCQ(ctx context.Context, id int64, r CQRequest, check Che
 	if err := m.checkCQ(ctx, r, false, check); err != nil {
 		return ContinuousQuery{}, err
 	}
-	m.lock()
-	defer m.unlock()
-	q, err := cqRecords().update(m, id, func(q *ContinuousQuery) {
+	return cqRecords().update(m, id, func(q *ContinuousQuery) {
 		applyCQ(q, r)
 		q.UpdatedAt = stamp(m.now())
-	})
-	if err != nil {
-		return ContinuousQuery{}, err
-	}
-	return m.cqView(q), nil
+	}, m.cqView)
 }
 
 // DeleteCQ removes a continuous query and its executions.
@@ -349,7 +337,7 @@ func (m *Manager) runCQ(ctx context.Context, cq ContinuousQuery, text string, wi
 			}
 			if tags[c.Name] {
 				if v.Type != model.TypeString {
-					s, _ := valueText(v)
+					s, _ := v.Text()
 					v = model.String(s)
 				}
 				cells = append(cells, model.Cell{Name: c.Name, Tag: true, Value: v})
@@ -375,22 +363,6 @@ func (m *Manager) runCQ(ctx context.Context, cq ContinuousQuery, text string, wi
 		return int64(res.Rows), errs.Newf(errs.Invalid, "%d rows rejected: %v", res.Rejected, res.Conflicts[0])
 	}
 	return int64(res.Rows), nil
-}
-
-func valueText(v model.Value) (string, bool) {
-	switch v.Type {
-	case model.TypeString:
-		return v.S, true
-	case model.TypeInt:
-		return strconv.FormatInt(v.I, 10), true
-	case model.TypeUint:
-		return strconv.FormatUint(v.U, 10), true
-	case model.TypeFloat:
-		return strconv.FormatFloat(v.F, 'g', -1, 64), true
-	case model.TypeBool:
-		return strconv.FormatBool(v.B), true
-	}
-	return "", false
 }
 
 func (m *Manager) recordCQ(id int64, res CQResult, processed time.Time, runErr error) {

@@ -65,36 +65,43 @@ func (r records[T, E]) last(m *Manager, id int64) *E {
 	return nil
 }
 
-// add stores the item build makes, unless one has its name already
-// (caller holds mu). build runs only then, so a refused item takes no id.
-func (r records[T, E]) add(m *Manager, name string, build func() *T) (*T, error) {
+// add stores the item build makes, unless one has its name already, and
+// returns it as show renders it. build runs only then, so a refused item
+// takes no id.
+func (r records[T, E]) add(m *Manager, name string, build func() *T, show func(*T) T) (T, error) {
+	m.lock()
+	defer m.unlock()
+	var zero T
 	items := r.items(&m.state)
 	if slices.ContainsFunc(*items, func(it *T) bool { return r.name(it) == name }) {
-		return nil, invalid(r.what + " with name '" + name + "' already exists")
+		return zero, invalid(r.what + " with name '" + name + "' already exists")
 	}
 	it := build()
 	*items = append(*items, it)
 	if err := m.save(); err != nil {
 		*items = (*items)[:len(*items)-1]
-		return nil, saveError(err, "Failed to create "+strings.ToLower(r.what))
+		return zero, saveError(err, "Failed to create "+strings.ToLower(r.what))
 	}
-	return it, nil
+	return show(it), nil
 }
 
-// update applies change to the item with id and stores it; a failed save
-// leaves the item as it was (caller holds mu).
-func (r records[T, E]) update(m *Manager, id int64, change func(*T)) (*T, error) {
+// update applies change to the item with id, stores it and returns it as
+// show renders it; a failed save leaves the item as it was.
+func (r records[T, E]) update(m *Manager, id int64, change func(*T), show func(*T) T) (T, error) {
+	m.lock()
+	defer m.unlock()
+	var zero T
 	it, err := r.get(m, id)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
 	old := *it
 	change(it)
 	if err := m.save(); err != nil {
 		*it = old
-		return nil, saveError(err, "Failed to update "+strings.ToLower(r.what))
+		return zero, saveError(err, "Failed to update "+strings.ToLower(r.what))
 	}
-	return it, nil
+	return show(it), nil
 }
 
 // remove deletes the item with id and its executions.

@@ -90,16 +90,10 @@ func (m *Manager) CreateRetention(r RetentionRequest) (RetentionPolicy, error) {
 	if err := checkRetention(r, true); err != nil {
 		return RetentionPolicy{}, err
 	}
-	m.lock()
-	defer m.unlock()
-	p, err := retentionRecords().add(m, r.Name, func() *RetentionPolicy {
+	return retentionRecords().add(m, r.Name, func() *RetentionPolicy {
 		now := stamp(m.now())
 		return &RetentionPolicy{ID: m.nextID("retention"), RetentionRequest: r, CreatedAt: now, UpdatedAt: now}
-	})
-	if err != nil {
-		return RetentionPolicy{}, err
-	}
-	return m.retentionView(p), nil
+	}, m.retentionView)
 }
 
 // Retentions lists the policies, newest first (Arc's created_at DESC).
@@ -123,16 +117,10 @@ func (m *Manager) UpdateRetention(id int64, r RetentionRequest) (RetentionPolicy
 	if err := checkRetention(r, false); err != nil {
 		return RetentionPolicy{}, err
 	}
-	m.lock()
-	defer m.unlock()
-	p, err := retentionRecords().update(m, id, func(p *RetentionPolicy) {
+	return retentionRecords().update(m, id, func(p *RetentionPolicy) {
 		p.RetentionRequest = r
 		p.UpdatedAt = stamp(m.now())
-	})
-	if err != nil {
-		return RetentionPolicy{}, err
-	}
-	return m.retentionView(p), nil
+	}, m.retentionView)
 }
 
 // DeleteRetention removes a policy and its executions.

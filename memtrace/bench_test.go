@@ -139,11 +139,11 @@ func seedEvents(tb testing.TB, rows int, now time.Time, exact bool, write func(*
 		t := batch.Table("events")
 		var cells []model.Cell
 		for i := done; i < min(done+chunk, rows); i++ {
-			m := &Memory{Time: start.Add(time.Duration(i) * time.Hour / time.Duration(rows)), OrgID: "org_default",
+			m := &Memory{Time: start.Add(time.Duration(i) * time.Hour / time.Duration(rows)), OrgID: "org_default", CreateRequest: CreateRequest{
 				AgentID: "agent_" + strconv.Itoa(i%20), SessionID: "sess_" + strconv.Itoa(i%1000),
 				MemoryType: types[i%4], EventType: []string{"general", "error", "page_crawled"}[i%3],
 				Content: "seeded memory " + strconv.Itoa(i) + " about " + []string{"crawling", "parsing", "ranking"}[i%3],
-				Tags:    []string{"t" + strconv.Itoa(i%7)}, Importance: float64(i%10) / 10, DedupKey: DedupKey("a", "g", strconv.Itoa(i))}
+				Tags:    []string{"t" + strconv.Itoa(i%7)}, Importance: float64(i%10) / 10, DedupKey: DedupKey("a", "g", strconv.Itoa(i))}}
 			var err error
 			if cells, err = appendRow(t, m, cells, exact); err != nil {
 				tb.Fatal(err)

@@ -54,21 +54,13 @@ func checkType(field, v string) error {
 	return nil
 }
 
-// Memory is one stored memory as clients see it. There is no id field:
-// memtrace has none.
+// Memory is one stored memory as clients see it: its time and org, then
+// the request that made it (JSON flattens its fields in place, memtrace's
+// order). There is no id field: memtrace has none.
 type Memory struct {
-	Time       time.Time      `json:"time"`
-	OrgID      string         `json:"org_id"`
-	AgentID    string         `json:"agent_id"`
-	SessionID  string         `json:"session_id,omitempty"`
-	MemoryType string         `json:"memory_type"`
-	EventType  string         `json:"event_type"`
-	Content    string         `json:"content"`
-	Metadata   map[string]any `json:"metadata,omitempty"`
-	Tags       []string       `json:"tags,omitempty"`
-	DedupKey   string         `json:"dedup_key,omitempty"`
-	Importance float64        `json:"importance,omitempty"`
-	ParentID   string         `json:"parent_id,omitempty"`
+	Time  time.Time `json:"time"`
+	OrgID string    `json:"org_id"`
+	CreateRequest
 }
 
 // CreateRequest is one memory to store. Its Go name shows up in JSON
@@ -244,8 +236,7 @@ func readMemories(rows model.Rows) ([]Memory, error) {
 	}
 	out := []Memory{}
 	for rows.Next(vals) {
-		m := Memory{
-			OrgID:      str("org_id"),
+		m := Memory{OrgID: str("org_id"), CreateRequest: CreateRequest{
 			AgentID:    str("agent_id"),
 			SessionID:  str("session_id"),
 			MemoryType: str("memory_type"),
@@ -254,7 +245,7 @@ func readMemories(rows model.Rows) ([]Memory, error) {
 			Metadata:   parseMetadata(str("metadata_json")),
 			DedupKey:   str("dedup_key"),
 			ParentID:   str("parent_id"),
-		}
+		}}
 		if i, ok := idx["time"]; ok {
 			m.Time = valueTime(vals[i])
 		}

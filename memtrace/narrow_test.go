@@ -40,11 +40,11 @@ func TestNarrowedListMatchesPlain(t *testing.T) {
 			us++
 		}
 		used[us] = true
-		m := &Memory{Time: base.Add(time.Duration(us) * time.Microsecond), OrgID: []string{"org_a", "org_b"}[i%2],
+		m := &Memory{Time: base.Add(time.Duration(us) * time.Microsecond), OrgID: []string{"org_a", "org_b"}[i%2], CreateRequest: CreateRequest{
 			AgentID: "agent_" + strconv.Itoa(i%5), SessionID: "sess_" + strconv.Itoa(i%7),
 			MemoryType: []string{"episodic", "decision"}[i%2], EventType: "general",
 			Content: "memory " + strconv.Itoa(i), Tags: []string{"t" + strconv.Itoa(i%3)}, Importance: float64(i%10) / 10,
-			DedupKey: strconv.Itoa(i)}
+			DedupKey: strconv.Itoa(i)}}
 		if cells, err = appendRow(tb, m, cells, false); err != nil {
 			t.Fatal(err)
 		}

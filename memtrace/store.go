@@ -275,11 +275,7 @@ func (s *Server) commit(st *orgStore, group []*pending, keys []string) {
 				}
 				seen[q.DedupKey] = true
 			}
-			m := &Memory{
-				Time: s.nextTime(), OrgID: st.org, AgentID: q.AgentID, SessionID: q.SessionID,
-				MemoryType: q.MemoryType, EventType: q.EventType, Content: q.Content, Metadata: q.Metadata,
-				Tags: q.Tags, DedupKey: q.DedupKey, Importance: q.Importance, ParentID: q.ParentID,
-			}
+			m := &Memory{Time: s.nextTime(), OrgID: st.org, CreateRequest: *q}
 			var err error
 			if cells, err = appendRowJSON(t, m, q.metadataJSON, cells, exact); err != nil {
 				// Requests are checked before they are queued; a row the

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 )
 
 // FieldType is the storage type of a written column. The set is Arc's: tags
@@ -54,6 +55,41 @@ func String(s string) Value  { return Value{Type: TypeString, S: s} }
 func Bool(b bool) Value      { return Value{Type: TypeBool, B: b} }
 func Time(us int64) Value    { return Value{Type: TypeTime, I: us} }
 func (v Value) IsNull() bool { return v.Type == TypeUnknown }
+
+// IsNumber reports whether v is an integer, unsigned or float.
+func (v Value) IsNumber() bool { return v.Type == TypeInt || v.Type == TypeUint || v.Type == TypeFloat }
+
+// AsFloat is a number as float64, integers converted (F for any other
+// type: check IsNumber first).
+func (v Value) AsFloat() float64 {
+	switch v.Type {
+	case TypeInt:
+		return float64(v.I)
+	case TypeUint:
+		return float64(v.U)
+	}
+	return v.F
+}
+
+// Text is v as text where v has a plain text form: strings as they are,
+// numbers in Go's shortest form ('g' for floats), booleans as true/false.
+// NULL and times have none (ok false): how a time prints is the caller's
+// choice.
+func (v Value) Text() (s string, ok bool) {
+	switch v.Type {
+	case TypeString, TypeText:
+		return v.S, true
+	case TypeInt:
+		return strconv.FormatInt(v.I, 10), true
+	case TypeUint:
+		return strconv.FormatUint(v.U, 10), true
+	case TypeFloat:
+		return strconv.FormatFloat(v.F, 'g', -1, 64), true
+	case TypeBool:
+		return strconv.FormatBool(v.B), true
+	}
+	return "", false
+}
 
 // Column is one named column of a Table: a tag (always string) or a field.
 // Cells are stored in the typed slice matching Type; Valid marks the rows

@@ -64,3 +64,18 @@ func Count(rows Rows) (int64, error) {
 	}
 	return n, rows.Err()
 }
+
+// Collect reads every row of rows, each into its own slice, and closes
+// rows: for results small enough to hold whole (catalog reads, tests).
+func Collect(rows Rows) ([][]Value, error) {
+	defer rows.Close()
+	var out [][]Value
+	for {
+		v := make([]Value, len(rows.Columns()))
+		if !rows.Next(v) {
+			break
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

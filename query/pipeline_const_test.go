@@ -27,19 +27,12 @@ func TestConstAnswersLikeDuckDB(t *testing.T) {
 	store := duckdbtest.Open(t, filepath.Join(t.TempDir(), "c.duckdb"))
 	collect := func(t *testing.T, r model.Rows) ([]model.ResultColumn, [][]model.Value) {
 		t.Helper()
-		defer r.Close()
-		var out [][]model.Value
-		for {
-			v := make([]model.Value, len(r.Columns()))
-			if !r.Next(v) {
-				break
-			}
-			out = append(out, v)
-		}
-		if err := r.Err(); err != nil {
+		cols := r.Columns()
+		out, err := model.Collect(r)
+		if err != nil {
 			t.Fatal(err)
 		}
-		return r.Columns(), out
+		return cols, out
 	}
 	queries := []string{
 		"SELECT 1",

@@ -85,19 +85,7 @@ func benchGenerate(b *testing.B, targets []string, env *target.Env) {
 // BenchmarkTranslateUncached: no cache at all; every iteration pays the
 // full pipeline, pg_query parse included.
 func BenchmarkTranslateUncached(b *testing.B) {
-	tr := New(WithCacheSize(0), WithParseCacheSize(0))
-	for _, tg := range benchTargets {
-		for _, s := range benchShapes {
-			b.Run(tg+"/"+s.name, func(b *testing.B) {
-				b.ReportAllocs()
-				for b.Loop() {
-					if _, err := tr.Translate(context.Background(), s.sql, gen(tg), nil); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
-		}
-	}
+	benchSameText(b, New(WithCacheSize(0), WithParseCacheSize(0)))
 }
 
 // BenchmarkTranslateNewValues is the realistic miss: every query text is
@@ -133,7 +121,11 @@ func orgVariants(sql string) []string {
 }
 
 func BenchmarkTranslateCached(b *testing.B) {
-	tr := New()
+	benchSameText(b, New())
+}
+
+// benchSameText translates each shape's text again and again with tr.
+func benchSameText(b *testing.B, tr *Translator) {
 	for _, tg := range benchTargets {
 		for _, s := range benchShapes {
 			b.Run(tg+"/"+s.name, func(b *testing.B) {

@@ -202,16 +202,7 @@ func (b *Backend) queryAll(ctx context.Context, text string) ([][]model.Value, e
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out [][]model.Value
-	for {
-		v := make([]model.Value, len(rows.Columns()))
-		if !rows.Next(v) {
-			break
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return model.Collect(rows)
 }
 
 // Databases lists databases with tables, without ClickHouse's and

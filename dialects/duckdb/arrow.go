@@ -20,12 +20,7 @@ import (
 // Built only with the duckdb_arrow tag (duckdb-go's Arrow interface needs
 // it); without it the Arc API builds batches from Query's rows.
 func (s *Store) QueryArrow(ctx context.Context, db, query string) (array.RecordReader, error) {
-	st, err := s.guard.Arc(ctx, db, query)
-	if err != nil {
-		return nil, err
-	}
-	query = st.Run
-	conn, dc, err := s.queryConn(ctx, db)
+	query, conn, dc, err := s.queryConn(ctx, db, query)
 	if err != nil {
 		return nil, err
 	}

@@ -33,12 +33,7 @@ import (
 // backfill then copied its range twice). Catalog and search-path changes
 // do trigger a rebind; data changes do not.
 func (s *Store) Query(ctx context.Context, db, query string) (model.Rows, error) {
-	st, err := s.guard.Arc(ctx, db, query)
-	if err != nil {
-		return nil, err
-	}
-	query = st.Run
-	conn, dc, err := s.queryConn(ctx, db)
+	query, conn, dc, err := s.queryConn(ctx, db, query)
 	if err != nil {
 		return nil, err
 	}
@@ -55,11 +50,17 @@ func (s *Store) Query(ctx context.Context, db, query string) (model.Rows, error)
 	return r, nil
 }
 
-// queryConn takes a pooled connection whose bare names resolve in db.
-func (s *Store) queryConn(ctx context.Context, db string) (*sql.Conn, any, error) {
-	conn, err := s.db.Conn(ctx)
+// queryConn passes query through the guard and takes a pooled connection
+// whose bare names resolve in db: run is the statement the guard lets
+// through, the only one the connection may be given.
+func (s *Store) queryConn(ctx context.Context, db, query string) (run string, conn *sql.Conn, dc any, err error) {
+	st, err := s.guard.Arc(ctx, db, query)
 	if err != nil {
-		return nil, nil, classify(ctx, err)
+		return "", nil, nil, err
+	}
+	conn, err = s.db.Conn(ctx)
+	if err != nil {
+		return "", nil, nil, classify(ctx, err)
 	}
 	// Bare names resolve through the connection's search path, and
 	// connections are pooled: a bare `FROM cpu` must mean this request's
@@ -70,15 +71,15 @@ func (s *Store) queryConn(ctx context.Context, db string) (*sql.Conn, any, error
 	if s.hasDatabase(db) {
 		path = db
 	}
-	dc := driverConn(conn)
+	dc = driverConn(conn)
 	if !s.paths.is(dc, path) {
 		if _, err := conn.ExecContext(ctx, "SET search_path = "+quoteLiteral(quoteIdent(path))); err != nil {
 			s.discard(conn, dc)
-			return nil, nil, classify(ctx, err)
+			return "", nil, nil, classify(ctx, err)
 		}
 		s.paths.set(dc, path)
 	}
-	return conn, dc, nil
+	return st.Run, conn, dc, nil
 }
 
 // discard closes a pooled connection for good: database/sql drops a

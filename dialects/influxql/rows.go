@@ -156,10 +156,9 @@ func (r *seriesRows) step() error {
 	d := r.dec
 	switch {
 	case r.serKeys > 0:
-		r.serKeys--
-		k, err := d.DecodeString()
+		k, err := r.key(&r.serKeys)
 		if err != nil {
-			return r.decodeErr(err)
+			return err
 		}
 		switch k {
 		case "name":
@@ -169,8 +168,7 @@ func (r *seriesRows) step() error {
 		case "columns":
 			err = r.readColumns()
 		case "values":
-			r.values, err = d.DecodeArrayLen()
-			r.values = max(r.values, 0)
+			r.values, err = count(d.DecodeArrayLen())
 		case "partial":
 			err = r.partial()
 		default:
@@ -181,31 +179,26 @@ func (r *seriesRows) step() error {
 		}
 	case r.series > 0:
 		r.series--
-		n, err := d.DecodeMapLen()
+		n, err := count(d.DecodeMapLen())
 		if err != nil {
 			return r.decodeErr(err)
 		}
-		r.serKeys = max(n, 0)
+		r.serKeys = n
 		r.tags = nil
 		r.name = ""
 		r.serCols = r.serCols[:0]
 	case r.resKeys > 0:
-		r.resKeys--
-		k, err := d.DecodeString()
+		k, err := r.key(&r.resKeys)
 		if err != nil {
-			return r.decodeErr(err)
+			return err
 		}
 		switch k {
 		case "series":
-			r.series, err = d.DecodeArrayLen()
-			r.series = max(r.series, 0)
+			r.series, err = count(d.DecodeArrayLen())
 		case "partial":
 			err = r.partial()
 		case "error":
-			var msg string
-			if msg, err = d.DecodeString(); err == nil {
-				return errs.Newf(errs.Engine, "influxdb: %s", msg)
-			}
+			return r.serverError()
 		default:
 			err = d.Skip()
 		}
@@ -214,26 +207,21 @@ func (r *seriesRows) step() error {
 		}
 	case r.results > 0:
 		r.results--
-		n, err := d.DecodeMapLen()
+		n, err := count(d.DecodeMapLen())
 		if err != nil {
 			return r.decodeErr(err)
 		}
-		r.resKeys = max(n, 0)
+		r.resKeys = n
 	case r.topKeys > 0:
-		r.topKeys--
-		k, err := d.DecodeString()
+		k, err := r.key(&r.topKeys)
 		if err != nil {
-			return r.decodeErr(err)
+			return err
 		}
 		switch k {
 		case "results":
-			r.results, err = d.DecodeArrayLen()
-			r.results = max(r.results, 0)
+			r.results, err = count(d.DecodeArrayLen())
 		case "error":
-			var msg string
-			if msg, err = d.DecodeString(); err == nil {
-				return errs.Newf(errs.Engine, "influxdb: %s", msg)
-			}
+			return r.serverError()
 		default:
 			err = d.Skip()
 		}
@@ -254,6 +242,29 @@ func (r *seriesRows) step() error {
 		r.topKeys = max(n, 0)
 	}
 	return nil
+}
+
+// key reads the next key of a map, left counting the keys still to come.
+func (r *seriesRows) key(left *int) (string, error) {
+	*left--
+	k, err := r.dec.DecodeString()
+	if err != nil {
+		return "", r.decodeErr(err)
+	}
+	return k, nil
+}
+
+// count is an array's or map's length; a nil one (-1) is empty.
+func count(n int, err error) (int, error) { return max(n, 0), err }
+
+// serverError reads the message of an "error" key: InfluxDB's error for a
+// statement (in a result) or for the whole request (at the top).
+func (r *seriesRows) serverError() error {
+	msg, err := r.dec.DecodeString()
+	if err != nil {
+		return r.decodeErr(err)
+	}
+	return errs.Newf(errs.Engine, "influxdb: %s", msg)
 }
 
 func (r *seriesRows) partial() error {

@@ -316,7 +316,7 @@ func compile(e ast.Expr, s *set) (evalFn, error) {
 				v, err := ev(r)
 				if err != nil || !v.IsNull() {
 					if toFloat && (v.Type == model.TypeInt || v.Type == model.TypeUint) {
-						v = model.Float(asFloat(v))
+						v = model.Float(v.AsFloat())
 					}
 					return v, err
 				}
@@ -403,20 +403,6 @@ func typeErr(op string, vs ...model.Value) error {
 	return errs.Newf(errs.Engine, "Binder Error: no operator %s for %s", op, types)
 }
 
-func isNumeric(v model.Value) bool {
-	return v.Type == model.TypeInt || v.Type == model.TypeUint || v.Type == model.TypeFloat
-}
-
-func asFloat(v model.Value) float64 {
-	switch v.Type {
-	case model.TypeInt:
-		return float64(v.I)
-	case model.TypeUint:
-		return float64(v.U)
-	}
-	return v.F
-}
-
 // binary evaluates with three-valued logic and DuckDB's arithmetic: / is
 // true division (x/0 is ±Inf or NaN as in IEEE), % by zero is NULL,
 // integer overflow is an error.
@@ -449,7 +435,7 @@ func binary(op ast.BinaryOp, a, b model.Value) (model.Value, error) {
 		return model.Value{}, nil
 	}
 	if op.IsComparison() {
-		if isNumeric(a) != isNumeric(b) || (!isNumeric(a) && a.Type != b.Type) {
+		if a.IsNumber() != b.IsNumber() || (!a.IsNumber() && a.Type != b.Type) {
 			return model.Value{}, typeErr(op.String(), a, b)
 		}
 		c := compareValues(a, b)
@@ -476,11 +462,11 @@ func binary(op ast.BinaryOp, a, b model.Value) (model.Value, error) {
 		}
 		return model.String(a.S + b.S), nil
 	}
-	if !isNumeric(a) || !isNumeric(b) {
+	if !a.IsNumber() || !b.IsNumber() {
 		return model.Value{}, typeErr(op.String(), a, b)
 	}
 	if op == ast.OpDiv || a.Type == model.TypeFloat || b.Type == model.TypeFloat || a.Type == model.TypeUint || b.Type == model.TypeUint {
-		x, y := asFloat(a), asFloat(b)
+		x, y := a.AsFloat(), b.AsFloat()
 		switch op {
 		case ast.OpAdd:
 			return model.Float(x + y), nil
@@ -564,8 +550,8 @@ func compareValues(a, b model.Value) int {
 		return cmp.Compare(uint64(a.I), b.U)
 	case a.Type == model.TypeUint && b.Type == model.TypeInt:
 		return -compareValues(b, a)
-	case isNumeric(a) && isNumeric(b):
-		return compareFloats(asFloat(a), asFloat(b))
+	case a.IsNumber() && b.IsNumber():
+		return compareFloats(a.AsFloat(), b.AsFloat())
 	}
 	switch a.Type {
 	case model.TypeString, model.TypeText:
@@ -605,7 +591,7 @@ func castTo(v model.Value, t ast.Type) (model.Value, error) {
 	case ast.TypeDouble, ast.TypeReal:
 		switch v.Type {
 		case model.TypeInt, model.TypeUint, model.TypeFloat:
-			return model.Float(asFloat(v)), nil
+			return model.Float(v.AsFloat()), nil
 		case model.TypeString:
 			f, err := strconv.ParseFloat(v.S, 64)
 			if err != nil {

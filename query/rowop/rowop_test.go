@@ -50,19 +50,12 @@ func fixture(t *testing.T) *duckdb.Store {
 
 func collect(t *testing.T, r model.Rows) ([]model.ResultColumn, [][]model.Value) {
 	t.Helper()
-	defer r.Close()
-	var out [][]model.Value
-	for {
-		v := make([]model.Value, len(r.Columns()))
-		if !r.Next(v) {
-			break
-		}
-		out = append(out, v)
-	}
-	if err := r.Err(); err != nil {
+	cols := r.Columns()
+	out, err := model.Collect(r)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return r.Columns(), out
+	return cols, out
 }
 
 func query(t *testing.T, s *duckdb.Store, sql string) [][]model.Value {

@@ -284,27 +284,43 @@ func fewUniques(col *array.String, limit int) bool {
 // encode returns rec with the qualifying columns dictionary-encoded; the
 // caller releases it.
 func (d *dictEncoder) encode(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
+	return replaceColumns(rec, d.schema, func(i int, col arrow.Array) (arrow.Array, error) {
+		b, ok := d.builders[i]
+		if !ok {
+			return nil, nil
+		}
+		if err := b.AppendArray(col); err != nil {
+			return nil, err
+		}
+		return b.NewDictionaryArray(), nil
+	})
+}
+
+// replaceColumns is rec under schema with each column that convert
+// returns in place of the original (nil keeps it); the caller releases
+// the result.
+func replaceColumns(rec arrow.RecordBatch, schema *arrow.Schema, convert func(i int, col arrow.Array) (arrow.Array, error)) (arrow.RecordBatch, error) {
 	cols := make([]arrow.Array, rec.NumCols())
 	var made []arrow.Array
 	defer func() {
+		// The new record holds its own references.
 		for _, a := range made {
 			a.Release()
 		}
 	}()
 	for i := range cols {
-		b, ok := d.builders[i]
-		if !ok {
+		a, err := convert(i, rec.Column(i))
+		if err != nil {
+			return nil, err
+		}
+		if a == nil {
 			cols[i] = rec.Column(i)
 			continue
 		}
-		if err := b.AppendArray(rec.Column(i)); err != nil {
-			return nil, err
-		}
-		a := b.NewDictionaryArray()
 		made = append(made, a)
 		cols[i] = a
 	}
-	return array.NewRecordBatch(d.schema, cols, rec.NumRows()), nil
+	return array.NewRecordBatch(schema, cols, rec.NumRows()), nil
 }
 
 func (d *dictEncoder) release() {
@@ -378,29 +394,17 @@ func (c *decimalCaster) Next() bool {
 	if c.err != nil || !c.RecordReader.Next() {
 		return false
 	}
-	rec := c.RecordReader.RecordBatch()
-	cols := make([]arrow.Array, rec.NumCols())
-	var made []arrow.Array
-	defer func() {
-		for _, a := range made {
-			a.Release()
+	rec, err := replaceColumns(c.RecordReader.RecordBatch(), c.schema, func(i int, col arrow.Array) (arrow.Array, error) {
+		if arrow.TypeEqual(col.DataType(), c.schema.Field(i).Type) {
+			return nil, nil
 		}
-	}()
-	for i := range cols {
-		src := rec.Column(i)
-		if arrow.TypeEqual(src.DataType(), c.schema.Field(i).Type) {
-			cols[i] = src
-			continue
-		}
-		a, err := castDecimal(src, c.schema.Field(i).Name)
-		if err != nil {
-			c.err = err
-			return false
-		}
-		made = append(made, a)
-		cols[i] = a
+		return castDecimal(col, c.schema.Field(i).Name)
+	})
+	if err != nil {
+		c.err = err
+		return false
 	}
-	c.cur = array.NewRecordBatch(c.schema, cols, rec.NumRows())
+	c.cur = rec
 	return true
 }
 

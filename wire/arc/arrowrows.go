@@ -310,7 +310,7 @@ func appendValue(fb array.Builder, k colKind, v model.Value) error {
 			b.Append(float32(f))
 		}
 	case kindString:
-		s, ok := textOf(v)
+		s, ok := v.Text()
 		if !ok {
 			return mismatch()
 		}
@@ -356,21 +356,4 @@ func appendValue(fb array.Builder, k colKind, v model.Value) error {
 		return mismatch()
 	}
 	return nil
-}
-
-// textOf is v as text, for a string column.
-func textOf(v model.Value) (string, bool) {
-	switch v.Type {
-	case model.TypeString, model.TypeText:
-		return v.S, true
-	case model.TypeInt:
-		return strconv.FormatInt(v.I, 10), true
-	case model.TypeUint:
-		return strconv.FormatUint(v.U, 10), true
-	case model.TypeFloat:
-		return strconv.FormatFloat(v.F, 'g', -1, 64), true
-	case model.TypeBool:
-		return strconv.FormatBool(v.B), true
-	}
-	return "", false
 }

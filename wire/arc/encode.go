@@ -295,7 +295,7 @@ func msgpackKindOf(c model.ResultColumn) msgpackKind {
 		return msgpackKind{"null", func(enc *msgpack.Encoder, v model.Value) { _ = enc.EncodeNil() }}
 	}
 	str := func(enc *msgpack.Encoder, v model.Value) {
-		s, _ := textOf(v)
+		s, _ := v.Text()
 		_ = enc.EncodeString(s)
 	}
 	if c.Type != model.TypeText {

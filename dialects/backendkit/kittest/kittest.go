@@ -307,21 +307,13 @@ func (o *Oracle) run(ctx context.Context, db, sql string) ([][]model.Value, []st
 
 // Collect drains rows.
 func Collect(rows model.Rows) ([][]model.Value, []string, error) {
-	defer rows.Close()
 	cols := rows.Columns()
 	names := make([]string, len(cols))
 	for i, c := range cols {
 		names[i] = c.Name
 	}
-	var out [][]model.Value
-	for {
-		v := make([]model.Value, len(cols))
-		if !rows.Next(v) {
-			break
-		}
-		out = append(out, v)
-	}
-	return out, names, rows.Err()
+	out, err := model.Collect(rows)
+	return out, names, err
 }
 
 // Compare asserts the backend's rows equal the oracle's, exactly: same
