@@ -11,7 +11,9 @@ import (
 	"tsgate/translate/target"
 )
 
-// memtrace shapes, verbatim, one per family.
+// memtrace shapes, verbatim, one per family, translated with memtrace's
+// schema (testSchema) as the gateway does: without it, memory_type's
+// type is unknown and ClickHouse refuses to group by what may be a float.
 var benchShapes = []struct{ name, sql string }{
 	{"list", `SELECT * FROM events WHERE org_id = 'org_default' AND agent_id = 'agent_web_crawler' AND tags_csv LIKE '%crawling%' ESCAPE '\' AND time > (CURRENT_TIMESTAMP - INTERVAL '24 hours') ORDER BY time DESC LIMIT 100 OFFSET 0`},
 	{"search", `SELECT * FROM events WHERE org_id = 'org_default' AND memory_type IN ('episodic', 'decision') AND event_type IN ('page_crawled', 'error') AND content LIKE '%timeout%' ESCAPE '\' AND importance >= 0.500000 AND time > (CURRENT_TIMESTAMP - INTERVAL '48 hours') ORDER BY time DESC LIMIT 50`},
@@ -93,6 +95,7 @@ func BenchmarkTranslateUncached(b *testing.B) {
 // but its shape was seen, so the parse-tree cache skips pg_query.
 func BenchmarkTranslateNewValues(b *testing.B) {
 	tr := New(WithCacheSize(0))
+	schema := testSchema()
 	for _, tg := range benchTargets {
 		for _, s := range benchShapes {
 			variants := orgVariants(s.sql)
@@ -100,7 +103,7 @@ func BenchmarkTranslateNewValues(b *testing.B) {
 				b.ReportAllocs()
 				i := 0
 				for b.Loop() {
-					if _, err := tr.Translate(context.Background(), variants[i%len(variants)], gen(tg), nil); err != nil {
+					if _, err := tr.Translate(context.Background(), variants[i%len(variants)], gen(tg), schema); err != nil {
 						b.Fatal(err)
 					}
 					i++
@@ -126,12 +129,13 @@ func BenchmarkTranslateCached(b *testing.B) {
 
 // benchSameText translates each shape's text again and again with tr.
 func benchSameText(b *testing.B, tr *Translator) {
+	schema := testSchema()
 	for _, tg := range benchTargets {
 		for _, s := range benchShapes {
 			b.Run(tg+"/"+s.name, func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					if _, err := tr.Translate(context.Background(), s.sql, gen(tg), nil); err != nil {
+					if _, err := tr.Translate(context.Background(), s.sql, gen(tg), schema); err != nil {
 						b.Fatal(err)
 					}
 				}
