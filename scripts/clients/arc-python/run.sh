@@ -24,17 +24,9 @@ PYTHON=${PYTHON:-python3}
 TOK=python-harness-token-0123456789abcdef
 W=$(mktemp -d); mkdir -p "$W/tsgate" "$W/arc" "$OUT"
 
-(cd "$W/tsgate" && exec env TSGATE_DATA_DIR="$W/tsgate/data" TSGATE_ARC_LISTEN=127.0.0.1:19011 TSGATE_MEMTRACE_LISTEN=127.0.0.1:19012 \
-	TSGATE_PGWIRE_LISTEN=127.0.0.1:19013 TSGATE_AUTH_BOOTSTRAP_TOKEN=$TOK TSGATE_DELETE_ENABLED=true TSGATE_LOG_LEVEL=error \
-	"$TSGATE_BIN" serve >"$W/tsgate.log" 2>&1) &
-tpid=$!
-(cd "$W/arc" && exec env ARC_SERVER_HOST=127.0.0.1 ARC_SERVER_PORT=19014 ARC_AUTH_BOOTSTRAP_TOKEN=$TOK ARC_TELEMETRY_ENABLED=false \
-	ARC_TELEMETRY_ENDPOINT=http://127.0.0.1:9/ ARC_DELETE_ENABLED=true ARC_LOG_LEVEL=error "$ARC_BIN" >"$W/arc.log" 2>&1) &
-apid=$!
-trap 'kill $tpid $apid 2>/dev/null; rm -rf "$W"' EXIT
-for u in http://127.0.0.1:19011 http://127.0.0.1:19014; do
-	for _ in $(seq 100); do curl -sf "$u/health" >/dev/null && break; sleep 0.2; done
-done
+. "$here/../pair.sh"
+TSGATE_EXTRA=(TSGATE_DELETE_ENABLED=true) ARC_EXTRA=(ARC_DELETE_ENABLED=true)
+start_pair 19011 # tsgate on 19011, Arc on 19014
 # PYTHONHASHSEED: the client's buffered writer orders merged columns by a set of names.
 run() { env PYTHONHASHSEED=0 PYTHONPATH="$CLIENT_SRC/src${EXTRA_PYTHONPATH:+:$EXTRA_PYTHONPATH}" "$PYTHON" "$here/driver.py" "$@"; }
 for s in arc:19014 tsgate:19011; do

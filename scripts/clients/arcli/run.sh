@@ -43,17 +43,9 @@ JSON
 "$W/tool" parquet "$W/weather.parquet"
 "$W/tool" msgpack "$W/doc.msgpack"
 
-(cd "$W/tsgate" && exec env TSGATE_DATA_DIR="$W/tsgate/data" TSGATE_ARC_LISTEN=127.0.0.1:19001 TSGATE_MEMTRACE_LISTEN=127.0.0.1:19002 \
-	TSGATE_PGWIRE_LISTEN=127.0.0.1:19003 TSGATE_AUTH_BOOTSTRAP_TOKEN=$TOK TSGATE_DELETE_ENABLED=true TSGATE_LOG_LEVEL=error \
-	"$TSGATE_BIN" serve >"$W/tsgate.log" 2>&1) &
-tpid=$!
-(cd "$W/arc" && exec env ARC_SERVER_HOST=127.0.0.1 ARC_SERVER_PORT=19004 ARC_AUTH_BOOTSTRAP_TOKEN=$TOK ARC_TELEMETRY_ENABLED=false \
-	ARC_TELEMETRY_ENDPOINT=http://127.0.0.1:9/ ARC_DELETE_ENABLED=true ARC_LOG_LEVEL=info "$ARC_BIN" >"$W/arc.log" 2>&1) &
-apid=$!
-trap 'kill $tpid $apid 2>/dev/null; wait $tpid $apid 2>/dev/null; rm -rf "$W"' EXIT
-for u in http://127.0.0.1:19001 http://127.0.0.1:19004; do
-	for _ in $(seq 150); do curl -sf "$u/health" >/dev/null && break; sleep 0.2; done
-done
+. "$here/../pair.sh"
+TSGATE_EXTRA=(TSGATE_DELETE_ENABLED=true) ARC_EXTRA=(ARC_DELETE_ENABLED=true) ARC_LOG_LEVEL=info
+start_pair 19001 # tsgate on 19001, Arc on 19004
 
 # Run-dependent text, stripped where the two servers (or two runs) differ by nature:
 # the port, token secrets, timestamps of "now", durations and latencies, uptimes, backup

@@ -34,15 +34,9 @@ for i in range(240):
         lines.append(f"{tags} usage={usage},n={i % 7}i,ok={'true' if i % 3 else 'false'} {t}000000000")
 print("\n".join(lines))
 PY
-(cd "$W/tsgate" && exec env TSGATE_DATA_DIR="$W/tsgate/data" TSGATE_ARC_LISTEN=127.0.0.1:18991 TSGATE_MEMTRACE_LISTEN=127.0.0.1:18992 \
-	TSGATE_PGWIRE_LISTEN=127.0.0.1:18993 TSGATE_AUTH_BOOTSTRAP_TOKEN=$TOK TSGATE_LOG_LEVEL=error "$TSGATE_BIN" serve >"$W/tsgate.log" 2>&1) &
-tpid=$!
-(cd "$W/arc" && exec env ARC_SERVER_HOST=127.0.0.1 ARC_SERVER_PORT=18994 ARC_AUTH_BOOTSTRAP_TOKEN=$TOK ARC_TELEMETRY_ENABLED=false \
-	ARC_TELEMETRY_ENDPOINT=http://127.0.0.1:9/ ARC_LOG_LEVEL=error "$ARC_BIN" >"$W/arc.log" 2>&1) &
-apid=$!
-trap 'kill $tpid $apid 2>/dev/null; rm -rf "$W"' EXIT
+. "$here/../pair.sh"
+start_pair 18991 # tsgate on 18991, Arc on 18994
 for u in http://127.0.0.1:18991 http://127.0.0.1:18994; do
-	for _ in $(seq 100); do curl -sf "$u/health" >/dev/null && break; sleep 0.2; done
 	curl -sf -X POST "$u/api/v1/write/line-protocol" -H "Authorization: Bearer $TOK" -H 'x-arc-database: grafana' --data-binary @"$W/data.lp"
 	curl -sf -X POST "$u/api/v1/write/line-protocol/flush" -H "Authorization: Bearer $TOK" -o /dev/null
 done
