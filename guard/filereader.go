@@ -31,7 +31,7 @@ func OpenFileReader(ctx context.Context, path string) (db *sql.DB, conn *sql.Con
 	}
 	for _, q := range []string{
 		"SET allowed_paths = ['" + strings.ReplaceAll(path, "'", "''") + "']",
-		"SET GLOBAL TimeZone = 'Etc/UTC'", // as every engine (engineLockdown)
+		PinZone,
 		"SET enable_external_access = false",
 		"SET lock_configuration = true",
 	} {

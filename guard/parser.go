@@ -94,7 +94,12 @@ const engineConfig = "enable_external_access=false&autoinstall_known_extensions=
 // owns it loads after them), hence SET GLOBAL, then the lock, so no
 // statement can change either later. Etc/UTC, not UTC: DuckDB names the
 // zone in Arrow's timestamp type, and Arc's answers say Etc/UTC.
-const engineLockdown = "SET GLOBAL TimeZone = 'Etc/UTC'; SET GLOBAL lock_configuration = true"
+const engineLockdown = PinZone + "; SET GLOBAL lock_configuration = true"
+
+// PinZone sets an engine's time zone to UTC for every connection: the
+// statement engineLockdown starts with, for the engines that cannot be
+// opened with OpenEngine (they need file access first) to run themselves.
+const PinZone = "SET GLOBAL TimeZone = 'Etc/UTC'"
 
 // EngineDSN is the data source name that opens path (empty: in memory)
 // with tsgate's configuration plus extra settings (extra:

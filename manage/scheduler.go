@@ -88,7 +88,7 @@ func (m *Manager) SchedulerStatus() SchedulerStatus {
 		qs := m.CQs("", "true")
 		slices.SortFunc(qs, func(a, b ContinuousQuery) int { return cmp.Compare(a.ID, b.ID) })
 		for _, q := range qs {
-			if every, err := time.ParseDuration(q.Interval); err == nil && every >= minCQInterval {
+			if every, ok := cqEvery(q); ok {
 				st.CQJobs = append(st.CQJobs, CQJob{ID: q.ID, Name: q.Name, Interval: every})
 			}
 		}
@@ -101,12 +101,8 @@ func (m *Manager) SchedulerStatus() SchedulerStatus {
 			// Due once RetentionEvery has passed since its last run (as
 			// tick decides), run at the first tick from then.
 			at := r.nextTick
-			if p.LastExecutionTime != nil {
-				if last, err := time.Parse(time.RFC3339, *p.LastExecutionTime); err == nil {
-					if due := last.Add(r.schedule.RetentionEvery); due.After(at) {
-						at = at.Add((due.Sub(at) + tickEvery - 1) / tickEvery * tickEvery)
-					}
-				}
+			if due, ok := dueFrom(p.LastExecutionTime, r.schedule.RetentionEvery); ok && due.After(at) {
+				at = at.Add((due.Sub(at) + tickEvery - 1) / tickEvery * tickEvery)
 			}
 			if st.RetentionNext.IsZero() || at.Before(st.RetentionNext) {
 				st.RetentionNext = at
@@ -137,11 +133,29 @@ func quiet(err error) bool {
 
 // dueAfter: a job whose last run (on any replica) is at least every ago.
 func dueAfter(now time.Time, last *string, every time.Duration) bool {
+	due, ok := dueFrom(last, every)
+	return !ok || !now.Before(due)
+}
+
+// dueFrom is when a job last run at *last falls due again; ok is false
+// when it is due at once (never run, or a time that does not parse).
+func dueFrom(last *string, every time.Duration) (time.Time, bool) {
 	if last == nil {
-		return true
+		return time.Time{}, false
 	}
 	t, err := time.Parse(time.RFC3339, *last)
-	return err != nil || now.Sub(t) >= every
+	if err != nil {
+		return time.Time{}, false
+	}
+	return t.Add(every), true
+}
+
+// cqEvery is how often the scheduler runs q; ok is false for a query it
+// leaves alone: an interval that is not a Go duration of at least
+// minCQInterval.
+func cqEvery(q ContinuousQuery) (time.Duration, bool) {
+	every, err := time.ParseDuration(q.Interval)
+	return every, err == nil && every >= minCQInterval
 }
 
 func (m *Manager) tick(ctx context.Context, c Schedule, log *slog.Logger) {
@@ -166,8 +180,8 @@ func (m *Manager) tick(ctx context.Context, c Schedule, log *slog.Logger) {
 		if !c.ContinuousQueries || ctx.Err() != nil {
 			return
 		}
-		every, err := time.ParseDuration(q.Interval)
-		if err != nil || every < minCQInterval {
+		every, ok := cqEvery(q)
+		if !ok {
 			continue
 		}
 		// Due by its last run, failed ones included (a failing query is

@@ -609,10 +609,12 @@ func ingestRun(ctx context.Context, client *http.Client, s *side, l workload) (r
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-func post(ctx context.Context, c *http.Client, s *side, db, path, ctype string, body []byte, want int) error {
+// request is a POST of body to s's path as its admin, database db (""
+// is the ingest workloads' "bench").
+func request(ctx context.Context, s *side, db, path, ctype string, body []byte) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url+path, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+s.token)
 	if db == "" {
@@ -621,6 +623,14 @@ func post(ctx context.Context, c *http.Client, s *side, db, path, ctype string, 
 	req.Header.Set("x-arc-database", db)
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
+	}
+	return req, nil
+}
+
+func post(ctx context.Context, c *http.Client, s *side, db, path, ctype string, body []byte, want int) error {
+	req, err := request(ctx, s, db, path, ctype, body)
+	if err != nil {
+		return err
 	}
 	resp, err := c.Do(req)
 	if err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -61,13 +60,10 @@ func queryOnce(ctx context.Context, client *http.Client, s *side, q queryLoad) (
 	if err != nil {
 		return 0, 0, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url+"/api/v1/query", bytes.NewReader(body))
+	req, err := request(ctx, s, queryDB, "/api/v1/query", "application/json", body)
 	if err != nil {
 		return 0, 0, err
 	}
-	req.Header.Set("Authorization", "Bearer "+s.token)
-	req.Header.Set("x-arc-database", queryDB)
-	req.Header.Set("Content-Type", "application/json")
 	t := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {

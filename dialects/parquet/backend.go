@@ -21,6 +21,7 @@ import (
 	"tsgate/dialects/duckdb"
 	"tsgate/dialects/duckdbsql"
 	"tsgate/errs"
+	"tsgate/guard"
 	"tsgate/model"
 	"tsgate/translate/target"
 )
@@ -98,7 +99,7 @@ func Open(ctx context.Context, spec string) (*Backend, error) {
 	// the views below and nothing else.
 	for _, stmt := range []string{
 		"SET allowed_directories = [" + quoteLiteral(root+string(filepath.Separator)) + "]",
-		"SET GLOBAL TimeZone = 'Etc/UTC'", // time semantics never follow the host's TZ
+		guard.PinZone, // time semantics never follow the host's TZ
 		"SET enable_external_access = false",
 		"CREATE SCHEMA " + quoteIdent(emptySchema),
 	} {

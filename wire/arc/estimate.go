@@ -75,10 +75,10 @@ func (s *Server) estimate(w http.ResponseWriter, r *http.Request) {
 	n, err := s.count(ctx, q)
 	if err != nil {
 		err = timeoutAware(ctx, err)
-		switch {
+		switch code := errs.CodeOf(err); {
 		case isSyntaxError(err):
 			cannot(err)
-		case errs.CodeOf(err) == errs.Timeout, errs.CodeOf(err) == errs.Invalid, errs.CodeOf(err) == errs.PermissionDenied:
+		case code == errs.Timeout, code == errs.Invalid, code == errs.PermissionDenied:
 			fail(err)
 		default:
 			cannot(err)
