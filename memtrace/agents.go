@@ -12,11 +12,6 @@ import (
 )
 
 func (s *Server) createAgent(w http.ResponseWriter, r *http.Request, k *KeyInfo) {
-	body, err := s.readBody(r)
-	if err != nil {
-		s.fail(w, r, err, false)
-		return
-	}
 	// Declared here so JSON errors name it as memtrace's do.
 	type CreateRequest struct {
 		Name        string         `json:"name"`
@@ -24,38 +19,21 @@ func (s *Server) createAgent(w http.ResponseWriter, r *http.Request, k *KeyInfo)
 		Config      map[string]any `json:"config,omitempty"`
 	}
 	var req CreateRequest
-	if err := decodeBody(r, body, &req); err != nil {
-		s.fail(w, r, err, false)
+	if !s.decodeRequest(w, r, &req) {
 		return
 	}
 	a, err := s.meta.CreateAgent(r.Context(), k.OrgID, req.Name, req.Description, req.Config)
-	if err != nil {
-		s.fail(w, r, err, false)
-		return
-	}
-	writeJSON(w, http.StatusCreated, a)
+	s.reply(w, r, err, false, http.StatusCreated, a)
 }
 
 func (s *Server) listAgents(w http.ResponseWriter, r *http.Request, k *KeyInfo) {
 	as, err := s.meta.Agents(r.Context(), k.OrgID)
-	if err != nil {
-		s.fail(w, r, err, true)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"agents": as, "count": len(as)})
+	s.reply(w, r, err, true, http.StatusOK, map[string]any{"agents": as, "count": len(as)})
 }
 
 func (s *Server) getAgent(w http.ResponseWriter, r *http.Request, k *KeyInfo) {
 	a, err := s.meta.Agent(r.Context(), k.OrgID, r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err, true)
-		return
-	}
-	if a == nil {
-		writeJSON(w, http.StatusNotFound, errorBody{"agent not found"})
-		return
-	}
-	writeJSON(w, http.StatusOK, a)
+	replyFound(s, w, r, a, err, "agent not found")
 }
 
 func (s *Server) agentMemories(w http.ResponseWriter, r *http.Request, k *KeyInfo) {
@@ -130,11 +108,7 @@ func (s *Server) stats(ctx context.Context, org, agent string) (*Stats, error) {
 
 func (s *Server) agentStats(w http.ResponseWriter, r *http.Request, k *KeyInfo) {
 	st, err := s.stats(r.Context(), k.OrgID, r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err, true)
-		return
-	}
-	writeJSON(w, http.StatusOK, st)
+	s.reply(w, r, err, true, http.StatusOK, st)
 }
 
 func (s *Server) deleteAgent(w http.ResponseWriter, r *http.Request, k *KeyInfo) {
@@ -146,71 +120,39 @@ func (s *Server) deleteAgent(w http.ResponseWriter, r *http.Request, k *KeyInfo)
 }
 
 func (s *Server) createSession(w http.ResponseWriter, r *http.Request, k *KeyInfo) {
-	body, err := s.readBody(r)
-	if err != nil {
-		s.fail(w, r, err, false)
-		return
-	}
 	type CreateRequest struct {
 		AgentID  string         `json:"agent_id"`
 		Metadata map[string]any `json:"metadata,omitempty"`
 	}
 	var req CreateRequest
-	if err := decodeBody(r, body, &req); err != nil {
-		s.fail(w, r, err, false)
+	if !s.decodeRequest(w, r, &req) {
 		return
 	}
 	sess, err := s.meta.CreateSession(r.Context(), k.OrgID, req.AgentID, req.Metadata)
-	if err != nil {
-		s.fail(w, r, err, false)
-		return
-	}
-	writeJSON(w, http.StatusCreated, sess)
+	s.reply(w, r, err, false, http.StatusCreated, sess)
 }
 
 func (s *Server) listSessions(w http.ResponseWriter, r *http.Request, k *KeyInfo) {
 	ss, err := s.meta.Sessions(r.Context(), k.OrgID, r.URL.Query().Get("agent_id"))
-	if err != nil {
-		s.fail(w, r, err, true)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"sessions": ss, "count": len(ss)})
+	s.reply(w, r, err, true, http.StatusOK, map[string]any{"sessions": ss, "count": len(ss)})
 }
 
 func (s *Server) getSession(w http.ResponseWriter, r *http.Request, k *KeyInfo) {
 	sess, err := s.meta.Session(r.Context(), k.OrgID, r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err, true)
-		return
-	}
-	if sess == nil {
-		writeJSON(w, http.StatusNotFound, errorBody{"session not found"})
-		return
-	}
-	writeJSON(w, http.StatusOK, sess)
+	replyFound(s, w, r, sess, err, "session not found")
 }
 
 func (s *Server) updateSession(w http.ResponseWriter, r *http.Request, k *KeyInfo) {
-	body, err := s.readBody(r)
-	if err != nil {
-		s.fail(w, r, err, false)
-		return
-	}
 	type UpdateRequest struct {
 		Status   string         `json:"status,omitempty"`
 		Metadata map[string]any `json:"metadata,omitempty"`
 	}
 	var req UpdateRequest
-	if err := decodeBody(r, body, &req); err != nil {
-		s.fail(w, r, err, false)
+	if !s.decodeRequest(w, r, &req) {
 		return
 	}
 	sess, err := s.meta.UpdateSession(r.Context(), k.OrgID, r.PathValue("id"), req.Status, req.Metadata)
-	if err != nil {
-		s.fail(w, r, err, false)
-		return
-	}
-	writeJSON(w, http.StatusOK, sess)
+	s.reply(w, r, err, false, http.StatusOK, sess)
 }
 
 func (s *Server) sessionMemories(w http.ResponseWriter, r *http.Request, k *KeyInfo) {

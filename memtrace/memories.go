@@ -25,14 +25,10 @@ func (s *Server) createMemory(w http.ResponseWriter, r *http.Request, k *KeyInfo
 	if (bytes.Contains(body, []byte("memories")) || bytes.Contains(body, []byte(`\u`))) &&
 		decodeBody(r, body, &batch) == nil && len(batch.Memories) > 0 {
 		mems, err := s.create(r.Context(), k.OrgID, batch.Memories, true)
-		if err != nil {
-			// memtrace reports a bad memory in a batch through its
-			// generic 500 path; unlike memtrace, nothing of the batch
-			// was written.
-			s.fail(w, r, err, true)
-			return
-		}
-		writeJSON(w, http.StatusCreated, map[string]any{"memories": mems, "count": len(mems)})
+		// memtrace reports a bad memory in a batch through its generic
+		// 500 path (readQuirk); unlike memtrace, nothing of the batch
+		// was written.
+		s.reply(w, r, err, true, http.StatusCreated, map[string]any{"memories": mems, "count": len(mems)})
 		return
 	}
 	var req CreateRequest
@@ -199,26 +195,33 @@ func (s *Server) list(ctx context.Context, org string, p listParams) ([]Memory, 
 			tags = append(tags, t)
 		}
 	}
-	limit := p.limit
-	if limit <= 0 || limit > 1000 {
-		limit = 100
-	}
 	q := listQuery{orgID: org, agentID: p.agentID, sessionID: p.sessionID, memoryType: p.memoryType,
-		eventType: p.eventType, tags: tags, since: p.since, until: p.until, limit: limit,
+		eventType: p.eventType, tags: tags, since: p.since, until: p.until, limit: p.appliedLimit(),
 		offset: max(p.offset, 0), asc: p.order == "asc"}
+	return s.readList(ctx, org, "list", &q)
+}
+
+// appliedLimit is the page size a list serves: the requested one, or 100
+// when it is out of range.
+func (p *listParams) appliedLimit() int {
+	if p.limit <= 0 || p.limit > 1000 {
+		return 100
+	}
+	return p.limit
+}
+
+// readList runs a list or search query on org's store and reads its
+// memories.
+func (s *Server) readList(ctx context.Context, org, kind string, q *listQuery) ([]Memory, error) {
 	st, err := s.store(ctx, org)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.queryList(ctx, st, "list", &q)
+	rows, err := s.queryList(ctx, st, kind, q)
 	if err != nil {
 		return nil, err
 	}
-	mems, err := readMemories(rows)
-	if err != nil {
-		return nil, err
-	}
-	return mems, nil
+	return readMemories(rows)
 }
 
 // memoryList is memtrace's list body. has_more compares with the limit
@@ -232,15 +235,7 @@ type memoryList struct {
 
 func (s *Server) serveList(w http.ResponseWriter, r *http.Request, org string, p listParams) {
 	mems, err := s.list(r.Context(), org, p)
-	if err != nil {
-		s.fail(w, r, err, true)
-		return
-	}
-	limit := p.limit
-	if limit <= 0 || limit > 1000 {
-		limit = 100
-	}
-	writeJSON(w, http.StatusOK, memoryList{Memories: mems, Count: len(mems), HasMore: len(mems) >= limit})
+	s.reply(w, r, err, true, http.StatusOK, memoryList{Memories: mems, Count: len(mems), HasMore: len(mems) >= p.appliedLimit()})
 }
 
 func (s *Server) listMemories(w http.ResponseWriter, r *http.Request, k *KeyInfo) {
@@ -305,15 +300,7 @@ func (s *Server) runSearch(ctx context.Context, org string, sq *SearchQuery) (*s
 		eventTypes: sq.EventTypes, tags: sq.Tags, contentContains: sq.ContentContains,
 		minImportance: sq.MinImportance, since: sq.Since, until: sq.Until, limit: limit,
 		asc: sq.Order == "asc", search: true}
-	st, err := s.store(ctx, org)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := s.queryList(ctx, st, "search", &q)
-	if err != nil {
-		return nil, err
-	}
-	mems, err := readMemories(rows)
+	mems, err := s.readList(ctx, org, "search", &q)
 	if err != nil {
 		return nil, err
 	}
@@ -321,22 +308,12 @@ func (s *Server) runSearch(ctx context.Context, org string, sq *SearchQuery) (*s
 }
 
 func (s *Server) search(w http.ResponseWriter, r *http.Request, k *KeyInfo) {
-	body, err := s.readBody(r)
-	if err != nil {
-		s.fail(w, r, err, false)
-		return
-	}
 	var sq SearchQuery
-	if err := decodeBody(r, body, &sq); err != nil {
-		s.fail(w, r, err, false)
+	if !s.decodeRequest(w, r, &sq) {
 		return
 	}
 	res, err := s.runSearch(r.Context(), k.OrgID, &sq)
-	if err != nil {
-		s.fail(w, r, err, true)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
+	s.reply(w, r, err, true, http.StatusOK, res)
 }
 
 // getMemory is memtrace's GET /memories/:id: not an id lookup (memories

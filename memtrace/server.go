@@ -474,6 +474,41 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error, readQui
 	writeJSON(w, status, errorBody{e.Msg})
 }
 
+// reply answers v with status, or err as fail renders it (readQuirk as
+// for fail): the ending every handler shares.
+func (s *Server) reply(w http.ResponseWriter, r *http.Request, err error, readQuirk bool, status int, v any) {
+	if err != nil {
+		s.fail(w, r, err, readQuirk)
+		return
+	}
+	writeJSON(w, status, v)
+}
+
+// replyFound is reply for a read by id: a nil v, which the metadata store
+// returns for an unknown id, is 404 with notFound as its error.
+func replyFound[T any](s *Server, w http.ResponseWriter, r *http.Request, v *T, err error, notFound string) {
+	if err == nil && v == nil {
+		writeJSON(w, http.StatusNotFound, errorBody{notFound})
+		return
+	}
+	s.reply(w, r, err, true, http.StatusOK, v)
+}
+
+// decodeRequest reads the request's body into v (readBody, then
+// decodeBody) and reports false when it answered a body that is too
+// large, late or malformed.
+func (s *Server) decodeRequest(w http.ResponseWriter, r *http.Request, v any) bool {
+	body, err := s.readBody(r)
+	if err == nil {
+		err = decodeBody(r, body, v)
+	}
+	if err != nil {
+		s.fail(w, r, err, false)
+		return false
+	}
+	return true
+}
+
 // readBody reads a request body up to the configured cap.
 func (s *Server) readBody(r *http.Request) ([]byte, error) {
 	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, s.o.maxBody))
