@@ -107,13 +107,10 @@ func (m *Meta) CreateKey(ctx context.Context, org, name string, perms []string, 
 		return "", nil, err
 	}
 	k := &KeyInfo{Name: name, OrgID: org, Permissions: perms, CreatedAt: m.now().UTC(), Enabled: true}
-	r, err := m.exec(ctx, `INSERT INTO api_keys (key_hash, key_prefix, name, org_id, permissions, created_at, enabled)
-		VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT DO NOTHING`, string(hash), keyPrefix(secret), name, org, strings.Join(perms, ","), nanos(k.CreatedAt))
-	if err != nil {
+	taken := errs.Newf(errs.Conflict, "a key named %q already exists", name)
+	if err := m.execOne(ctx, taken, `INSERT INTO api_keys (key_hash, key_prefix, name, org_id, permissions, created_at, enabled)
+		VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT DO NOTHING`, string(hash), keyPrefix(secret), name, org, strings.Join(perms, ","), nanos(k.CreatedAt)); err != nil {
 		return "", nil, err
-	}
-	if n, _ := r.RowsAffected(); n == 0 {
-		return "", nil, errs.Newf(errs.Conflict, "a key named %q already exists", name)
 	}
 	if err := m.db.QueryRowContext(ctx, m.q("SELECT id FROM api_keys WHERE name = ?"), name).Scan(&k.ID); err != nil {
 		return "", nil, metaErr(err)
@@ -129,39 +126,24 @@ func (m *Meta) Keys(ctx context.Context, org string) ([]KeyInfo, error) {
 		q += " WHERE org_id = ?"
 		args = append(args, org)
 	}
-	rows, err := m.db.QueryContext(ctx, m.q(q+" ORDER BY id"), args...)
-	if err != nil {
-		return nil, metaErr(err)
-	}
-	defer rows.Close()
-	var out []KeyInfo
-	for rows.Next() {
+	return queryAll(ctx, m, nil, func(sc scanner) (KeyInfo, error) {
 		var k KeyInfo
 		var perms string
 		var created int64
 		var enabled int
-		if err := rows.Scan(&k.ID, &k.Name, &k.OrgID, &perms, &created, &enabled); err != nil {
-			return nil, metaErr(err)
-		}
+		err := sc.Scan(&k.ID, &k.Name, &k.OrgID, &perms, &created, &enabled)
 		k.Permissions = strings.Split(perms, ",")
 		k.CreatedAt = fromNanos(created)
 		k.Enabled = enabled != 0
-		out = append(out, k)
-	}
-	return out, metaErr(rows.Err())
+		return k, err
+	}, q+" ORDER BY id", args...)
 }
 
 // RevokeKey disables a key. A server that verified it in the last five
 // minutes keeps accepting it until its cache entry expires, as memtrace.
 func (m *Meta) RevokeKey(ctx context.Context, id int64) error {
-	r, err := m.exec(ctx, "UPDATE api_keys SET enabled = 0 WHERE id = ? AND enabled = 1", id)
-	if err != nil {
-		return err
-	}
-	if n, _ := r.RowsAffected(); n == 0 {
-		return errs.Newf(errs.NotFound, "no enabled key with id %d", id)
-	}
-	return nil
+	unknown := errs.Newf(errs.NotFound, "no enabled key with id %d", id)
+	return m.execOne(ctx, unknown, "UPDATE api_keys SET enabled = 0 WHERE id = ? AND enabled = 1", id)
 }
 
 // Bootstrap gives a fresh store its first org and admin key. It does

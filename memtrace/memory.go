@@ -277,14 +277,10 @@ func valueTime(v model.Value) time.Time {
 	return time.Time{}
 }
 
+// valueFloat is a number as float64, 0 for any other value.
 func valueFloat(v model.Value) float64 {
-	switch v.Type {
-	case model.TypeFloat:
-		return v.F
-	case model.TypeInt:
-		return float64(v.I)
-	case model.TypeUint:
-		return float64(v.U)
+	if v.IsNumber() {
+		return v.AsFloat()
 	}
 	return 0
 }

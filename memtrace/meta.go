@@ -203,6 +203,40 @@ func (m *Meta) exec(ctx context.Context, q string, args ...any) (sql.Result, err
 	return r, nil
 }
 
+// execOne runs a statement that must change a row; none is the error
+// when it changed none (a name taken, an id unknown).
+func (m *Meta) execOne(ctx context.Context, none error, q string, args ...any) error {
+	r, err := m.exec(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return none
+	}
+	return nil
+}
+
+// scanner is a row to scan: *sql.Row or *sql.Rows.
+type scanner interface{ Scan(...any) error }
+
+// queryAll runs a metadata query and appends each row, as scan reads it,
+// to out: nil where an empty list is null, empty where it is [].
+func queryAll[T any](ctx context.Context, m *Meta, out []T, scan func(scanner) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := m.db.QueryContext(ctx, m.q(q), args...)
+	if err != nil {
+		return nil, metaErr(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, metaErr(err)
+		}
+		out = append(out, v)
+	}
+	return out, metaErr(rows.Err())
+}
+
 func metaErr(err error) error {
 	if err == nil {
 		return nil
@@ -245,34 +279,19 @@ func (m *Meta) CreateOrg(ctx context.Context, id, name string) error {
 	if name == "" {
 		name = id
 	}
-	r, err := m.exec(ctx, "INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", id, name, nanos(m.now()))
-	if err != nil {
-		return err
-	}
-	if n, _ := r.RowsAffected(); n == 0 {
-		return errs.Newf(errs.Conflict, "organization %q already exists", id)
-	}
-	return nil
+	taken := errs.Newf(errs.Conflict, "organization %q already exists", id)
+	return m.execOne(ctx, taken, "INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", id, name, nanos(m.now()))
 }
 
 // Orgs lists the orgs, oldest first.
 func (m *Meta) Orgs(ctx context.Context) ([]Org, error) {
-	rows, err := m.db.QueryContext(ctx, "SELECT id, name, created_at FROM organizations ORDER BY created_at, id")
-	if err != nil {
-		return nil, metaErr(err)
-	}
-	defer rows.Close()
-	var out []Org
-	for rows.Next() {
+	return queryAll(ctx, m, nil, func(sc scanner) (Org, error) {
 		var o Org
 		var c int64
-		if err := rows.Scan(&o.ID, &o.Name, &c); err != nil {
-			return nil, metaErr(err)
-		}
+		err := sc.Scan(&o.ID, &o.Name, &c)
 		o.CreatedAt = fromNanos(c)
-		out = append(out, o)
-	}
-	return out, metaErr(rows.Err())
+		return o, err
+	}, "SELECT id, name, created_at FROM organizations ORDER BY created_at, id")
 }
 
 func (m *Meta) orgExists(ctx context.Context, id string) (bool, error) {
@@ -304,13 +323,10 @@ func (m *Meta) CreateAgent(ctx context.Context, org, name, description string, c
 		return nil, err
 	}
 	a := &Agent{ID: GenerateID("agent_"), OrgID: org, Name: name, Description: description, Config: config, CreatedAt: m.now().UTC()}
-	r, err := m.exec(ctx, `INSERT INTO agents (id, org_id, name, description, config_json, created_at)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, a.ID, org, name, description, cfg, nanos(a.CreatedAt))
-	if err != nil {
+	taken := errs.Newf(errs.Conflict, "agent '%s' already exists in this organization", name)
+	if err := m.execOne(ctx, taken, `INSERT INTO agents (id, org_id, name, description, config_json, created_at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, a.ID, org, name, description, cfg, nanos(a.CreatedAt)); err != nil {
 		return nil, err
-	}
-	if n, _ := r.RowsAffected(); n == 0 {
-		return nil, errs.Newf(errs.Conflict, "agent '%s' already exists in this organization", name)
 	}
 	if len(a.Config) == 0 {
 		a.Config = nil
@@ -320,7 +336,7 @@ func (m *Meta) CreateAgent(ctx context.Context, org, name, description string, c
 
 const agentCols = "id, org_id, name, description, config_json, created_at, last_active_at"
 
-func scanAgent(sc interface{ Scan(...any) error }) (*Agent, error) {
+func scanAgent(sc scanner) (*Agent, error) {
 	var a Agent
 	var cfg string
 	var created int64
@@ -348,20 +364,7 @@ func (m *Meta) Agent(ctx context.Context, org, idOrName string) (*Agent, error) 
 
 // Agents lists org's agents, newest first.
 func (m *Meta) Agents(ctx context.Context, org string) ([]*Agent, error) {
-	rows, err := m.db.QueryContext(ctx, m.q("SELECT "+agentCols+" FROM agents WHERE org_id = ? ORDER BY created_at DESC, id DESC"), org)
-	if err != nil {
-		return nil, metaErr(err)
-	}
-	defer rows.Close()
-	out := []*Agent{}
-	for rows.Next() {
-		a, err := scanAgent(rows)
-		if err != nil {
-			return nil, metaErr(err)
-		}
-		out = append(out, a)
-	}
-	return out, metaErr(rows.Err())
+	return queryAll(ctx, m, []*Agent{}, scanAgent, "SELECT "+agentCols+" FROM agents WHERE org_id = ? ORDER BY created_at DESC, id DESC", org)
 }
 
 // DeleteAgent removes an agent by id. memtrace's foreign key refuses to
@@ -420,14 +423,11 @@ func (m *Meta) CreateSession(ctx context.Context, org, agentID string, md map[st
 	s := &Session{ID: GenerateID("sess_"), OrgID: org, AgentID: agentID, Status: "active", Metadata: md, CreatedAt: now, UpdatedAt: now}
 	// The agent must be one of org's (memtrace's foreign key only checked
 	// that it existed in some org); its error text is kept.
-	r, err := m.exec(ctx, `INSERT INTO sessions (id, org_id, agent_id, status, metadata_json, created_at, updated_at)
+	refused := invalidf("failed to create session: FOREIGN KEY constraint failed")
+	if err := m.execOne(ctx, refused, `INSERT INTO sessions (id, org_id, agent_id, status, metadata_json, created_at, updated_at)
 		SELECT CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), 'active', CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT) WHERE EXISTS (SELECT 1 FROM agents WHERE id = ? AND org_id = ?)`,
-		s.ID, org, agentID, mj, nanos(now), nanos(now), agentID, org)
-	if err != nil {
+		s.ID, org, agentID, mj, nanos(now), nanos(now), agentID, org); err != nil {
 		return nil, err
-	}
-	if n, _ := r.RowsAffected(); n == 0 {
-		return nil, invalidf("failed to create session: FOREIGN KEY constraint failed")
 	}
 	if len(s.Metadata) == 0 {
 		s.Metadata = nil
@@ -437,7 +437,7 @@ func (m *Meta) CreateSession(ctx context.Context, org, agentID string, md map[st
 
 const sessionCols = "id, org_id, agent_id, status, metadata_json, created_at, updated_at, closed_at"
 
-func scanSession(sc interface{ Scan(...any) error }) (*Session, error) {
+func scanSession(sc scanner) (*Session, error) {
 	var s Session
 	var md string
 	var created, updated int64
@@ -467,20 +467,7 @@ func (m *Meta) Sessions(ctx context.Context, org, agent string) ([]*Session, err
 		q += " AND agent_id = ?"
 		args = append(args, agent)
 	}
-	rows, err := m.db.QueryContext(ctx, m.q(q+" ORDER BY created_at DESC, id DESC"), args...)
-	if err != nil {
-		return nil, metaErr(err)
-	}
-	defer rows.Close()
-	out := []*Session{}
-	for rows.Next() {
-		s, err := scanSession(rows)
-		if err != nil {
-			return nil, metaErr(err)
-		}
-		out = append(out, s)
-	}
-	return out, metaErr(rows.Err())
+	return queryAll(ctx, m, []*Session{}, scanSession, q+" ORDER BY created_at DESC, id DESC", args...)
 }
 
 // UpdateSession sets status (closed also stamps closed_at) and replaces
@@ -507,12 +494,9 @@ func (m *Meta) UpdateSession(ctx context.Context, org, id, status string, md map
 	}
 	sets = append(sets, "updated_at = ?")
 	args = append(args, now, id, org)
-	r, err := m.exec(ctx, "UPDATE sessions SET "+strings.Join(sets, ", ")+" WHERE id = ? AND org_id = ?", args...)
-	if err != nil {
+	unknown := invalidf("session not found")
+	if err := m.execOne(ctx, unknown, "UPDATE sessions SET "+strings.Join(sets, ", ")+" WHERE id = ? AND org_id = ?", args...); err != nil {
 		return nil, err
-	}
-	if n, _ := r.RowsAffected(); n == 0 {
-		return nil, invalidf("session not found")
 	}
 	return m.Session(ctx, org, id)
 }

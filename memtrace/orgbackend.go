@@ -96,13 +96,10 @@ func (m *Meta) SetOrgBackend(ctx context.Context, s *Sealer, org, rawURL, databa
 	}
 	now := m.now().UTC()
 	b := &OrgBackend{ID: GenerateID("arc_"), OrgID: org, URL: rawURL, Database: database, CreatedAt: now}
-	r, err := m.exec(ctx, `INSERT INTO org_backends (org_id, id, url_sealed, database, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, org, b.ID, s.Seal(rawURL), database, nanos(now), nanos(now))
-	if err != nil {
+	taken := errs.Newf(errs.Conflict, "org '%s' already has an arc instance configured", org)
+	if err := m.execOne(ctx, taken, `INSERT INTO org_backends (org_id, id, url_sealed, database, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, org, b.ID, s.Seal(rawURL), database, nanos(now), nanos(now)); err != nil {
 		return nil, err
-	}
-	if n, _ := r.RowsAffected(); n == 0 {
-		return nil, errs.Newf(errs.Conflict, "org '%s' already has an arc instance configured", org)
 	}
 	return b, nil
 }
@@ -140,14 +137,8 @@ func (m *Meta) CountOrgBackends(ctx context.Context) (int, error) {
 // RemoveOrgBackend unbinds org's backend; the org stays, and so do the
 // memories in that backend.
 func (m *Meta) RemoveOrgBackend(ctx context.Context, org string) error {
-	r, err := m.exec(ctx, "DELETE FROM org_backends WHERE org_id = ?", org)
-	if err != nil {
-		return err
-	}
-	if n, _ := r.RowsAffected(); n == 0 {
-		return errs.Newf(errs.NotFound, "no arc instance configured for %s", org)
-	}
-	return nil
+	unknown := errs.Newf(errs.NotFound, "no arc instance configured for %s", org)
+	return m.execOne(ctx, unknown, "DELETE FROM org_backends WHERE org_id = ?", org)
 }
 
 // MaskURL hides a backend URL's secrets for display: the password, and

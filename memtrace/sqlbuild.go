@@ -16,45 +16,40 @@ import (
 // does for equality too, would make a value containing one never match.
 // Where memtrace's doubling is meaningful — LIKE patterns with ESCAPE
 // '\' — likePattern produces exactly memtrace's text.
-func quote(s string) string {
-	var b strings.Builder
-	b.Grow(len(s) + 2)
-	b.WriteByte('\'')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case 0:
-		case '\'':
-			b.WriteString("''")
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('\'')
-	return b.String()
-}
+func quote(s string) string { return literal(s, false) }
 
 // likePattern renders a `%s%` substring pattern literal whose escape
 // character is backslash: backslash, % and _ in s match themselves.
-func likePattern(s string) string {
+func likePattern(s string) string { return literal(s, true) }
+
+// literal is s as a string literal: NUL dropped and the quote doubled;
+// as a LIKE pattern (like) also backslash, % and _ escaped with a
+// backslash, and % on both sides.
+func literal(s string, like bool) string {
+	wild := ""
+	if like {
+		wild = "%"
+	}
 	var b strings.Builder
-	b.Grow(len(s) + 6)
-	b.WriteString("'%")
+	b.Grow(len(s) + 2 + 2*len(wild))
+	b.WriteByte('\'')
+	b.WriteString(wild)
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; c {
 		case 0:
 		case '\'':
 			b.WriteString("''")
-		case '\\':
-			b.WriteString(`\\`)
-		case '%':
-			b.WriteString(`\%`)
-		case '_':
-			b.WriteString(`\_`)
+		case '\\', '%', '_':
+			if like {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(c)
 		default:
 			b.WriteByte(c)
 		}
 	}
-	b.WriteString("%'")
+	b.WriteString(wild)
+	b.WriteByte('\'')
 	return b.String()
 }
 
