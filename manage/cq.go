@@ -20,12 +20,10 @@ import (
 type ContinuousQuery struct {
 	ID int64 `json:"id"`
 	CQRequest
-	LastExecutionTime   *string `json:"last_execution_time"`
-	LastExecutionStatus *string `json:"last_execution_status"`
-	LastProcessedTime   *string `json:"last_processed_time"`
-	LastRecordsWritten  *int64  `json:"last_records_written"`
-	CreatedAt           string  `json:"created_at"`
-	UpdatedAt           string  `json:"updated_at"`
+	lastRun
+	LastProcessedTime  *string `json:"last_processed_time"`
+	LastRecordsWritten *int64  `json:"last_records_written"`
+	stamps
 }
 
 // CQRequest is Arc's create/update body (a full replace).
@@ -103,26 +101,17 @@ func substitute(q string, start, end time.Time) string {
 
 func (m *Manager) checkCQ(ctx context.Context, r CQRequest, create bool, check Checker) error {
 	if create {
-		switch {
-		case r.Name == "":
-			return invalid("name is required")
-		case r.Database == "":
-			return invalid("database is required")
-		case r.SourceMeasurement == "":
-			return invalid("source_measurement is required")
-		case r.DestinationMeasurement == "":
-			return invalid("destination_measurement is required")
+		if err := required("name", r.Name, "database", r.Database, "source_measurement", r.SourceMeasurement,
+			"destination_measurement", r.DestinationMeasurement); err != nil {
+			return err
 		}
 	}
 	if r.DestinationMeasurement != "" && !model.ValidMeasurement(r.DestinationMeasurement) {
 		return invalid("invalid destination_measurement: must start with a letter and contain only alphanumeric characters, underscores, or hyphens")
 	}
 	if create {
-		switch {
-		case r.Query == "":
-			return invalid("query is required")
-		case r.Interval == "":
-			return invalid("interval is required")
+		if err := required("query", r.Query, "interval", r.Interval); err != nil {
+			return err
 		}
 	}
 	if err := checkTags(r.TagColumns); err != nil {
@@ -143,8 +132,8 @@ func (m *Manager) checkCQ(ctx context.Context, r CQRequest, create bool, check C
 func (m *Manager) cqView(q *ContinuousQuery) ContinuousQuery {
 	v := *q
 	if e := cqRecords().last(m, q.ID); e != nil {
-		t, st, n := e.ExecutionTime, e.Status, e.RecordsWritten
-		v.LastExecutionTime, v.LastExecutionStatus, v.LastRecordsWritten = &t, &st, &n
+		n := e.RecordsWritten
+		v.lastRun, v.LastRecordsWritten = ranAt(e.ExecutionTime, e.Status), &n
 	}
 	return v
 }
@@ -155,8 +144,7 @@ func (m *Manager) CreateCQ(ctx context.Context, r CQRequest, check Checker) (Con
 		return ContinuousQuery{}, err
 	}
 	return cqRecords().add(m, r.Name, func() *ContinuousQuery {
-		now := stamp(m.now())
-		q := &ContinuousQuery{ID: m.nextID("cq"), CreatedAt: now, UpdatedAt: now}
+		q := &ContinuousQuery{ID: m.nextID("cq"), stamps: m.created()}
 		applyCQ(q, r)
 		return q
 	}, m.cqView)

@@ -43,6 +43,39 @@ func retentionRecords() records[RetentionPolicy, RetentionExecution] {
 	}
 }
 
+// lastRun is what an item's answer shows of its newest execution (null
+// before the first): JSON flattens it in place, Arc's field order.
+type lastRun struct {
+	LastExecutionTime   *string `json:"last_execution_time"`
+	LastExecutionStatus *string `json:"last_execution_status"`
+}
+
+func ranAt(at, status string) lastRun { return lastRun{&at, &status} }
+
+// stamps are when an item was created and last replaced, flattened in
+// place at the end of its answer.
+type stamps struct {
+	CreatedAt string `json:"created_at"`
+	UpdatedAt string `json:"updated_at"`
+}
+
+// created is a new item's stamps: both now.
+func (m *Manager) created() stamps {
+	now := stamp(m.now())
+	return stamps{CreatedAt: now, UpdatedAt: now}
+}
+
+// required is Arc's "<field> is required" for the first of fields (name,
+// value, name, value, ...) whose value is empty.
+func required(fields ...string) error {
+	for i := 0; i+1 < len(fields); i += 2 {
+		if fields[i+1] == "" {
+			return invalid(fields[i] + " is required")
+		}
+	}
+	return nil
+}
+
 // get is the item with id (caller holds mu).
 func (r records[T, E]) get(m *Manager, id int64) (*T, error) {
 	items := *r.items(&m.state)

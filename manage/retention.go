@@ -14,11 +14,9 @@ type RetentionPolicy struct {
 	ID int64 `json:"id"`
 	// The request's fields, flattened in place by JSON.
 	RetentionRequest
-	LastExecutionTime   *string `json:"last_execution_time"`
-	LastExecutionStatus *string `json:"last_execution_status"`
-	LastDeletedCount    *int64  `json:"last_deleted_count"`
-	CreatedAt           string  `json:"created_at"`
-	UpdatedAt           string  `json:"updated_at"`
+	lastRun
+	LastDeletedCount *int64 `json:"last_deleted_count"`
+	stamps
 }
 
 // RetentionRequest is Arc's create/update body: every field is replaced
@@ -60,12 +58,10 @@ func invalid(msg string) error { return errs.New(errs.Invalid, msg) }
 
 func checkRetention(r RetentionRequest, create bool) error {
 	if create {
-		switch {
-		case r.Name == "":
-			return invalid("name is required")
-		case r.Database == "":
-			return invalid("database is required")
-		case r.RetentionDays <= 0:
+		if err := required("name", r.Name, "database", r.Database); err != nil {
+			return err
+		}
+		if r.RetentionDays <= 0 {
 			return invalid("retention_days must be greater than 0")
 		}
 	}
@@ -79,8 +75,8 @@ func checkRetention(r RetentionRequest, create bool) error {
 func (m *Manager) retentionView(p *RetentionPolicy) RetentionPolicy {
 	v := *p
 	if e := retentionRecords().last(m, p.ID); e != nil {
-		t, st, n := e.ExecutionTime, e.Status, e.DeletedCount
-		v.LastExecutionTime, v.LastExecutionStatus, v.LastDeletedCount = &t, &st, &n
+		n := e.DeletedCount
+		v.lastRun, v.LastDeletedCount = ranAt(e.ExecutionTime, e.Status), &n
 	}
 	return v
 }
@@ -91,8 +87,7 @@ func (m *Manager) CreateRetention(r RetentionRequest) (RetentionPolicy, error) {
 		return RetentionPolicy{}, err
 	}
 	return retentionRecords().add(m, r.Name, func() *RetentionPolicy {
-		now := stamp(m.now())
-		return &RetentionPolicy{ID: m.nextID("retention"), RetentionRequest: r, CreatedAt: now, UpdatedAt: now}
+		return &RetentionPolicy{ID: m.nextID("retention"), RetentionRequest: r, stamps: m.created()}
 	}, m.retentionView)
 }
 
