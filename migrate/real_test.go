@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"tsgate/conformance"
+	"tsgate/dialects"
 	"tsgate/dialects/backendkit/kittest"
 	"tsgate/dialects/clickhouse"
 	"tsgate/dialects/influxql"
@@ -67,28 +68,40 @@ func openRealDB(t testing.TB, name, db string) *realTarget {
 	ctx := context.Background()
 	raw := kittest.URL(t, realEnv[name])
 	rt := &realTarget{name: name, db: db}
-	switch name {
-	case "influxdb":
-		u, _ := url.Parse(raw)
-		b, err := influxql.Open(ctx, "influxql://"+u.Host+"/"+db)
+	// use makes b, the backend tsgate reaches the server through, the
+	// target's side, closed when the test ends.
+	use := func(b dialects.Backend, err error) {
+		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
-		rt.side, rt.http = &Side{Backend: b}, raw
-		rt.scalar = func(t testing.TB, q string) string { return influxScalar(t, raw, db, q) }
-		rt.count = func(t testing.TB, m, field string) int64 {
-			s := rt.scalar(t, fmt.Sprintf(`SELECT count(%q) FROM %q`, field, m))
-			n, _ := strconv.ParseInt(s, 10, 64)
+		rt.side = &Side{Backend: b}
+		t.Cleanup(func() { b.Close() })
+	}
+	// at is db on the HTTP server (InfluxDB, ClickHouse) under a dialect's
+	// scheme.
+	at := func(scheme string) string {
+		u, _ := url.Parse(raw)
+		return scheme + "://" + u.Host + "/" + db
+	}
+	// countWith is a count that asks the server the query q makes.
+	countWith := func(q func(m, field string) string) func(testing.TB, string, string) int64 {
+		return func(t testing.TB, m, field string) int64 {
+			n, _ := strconv.ParseInt(rt.scalar(t, q(m, field)), 10, 64)
 			return n
 		}
+	}
+	switch name {
+	case "influxdb":
+		use(influxql.Open(ctx, at("influxql")))
+		rt.http = raw
+		rt.scalar = func(t testing.TB, q string) string { return influxScalar(t, raw, db, q) }
+		rt.count = countWith(func(m, field string) string { return fmt.Sprintf(`SELECT count(%q) FROM %q`, field, m) })
 		rt.drop = func(t testing.TB) { influxScalar(t, raw, "", `DROP DATABASE "`+db+`"`) }
-		t.Cleanup(func() { b.Close() })
 	case "postgres":
 		b, err := postgres.Open(ctx, raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rt.side, rt.pg = &Side{Backend: b}, b
+		use(b, err)
+		rt.pg = b
 		rt.scalar = func(t testing.TB, q string) string {
 			t.Helper()
 			var v any
@@ -100,31 +113,19 @@ func openRealDB(t testing.TB, name, db string) *realTarget {
 			}
 			return fmt.Sprint(v)
 		}
-		rt.count = func(t testing.TB, m, _ string) int64 {
-			n, _ := strconv.ParseInt(rt.scalar(t, fmt.Sprintf(`SELECT count(*) FROM %q.%q`, db, m)), 10, 64)
-			return n
-		}
+		rt.count = countWith(func(m, _ string) string { return fmt.Sprintf(`SELECT count(*) FROM %q.%q`, db, m) })
 		rt.drop = func(t testing.TB) {
 			b.Pool().Exec(ctx, `DROP SCHEMA IF EXISTS "`+db+`" CASCADE`)
 			b.Pool().Exec(ctx, `DELETE FROM _tsgate.columns WHERE db = $1`, db)
 		}
-		t.Cleanup(func() { b.Close() })
 	case "clickhouse":
-		u, _ := url.Parse(raw)
-		b, err := clickhouse.Open(ctx, "clickhouse://"+u.Host+"/"+db)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rt.side, rt.http = &Side{Backend: b}, raw
+		use(clickhouse.Open(ctx, at("clickhouse")))
+		rt.http = raw
 		rt.scalar = func(t testing.TB, q string) string { return clickhouseScalar(t, raw, q) }
-		rt.count = func(t testing.TB, m, _ string) int64 {
-			n, _ := strconv.ParseInt(rt.scalar(t, fmt.Sprintf("SELECT count() FROM `%s`.`%s`", db, m)), 10, 64)
-			return n
-		}
+		rt.count = countWith(func(m, _ string) string { return fmt.Sprintf("SELECT count() FROM `%s`.`%s`", db, m) })
 		rt.drop = func(t testing.TB) {
 			clickhouseScalar(t, raw, "DROP DATABASE IF EXISTS `"+db+"`")
 		}
-		t.Cleanup(func() { b.Close() })
 	default:
 		t.Fatalf("unknown target %s", name)
 	}
