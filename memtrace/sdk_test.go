@@ -21,20 +21,13 @@ import (
 // into the Go SDK's types, and checked against the Python SDK's pydantic
 // constraints. The SDKs themselves were also run against tsgate (issue 17).
 
-// Go SDK types (pkg/sdk/types.go), field for field.
+// Go SDK types (pkg/sdk/types.go), field for field. The SDK's Memory
+// repeats AddMemoryRequest's fields after time and org_id; embedding them
+// here decodes the same JSON into the same fields.
 type sdkMemory struct {
-	Time       time.Time      `json:"time"`
-	OrgID      string         `json:"org_id"`
-	AgentID    string         `json:"agent_id"`
-	SessionID  string         `json:"session_id,omitempty"`
-	MemoryType string         `json:"memory_type"`
-	EventType  string         `json:"event_type"`
-	Content    string         `json:"content"`
-	Metadata   map[string]any `json:"metadata,omitempty"`
-	Tags       []string       `json:"tags,omitempty"`
-	DedupKey   string         `json:"dedup_key,omitempty"`
-	Importance float64        `json:"importance,omitempty"`
-	ParentID   string         `json:"parent_id,omitempty"`
+	Time  time.Time `json:"time"`
+	OrgID string    `json:"org_id"`
+	sdkAddMemory
 }
 
 type sdkAddMemory struct {
