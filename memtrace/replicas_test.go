@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -25,17 +24,8 @@ func TestDedupAcrossReplicas(t *testing.T) {
 	b := &recBackend{st: st}
 	var urls []string
 	for range 3 {
-		meta, err := OpenMeta(ctx, u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { meta.Close() })
-		if _, err := meta.Bootstrap(ctx, ""); err != nil {
-			t.Fatal(err)
-		}
-		srv := httptest.NewServer(New(b, meta, WithoutAuth()))
-		t.Cleanup(srv.Close)
-		urls = append(urls, srv.URL)
+		base, _ := serveTestMeta(t, b, u)
+		urls = append(urls, base)
 	}
 	const rounds = 20
 	for round := range rounds {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -73,23 +72,13 @@ func newHarness(t testing.TB, opts ...Option) *harness {
 func newHarnessMeta(t testing.TB, metaTarget string, opts ...Option) *harness {
 	t.Helper()
 	dir := t.TempDir()
-	ctx := context.Background()
 	st := duckdbtest.Open(t, filepath.Join(dir, "store.duckdb"))
 	if metaTarget == "" {
 		metaTarget = filepath.Join(dir, "meta.db")
 	}
-	meta, err := OpenMeta(ctx, metaTarget)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { meta.Close() })
-	if _, err := meta.Bootstrap(ctx, ""); err != nil {
-		t.Fatal(err)
-	}
 	b := &recBackend{st: st}
-	srv := httptest.NewServer(New(b, meta, append([]Option{WithoutAuth()}, opts...)...))
-	t.Cleanup(srv.Close)
-	return &harness{t: t, url: srv.URL, backend: b, meta: meta}
+	base, meta := serveTestMeta(t, b, metaTarget, opts...)
+	return &harness{t: t, url: base, backend: b, meta: meta}
 }
 
 func (h *harness) call(method, path string, body any) (int, []byte) {

@@ -2,6 +2,7 @@ package memtrace
 
 import (
 	"context"
+	"net/http/httptest"
 	"testing"
 
 	"tsgate/internal/testenv"
@@ -28,4 +29,17 @@ func openTestMeta(t testing.TB, target string) *Meta {
 	}
 	t.Cleanup(func() { m.Close() })
 	return m
+}
+
+// serveTestMeta is a server over b with the metadata at target,
+// bootstrapped, without authentication; its URL is returned.
+func serveTestMeta(t testing.TB, b Backend, target string, opts ...Option) (string, *Meta) {
+	t.Helper()
+	meta := openTestMeta(t, target)
+	if _, err := meta.Bootstrap(context.Background(), ""); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(New(b, meta, append([]Option{WithoutAuth()}, opts...)...))
+	t.Cleanup(srv.Close)
+	return srv.URL, meta
 }
