@@ -42,23 +42,31 @@ func PostgresDB(t testing.TB, prefix string) string {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin := PGConn(t, base)
 	var b [6]byte
 	rand.Read(b[:])
 	name := prefix + "_" + hex.EncodeToString(b[:])
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		admin.Close(ctx)
 		t.Fatal(err)
 	}
+	// Runs before the connection's own cleanup closes it.
 	t.Cleanup(func() {
 		admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
-		admin.Close(ctx)
 	})
 	u.Path = "/" + name
 	return u.String()
+}
+
+// PGConn is a connection to the PostgreSQL database at url, closed when
+// the test ends.
+func PGConn(t testing.TB, url string) *pgx.Conn {
+	t.Helper()
+	c, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
 }
 
 // Eventually polls cond until it holds, failing the test after d; it
