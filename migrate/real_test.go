@@ -169,23 +169,33 @@ func clickhouseScalar(t testing.TB, base, q string) string {
 	return first
 }
 
+// subSecondBase is where the sub-second source's rows start.
+var subSecondBase = time.Date(2025, 11, 26, 10, 0, 0, 0, time.UTC)
+
+// openSubSecond is openReal(t, name) with a subSecondSource for its
+// database.
+func openSubSecond(t *testing.T, name string) (*realTarget, *Side) {
+	t.Helper()
+	rt := openReal(t, name)
+	return rt, subSecondSource(t, rt.db)
+}
+
 // subSecondSource is an embedded store with measurement fine (every
-// third row 250 ms past its second) and coarse (whole seconds).
-func subSecondSource(t *testing.T, db string, base time.Time) *Side {
+// third row 250 ms past its second) and coarse (whole seconds), 90 rows
+// each from subSecondBase.
+func subSecondSource(t *testing.T, db string) *Side {
 	src := embeddedSide(t, "src")
 	var b model.Batch
 	fine, coarse := b.Table("fine"), b.Table("coarse")
 	for i := range 90 {
-		at := base.Add(time.Duration(i) * 20 * time.Second)
 		off := time.Duration(0)
 		if i%3 == 0 {
 			off = 250 * time.Millisecond
 		}
-		cells := []model.Cell{{Name: "host", Tag: true, Value: model.String("h" + strconv.Itoa(i%2))}, {Name: "v", Value: model.Float(float64(i))}}
-		if err := fine.AppendRow(at.Add(off).UnixMicro(), cells); err != nil {
+		if err := fine.AppendRow(coarseTime(i).Add(off).UnixMicro(), coarseRow(i)); err != nil {
 			t.Fatal(err)
 		}
-		if err := coarse.AppendRow(at.UnixMicro(), cells); err != nil {
+		if err := coarse.AppendRow(coarseTime(i).UnixMicro(), coarseRow(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -195,15 +205,21 @@ func subSecondSource(t *testing.T, db string, base time.Time) *Side {
 	return src
 }
 
+// coarseTime and coarseRow are the source's i-th coarse row: every 20 s
+// from subSecondBase, host h0 or h1, v = i.
+func coarseTime(i int) time.Time { return subSecondBase.Add(time.Duration(i) * 20 * time.Second) }
+
+func coarseRow(i int) []model.Cell {
+	return []model.Cell{{Name: "host", Tag: true, Value: model.String("h" + strconv.Itoa(i%2))}, {Name: "v", Value: model.Float(float64(i))}}
+}
+
 // TestPrecisionLossClickHouse: ClickHouse 18.16 keeps whole seconds. The
 // backfill counts the rows it would truncate, per measurement, and writes
 // nothing until the loss is allowed; then it copies, and the verification
 // (per-hour counts and sums) is clean.
 func TestPrecisionLossClickHouse(t *testing.T) {
 	ctx := context.Background()
-	rt := openReal(t, "clickhouse")
-	base := time.Date(2025, 11, 26, 10, 0, 0, 0, time.UTC)
-	src := subSecondSource(t, rt.db, base)
+	rt, src := openSubSecond(t, "clickhouse")
 	var got *PrecisionReport
 	opt := Options{Database: rt.db, Checkpoint: filepath.Join(t.TempDir(), "cp.json"), Precision: func(r *PrecisionReport) { got = r }}
 
@@ -226,7 +242,7 @@ func TestPrecisionLossClickHouse(t *testing.T) {
 	// A bound between two seconds would split what the target stores as
 	// one instant.
 	bad := opt
-	bad.AllowPrecisionLoss, bad.Since = true, base.Add(500*time.Millisecond)
+	bad.AllowPrecisionLoss, bad.Since = true, subSecondBase.Add(500*time.Millisecond)
 	if _, err := Backfill(ctx, src, rt.side, bad); err == nil || !strings.Contains(err.Error(), "--since") {
 		t.Errorf("sub-second --since on a whole-second target: %v", err)
 	}
@@ -245,8 +261,8 @@ func TestPrecisionLossClickHouse(t *testing.T) {
 	}
 	// In ClickHouse itself: the first row, 250 ms past 10:00:00, is
 	// stored at 10:00:00.
-	if s := rt.scalar(t, "SELECT toUnixTimestamp(min(time)) FROM `"+rt.db+"`.fine"); s != strconv.FormatInt(base.Unix(), 10) {
-		t.Errorf("first fine row stored at %s, want %d", s, base.Unix())
+	if s := rt.scalar(t, "SELECT toUnixTimestamp(min(time)) FROM `"+rt.db+"`.fine"); s != strconv.FormatInt(subSecondBase.Unix(), 10) {
+		t.Errorf("first fine row stored at %s, want %d", s, subSecondBase.Unix())
 	}
 	// Resuming from scratch (no checkpoint) finds every chunk there,
 	// truncated times included: no duplicates.
@@ -266,9 +282,7 @@ func TestPrecisionKeptTargets(t *testing.T) {
 	for _, name := range []string{"influxdb", "postgres"} {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			rt := openReal(t, name)
-			base := time.Date(2025, 11, 26, 10, 0, 0, 0, time.UTC)
-			src := subSecondSource(t, rt.db, base)
+			rt, src := openSubSecond(t, name)
 			opt := Options{Database: rt.db}
 			if rep, err := CheckPrecision(ctx, src, rt.side, opt); err != nil || rep != nil {
 				t.Fatalf("precision report %v %v, want none", rep, err)
@@ -276,7 +290,7 @@ func TestPrecisionKeptTargets(t *testing.T) {
 			if _, err := Backfill(ctx, src, rt.side, opt); err != nil {
 				t.Fatal(err)
 			}
-			want := base.Add(250 * time.Millisecond)
+			want := subSecondBase.Add(250 * time.Millisecond)
 			var got string
 			if name == "influxdb" {
 				got = influxTime(t, rt.http, rt.db, `SELECT "v" FROM "fine" ORDER BY time LIMIT 1`)
@@ -394,14 +408,11 @@ func TestPartlyWrittenPiece(t *testing.T) {
 	for _, name := range []string{"influxdb", "postgres"} {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			rt := openReal(t, name)
-			base := time.Date(2025, 11, 26, 10, 0, 0, 0, time.UTC)
-			src := subSecondSource(t, rt.db, base)
+			rt, src := openSubSecond(t, name)
 			var part model.Batch
 			tb := part.Table("coarse")
 			for i := range 40 {
-				cells := []model.Cell{{Name: "host", Tag: true, Value: model.String("h" + strconv.Itoa(i%2))}, {Name: "v", Value: model.Float(float64(i))}}
-				if err := tb.AppendRow(base.Add(time.Duration(i)*20*time.Second).UnixMicro(), cells); err != nil {
+				if err := tb.AppendRow(coarseTime(i).UnixMicro(), coarseRow(i)); err != nil {
 					t.Fatal(err)
 				}
 			}
