@@ -129,15 +129,6 @@ func (m *Manager) checkCQ(ctx context.Context, r CQRequest, create bool, check C
 	return nil
 }
 
-func (m *Manager) cqView(q *ContinuousQuery) ContinuousQuery {
-	v := *q
-	if e := cqRecords().last(m, q.ID); e != nil {
-		n := e.RecordsWritten
-		v.lastRun, v.LastRecordsWritten = ranAt(e.ExecutionTime, e.Status), &n
-	}
-	return v
-}
-
 // CreateCQ stores a new continuous query.
 func (m *Manager) CreateCQ(ctx context.Context, r CQRequest, check Checker) (ContinuousQuery, error) {
 	if err := m.checkCQ(ctx, r, true, check); err != nil {
@@ -147,7 +138,7 @@ func (m *Manager) CreateCQ(ctx context.Context, r CQRequest, check Checker) (Con
 		q := &ContinuousQuery{ID: m.nextID("cq"), stamps: m.created()}
 		applyCQ(q, r)
 		return q
-	}, m.cqView)
+	})
 }
 
 func applyCQ(q *ContinuousQuery, r CQRequest) {
@@ -164,6 +155,7 @@ func (m *Manager) CQs(database, isActive string) []ContinuousQuery {
 	m.lock()
 	defer m.unlock()
 	var out []ContinuousQuery
+	recs := cqRecords()
 	for i := len(m.state.CQs) - 1; i >= 0; i-- {
 		q := m.state.CQs[i]
 		if database != "" && q.Database != database {
@@ -172,7 +164,7 @@ func (m *Manager) CQs(database, isActive string) []ContinuousQuery {
 		if isActive != "" && q.IsActive != (isActive == "true") {
 			continue
 		}
-		out = append(out, m.cqView(q))
+		out = append(out, recs.show(m, q))
 	}
 	return out
 }
@@ -180,7 +172,7 @@ func (m *Manager) CQs(database, isActive string) []ContinuousQuery {
 func (m *Manager) cq(id int64) (*ContinuousQuery, error) { return cqRecords().get(m, id) }
 
 // CQ returns one continuous query.
-func (m *Manager) CQ(id int64) (ContinuousQuery, error) { return cqRecords().view(m, id, m.cqView) }
+func (m *Manager) CQ(id int64) (ContinuousQuery, error) { return cqRecords().view(m, id) }
 
 // UpdateCQ replaces a continuous query's fields.
 func (m *Manager) UpdateCQ(ctx context.Context, id int64, r CQRequest, check Checker) (ContinuousQuery, error) {
@@ -190,7 +182,7 @@ func (m *Manager) UpdateCQ(ctx context.Context, id int64, r CQRequest, check Che
 	return cqRecords().update(m, id, func(q *ContinuousQuery) {
 		applyCQ(q, r)
 		q.UpdatedAt = stamp(m.now())
-	}, m.cqView)
+	})
 }
 
 // DeleteCQ removes a continuous query and its executions.

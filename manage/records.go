@@ -19,6 +19,9 @@ type records[T, E any] struct {
 	name  func(*T) string
 	// owner is the item an execution belongs to.
 	owner func(*E) int64
+	// ran copies an execution's time, status and count into the item's
+	// answer.
+	ran func(*T, *E)
 }
 
 func cqRecords() records[ContinuousQuery, CQExecution] {
@@ -29,6 +32,10 @@ func cqRecords() records[ContinuousQuery, CQExecution] {
 		id:    func(q *ContinuousQuery) int64 { return q.ID },
 		name:  func(q *ContinuousQuery) string { return q.Name },
 		owner: func(e *CQExecution) int64 { return e.QueryID },
+		ran: func(q *ContinuousQuery, e *CQExecution) {
+			n := e.RecordsWritten
+			q.lastRun, q.LastRecordsWritten = ranAt(e.ExecutionTime, e.Status), &n
+		},
 	}
 }
 
@@ -40,6 +47,10 @@ func retentionRecords() records[RetentionPolicy, RetentionExecution] {
 		id:    func(p *RetentionPolicy) int64 { return p.ID },
 		name:  func(p *RetentionPolicy) string { return p.Name },
 		owner: func(e *RetentionExecution) int64 { return e.PolicyID },
+		ran: func(p *RetentionPolicy, e *RetentionExecution) {
+			n := e.DeletedCount
+			p.lastRun, p.LastDeletedCount = ranAt(e.ExecutionTime, e.Status), &n
+		},
 	}
 }
 
@@ -98,10 +109,20 @@ func (r records[T, E]) last(m *Manager, id int64) *E {
 	return nil
 }
 
+// show is the item as answered: with its newest execution's fields when
+// it has run (caller holds mu).
+func (r records[T, E]) show(m *Manager, it *T) T {
+	v := *it
+	if e := r.last(m, r.id(it)); e != nil {
+		r.ran(&v, e)
+	}
+	return v
+}
+
 // add stores the item build makes, unless one has its name already, and
-// returns it as show renders it. build runs only then, so a refused item
-// takes no id.
-func (r records[T, E]) add(m *Manager, name string, build func() *T, show func(*T) T) (T, error) {
+// returns it as shown. build runs only then, so a refused item takes no
+// id.
+func (r records[T, E]) add(m *Manager, name string, build func() *T) (T, error) {
 	m.lock()
 	defer m.unlock()
 	var zero T
@@ -115,12 +136,12 @@ func (r records[T, E]) add(m *Manager, name string, build func() *T, show func(*
 		*items = (*items)[:len(*items)-1]
 		return zero, saveError(err, "Failed to create "+strings.ToLower(r.what))
 	}
-	return show(it), nil
+	return r.show(m, it), nil
 }
 
 // update applies change to the item with id, stores it and returns it as
-// show renders it; a failed save leaves the item as it was.
-func (r records[T, E]) update(m *Manager, id int64, change func(*T), show func(*T) T) (T, error) {
+// shown; a failed save leaves the item as it was.
+func (r records[T, E]) update(m *Manager, id int64, change func(*T)) (T, error) {
 	m.lock()
 	defer m.unlock()
 	var zero T
@@ -134,7 +155,7 @@ func (r records[T, E]) update(m *Manager, id int64, change func(*T), show func(*
 		*it = old
 		return zero, saveError(err, "Failed to update "+strings.ToLower(r.what))
 	}
-	return show(it), nil
+	return r.show(m, it), nil
 }
 
 // remove deletes the item with id and its executions.
@@ -192,8 +213,8 @@ func (r records[T, E]) record(m *Manager, e *E) {
 	}
 }
 
-// view is the item with id as show renders it, read under mu.
-func (r records[T, E]) view(m *Manager, id int64, show func(*T) T) (T, error) {
+// view is the item with id as shown, read under mu.
+func (r records[T, E]) view(m *Manager, id int64) (T, error) {
 	m.lock()
 	defer m.unlock()
 	it, err := r.get(m, id)
@@ -201,7 +222,7 @@ func (r records[T, E]) view(m *Manager, id int64, show func(*T) T) (T, error) {
 		var zero T
 		return zero, err
 	}
-	return show(it), nil
+	return r.show(m, it), nil
 }
 
 // outcome is an execution's status and error message.

@@ -71,16 +71,6 @@ func checkRetention(r RetentionRequest, create bool) error {
 	return nil
 }
 
-// view is p with its last execution's fields (caller holds mu).
-func (m *Manager) retentionView(p *RetentionPolicy) RetentionPolicy {
-	v := *p
-	if e := retentionRecords().last(m, p.ID); e != nil {
-		n := e.DeletedCount
-		v.lastRun, v.LastDeletedCount = ranAt(e.ExecutionTime, e.Status), &n
-	}
-	return v
-}
-
 // CreateRetention stores a new policy.
 func (m *Manager) CreateRetention(r RetentionRequest) (RetentionPolicy, error) {
 	if err := checkRetention(r, true); err != nil {
@@ -88,7 +78,7 @@ func (m *Manager) CreateRetention(r RetentionRequest) (RetentionPolicy, error) {
 	}
 	return retentionRecords().add(m, r.Name, func() *RetentionPolicy {
 		return &RetentionPolicy{ID: m.nextID("retention"), RetentionRequest: r, stamps: m.created()}
-	}, m.retentionView)
+	})
 }
 
 // Retentions lists the policies, newest first (Arc's created_at DESC).
@@ -96,15 +86,16 @@ func (m *Manager) Retentions() []RetentionPolicy {
 	m.lock()
 	defer m.unlock()
 	out := make([]RetentionPolicy, 0, len(m.state.Retention))
+	recs := retentionRecords()
 	for i := len(m.state.Retention) - 1; i >= 0; i-- {
-		out = append(out, m.retentionView(m.state.Retention[i]))
+		out = append(out, recs.show(m, m.state.Retention[i]))
 	}
 	return out
 }
 
 // Retention returns one policy.
 func (m *Manager) Retention(id int64) (RetentionPolicy, error) {
-	return retentionRecords().view(m, id, m.retentionView)
+	return retentionRecords().view(m, id)
 }
 
 // UpdateRetention replaces a policy's fields.
@@ -115,7 +106,7 @@ func (m *Manager) UpdateRetention(id int64, r RetentionRequest) (RetentionPolicy
 	return retentionRecords().update(m, id, func(p *RetentionPolicy) {
 		p.RetentionRequest = r
 		p.UpdatedAt = stamp(m.now())
-	}, m.retentionView)
+	})
 }
 
 // DeleteRetention removes a policy and its executions.
