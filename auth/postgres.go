@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"tsgate/errs"
+	"tsgate/internal/pgmeta"
 )
 
 // A PostgreSQL store (auth.store_url) is what several replicas behind one
@@ -37,11 +38,9 @@ const (
 	pollInterval = 500 * time.Millisecond
 )
 
+// pgSchema is created through pgmeta, under the lock the PostgreSQL
+// backend creates its _tsgate tables under.
 var pgSchema = []string{
-	// The PostgreSQL backend creates _tsgate under the same lock:
-	// concurrent CREATE … IF NOT EXISTS can fail on PostgreSQL.
-	`SELECT pg_advisory_xact_lock(hashtext('tsgate:meta'))`,
-	`CREATE SCHEMA IF NOT EXISTS _tsgate`,
 	`CREATE TABLE IF NOT EXISTS _tsgate.auth_state (
 		id boolean PRIMARY KEY DEFAULT true CHECK (id),
 		version bigint NOT NULL DEFAULT 0,
@@ -145,14 +144,7 @@ func pgErr(err error) error {
 }
 
 func (b *pgBacking) init(ctx context.Context) error {
-	return pgErr(pgx.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
-		for _, q := range pgSchema {
-			if _, err := tx.Exec(ctx, q); err != nil {
-				return err
-			}
-		}
-		return nil
-	}))
+	return pgErr(pgmeta.Create(ctx, b.pool, pgSchema...))
 }
 
 // querier is what loading needs: a pool, a connection or a transaction.

@@ -14,6 +14,7 @@ import (
 
 	"tsgate/errs"
 	"tsgate/internal/atomicfile"
+	"tsgate/internal/pgmeta"
 )
 
 // backing keeps the state document where the Manager reads and writes it:
@@ -106,8 +107,6 @@ type pgBacking struct {
 }
 
 var pgManageSchema = []string{
-	`SELECT pg_advisory_xact_lock(hashtext('tsgate:meta'))`,
-	`CREATE SCHEMA IF NOT EXISTS _tsgate`,
 	`CREATE TABLE IF NOT EXISTS _tsgate.manage_state (
 		id boolean PRIMARY KEY DEFAULT true CHECK (id),
 		version bigint NOT NULL DEFAULT 0,
@@ -126,15 +125,7 @@ func openPGBacking(ctx context.Context, url string) (*pgBacking, error) {
 	if err != nil {
 		return nil, fmt.Errorf("manage: connect: %w", err)
 	}
-	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		for _, s := range pgManageSchema {
-			if _, err := tx.Exec(ctx, s); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := pgmeta.Create(ctx, pool, pgManageSchema...); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("manage: create the state table: %w", err)
 	}
