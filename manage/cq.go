@@ -215,7 +215,7 @@ func (m *Manager) ExecuteCQ(ctx context.Context, id int64, w CQWindow) (CQResult
 	if !w.DryRun {
 		// Held before the query is read, so the window starts where the
 		// last run (on any replica) ended.
-		release, err := m.claim(ctx, "cq:"+strconv.FormatInt(id, 10), "Continuous query is already running")
+		release, err := cqRecords().claim(ctx, m, id)
 		if err != nil {
 			return CQResult{}, err
 		}

@@ -283,16 +283,3 @@ func (m *Manager) DeleteRows(ctx context.Context, db, measurement string, where 
 func olderThan(cutoff time.Time) ast.Expr {
 	return &ast.Binary{Op: ast.OpLt, L: &ast.ColumnRef{Name: "time"}, R: &ast.TimestampLit{Micros: cutoff.UnixMicro()}}
 }
-
-// claim takes a job for the caller, across replicas when the state is
-// shared; busy is the refusal when it is running already.
-func (m *Manager) claim(ctx context.Context, key, busy string) (func(), error) {
-	release, ok, err := m.backing.claim(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, errs.New(errs.Conflict, busy)
-	}
-	return release, nil
-}

@@ -1,7 +1,9 @@
 package manage
 
 import (
+	"context"
 	"slices"
+	"strconv"
 	"strings"
 
 	"tsgate/errs"
@@ -12,7 +14,9 @@ import (
 // first), and the noun Arc's messages call them by.
 type records[T, E any] struct {
 	// what is the noun, capitalized: "Continuous query".
-	what  string
+	what string
+	// job prefixes an item's claim key: "cq" claims "cq:<id>".
+	job   string
 	items func(*state) *[]*T
 	execs func(*state) *[]*E
 	id    func(*T) int64
@@ -27,6 +31,7 @@ type records[T, E any] struct {
 func cqRecords() records[ContinuousQuery, CQExecution] {
 	return records[ContinuousQuery, CQExecution]{
 		what:  "Continuous query",
+		job:   "cq",
 		items: func(s *state) *[]*ContinuousQuery { return &s.CQs },
 		execs: func(s *state) *[]*CQExecution { return &s.CQExecs },
 		id:    func(q *ContinuousQuery) int64 { return q.ID },
@@ -42,6 +47,7 @@ func cqRecords() records[ContinuousQuery, CQExecution] {
 func retentionRecords() records[RetentionPolicy, RetentionExecution] {
 	return records[RetentionPolicy, RetentionExecution]{
 		what:  "Retention policy",
+		job:   "retention",
 		items: func(s *state) *[]*RetentionPolicy { return &s.Retention },
 		execs: func(s *state) *[]*RetentionExecution { return &s.RetExecs },
 		id:    func(p *RetentionPolicy) int64 { return p.ID },
@@ -85,6 +91,20 @@ func required(fields ...string) error {
 		}
 	}
 	return nil
+}
+
+// claim takes the item's job for the caller, across replicas when the
+// state is shared, until the returned release; a job running already is
+// a Conflict.
+func (r records[T, E]) claim(ctx context.Context, m *Manager, id int64) (func(), error) {
+	release, ok, err := m.backing.claim(ctx, r.job+":"+strconv.FormatInt(id, 10))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errs.New(errs.Conflict, r.what+" is already running")
+	}
+	return release, nil
 }
 
 // get is the item with id (caller holds mu).

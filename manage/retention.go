@@ -2,7 +2,6 @@ package manage
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"tsgate/errs"
@@ -129,7 +128,7 @@ func (m *Manager) ExecuteRetention(ctx context.Context, id int64, dryRun bool) (
 // may have just run the policy (errNotDue).
 func (m *Manager) executeRetention(ctx context.Context, id int64, dryRun bool, due func(RetentionPolicy) bool) (RetentionResult, error) {
 	start := m.now()
-	release, err := m.claim(ctx, "retention:"+strconv.FormatInt(id, 10), "Retention policy is already running")
+	release, err := retentionRecords().claim(ctx, m, id)
 	if err != nil {
 		return RetentionResult{}, err
 	}

@@ -66,7 +66,7 @@ func TestSharedStateJobs(t *testing.T) {
 		t.Errorf("replica 1 ran a query replica 0 had just run: %v", err)
 	}
 	// While one replica holds a job, the other cannot take it.
-	release, err := ms[0].claim(ctx, "cq:1", "busy")
+	release, err := cqRecords().claim(ctx, ms[0], q.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
