@@ -237,6 +237,17 @@ func queryAll[T any](ctx context.Context, m *Meta, out []T, scan func(scanner) (
 	return out, metaErr(rows.Err())
 }
 
+// queryOne is the row a metadata query finds, as scan reads it; the zero
+// value (nil) when there is none.
+func queryOne[T any](ctx context.Context, m *Meta, scan func(scanner) (T, error), q string, args ...any) (T, error) {
+	v, err := scan(m.db.QueryRowContext(ctx, m.q(q), args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		var zero T
+		return zero, nil
+	}
+	return v, metaErr(err)
+}
+
 func metaErr(err error) error {
 	if err == nil {
 		return nil
@@ -355,11 +366,7 @@ func scanAgent(sc scanner) (*Agent, error) {
 
 // Agent finds an agent of org by id or name; nil when there is none.
 func (m *Meta) Agent(ctx context.Context, org, idOrName string) (*Agent, error) {
-	a, err := scanAgent(m.db.QueryRowContext(ctx, m.q("SELECT "+agentCols+" FROM agents WHERE (id = ? OR name = ?) AND org_id = ? ORDER BY created_at LIMIT 1"), idOrName, idOrName, org))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	return a, metaErr(err)
+	return queryOne(ctx, m, scanAgent, "SELECT "+agentCols+" FROM agents WHERE (id = ? OR name = ?) AND org_id = ? ORDER BY created_at LIMIT 1", idOrName, idOrName, org)
 }
 
 // Agents lists org's agents, newest first.
@@ -452,11 +459,7 @@ func scanSession(sc scanner) (*Session, error) {
 
 // Session finds a session of org; nil when there is none.
 func (m *Meta) Session(ctx context.Context, org, id string) (*Session, error) {
-	s, err := scanSession(m.db.QueryRowContext(ctx, m.q("SELECT "+sessionCols+" FROM sessions WHERE id = ? AND org_id = ?"), id, org))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	return s, metaErr(err)
+	return queryOne(ctx, m, scanSession, "SELECT "+sessionCols+" FROM sessions WHERE id = ? AND org_id = ?", id, org)
 }
 
 // Sessions lists org's sessions, newest first, optionally of one agent.
