@@ -18,12 +18,9 @@ func (s *Server) createAgent(w http.ResponseWriter, r *http.Request, k *KeyInfo)
 		Description string         `json:"description,omitempty"`
 		Config      map[string]any `json:"config,omitempty"`
 	}
-	var req CreateRequest
-	if !s.decodeRequest(w, r, &req) {
-		return
-	}
-	a, err := s.meta.CreateAgent(r.Context(), k.OrgID, req.Name, req.Description, req.Config)
-	s.reply(w, r, err, false, http.StatusCreated, a)
+	serveBody(s, w, r, http.StatusCreated, false, func(req *CreateRequest) (*Agent, error) {
+		return s.meta.CreateAgent(r.Context(), k.OrgID, req.Name, req.Description, req.Config)
+	})
 }
 
 func (s *Server) listAgents(w http.ResponseWriter, r *http.Request, k *KeyInfo) {
@@ -124,12 +121,9 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request, k *KeyInf
 		AgentID  string         `json:"agent_id"`
 		Metadata map[string]any `json:"metadata,omitempty"`
 	}
-	var req CreateRequest
-	if !s.decodeRequest(w, r, &req) {
-		return
-	}
-	sess, err := s.meta.CreateSession(r.Context(), k.OrgID, req.AgentID, req.Metadata)
-	s.reply(w, r, err, false, http.StatusCreated, sess)
+	serveBody(s, w, r, http.StatusCreated, false, func(req *CreateRequest) (*Session, error) {
+		return s.meta.CreateSession(r.Context(), k.OrgID, req.AgentID, req.Metadata)
+	})
 }
 
 func (s *Server) listSessions(w http.ResponseWriter, r *http.Request, k *KeyInfo) {
@@ -147,12 +141,9 @@ func (s *Server) updateSession(w http.ResponseWriter, r *http.Request, k *KeyInf
 		Status   string         `json:"status,omitempty"`
 		Metadata map[string]any `json:"metadata,omitempty"`
 	}
-	var req UpdateRequest
-	if !s.decodeRequest(w, r, &req) {
-		return
-	}
-	sess, err := s.meta.UpdateSession(r.Context(), k.OrgID, r.PathValue("id"), req.Status, req.Metadata)
-	s.reply(w, r, err, false, http.StatusOK, sess)
+	serveBody(s, w, r, http.StatusOK, false, func(req *UpdateRequest) (*Session, error) {
+		return s.meta.UpdateSession(r.Context(), k.OrgID, r.PathValue("id"), req.Status, req.Metadata)
+	})
 }
 
 func (s *Server) sessionMemories(w http.ResponseWriter, r *http.Request, k *KeyInfo) {

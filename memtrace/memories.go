@@ -308,12 +308,9 @@ func (s *Server) runSearch(ctx context.Context, org string, sq *SearchQuery) (*s
 }
 
 func (s *Server) search(w http.ResponseWriter, r *http.Request, k *KeyInfo) {
-	var sq SearchQuery
-	if !s.decodeRequest(w, r, &sq) {
-		return
-	}
-	res, err := s.runSearch(r.Context(), k.OrgID, &sq)
-	s.reply(w, r, err, true, http.StatusOK, res)
+	serveBody(s, w, r, http.StatusOK, true, func(sq *SearchQuery) (*searchResult, error) {
+		return s.runSearch(r.Context(), k.OrgID, sq)
+	})
 }
 
 // getMemory is memtrace's GET /memories/:id: not an id lookup (memories

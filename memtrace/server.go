@@ -494,19 +494,22 @@ func replyFound[T any](s *Server, w http.ResponseWriter, r *http.Request, v *T, 
 	s.reply(w, r, err, true, http.StatusOK, v)
 }
 
-// decodeRequest reads the request's body into v (readBody, then
-// decodeBody) and reports false when it answered a body that is too
-// large, late or malformed.
-func (s *Server) decodeRequest(w http.ResponseWriter, r *http.Request, v any) bool {
+// serveBody serves a request with a JSON body: the body read and decoded
+// into a Req (a body too large, late or malformed is answered 4xx), then
+// what do makes of it answered as reply does. Req's Go name shows in JSON
+// errors, so handlers declare it under memtrace's name.
+func serveBody[Req, Resp any](s *Server, w http.ResponseWriter, r *http.Request, status int, readQuirk bool, do func(*Req) (Resp, error)) {
+	var req Req
 	body, err := s.readBody(r)
 	if err == nil {
-		err = decodeBody(r, body, v)
+		err = decodeBody(r, body, &req)
 	}
 	if err != nil {
 		s.fail(w, r, err, false)
-		return false
+		return
 	}
-	return true
+	v, err := do(&req)
+	s.reply(w, r, err, readQuirk, status, v)
 }
 
 // readBody reads a request body up to the configured cap.
