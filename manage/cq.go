@@ -212,19 +212,13 @@ type CQWindow struct {
 // the `time` column, else the window's start; declared tag columns as
 // tags, every other column a field).
 func (m *Manager) ExecuteCQ(ctx context.Context, id int64, w CQWindow) (CQResult, error) {
-	if !w.DryRun {
-		// Held before the query is read, so the window starts where the
-		// last run (on any replica) ended.
-		release, err := cqRecords().claim(ctx, m, id)
-		if err != nil {
-			return CQResult{}, err
-		}
-		defer release()
-	}
-	cq, err := m.CQ(id)
+	// A run holds the query before reading it, so the window starts where
+	// the last run (on any replica) ended; a dry run only reads it.
+	cq, release, err := cqRecords().take(ctx, m, id, !w.DryRun)
 	if err != nil {
 		return CQResult{}, err
 	}
+	defer release()
 	if w.due != nil && !w.due(cq) {
 		return CQResult{}, errNotDue
 	}

@@ -93,6 +93,23 @@ func required(fields ...string) error {
 	return nil
 }
 
+// take reads the item with id as shown, first claiming its job when
+// claim is set (else release does nothing); the job is held until
+// release.
+func (r records[T, E]) take(ctx context.Context, m *Manager, id int64, claim bool) (it T, release func(), err error) {
+	release = func() {}
+	if claim {
+		if release, err = r.claim(ctx, m, id); err != nil {
+			return it, nil, err
+		}
+	}
+	if it, err = r.view(m, id); err != nil {
+		release()
+		return it, nil, err
+	}
+	return it, release, nil
+}
+
 // claim takes the item's job for the caller, across replicas when the
 // state is shared, until the returned release; a job running already is
 // a Conflict.

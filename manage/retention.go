@@ -128,15 +128,11 @@ func (m *Manager) ExecuteRetention(ctx context.Context, id int64, dryRun bool) (
 // may have just run the policy (errNotDue).
 func (m *Manager) executeRetention(ctx context.Context, id int64, dryRun bool, due func(RetentionPolicy) bool) (RetentionResult, error) {
 	start := m.now()
-	release, err := retentionRecords().claim(ctx, m, id)
+	pol, release, err := retentionRecords().take(ctx, m, id, true)
 	if err != nil {
 		return RetentionResult{}, err
 	}
 	defer release()
-	pol, err := m.Retention(id)
-	if err != nil {
-		return RetentionResult{}, err
-	}
 	if !pol.IsActive {
 		return RetentionResult{}, invalid("Retention policy is not active")
 	}
