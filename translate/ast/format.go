@@ -567,28 +567,16 @@ func (p *Printer) Expr(e Expr) {
 			p.W(" IS NULL")
 		}
 	case *Between:
-		p.Operand(e.X, precLike+1)
-		if e.Not {
-			p.W(" NOT")
-		}
-		p.W(" BETWEEN ")
+		p.predicate(e.X, e.Not, " BETWEEN ")
 		p.Operand(e.Lo, precLike+1)
 		p.W(" AND ")
 		p.Operand(e.Hi, precLike+1)
 	case *InList:
-		p.Operand(e.X, precLike+1)
-		if e.Not {
-			p.W(" NOT")
-		}
-		p.W(" IN (")
+		p.predicate(e.X, e.Not, " IN (")
 		p.exprList(e.List)
 		p.W(")")
 	case *InSubquery:
-		p.Operand(e.X, precLike+1)
-		if e.Not {
-			p.W(" NOT")
-		}
-		p.W(" IN (")
+		p.predicate(e.X, e.Not, " IN (")
 		p.Stmt(e.Query)
 		p.W(")")
 	case *Exists:
@@ -603,15 +591,11 @@ func (p *Printer) Expr(e Expr) {
 		p.Stmt(e.Query)
 		p.W(")")
 	case *Like:
-		p.Operand(e.X, precLike+1)
-		if e.Not {
-			p.W(" NOT")
-		}
+		op := " LIKE "
 		if e.CaseInsensitive {
-			p.W(" ILIKE ")
-		} else {
-			p.W(" LIKE ")
+			op = " ILIKE "
 		}
+		p.predicate(e.X, e.Not, op)
 		p.Operand(e.Pattern, precLike+1)
 		// The source dialects' defaults differ (backslash, none), so the
 		// canonical form always names the escape; ESCAPE '' means none.
@@ -688,6 +672,16 @@ func (p *Printer) Expr(e Expr) {
 	}
 }
 
+// predicate prints the subject of a BETWEEN, IN or LIKE predicate, the NOT
+// of its negated form and the keyword kw: the part all of them spell alike.
+func (p *Printer) predicate(x Expr, not bool, kw string) {
+	p.Operand(x, precLike+1)
+	if not {
+		p.W(" NOT")
+	}
+	p.W(kw)
+}
+
 func (p *Printer) literal(l *Literal) {
 	switch l.Kind {
 	case LitNull:
@@ -711,11 +705,6 @@ func (p *Printer) literal(l *Literal) {
 func (p *Printer) Literal(l *Literal) { p.literal(l) }
 
 func (p *Printer) binary(e *Binary) {
-	pr := precOf(e)
-	left, right := pr, pr+1
-	if e.Op.IsComparison() || e.Op == OpIsDistinct || e.Op == OpIsNotDistinct {
-		left = pr + 1
-	}
 	if e.Op == OpIntDiv {
 		// // is DuckDB's; the canonical PostgreSQL form is div(), which
 		// truncates toward zero like it.
@@ -729,6 +718,7 @@ func (p *Printer) binary(e *Binary) {
 	if e.Op == OpAnd || e.Op == OpOr {
 		// Every engine agrees on how AND/OR bind relative to comparisons,
 		// so even a conservative printer keeps these chains flat.
+		left, right := operandPrecs(e)
 		p.logicalOperand(e.L, e.Op, left)
 		p.W(" ")
 		p.W(e.Op.String())
@@ -736,11 +726,19 @@ func (p *Printer) binary(e *Binary) {
 		p.logicalOperand(e.R, e.Op, right)
 		return
 	}
-	p.Operand(e.L, left)
-	p.W(" ")
-	p.W(e.Op.String())
-	p.W(" ")
-	p.Operand(e.R, right)
+	p.Binary(e, e.Op.String())
+}
+
+// operandPrecs is the least precedence each operand of e may have to stand
+// bare: operators associate to the left, and comparisons do not chain, so
+// a comparison's left operand needs parentheses at its own level too.
+func operandPrecs(e *Binary) (left, right int) {
+	pr := precOf(e)
+	left, right = pr, pr+1
+	if e.Op.IsComparison() || e.Op == OpIsDistinct || e.Op == OpIsNotDistinct {
+		left = pr + 1
+	}
+	return left, right
 }
 
 func (p *Printer) logicalOperand(e Expr, op BinaryOp, min int) {
@@ -757,11 +755,7 @@ func (p *Printer) logicalOperand(e Expr, op BinaryOp, min int) {
 // Binary prints e with the canonical operator spelling; hooks call it after
 // handling the operators they rename.
 func (p *Printer) Binary(e *Binary, op string) {
-	pr := precOf(e)
-	left, right := pr, pr+1
-	if e.Op.IsComparison() || e.Op == OpIsDistinct || e.Op == OpIsNotDistinct {
-		left = pr + 1
-	}
+	left, right := operandPrecs(e)
 	p.Operand(e.L, left)
 	p.W(" ")
 	p.W(op)
@@ -792,19 +786,26 @@ func (p *Printer) agg(a *Agg) {
 		p.Expr(a.Fraction)
 		p.W(")")
 	default:
-		p.W(a.Kind.String())
-		p.W("(")
-		if a.Distinct {
-			p.W("DISTINCT ")
-		}
-		if a.Arg == nil {
-			p.W("*")
-		} else {
-			p.Expr(a.Arg)
-		}
-		p.W(")")
+		p.AggCall(a.Kind.String(), a)
 	}
 	p.AggTail(a)
+}
+
+// AggCall prints the plain call form of an aggregate under the given name:
+// name([DISTINCT] arg), or name(*) without an argument. The FILTER and
+// OVER clauses are AggTail's.
+func (p *Printer) AggCall(name string, a *Agg) {
+	p.W(name)
+	p.W("(")
+	if a.Distinct {
+		p.W("DISTINCT ")
+	}
+	if a.Arg == nil {
+		p.W("*")
+	} else {
+		p.Expr(a.Arg)
+	}
+	p.W(")")
 }
 
 // AggTail prints an aggregate's FILTER and OVER clauses.
