@@ -134,6 +134,34 @@ json_serialize json_table json_value merge_action`) {
 	return m
 }()
 
+// hooked reports whether the hooks printed n themselves.
+func (p *Printer) hooked(n Node) bool {
+	return p.Hooks != nil && p.Hooks.Node(p, n)
+}
+
+// qualifier prints the schema or table that qualifies a name, and its dot.
+func (p *Printer) qualifier(q string) {
+	if q != "" {
+		p.Ident(q)
+		p.W(".")
+	}
+}
+
+// alias prints an AS alias, if there is one.
+func (p *Printer) alias(a string) {
+	if a != "" {
+		p.W(" AS ")
+		p.Ident(a)
+	}
+}
+
+// subquery prints a query in parentheses.
+func (p *Printer) subquery(q Query) {
+	p.W("(")
+	p.Stmt(q)
+	p.W(")")
+}
+
 // Print renders n into p.
 func (p *Printer) Print(n Node) {
 	switch n := n.(type) {
@@ -158,7 +186,7 @@ func (p *Printer) Print(n Node) {
 
 // Stmt renders a statement.
 func (p *Printer) Stmt(s Statement) {
-	if p.Hooks != nil && p.Hooks.Node(p, s) {
+	if p.hooked(s) {
 		return
 	}
 	switch s := s.(type) {
@@ -185,7 +213,7 @@ func (p *Printer) Stmt(s Statement) {
 }
 
 func (p *Printer) with(w *With) {
-	if p.Hooks != nil && p.Hooks.Node(p, w) {
+	if p.hooked(w) {
 		return
 	}
 	p.W("WITH ")
@@ -204,9 +232,8 @@ func (p *Printer) with(w *With) {
 func (p *Printer) cte(c *CTE) {
 	p.Ident(c.Name)
 	p.identList(c.Columns)
-	p.W(" AS (")
-	p.Stmt(c.Query)
-	p.W(")")
+	p.W(" AS ")
+	p.subquery(c.Query)
 }
 
 func (p *Printer) identList(names []string) {
@@ -318,10 +345,7 @@ func (p *Printer) setOperand(q Query) {
 
 func (p *Printer) selectItem(c *SelectItem) {
 	p.Expr(c.Expr)
-	if c.Alias != "" {
-		p.W(" AS ")
-		p.Ident(c.Alias)
-	}
+	p.alias(c.Alias)
 }
 
 func (p *Printer) orderList(items []*OrderItem) {
@@ -334,7 +358,7 @@ func (p *Printer) orderList(items []*OrderItem) {
 }
 
 func (p *Printer) orderItem(o *OrderItem) {
-	if p.Hooks != nil && p.Hooks.Node(p, o) {
+	if p.hooked(o) {
 		return
 	}
 	p.Expr(o.Expr)
@@ -370,27 +394,18 @@ func (p *Printer) OrderItemCanonical(o *OrderItem) {
 }
 
 func (p *Printer) tableExpr(t TableExpr) {
-	if p.Hooks != nil && p.Hooks.Node(p, t) {
+	if p.hooked(t) {
 		return
 	}
 	switch t := t.(type) {
 	case *Table:
-		if t.Schema != "" {
-			p.Ident(t.Schema)
-			p.W(".")
-		}
+		p.qualifier(t.Schema)
 		p.Ident(t.Name)
-		if t.Alias != "" {
-			p.W(" AS ")
-			p.Ident(t.Alias)
-		}
+		p.alias(t.Alias)
 	case *SubqueryTable:
-		p.W("(")
-		p.Stmt(t.Query)
-		p.W(")")
+		p.subquery(t.Query)
 		if t.Alias != "" {
-			p.W(" AS ")
-			p.Ident(t.Alias)
+			p.alias(t.Alias)
 			p.identList(t.Columns)
 		}
 	case *Join:
@@ -520,21 +535,15 @@ const (
 
 // Expr renders an expression.
 func (p *Printer) Expr(e Expr) {
-	if p.Hooks != nil && p.Hooks.Node(p, e) {
+	if p.hooked(e) {
 		return
 	}
 	switch e := e.(type) {
 	case *ColumnRef:
-		if e.Table != "" {
-			p.Ident(e.Table)
-			p.W(".")
-		}
+		p.qualifier(e.Table)
 		p.Ident(e.Name)
 	case *Star:
-		if e.Table != "" {
-			p.Ident(e.Table)
-			p.W(".")
-		}
+		p.qualifier(e.Table)
 		p.W("*")
 	case *Literal:
 		p.literal(e)
@@ -576,20 +585,16 @@ func (p *Printer) Expr(e Expr) {
 		p.exprList(e.List)
 		p.W(")")
 	case *InSubquery:
-		p.predicate(e.X, e.Not, " IN (")
-		p.Stmt(e.Query)
-		p.W(")")
+		p.predicate(e.X, e.Not, " IN ")
+		p.subquery(e.Query)
 	case *Exists:
 		if e.Not {
 			p.W("NOT ")
 		}
-		p.W("EXISTS (")
-		p.Stmt(e.Query)
-		p.W(")")
+		p.W("EXISTS ")
+		p.subquery(e.Query)
 	case *Subquery:
-		p.W("(")
-		p.Stmt(e.Query)
-		p.W(")")
+		p.subquery(e.Query)
 	case *Like:
 		op := " LIKE "
 		if e.CaseInsensitive {
@@ -830,7 +835,7 @@ func (p *Printer) over(w *Window) {
 }
 
 func (p *Printer) window(w *Window) {
-	if p.Hooks != nil && p.Hooks.Node(p, w) {
+	if p.hooked(w) {
 		return
 	}
 	p.W("(")

@@ -1268,13 +1268,10 @@ func (c *conv) operator(m map[string]any, sc *scope) (ast.Expr, error) {
 		}
 		// NOT over IN (subquery), EXISTS, BETWEEN and ~ is their negated
 		// form, as pg_query writes it.
+		if pgparse.FoldNotSublink(args[0]) {
+			return args[0], nil
+		}
 		switch x := args[0].(type) {
-		case *ast.InSubquery:
-			x.Not = !x.Not
-			return x, nil
-		case *ast.Exists:
-			x.Not = !x.Not
-			return x, nil
 		case *ast.Between:
 			x.Not = !x.Not
 			return x, nil
