@@ -258,10 +258,7 @@ func (d *decoder) valueColumn(cb *colBuf, n int) error {
 			if err != nil {
 				return err
 			}
-			if cb.typ == model.TypeUnknown {
-				cb.typ = model.TypeString
-				cb.s = make([]string, n)
-			}
+			settle(cb, &cb.s, model.TypeString, n)
 			if cb.typ != model.TypeString {
 				cb.mismatch(c)
 				continue
@@ -272,10 +269,7 @@ func (d *decoder) valueColumn(cb *colBuf, n int) error {
 			if err != nil {
 				return err
 			}
-			if cb.typ == model.TypeUnknown {
-				cb.typ = model.TypeBool
-				cb.b = make([]bool, n)
-			}
+			settle(cb, &cb.b, model.TypeBool, n)
 			if cb.typ != model.TypeBool {
 				cb.mismatch(c)
 				continue
@@ -298,6 +292,15 @@ func (d *decoder) valueColumn(cb *colBuf, n int) error {
 		cb.valid[k] = true
 	}
 	return nil
+}
+
+// settle gives a column that has no type yet (only nulls so far) type t
+// and its n values' slice, the first value of that type deciding.
+func settle[T any](cb *colBuf, values *[]T, t model.FieldType, n int) {
+	if cb.typ == model.TypeUnknown {
+		cb.typ = t
+		*values = make([]T, n)
+	}
 }
 
 // mismatch notes a value whose type the column cannot hold, in Arc's words.

@@ -226,13 +226,9 @@ func (d *decoder) object(top bool) (*itemError, error) {
 			switch {
 			case vc == msgpcode.Nil:
 				err = d.dec.DecodeNil()
-			case msgpcode.IsString(vc):
-				meas, err = d.str()
+			case isName(vc):
+				meas, err = d.name(vc, "measurement_")
 				haveM = true
-			case isInt(vc):
-				var s string
-				s, err = d.intText(vc)
-				meas, haveM = "measurement_"+s, true
 			default:
 				mErr = itemErrorf("invalid measurement type: %s", typeName(vc))
 				err = d.skip()
@@ -264,13 +260,9 @@ func (d *decoder) object(top bool) (*itemError, error) {
 			switch {
 			case vc == msgpcode.Nil:
 				err = d.dec.DecodeNil()
-			case msgpcode.IsString(vc):
-				host, err = d.str()
+			case isName(vc):
+				host, err = d.name(vc, "host_")
 				haveH = true
-			case isInt(vc):
-				var s string
-				s, err = d.intText(vc)
-				host, haveH = "host_"+s, true
 			default:
 				// Arc: any other host type is "unknown".
 				host, haveH = "unknown", true
@@ -685,6 +677,20 @@ func sanitize(b []byte) string {
 		i += n
 	}
 	return string(out)
+}
+
+// isName reports whether a row's "m" or "h" value of code c is one name
+// reads: a string or an integer.
+func isName(c byte) bool { return msgpcode.IsString(c) || isInt(c) }
+
+// name reads a row's measurement or host: a string as it is, an integer
+// as prefix followed by its digits, as Arc does.
+func (d *decoder) name(c byte, prefix string) (string, error) {
+	if msgpcode.IsString(c) {
+		return d.str()
+	}
+	s, err := d.intText(c)
+	return prefix + s, err
 }
 
 // intText renders an integer value for a "measurement_<n>" or
