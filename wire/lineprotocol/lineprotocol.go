@@ -129,9 +129,8 @@ type parser struct {
 	fields []span
 	cells  []model.Cell
 	seen   map[string]int
-	tagIdx map[string]struct{}
-	// lineTags is the current line's tag cells, for isTag.
-	lineTags []model.Cell
+	// lineTags indexes the current line's tags for the field-name check.
+	lineTags model.TagIndex
 }
 
 // reject drops the current line, recording why.
@@ -252,7 +251,7 @@ func (ps *parser) line(line []byte, lineNo int) (bool, error) {
 		}
 		cells = append(cells, model.Cell{Name: key, Tag: true, Value: model.String(ps.value(tg.val))})
 	}
-	ps.indexTags(cells)
+	ps.lineTags.Reset(cells)
 	for _, f := range ps.fields {
 		key := ps.name(f.key)
 		if key == "time" {
@@ -264,9 +263,9 @@ func (ps *parser) line(line []byte, lineNo int) (bool, error) {
 		}
 		// A field named like a tag becomes <name>_value (Arc's rule); the
 		// tag may be on this line or an earlier one of the table.
-		if ps.isTag(key) || isTagColumn(t, key) {
+		if ps.lineTags.Clashes(t, key) {
 			key = ps.suffixed(key)
-			if ps.isTag(key) || isTagColumn(t, key) {
+			if ps.lineTags.Clashes(t, key) {
 				return ps.reject(lineNo, "field %q on measurement %q conflicts with a tag of the same name", key, meas)
 			}
 		}
@@ -294,41 +293,6 @@ func column(t *model.Table, name string) *model.Column {
 		return nil
 	}
 	return t.Column(name)
-}
-
-func isTagColumn(t *model.Table, key string) bool {
-	c := column(t, key)
-	return c != nil && c.Tag
-}
-
-// indexTags prepares isTag for this line's tags: a hostile line with
-// thousands of tags gets a map, so the field check never goes quadratic.
-func (ps *parser) indexTags(tags []model.Cell) {
-	ps.lineTags = tags
-	if len(tags) <= 16 {
-		return
-	}
-	if ps.tagIdx == nil {
-		ps.tagIdx = make(map[string]struct{})
-	}
-	clear(ps.tagIdx)
-	for i := range tags {
-		ps.tagIdx[tags[i].Name] = struct{}{}
-	}
-}
-
-// isTag reports whether key names a tag of the current line.
-func (ps *parser) isTag(key string) bool {
-	if len(ps.lineTags) > 16 {
-		_, ok := ps.tagIdx[key]
-		return ok
-	}
-	for i := range ps.lineTags {
-		if ps.lineTags[i].Name == key {
-			return true
-		}
-	}
-	return false
 }
 
 // toMicros converts a timestamp to microseconds, flooring nanoseconds

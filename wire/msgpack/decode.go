@@ -104,7 +104,7 @@ type decoder struct {
 	fields   []model.Cell
 	tags     []model.Cell
 	seen     map[string]int
-	lineTags map[string]struct{}
+	lineTags model.TagIndex
 }
 
 // payload decodes the top-level value.
@@ -535,15 +535,15 @@ func (d *decoder) commitRow(meas string, ts int64, host string, haveH bool) *ite
 			return itemErrorf("tag '%s' on measurement '%s' conflicts with a field of the same name", c.Name, meas)
 		}
 	}
-	d.indexTags(cells)
+	d.lineTags.Reset(cells)
 	for _, f := range d.fields {
 		if f.Name == "time" {
 			return itemErrorf("field name 'time' is reserved for the timestamp")
 		}
 		// A field named like a tag becomes <name>_value, as in Arc.
-		if d.isTag(f.Name) || isTagColumn(t, f.Name) {
+		if d.lineTags.Clashes(t, f.Name) {
 			f.Name += "_value"
-			if d.isTag(f.Name) || isTagColumn(t, f.Name) {
+			if d.lineTags.Clashes(t, f.Name) {
 				return itemErrorf("field '%s' on measurement '%s' conflicts with a tag of the same name", f.Name, meas)
 			}
 		}
@@ -581,31 +581,11 @@ func hasCell(cells []model.Cell, name string) bool {
 // dedupe: see model.DedupeCells (Arc keeps the last of a repeated key).
 func (d *decoder) dedupe(cells []model.Cell) []model.Cell { return model.DedupeCells(cells, &d.seen) }
 
-func (d *decoder) indexTags(tags []model.Cell) {
-	if d.lineTags == nil {
-		d.lineTags = make(map[string]struct{})
-	}
-	clear(d.lineTags)
-	for i := range tags {
-		d.lineTags[tags[i].Name] = struct{}{}
-	}
-}
-
-func (d *decoder) isTag(name string) bool {
-	_, ok := d.lineTags[name]
-	return ok
-}
-
 func column(t *model.Table, name string) *model.Column {
 	if t == nil {
 		return nil
 	}
 	return t.Column(name)
-}
-
-func isTagColumn(t *model.Table, name string) bool {
-	c := column(t, name)
-	return c != nil && c.Tag
 }
 
 // table returns the measurement's table, creating it on first rows.
