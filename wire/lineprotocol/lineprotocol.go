@@ -10,6 +10,7 @@ import (
 
 	"tsgate/errs"
 	"tsgate/model"
+	"tsgate/wire/body"
 )
 
 // Precision is the unit of the timestamps in a request.
@@ -490,20 +491,10 @@ func unescape(s []byte) string {
 // so DuckDB never sees a string it cannot read. The whole body is checked
 // once; only a body with invalid bytes pays per string.
 func (ps *parser) sanitize(s string) string {
-	if ps.validUTF8 || utf8.ValidString(s) {
+	if ps.validUTF8 {
 		return s
 	}
-	out := make([]byte, 0, len(s)+8)
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n == 1 {
-			out = append(out, "\uFFFD"...)
-		} else {
-			out = append(out, s[i:i+n]...)
-		}
-		i += n
-	}
-	return string(out)
+	return body.ValidUTF8(s)
 }
 
 // name interns a key: raw bytes to the unescaped, sanitized string.

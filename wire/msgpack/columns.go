@@ -258,23 +258,17 @@ func (d *decoder) valueColumn(cb *colBuf, n int) error {
 			if err != nil {
 				return err
 			}
-			settle(cb, &cb.s, model.TypeString, n)
-			if cb.typ != model.TypeString {
-				cb.mismatch(c)
+			if !put(cb, &cb.s, model.TypeString, c, n, k, s) {
 				continue
 			}
-			cb.s[k] = s
 		case c == msgpcode.True || c == msgpcode.False:
 			v, err := d.dec.DecodeBool()
 			if err != nil {
 				return err
 			}
-			settle(cb, &cb.b, model.TypeBool, n)
-			if cb.typ != model.TypeBool {
-				cb.mismatch(c)
+			if !put(cb, &cb.b, model.TypeBool, c, n, k, v) {
 				continue
 			}
-			cb.b[k] = v
 		default:
 			// bin, ext, nested array or map: no column type holds them.
 			if err := d.skip(); err != nil {
@@ -301,6 +295,19 @@ func settle[T any](cb *colBuf, values *[]T, t model.FieldType, n int) {
 		cb.typ = t
 		*values = make([]T, n)
 	}
+}
+
+// put stores v, of code c, at row k of a string or bool column (settling
+// an untyped one); a column of another type notes the mismatch instead
+// and put reports false.
+func put[T any](cb *colBuf, values *[]T, t model.FieldType, c byte, n, k int, v T) bool {
+	settle(cb, values, t, n)
+	if cb.typ != t {
+		cb.mismatch(c)
+		return false
+	}
+	(*values)[k] = v
+	return true
 }
 
 // mismatch notes a value whose type the column cannot hold, in Arc's words.

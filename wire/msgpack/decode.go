@@ -7,13 +7,13 @@ import (
 	"math"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
 
 	"tsgate/errs"
 	"tsgate/model"
+	"tsgate/wire/body"
 )
 
 const prefix = "Invalid MessagePack payload: "
@@ -642,22 +642,8 @@ const (
 	maxInterned  = 1 << 16
 )
 
-func sanitize(b []byte) string {
-	if utf8.Valid(b) {
-		return string(b)
-	}
-	out := make([]byte, 0, len(b)+8)
-	for i := 0; i < len(b); {
-		r, n := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && n == 1 {
-			out = append(out, "\uFFFD"...)
-		} else {
-			out = append(out, b[i:i+n]...)
-		}
-		i += n
-	}
-	return string(out)
-}
+// sanitize is b as a string with Arc's replacement of invalid UTF-8.
+func sanitize(b []byte) string { return body.ValidUTF8(string(b)) }
 
 // isName reports whether a row's "m" or "h" value of code c is one name
 // reads: a string or an integer.
