@@ -486,16 +486,29 @@ func (g *Gen) like(l *ast.Like) {
 	g.P.Str(l.Escape)
 }
 
+// nonConstantPattern is what the pattern checks name a pattern they cannot
+// read.
+const nonConstantPattern = "a non-constant pattern"
+
+// constPattern is the text of a pattern that is a string literal; only
+// such a pattern can be checked.
+func constPattern(p ast.Expr) (string, bool) {
+	lit, ok := p.(*ast.Literal)
+	if !ok || lit.Kind != ast.LitString {
+		return "", false
+	}
+	return lit.Text, true
+}
+
 // CheckRegex names a regular-expression feature whose meaning differs
 // between PostgreSQL's ARE and RE2 (backreferences, lookaround, possessive
 // and class shorthands that differ), or returns "". A non-constant pattern
 // cannot be checked.
 func CheckRegex(p ast.Expr) string {
-	lit, ok := p.(*ast.Literal)
-	if !ok || lit.Kind != ast.LitString {
-		return "a non-constant pattern"
+	s, ok := constPattern(p)
+	if !ok {
+		return nonConstantPattern
 	}
-	s := lit.Text
 	for i := 0; i+1 < len(s); i++ {
 		if s[i] == '\\' {
 			c := s[i+1]
@@ -577,11 +590,10 @@ func dotNoNewline(p string) (string, bool) {
 // their negations) are ASCII in RE2 and follow the locale's classes in
 // ARE, so they differ on non-ASCII text.
 func CheckAREvsRE2(p ast.Expr) string {
-	lit, ok := p.(*ast.Literal)
-	if !ok || lit.Kind != ast.LitString {
-		return "a non-constant pattern"
+	s, ok := constPattern(p)
+	if !ok {
+		return nonConstantPattern
 	}
-	s := lit.Text
 	for i := 0; i+1 < len(s); i++ {
 		if s[i] != '\\' {
 			continue
