@@ -947,15 +947,11 @@ func (c *conv) aExpr(a *pg.A_Expr) (ast.Expr, error) {
 		if list == nil || len(list.Items) != 2 {
 			return nil, c.invalid(a.Location, "malformed BETWEEN")
 		}
-		lo, err := c.expr(list.Items[0])
+		bounds, err := c.exprs(list.Items)
 		if err != nil {
 			return nil, err
 		}
-		hi, err := c.expr(list.Items[1])
-		if err != nil {
-			return nil, err
-		}
-		return &ast.Between{Span: sp, X: x, Lo: lo, Hi: hi, Not: a.Kind == pg.A_Expr_Kind_AEXPR_NOT_BETWEEN}, nil
+		return &ast.Between{Span: sp, X: x, Lo: bounds[0], Hi: bounds[1], Not: a.Kind == pg.A_Expr_Kind_AEXPR_NOT_BETWEEN}, nil
 	case pg.A_Expr_Kind_AEXPR_SIMILAR:
 		return nil, c.unsupported(a.Location, "SIMILAR TO")
 	case pg.A_Expr_Kind_AEXPR_BETWEEN_SYM, pg.A_Expr_Kind_AEXPR_NOT_BETWEEN_SYM:
