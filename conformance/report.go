@@ -169,13 +169,13 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 				if i := strings.Index(detail, "\n"); i >= 0 {
 					detail = detail[:i]
 				}
-				lines = append(lines, fmt.Sprintf("| `%s` | %s | %s |", cr.Case, cr.Outcome, strings.ReplaceAll(detail, "|", `\|`)))
+				lines = append(lines, fmt.Sprintf("| `%s` | %s | %s |", cr.Case, cr.Outcome, cell(detail)))
 			}
 		}
 		var finished []string
 		for _, cr := range b.Results {
 			if cr.Outcome == Pass && cr.Finished {
-				finished = append(finished, fmt.Sprintf("| `%s` | %s |", cr.Case, strings.ReplaceAll(cr.Why, "|", `\|`)))
+				finished = append(finished, fmt.Sprintf("| `%s` | %s |", cr.Case, cell(cr.Why)))
 			}
 		}
 		if len(lines) == 0 && len(finished) == 0 {
@@ -215,9 +215,7 @@ func writeFrontEnds(w io.Writer) error {
 		"where the two languages differ. `TestPGWireVersusArcAPI` runs every corpus query on both front ends of\n"+
 		"one tsgate; these are all the places they differ (`conformance/deviations/pgwire-vs-arc.txt`):\n\n"+
 		"| case | why the answers differ |\n|---|---|\n")
-	for _, d := range vsArc {
-		fmt.Fprintf(w, "| `%s` | %s |\n", d.Pattern, strings.ReplaceAll(d.Note, "|", `\|`))
-	}
+	writeDeviationRows(w, vsArc)
 	fmt.Fprintf(w, "\nResult types on pg wire: avg of integers and the quotient of integer-valued numbers (`sum(bigint) /\n"+
 		"count(*)`) as output columns of their own, the text of an average (`::text`, `||`) and `round(avg(x), n)`\n"+
 		"are PostgreSQL's `numeric`, exact, display scale included (`TestPGWireAvgNumeric` compares them with\n"+
@@ -228,8 +226,17 @@ func writeFrontEnds(w io.Writer) error {
 		"refused at run time, and so are the text, `round()` and casts to numeric of such a value.\n\n"+
 		"Queries PostgreSQL answers that pg wire refuses (SQLSTATE 0A000) on the embedded store\n"+
 		"(`conformance/deviations/pgwire-vs-postgres.txt`):\n\n| case | reason |\n|---|---|\n")
-	for _, d := range vsPG {
-		fmt.Fprintf(w, "| `%s` | %s |\n", d.Pattern, strings.ReplaceAll(d.Note, "|", `\|`))
-	}
+	writeDeviationRows(w, vsPG)
 	return nil
+}
+
+// cell escapes s for a Markdown table cell.
+func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+// writeDeviationRows writes a table row per deviation: its case pattern
+// and why.
+func writeDeviationRows(w io.Writer, ds []Deviation) {
+	for _, d := range ds {
+		fmt.Fprintf(w, "| `%s` | %s |\n", d.Pattern, cell(d.Note))
+	}
 }

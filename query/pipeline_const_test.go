@@ -14,6 +14,7 @@ import (
 	"tsgate/dialects/flux"
 	"tsgate/dialects/influxql"
 	"tsgate/dialects/postgres"
+	bt "tsgate/internal/batchtest"
 	"tsgate/model"
 	"tsgate/translate"
 )
@@ -25,15 +26,6 @@ import (
 func TestConstAnswersLikeDuckDB(t *testing.T) {
 	ctx := context.Background()
 	store := duckdbtest.Open(t, filepath.Join(t.TempDir(), "c.duckdb"))
-	collect := func(t *testing.T, r model.Rows) ([]model.ResultColumn, [][]model.Value) {
-		t.Helper()
-		cols := r.Columns()
-		out, err := model.Collect(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cols, out
-	}
 	queries := []string{
 		"SELECT 1",
 		"select 1 as one",
@@ -66,8 +58,8 @@ func TestConstAnswersLikeDuckDB(t *testing.T) {
 					if got.Const == nil {
 						t.Fatalf("not answered by the gateway: %q", got.Text)
 					}
-					wantCols, wantRows := collect(t, mustQuery(t, store, q))
-					gotCols, gotRows := collect(t, got.Const.Rows())
+					wantCols, wantRows := bt.Rows(t, mustQuery(t, store, q))
+					gotCols, gotRows := bt.Rows(t, got.Const.Rows())
 					if d := cmp.Diff(wantCols, gotCols); d != "" {
 						t.Errorf("columns (-duckdb +gateway):\n%s", d)
 					}

@@ -112,3 +112,15 @@ func Decoded(t testing.TB, b *model.Batch, err error) bool {
 	}
 	return true
 }
+
+// Rows reads all of r, failing the test on an error, and returns its
+// columns and rows: how query tests compare a result with an oracle's.
+func Rows(t testing.TB, r model.Rows) ([]model.ResultColumn, [][]model.Value) {
+	t.Helper()
+	cols := r.Columns()
+	out, err := model.Collect(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cols, out
+}

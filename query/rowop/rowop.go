@@ -134,13 +134,9 @@ func (s *set) sort(order []*ast.OrderItem) error {
 	}
 	ks := make([]keyed, len(s.rows))
 	for i, r := range s.rows {
-		k := make([]model.Value, len(keys))
-		for j, ev := range keys {
-			v, err := ev(r)
-			if err != nil {
-				return err
-			}
-			k[j] = v
+		k, err := evalAll(keys, r)
+		if err != nil {
+			return err
 		}
 		ks[i] = keyed{k, r}
 	}
@@ -192,13 +188,9 @@ func (s *set) project(pc []target.ProjectColumn, single bool) error {
 	}
 	rows := make([][]model.Value, len(src))
 	for i, r := range src {
-		nr := make([]model.Value, len(pc))
-		for j, ev := range evs {
-			v, err := ev(r)
-			if err != nil {
-				return err
-			}
-			nr[j] = v
+		nr, err := evalAll(evs, r)
+		if err != nil {
+			return err
 		}
 		rows[i] = nr
 	}
@@ -207,6 +199,19 @@ func (s *set) project(pc []target.ProjectColumn, single bool) error {
 }
 
 type evalFn func(row []model.Value) (model.Value, error)
+
+// evalAll evaluates each of evs on row, in order, into a new row.
+func evalAll(evs []evalFn, row []model.Value) ([]model.Value, error) {
+	out := make([]model.Value, len(evs))
+	for j, ev := range evs {
+		v, err := ev(row)
+		if err != nil {
+			return nil, err
+		}
+		out[j] = v
+	}
+	return out, nil
+}
 
 func compile(e ast.Expr, s *set) (evalFn, error) {
 	switch x := e.(type) {
@@ -231,13 +236,7 @@ func compile(e ast.Expr, s *set) (evalFn, error) {
 			return nil, err
 		}
 		op := x.Op
-		return func(r []model.Value) (model.Value, error) {
-			v, err := in(r)
-			if err != nil || v.IsNull() {
-				return model.Value{}, err
-			}
-			return unary(op, v)
-		}, nil
+		return nullIn(in, func(v model.Value) (model.Value, error) { return unary(op, v) }), nil
 	case *ast.IsNull:
 		in, err := compile(x.X, s)
 		if err != nil {
@@ -249,15 +248,11 @@ func compile(e ast.Expr, s *set) (evalFn, error) {
 			return model.Bool(v.IsNull() != not), err
 		}, nil
 	case *ast.Binary:
-		l, err := compile(x.L, s)
+		args, err := compileAll(s, x.L, x.R)
 		if err != nil {
 			return nil, err
 		}
-		rr, err := compile(x.R, s)
-		if err != nil {
-			return nil, err
-		}
-		op := x.Op
+		l, rr, op := args[0], args[1], x.Op
 		return func(r []model.Value) (model.Value, error) {
 			a, err := l(r)
 			if err != nil {
@@ -274,14 +269,11 @@ func compile(e ast.Expr, s *set) (evalFn, error) {
 		// tags back as written ('' or NULL). Any other function is a
 		// generator bug, refused loudly.
 		if x.Name == "nullif" && x.Over == nil && len(x.Args) == 2 {
-			l, err := compile(x.Args[0], s)
+			args, err := compileAll(s, x.Args...)
 			if err != nil {
 				return nil, err
 			}
-			r, err := compile(x.Args[1], s)
-			if err != nil {
-				return nil, err
-			}
+			l, r := args[0], args[1]
 			return func(row []model.Value) (model.Value, error) {
 				a, err := l(row)
 				if err != nil || a.IsNull() {
@@ -300,13 +292,9 @@ func compile(e ast.Expr, s *set) (evalFn, error) {
 		if x.Name != "coalesce" || x.Over != nil || len(x.Args) == 0 {
 			return nil, errs.Newf(errs.Internal, "post step calls %s(), which the gateway does not evaluate", x.Name)
 		}
-		args := make([]evalFn, len(x.Args))
-		for i, a := range x.Args {
-			ev, err := compile(a, s)
-			if err != nil {
-				return nil, err
-			}
-			args[i] = ev
+		args, err := compileAll(s, x.Args...)
+		if err != nil {
+			return nil, err
 		}
 		// Like DuckDB, the result has the arguments' common type: an
 		// integer beside a double comes back as a double.
@@ -334,15 +322,34 @@ func compile(e ast.Expr, s *set) (evalFn, error) {
 		default:
 			return nil, errs.Newf(errs.Internal, "post step casts to %s, which the gateway does not evaluate", t.Kind)
 		}
-		return func(r []model.Value) (model.Value, error) {
-			v, err := in(r)
-			if err != nil || v.IsNull() {
-				return model.Value{}, err
-			}
-			return castTo(v, t)
-		}, nil
+		return nullIn(in, func(v model.Value) (model.Value, error) { return castTo(v, t) }), nil
 	}
 	return nil, errs.Newf(errs.Internal, "post step uses %T, which the gateway does not evaluate", e)
+}
+
+// compileAll compiles each of es, in order.
+func compileAll(s *set, es ...ast.Expr) ([]evalFn, error) {
+	out := make([]evalFn, len(es))
+	for i, e := range es {
+		ev, err := compile(e, s)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = ev
+	}
+	return out, nil
+}
+
+// nullIn applies f to what in yields, a NULL (or an error) passing through
+// untouched: the rule of every strict one-operand operation.
+func nullIn(in evalFn, f func(model.Value) (model.Value, error)) evalFn {
+	return func(r []model.Value) (model.Value, error) {
+		v, err := in(r)
+		if err != nil || v.IsNull() {
+			return model.Value{}, err
+		}
+		return f(v)
+	}
 }
 
 func literal(l *ast.Literal) (model.Value, error) {

@@ -10,6 +10,7 @@ import (
 
 	"tsgate/dialects/duckdb"
 	"tsgate/dialects/duckdb/duckdbtest"
+	bt "tsgate/internal/batchtest"
 	"tsgate/model"
 	"tsgate/translate/ast"
 	"tsgate/translate/pgparse"
@@ -48,23 +49,13 @@ func fixture(t *testing.T) *duckdb.Store {
 	return s
 }
 
-func collect(t *testing.T, r model.Rows) ([]model.ResultColumn, [][]model.Value) {
-	t.Helper()
-	cols := r.Columns()
-	out, err := model.Collect(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cols, out
-}
-
 func query(t *testing.T, s *duckdb.Store, sql string) [][]model.Value {
 	t.Helper()
 	r, err := s.Query(context.Background(), "db", sql)
 	if err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
-	_, rows := collect(t, r)
+	_, rows := bt.Rows(t, r)
 	return rows
 }
 
@@ -125,7 +116,7 @@ func TestProjectMatchesDuckDB(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := query(t, s, "SELECT "+e+" AS v FROM t ORDER BY id")
-			_, got := collect(t, out)
+			_, got := bt.Rows(t, out)
 			if diff := cmp.Diff(want, got, floatEq); diff != "" {
 				t.Errorf("(-duckdb +rowop):\n%s", diff)
 			}
@@ -159,7 +150,7 @@ func TestFilterSortLimitMatchDuckDB(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, got := collect(t, out)
+			_, got := bt.Rows(t, out)
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("(-duckdb +rowop):\n%s", diff)
 			}
@@ -179,7 +170,7 @@ func TestDefaultRowAndLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cols, rows := collect(t, out)
+	cols, rows := bt.Rows(t, out)
 	if diff := cmp.Diff([][]model.Value{{model.Int(0), {}}}, rows); diff != "" {
 		t.Errorf("default row (-want +got):\n%s", diff)
 	}
@@ -194,7 +185,7 @@ func TestDefaultRowAndLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, rows := collect(t, out); !cmp.Equal(rows, [][]model.Value{{model.Int(4), model.Float(1)}}) {
+	if _, rows := bt.Rows(t, out); !cmp.Equal(rows, [][]model.Value{{model.Int(4), model.Float(1)}}) {
 		t.Errorf("non-empty input changed: %v", rows)
 	}
 
@@ -220,7 +211,7 @@ func TestDefaultRowAndLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cols, rows := collect(t, out); len(rows) != 0 || len(cols) != 1 || cols[0].Name != "time" {
+	if cols, rows := bt.Rows(t, out); len(rows) != 0 || len(cols) != 1 || cols[0].Name != "time" {
 		t.Errorf("empty input projected to %v %v", cols, rows)
 	}
 }
@@ -241,7 +232,7 @@ func TestAbsentColumnsReadNull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rows := collect(t, out)
+	_, rows := bt.Rows(t, out)
 	if diff := cmp.Diff([][]model.Value{{model.Time(1), {}}, {model.Time(2), {}}}, rows); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}

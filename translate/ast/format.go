@@ -134,6 +134,34 @@ json_serialize json_table json_value merge_action`) {
 	return m
 }()
 
+// hooked reports whether the hooks printed n themselves.
+func (p *Printer) hooked(n Node) bool {
+	return p.Hooks != nil && p.Hooks.Node(p, n)
+}
+
+// qualifier prints the schema or table that qualifies a name, and its dot.
+func (p *Printer) qualifier(q string) {
+	if q != "" {
+		p.Ident(q)
+		p.W(".")
+	}
+}
+
+// alias prints an AS alias, if there is one.
+func (p *Printer) alias(a string) {
+	if a != "" {
+		p.W(" AS ")
+		p.Ident(a)
+	}
+}
+
+// subquery prints a query in parentheses.
+func (p *Printer) subquery(q Query) {
+	p.W("(")
+	p.Stmt(q)
+	p.W(")")
+}
+
 // Print renders n into p.
 func (p *Printer) Print(n Node) {
 	switch n := n.(type) {
@@ -158,7 +186,7 @@ func (p *Printer) Print(n Node) {
 
 // Stmt renders a statement.
 func (p *Printer) Stmt(s Statement) {
-	if p.Hooks != nil && p.Hooks.Node(p, s) {
+	if p.hooked(s) {
 		return
 	}
 	switch s := s.(type) {
@@ -185,7 +213,7 @@ func (p *Printer) Stmt(s Statement) {
 }
 
 func (p *Printer) with(w *With) {
-	if p.Hooks != nil && p.Hooks.Node(p, w) {
+	if p.hooked(w) {
 		return
 	}
 	p.W("WITH ")
@@ -204,9 +232,8 @@ func (p *Printer) with(w *With) {
 func (p *Printer) cte(c *CTE) {
 	p.Ident(c.Name)
 	p.identList(c.Columns)
-	p.W(" AS (")
-	p.Stmt(c.Query)
-	p.W(")")
+	p.W(" AS ")
+	p.subquery(c.Query)
 }
 
 func (p *Printer) identList(names []string) {
@@ -318,10 +345,7 @@ func (p *Printer) setOperand(q Query) {
 
 func (p *Printer) selectItem(c *SelectItem) {
 	p.Expr(c.Expr)
-	if c.Alias != "" {
-		p.W(" AS ")
-		p.Ident(c.Alias)
-	}
+	p.alias(c.Alias)
 }
 
 func (p *Printer) orderList(items []*OrderItem) {
@@ -334,7 +358,7 @@ func (p *Printer) orderList(items []*OrderItem) {
 }
 
 func (p *Printer) orderItem(o *OrderItem) {
-	if p.Hooks != nil && p.Hooks.Node(p, o) {
+	if p.hooked(o) {
 		return
 	}
 	p.Expr(o.Expr)
@@ -370,27 +394,18 @@ func (p *Printer) OrderItemCanonical(o *OrderItem) {
 }
 
 func (p *Printer) tableExpr(t TableExpr) {
-	if p.Hooks != nil && p.Hooks.Node(p, t) {
+	if p.hooked(t) {
 		return
 	}
 	switch t := t.(type) {
 	case *Table:
-		if t.Schema != "" {
-			p.Ident(t.Schema)
-			p.W(".")
-		}
+		p.qualifier(t.Schema)
 		p.Ident(t.Name)
-		if t.Alias != "" {
-			p.W(" AS ")
-			p.Ident(t.Alias)
-		}
+		p.alias(t.Alias)
 	case *SubqueryTable:
-		p.W("(")
-		p.Stmt(t.Query)
-		p.W(")")
+		p.subquery(t.Query)
 		if t.Alias != "" {
-			p.W(" AS ")
-			p.Ident(t.Alias)
+			p.alias(t.Alias)
 			p.identList(t.Columns)
 		}
 	case *Join:
@@ -520,21 +535,15 @@ const (
 
 // Expr renders an expression.
 func (p *Printer) Expr(e Expr) {
-	if p.Hooks != nil && p.Hooks.Node(p, e) {
+	if p.hooked(e) {
 		return
 	}
 	switch e := e.(type) {
 	case *ColumnRef:
-		if e.Table != "" {
-			p.Ident(e.Table)
-			p.W(".")
-		}
+		p.qualifier(e.Table)
 		p.Ident(e.Name)
 	case *Star:
-		if e.Table != "" {
-			p.Ident(e.Table)
-			p.W(".")
-		}
+		p.qualifier(e.Table)
 		p.W("*")
 	case *Literal:
 		p.literal(e)
@@ -567,51 +576,31 @@ func (p *Printer) Expr(e Expr) {
 			p.W(" IS NULL")
 		}
 	case *Between:
-		p.Operand(e.X, precLike+1)
-		if e.Not {
-			p.W(" NOT")
-		}
-		p.W(" BETWEEN ")
+		p.predicate(e.X, e.Not, " BETWEEN ")
 		p.Operand(e.Lo, precLike+1)
 		p.W(" AND ")
 		p.Operand(e.Hi, precLike+1)
 	case *InList:
-		p.Operand(e.X, precLike+1)
-		if e.Not {
-			p.W(" NOT")
-		}
-		p.W(" IN (")
+		p.predicate(e.X, e.Not, " IN (")
 		p.exprList(e.List)
 		p.W(")")
 	case *InSubquery:
-		p.Operand(e.X, precLike+1)
-		if e.Not {
-			p.W(" NOT")
-		}
-		p.W(" IN (")
-		p.Stmt(e.Query)
-		p.W(")")
+		p.predicate(e.X, e.Not, " IN ")
+		p.subquery(e.Query)
 	case *Exists:
 		if e.Not {
 			p.W("NOT ")
 		}
-		p.W("EXISTS (")
-		p.Stmt(e.Query)
-		p.W(")")
+		p.W("EXISTS ")
+		p.subquery(e.Query)
 	case *Subquery:
-		p.W("(")
-		p.Stmt(e.Query)
-		p.W(")")
+		p.subquery(e.Query)
 	case *Like:
-		p.Operand(e.X, precLike+1)
-		if e.Not {
-			p.W(" NOT")
-		}
+		op := " LIKE "
 		if e.CaseInsensitive {
-			p.W(" ILIKE ")
-		} else {
-			p.W(" LIKE ")
+			op = " ILIKE "
 		}
+		p.predicate(e.X, e.Not, op)
 		p.Operand(e.Pattern, precLike+1)
 		// The source dialects' defaults differ (backslash, none), so the
 		// canonical form always names the escape; ESCAPE '' means none.
@@ -688,6 +677,16 @@ func (p *Printer) Expr(e Expr) {
 	}
 }
 
+// predicate prints the subject of a BETWEEN, IN or LIKE predicate, the NOT
+// of its negated form and the keyword kw: the part all of them spell alike.
+func (p *Printer) predicate(x Expr, not bool, kw string) {
+	p.Operand(x, precLike+1)
+	if not {
+		p.W(" NOT")
+	}
+	p.W(kw)
+}
+
 func (p *Printer) literal(l *Literal) {
 	switch l.Kind {
 	case LitNull:
@@ -711,11 +710,6 @@ func (p *Printer) literal(l *Literal) {
 func (p *Printer) Literal(l *Literal) { p.literal(l) }
 
 func (p *Printer) binary(e *Binary) {
-	pr := precOf(e)
-	left, right := pr, pr+1
-	if e.Op.IsComparison() || e.Op == OpIsDistinct || e.Op == OpIsNotDistinct {
-		left = pr + 1
-	}
 	if e.Op == OpIntDiv {
 		// // is DuckDB's; the canonical PostgreSQL form is div(), which
 		// truncates toward zero like it.
@@ -729,6 +723,7 @@ func (p *Printer) binary(e *Binary) {
 	if e.Op == OpAnd || e.Op == OpOr {
 		// Every engine agrees on how AND/OR bind relative to comparisons,
 		// so even a conservative printer keeps these chains flat.
+		left, right := operandPrecs(e)
 		p.logicalOperand(e.L, e.Op, left)
 		p.W(" ")
 		p.W(e.Op.String())
@@ -736,11 +731,19 @@ func (p *Printer) binary(e *Binary) {
 		p.logicalOperand(e.R, e.Op, right)
 		return
 	}
-	p.Operand(e.L, left)
-	p.W(" ")
-	p.W(e.Op.String())
-	p.W(" ")
-	p.Operand(e.R, right)
+	p.Binary(e, e.Op.String())
+}
+
+// operandPrecs is the least precedence each operand of e may have to stand
+// bare: operators associate to the left, and comparisons do not chain, so
+// a comparison's left operand needs parentheses at its own level too.
+func operandPrecs(e *Binary) (left, right int) {
+	pr := precOf(e)
+	left, right = pr, pr+1
+	if e.Op.IsComparison() || e.Op == OpIsDistinct || e.Op == OpIsNotDistinct {
+		left = pr + 1
+	}
+	return left, right
 }
 
 func (p *Printer) logicalOperand(e Expr, op BinaryOp, min int) {
@@ -757,11 +760,7 @@ func (p *Printer) logicalOperand(e Expr, op BinaryOp, min int) {
 // Binary prints e with the canonical operator spelling; hooks call it after
 // handling the operators they rename.
 func (p *Printer) Binary(e *Binary, op string) {
-	pr := precOf(e)
-	left, right := pr, pr+1
-	if e.Op.IsComparison() || e.Op == OpIsDistinct || e.Op == OpIsNotDistinct {
-		left = pr + 1
-	}
+	left, right := operandPrecs(e)
 	p.Operand(e.L, left)
 	p.W(" ")
 	p.W(op)
@@ -792,19 +791,26 @@ func (p *Printer) agg(a *Agg) {
 		p.Expr(a.Fraction)
 		p.W(")")
 	default:
-		p.W(a.Kind.String())
-		p.W("(")
-		if a.Distinct {
-			p.W("DISTINCT ")
-		}
-		if a.Arg == nil {
-			p.W("*")
-		} else {
-			p.Expr(a.Arg)
-		}
-		p.W(")")
+		p.AggCall(a.Kind.String(), a)
 	}
 	p.AggTail(a)
+}
+
+// AggCall prints the plain call form of an aggregate under the given name:
+// name([DISTINCT] arg), or name(*) without an argument. The FILTER and
+// OVER clauses are AggTail's.
+func (p *Printer) AggCall(name string, a *Agg) {
+	p.W(name)
+	p.W("(")
+	if a.Distinct {
+		p.W("DISTINCT ")
+	}
+	if a.Arg == nil {
+		p.W("*")
+	} else {
+		p.Expr(a.Arg)
+	}
+	p.W(")")
 }
 
 // AggTail prints an aggregate's FILTER and OVER clauses.
@@ -829,7 +835,7 @@ func (p *Printer) over(w *Window) {
 }
 
 func (p *Printer) window(w *Window) {
-	if p.Hooks != nil && p.Hooks.Node(p, w) {
+	if p.hooked(w) {
 		return
 	}
 	p.W("(")

@@ -895,6 +895,19 @@ func (c *conv) exprs(v any, sc *scope) ([]ast.Expr, error) {
 	return out, nil
 }
 
+// fields converts the expressions under the named keys of m, in order.
+func (c *conv) fields(m map[string]any, sc *scope, names ...string) ([]ast.Expr, error) {
+	out := make([]ast.Expr, len(names))
+	for i, k := range names {
+		e, err := c.expr(obj(m[k]), sc)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = e
+	}
+	return out, nil
+}
+
 func (c *conv) expr(m map[string]any, sc *scope) (ast.Expr, error) {
 	if m == nil {
 		return nil, c.malformed("expression")
@@ -918,15 +931,11 @@ func (c *conv) expr(m map[string]any, sc *scope) (ast.Expr, error) {
 		if !ok {
 			return nil, c.unsupported(m, "this comparison")
 		}
-		l, err := c.expr(obj(m["left"]), sc)
+		lr, err := c.fields(m, sc, "left", "right")
 		if err != nil {
 			return nil, err
 		}
-		r, err := c.expr(obj(m["right"]), sc)
-		if err != nil {
-			return nil, err
-		}
-		return &ast.Binary{Span: sp, Op: op, L: l, R: r}, nil
+		return &ast.Binary{Span: sp, Op: op, L: lr[0], R: lr[1]}, nil
 	case "CONJUNCTION":
 		if err := c.keys(m, "AND/OR", "children"); err != nil {
 			return nil, err
@@ -960,19 +969,11 @@ func (c *conv) expr(m map[string]any, sc *scope) (ast.Expr, error) {
 		if str(m, "type") != "COMPARE_BETWEEN" {
 			return nil, c.unsupported(m, "this BETWEEN")
 		}
-		x, err := c.expr(obj(m["input"]), sc)
+		xs, err := c.fields(m, sc, "input", "lower", "upper")
 		if err != nil {
 			return nil, err
 		}
-		lo, err := c.expr(obj(m["lower"]), sc)
-		if err != nil {
-			return nil, err
-		}
-		hi, err := c.expr(obj(m["upper"]), sc)
-		if err != nil {
-			return nil, err
-		}
-		return &ast.Between{Span: sp, X: x, Lo: lo, Hi: hi}, nil
+		return &ast.Between{Span: sp, X: xs[0], Lo: xs[1], Hi: xs[2]}, nil
 	case "CASE":
 		return c.caseExpr(m, sc)
 	case "FUNCTION":
@@ -1268,13 +1269,10 @@ func (c *conv) operator(m map[string]any, sc *scope) (ast.Expr, error) {
 		}
 		// NOT over IN (subquery), EXISTS, BETWEEN and ~ is their negated
 		// form, as pg_query writes it.
+		if pgparse.FoldNotSublink(args[0]) {
+			return args[0], nil
+		}
 		switch x := args[0].(type) {
-		case *ast.InSubquery:
-			x.Not = !x.Not
-			return x, nil
-		case *ast.Exists:
-			x.Not = !x.Not
-			return x, nil
 		case *ast.Between:
 			x.Not = !x.Not
 			return x, nil

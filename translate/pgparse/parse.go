@@ -843,6 +843,17 @@ var binOps = map[string]ast.BinaryOp{
 	"+": ast.OpAdd, "-": ast.OpSub, "*": ast.OpMul, "%": ast.OpMod, "||": ast.OpConcat,
 }
 
+// operands converts both sides of a binary operator expression, left first.
+func (c *conv) operands(a *pg.A_Expr) (l, r ast.Expr, err error) {
+	if l, err = c.expr(a.Lexpr); err != nil {
+		return nil, nil, err
+	}
+	if r, err = c.expr(a.Rexpr); err != nil {
+		return nil, nil, err
+	}
+	return l, r, nil
+}
+
 func (c *conv) aExpr(a *pg.A_Expr) (ast.Expr, error) {
 	sp := c.span(a.Location)
 	op := opName(a.Name)
@@ -861,11 +872,7 @@ func (c *conv) aExpr(a *pg.A_Expr) (ast.Expr, error) {
 			}
 			return nil, c.unsupported(a.Location, "prefix operator "+op)
 		}
-		l, err := c.expr(a.Lexpr)
-		if err != nil {
-			return nil, err
-		}
-		r, err := c.expr(a.Rexpr)
+		l, r, err := c.operands(a)
 		if err != nil {
 			return nil, err
 		}
@@ -900,11 +907,7 @@ func (c *conv) aExpr(a *pg.A_Expr) (ast.Expr, error) {
 		}
 		return nil, c.unsupported(a.Location, "operator "+op)
 	case pg.A_Expr_Kind_AEXPR_DISTINCT, pg.A_Expr_Kind_AEXPR_NOT_DISTINCT:
-		l, err := c.expr(a.Lexpr)
-		if err != nil {
-			return nil, err
-		}
-		r, err := c.expr(a.Rexpr)
+		l, r, err := c.operands(a)
 		if err != nil {
 			return nil, err
 		}
@@ -914,11 +917,7 @@ func (c *conv) aExpr(a *pg.A_Expr) (ast.Expr, error) {
 		}
 		return &ast.Binary{Span: sp, Op: bop, L: l, R: r}, nil
 	case pg.A_Expr_Kind_AEXPR_NULLIF:
-		l, err := c.expr(a.Lexpr)
-		if err != nil {
-			return nil, err
-		}
-		r, err := c.expr(a.Rexpr)
+		l, r, err := c.operands(a)
 		if err != nil {
 			return nil, err
 		}
@@ -948,15 +947,11 @@ func (c *conv) aExpr(a *pg.A_Expr) (ast.Expr, error) {
 		if list == nil || len(list.Items) != 2 {
 			return nil, c.invalid(a.Location, "malformed BETWEEN")
 		}
-		lo, err := c.expr(list.Items[0])
+		bounds, err := c.exprs(list.Items)
 		if err != nil {
 			return nil, err
 		}
-		hi, err := c.expr(list.Items[1])
-		if err != nil {
-			return nil, err
-		}
-		return &ast.Between{Span: sp, X: x, Lo: lo, Hi: hi, Not: a.Kind == pg.A_Expr_Kind_AEXPR_NOT_BETWEEN}, nil
+		return &ast.Between{Span: sp, X: x, Lo: bounds[0], Hi: bounds[1], Not: a.Kind == pg.A_Expr_Kind_AEXPR_NOT_BETWEEN}, nil
 	case pg.A_Expr_Kind_AEXPR_SIMILAR:
 		return nil, c.unsupported(a.Location, "SIMILAR TO")
 	case pg.A_Expr_Kind_AEXPR_BETWEEN_SYM, pg.A_Expr_Kind_AEXPR_NOT_BETWEEN_SYM:
@@ -1093,6 +1088,22 @@ func (c *conv) like(a *pg.A_Expr, sp ast.Span, op string) (ast.Expr, error) {
 	return out, nil
 }
 
+// FoldNotSublink negates x in place when it is an IN (subquery) or EXISTS
+// and reports whether it was. Both parsers deliver NOT IN (subquery) and
+// NOT EXISTS as NOT over the sublink; folding them makes the printed form
+// read back the same.
+func FoldNotSublink(x ast.Expr) bool {
+	switch x := x.(type) {
+	case *ast.InSubquery:
+		x.Not = !x.Not
+		return true
+	case *ast.Exists:
+		x.Not = !x.Not
+		return true
+	}
+	return false
+}
+
 func (c *conv) boolExpr(b *pg.BoolExpr) (ast.Expr, error) {
 	args, err := c.exprs(b.Args)
 	if err != nil {
@@ -1104,15 +1115,8 @@ func (c *conv) boolExpr(b *pg.BoolExpr) (ast.Expr, error) {
 		if len(args) != 1 {
 			return nil, c.invalid(b.Location, "malformed NOT")
 		}
-		// NOT IN (subquery) and NOT EXISTS arrive as NOT over the sublink;
-		// fold them so the printed form reads back the same.
-		switch x := args[0].(type) {
-		case *ast.InSubquery:
-			x.Not = !x.Not
-			return x, nil
-		case *ast.Exists:
-			x.Not = !x.Not
-			return x, nil
+		if FoldNotSublink(args[0]) {
+			return args[0], nil
 		}
 		return &ast.Unary{Span: sp, Op: ast.Not, X: args[0]}, nil
 	case pg.BoolExprType_AND_EXPR, pg.BoolExprType_OR_EXPR:

@@ -1,6 +1,7 @@
 package sqlgen
 
 import (
+	"strconv"
 	"strings"
 
 	"tsgate/translate/ast"
@@ -200,7 +201,7 @@ func orderExprs(q ast.Query) map[*ast.OrderItem]ast.Expr {
 // translation (user names never start with _tsgate_).
 func (g *Gen) Fresh(prefix string) string {
 	g.fresh++
-	return "_tsgate_" + prefix + itoa(g.fresh)
+	return "_tsgate_" + prefix + strconv.Itoa(g.fresh)
 }
 
 // Note adds a declared difference once.
@@ -398,7 +399,7 @@ func (g *Gen) fn(f *ast.Func) {
 		return
 	}
 	if len(f.Args) < spec.MinArgs || spec.MaxArgs >= 0 && len(f.Args) > spec.MaxArgs {
-		g.Refuse(f.Name+"() with "+itoa(len(f.Args))+" arguments", f, "")
+		g.Refuse(f.Name+"() with "+strconv.Itoa(len(f.Args))+" arguments", f, "")
 		return
 	}
 	if spec.Window != (f.Over != nil) {
@@ -429,17 +430,7 @@ func (g *Gen) agg(a *ast.Agg) {
 		spec.Print(g, a)
 		return
 	}
-	g.W(spec.Name)
-	g.W("(")
-	if a.Distinct {
-		g.W("DISTINCT ")
-	}
-	if a.Arg == nil {
-		g.W("*")
-	} else {
-		g.Expr(a.Arg)
-	}
-	g.W(")")
+	g.P.AggCall(spec.Name, a)
 	g.P.AggTail(a)
 }
 
@@ -458,9 +449,9 @@ func (g *Gen) cast(c *ast.Cast) bool {
 	g.W(name)
 	switch {
 	case c.Type.Kind == ast.TypeNumeric && c.Type.Precision > 0:
-		g.W("(" + itoa(c.Type.Precision) + ", " + itoa(c.Type.Scale) + ")")
+		g.W("(" + strconv.Itoa(c.Type.Precision) + ", " + strconv.Itoa(c.Type.Scale) + ")")
 	case c.Type.Kind == ast.TypeVarchar && c.Type.Length > 0:
-		g.W("(" + itoa(c.Type.Length) + ")")
+		g.W("(" + strconv.Itoa(c.Type.Length) + ")")
 	}
 	g.W(")")
 	return true
@@ -495,16 +486,29 @@ func (g *Gen) like(l *ast.Like) {
 	g.P.Str(l.Escape)
 }
 
+// nonConstantPattern is what the pattern checks name a pattern they cannot
+// read.
+const nonConstantPattern = "a non-constant pattern"
+
+// constPattern is the text of a pattern that is a string literal; only
+// such a pattern can be checked.
+func constPattern(p ast.Expr) (string, bool) {
+	lit, ok := p.(*ast.Literal)
+	if !ok || lit.Kind != ast.LitString {
+		return "", false
+	}
+	return lit.Text, true
+}
+
 // CheckRegex names a regular-expression feature whose meaning differs
 // between PostgreSQL's ARE and RE2 (backreferences, lookaround, possessive
 // and class shorthands that differ), or returns "". A non-constant pattern
 // cannot be checked.
 func CheckRegex(p ast.Expr) string {
-	lit, ok := p.(*ast.Literal)
-	if !ok || lit.Kind != ast.LitString {
-		return "a non-constant pattern"
+	s, ok := constPattern(p)
+	if !ok {
+		return nonConstantPattern
 	}
-	s := lit.Text
 	for i := 0; i+1 < len(s); i++ {
 		if s[i] == '\\' {
 			c := s[i+1]
@@ -586,11 +590,10 @@ func dotNoNewline(p string) (string, bool) {
 // their negations) are ASCII in RE2 and follow the locale's classes in
 // ARE, so they differ on non-ASCII text.
 func CheckAREvsRE2(p ast.Expr) string {
-	lit, ok := p.(*ast.Literal)
-	if !ok || lit.Kind != ast.LitString {
-		return "a non-constant pattern"
+	s, ok := constPattern(p)
+	if !ok {
+		return nonConstantPattern
 	}
-	s := lit.Text
 	for i := 0; i+1 < len(s); i++ {
 		if s[i] != '\\' {
 			continue
@@ -604,51 +607,8 @@ func CheckAREvsRE2(p ast.Expr) string {
 	return ""
 }
 
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
-}
-
-// Itoa is exported for dialect overrides.
-func Itoa(n int64) string {
-	if n >= -1<<31 && n < 1<<31 {
-		return itoa(int(n))
-	}
-	neg := n < 0
-	var b [24]byte
-	i := len(b)
-	u := uint64(n)
-	if neg {
-		u = uint64(-n)
-	}
-	for u > 0 {
-		i--
-		b[i] = byte('0' + u%10)
-		u /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
-}
+// Itoa formats n in decimal, for dialect overrides that print numbers.
+func Itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // Mod is the non-negative remainder.
 func Mod(a, b int64) int64 {

@@ -64,12 +64,8 @@ func (s *Server) queryArrow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	dictionary := truthyHeader(r.Header.Get("x-arc-arrow-dictionary"))
-	p, err := s.planFor(r, sql)
+	p, err := s.queryPlan(r, sql, "Arrow")
 	if err != nil {
-		fail(err)
-		return
-	}
-	if err := p.noShow("Arrow"); err != nil {
 		fail(err)
 		return
 	}
@@ -437,37 +433,43 @@ type decimalArray[N decimalNum] interface {
 // holds every Decimal128, not every Decimal256).
 func castDecimalArray[N decimalNum](a decimalArray[N], scale int32, name string) (arrow.Array, error) {
 	mem := memory.DefaultAllocator
-	n := a.Len()
 	if scale == 0 {
-		b := array.NewInt64Builder(mem)
-		defer b.Release()
-		b.Reserve(n)
-		for i := range n {
-			if a.IsNull(i) {
-				b.AppendNull()
-				continue
-			}
-			bi := a.Value(i).BigInt()
+		return convertArray(a, array.NewInt64Builder(mem), func(v N) (int64, error) {
+			bi := v.BigInt()
 			if !bi.IsInt64() {
-				return nil, errs.Newf(errs.Engine, "column %q: value %s does not fit int64", name, bi)
+				return 0, errs.Newf(errs.Engine, "column %q: value %s does not fit int64", name, bi)
 			}
-			b.Append(bi.Int64())
-		}
-		return b.NewArray(), nil
+			return bi.Int64(), nil
+		})
 	}
-	b := array.NewFloat64Builder(mem)
+	return convertArray(a, array.NewFloat64Builder(mem), func(v N) (float64, error) {
+		f := v.ToFloat64(scale)
+		if math.IsInf(f, 0) {
+			return 0, errs.Newf(errs.Engine, "column %q: value does not fit float64", name)
+		}
+		return f, nil
+	})
+}
+
+// convertArray fills b (which it releases) with conv of each of a's
+// values, keeping a's nulls; the first value conv refuses stops it.
+func convertArray[N decimalNum, T any, B interface {
+	array.Builder
+	Append(T)
+}](a decimalArray[N], b B, conv func(N) (T, error)) (arrow.Array, error) {
 	defer b.Release()
+	n := a.Len()
 	b.Reserve(n)
 	for i := range n {
 		if a.IsNull(i) {
 			b.AppendNull()
 			continue
 		}
-		f := a.Value(i).ToFloat64(scale)
-		if math.IsInf(f, 0) {
-			return nil, errs.Newf(errs.Engine, "column %q: value does not fit float64", name)
+		v, err := conv(a.Value(i))
+		if err != nil {
+			return nil, err
 		}
-		b.Append(f)
+		b.Append(v)
 	}
 	return b.NewArray(), nil
 }

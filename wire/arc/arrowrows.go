@@ -270,30 +270,12 @@ func appendValue(fb array.Builder, k colKind, v model.Value) error {
 		if v.Type != model.TypeInt {
 			return mismatch()
 		}
-		switch b := fb.(type) {
-		case *array.Int64Builder:
-			b.Append(v.I)
-		case *array.Int32Builder:
-			b.Append(int32(v.I))
-		case *array.Int16Builder:
-			b.Append(int16(v.I))
-		case *array.Int8Builder:
-			b.Append(int8(v.I))
-		}
+		appendInteger(fb, v.I)
 	case kindUint64, kindUint32, kindUint16, kindUint8:
 		if v.Type != model.TypeUint {
 			return mismatch()
 		}
-		switch b := fb.(type) {
-		case *array.Uint64Builder:
-			b.Append(v.U)
-		case *array.Uint32Builder:
-			b.Append(uint32(v.U))
-		case *array.Uint16Builder:
-			b.Append(uint16(v.U))
-		case *array.Uint8Builder:
-			b.Append(uint8(v.U))
-		}
+		appendInteger(fb, v.U)
 	case kindFloat64, kindFloat32:
 		f := v.F
 		switch v.Type {
@@ -356,4 +338,28 @@ func appendValue(fb array.Builder, k colKind, v model.Value) error {
 		return mismatch()
 	}
 	return nil
+}
+
+// appendInteger appends x to the integer builder fb, converted to its
+// width as Go converts (appendValue has matched the column's kind to x's
+// signedness).
+func appendInteger[T int64 | uint64](fb array.Builder, x T) {
+	switch b := fb.(type) {
+	case *array.Int64Builder:
+		b.Append(int64(x))
+	case *array.Int32Builder:
+		b.Append(int32(x))
+	case *array.Int16Builder:
+		b.Append(int16(x))
+	case *array.Int8Builder:
+		b.Append(int8(x))
+	case *array.Uint64Builder:
+		b.Append(uint64(x))
+	case *array.Uint32Builder:
+		b.Append(uint32(x))
+	case *array.Uint16Builder:
+		b.Append(uint16(x))
+	case *array.Uint8Builder:
+		b.Append(uint8(x))
+	}
 }

@@ -37,12 +37,8 @@ func (s *Server) estimate(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
-	p, err := s.planFor(r, sql)
+	p, err := s.queryPlan(r, sql, "estimate")
 	if err != nil {
-		fail(err)
-		return
-	}
-	if err := p.noShow("estimate"); err != nil {
 		fail(err)
 		return
 	}

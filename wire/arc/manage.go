@@ -59,41 +59,62 @@ func (s *Server) manageRoutes(handle func(string, auth.Permission, http.HandlerF
 	handle("GET /api/v1/delete/config", auth.Admin, s.deleteConfig)
 	handle("GET /api/v1/schedulers", anyToken, s.schedulers)
 	if s.opts.manage.Retention {
-		handle("GET /api/v1/retention", anyToken, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, nilIfEmpty(m.Retentions())) })
-		handle("POST /api/v1/retention", auth.Admin, s.createRetention)
-		handle("GET /api/v1/retention/{id}", anyToken, withID("Invalid policy ID", func(w http.ResponseWriter, r *http.Request, id int64) {
-			p, err := m.Retention(id)
-			answer(w, http.StatusOK, p, err)
-		}))
-		handle("PUT /api/v1/retention/{id}", auth.Admin, withID("Invalid policy ID", s.updateRetention))
-		handle("DELETE /api/v1/retention/{id}", auth.Admin, withID("Invalid policy ID", func(w http.ResponseWriter, r *http.Request, id int64) {
-			answer(w, http.StatusOK, map[string]string{"message": "Retention policy deleted successfully"}, m.DeleteRetention(id))
-		}))
-		handle("POST /api/v1/retention/{id}/execute", auth.Admin, withID("Invalid policy ID", s.executeRetention))
-		handle("GET /api/v1/retention/{id}/executions", anyToken, withID("Invalid policy ID", func(w http.ResponseWriter, r *http.Request, id int64) {
-			ex, err := m.RetentionExecutions(id, limitParam(r))
-			answer(w, http.StatusOK, map[string]any{"executions": ex, "policy_id": id}, err)
-		}))
+		jobRoutes[manage.RetentionPolicy, []manage.RetentionExecution]{
+			path: "/api/v1/retention", read: anyToken, badID: "Invalid policy ID",
+			deleted: "Retention policy deleted successfully", idKey: "policy_id",
+			list:   func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, nilIfEmpty(m.Retentions())) },
+			create: s.createRetention, get: m.Retention, update: s.updateRetention, remove: m.DeleteRetention,
+			execute: s.executeRetention, executions: m.RetentionExecutions,
+		}.register(handle)
 	}
 	if s.opts.manage.ContinuousQueries {
-		handle("GET /api/v1/continuous_queries", auth.Admin, func(w http.ResponseWriter, r *http.Request) {
-			writeJSON(w, http.StatusOK, nilIfEmpty(m.CQs(r.URL.Query().Get("database"), r.URL.Query().Get("is_active"))))
-		})
-		handle("POST /api/v1/continuous_queries", auth.Admin, s.createCQ)
-		handle("GET /api/v1/continuous_queries/{id}", auth.Admin, withID("Invalid query ID", func(w http.ResponseWriter, r *http.Request, id int64) {
-			q, err := m.CQ(id)
-			answer(w, http.StatusOK, q, err)
-		}))
-		handle("PUT /api/v1/continuous_queries/{id}", auth.Admin, withID("Invalid query ID", s.updateCQ))
-		handle("DELETE /api/v1/continuous_queries/{id}", auth.Admin, withID("Invalid query ID", func(w http.ResponseWriter, r *http.Request, id int64) {
-			answer(w, http.StatusOK, map[string]string{"message": "Continuous query deleted successfully"}, m.DeleteCQ(id))
-		}))
-		handle("POST /api/v1/continuous_queries/{id}/execute", auth.Admin, withID("Invalid query ID", s.executeCQ))
-		handle("GET /api/v1/continuous_queries/{id}/executions", auth.Admin, withID("Invalid query ID", func(w http.ResponseWriter, r *http.Request, id int64) {
-			ex, err := m.CQExecutions(id, limitParam(r))
-			answer(w, http.StatusOK, map[string]any{"executions": ex, "query_id": id}, err)
-		}))
+		jobRoutes[manage.ContinuousQuery, []manage.CQExecution]{
+			path: "/api/v1/continuous_queries", read: auth.Admin, badID: "Invalid query ID",
+			deleted: "Continuous query deleted successfully", idKey: "query_id",
+			list: func(w http.ResponseWriter, r *http.Request) {
+				writeJSON(w, http.StatusOK, nilIfEmpty(m.CQs(r.URL.Query().Get("database"), r.URL.Query().Get("is_active"))))
+			},
+			create: s.createCQ, get: m.CQ, update: s.updateCQ, remove: m.DeleteCQ,
+			execute: s.executeCQ, executions: m.CQExecutions,
+		}.register(handle)
 	}
+}
+
+// jobRoutes are the routes Arc gives both kinds of scheduled job,
+// retention policies (J) and continuous queries, with their run records
+// (E): the list, creation, one job, its update and deletion, a manual run
+// and its run history. Reading needs read; everything else is admin's.
+type jobRoutes[J, E any] struct {
+	path    string
+	read    auth.Permission
+	badID   string // Arc's answer to an id that is not a number
+	deleted string // Arc's answer to a deletion
+	idKey   string // the id's key in the run history answer
+
+	list, create    http.HandlerFunc
+	get             func(id int64) (J, error)
+	update, execute func(http.ResponseWriter, *http.Request, int64)
+	remove          func(id int64) error
+	executions      func(id int64, limit int) (E, error)
+}
+
+func (j jobRoutes[J, E]) register(handle func(string, auth.Permission, http.HandlerFunc)) {
+	one := j.path + "/{id}"
+	handle("GET "+j.path, j.read, j.list)
+	handle("POST "+j.path, auth.Admin, j.create)
+	handle("GET "+one, j.read, withID(j.badID, func(w http.ResponseWriter, r *http.Request, id int64) {
+		v, err := j.get(id)
+		answer(w, http.StatusOK, v, err)
+	}))
+	handle("PUT "+one, auth.Admin, withID(j.badID, j.update))
+	handle("DELETE "+one, auth.Admin, withID(j.badID, func(w http.ResponseWriter, r *http.Request, id int64) {
+		answer(w, http.StatusOK, map[string]string{"message": j.deleted}, j.remove(id))
+	}))
+	handle("POST "+one+"/execute", auth.Admin, withID(j.badID, j.execute))
+	handle("GET "+one+"/executions", j.read, withID(j.badID, func(w http.ResponseWriter, r *http.Request, id int64) {
+		ex, err := j.executions(id, limitParam(r))
+		answer(w, http.StatusOK, map[string]any{"executions": ex, j.idKey: id}, err)
+	}))
 }
 
 // nilIfEmpty: Arc's lists come from `var out []T` appended row by row, so

@@ -80,6 +80,19 @@ func (s *Server) prepare(r *http.Request) (*plan, error) {
 	return s.planFor(r, sql)
 }
 
+// queryPlan is planFor for an endpoint that runs only queries: it refuses
+// SHOW commands, naming the endpoint.
+func (s *Server) queryPlan(r *http.Request, sql, endpoint string) (*plan, error) {
+	p, err := s.planFor(r, sql)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.noShow(endpoint); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
 // readSQL reads the request's query and applies Arc's first rules to its
 // text.
 func (s *Server) readSQL(r *http.Request) (string, error) {

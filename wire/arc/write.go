@@ -59,17 +59,9 @@ func (s *Server) writeLP(dbParam func(*http.Request) string) http.HandlerFunc {
 			s.fail(w, err)
 			return
 		}
-		data, err := s.readBody(r, body.LineProtocol)
-		if err != nil {
-			s.fail(w, err)
-			return
-		}
-		var b model.Batch
-		if err := lineprotocol.Parse(data, prec, time.Now(), &b); err != nil {
-			s.fail(w, err)
-			return
-		}
-		s.commit(w, r, "line-protocol", db, &b, start)
+		s.decodeAndCommit(w, r, "line-protocol", db, body.LineProtocol, start, func(data []byte, b *model.Batch) error {
+			return lineprotocol.Parse(data, prec, time.Now(), b)
+		})
 	}
 }
 
@@ -80,17 +72,26 @@ func (s *Server) writeMsgpack(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	data, err := s.readBody(r, body.MsgPack)
+	s.decodeAndCommit(w, r, "msgpack", db, body.MsgPack, start, func(data []byte, b *model.Batch) error {
+		return msgpack.Decode(data, time.Now(), b)
+	})
+}
+
+// decodeAndCommit reads the write body, decodes it into a batch with the
+// route's decoder and commits it: the part both write formats share.
+func (s *Server) decodeAndCommit(w http.ResponseWriter, r *http.Request, endpoint, db string, wording body.Wording,
+	start time.Time, decode func(data []byte, b *model.Batch) error) {
+	data, err := s.readBody(r, wording)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
 	var b model.Batch
-	if err := msgpack.Decode(data, time.Now(), &b); err != nil {
+	if err := decode(data, &b); err != nil {
 		s.fail(w, err)
 		return
 	}
-	s.commit(w, r, "msgpack", db, &b, start)
+	s.commit(w, r, endpoint, db, &b, start)
 }
 
 // commit validates measurement names (a bad one refuses the whole request,

@@ -8,4 +8,7 @@
 // reading stops at limit+1, which is how an over-limit body is told apart
 // from one exactly at the limit. Every error is an *errs.Error carrying the
 // message Arc's handlers show for the same failure.
+//
+// ValidUTF8 is the decoders' (line protocol, MessagePack) shared rule for
+// the strings they read out of a body: each invalid byte becomes U+FFFD.
 package body

@@ -10,6 +10,7 @@ import (
 
 	"tsgate/errs"
 	"tsgate/model"
+	"tsgate/wire/body"
 )
 
 // Precision is the unit of the timestamps in a request.
@@ -129,9 +130,8 @@ type parser struct {
 	fields []span
 	cells  []model.Cell
 	seen   map[string]int
-	tagIdx map[string]struct{}
-	// lineTags is the current line's tag cells, for isTag.
-	lineTags []model.Cell
+	// lineTags indexes the current line's tags for the field-name check.
+	lineTags model.TagIndex
 }
 
 // reject drops the current line, recording why.
@@ -252,7 +252,7 @@ func (ps *parser) line(line []byte, lineNo int) (bool, error) {
 		}
 		cells = append(cells, model.Cell{Name: key, Tag: true, Value: model.String(ps.value(tg.val))})
 	}
-	ps.indexTags(cells)
+	ps.lineTags.Reset(cells)
 	for _, f := range ps.fields {
 		key := ps.name(f.key)
 		if key == "time" {
@@ -264,9 +264,9 @@ func (ps *parser) line(line []byte, lineNo int) (bool, error) {
 		}
 		// A field named like a tag becomes <name>_value (Arc's rule); the
 		// tag may be on this line or an earlier one of the table.
-		if ps.isTag(key) || isTagColumn(t, key) {
+		if ps.lineTags.Clashes(t, key) {
 			key = ps.suffixed(key)
-			if ps.isTag(key) || isTagColumn(t, key) {
+			if ps.lineTags.Clashes(t, key) {
 				return ps.reject(lineNo, "field %q on measurement %q conflicts with a tag of the same name", key, meas)
 			}
 		}
@@ -294,41 +294,6 @@ func column(t *model.Table, name string) *model.Column {
 		return nil
 	}
 	return t.Column(name)
-}
-
-func isTagColumn(t *model.Table, key string) bool {
-	c := column(t, key)
-	return c != nil && c.Tag
-}
-
-// indexTags prepares isTag for this line's tags: a hostile line with
-// thousands of tags gets a map, so the field check never goes quadratic.
-func (ps *parser) indexTags(tags []model.Cell) {
-	ps.lineTags = tags
-	if len(tags) <= 16 {
-		return
-	}
-	if ps.tagIdx == nil {
-		ps.tagIdx = make(map[string]struct{})
-	}
-	clear(ps.tagIdx)
-	for i := range tags {
-		ps.tagIdx[tags[i].Name] = struct{}{}
-	}
-}
-
-// isTag reports whether key names a tag of the current line.
-func (ps *parser) isTag(key string) bool {
-	if len(ps.lineTags) > 16 {
-		_, ok := ps.tagIdx[key]
-		return ok
-	}
-	for i := range ps.lineTags {
-		if ps.lineTags[i].Name == key {
-			return true
-		}
-	}
-	return false
 }
 
 // toMicros converts a timestamp to microseconds, flooring nanoseconds
@@ -526,20 +491,10 @@ func unescape(s []byte) string {
 // so DuckDB never sees a string it cannot read. The whole body is checked
 // once; only a body with invalid bytes pays per string.
 func (ps *parser) sanitize(s string) string {
-	if ps.validUTF8 || utf8.ValidString(s) {
+	if ps.validUTF8 {
 		return s
 	}
-	out := make([]byte, 0, len(s)+8)
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n == 1 {
-			out = append(out, "\uFFFD"...)
-		} else {
-			out = append(out, s[i:i+n]...)
-		}
-		i += n
-	}
-	return string(out)
+	return body.ValidUTF8(s)
 }
 
 // name interns a key: raw bytes to the unescaped, sanitized string.

@@ -258,29 +258,17 @@ func (d *decoder) valueColumn(cb *colBuf, n int) error {
 			if err != nil {
 				return err
 			}
-			if cb.typ == model.TypeUnknown {
-				cb.typ = model.TypeString
-				cb.s = make([]string, n)
-			}
-			if cb.typ != model.TypeString {
-				cb.mismatch(c)
+			if !put(cb, &cb.s, model.TypeString, c, n, k, s) {
 				continue
 			}
-			cb.s[k] = s
 		case c == msgpcode.True || c == msgpcode.False:
 			v, err := d.dec.DecodeBool()
 			if err != nil {
 				return err
 			}
-			if cb.typ == model.TypeUnknown {
-				cb.typ = model.TypeBool
-				cb.b = make([]bool, n)
-			}
-			if cb.typ != model.TypeBool {
-				cb.mismatch(c)
+			if !put(cb, &cb.b, model.TypeBool, c, n, k, v) {
 				continue
 			}
-			cb.b[k] = v
 		default:
 			// bin, ext, nested array or map: no column type holds them.
 			if err := d.skip(); err != nil {
@@ -298,6 +286,28 @@ func (d *decoder) valueColumn(cb *colBuf, n int) error {
 		cb.valid[k] = true
 	}
 	return nil
+}
+
+// settle gives a column that has no type yet (only nulls so far) type t
+// and its n values' slice, the first value of that type deciding.
+func settle[T any](cb *colBuf, values *[]T, t model.FieldType, n int) {
+	if cb.typ == model.TypeUnknown {
+		cb.typ = t
+		*values = make([]T, n)
+	}
+}
+
+// put stores v, of code c, at row k of a string or bool column (settling
+// an untyped one); a column of another type notes the mismatch instead
+// and put reports false.
+func put[T any](cb *colBuf, values *[]T, t model.FieldType, c byte, n, k int, v T) bool {
+	settle(cb, values, t, n)
+	if cb.typ != t {
+		cb.mismatch(c)
+		return false
+	}
+	(*values)[k] = v
+	return true
 }
 
 // mismatch notes a value whose type the column cannot hold, in Arc's words.

@@ -7,13 +7,13 @@ import (
 	"math"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
 
 	"tsgate/errs"
 	"tsgate/model"
+	"tsgate/wire/body"
 )
 
 const prefix = "Invalid MessagePack payload: "
@@ -104,7 +104,7 @@ type decoder struct {
 	fields   []model.Cell
 	tags     []model.Cell
 	seen     map[string]int
-	lineTags map[string]struct{}
+	lineTags model.TagIndex
 }
 
 // payload decodes the top-level value.
@@ -226,13 +226,9 @@ func (d *decoder) object(top bool) (*itemError, error) {
 			switch {
 			case vc == msgpcode.Nil:
 				err = d.dec.DecodeNil()
-			case msgpcode.IsString(vc):
-				meas, err = d.str()
+			case isName(vc):
+				meas, err = d.name(vc, "measurement_")
 				haveM = true
-			case isInt(vc):
-				var s string
-				s, err = d.intText(vc)
-				meas, haveM = "measurement_"+s, true
 			default:
 				mErr = itemErrorf("invalid measurement type: %s", typeName(vc))
 				err = d.skip()
@@ -264,13 +260,9 @@ func (d *decoder) object(top bool) (*itemError, error) {
 			switch {
 			case vc == msgpcode.Nil:
 				err = d.dec.DecodeNil()
-			case msgpcode.IsString(vc):
-				host, err = d.str()
+			case isName(vc):
+				host, err = d.name(vc, "host_")
 				haveH = true
-			case isInt(vc):
-				var s string
-				s, err = d.intText(vc)
-				host, haveH = "host_"+s, true
 			default:
 				// Arc: any other host type is "unknown".
 				host, haveH = "unknown", true
@@ -543,15 +535,15 @@ func (d *decoder) commitRow(meas string, ts int64, host string, haveH bool) *ite
 			return itemErrorf("tag '%s' on measurement '%s' conflicts with a field of the same name", c.Name, meas)
 		}
 	}
-	d.indexTags(cells)
+	d.lineTags.Reset(cells)
 	for _, f := range d.fields {
 		if f.Name == "time" {
 			return itemErrorf("field name 'time' is reserved for the timestamp")
 		}
 		// A field named like a tag becomes <name>_value, as in Arc.
-		if d.isTag(f.Name) || isTagColumn(t, f.Name) {
+		if d.lineTags.Clashes(t, f.Name) {
 			f.Name += "_value"
-			if d.isTag(f.Name) || isTagColumn(t, f.Name) {
+			if d.lineTags.Clashes(t, f.Name) {
 				return itemErrorf("field '%s' on measurement '%s' conflicts with a tag of the same name", f.Name, meas)
 			}
 		}
@@ -589,31 +581,11 @@ func hasCell(cells []model.Cell, name string) bool {
 // dedupe: see model.DedupeCells (Arc keeps the last of a repeated key).
 func (d *decoder) dedupe(cells []model.Cell) []model.Cell { return model.DedupeCells(cells, &d.seen) }
 
-func (d *decoder) indexTags(tags []model.Cell) {
-	if d.lineTags == nil {
-		d.lineTags = make(map[string]struct{})
-	}
-	clear(d.lineTags)
-	for i := range tags {
-		d.lineTags[tags[i].Name] = struct{}{}
-	}
-}
-
-func (d *decoder) isTag(name string) bool {
-	_, ok := d.lineTags[name]
-	return ok
-}
-
 func column(t *model.Table, name string) *model.Column {
 	if t == nil {
 		return nil
 	}
 	return t.Column(name)
-}
-
-func isTagColumn(t *model.Table, name string) bool {
-	c := column(t, name)
-	return c != nil && c.Tag
 }
 
 // table returns the measurement's table, creating it on first rows.
@@ -670,21 +642,21 @@ const (
 	maxInterned  = 1 << 16
 )
 
-func sanitize(b []byte) string {
-	if utf8.Valid(b) {
-		return string(b)
+// sanitize is b as a string with Arc's replacement of invalid UTF-8.
+func sanitize(b []byte) string { return body.ValidUTF8(string(b)) }
+
+// isName reports whether a row's "m" or "h" value of code c is one name
+// reads: a string or an integer.
+func isName(c byte) bool { return msgpcode.IsString(c) || isInt(c) }
+
+// name reads a row's measurement or host: a string as it is, an integer
+// as prefix followed by its digits, as Arc does.
+func (d *decoder) name(c byte, prefix string) (string, error) {
+	if msgpcode.IsString(c) {
+		return d.str()
 	}
-	out := make([]byte, 0, len(b)+8)
-	for i := 0; i < len(b); {
-		r, n := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && n == 1 {
-			out = append(out, "\uFFFD"...)
-		} else {
-			out = append(out, b[i:i+n]...)
-		}
-		i += n
-	}
-	return string(out)
+	s, err := d.intText(c)
+	return prefix + s, err
 }
 
 // intText renders an integer value for a "measurement_<n>" or

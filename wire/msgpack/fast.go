@@ -108,10 +108,7 @@ func (d *decoder) fastValues(cb *colBuf, k, n int) int {
 				v = float64(math.Float32frombits(binary.BigEndian.Uint32(data[p+1:])))
 				p += 5
 			}
-			if cb.typ == model.TypeUnknown {
-				cb.typ = model.TypeFloat
-				cb.f = make([]float64, n)
-			}
+			settle(cb, &cb.f, model.TypeFloat, n)
 			cb.f[k] = v
 		case msgpcode.IsString(c):
 			if cb.typ != model.TypeString && cb.typ != model.TypeUnknown {
@@ -131,20 +128,14 @@ func (d *decoder) fastValues(cb *colBuf, k, n int) int {
 			if p+hdr+ln > len(data) {
 				return k
 			}
-			if cb.typ == model.TypeUnknown {
-				cb.typ = model.TypeString
-				cb.s = make([]string, n)
-			}
+			settle(cb, &cb.s, model.TypeString, n)
 			cb.s[k] = d.intern(data[p+hdr : p+hdr+ln])
 			p += hdr + ln
 		case c == msgpcode.True || c == msgpcode.False:
 			if cb.typ != model.TypeBool && cb.typ != model.TypeUnknown {
 				return k
 			}
-			if cb.typ == model.TypeUnknown {
-				cb.typ = model.TypeBool
-				cb.b = make([]bool, n)
-			}
+			settle(cb, &cb.b, model.TypeBool, n)
 			cb.b[k] = c == msgpcode.True
 			p++
 		default:
@@ -157,10 +148,7 @@ func (d *decoder) fastValues(cb *colBuf, k, n int) int {
 			if size == 0 {
 				return k
 			}
-			if cb.typ == model.TypeUnknown {
-				cb.typ = model.TypeInt
-				cb.i = make([]int64, n)
-			}
+			settle(cb, &cb.i, model.TypeInt, n)
 			cb.i[k] = v
 			cb.neg = cb.neg || v < 0
 			p += size

@@ -286,9 +286,7 @@ func (c *conn) login(m *pgproto3.StartupMessage) bool {
 			c.db = v
 		case "options", "replication":
 			if k == "replication" && v != "false" && v != "0" && v != "off" {
-				c.be.Send(fatalResponse("08P01", "replication connections are not supported"))
-				c.flushErr()
-				return false
+				return c.fatal("08P01", "replication connections are not supported")
 			}
 		default:
 			if strings.HasPrefix(k, "_pq_.") {
@@ -298,16 +296,12 @@ func (c *conn) login(m *pgproto3.StartupMessage) bool {
 			// Anything else is a run-time setting (application_name,
 			// DateStyle, client_encoding…), applied like SET.
 			if err := c.set(k, v); err != nil {
-				c.be.Send(fatalResponse(errs.As(err).State(), errs.As(err).Msg))
-				c.flushErr()
-				return false
+				return c.fatal(errs.As(err).State(), errs.As(err).Msg)
 			}
 		}
 	}
 	if c.user == "" {
-		c.be.Send(fatalResponse("28000", "no PostgreSQL user name specified in startup packet"))
-		c.flushErr()
-		return false
+		return c.fatal("28000", "no PostgreSQL user name specified in startup packet")
 	}
 	if c.db == "" {
 		c.db = c.user // libpq's rule: the database defaults to the user name
@@ -325,14 +319,10 @@ func (c *conn) login(m *pgproto3.StartupMessage) bool {
 		// holds nothing a client may see — on a PostgreSQL backend it
 		// would reach tsgate's own schema _tsgate (the shared token
 		// store) — so it does not exist, as PostgreSQL says.
-		c.be.Send(fatalResponse("3D000", fmt.Sprintf("database %q does not exist", c.db)))
-		c.flushErr()
-		return false
+		return c.fatal("3D000", fmt.Sprintf("database %q does not exist", c.db))
 	}
 	if !c.srv.register(c) {
-		c.be.Send(fatalResponse("57P03", "the database system is shutting down"))
-		c.flushErr()
-		return false
+		return c.fatal("57P03", "the database system is shutting down")
 	}
 	c.be.Send(&pgproto3.AuthenticationOk{})
 	for _, k := range reportedSettings {
@@ -354,17 +344,11 @@ func (c *conn) authenticate() bool {
 	}
 	fail := func() bool {
 		c.srv.log.Info("pgwire authentication failed", "user", c.user, "remote", c.nc.RemoteAddr().String())
-		c.be.Send(fatalResponse("28P01", `password authentication failed for user "`+c.user+`"`))
-		c.flushErr()
-		return false
+		return c.fatal("28P01", `password authentication failed for user "`+c.user+`"`)
 	}
 	if c.srv.cfg.AuthMethod == AuthPassword && c.tls {
-		c.be.Send(&pgproto3.AuthenticationCleartextPassword{})
-		if c.flushErr() != nil || c.be.SetAuthType(pgproto3.AuthTypeCleartextPassword) != nil {
-			return false
-		}
-		msg, err := c.be.Receive()
-		if err != nil {
+		msg, ok := c.exchange(&pgproto3.AuthenticationCleartextPassword{}, pgproto3.AuthTypeCleartextPassword)
+		if !ok {
 			return false
 		}
 		pw, ok := msg.(*pgproto3.PasswordMessage)
@@ -376,32 +360,20 @@ func (c *conn) authenticate() bool {
 		}
 		return true
 	}
-	c.be.Send(&pgproto3.AuthenticationSASL{AuthMechanisms: []string{"SCRAM-SHA-256"}})
-	if c.flushErr() != nil || c.be.SetAuthType(pgproto3.AuthTypeSASL) != nil {
-		return false
-	}
-	msg, err := c.be.Receive()
-	if err != nil {
+	msg, ok := c.exchange(&pgproto3.AuthenticationSASL{AuthMechanisms: []string{"SCRAM-SHA-256"}}, pgproto3.AuthTypeSASL)
+	if !ok {
 		return false
 	}
 	init, ok := msg.(*pgproto3.SASLInitialResponse)
 	if !ok || init.AuthMechanism != "SCRAM-SHA-256" {
-		c.be.Send(fatalResponse("28000", "unsupported SASL mechanism"))
-		c.flushErr()
-		return false
+		return c.fatal("28000", "unsupported SASL mechanism")
 	}
 	sc := &scramServer{auth: a}
 	first, err := sc.first(init.Data)
 	if err != nil {
-		c.be.Send(fatalResponse("08P01", err.Error()))
-		c.flushErr()
-		return false
+		return c.fatal("08P01", err.Error())
 	}
-	c.be.Send(&pgproto3.AuthenticationSASLContinue{Data: []byte(first)})
-	if c.flushErr() != nil || c.be.SetAuthType(pgproto3.AuthTypeSASLContinue) != nil {
-		return false
-	}
-	if msg, err = c.be.Receive(); err != nil {
+	if msg, ok = c.exchange(&pgproto3.AuthenticationSASLContinue{Data: []byte(first)}, pgproto3.AuthTypeSASLContinue); !ok {
 		return false
 	}
 	resp, ok := msg.(*pgproto3.SASLResponse)
@@ -410,9 +382,7 @@ func (c *conn) authenticate() bool {
 	}
 	final, id, err := sc.final(resp.Data)
 	if err != nil {
-		c.be.Send(fatalResponse("08P01", err.Error()))
-		c.flushErr()
-		return false
+		return c.fatal("08P01", err.Error())
 	}
 	if id == "" {
 		return fail()
@@ -420,6 +390,26 @@ func (c *conn) authenticate() bool {
 	c.tokenID = id
 	c.be.Send(&pgproto3.AuthenticationSASLFinal{Data: []byte(final)})
 	return c.be.SetAuthType(pgproto3.AuthTypeOk) == nil
+}
+
+// fatal ends the session with a FATAL error (as far as the connection
+// still carries it) and reports false, the failed handshake's answer.
+func (c *conn) fatal(state, msg string) bool {
+	c.be.Send(fatalResponse(state, msg))
+	c.flushErr()
+	return false
+}
+
+// exchange sends an authentication request, tells the backend which
+// kind it was (so it can decode the answer) and reads the client's
+// answer; ok is false once the connection has failed.
+func (c *conn) exchange(req pgproto3.BackendMessage, authType uint32) (msg pgproto3.FrontendMessage, ok bool) {
+	c.be.Send(req)
+	if c.flushErr() != nil || c.be.SetAuthType(authType) != nil {
+		return nil, false
+	}
+	msg, err := c.be.Receive()
+	return msg, err == nil
 }
 
 // reader is ctx for a statement that reaches an engine: the session's
