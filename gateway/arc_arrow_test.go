@@ -41,15 +41,7 @@ func postArrow(t *testing.T, ts *testServer, sql string, header map[string]strin
 	for k, v := range header {
 		hr.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(hr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, raw := roundTrip(t, hr)
 	out := arrowResult{Status: resp.StatusCode, Header: resp.Header, Trailer: resp.Trailer}
 	if resp.StatusCode != 200 {
 		out.Body = string(raw)
@@ -112,6 +104,14 @@ const cpuLines = "cpu,host=a usage=1.5,n=3i 1700000000000000000\n" +
 	"cpu,host=b usage=2.25,n=4i 1700000001000000000\n" +
 	"cpu,host=a usage=3,n=5i 1700000002500000000\n"
 
+// startCPU is startGateway with cpuLines written to database telegraf.
+func startCPU(t *testing.T, mutate func(*Config)) *testServer {
+	t.Helper()
+	ts := startGateway(t, mutate)
+	writeLP(t, ts, "telegraf", cpuLines)
+	return ts
+}
+
 func writeLP(t *testing.T, ts *testServer, db, lines string) {
 	t.Helper()
 	status, body, _ := ts.do(t, req{path: "/api/v1/write/line-protocol", header: map[string]string{"x-arc-database": db}, body: []byte(lines)})
@@ -127,8 +127,7 @@ func writeLP(t *testing.T, ts *testServer, db, lines string) {
 // int64, DOUBLE float64, VARCHAR utf8, INTEGER int32, SUM(BIGINT)
 // (HUGEINT) → int64, every field nullable.
 func TestArrowEndpoint(t *testing.T) {
-	ts := startGateway(t, nil)
-	writeLP(t, ts, "telegraf", cpuLines)
+	ts := startCPU(t, nil)
 	cases := []struct {
 		name   string
 		sql    string
@@ -193,8 +192,7 @@ func TestArrowEndpoint(t *testing.T) {
 // TestArrowEndpointErrors: what Arc answers before streaming, as JSON
 // {"error","success":false} with Arc's texts and codes.
 func TestArrowEndpointErrors(t *testing.T) {
-	ts := startGateway(t, nil)
-	writeLP(t, ts, "telegraf", cpuLines)
+	ts := startCPU(t, nil)
 	cases := []struct {
 		name   string
 		sql    string

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
 	"tsgate/auth"
@@ -91,13 +90,7 @@ func TestArcTokenAPI(t *testing.T) {
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
-			status, body, _ := ts.do(t, st.req)
-			if status != st.status {
-				t.Fatalf("status %d, want %d: %s", status, st.status, body)
-			}
-			if diff := cmp.Diff(st.body, normalizeTokens(body)); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
-			}
+			body := stepCheck{norm: normalizeTokens}.check(t, ts, contractStep{st.name, st.req, st.status, st.body})
 			if st.keep != "" {
 				var m map[string]any
 				json.Unmarshal([]byte(body), &m)
