@@ -32,8 +32,8 @@ func URL(t testing.TB, env string) string {
 }
 
 // PostgresDB is the URL of a fresh database on the test PostgreSQL
-// (TSGATE_TEST_POSTGRES_URL), named prefix_<random hex>, dropped when
-// the test ends.
+// (TSGATE_TEST_POSTGRES_URL), named UniqueName(prefix), dropped when the
+// test ends.
 func PostgresDB(t testing.TB, prefix string) string {
 	t.Helper()
 	base := URL(t, "TSGATE_TEST_POSTGRES_URL")
@@ -42,23 +42,37 @@ func PostgresDB(t testing.TB, prefix string) string {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b [6]byte
-	rand.Read(b[:])
-	name := prefix + "_" + hex.EncodeToString(b[:])
+	admin := Postgres(t, base)
+	name := UniqueName(prefix)
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		admin.Close(ctx)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
-		admin.Close(ctx)
 	})
 	u.Path = "/" + name
 	return u.String()
+}
+
+// Postgres is a connection to the PostgreSQL at url, closed when the
+// test ends (after the clean-ups registered later, which may use it).
+func Postgres(t testing.TB, url string) *pgx.Conn {
+	t.Helper()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(ctx) })
+	return c
+}
+
+// UniqueName is prefix_<12 random hex digits>: a name for a database or
+// schema that no other test, or run, on the same server takes.
+func UniqueName(prefix string) string {
+	var b [6]byte
+	rand.Read(b[:])
+	return prefix + "_" + hex.EncodeToString(b[:])
 }
 
 // Eventually polls cond until it holds, failing the test after d; it
