@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,24 +14,13 @@ import (
 
 	"tsgate/dialects/duckdb"
 	"tsgate/gateway"
+	"tsgate/internal/testenv"
 	"tsgate/model"
 )
 
 func (p *proc) metric(t *testing.T, name string) float64 {
 	t.Helper()
-	resp, err := http.Get("http://" + p.addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var b bytes.Buffer
-	b.ReadFrom(resp.Body)
-	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`).FindStringSubmatch(b.String())
-	if m == nil {
-		t.Fatalf("metric %s not exposed", name)
-	}
-	v, _ := strconv.ParseFloat(m[1], 64)
-	return v
+	return testenv.Metric(t, "http://"+p.addr, name)
 }
 
 // waitQueueEmpty polls the queue depth metric.

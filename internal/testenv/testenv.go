@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -10,6 +11,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -145,4 +148,24 @@ func ClickHouse(t testing.TB, base, q string) string {
 		t.Fatalf("%s: %d %s", q, resp.StatusCode, b)
 	}
 	return strings.TrimSuffix(string(b), "\n")
+}
+
+// Metric is the value of the unlabelled sample name in the Prometheus
+// text base+"/metrics" answers; a failed request or a sample not exposed
+// fails the test.
+func Metric(t testing.TB, base, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	b.ReadFrom(resp.Body)
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`).FindStringSubmatch(b.String())
+	if m == nil {
+		t.Fatalf("metric %s not exposed", name)
+	}
+	v, _ := strconv.ParseFloat(m[1], 64)
+	return v
 }
