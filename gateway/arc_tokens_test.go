@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"tsgate/auth"
 )
 
 // tokenVolatile blanks what changes from run to run in token API bodies:
@@ -156,14 +154,7 @@ func TestArcTokenAPI(t *testing.T) {
 	}
 	// The API and `tsgate token` manage one store: a token the CLI's
 	// store makes is listed and works at once.
-	cli, err := auth.Open(TokenPath(ts.gateway.cfg.DataDir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sec, tok, err := cli.Create("from-cli", "", []auth.Permission{auth.Read})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, sec, tok := cliToken(t, ts.gateway, "from-cli")
 	if tok.Seq != 4 {
 		t.Errorf("CLI token number %d, want 4 (3 was deleted and is not reused)", tok.Seq)
 	}

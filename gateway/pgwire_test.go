@@ -170,25 +170,35 @@ func forEachPGBackend(t *testing.T, test func(t *testing.T, backend func(*Config
 	})
 }
 
+// cliToken makes a read token named name in g's token file from outside
+// the running gateway, as `tsgate token create` does, and returns the
+// store it opened for that, the secret and the token.
+func cliToken(t *testing.T, g *Gateway, name string) (*auth.Store, string, *auth.Token) {
+	t.Helper()
+	cli, err := auth.Open(TokenPath(g.cfg.DataDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, tok, err := cli.Create(name, "", []auth.Permission{auth.Read})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cli, secret, tok
+}
+
 // TestPGWireSCRAMNewToken: a token made while the gateway runs (by
 // `tsgate token create`, another process on the same token file) logs in
 // with SCRAM at once, though the gateway never saw it in plaintext; once
 // revoked it cannot.
 func TestPGWireSCRAMNewToken(t *testing.T) {
 	s := startPG(t, nil)
-	cli, err := auth.Open(TokenPath(s.gateway.cfg.DataDir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret, tok, err := cli.Create("bi", "", []auth.Permission{auth.Read})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cli, secret, tok := cliToken(t, s.gateway, "bi")
 	url := func(secret string) string {
 		return fmt.Sprintf("postgres://metabase:%s@%s:%s/tsdb?sslmode=disable", secret, s.host, s.port)
 	}
 	ctx := context.Background()
 	var c *pgx.Conn
+	var err error
 	// The gateway rereads the token file at most once a second.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
