@@ -36,6 +36,24 @@ func loadRows(b *testing.B, dataDir string) {
 	}
 }
 
+// wantRows reads every row a query answered and closes them, failing b
+// if the query or the reading failed or the rows were not want.
+func wantRows(b *testing.B, rows model.Rows, err error, want int) {
+	b.Helper()
+	if err != nil {
+		b.Fatal(err)
+	}
+	vals := make([]model.Value, len(rows.Columns()))
+	n := 0
+	for rows.Next(vals) {
+		n++
+	}
+	if err := rows.Err(); err != nil || n != want {
+		b.Fatalf("%d rows, want %d: %v", n, want, err)
+	}
+	rows.Close()
+}
+
 // BenchmarkQueryTimeBucket runs the 1-hour bucket aggregate over 1M rows
 // through the Arc HTTP API and, as the baseline, straight on the store.
 func BenchmarkQueryTimeBucket(b *testing.B) {
@@ -49,18 +67,7 @@ func BenchmarkQueryTimeBucket(b *testing.B) {
 		defer s.Close()
 		for range b.N {
 			rows, err := s.Query(context.Background(), "bench", bucketQuery)
-			if err != nil {
-				b.Fatal(err)
-			}
-			vals := make([]model.Value, len(rows.Columns()))
-			n := 0
-			for rows.Next(vals) {
-				n++
-			}
-			if err := rows.Err(); err != nil || n != 278 {
-				b.Fatalf("rows %d, err %v", n, err)
-			}
-			rows.Close()
+			wantRows(b, rows, err, 278)
 		}
 	})
 	b.Run("http", func(b *testing.B) {
