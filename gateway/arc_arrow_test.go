@@ -41,7 +41,7 @@ func postArrow(t *testing.T, ts *testServer, sql string, header map[string]strin
 	for k, v := range header {
 		hr.Header.Set(k, v)
 	}
-	resp, raw := roundTrip(t, hr)
+	resp, raw := testenv.Do(t, hr)
 	out := arrowResult{Status: resp.StatusCode, Header: resp.Header, Trailer: resp.Trailer}
 	if resp.StatusCode != 200 {
 		out.Body = string(raw)

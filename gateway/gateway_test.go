@@ -16,6 +16,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/vmihailenco/msgpack/v5"
 
+	"tsgate/internal/testenv"
 	"tsgate/model"
 	"tsgate/query"
 	"tsgate/translate"
@@ -128,24 +129,8 @@ func (ts *testServer) do(t *testing.T, r req) (int, string, http.Header) {
 		}
 		hr.Header.Set(k, v)
 	}
-	resp, b := roundTrip(t, hr)
+	resp, b := testenv.Do(t, hr)
 	return resp.StatusCode, string(b), resp.Header
-}
-
-// roundTrip sends hr and reads the whole answer, failing the test if
-// either fails. The answer's body is closed and its trailers are in.
-func roundTrip(t *testing.T, hr *http.Request) (*http.Response, []byte) {
-	t.Helper()
-	resp, err := http.DefaultClient.Do(hr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, b
 }
 
 func jsonQuery(sql string) []byte {

@@ -161,12 +161,7 @@ func (p *proc) writeLoad(token, path string, writers int, batch func(w, i int) s
 // send does req and returns the answer's status and body.
 func send(t *testing.T, req *http.Request) (int, string) {
 	t.Helper()
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	resp, b := testenv.Do(t, req)
 	return resp.StatusCode, string(b)
 }
 

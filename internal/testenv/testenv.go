@@ -104,6 +104,23 @@ func FreeAddr(t testing.TB) string {
 	return l.Addr().String()
 }
 
+// Do sends req with the default client and reads the whole answer,
+// failing the test if either fails. The answer's body is closed and its
+// trailers are in.
+func Do(t testing.TB, req *http.Request) (*http.Response, []byte) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, b
+}
+
 // InfluxQL runs q on the InfluxDB 1.x HTTP API at base, in database db
 // (none when empty), with times in epoch µs, and returns the rows of the
 // first statement's first series (nil when it has none), numbers as
