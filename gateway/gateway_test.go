@@ -133,6 +133,15 @@ func (ts *testServer) do(t *testing.T, r req) (int, string, http.Header) {
 	return resp.StatusCode, string(b), resp.Header
 }
 
+// writeSec writes line protocol with timestamps in seconds to db
+// through /write, failing the test unless it is answered 204.
+func (ts *testServer) writeSec(t *testing.T, db, lines string) {
+	t.Helper()
+	if status, body, _ := ts.do(t, req{path: "/write?db=" + db + "&precision=s", body: []byte(lines)}); status != 204 {
+		t.Fatalf("write to %s: %d %s", db, status, body)
+	}
+}
+
 func jsonQuery(sql string) []byte {
 	var b bytes.Buffer
 	b.WriteString(`{"sql":`)
@@ -344,9 +353,7 @@ func TestAuth(t *testing.T) {
 // translated for the embedded store and runs there.
 func TestPipelineFromPostgres(t *testing.T) {
 	ts := startGateway(t, nil)
-	if status, body, _ := ts.do(t, req{path: "/write?db=pg&precision=s", body: []byte("cpu,host=a usage=1.5 1764115200\ncpu,host=b usage=2.5 1764115260\n")}); status != 204 {
-		t.Fatalf("write: %d %s", status, body)
-	}
+	ts.writeSec(t, "pg", "cpu,host=a usage=1.5 1764115200\ncpu,host=b usage=2.5 1764115260\n")
 	g := ts.gateway
 	ctx := context.Background()
 	tr, err := g.pipeline.Translate(ctx, "pg", `SELECT date_trunc('hour', "time") AS h, count(*) AS n, avg(usage) AS a FROM cpu WHERE host IN ('a', 'b') GROUP BY 1 ORDER BY 1`, translate.FromPostgres)
@@ -412,9 +419,7 @@ func TestTranslatedMatchesAsWritten(t *testing.T) {
 		fmt.Fprintf(&lp, "events,org_id=org_%d,agent_id=agent_%d,memory_type=%s content=\"note %d it's 100%% done\",importance=%d.5 %d\n",
 			i%2, i%5, []string{"episodic", "decision", "entity"}[i%3], i, i%10, int64(1764115200+i*60))
 	}
-	if status, body, _ := ts.do(t, req{path: "/write?db=mem&precision=s", body: []byte(lp.String())}); status != 204 {
-		t.Fatalf("write: %d %s", status, body)
-	}
+	ts.writeSec(t, "mem", lp.String())
 	g := ts.gateway
 	translated := query.New(g.backend, query.Translated())
 	queries := []string{

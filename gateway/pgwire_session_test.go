@@ -23,9 +23,7 @@ func writeBig(t *testing.T, s *pgServer) {
 	for i := range 3000 {
 		fmt.Fprintf(&sb, "big,k=%d v=%di %d\n", i%7, i, 1764115200+i)
 	}
-	if status, body, _ := s.do(t, req{path: "/write?db=tsdb&precision=s", body: []byte(sb.String())}); status != 204 {
-		t.Fatalf("write: %d %s", status, body)
-	}
+	s.writeSec(t, "tsdb", sb.String())
 }
 
 const slowQuery = "SELECT count(*) FROM big a, big b, big c WHERE a.v + b.v + c.v > 0"

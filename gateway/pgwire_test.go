@@ -35,9 +35,7 @@ func startPG(t *testing.T, mutate func(*Config)) *pgServer {
 		"cpu,host=b,region=eu usage=2.5,count=4i 1764115260\n" +
 		"cpu,host=a,region=us usage=3.5,count=5i 1764115320\n" +
 		"mem,host=a used=10.25,ok=true 1764115200\n"
-	if status, body, _ := ts.do(t, req{path: "/write?db=tsdb&precision=s", body: []byte(lines)}); status != 204 {
-		t.Fatalf("write: %d %s", status, body)
-	}
+	ts.writeSec(t, "tsdb", lines)
 	host, port, _ := net.SplitHostPort(ts.gateway.Addr("pgwire").String())
 	return &pgServer{testServer: ts, host: host, port: port}
 }

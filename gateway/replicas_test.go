@@ -43,9 +43,7 @@ func TestReplicasShareTokens(t *testing.T) {
 	if n := len(rs[2].gateway.tokens.List()); n != 1 {
 		t.Fatalf("%d tokens after three replicas bootstrapped, want the one admin token", n)
 	}
-	if code, body, _ := rs[0].do(t, req{path: "/write?db=tsdb&precision=s", body: []byte("cpu,host=a usage=1.5 1764115200\ncpu,host=b usage=2.5 1764115260\n")}); code != 204 {
-		t.Fatalf("write: %d %s", code, body)
-	}
+	rs[0].writeSec(t, "tsdb", "cpu,host=a usage=1.5 1764115200\ncpu,host=b usage=2.5 1764115260\n")
 
 	secret, tok, err := rs[0].gateway.tokens.Create("dashboards", "", []auth.Permission{auth.Read})
 	if err != nil {

@@ -69,9 +69,7 @@ func TestSecurityPoisoningSequences(t *testing.T) {
 	wg.Wait()
 	// A write acknowledged now is read back at once by everyone: no open
 	// transaction on a pooled connection hides it.
-	if code, body, _ := s.do(t, req{path: "/write?db=telegraf&precision=s", body: []byte("cpu,host=c usage=7.5,count=1i 1764115320\n")}); code != 204 {
-		t.Fatalf("write: %d %s", code, body)
-	}
+	s.writeSec(t, "telegraf", "cpu,host=c usage=7.5,count=1i 1764115320\n")
 	after := observe(t, s)
 	if !strings.Contains(after, `"c",7.5`) {
 		t.Errorf("the acknowledged write is not visible: %s", after)

@@ -214,9 +214,7 @@ func seedSecurityData(t *testing.T, s *pgServer) {
 		{"telegraf", "cpu,host=a usage=1.5,count=3i 1764115200\ncpu,host=b usage=2.5,count=4i 1764115260\n"},
 		{"memory", "events,org_id=org_a,agent_id=x content=\"secret memory of org_a\" 1764115200\n"},
 	} {
-		if code, body, _ := s.do(t, req{path: "/write?db=" + w.db + "&precision=s", body: []byte(w.lines)}); code != 204 {
-			t.Fatalf("write %s: %d %s", w.db, code, body)
-		}
+		s.writeSec(t, w.db, w.lines)
 	}
 }
 
@@ -262,9 +260,7 @@ func observe(t *testing.T, s *pgServer) string {
 // "Dangerous SQL").
 func TestKeywordNamesWork(t *testing.T) {
 	s := startPG(t, nil)
-	if code, body, _ := s.do(t, req{path: "/write?db=kw&precision=s", body: []byte("load,attach=a copy=1i,pragma=2.5 1764115200\n")}); code != 204 {
-		t.Fatalf("write: %d %s", code, body)
-	}
+	s.writeSec(t, "kw", "load,attach=a copy=1i,pragma=2.5 1764115200\n")
 	code, body, _ := s.do(t, req{path: "/api/v1/query", body: jsonQuery(`SELECT attach, copy, pragma FROM load WHERE attach = 'a'`),
 		header: map[string]string{"x-arc-database": "kw", "Content-Type": "application/json"}})
 	if code != 200 || !strings.Contains(body, `"data":[["a",1,2.5]]`) {
