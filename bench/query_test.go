@@ -10,6 +10,7 @@ import (
 
 	"tsgate/dialects/duckdb"
 	"tsgate/gateway"
+	"tsgate/internal/testenv"
 	"tsgate/model"
 )
 
@@ -72,7 +73,7 @@ func BenchmarkQueryTimeBucket(b *testing.B) {
 	})
 	b.Run("http", func(b *testing.B) {
 		base := startGatewayAt(b, dir)
-		body := []byte(`{"sql":` + jsonString(bucketQuery) + `}`)
+		body := testenv.ArcQuery(bucketQuery)
 		for range b.N {
 			req, _ := http.NewRequest("POST", base+"/api/v1/query", bytes.NewReader(body))
 			req.Header.Set("Authorization", "Bearer "+token)
@@ -89,22 +90,4 @@ func BenchmarkQueryTimeBucket(b *testing.B) {
 			}
 		}
 	})
-}
-
-func jsonString(s string) string {
-	var b bytes.Buffer
-	b.WriteByte('"')
-	for _, r := range s {
-		switch r {
-		case '"', '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case '\n':
-			b.WriteString(`\n`)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
 }

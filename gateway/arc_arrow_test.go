@@ -33,7 +33,7 @@ type arrowResult struct {
 // pyarrow do.
 func postArrow(t *testing.T, ts *testServer, sql string, header map[string]string) arrowResult {
 	t.Helper()
-	body := jsonQuery(sql)
+	body := testenv.ArcQuery(sql)
 	hr, err := http.NewRequest("POST", ts.base+"/api/v1/query/arrow", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -316,7 +316,7 @@ func TestArrowEndpointTruncated(t *testing.T) {
 	// A HUGEINT that fits int64 until row 25,000: Arc casts HUGEINT to
 	// int64 and fails the stream on overflow.
 	sql := "SELECT CASE WHEN v >= 25000 THEN 170141183460469231731687303715884105727::HUGEINT ELSE v::HUGEINT END AS h FROM m ORDER BY v"
-	hr, _ := http.NewRequest("POST", ts.base+"/api/v1/query/arrow", bytes.NewReader(jsonQuery(sql)))
+	hr, _ := http.NewRequest("POST", ts.base+"/api/v1/query/arrow", bytes.NewReader(testenv.ArcQuery(sql)))
 	for k, v := range grafanaHeaders("big") {
 		hr.Header.Set(k, v)
 	}

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"tsgate/internal/testenv"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -88,7 +90,7 @@ func TestArcAuthDisabled(t *testing.T) {
 func TestArcMsgpackQueryTypes(t *testing.T) {
 	ts := startCPU(t, nil)
 	sql := "SELECT time, host, usage, n, 1 AS one, sum(n) OVER () AS total, 2.5::DECIMAL(4,1) AS d, [1,2] AS l, DATE '2024-01-02' AS day FROM cpu ORDER BY time"
-	status, body, hdr := ts.do(t, req{path: "/api/v1/query/msgpack", header: map[string]string{"x-arc-database": "telegraf", "Content-Type": "application/json"}, body: jsonQuery(sql)})
+	status, body, hdr := ts.do(t, req{path: "/api/v1/query/msgpack", header: map[string]string{"x-arc-database": "telegraf", "Content-Type": "application/json"}, body: testenv.ArcQuery(sql)})
 	if status != 200 || hdr.Get("Content-Type") != "application/msgpack" {
 		t.Fatalf("%d %s", status, body)
 	}

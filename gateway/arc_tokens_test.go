@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"tsgate/internal/testenv"
+
 	"github.com/jackc/pgx/v5"
 )
 
@@ -103,7 +105,7 @@ func TestArcTokenAPI(t *testing.T) {
 	// The tokens the API made authenticate with their permissions; a
 	// rotated token's old secret does not.
 	query := func(tok string) int {
-		status, _, _ := ts.do(t, req{path: "/api/v1/query", header: map[string]string{"Authorization": "Bearer " + tok, "Content-Type": "application/json"}, body: jsonQuery("SELECT 1")})
+		status, _, _ := ts.do(t, req{path: "/api/v1/query", header: map[string]string{"Authorization": "Bearer " + tok, "Content-Type": "application/json"}, body: testenv.ArcQuery("SELECT 1")})
 		return status
 	}
 	if got := query(secrets["grafana"]); got != 401 {
@@ -184,7 +186,7 @@ func TestArcTokenExpiry(t *testing.T) {
 	}
 	time.Sleep(5 * time.Millisecond)
 	for name, want := range map[string]int{"week": 200, "brief": 401} {
-		status, body, _ := ts.do(t, req{path: "/api/v1/query", header: map[string]string{"Authorization": "Bearer " + secrets[name], "Content-Type": "application/json"}, body: jsonQuery("SELECT 1")})
+		status, body, _ := ts.do(t, req{path: "/api/v1/query", header: map[string]string{"Authorization": "Bearer " + secrets[name], "Content-Type": "application/json"}, body: testenv.ArcQuery("SELECT 1")})
 		if status != want {
 			t.Errorf("%s token: %d %s", name, status, body)
 		}

@@ -142,34 +142,6 @@ func (ts *testServer) writeSec(t *testing.T, db, lines string) {
 	}
 }
 
-func jsonQuery(sql string) []byte {
-	var b bytes.Buffer
-	b.WriteString(`{"sql":`)
-	q, _ := msgpackFreeJSON(sql)
-	b.WriteString(q)
-	b.WriteString(`}`)
-	return b.Bytes()
-}
-
-func msgpackFreeJSON(s string) (string, error) {
-	var sb strings.Builder
-	sb.WriteByte('"')
-	for _, r := range s {
-		switch r {
-		case '"':
-			sb.WriteString(`\"`)
-		case '\\':
-			sb.WriteString(`\\`)
-		case '\n':
-			sb.WriteString(`\n`)
-		default:
-			sb.WriteRune(r)
-		}
-	}
-	sb.WriteByte('"')
-	return sb.String(), nil
-}
-
 var volatile = regexp.MustCompile(`"(execution_time_ms|timestamp|time|uptime|uptime_sec|total_ms|planner_ms|execution_ms|latency_ms)":("[^"]*"|[0-9.e+-]+)`)
 
 // normalize blanks the fields that change from run to run, keeping the
@@ -228,7 +200,7 @@ func arcQuery(sql string, hdr ...string) req {
 	for i := 0; i+1 < len(hdr); i += 2 {
 		h[hdr[i]] = hdr[i+1]
 	}
-	return req{path: "/api/v1/query", header: h, body: jsonQuery(sql)}
+	return req{path: "/api/v1/query", header: h, body: testenv.ArcQuery(sql)}
 }
 
 func gz(t *testing.T, s string) []byte {
@@ -331,7 +303,7 @@ func TestAuth(t *testing.T) {
 	ts := startGateway(t, nil)
 	q := func(h map[string]string, path string) req {
 		h["Content-Type"] = "application/json"
-		return req{path: path, header: h, body: jsonQuery("SELECT 1 AS x")}
+		return req{path: path, header: h, body: testenv.ArcQuery("SELECT 1 AS x")}
 	}
 	ok := `{"success":true,"columns":["x"],"data":[[1]],"row_count":1,"execution_time_ms":X,"timestamp":X}`
 	cases := []contractStep{

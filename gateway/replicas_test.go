@@ -50,7 +50,7 @@ func TestReplicasShareTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	query := func(r replica, token string) int {
-		code, _, _ := r.do(t, req{path: "/api/v1/query", body: jsonQuery("SELECT count(*) FROM cpu"),
+		code, _, _ := r.do(t, req{path: "/api/v1/query", body: testenv.ArcQuery("SELECT count(*) FROM cpu"),
 			header: map[string]string{"Authorization": "Bearer " + token, "x-arc-database": "tsdb", "Content-Type": "application/json"}})
 		return code
 	}
@@ -85,7 +85,7 @@ func TestReplicasShareTokens(t *testing.T) {
 	// database it names.
 	for _, q := range []string{"SELECT * FROM _tsgate.auth_tokens", `SELECT * FROM "_tsgate".auth_state`} {
 		if code := func() int {
-			code, _, _ := rs[1].do(t, req{path: "/api/v1/query", body: jsonQuery(q),
+			code, _, _ := rs[1].do(t, req{path: "/api/v1/query", body: testenv.ArcQuery(q),
 				header: map[string]string{"Authorization": "Bearer " + adminToken, "Content-Type": "application/json"}})
 			return code
 		}(); code == 200 {

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"tsgate/auth"
+	"tsgate/internal/testenv"
 )
 
 // TestSecurityPoisoningSequences replays the sequences that used to leave
@@ -47,7 +48,7 @@ func TestSecurityPoisoningSequences(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for _, q := range seq {
-					code, body, _ := s.do(t, req{path: "/api/v1/query", body: jsonQuery(q), header: reader})
+					code, body, _ := s.do(t, req{path: "/api/v1/query", body: testenv.ArcQuery(q), header: reader})
 					if code >= 500 && !strings.Contains(q, "error(") {
 						t.Errorf("round %d: %q: %d %s", round, q, code, body)
 					}
@@ -84,7 +85,7 @@ func TestSecurityPoisoningSequences(t *testing.T) {
 	// Each engine connection answers for the right database afterwards.
 	for range 16 {
 		for _, q := range []struct{ db, want string }{{"telegraf", `"a"`}, {"tsdb", `"a"`}} {
-			code, body, _ := s.do(t, req{path: "/api/v1/query", body: jsonQuery("SELECT host FROM cpu ORDER BY host LIMIT 1"), header: map[string]string{"x-arc-database": q.db, "Content-Type": "application/json"}})
+			code, body, _ := s.do(t, req{path: "/api/v1/query", body: testenv.ArcQuery("SELECT host FROM cpu ORDER BY host LIMIT 1"), header: map[string]string{"x-arc-database": q.db, "Content-Type": "application/json"}})
 			if code != 200 || !strings.Contains(body, q.want) {
 				t.Fatalf("%s after poisoning: %d %s", q.db, code, body)
 			}
@@ -227,7 +228,7 @@ dribble:
 	if el := time.Since(start); el > 5*time.Second {
 		t.Errorf("slow body cut after %v, want about the 1 s read timeout", el)
 	}
-	if code, body, _ := s.do(t, req{path: "/api/v1/query", body: jsonQuery("SHOW TABLES"), header: map[string]string{"x-arc-database": "slow", "Content-Type": "application/json"}}); code != 200 || strings.Contains(body, "slow") {
+	if code, body, _ := s.do(t, req{path: "/api/v1/query", body: testenv.ArcQuery("SHOW TABLES"), header: map[string]string{"x-arc-database": "slow", "Content-Type": "application/json"}}); code != 200 || strings.Contains(body, "slow") {
 		t.Errorf("the slow body stored something: %d %s", code, body)
 	}
 

@@ -121,6 +121,27 @@ func Do(t testing.TB, req *http.Request) (*http.Response, []byte) {
 	return resp, b
 }
 
+// ArcQuery is the JSON body of an Arc API query, {"sql":"…"}, with only
+// quotes, backslashes and newlines escaped in sql: the other characters
+// go as they are, as the clients the tests stand for send them.
+func ArcQuery(sql string) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"sql":"`)
+	for _, r := range sql {
+		switch r {
+		case '"', '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case '\n':
+			b.WriteString(`\n`)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteString(`"}`)
+	return b.Bytes()
+}
+
 // InfluxQL runs q on the InfluxDB 1.x HTTP API at base, in database db
 // (none when empty), with times in epoch µs, and returns the rows of the
 // first statement's first series (nil when it has none), numbers as
