@@ -3,7 +3,6 @@ package gateway
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"slices"
@@ -120,6 +119,20 @@ func writeLP(t *testing.T, ts *testServer, db, lines string) {
 	}
 }
 
+// cpuArrowSQL reads cpuLines whole; cpuArrow is its Arrow answer on
+// every backend.
+const cpuArrowSQL = "SELECT time, host, usage, n FROM cpu ORDER BY time"
+
+var cpuArrow = arrowResult{
+	Status: 200,
+	Schema: "schema:\n  fields: 4\n    - time: type=timestamp[us, tz=Etc/UTC], nullable\n    - host: type=utf8, nullable\n    - usage: type=float64, nullable\n    - n: type=int64, nullable",
+	Rows: [][]string{
+		{"2023-11-14T22:13:20Z", "a", "1.5", "3"},
+		{"2023-11-14T22:13:21Z", "b", "2.25", "4"},
+		{"2023-11-14T22:13:22.5Z", "a", "3", "5"},
+	},
+}
+
 // TestArrowEndpoint: the Arrow IPC stream on the embedded store, decoded
 // with arrow-go, for each client's request shape. Schemas are DuckDB's
 // Arrow export after Arc's decimal cast (Arc internal/api/query_arrow.go):
@@ -135,15 +148,7 @@ func TestArrowEndpoint(t *testing.T) {
 		header map[string]string
 		want   arrowResult
 	}{
-		{"grafana", "SELECT time, host, usage, n FROM cpu ORDER BY time", grafanaHeaders("telegraf"), arrowResult{
-			Status: 200,
-			Schema: "schema:\n  fields: 4\n    - time: type=timestamp[us, tz=Etc/UTC], nullable\n    - host: type=utf8, nullable\n    - usage: type=float64, nullable\n    - n: type=int64, nullable",
-			Rows: [][]string{
-				{"2023-11-14T22:13:20Z", "a", "1.5", "3"},
-				{"2023-11-14T22:13:21Z", "b", "2.25", "4"},
-				{"2023-11-14T22:13:22.5Z", "a", "3", "5"},
-			},
-		}},
+		{"grafana", cpuArrowSQL, grafanaHeaders("telegraf"), cpuArrow},
 		{"arcli db.table without header", "SELECT host, count(*) AS c, sum(n) AS s, avg(usage) AS a FROM telegraf.cpu GROUP BY host ORDER BY host", arcliHeaders(""), arrowResult{
 			Status: 200,
 			Schema: "schema:\n  fields: 4\n    - host: type=utf8, nullable\n    - c: type=int64, nullable\n    - s: type=int64, nullable\n    - a: type=float64, nullable",
@@ -285,17 +290,9 @@ func TestArrowEndpointRemote(t *testing.T) {
 	ts := startGateway(t, func(c *Config) { c.Backend.URL = u })
 	db := fmt.Sprintf("arrow_%d", os.Getpid())
 	writeLP(t, ts, db, cpuLines)
-	got := postArrow(t, ts, "SELECT time, host, usage, n FROM cpu ORDER BY time", grafanaHeaders(db))
-	want := arrowResult{
-		Status: 200,
-		Schema: "schema:\n  fields: 4\n    - time: type=timestamp[us, tz=Etc/UTC], nullable\n    - host: type=utf8, nullable\n    - usage: type=float64, nullable\n    - n: type=int64, nullable",
-		Rows: [][]string{
-			{"2023-11-14T22:13:20Z", "a", "1.5", "3"},
-			{"2023-11-14T22:13:21Z", "b", "2.25", "4"},
-			{"2023-11-14T22:13:22.5Z", "a", "3", "5"},
-		},
-		Batches: 1,
-	}
+	got := postArrow(t, ts, cpuArrowSQL, grafanaHeaders(db))
+	want := cpuArrow
+	want.Batches = 1
 	got.Header, got.Trailer = nil, nil
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
@@ -320,18 +317,9 @@ func TestArrowEndpointTruncated(t *testing.T) {
 	for k, v := range grafanaHeaders("big") {
 		hr.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(hr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	resp, raw := testenv.Do(t, hr)
 	if resp.StatusCode != 200 {
-		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("%d %s", resp.StatusCode, b)
-	}
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%d %s", resp.StatusCode, raw)
 	}
 	if !bytes.HasSuffix(raw, []byte{0xFF, 0xFF, 0xFF, 0xFF, 0x40, 0, 0, 0, 0}) {
 		t.Errorf("stream does not end with Arc's poison marker: % x", raw[max(0, len(raw)-16):])
