@@ -459,18 +459,10 @@ func oracleAndGateway(t *testing.T, base string, s *pgServer, ds *conformance.Da
 // search path and UTC as the session time zone (tsgate's).
 func oracleConn(t *testing.T, base, schema string) *pgx.Conn {
 	t.Helper()
-	cfg, err := pgx.ParseConfig(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.RuntimeParams["search_path"] = schema
-	cfg.RuntimeParams["TimeZone"] = "UTC"
-	c, err := pgx.ConnectConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(context.Background()) })
-	return c
+	return pgConnectWith(t, base, func(cfg *pgx.ConnConfig) {
+		cfg.RuntimeParams["search_path"] = schema
+		cfg.RuntimeParams["TimeZone"] = "UTC"
+	})
 }
 
 // loadOracle creates a fresh schema on the PostgreSQL at base holding the

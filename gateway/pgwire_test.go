@@ -44,11 +44,27 @@ func (s *pgServer) url(db string) string {
 	return fmt.Sprintf("postgres://alice:%s@%s:%s/%s?sslmode=disable", adminToken, s.host, s.port, db)
 }
 
+// pgConnect connects to url within 10 s and closes the connection when
+// the test ends.
 func pgConnect(t *testing.T, url string) *pgx.Conn {
 	t.Helper()
+	return pgConnectWith(t, url, nil)
+}
+
+// pgConnectWith is pgConnect with the driver's configuration for url
+// changed by set (unless nil) first.
+func pgConnectWith(t *testing.T, url string, set func(*pgx.ConnConfig)) *pgx.Conn {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set != nil {
+		set(cfg)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := pgx.Connect(ctx, url)
+	c, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}

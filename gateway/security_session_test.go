@@ -113,17 +113,7 @@ func TestSecurityPGPermissions(t *testing.T) {
 	reader, readerID := mk("r", auth.Read)
 	ctx := context.Background()
 	connect := func(secret, db string, mode pgx.QueryExecMode) *pgx.Conn {
-		cfg, err := pgx.ParseConfig(fmt.Sprintf("postgres://u:%s@%s:%s/%s?sslmode=disable", secret, s.host, s.port, db))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.DefaultQueryExecMode = mode
-		c, err := pgx.ConnectConfig(ctx, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close(ctx) })
-		return c
+		return pgConnectWith(t, fmt.Sprintf("postgres://u:%s@%s:%s/%s?sslmode=disable", secret, s.host, s.port, db), func(cfg *pgx.ConnConfig) { cfg.DefaultQueryExecMode = mode })
 	}
 	state := func(err error) string {
 		var pe *pgconn.PgError
