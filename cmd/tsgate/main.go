@@ -204,13 +204,8 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	defer store.Close()
 	switch args[0] {
 	case "create":
-		if *name == "" {
-			fmt.Fprintln(stderr, "tsgate: token create needs -name")
-			return 2
-		}
-		p, err := auth.ParsePermissions(*perms)
-		if err != nil {
-			fmt.Fprintln(stderr, "tsgate:", err)
+		p, ok := createArgs(stderr, "token create", *name, *perms, auth.ParsePermissions)
+		if !ok {
 			return 2
 		}
 		secret, t, err := store.Create(*name, "", p)

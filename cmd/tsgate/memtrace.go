@@ -132,13 +132,8 @@ func runMemtrace(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 		tw.Flush()
 	case "key create":
-		if *name == "" {
-			fmt.Fprintln(stderr, "tsgate: memtrace key create needs -name")
-			return 2
-		}
-		p, err := memtrace.ParsePermissions(*perms)
-		if err != nil {
-			fmt.Fprintln(stderr, "tsgate:", err)
+		p, ok := createArgs(stderr, "memtrace key create", *name, *perms, memtrace.ParsePermissions)
+		if !ok {
 			return 2
 		}
 		secret, k, err := meta.CreateKey(ctx, *org, *name, p, "")
