@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"tsgate/internal/syncbuf"
 	"tsgate/internal/testenv"
 )
 
@@ -43,7 +44,7 @@ func TestMain(m *testing.M) {
 type proc struct {
 	cmd    *exec.Cmd
 	addr   string
-	stderr *syncBuffer
+	stderr *syncbuf.Buffer
 }
 
 // start runs tsgate serve on dataDir, with env added to the
@@ -61,7 +62,7 @@ func startArgs(t *testing.T, dataDir string, args []string, env ...string) *proc
 	// Port 0 for memtrace and pg wire: their fixed defaults may be taken
 	// by another test or another process.
 	cmd.Env = append(append(os.Environ(), "TSGATE_MEMTRACE_LISTEN=127.0.0.1:0", "TSGATE_PGWIRE_LISTEN=127.0.0.1:0"), env...)
-	p := &proc{cmd: cmd, addr: addr, stderr: &syncBuffer{}}
+	p := &proc{cmd: cmd, addr: addr, stderr: &syncbuf.Buffer{}}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -86,25 +87,6 @@ func startArgs(t *testing.T, dataDir string, args []string, env ...string) *proc
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// syncBuffer is a bytes.Buffer the child's stderr copier and the test
-// may use at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func (p *proc) post(t *testing.T, token, path, contentType string, body []byte) (int, string) {
