@@ -54,8 +54,7 @@ func TestSecurityPoisoningSequences(t *testing.T) {
 					}
 				}
 				ctx := context.Background()
-				cfg, _ := pgx.ParseConfig(fmt.Sprintf("postgres://r:%s@%s:%s/telegraf?sslmode=disable", toks.read, s.host, s.port))
-				c, err := pgx.ConnectConfig(ctx, cfg)
+				c, err := pgx.Connect(ctx, fmt.Sprintf("postgres://r:%s@%s:%s/telegraf?sslmode=disable", toks.read, s.host, s.port))
 				if err != nil {
 					t.Error(err)
 					return
