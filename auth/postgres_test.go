@@ -111,7 +111,7 @@ func TestPostgresStoreWithoutNotification(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	c := testenv.PGConn(t, u)
+	c := testenv.Postgres(t, u)
 	if _, err := c.Exec(ctx, `DELETE FROM _tsgate.auth_tokens WHERE id = $1`, tok.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestPostgresStoreReconnects(t *testing.T) {
 	}
 	testenv.Eventually(t, time.Second, "token on the second replica", func() bool { _, ok := rs[1].Verify(admin); return ok })
 	ctx := context.Background()
-	c := testenv.PGConn(t, u)
+	c := testenv.Postgres(t, u)
 	var killed int
 	if err := c.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 		WHERE datname = current_database() AND application_name = 'tsgate-auth-watch'`).Scan(&killed); err != nil || killed != 2 {
@@ -160,7 +160,7 @@ func TestPostgresStoreLearnSCRAM(t *testing.T) {
 	}
 	secret := "legacy-token-0123456789"
 	ctx := context.Background()
-	c := testenv.PGConn(t, u)
+	c := testenv.Postgres(t, u)
 	if _, err := c.Exec(ctx, `INSERT INTO _tsgate.auth_tokens (id, name, sha256, permissions, created_at)
 		VALUES ('0a0b0c0d0e0f', 'old', $1, '{read}', now())`, hashToken(secret)); err != nil {
 		t.Fatal(err)
@@ -287,7 +287,7 @@ func TestPostgresStoreTokenFields(t *testing.T) {
 func TestPostgresStoreOlderTable(t *testing.T) {
 	u := testenv.PostgresDB(t, "tsgate_auth")
 	ctx := context.Background()
-	c := testenv.PGConn(t, u)
+	c := testenv.Postgres(t, u)
 	for _, q := range []string{
 		`CREATE SCHEMA _tsgate`,
 		`CREATE TABLE _tsgate.auth_state (id boolean PRIMARY KEY DEFAULT true CHECK (id),

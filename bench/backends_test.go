@@ -21,6 +21,7 @@ import (
 
 	"tsgate/dialects/registry"
 	"tsgate/internal/gatewaytest"
+	"tsgate/internal/testenv"
 	"tsgate/translate"
 )
 
@@ -551,7 +552,7 @@ func BenchmarkBackendQuery(b *testing.B) {
 				}
 				native := strings.Join(strings.Fields(t.Text), " ") + steps
 				direct := nativeClient(b, k, env, db, t.Text)
-				body := []byte(`{"sql":` + jsonString(q.sql) + `}`)
+				body := testenv.ArcQuery(q.sql)
 				viaGateway := func() (int, error) {
 					return gatewayQuery(gc, base, db, body)
 				}

@@ -92,18 +92,7 @@ func BenchmarkHybrid(b *testing.B) {
 				b.ResetTimer()
 				for range b.N {
 					rows, err := p.QueryArc(ctx, db, q.sql)
-					if err != nil {
-						b.Fatal(err)
-					}
-					v := make([]model.Value, len(rows.Columns()))
-					got := 0
-					for rows.Next(v) {
-						got++
-					}
-					if err := rows.Err(); err != nil || got != 8 {
-						b.Fatalf("%d groups, %v", got, err)
-					}
-					rows.Close()
+					wantRows(b, rows, err, 8) // one per group
 				}
 				b.StopTimer()
 				runtime.ReadMemStats(&ms1)

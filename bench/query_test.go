@@ -10,6 +10,7 @@ import (
 
 	"tsgate/dialects/duckdb"
 	"tsgate/gateway"
+	"tsgate/internal/testenv"
 	"tsgate/model"
 )
 
@@ -36,6 +37,24 @@ func loadRows(b *testing.B, dataDir string) {
 	}
 }
 
+// wantRows reads every row a query answered and closes them, failing b
+// if the query or the reading failed or the rows were not want.
+func wantRows(b *testing.B, rows model.Rows, err error, want int) {
+	b.Helper()
+	if err != nil {
+		b.Fatal(err)
+	}
+	vals := make([]model.Value, len(rows.Columns()))
+	n := 0
+	for rows.Next(vals) {
+		n++
+	}
+	if err := rows.Err(); err != nil || n != want {
+		b.Fatalf("%d rows, want %d: %v", n, want, err)
+	}
+	rows.Close()
+}
+
 // BenchmarkQueryTimeBucket runs the 1-hour bucket aggregate over 1M rows
 // through the Arc HTTP API and, as the baseline, straight on the store.
 func BenchmarkQueryTimeBucket(b *testing.B) {
@@ -49,23 +68,12 @@ func BenchmarkQueryTimeBucket(b *testing.B) {
 		defer s.Close()
 		for range b.N {
 			rows, err := s.Query(context.Background(), "bench", bucketQuery)
-			if err != nil {
-				b.Fatal(err)
-			}
-			vals := make([]model.Value, len(rows.Columns()))
-			n := 0
-			for rows.Next(vals) {
-				n++
-			}
-			if err := rows.Err(); err != nil || n != 278 {
-				b.Fatalf("rows %d, err %v", n, err)
-			}
-			rows.Close()
+			wantRows(b, rows, err, 278)
 		}
 	})
 	b.Run("http", func(b *testing.B) {
 		base := startGatewayAt(b, dir)
-		body := []byte(`{"sql":` + jsonString(bucketQuery) + `}`)
+		body := testenv.ArcQuery(bucketQuery)
 		for range b.N {
 			req, _ := http.NewRequest("POST", base+"/api/v1/query", bytes.NewReader(body))
 			req.Header.Set("Authorization", "Bearer "+token)
@@ -82,22 +90,4 @@ func BenchmarkQueryTimeBucket(b *testing.B) {
 			}
 		}
 	})
-}
-
-func jsonString(s string) string {
-	var b bytes.Buffer
-	b.WriteByte('"')
-	for _, r := range s {
-		switch r {
-		case '"', '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case '\n':
-			b.WriteString(`\n`)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
 }

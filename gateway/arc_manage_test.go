@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"tsgate/auth"
 )
 
@@ -21,26 +19,11 @@ func normalizeManage(s string) string {
 	return manageVolatile.ReplaceAllString(normalize(s), `"$1":X`)
 }
 
-type contractStep struct {
-	name   string
-	req    req
-	status int
-	body   string
-}
-
+// runSteps runs management API steps, whose bodies normalizeManage
+// blanks.
 func runSteps(t *testing.T, ts *testServer, steps []contractStep) {
 	t.Helper()
-	for _, st := range steps {
-		t.Run(st.name, func(t *testing.T) {
-			status, body, _ := ts.do(t, st.req)
-			if status != st.status {
-				t.Fatalf("status %d, want %d: %s", status, st.status, body)
-			}
-			if diff := cmp.Diff(st.body, normalizeManage(body)); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
-			}
-		})
-	}
+	stepCheck{norm: normalizeManage}.run(t, ts, steps)
 }
 
 func jsonReq(method, path, body string) req {
@@ -53,8 +36,7 @@ func jsonReq(method, path, body string) req {
 func TestArcDatabasesAPI(t *testing.T) {
 	for _, enabled := range []bool{false, true} {
 		t.Run(fmt.Sprintf("delete.enabled=%v", enabled), func(t *testing.T) {
-			ts := startGateway(t, func(c *Config) { c.Delete.Enabled = enabled })
-			writeLP(t, ts, "telegraf", cpuLines)
+			ts := startCPU(t, func(c *Config) { c.Delete.Enabled = enabled })
 			steps := []contractStep{
 				{"create", jsonReq("POST", "/api/v1/databases", `{"name":"metrics"}`), 201, `{"name":"metrics","measurement_count":0,"created_at":X}`},
 				{"create again", jsonReq("POST", "/api/v1/databases", `{"name":"metrics"}`), 409, `{"error":"Database 'metrics' already exists"}`},
@@ -99,8 +81,7 @@ func TestArcDatabasesAPI(t *testing.T) {
 // get_config() and arcli's delete (POST /api/v1/delete/ with
 // "(<where>) IS TRUE") against Arc's DeleteResponse (delete.go).
 func TestArcDeleteAPI(t *testing.T) {
-	ts := startGateway(t, func(c *Config) { c.Delete.Enabled = true; c.Delete.ConfirmationThreshold = 2 })
-	writeLP(t, ts, "telegraf", cpuLines)
+	ts := startCPU(t, func(c *Config) { c.Delete.Enabled = true; c.Delete.ConfirmationThreshold = 2 })
 	steps := []contractStep{
 		{"config", req{method: "GET", path: "/api/v1/delete/config"}, 200,
 			`{"enabled":true,"confirmation_threshold":2,"max_rows_per_delete":1000000,"implementation":"backend-native","performance_impact":{"deletes":"the backend's own delete (DuckDB/PostgreSQL DELETE, ClickHouse ALTER TABLE … DELETE, InfluxQL DELETE)","queries":"zero overhead","writes":"zero overhead"}}`},
@@ -133,23 +114,15 @@ func TestArcDeleteAPI(t *testing.T) {
 		{"nothing left", arcQuery("SELECT count(*) AS n FROM cpu", "x-arc-database", "telegraf"), 200,
 			`{"success":true,"columns":["n"],"data":[[0]],"row_count":1,"execution_time_ms":X,"timestamp":X}`},
 	}
-	for _, st := range steps {
-		t.Run(st.name, func(t *testing.T) {
-			status, body, _ := ts.do(t, st.req)
-			if status != st.status {
-				t.Fatalf("status %d, want %d: %s", status, st.status, body)
+	// Statements Arc's checks let through fail in the engine, whose
+	// error text is its own.
+	stepCheck{norm: normalizeManage, partial: map[int]func(*testing.T, string){
+		400: func(t *testing.T, body string) {
+			if !strings.HasPrefix(body, `{"success":false,`) || !strings.Contains(body, `"error":"`) {
+				t.Errorf("body %s", body)
 			}
-			if st.body == "" {
-				if !strings.HasPrefix(body, `{"success":false,`) || !strings.Contains(body, `"error":"`) {
-					t.Errorf("body %s", body)
-				}
-				return
-			}
-			if diff := cmp.Diff(st.body, normalizeManage(body)); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
-			}
-		})
-	}
+		},
+	}}.run(t, ts, steps)
 	// Disabled (the default): 403 with Arc's DeleteResponse.
 	off := startGateway(t, nil)
 	status, body, _ := off.do(t, jsonReq("POST", "/api/v1/delete", `{"database":"x","measurement":"y","where":"1=1","confirm":true}`))
@@ -282,8 +255,7 @@ func TestArcContinuousQueryAPI(t *testing.T) {
 // TestArcEstimateAndMeasurementQuery: POST /api/v1/query/estimate and GET
 // /api/v1/query/:measurement (query.go) with Arc's bodies.
 func TestArcEstimateAndMeasurementQuery(t *testing.T) {
-	ts := startGateway(t, nil)
-	writeLP(t, ts, "telegraf", cpuLines)
+	ts := startCPU(t, nil)
 	est := func(sql string, hdr ...string) req {
 		r := arcQuery(sql, hdr...)
 		r.path = "/api/v1/query/estimate"
@@ -316,24 +288,14 @@ func TestArcEstimateAndMeasurementQuery(t *testing.T) {
 		{"GET /api/v1/query/arrow is a measurement read, as in Arc", req{method: "GET", path: "/api/v1/query/arrow?database=telegraf"}, 200,
 			`{"success":true,"columns":[],"data":[],"row_count":0,"execution_time_ms":X,"timestamp":X}`},
 	}
-	for _, st := range steps {
-		t.Run(st.name, func(t *testing.T) {
-			status, body, _ := ts.do(t, st.req)
-			if status != st.status {
-				t.Fatalf("status %d, want %d: %s", status, st.status, body)
+	stepCheck{norm: normalizeManage, partial: map[int]func(*testing.T, string){
+		200: func(t *testing.T, body string) {
+			want := `{"success":false,"estimated_rows":null,"warning_level":"error","execution_time_ms":X,"error":"Cannot estimate query: Binder Error: Referenced column \"nosuch\" not found`
+			if !strings.HasPrefix(normalizeManage(body), want) {
+				t.Errorf("body %s", body)
 			}
-			if st.body == "" {
-				want := `{"success":false,"estimated_rows":null,"warning_level":"error","execution_time_ms":X,"error":"Cannot estimate query: Binder Error: Referenced column \"nosuch\" not found`
-				if !strings.HasPrefix(normalizeManage(body), want) {
-					t.Errorf("body %s", body)
-				}
-				return
-			}
-			if diff := cmp.Diff(st.body, normalizeManage(body)); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
-			}
-		})
-	}
+		},
+	}}.run(t, ts, steps)
 }
 
 // TestArcDeleteRemote: the delete API and a retention run on the real

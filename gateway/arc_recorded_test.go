@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"tsgate/internal/testenv"
+
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/google/go-cmp/cmp"
 	"github.com/vmihailenco/msgpack/v5"
@@ -61,14 +63,14 @@ func TestArcRecordedAnswers(t *testing.T) {
 			}},
 		{name: "write", req: req{path: "/api/v1/write/line-protocol", header: js("x-arc-database", "telegraf"), body: []byte(cpuLines)}, status: 204, kind: "none"},
 		{name: "flush", req: req{path: "/api/v1/write/line-protocol/flush", header: admin}, status: 200},
-		{name: "arrow_grafana", req: req{path: "/api/v1/query/arrow", header: js("X-Arc-Database", "telegraf"), body: jsonQuery("SELECT time, host, usage, n FROM cpu ORDER BY time")}, status: 200, kind: "arrow"},
-		{name: "arrow_agg", req: req{path: "/api/v1/query/arrow", header: js(), body: jsonQuery("SELECT host, count(*) AS c, sum(n) AS s, avg(usage) AS a FROM telegraf.cpu GROUP BY host ORDER BY host")}, status: 200, kind: "arrow"},
-		{name: "arrow_literals", req: req{path: "/api/v1/query/arrow", header: js("x-arc-database", "default"), body: jsonQuery("SELECT 1 AS one, 'x' AS s, 2.5::DECIMAL(4,1) AS d, 7::DECIMAL(9,0) AS d0")}, status: 200, kind: "arrow"},
-		{name: "arrow_show", req: req{path: "/api/v1/query/arrow", header: js(), body: jsonQuery("SHOW DATABASES")}, status: 400},
-		{name: "arrow_bad_compression", req: req{path: "/api/v1/query/arrow", header: js("x-arc-arrow-compression", "gzip"), body: jsonQuery("SELECT 1")}, status: 400},
-		{name: "json_nested", req: req{path: "/api/v1/query", header: js(), body: jsonQuery(`SELECT ['x','y'] AS l, MAP {'k': 1} AS m, {'g': 'z', 'f': 1} AS s, INTERVAL '4 days 3 hours' AS i, 0.00001::DECIMAL(10,5) AS d, 12.50::DECIMAL(5,2) AS d2, TIME '12:34:56' AS t, '550e8400-e29b-41d4-a716-446655440000'::UUID AS u, [TIMESTAMPTZ '2024-01-01 00:00:00+00'] AS ts FROM telegraf.cpu LIMIT 1`)}, status: 200},
-		{name: "estimate", req: req{path: "/api/v1/query/estimate", header: js("x-arc-database", "telegraf"), body: jsonQuery("SELECT * FROM cpu")}, status: 200},
-		{name: "msgpack_query", req: req{path: "/api/v1/query/msgpack", header: js("x-arc-database", "telegraf"), body: jsonQuery("SELECT time, host, usage, n FROM cpu ORDER BY time")}, status: 200, kind: "msgpack"},
+		{name: "arrow_grafana", req: req{path: "/api/v1/query/arrow", header: js("X-Arc-Database", "telegraf"), body: testenv.ArcQuery("SELECT time, host, usage, n FROM cpu ORDER BY time")}, status: 200, kind: "arrow"},
+		{name: "arrow_agg", req: req{path: "/api/v1/query/arrow", header: js(), body: testenv.ArcQuery("SELECT host, count(*) AS c, sum(n) AS s, avg(usage) AS a FROM telegraf.cpu GROUP BY host ORDER BY host")}, status: 200, kind: "arrow"},
+		{name: "arrow_literals", req: req{path: "/api/v1/query/arrow", header: js("x-arc-database", "default"), body: testenv.ArcQuery("SELECT 1 AS one, 'x' AS s, 2.5::DECIMAL(4,1) AS d, 7::DECIMAL(9,0) AS d0")}, status: 200, kind: "arrow"},
+		{name: "arrow_show", req: req{path: "/api/v1/query/arrow", header: js(), body: testenv.ArcQuery("SHOW DATABASES")}, status: 400},
+		{name: "arrow_bad_compression", req: req{path: "/api/v1/query/arrow", header: js("x-arc-arrow-compression", "gzip"), body: testenv.ArcQuery("SELECT 1")}, status: 400},
+		{name: "json_nested", req: req{path: "/api/v1/query", header: js(), body: testenv.ArcQuery(`SELECT ['x','y'] AS l, MAP {'k': 1} AS m, {'g': 'z', 'f': 1} AS s, INTERVAL '4 days 3 hours' AS i, 0.00001::DECIMAL(10,5) AS d, 12.50::DECIMAL(5,2) AS d2, TIME '12:34:56' AS t, '550e8400-e29b-41d4-a716-446655440000'::UUID AS u, [TIMESTAMPTZ '2024-01-01 00:00:00+00'] AS ts FROM telegraf.cpu LIMIT 1`)}, status: 200},
+		{name: "estimate", req: req{path: "/api/v1/query/estimate", header: js("x-arc-database", "telegraf"), body: testenv.ArcQuery("SELECT * FROM cpu")}, status: 200},
+		{name: "msgpack_query", req: req{path: "/api/v1/query/msgpack", header: js("x-arc-database", "telegraf"), body: testenv.ArcQuery("SELECT time, host, usage, n FROM cpu ORDER BY time")}, status: 200, kind: "msgpack"},
 		{name: "delete_config", req: req{method: "GET", path: "/api/v1/delete/config", header: admin}, status: 200,
 			arc: func(s string) string {
 				// tsgate deletes with the backend's own delete, not by

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"tsgate/internal/testenv"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -17,12 +19,7 @@ import (
 func TestArcSmallRoutes(t *testing.T) {
 	ts := startGateway(t, nil)
 	noToken := map[string]string{"Authorization": ""}
-	steps := []struct {
-		name   string
-		req    req
-		status int
-		body   string
-	}{
+	steps := []contractStep{
 		{"unknown route without token", req{method: "GET", path: "/api/v1/nothing", header: noToken}, 401, `{"error":"Authentication required","success":false}`},
 		{"unknown route with a bad token", req{method: "POST", path: "/api/v1/retention/x", header: map[string]string{"Authorization": "Bearer nope-nope-nope-nope"}}, 401, `{"error":"Invalid or expired token","success":false}`},
 		{"unknown route with a token", req{method: "GET", path: "/api/v1/nothing/<x>"}, 404, `{"error":"Cannot GET /api/v1/nothing/\u0026lt;x\u0026gt;"}`},
@@ -31,17 +28,7 @@ func TestArcSmallRoutes(t *testing.T) {
 		{"health", req{method: "GET", path: "/health", header: noToken}, 200, `{"status":"ok","storage":{"hot":{"backend":"local","credentials":"none","state":"ok"}},"time":X,"uptime":X,"uptime_sec":X}`},
 		{"msgpack spec needs a token", req{method: "GET", path: "/api/v1/write/msgpack/spec", header: noToken}, 401, `{"error":"Authentication required","success":false}`},
 	}
-	for _, st := range steps {
-		t.Run(st.name, func(t *testing.T) {
-			status, body, _ := ts.do(t, st.req)
-			if status != st.status {
-				t.Fatalf("status %d, want %d: %s", status, st.status, body)
-			}
-			if diff := cmp.Diff(st.body, normalize(body)); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
-			}
-		})
-	}
+	stepCheck{norm: normalize}.run(t, ts, steps)
 
 	// The spec's bytes are Arc's map as encoding/json writes it (Fiber's
 	// c.JSON): the same literal as Arc's msgPackSpec, marshalled here.
@@ -101,10 +88,9 @@ func TestArcAuthDisabled(t *testing.T) {
 // MessagePack timestamps (extension -1, Arc's query_msgpack.go EncodeTime)
 // and types columns as Arc names their Arrow types.
 func TestArcMsgpackQueryTypes(t *testing.T) {
-	ts := startGateway(t, nil)
-	writeLP(t, ts, "telegraf", cpuLines)
+	ts := startCPU(t, nil)
 	sql := "SELECT time, host, usage, n, 1 AS one, sum(n) OVER () AS total, 2.5::DECIMAL(4,1) AS d, [1,2] AS l, DATE '2024-01-02' AS day FROM cpu ORDER BY time"
-	status, body, hdr := ts.do(t, req{path: "/api/v1/query/msgpack", header: map[string]string{"x-arc-database": "telegraf", "Content-Type": "application/json"}, body: jsonQuery(sql)})
+	status, body, hdr := ts.do(t, req{path: "/api/v1/query/msgpack", header: map[string]string{"x-arc-database": "telegraf", "Content-Type": "application/json"}, body: testenv.ArcQuery(sql)})
 	if status != 200 || hdr.Get("Content-Type") != "application/msgpack" {
 		t.Fatalf("%d %s", status, body)
 	}

@@ -9,10 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-	"github.com/jackc/pgx/v5"
+	"tsgate/internal/testenv"
 
-	"tsgate/auth"
+	"github.com/jackc/pgx/v5"
 )
 
 // tokenVolatile blanks what changes from run to run in token API bodies:
@@ -91,13 +90,7 @@ func TestArcTokenAPI(t *testing.T) {
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
-			status, body, _ := ts.do(t, st.req)
-			if status != st.status {
-				t.Fatalf("status %d, want %d: %s", status, st.status, body)
-			}
-			if diff := cmp.Diff(st.body, normalizeTokens(body)); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
-			}
+			body := stepCheck{norm: normalizeTokens}.check(t, ts, contractStep{st.name, st.req, st.status, st.body})
 			if st.keep != "" {
 				var m map[string]any
 				json.Unmarshal([]byte(body), &m)
@@ -112,7 +105,7 @@ func TestArcTokenAPI(t *testing.T) {
 	// The tokens the API made authenticate with their permissions; a
 	// rotated token's old secret does not.
 	query := func(tok string) int {
-		status, _, _ := ts.do(t, req{path: "/api/v1/query", header: map[string]string{"Authorization": "Bearer " + tok, "Content-Type": "application/json"}, body: jsonQuery("SELECT 1")})
+		status, _, _ := ts.do(t, req{path: "/api/v1/query", header: map[string]string{"Authorization": "Bearer " + tok, "Content-Type": "application/json"}, body: testenv.ArcQuery("SELECT 1")})
 		return status
 	}
 	if got := query(secrets["grafana"]); got != 401 {
@@ -163,14 +156,7 @@ func TestArcTokenAPI(t *testing.T) {
 	}
 	// The API and `tsgate token` manage one store: a token the CLI's
 	// store makes is listed and works at once.
-	cli, err := auth.Open(TokenPath(ts.gateway.cfg.DataDir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sec, tok, err := cli.Create("from-cli", "", []auth.Permission{auth.Read})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, sec, tok := cliToken(t, ts.gateway, "from-cli")
 	if tok.Seq != 4 {
 		t.Errorf("CLI token number %d, want 4 (3 was deleted and is not reused)", tok.Seq)
 	}
@@ -200,7 +186,7 @@ func TestArcTokenExpiry(t *testing.T) {
 	}
 	time.Sleep(5 * time.Millisecond)
 	for name, want := range map[string]int{"week": 200, "brief": 401} {
-		status, body, _ := ts.do(t, req{path: "/api/v1/query", header: map[string]string{"Authorization": "Bearer " + secrets[name], "Content-Type": "application/json"}, body: jsonQuery("SELECT 1")})
+		status, body, _ := ts.do(t, req{path: "/api/v1/query", header: map[string]string{"Authorization": "Bearer " + secrets[name], "Content-Type": "application/json"}, body: testenv.ArcQuery("SELECT 1")})
 		if status != want {
 			t.Errorf("%s token: %d %s", name, status, body)
 		}

@@ -34,12 +34,8 @@ func consoleData(t *testing.T, ts *testServer) {
 	for i := range 90 {
 		fmt.Fprintf(&lp, "cpu,host=h%d usage=%d %d\n", i%3, 10+i%7*5+i/3, 1764115200+(i/3)*60)
 	}
-	if code, body, _ := ts.do(t, req{path: "/write?db=tsdb&precision=s", body: []byte(lp.String())}); code != 204 {
-		t.Fatalf("write: %d %s", code, body)
-	}
-	if code, body, _ := ts.do(t, req{path: "/write?db=memory&precision=s", body: []byte("events,org_id=o content=\"secret\" 1764115200\n")}); code != 204 {
-		t.Fatalf("write memory: %d %s", code, body)
-	}
+	ts.writeSec(t, "tsdb", lp.String())
+	ts.writeSec(t, "memory", "events,org_id=o content=\"secret\" 1764115200\n")
 }
 
 // writeConformanceReport runs three conformance cases on the embedded

@@ -16,6 +16,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/vmihailenco/msgpack/v5"
 
+	"tsgate/internal/testenv"
 	"tsgate/model"
 	"tsgate/query"
 	"tsgate/translate"
@@ -128,44 +129,17 @@ func (ts *testServer) do(t *testing.T, r req) (int, string, http.Header) {
 		}
 		hr.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(hr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, b := testenv.Do(t, hr)
 	return resp.StatusCode, string(b), resp.Header
 }
 
-func jsonQuery(sql string) []byte {
-	var b bytes.Buffer
-	b.WriteString(`{"sql":`)
-	q, _ := msgpackFreeJSON(sql)
-	b.WriteString(q)
-	b.WriteString(`}`)
-	return b.Bytes()
-}
-
-func msgpackFreeJSON(s string) (string, error) {
-	var sb strings.Builder
-	sb.WriteByte('"')
-	for _, r := range s {
-		switch r {
-		case '"':
-			sb.WriteString(`\"`)
-		case '\\':
-			sb.WriteString(`\\`)
-		case '\n':
-			sb.WriteString(`\n`)
-		default:
-			sb.WriteRune(r)
-		}
+// writeSec writes line protocol with timestamps in seconds to db
+// through /write, failing the test unless it is answered 204.
+func (ts *testServer) writeSec(t *testing.T, db, lines string) {
+	t.Helper()
+	if status, body, _ := ts.do(t, req{path: "/write?db=" + db + "&precision=s", body: []byte(lines)}); status != 204 {
+		t.Fatalf("write to %s: %d %s", db, status, body)
 	}
-	sb.WriteByte('"')
-	return sb.String(), nil
 }
 
 var volatile = regexp.MustCompile(`"(execution_time_ms|timestamp|time|uptime|uptime_sec|total_ms|planner_ms|execution_ms|latency_ms)":("[^"]*"|[0-9.e+-]+)`)
@@ -174,12 +148,59 @@ var volatile = regexp.MustCompile(`"(execution_time_ms|timestamp|time|uptime|upt
 // rest of the body byte for byte.
 func normalize(s string) string { return volatile.ReplaceAllString(s, `"$1":X`) }
 
+// contractStep is one request of a client conversation the tests replay,
+// with the status and body Arc answers it.
+type contractStep struct {
+	name   string
+	req    req
+	status int
+	body   string
+}
+
+// stepCheck judges the answers to contract steps.
+type stepCheck struct {
+	// norm blanks what changes from run to run in a body before it is
+	// compared with the step's.
+	norm func(string) string
+	// partial judges, by the status, the raw answer to a step that gives
+	// no body because the body is known only in part (an engine's error
+	// text). For a status not listed, that body must be empty.
+	partial map[int]func(t *testing.T, body string)
+}
+
+// check sends st's request to ts and judges the answer: st's status, and
+// st's body once normalized. It returns the raw body.
+func (c stepCheck) check(t *testing.T, ts *testServer, st contractStep) string {
+	t.Helper()
+	status, body, _ := ts.do(t, st.req)
+	if status != st.status {
+		t.Fatalf("status %d, want %d: %s", status, st.status, body)
+	}
+	if judge := c.partial[status]; st.body == "" && judge != nil {
+		judge(t, body)
+		return body
+	}
+	if diff := cmp.Diff(st.body, c.norm(body)); diff != "" {
+		t.Errorf("body (-want +got):\n%s", diff)
+	}
+	return body
+}
+
+// run checks the steps in order, each as a subtest: later steps may
+// read what earlier ones did.
+func (c stepCheck) run(t *testing.T, ts *testServer, steps []contractStep) {
+	t.Helper()
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) { c.check(t, ts, st) })
+	}
+}
+
 func arcQuery(sql string, hdr ...string) req {
 	h := map[string]string{"Content-Type": "application/json"}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		h[hdr[i]] = hdr[i+1]
 	}
-	return req{path: "/api/v1/query", header: h, body: jsonQuery(sql)}
+	return req{path: "/api/v1/query", header: h, body: testenv.ArcQuery(sql)}
 }
 
 func gz(t *testing.T, s string) []byte {
@@ -214,12 +235,7 @@ func mp(t *testing.T, v any) []byte {
 // later steps read what earlier steps wrote.
 func TestArcAPI(t *testing.T) {
 	ts := startGateway(t, nil)
-	steps := []struct {
-		name       string
-		req        req
-		wantStatus int
-		wantBody   string
-	}{
+	steps := []contractStep{
 		{"write line protocol v1", req{path: "/write?db=telegraf&precision=s", body: []byte("cpu,host=server01,region=us usage_idle=95.5,usage_user=3i 1764115200\ncpu,host=server02,region=eu usage_idle=80 1764115210\n")}, 204, ""},
 		{"query what was written", arcQuery("SELECT time, host, usage_idle FROM cpu ORDER BY time", "x-arc-database", "telegraf"), 200,
 			`{"success":true,"columns":["time","host","usage_idle"],"data":[["2025-11-26T00:00:00Z","server01",95.5],["2025-11-26T00:00:10Z","server02",80]],"row_count":2,"execution_time_ms":X,"timestamp":X}`},
@@ -274,38 +290,23 @@ func TestArcAPI(t *testing.T) {
 		{"measurements endpoint", req{method: "GET", path: "/api/v1/measurements?database=db1"}, 200,
 			`{"count":1,"execution_time_ms":X,"measurements":[{"database":"db1","measurement":"events","file_count":0,"total_size_mb":0,"storage_path":"duckdb://db1/events"}],"success":true}`},
 	}
-	for _, st := range steps {
-		t.Run(st.name, func(t *testing.T) {
-			status, body, _ := ts.do(t, st.req)
-			if status != st.wantStatus {
-				t.Fatalf("status %d, want %d; body %s", status, st.wantStatus, body)
+	stepCheck{norm: normalize, partial: map[int]func(*testing.T, string){
+		500: func(t *testing.T, body string) {
+			if !strings.Contains(body, `"success":false`) || !strings.Contains(body, `"error":"Binder Error`) {
+				t.Errorf("engine error body %s", body)
 			}
-			if st.wantBody == "" && status == 500 {
-				if !strings.Contains(body, `"success":false`) || !strings.Contains(body, `"error":"Binder Error`) {
-					t.Errorf("engine error body %s", body)
-				}
-				return
-			}
-			if diff := cmp.Diff(st.wantBody, normalize(body)); diff != "" {
-				t.Errorf("body (-want +got):\n%s", diff)
-			}
-		})
-	}
+		},
+	}}.run(t, ts, steps)
 }
 
 func TestAuth(t *testing.T) {
 	ts := startGateway(t, nil)
 	q := func(h map[string]string, path string) req {
 		h["Content-Type"] = "application/json"
-		return req{path: path, header: h, body: jsonQuery("SELECT 1 AS x")}
+		return req{path: path, header: h, body: testenv.ArcQuery("SELECT 1 AS x")}
 	}
 	ok := `{"success":true,"columns":["x"],"data":[[1]],"row_count":1,"execution_time_ms":X,"timestamp":X}`
-	cases := []struct {
-		name   string
-		req    req
-		status int
-		body   string
-	}{
+	cases := []contractStep{
 		{"bearer", q(map[string]string{"Authorization": "Bearer " + adminToken}, "/api/v1/query"), 200, ok},
 		{"token scheme", q(map[string]string{"Authorization": "Token " + adminToken}, "/api/v1/query"), 200, ok},
 		{"bare authorization", q(map[string]string{"Authorization": adminToken}, "/api/v1/query"), 200, ok},
@@ -316,29 +317,15 @@ func TestAuth(t *testing.T) {
 		{"write needs auth", req{path: "/write", header: map[string]string{"Authorization": ""}, body: []byte("cpu v=1\n")}, 401, `{"error":"Authentication required","success":false}`},
 		{"metrics public", req{method: "GET", path: "/metrics", header: map[string]string{"Authorization": ""}}, 200, ""},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			status, body, _ := ts.do(t, c.req)
-			if status != c.status {
-				t.Fatalf("status %d, want %d: %s", status, c.status, body)
-			}
-			if c.body == "" {
-				return
-			}
-			if diff := cmp.Diff(c.body, normalize(body)); diff != "" {
-				t.Errorf("body (-want +got):\n%s", diff)
-			}
-		})
-	}
+	// /metrics answers Prometheus's text format, not judged here.
+	stepCheck{norm: normalize, partial: map[int]func(*testing.T, string){200: func(*testing.T, string) {}}}.run(t, ts, cases)
 }
 
 // TestPipelineFromPostgres: PostgreSQL SQL (as pg wire clients send it) is
 // translated for the embedded store and runs there.
 func TestPipelineFromPostgres(t *testing.T) {
 	ts := startGateway(t, nil)
-	if status, body, _ := ts.do(t, req{path: "/write?db=pg&precision=s", body: []byte("cpu,host=a usage=1.5 1764115200\ncpu,host=b usage=2.5 1764115260\n")}); status != 204 {
-		t.Fatalf("write: %d %s", status, body)
-	}
+	ts.writeSec(t, "pg", "cpu,host=a usage=1.5 1764115200\ncpu,host=b usage=2.5 1764115260\n")
 	g := ts.gateway
 	ctx := context.Background()
 	tr, err := g.pipeline.Translate(ctx, "pg", `SELECT date_trunc('hour', "time") AS h, count(*) AS n, avg(usage) AS a FROM cpu WHERE host IN ('a', 'b') GROUP BY 1 ORDER BY 1`, translate.FromPostgres)
@@ -404,9 +391,7 @@ func TestTranslatedMatchesAsWritten(t *testing.T) {
 		fmt.Fprintf(&lp, "events,org_id=org_%d,agent_id=agent_%d,memory_type=%s content=\"note %d it's 100%% done\",importance=%d.5 %d\n",
 			i%2, i%5, []string{"episodic", "decision", "entity"}[i%3], i, i%10, int64(1764115200+i*60))
 	}
-	if status, body, _ := ts.do(t, req{path: "/write?db=mem&precision=s", body: []byte(lp.String())}); status != 204 {
-		t.Fatalf("write: %d %s", status, body)
-	}
+	ts.writeSec(t, "mem", lp.String())
 	g := ts.gateway
 	translated := query.New(g.backend, query.Translated())
 	queries := []string{

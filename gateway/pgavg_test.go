@@ -44,11 +44,7 @@ func TestPGWireAvgNumeric(t *testing.T) {
 		t.Fatalf("write: %d %s", status, body)
 	}
 
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close(ctx) })
+	admin := testenv.Postgres(t, base)
 	if _, err := admin.Exec(ctx, "CREATE TEMP TABLE avgs (g text, x bigint)"); err != nil {
 		t.Fatal(err)
 	}

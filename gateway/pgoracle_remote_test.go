@@ -33,13 +33,7 @@ func TestPGWireOracleRemote(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { target.Drop(ds) })
-			tables, err := storeCatalog{g: s.gateway}.Tables(ctx, ds.Database)
-			if err != nil {
-				t.Fatal(err)
-			}
-			schema := loadOracle(t, base, ds, tables)
-			oracle := oracleConn(t, base, schema)
-			gw := pgConnect(t, s.url(ds.Database))
+			oracle, gw := oracleAndGateway(t, base, s, ds)
 			st := oracleStats{refusalsAllowed: true}
 			for _, c := range slices.Concat(cases, generatedCases(20261205, ds, 300)) {
 				if _, ok := target.Unavailable(c.SQL); ok {

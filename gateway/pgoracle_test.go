@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -51,16 +49,7 @@ func TestPGWireOracle(t *testing.T) {
 	}
 	ds := conformance.NewDataset(1, start)
 	s := startLoadedPG(t, ds)
-	// The PostgreSQL tables get their columns in the order tsgate's
-	// catalog lists them (\d): SELECT * must then agree on both.
-	tables, err := storeCatalog{g: s.gateway}.Tables(ctx, ds.Database)
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema := loadOracle(t, base, ds, tables)
-
-	oracle := oracleConn(t, base, schema)
-	gw := pgConnect(t, s.url(ds.Database))
+	oracle, gw := oracleAndGateway(t, base, s, ds)
 
 	var st oracleStats
 	for _, c := range cases {
@@ -451,22 +440,29 @@ func numericByValue(r *conformance.Result, i int) {
 	}
 }
 
+// oracleAndGateway loads ds, which s holds, into a fresh schema on the
+// PostgreSQL at base and connects to both: the oracle with that schema
+// first on its search path, the gateway over pg wire on ds's database.
+// The PostgreSQL tables get their columns in the order tsgate's catalog
+// lists them (\d): SELECT * must then agree on both.
+func oracleAndGateway(t *testing.T, base string, s *pgServer, ds *conformance.Dataset) (oracle, gw *pgx.Conn) {
+	t.Helper()
+	tables, err := storeCatalog{g: s.gateway}.Tables(context.Background(), ds.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := loadOracle(t, base, ds, tables)
+	return oracleConn(t, base, schema), pgConnect(t, s.url(ds.Database))
+}
+
 // oracleConn connects to PostgreSQL with the oracle schema first on the
 // search path and UTC as the session time zone (tsgate's).
 func oracleConn(t *testing.T, base, schema string) *pgx.Conn {
 	t.Helper()
-	cfg, err := pgx.ParseConfig(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.RuntimeParams["search_path"] = schema
-	cfg.RuntimeParams["TimeZone"] = "UTC"
-	c, err := pgx.ConnectConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(context.Background()) })
-	return c
+	return pgConnectWith(t, base, func(cfg *pgx.ConnConfig) {
+		cfg.RuntimeParams["search_path"] = schema
+		cfg.RuntimeParams["TimeZone"] = "UTC"
+	})
 }
 
 // loadOracle creates a fresh schema on the PostgreSQL at base holding the
@@ -476,22 +472,15 @@ func oracleConn(t *testing.T, base, schema string) *pgx.Conn {
 func loadOracle(t *testing.T, base string, ds *conformance.Dataset, tables []catalog.Table) string {
 	t.Helper()
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "tsgate_oracle_" + hex.EncodeToString(b[:])
+	admin := testenv.Postgres(t, base)
+	schema := testenv.UniqueName("tsgate_oracle")
 	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		admin.Close(ctx)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		if _, err := admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
 			t.Errorf("drop oracle schema: %v", err)
 		}
-		admin.Close(ctx)
 	})
 	order := map[string][]string{}
 	for _, tb := range tables {

@@ -23,9 +23,7 @@ func writeBig(t *testing.T, s *pgServer) {
 	for i := range 3000 {
 		fmt.Fprintf(&sb, "big,k=%d v=%di %d\n", i%7, i, 1764115200+i)
 	}
-	if status, body, _ := s.do(t, req{path: "/write?db=tsdb&precision=s", body: []byte(sb.String())}); status != 204 {
-		t.Fatalf("write: %d %s", status, body)
-	}
+	s.writeSec(t, "tsdb", sb.String())
 }
 
 const slowQuery = "SELECT count(*) FROM big a, big b, big c WHERE a.v + b.v + c.v > 0"
@@ -37,25 +35,18 @@ func testPGWireCancel(t *testing.T, backend func(*Config)) {
 	writeBig(t, s)
 	// pgx only drops the socket on a context's end unless told to send
 	// PostgreSQL's CancelRequest, which is what this test is about.
-	cfg, err := pgx.ParseConfig(s.url("tsdb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
-		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: 5 * time.Second}
-	}
-	c, err := pgx.ConnectConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(context.Background())
+	c := pgConnectWith(t, s.url("tsdb"), func(cfg *pgx.ConnConfig) {
+		cfg.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
+			return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: 5 * time.Second}
+		}
+	})
 	// 2.7e10 joined rows: minutes of work unless the cancel reaches the
 	// backend.
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	var n int64
-	err = c.QueryRow(ctx, slowQuery).Scan(&n)
+	err := c.QueryRow(ctx, slowQuery).Scan(&n)
 	took := time.Since(start)
 	var pe *pgconn.PgError
 	if err == nil {
@@ -295,17 +286,7 @@ func TestPGWireTimeZone(t *testing.T) {
 	ctx := context.Background()
 	connect := func(zone string) *pgx.Conn {
 		t.Helper()
-		cfg, err := pgx.ParseConfig(s.url("tsdb"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.RuntimeParams["TimeZone"] = zone
-		c, err := pgx.ConnectConfig(ctx, cfg)
-		if err != nil {
-			t.Fatalf("connect with TimeZone %s: %v", zone, err)
-		}
-		t.Cleanup(func() { c.Close(ctx) })
-		return c
+		return pgConnectWith(t, s.url("tsdb"), func(cfg *pgx.ConnConfig) { cfg.RuntimeParams["TimeZone"] = zone })
 	}
 	const q = "SELECT count(*) FROM cpu WHERE time >= '2025-11-26'"
 	answers := func(c *pgx.Conn) error {

@@ -35,9 +35,7 @@ func startPG(t *testing.T, mutate func(*Config)) *pgServer {
 		"cpu,host=b,region=eu usage=2.5,count=4i 1764115260\n" +
 		"cpu,host=a,region=us usage=3.5,count=5i 1764115320\n" +
 		"mem,host=a used=10.25,ok=true 1764115200\n"
-	if status, body, _ := ts.do(t, req{path: "/write?db=tsdb&precision=s", body: []byte(lines)}); status != 204 {
-		t.Fatalf("write: %d %s", status, body)
-	}
+	ts.writeSec(t, "tsdb", lines)
 	host, port, _ := net.SplitHostPort(ts.gateway.Addr("pgwire").String())
 	return &pgServer{testServer: ts, host: host, port: port}
 }
@@ -46,11 +44,27 @@ func (s *pgServer) url(db string) string {
 	return fmt.Sprintf("postgres://alice:%s@%s:%s/%s?sslmode=disable", adminToken, s.host, s.port, db)
 }
 
+// pgConnect connects to url within 10 s and closes the connection when
+// the test ends.
 func pgConnect(t *testing.T, url string) *pgx.Conn {
 	t.Helper()
+	return pgConnectWith(t, url, nil)
+}
+
+// pgConnectWith is pgConnect with the driver's configuration for url
+// changed by set (unless nil) first.
+func pgConnectWith(t *testing.T, url string, set func(*pgx.ConnConfig)) *pgx.Conn {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set != nil {
+		set(cfg)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := pgx.Connect(ctx, url)
+	c, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
@@ -170,25 +184,35 @@ func forEachPGBackend(t *testing.T, test func(t *testing.T, backend func(*Config
 	})
 }
 
+// cliToken makes a read token named name in g's token file from outside
+// the running gateway, as `tsgate token create` does, and returns the
+// store it opened for that, the secret and the token.
+func cliToken(t *testing.T, g *Gateway, name string) (*auth.Store, string, *auth.Token) {
+	t.Helper()
+	cli, err := auth.Open(TokenPath(g.cfg.DataDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, tok, err := cli.Create(name, "", []auth.Permission{auth.Read})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cli, secret, tok
+}
+
 // TestPGWireSCRAMNewToken: a token made while the gateway runs (by
 // `tsgate token create`, another process on the same token file) logs in
 // with SCRAM at once, though the gateway never saw it in plaintext; once
 // revoked it cannot.
 func TestPGWireSCRAMNewToken(t *testing.T) {
 	s := startPG(t, nil)
-	cli, err := auth.Open(TokenPath(s.gateway.cfg.DataDir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret, tok, err := cli.Create("bi", "", []auth.Permission{auth.Read})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cli, secret, tok := cliToken(t, s.gateway, "bi")
 	url := func(secret string) string {
 		return fmt.Sprintf("postgres://metabase:%s@%s:%s/tsdb?sslmode=disable", secret, s.host, s.port)
 	}
 	ctx := context.Background()
 	var c *pgx.Conn
+	var err error
 	// The gateway rereads the token file at most once a second.
 	deadline := time.Now().Add(5 * time.Second)
 	for {

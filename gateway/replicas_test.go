@@ -43,16 +43,14 @@ func TestReplicasShareTokens(t *testing.T) {
 	if n := len(rs[2].gateway.tokens.List()); n != 1 {
 		t.Fatalf("%d tokens after three replicas bootstrapped, want the one admin token", n)
 	}
-	if code, body, _ := rs[0].do(t, req{path: "/write?db=tsdb&precision=s", body: []byte("cpu,host=a usage=1.5 1764115200\ncpu,host=b usage=2.5 1764115260\n")}); code != 204 {
-		t.Fatalf("write: %d %s", code, body)
-	}
+	rs[0].writeSec(t, "tsdb", "cpu,host=a usage=1.5 1764115200\ncpu,host=b usage=2.5 1764115260\n")
 
 	secret, tok, err := rs[0].gateway.tokens.Create("dashboards", "", []auth.Permission{auth.Read})
 	if err != nil {
 		t.Fatal(err)
 	}
 	query := func(r replica, token string) int {
-		code, _, _ := r.do(t, req{path: "/api/v1/query", body: jsonQuery("SELECT count(*) FROM cpu"),
+		code, _, _ := r.do(t, req{path: "/api/v1/query", body: testenv.ArcQuery("SELECT count(*) FROM cpu"),
 			header: map[string]string{"Authorization": "Bearer " + token, "x-arc-database": "tsdb", "Content-Type": "application/json"}})
 		return code
 	}
@@ -87,7 +85,7 @@ func TestReplicasShareTokens(t *testing.T) {
 	// database it names.
 	for _, q := range []string{"SELECT * FROM _tsgate.auth_tokens", `SELECT * FROM "_tsgate".auth_state`} {
 		if code := func() int {
-			code, _, _ := rs[1].do(t, req{path: "/api/v1/query", body: jsonQuery(q),
+			code, _, _ := rs[1].do(t, req{path: "/api/v1/query", body: testenv.ArcQuery(q),
 				header: map[string]string{"Authorization": "Bearer " + adminToken, "Content-Type": "application/json"}})
 			return code
 		}(); code == 200 {

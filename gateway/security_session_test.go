@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"tsgate/auth"
+	"tsgate/internal/testenv"
 )
 
 // TestSecurityPoisoningSequences replays the sequences that used to leave
@@ -47,14 +48,13 @@ func TestSecurityPoisoningSequences(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for _, q := range seq {
-					code, body, _ := s.do(t, req{path: "/api/v1/query", body: jsonQuery(q), header: reader})
+					code, body, _ := s.do(t, req{path: "/api/v1/query", body: testenv.ArcQuery(q), header: reader})
 					if code >= 500 && !strings.Contains(q, "error(") {
 						t.Errorf("round %d: %q: %d %s", round, q, code, body)
 					}
 				}
 				ctx := context.Background()
-				cfg, _ := pgx.ParseConfig(fmt.Sprintf("postgres://r:%s@%s:%s/telegraf?sslmode=disable", toks.read, s.host, s.port))
-				c, err := pgx.ConnectConfig(ctx, cfg)
+				c, err := pgx.Connect(ctx, fmt.Sprintf("postgres://r:%s@%s:%s/telegraf?sslmode=disable", toks.read, s.host, s.port))
 				if err != nil {
 					t.Error(err)
 					return
@@ -69,9 +69,7 @@ func TestSecurityPoisoningSequences(t *testing.T) {
 	wg.Wait()
 	// A write acknowledged now is read back at once by everyone: no open
 	// transaction on a pooled connection hides it.
-	if code, body, _ := s.do(t, req{path: "/write?db=telegraf&precision=s", body: []byte("cpu,host=c usage=7.5,count=1i 1764115320\n")}); code != 204 {
-		t.Fatalf("write: %d %s", code, body)
-	}
+	s.writeSec(t, "telegraf", "cpu,host=c usage=7.5,count=1i 1764115320\n")
 	after := observe(t, s)
 	if !strings.Contains(after, `"c",7.5`) {
 		t.Errorf("the acknowledged write is not visible: %s", after)
@@ -86,7 +84,7 @@ func TestSecurityPoisoningSequences(t *testing.T) {
 	// Each engine connection answers for the right database afterwards.
 	for range 16 {
 		for _, q := range []struct{ db, want string }{{"telegraf", `"a"`}, {"tsdb", `"a"`}} {
-			code, body, _ := s.do(t, req{path: "/api/v1/query", body: jsonQuery("SELECT host FROM cpu ORDER BY host LIMIT 1"), header: map[string]string{"x-arc-database": q.db, "Content-Type": "application/json"}})
+			code, body, _ := s.do(t, req{path: "/api/v1/query", body: testenv.ArcQuery("SELECT host FROM cpu ORDER BY host LIMIT 1"), header: map[string]string{"x-arc-database": q.db, "Content-Type": "application/json"}})
 			if code != 200 || !strings.Contains(body, q.want) {
 				t.Fatalf("%s after poisoning: %d %s", q.db, code, body)
 			}
@@ -114,17 +112,7 @@ func TestSecurityPGPermissions(t *testing.T) {
 	reader, readerID := mk("r", auth.Read)
 	ctx := context.Background()
 	connect := func(secret, db string, mode pgx.QueryExecMode) *pgx.Conn {
-		cfg, err := pgx.ParseConfig(fmt.Sprintf("postgres://u:%s@%s:%s/%s?sslmode=disable", secret, s.host, s.port, db))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.DefaultQueryExecMode = mode
-		c, err := pgx.ConnectConfig(ctx, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close(ctx) })
-		return c
+		return pgConnectWith(t, fmt.Sprintf("postgres://u:%s@%s:%s/%s?sslmode=disable", secret, s.host, s.port, db), func(cfg *pgx.ConnConfig) { cfg.DefaultQueryExecMode = mode })
 	}
 	state := func(err error) string {
 		var pe *pgconn.PgError
@@ -229,7 +217,7 @@ dribble:
 	if el := time.Since(start); el > 5*time.Second {
 		t.Errorf("slow body cut after %v, want about the 1 s read timeout", el)
 	}
-	if code, body, _ := s.do(t, req{path: "/api/v1/query", body: jsonQuery("SHOW TABLES"), header: map[string]string{"x-arc-database": "slow", "Content-Type": "application/json"}}); code != 200 || strings.Contains(body, "slow") {
+	if code, body, _ := s.do(t, req{path: "/api/v1/query", body: testenv.ArcQuery("SHOW TABLES"), header: map[string]string{"x-arc-database": "slow", "Content-Type": "application/json"}}); code != 200 || strings.Contains(body, "slow") {
 		t.Errorf("the slow body stored something: %d %s", code, body)
 	}
 

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"tsgate/auth"
+	"tsgate/internal/testenv"
 	"tsgate/translate/pgparse"
 )
 
@@ -115,7 +116,7 @@ func TestSecurityAttackCorpus(t *testing.T) {
 		counts[a.category]++
 		for _, tok := range []struct{ name, secret string }{{"read", toks.read}, {"write", toks.write}, {"admin", toks.admin}} {
 			// HTTP.
-			code, body, _ := s.do(t, req{path: "/api/v1/query", body: jsonQuery(a.sql),
+			code, body, _ := s.do(t, req{path: "/api/v1/query", body: testenv.ArcQuery(a.sql),
 				header: map[string]string{"Authorization": "Bearer " + tok.secret, "Content-Type": "application/json"}})
 			if a.refused("http", tok.name) && (code < 400 || code >= 500 || !strings.Contains(body, `"success":false`)) {
 				t.Errorf("http/%s %s: %q answered %d %s", tok.name, a.category, a.sql, code, body)
@@ -214,9 +215,7 @@ func seedSecurityData(t *testing.T, s *pgServer) {
 		{"telegraf", "cpu,host=a usage=1.5,count=3i 1764115200\ncpu,host=b usage=2.5,count=4i 1764115260\n"},
 		{"memory", "events,org_id=org_a,agent_id=x content=\"secret memory of org_a\" 1764115200\n"},
 	} {
-		if code, body, _ := s.do(t, req{path: "/write?db=" + w.db + "&precision=s", body: []byte(w.lines)}); code != 204 {
-			t.Fatalf("write %s: %d %s", w.db, code, body)
-		}
+		s.writeSec(t, w.db, w.lines)
 	}
 }
 
@@ -232,7 +231,7 @@ func observe(t *testing.T, s *pgServer) string {
 		{"telegraf", "SHOW DATABASES"},
 		{"telegraf", "SHOW TABLES"},
 	} {
-		code, body, _ := s.do(t, req{path: "/api/v1/query", body: jsonQuery(q.sql), header: map[string]string{"x-arc-database": q.db, "Content-Type": "application/json"}})
+		code, body, _ := s.do(t, req{path: "/api/v1/query", body: testenv.ArcQuery(q.sql), header: map[string]string{"x-arc-database": q.db, "Content-Type": "application/json"}})
 		fmt.Fprintf(&sb, "%d %s | ", code, normalize(body))
 	}
 	conn := pgConnect(t, s.url("telegraf"))
@@ -262,10 +261,8 @@ func observe(t *testing.T, s *pgServer) string {
 // "Dangerous SQL").
 func TestKeywordNamesWork(t *testing.T) {
 	s := startPG(t, nil)
-	if code, body, _ := s.do(t, req{path: "/write?db=kw&precision=s", body: []byte("load,attach=a copy=1i,pragma=2.5 1764115200\n")}); code != 204 {
-		t.Fatalf("write: %d %s", code, body)
-	}
-	code, body, _ := s.do(t, req{path: "/api/v1/query", body: jsonQuery(`SELECT attach, copy, pragma FROM load WHERE attach = 'a'`),
+	s.writeSec(t, "kw", "load,attach=a copy=1i,pragma=2.5 1764115200\n")
+	code, body, _ := s.do(t, req{path: "/api/v1/query", body: testenv.ArcQuery(`SELECT attach, copy, pragma FROM load WHERE attach = 'a'`),
 		header: map[string]string{"x-arc-database": "kw", "Content-Type": "application/json"}})
 	if code != 200 || !strings.Contains(body, `"data":[["a",1,2.5]]`) {
 		t.Fatalf("http: %d %s", code, body)

@@ -1,34 +1,20 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"net/http"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"tsgate/internal/testenv"
 )
 
 // metric reads one sample from the Arc API's /metrics.
 func (ts *testServer) metric(t *testing.T, name string) float64 {
 	t.Helper()
-	resp, err := http.Get(ts.base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var buf bytes.Buffer
-	buf.ReadFrom(resp.Body)
-	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`).FindStringSubmatch(buf.String())
-	if m == nil {
-		t.Fatalf("metric %s not exposed", name)
-	}
-	v, _ := strconv.ParseFloat(m[1], 64)
-	return v
+	return testenv.Metric(t, ts.base, name)
 }
 
 // TestShadowReadsGateway: [migration] with a secondary and

@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"tsgate/dialects/backendkit/kittest"
 	"tsgate/internal/testenv"
 )
@@ -88,21 +86,12 @@ func (p *cutProxy) cut(listening bool) {
 // cannot have committed: every row answered 204 is stored, and no row
 // is stored twice, whatever the answer was.
 func TestWritePostgresOutageNoLossNoDuplicates(t *testing.T) {
-	base := kittest.URL(t, "TSGATE_TEST_POSTGRES_URL")
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := kittest.DBName("wg")
+	base, u, db := outageServer(t, "TSGATE_TEST_POSTGRES_URL")
 	ctx := context.Background()
-	direct, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
+	direct := testenv.Postgres(t, base)
 	t.Cleanup(func() {
 		direct.Exec(ctx, `DROP SCHEMA IF EXISTS "`+db+`" CASCADE`)
 		direct.Exec(ctx, `DELETE FROM _tsgate.columns WHERE db = $1`, db)
-		direct.Close(ctx)
 	})
 	secret := ""
 	if u.User != nil {
@@ -138,12 +127,7 @@ func TestWritePostgresOutageNoLossNoDuplicates(t *testing.T) {
 // ClickHouse, which keeps duplicates and has no transactions: only a
 // write whose first INSERT never reached the server is retried.
 func TestWriteClickHouseOutageNoLossNoDuplicates(t *testing.T) {
-	base := kittest.URL(t, "TSGATE_TEST_CLICKHOUSE_URL")
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := kittest.DBName("wg")
+	base, u, db := outageServer(t, "TSGATE_TEST_CLICKHOUSE_URL")
 	t.Cleanup(func() { testenv.ClickHouse(t, base, "DROP DATABASE IF EXISTS `"+db+"`") })
 	outageNoLossNoDuplicates(t, "clickhouse", u.Host, func(proxy string) string {
 		return "clickhouse://" + proxy + "/" + db
@@ -161,6 +145,18 @@ func TestWriteClickHouseOutageNoLossNoDuplicates(t *testing.T) {
 		}
 		return counts
 	})
+}
+
+// outageServer is the real server env names, its URL parsed, and a
+// fresh database name for the load.
+func outageServer(t *testing.T, env string) (base string, u *url.URL, db string) {
+	t.Helper()
+	base = kittest.URL(t, env)
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base, u, kittest.DBName("wg")
 }
 
 // outageNoLossNoDuplicates runs the load through a cutProxy in front of

@@ -37,6 +37,18 @@ func (t FieldType) String() string {
 	return "unknown"
 }
 
+// FieldTypeNamed is the field type InfluxDB calls name (String's name for
+// it): float, integer, unsigned, string or boolean. Other names, those of
+// the result-only types included, are not a field's type.
+func FieldTypeNamed(name string) (FieldType, bool) {
+	for t := TypeFloat; t <= TypeBool; t++ {
+		if fieldTypeNames[t] == name {
+			return t, true
+		}
+	}
+	return TypeUnknown, false
+}
+
 // Value is one typed cell. It is a plain struct, not an interface, so a
 // row of values costs no allocation beyond its strings.
 type Value struct {

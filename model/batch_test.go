@@ -105,3 +105,18 @@ func BenchmarkAppendRow(b *testing.B) {
 		}
 	}
 }
+
+// TestFieldTypeNamed: the five field types by the names String gives
+// them; the result-only types and other names are no field's type.
+func TestFieldTypeNamed(t *testing.T) {
+	for _, ft := range []FieldType{TypeFloat, TypeInt, TypeUint, TypeString, TypeBool} {
+		if got, ok := FieldTypeNamed(ft.String()); !ok || got != ft {
+			t.Errorf("%s: %v %v", ft, got, ok)
+		}
+	}
+	for _, name := range []string{"unknown", "timestamp", "text", "Float", "int", ""} {
+		if got, ok := FieldTypeNamed(name); ok {
+			t.Errorf("%q: %v", name, got)
+		}
+	}
+}

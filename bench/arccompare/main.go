@@ -17,11 +17,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"tsgate/bench"
+	"tsgate/internal/syncbuf"
 )
 
 const token = "arccompare-token-0123456789abcdef0123"
@@ -270,7 +270,7 @@ type proc struct {
 	url  string
 	dir  string
 	done chan struct{}
-	log  *bytes.Buffer
+	log  *syncbuf.Buffer
 }
 
 func freePort() (string, error) {
@@ -337,12 +337,12 @@ func startProc(ctx context.Context, dir, url string, env []string, bin string, a
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	p := &proc{url: url, dir: dir, done: make(chan struct{}), log: &bytes.Buffer{}}
+	p := &proc{url: url, dir: dir, done: make(chan struct{}), log: &syncbuf.Buffer{}}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Dir = dir
 	p.cmd.Env = env
 	p.cmd.Stdout = io.Discard
-	p.cmd.Stderr = &lockedWriter{w: p.log}
+	p.cmd.Stderr = p.log
 	if err := p.cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -352,17 +352,6 @@ func startProc(ctx context.Context, dir, url string, env []string, bin string, a
 		return nil, err
 	}
 	return p, nil
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
 }
 
 // waitFor polls GET path (/health, /ready) until it answers 200 and

@@ -42,3 +42,21 @@ func noArgs(fs *flag.FlagSet, args []string, stderr io.Writer) bool {
 	}
 	return true
 }
+
+// createArgs checks what a create command (cmd: "token create", "memtrace
+// key create") is given: a -name, and -permissions that parse parses.
+// When either is wrong it tells stderr why and returns false: a usage
+// error, exit 2.
+func createArgs[P any](stderr io.Writer, cmd, name, perms string, parse func(string) (P, error)) (P, bool) {
+	var p P
+	if name == "" {
+		fmt.Fprintf(stderr, "tsgate: %s needs -name\n", cmd)
+		return p, false
+	}
+	p, err := parse(perms)
+	if err != nil {
+		fmt.Fprintln(stderr, "tsgate:", err)
+		return p, false
+	}
+	return p, true
+}

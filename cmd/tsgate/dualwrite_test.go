@@ -1,40 +1,24 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"tsgate/dialects/duckdb"
 	"tsgate/gateway"
+	"tsgate/internal/testenv"
 	"tsgate/model"
 )
 
 func (p *proc) metric(t *testing.T, name string) float64 {
 	t.Helper()
-	resp, err := http.Get("http://" + p.addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var b bytes.Buffer
-	b.ReadFrom(resp.Body)
-	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`).FindStringSubmatch(b.String())
-	if m == nil {
-		t.Fatalf("metric %s not exposed", name)
-	}
-	v, _ := strconv.ParseFloat(m[1], 64)
-	return v
+	return testenv.Metric(t, "http://"+p.addr, name)
 }
 
 // waitQueueEmpty polls the queue depth metric.
@@ -93,45 +77,18 @@ func TestKill9DualWrite(t *testing.T) {
 	aDir, bDir := t.TempDir(), t.TempDir()
 	env := []string{"TSGATE_AUTH_BOOTSTRAP_TOKEN=" + token, "TSGATE_MIGRATION_SECONDARY=embedded:" + bDir}
 	p := start(t, aDir, env...)
-	var mu sync.Mutex
 	acked := map[int64]bool{}
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	for w := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				seq := int64(w*1_000_000 + i)
-				body := fmt.Sprintf("cpu,host=h%d seq=%di,usage=%d.5 %d\n", w, seq, i, (1764115200+seq)*1e9)
-				req, _ := http.NewRequest("POST", "http://"+p.addr+"/write?db=dw", strings.NewReader(body))
-				req.Header.Set("Authorization", "Bearer "+token)
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					return // killed
-				}
-				resp.Body.Close()
-				if resp.StatusCode == 204 {
-					mu.Lock()
-					acked[seq] = true
-					mu.Unlock()
-				}
-			}
-		}()
-	}
+	seq := func(w, i int) int64 { return int64(w*1_000_000 + i) }
+	wait := p.writeLoad(token, "/write?db=dw", 4, func(w, i int) string {
+		return fmt.Sprintf("cpu,host=h%d seq=%di,usage=%d.5 %d\n", w, seq(w, i), i, (1764115200+seq(w, i))*1e9)
+	}, func(w, i int) { acked[seq(w, i)] = true })
 	time.Sleep(1500 * time.Millisecond)
 	depth := p.metric(t, "tsgate_dualwrite_queue_depth")
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	p.cmd.Wait()
-	close(stop)
-	wg.Wait()
+	wait()
 	if len(acked) < 20 {
 		t.Fatalf("only %d writes acknowledged before the kill", len(acked))
 	}

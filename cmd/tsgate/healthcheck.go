@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -15,10 +14,7 @@ import (
 // HEALTHCHECK runs it (a slim image has no curl); by default it reads
 // the configuration, as `serve` does, to find arc.listen.
 func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cf configFlags
-	cf.register(fs)
+	fs, cf := configFlagSet("healthcheck", stderr)
 	target := fs.String("url", "", "URL to GET (default: /health on arc.listen, on loopback when it listens on every address)")
 	timeout := fs.Duration("timeout", 5*time.Second, "give up after this long")
 	if !noArgs(fs, args, stderr) {

@@ -91,11 +91,17 @@ type configFlags struct {
 	config, dataDir, backend, arcListen string
 }
 
-func (c *configFlags) register(fs *flag.FlagSet) {
+// configFlagSet is the flag set of the command name, reporting to
+// stderr, with the configuration flags on it.
+func configFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *configFlags) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := &configFlags{}
 	fs.StringVar(&c.config, "config", "", "configuration file (default: tsgate.toml in ., /etc/tsgate/, $HOME/.tsgate/)")
 	fs.StringVar(&c.dataDir, "data-dir", "", "data directory (env TSGATE_DATA_DIR, default ./data)")
 	fs.StringVar(&c.backend, "backend", "", "backend URL (env TSGATE_BACKEND_URL, default: embedded DuckDB)")
 	fs.StringVar(&c.arcListen, "arc-listen", "", "Arc API listen address (env TSGATE_ARC_LISTEN, default :8000)")
+	return fs, c
 }
 
 func (c *configFlags) load() (gateway.Config, string, error) {
@@ -116,10 +122,7 @@ func (c *configFlags) load() (gateway.Config, string, error) {
 }
 
 func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cf configFlags
-	cf.register(fs)
+	fs, cf := configFlagSet("serve", stderr)
 	if !noArgs(fs, args, stderr) {
 		return 2
 	}
@@ -175,10 +178,7 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "usage: tsgate token create|list|revoke [flags]")
 		return 2
 	}
-	fs := flag.NewFlagSet("token "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cf configFlags
-	cf.register(fs)
+	fs, cf := configFlagSet("token "+args[0], stderr)
 	name := fs.String("name", "", "token name (create)")
 	perms := fs.String("permissions", "read,write", "comma-separated: read, write, delete, admin (create)")
 	pos, err := parseArgs(fs, args[1:])
@@ -204,13 +204,8 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	defer store.Close()
 	switch args[0] {
 	case "create":
-		if *name == "" {
-			fmt.Fprintln(stderr, "tsgate: token create needs -name")
-			return 2
-		}
-		p, err := auth.ParsePermissions(*perms)
-		if err != nil {
-			fmt.Fprintln(stderr, "tsgate:", err)
+		p, ok := createArgs(stderr, "token create", *name, *perms, auth.ParsePermissions)
+		if !ok {
 			return 2
 		}
 		secret, t, err := store.Create(*name, "", p)

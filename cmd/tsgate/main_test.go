@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"tsgate/internal/syncbuf"
 	"tsgate/internal/testenv"
 )
 
@@ -44,7 +44,7 @@ func TestMain(m *testing.M) {
 type proc struct {
 	cmd    *exec.Cmd
 	addr   string
-	stderr *syncBuffer
+	stderr *syncbuf.Buffer
 }
 
 // start runs tsgate serve on dataDir, with env added to the
@@ -62,7 +62,7 @@ func startArgs(t *testing.T, dataDir string, args []string, env ...string) *proc
 	// Port 0 for memtrace and pg wire: their fixed defaults may be taken
 	// by another test or another process.
 	cmd.Env = append(append(os.Environ(), "TSGATE_MEMTRACE_LISTEN=127.0.0.1:0", "TSGATE_PGWIRE_LISTEN=127.0.0.1:0"), env...)
-	p := &proc{cmd: cmd, addr: addr, stderr: &syncBuffer{}}
+	p := &proc{cmd: cmd, addr: addr, stderr: &syncbuf.Buffer{}}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -89,25 +89,6 @@ func startArgs(t *testing.T, dataDir string, args []string, env ...string) *proc
 	}
 }
 
-// syncBuffer is a bytes.Buffer the child's stderr copier and the test
-// may use at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func (p *proc) post(t *testing.T, token, path, contentType string, body []byte) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", "http://"+p.addr+path, bytes.NewReader(body))
@@ -118,15 +99,51 @@ func (p *proc) post(t *testing.T, token, path, contentType string, body []byte) 
 	return send(t, req)
 }
 
+// writeLoad starts writers goroutines, writer w posting batch(w, i) for
+// i = 0, 1, … to path on p as token, until the server is gone or the
+// returned wait is called; wait returns once every writer has stopped.
+// ack(w, i) is called, one call at a time, for each batch answered 204.
+func (p *proc) writeLoad(token, path string, writers int, batch func(w, i int) string, ack func(w, i int)) (wait func()) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	client := &http.Client{Timeout: 5 * time.Second}
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				req, _ := http.NewRequest("POST", "http://"+p.addr+path, strings.NewReader(batch(w, i)))
+				req.Header.Set("Authorization", "Bearer "+token)
+				resp, err := client.Do(req)
+				if err != nil {
+					return // the server is gone
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == 204 {
+					mu.Lock()
+					ack(w, i)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	return func() {
+		close(stop)
+		wg.Wait()
+	}
+}
+
 // send does req and returns the answer's status and body.
 func send(t *testing.T, req *http.Request) (int, string) {
 	t.Helper()
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	resp, b := testenv.Do(t, req)
 	return resp.StatusCode, string(b)
 }
 
@@ -138,48 +155,20 @@ func TestKill9Durability(t *testing.T) {
 	dir := t.TempDir()
 	p := start(t, dir, "TSGATE_AUTH_BOOTSTRAP_TOKEN="+token)
 	const writers, perBatch = 8, 50
-	var mu sync.Mutex
 	acked := map[[2]int]bool{}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	client := &http.Client{Timeout: 5 * time.Second}
-	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for b := 0; ; b++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				var lp strings.Builder
-				for i := range perBatch {
-					fmt.Fprintf(&lp, "cpu,w=w%d b=%di,i=%di %d\n", w, b, i, int64(1764115200+b*perBatch+i)*1e9+int64(w))
-				}
-				req, _ := http.NewRequest("POST", "http://"+p.addr+"/write?db=dur", strings.NewReader(lp.String()))
-				req.Header.Set("Authorization", "Bearer "+token)
-				resp, err := client.Do(req)
-				if err != nil {
-					return // the server is gone
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode == 204 {
-					mu.Lock()
-					acked[[2]int{w, b}] = true
-					mu.Unlock()
-				}
-			}
-		}()
-	}
+	wait := p.writeLoad(token, "/write?db=dur", writers, func(w, b int) string {
+		var lp strings.Builder
+		for i := range perBatch {
+			fmt.Fprintf(&lp, "cpu,w=w%d b=%di,i=%di %d\n", w, b, i, int64(1764115200+b*perBatch+i)*1e9+int64(w))
+		}
+		return lp.String()
+	}, func(w, b int) { acked[[2]int{w, b}] = true })
 	time.Sleep(1500 * time.Millisecond)
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	p.cmd.Wait()
-	close(stop)
-	wg.Wait()
+	wait()
 	if len(acked) < writers {
 		t.Fatalf("only %d batches acknowledged before the kill: the test measured nothing", len(acked))
 	}
@@ -279,21 +268,24 @@ func testTokenCLI(t *testing.T, env []string) {
 		t.Fatal(err)
 	}
 	tok := strings.TrimSpace(string(out))
-	q := []byte(`{"sql":"SELECT 1"}`)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for {
-		// The file is looked at on a miss; PostgreSQL's change is
-		// announced to the server within a second.
-		status, body := p.post(t, tok, "/api/v1/query", "application/json", q)
-		if status == 200 {
-			break
+	// answers polls a query with tok until it is answered want, as a
+	// change of the token store reaches the server: the file is looked
+	// at on a miss; PostgreSQL's change is announced within a second.
+	answers := func(want int, what string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			status, body := p.post(t, tok, "/api/v1/query", "application/json", []byte(`{"sql":"SELECT 1"}`))
+			if status == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s after 5 s: %d %s", what, status, body)
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
-		if ctx.Err() != nil {
-			t.Fatalf("new read token: %d %s", status, body)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
+	answers(200, "new read token refused")
 	if status, body := p.post(t, tok, "/write", "", []byte("m v=1\n")); status != 403 || body != `{"error":"Permission denied: write required","success":false}` {
 		t.Fatalf("read token writing: %d %s", status, body)
 	}
@@ -315,18 +307,7 @@ func testTokenCLI(t *testing.T, env []string) {
 	if out, err := cli("token", "revoke", id, "--data-dir", dir).CombinedOutput(); err != nil {
 		t.Fatalf("revoke: %v %s", err, out)
 	}
-	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for {
-		status, _ := p.post(t, tok, "/api/v1/query", "application/json", q)
-		if status == 401 {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatal("revoked token still accepted after 5 s")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	answers(401, "revoked token still accepted")
 }
 
 // TestMigrateCLI copies an embedded store to another with `tsgate

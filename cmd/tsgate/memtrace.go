@@ -38,10 +38,7 @@ func runMemtrace(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return 2
 	}
 	what := args[0] + " " + args[1]
-	fs := flag.NewFlagSet("memtrace "+what, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cf configFlags
-	cf.register(fs)
+	fs, cf := configFlagSet("memtrace "+what, stderr)
 	name := fs.String("name", "", "organization name (org add) or key name (key create)")
 	org := fs.String("org", "org_default", "organization (key create); filter (key list, empty for all)")
 	perms := fs.String("permissions", "read,write", "comma-separated: read, write, admin (key create)")
@@ -132,13 +129,8 @@ func runMemtrace(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 		tw.Flush()
 	case "key create":
-		if *name == "" {
-			fmt.Fprintln(stderr, "tsgate: memtrace key create needs -name")
-			return 2
-		}
-		p, err := memtrace.ParsePermissions(*perms)
-		if err != nil {
-			fmt.Fprintln(stderr, "tsgate:", err)
+		p, ok := createArgs(stderr, "memtrace key create", *name, *perms, memtrace.ParsePermissions)
+		if !ok {
 			return 2
 		}
 		secret, k, err := meta.CreateKey(ctx, *org, *name, p, "")

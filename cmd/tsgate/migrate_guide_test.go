@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"tsgate/internal/syncbuf"
 	"tsgate/internal/testenv"
 
 	"github.com/jackc/pgx/v5"
@@ -78,7 +79,7 @@ func runBlock(t *testing.T, block, dir string, env []string, kill time.Duration)
 	cmd := exec.Command("bash", "-euo", "pipefail", "-c", block)
 	cmd.Dir, cmd.Env = dir, env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var out syncBuffer
+	var out syncbuf.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

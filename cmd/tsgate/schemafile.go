@@ -35,23 +35,6 @@ type measurementDef struct {
 	Required []string          `json:"required"`
 }
 
-// fieldType is a field type by InfluxDB's name.
-func fieldType(name string) (model.FieldType, bool) {
-	switch name {
-	case "float":
-		return model.TypeFloat, true
-	case "integer":
-		return model.TypeInt, true
-	case "unsigned":
-		return model.TypeUint, true
-	case "string":
-		return model.TypeString, true
-	case "boolean":
-		return model.TypeBool, true
-	}
-	return 0, false
-}
-
 // parseSchemaFile reads either form.
 func parseSchemaFile(data []byte) (*schemaFile, error) {
 	var top map[string]json.RawMessage
@@ -122,7 +105,7 @@ func parseMeasurement(raw json.RawMessage) ([]translate.ColumnInfo, error) {
 		cols = append(cols, translate.ColumnInfo{Name: t, Tag: true, Type: model.TypeString})
 	}
 	for f, ts := range def.Fields {
-		ft, ok := fieldType(ts)
+		ft, ok := model.FieldTypeNamed(ts)
 		if !ok {
 			return nil, fmt.Errorf("field %s: unknown type %q (float, integer, unsigned, string, boolean)", f, ts)
 		}

@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -10,6 +11,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,8 +35,8 @@ func URL(t testing.TB, env string) string {
 }
 
 // PostgresDB is the URL of a fresh database on the test PostgreSQL
-// (TSGATE_TEST_POSTGRES_URL), named prefix_<random hex>, dropped when
-// the test ends.
+// (TSGATE_TEST_POSTGRES_URL), named UniqueName(prefix), dropped when the
+// test ends.
 func PostgresDB(t testing.TB, prefix string) string {
 	t.Helper()
 	base := URL(t, "TSGATE_TEST_POSTGRES_URL")
@@ -42,14 +45,11 @@ func PostgresDB(t testing.TB, prefix string) string {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	admin := PGConn(t, base)
-	var b [6]byte
-	rand.Read(b[:])
-	name := prefix + "_" + hex.EncodeToString(b[:])
+	admin := Postgres(t, base)
+	name := UniqueName(prefix)
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
 		t.Fatal(err)
 	}
-	// Runs before the connection's own cleanup closes it.
 	t.Cleanup(func() {
 		admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
 	})
@@ -57,16 +57,25 @@ func PostgresDB(t testing.TB, prefix string) string {
 	return u.String()
 }
 
-// PGConn is a connection to the PostgreSQL database at url, closed when
-// the test ends.
-func PGConn(t testing.TB, url string) *pgx.Conn {
+// Postgres is a connection to the PostgreSQL at url, closed when the
+// test ends (after the clean-ups registered later, which may use it).
+func Postgres(t testing.TB, url string) *pgx.Conn {
 	t.Helper()
-	c, err := pgx.Connect(context.Background(), url)
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close(context.Background()) })
+	t.Cleanup(func() { c.Close(ctx) })
 	return c
+}
+
+// UniqueName is prefix_<12 random hex digits>: a name for a database or
+// schema that no other test, or run, on the same server takes.
+func UniqueName(prefix string) string {
+	var b [6]byte
+	rand.Read(b[:])
+	return prefix + "_" + hex.EncodeToString(b[:])
 }
 
 // Eventually polls cond until it holds, failing the test after d; it
@@ -93,6 +102,44 @@ func FreeAddr(t testing.TB) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// Do sends req with the default client and reads the whole answer,
+// failing the test if either fails. The answer's body is closed and its
+// trailers are in.
+func Do(t testing.TB, req *http.Request) (*http.Response, []byte) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, b
+}
+
+// ArcQuery is the JSON body of an Arc API query, {"sql":"…"}, with only
+// quotes, backslashes and newlines escaped in sql: the other characters
+// go as they are, as the clients the tests stand for send them.
+func ArcQuery(sql string) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"sql":"`)
+	for _, r := range sql {
+		switch r {
+		case '"', '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case '\n':
+			b.WriteString(`\n`)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteString(`"}`)
+	return b.Bytes()
 }
 
 // InfluxQL runs q on the InfluxDB 1.x HTTP API at base, in database db
@@ -139,4 +186,24 @@ func ClickHouse(t testing.TB, base, q string) string {
 		t.Fatalf("%s: %d %s", q, resp.StatusCode, b)
 	}
 	return strings.TrimSuffix(string(b), "\n")
+}
+
+// Metric is the value of the unlabelled sample name in the Prometheus
+// text base+"/metrics" answers; a failed request or a sample not exposed
+// fails the test.
+func Metric(t testing.TB, base, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	b.ReadFrom(resp.Body)
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`).FindStringSubmatch(b.String())
+	if m == nil {
+		t.Fatalf("metric %s not exposed", name)
+	}
+	v, _ := strconv.ParseFloat(m[1], 64)
+	return v
 }
