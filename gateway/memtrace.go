@@ -21,7 +21,7 @@ import (
 	"tsgate/model"
 	"tsgate/query"
 	"tsgate/replicate"
-	"tsgate/translate"
+	"tsgate/translate/target"
 )
 
 // MemtraceMetaTarget is where the memtrace metadata store lives under cfg:
@@ -81,7 +81,7 @@ func (b memtraceBackend) HasColumn(db, measurement, column string) bool {
 		return false
 	}
 	cols, ok := sc.Columns(db, measurement)
-	return ok && slices.ContainsFunc(cols, func(c translate.ColumnInfo) bool { return c.Name == column })
+	return ok && slices.ContainsFunc(cols, func(c target.ColumnInfo) bool { return c.Name == column })
 }
 
 func (b memtraceBackend) Write(ctx context.Context, db string, batch *model.Batch) (model.WriteResult, error) {
@@ -133,7 +133,7 @@ func (o *orgBackend) HasColumn(db, measurement, column string) bool {
 		return false
 	}
 	cols, ok := sc.Columns(db, measurement)
-	return ok && slices.ContainsFunc(cols, func(c translate.ColumnInfo) bool { return c.Name == column })
+	return ok && slices.ContainsFunc(cols, func(c target.ColumnInfo) bool { return c.Name == column })
 }
 
 // orgBindingTTL is how long an organization's binding is trusted before

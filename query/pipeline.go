@@ -36,7 +36,7 @@ type Pipeline struct {
 	// (hybrid plans); finishGen writes DuckDB SQL for it from pg wire's
 	// PostgreSQL.
 	local     *Local
-	finishGen translate.Generator
+	finishGen target.Generator
 }
 
 // Option configures a Pipeline.
@@ -243,7 +243,7 @@ type ArcRouter interface {
 
 // Schema is the backend's schema as the translator sees it, with bare
 // names resolving in db.
-func (p *Pipeline) Schema(db string) translate.Schema { return p.backend.Schema(db) }
+func (p *Pipeline) Schema(db string) target.Schema { return p.backend.Schema(db) }
 
 // dataException reports a backend's refusal of the data itself (SQLSTATE
 // class 22: overflow, division by zero, a value out of range).

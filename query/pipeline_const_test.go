@@ -17,6 +17,7 @@ import (
 	bt "tsgate/internal/batchtest"
 	"tsgate/model"
 	"tsgate/translate"
+	"tsgate/translate/target"
 )
 
 // TestConstAnswersLikeDuckDB checks the constant SELECTs the gateway
@@ -49,7 +50,7 @@ func TestConstAnswersLikeDuckDB(t *testing.T) {
 	for _, src := range []translate.Source{translate.FromArc, translate.FromPostgres} {
 		tr := translate.New(translate.WithSource(src))
 		for _, q := range queries {
-			for _, gen := range []translate.Generator{duckdbsql.New(), postgres.New(), clickhouse.NewLegacy(), influxql.New(), flux.New()} {
+			for _, gen := range []target.Generator{duckdbsql.New(), postgres.New(), clickhouse.NewLegacy(), influxql.New(), flux.New()} {
 				t.Run(q+"/"+gen.Name(), func(t *testing.T) {
 					got, err := tr.TranslateIn(ctx, q, gen, "db", nil)
 					if err != nil {

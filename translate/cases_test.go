@@ -15,6 +15,7 @@ import (
 	"tsgate/errs"
 	"tsgate/model"
 	"tsgate/translate/pgparse"
+	"tsgate/translate/target"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/cases.golden from the current output")
@@ -22,18 +23,20 @@ var update = flag.Bool("update", false, "rewrite testdata/cases.golden from the 
 // testSchema is memtrace's events plus TSBS's cpu measurement.
 func testSchema() *StaticSchema {
 	// Tags memtrace and TSBS write in every point are Required too.
-	tag := func(n string) ColumnInfo {
-		return ColumnInfo{Name: n, Tag: true, Type: model.TypeString, Required: true}
+	tag := func(n string) target.ColumnInfo {
+		return target.ColumnInfo{Name: n, Tag: true, Type: model.TypeString, Required: true}
 	}
 	// Fields memtrace and TSBS write in every point are Required.
-	field := func(n string, t model.FieldType) ColumnInfo { return ColumnInfo{Name: n, Type: t, Required: true} }
-	optional := func(n string, t model.FieldType) ColumnInfo { return ColumnInfo{Name: n, Type: t} }
-	cpu := []ColumnInfo{tag("hostname"), tag("region"), tag("datacenter"), tag("os")}
+	field := func(n string, t model.FieldType) target.ColumnInfo {
+		return target.ColumnInfo{Name: n, Type: t, Required: true}
+	}
+	optional := func(n string, t model.FieldType) target.ColumnInfo { return target.ColumnInfo{Name: n, Type: t} }
+	cpu := []target.ColumnInfo{tag("hostname"), tag("region"), tag("datacenter"), tag("os")}
 	for _, f := range []string{"usage_user", "usage_system", "usage_idle", "usage_nice", "usage_iowait", "usage_irq",
 		"usage_softirq", "usage_steal", "usage_guest", "usage_guest_nice"} {
 		cpu = append(cpu, field(f, model.TypeFloat))
 	}
-	return &StaticSchema{Ver: 1, Measurements: map[string][]ColumnInfo{
+	return &StaticSchema{Ver: 1, Measurements: map[string][]target.ColumnInfo{
 		"events": {tag("org_id"), tag("agent_id"), tag("session_id"), tag("memory_type"), tag("event_type"),
 			field("content", model.TypeString), field("metadata_json", model.TypeString), field("tags_csv", model.TypeString),
 			field("dedup_key", model.TypeString), field("importance", model.TypeFloat), field("parent_id", model.TypeString)},

@@ -3,7 +3,7 @@
 // or a typed refusal. It never guesses: a construct a target cannot
 // express exactly is refused (errs.Unsupported, SQLSTATE 0A000, naming the
 // construct and the target, with a hint), and a difference that is
-// declared rather than hidden travels as a Note beside the translation.
+// declared rather than hidden travels as a target.Note beside the translation.
 //
 // # Pipeline
 //
@@ -36,6 +36,6 @@
 //
 // Translator caches results (and refusals) in a bounded LRU keyed by the
 // exact query text, the target and the schema version. The caller passes
-// the target's Generator with each query: this package imports no
+// the target's target.Generator with each query: this package imports no
 // backend, and the list of targets is dialects/registry's.
 package translate

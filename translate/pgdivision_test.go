@@ -9,6 +9,7 @@ import (
 	"tsgate/errs"
 	"tsgate/model"
 	"tsgate/translate/ast"
+	"tsgate/translate/target"
 )
 
 // TestPGDivisionKinds: PostgreSQL's / truncates when both operands are
@@ -16,7 +17,7 @@ import (
 // sum(smallint) and sum(integer) are bigint, sum(bigint) is numeric.
 // Stored integer fields are bigint.
 func TestPGDivisionKinds(t *testing.T) {
-	schema := &StaticSchema{Ver: 1, Measurements: map[string][]ColumnInfo{
+	schema := &StaticSchema{Ver: 1, Measurements: map[string][]target.ColumnInfo{
 		"t": {{Name: "host", Tag: true, Type: model.TypeString}, {Name: "n", Type: model.TypeInt}, {Name: "s", Type: model.TypeString}},
 	}}
 	tr := New(WithCacheSize(0), WithSource(FromPostgres))

@@ -101,7 +101,7 @@ func instant(_ ast.BinaryOp, e ast.Expr, src Source) (resolved, bool) {
 
 // Check refuses constructs outside the target's capabilities, one message
 // shape for every target: the construct, the target, the target's hint.
-func Check(q ast.Query, gen Generator) error {
+func Check(q ast.Query, gen target.Generator) error {
 	caps := gen.Caps()
 	var err error
 	need := func(c target.Caps, n ast.Node) bool {
@@ -176,7 +176,7 @@ func Check(q ast.Query, gen Generator) error {
 // (round, substr, math). The refusal sends the query to the gateway's
 // DuckDB, which computes it as PostgreSQL does from the backend's rows.
 // Comparisons, time arithmetic and bucketing, counts, min and max pass.
-func CheckSemantics(q ast.Query, gen Generator, env *target.Env) error {
+func CheckSemantics(q ast.Query, gen target.Generator, env *target.Env) error {
 	if env == nil || !env.PostgresSemantics || gen.Caps()&target.CapPostgresSemantics != 0 {
 		return nil
 	}

@@ -8,13 +8,13 @@ import (
 // (which cmd/tsgate parses).
 type StaticSchema struct {
 	// Measurements maps "measurement" or "db.measurement" to its columns.
-	Measurements map[string][]ColumnInfo
+	Measurements map[string][]target.ColumnInfo
 	Ver          uint64
 }
 
 var _ target.Schema = (*StaticSchema)(nil)
 
-func (s *StaticSchema) Columns(database, measurement string) ([]ColumnInfo, bool) {
+func (s *StaticSchema) Columns(database, measurement string) ([]target.ColumnInfo, bool) {
 	if database != "" {
 		if c, ok := s.Measurements[database+"."+measurement]; ok {
 			return c, true

@@ -13,16 +13,6 @@ import (
 	"tsgate/translate/target"
 )
 
-// Re-exported so callers need only this package.
-type (
-	Schema     = target.Schema
-	ColumnInfo = target.ColumnInfo
-	Note       = target.Note
-	PostStep   = target.PostStep
-	Generator  = target.Generator
-	Language   = target.Language
-)
-
 // Source is the SQL dialect queries arrive in.
 type Source = pgparse.Flavor
 
@@ -49,13 +39,13 @@ func IsDuckDBOnly(err error) bool { return errors.Is(err, ErrDuckDBOnly) }
 // every caller that hits the cache: treat it as read-only.
 type Translation struct {
 	Target   string
-	Language Language
+	Language target.Language
 	// Text is the query in the target's language; empty for Catalog.
 	Text  string
-	Notes []Note
+	Notes []target.Note
 	// Post lists row-level operations the gateway must apply to the
 	// backend's rows, in order (always empty for SQL targets).
-	Post []PostStep
+	Post []target.PostStep
 	// Statement is the parsed and rewritten query.
 	Statement ast.Statement
 	// Catalog is set for SHOW DATABASES, SHOW TABLES and DESCRIBE, which
@@ -124,7 +114,7 @@ func New(opts ...Option) *Translator {
 // DuckDB-only syntax, wrapping ErrDuckDBOnly). schema may be nil when
 // the target needs none. Results, refusals included, are cached by
 // exact text, target and schema version.
-func (t *Translator) Translate(ctx context.Context, sql string, gen Generator, schema Schema) (*Translation, error) {
+func (t *Translator) Translate(ctx context.Context, sql string, gen target.Generator, schema target.Schema) (*Translation, error) {
 	return t.TranslateIn(ctx, sql, gen, "", schema)
 }
 
@@ -132,7 +122,7 @@ func (t *Translator) Translate(ctx context.Context, sql string, gen Generator, s
 // (Arc's x-arc-database header, InfluxDB's db parameter): unqualified
 // tables are looked up there, and Flux, which names its bucket in the
 // text, needs it.
-func (t *Translator) TranslateIn(ctx context.Context, sql string, gen Generator, database string, schema Schema) (*Translation, error) {
+func (t *Translator) TranslateIn(ctx context.Context, sql string, gen target.Generator, database string, schema target.Schema) (*Translation, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, errs.Wrap(errs.Canceled, err, "translation canceled")
 	}
@@ -152,7 +142,7 @@ func (t *Translator) TranslateIn(ctx context.Context, sql string, gen Generator,
 	return tr, err
 }
 
-func (t *Translator) translate(ctx context.Context, sql string, gen Generator, database string, schema Schema) (*Translation, error) {
+func (t *Translator) translate(ctx context.Context, sql string, gen target.Generator, database string, schema target.Schema) (*Translation, error) {
 	st, err := t.parse(ctx, sql, database, schema)
 	if err != nil {
 		return nil, err
@@ -165,7 +155,7 @@ func (t *Translator) translate(ctx context.Context, sql string, gen Generator, d
 	return generate(sql, st, gen, t.source, &target.Env{Schema: schema, Database: database, PostgresSemantics: t.source == FromPostgres})
 }
 
-func generate(sql string, st ast.Statement, gen Generator, src Source, env *target.Env) (*Translation, error) {
+func generate(sql string, st ast.Statement, gen target.Generator, src Source, env *target.Env) (*Translation, error) {
 	tr := &Translation{Target: gen.Name(), Language: gen.Language(), Statement: st}
 	q, ok := st.(ast.Query)
 	if !ok {
@@ -218,7 +208,7 @@ func charPos(sql string, err error) error {
 // because a SQL backend's table lists its columns in the order they were
 // added. Without a schema the star stays: the backend's order is all
 // there is to go on.
-func expandStar(q ast.Query, schema Schema) {
+func expandStar(q ast.Query, schema target.Schema) {
 	s, ok := q.(*ast.Select)
 	if !ok || schema == nil || len(s.Columns) != 1 || len(s.From) != 1 || len(s.GroupBy) > 0 {
 		return
@@ -272,7 +262,7 @@ func nameLikeDuckDB(q ast.Query) {
 // cache), without translating it: a fresh tree each call. database and
 // schema are the request's (either may be empty): DuckDB-only syntax
 // needs them for SELECT * EXCLUDE and //.
-func (t *Translator) Parse(ctx context.Context, sql, database string, schema Schema) (ast.Statement, error) {
+func (t *Translator) Parse(ctx context.Context, sql, database string, schema target.Schema) (ast.Statement, error) {
 	return t.parse(ctx, sql, database, schema)
 }
 
@@ -281,7 +271,7 @@ func (t *Translator) Parse(ctx context.Context, sql, database string, schema Sch
 // answer), pg_query's error stands, so nothing pg_query answered before
 // changes. A construct the DuckDB front end refuses is refused by name,
 // still marked DuckDB-only: the embedded store runs such text as written.
-func (t *Translator) parse(ctx context.Context, sql, database string, schema Schema) (ast.Statement, error) {
+func (t *Translator) parse(ctx context.Context, sql, database string, schema target.Schema) (ast.Statement, error) {
 	st, err := t.parser.Parse(sql, t.source)
 	if err == nil || t.duck == nil || t.source != FromArc || !errors.Is(err, ErrDuckDBOnly) && !errors.Is(err, ErrSyntax) {
 		return st, err

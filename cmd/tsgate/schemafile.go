@@ -9,6 +9,7 @@ import (
 
 	"tsgate/model"
 	"tsgate/translate"
+	"tsgate/translate/target"
 )
 
 // schemaFile is `tsgate translate --schema FILE`: the measurements a
@@ -44,7 +45,7 @@ func parseSchemaFile(data []byte) (*schemaFile, error) {
 	if top == nil {
 		return nil, fmt.Errorf("want a JSON object of measurements")
 	}
-	out := &schemaFile{Schema: &translate.StaticSchema{Measurements: map[string][]translate.ColumnInfo{}, Ver: 1}}
+	out := &schemaFile{Schema: &translate.StaticSchema{Measurements: map[string][]target.ColumnInfo{}, Ver: 1}}
 	ms := top
 	if raw, ok := top["measurements"]; ok && wrapped(top) {
 		if db, ok := top["database"]; ok {
@@ -85,7 +86,7 @@ func wrapped(top map[string]json.RawMessage) bool {
 	return true
 }
 
-func parseMeasurement(raw json.RawMessage) ([]translate.ColumnInfo, error) {
+func parseMeasurement(raw json.RawMessage) ([]target.ColumnInfo, error) {
 	var def measurementDef
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
@@ -95,14 +96,14 @@ func parseMeasurement(raw json.RawMessage) ([]translate.ColumnInfo, error) {
 	if dec.More() {
 		return nil, fmt.Errorf("trailing data")
 	}
-	var cols []translate.ColumnInfo
+	var cols []target.ColumnInfo
 	seen := map[string]bool{"time": true}
 	for _, t := range def.Tags {
 		if seen[t] || t == "" {
 			return nil, fmt.Errorf("column %q empty, reserved or given twice", t)
 		}
 		seen[t] = true
-		cols = append(cols, translate.ColumnInfo{Name: t, Tag: true, Type: model.TypeString})
+		cols = append(cols, target.ColumnInfo{Name: t, Tag: true, Type: model.TypeString})
 	}
 	for f, ts := range def.Fields {
 		ft, ok := model.FieldTypeNamed(ts)
@@ -113,7 +114,7 @@ func parseMeasurement(raw json.RawMessage) ([]translate.ColumnInfo, error) {
 			return nil, fmt.Errorf("column %q empty, reserved or given twice", f)
 		}
 		seen[f] = true
-		cols = append(cols, translate.ColumnInfo{Name: f, Type: ft, Required: slices.Contains(def.Required, f)})
+		cols = append(cols, target.ColumnInfo{Name: f, Type: ft, Required: slices.Contains(def.Required, f)})
 	}
 	for _, r := range def.Required {
 		if _, ok := def.Fields[r]; !ok {

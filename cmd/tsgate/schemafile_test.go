@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"tsgate/translate"
+	"tsgate/translate/target"
 )
 
 // FuzzSchemaFile: any input is parsed or refused, never a panic; what is
@@ -28,7 +28,7 @@ func FuzzSchemaFile(f *testing.F) {
 			return
 		}
 		for m, cols := range sf.Schema.Measurements {
-			if !slices.IsSortedFunc(cols, func(a, b translate.ColumnInfo) int { return strings.Compare(a.Name, b.Name) }) {
+			if !slices.IsSortedFunc(cols, func(a, b target.ColumnInfo) int { return strings.Compare(a.Name, b.Name) }) {
 				t.Errorf("%s: columns not sorted", m)
 			}
 			seen := map[string]bool{}

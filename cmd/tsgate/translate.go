@@ -16,6 +16,7 @@ import (
 	"tsgate/guard"
 	"tsgate/query"
 	"tsgate/translate"
+	"tsgate/translate/target"
 )
 
 // runTranslate implements `tsgate translate [--to TARGET] [--schema FILE |
@@ -57,8 +58,8 @@ func runTranslate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return 1
 	}
 	var (
-		schema translate.Schema
-		gen    translate.Generator
+		schema target.Schema
+		gen    target.Generator
 		db     = *dbFlag
 		live   dialects.Backend
 	)

@@ -18,6 +18,7 @@ import (
 	"tsgate/translate/ast"
 	"tsgate/translate/duckparse"
 	"tsgate/translate/pgparse"
+	"tsgate/translate/target"
 )
 
 // newGuard opens the DuckDB parser the gateway uses.
@@ -32,11 +33,11 @@ func newGuard(t testing.TB) *guard.Guard {
 }
 
 func testEnv() duckparse.Env {
-	tag := func(n string) translate.ColumnInfo {
-		return translate.ColumnInfo{Name: n, Tag: true, Type: model.TypeString}
+	tag := func(n string) target.ColumnInfo {
+		return target.ColumnInfo{Name: n, Tag: true, Type: model.TypeString}
 	}
-	field := func(n string, t model.FieldType) translate.ColumnInfo { return translate.ColumnInfo{Name: n, Type: t} }
-	return duckparse.Env{Database: "db", Schema: &translate.StaticSchema{Measurements: map[string][]translate.ColumnInfo{
+	field := func(n string, t model.FieldType) target.ColumnInfo { return target.ColumnInfo{Name: n, Type: t} }
+	return duckparse.Env{Database: "db", Schema: &translate.StaticSchema{Measurements: map[string][]target.ColumnInfo{
 		"cpu": {tag("hostname"), tag("region"), field("usage_user", model.TypeFloat), field("usage_idle", model.TypeFloat)},
 		"mem": {tag("hostname"), field("used", model.TypeInt), field("free", model.TypeUint), field("ok", model.TypeBool)},
 	}}}

@@ -42,7 +42,7 @@ type Config struct {
 	Guard *guard.Guard
 	// Schema is the live backend's catalog, bare names resolving in db:
 	// every target is translated against the data as it is.
-	Schema func(db string) translate.Schema
+	Schema func(db string) target.Schema
 	// Live describes the backend now serving (it changes on a reload).
 	Live func() Live
 	// Baseline is conformance/baseline.json.
