@@ -3,6 +3,7 @@
 // tag configuration, the Required-field bookkeeping, an in-memory schema
 // catalog that implements target.Schema, HTTP error classification,
 // credential-free URL rendering, the base the HTTP backends embed (Remote:
-// URL parsing, timeout, default database, schema cache) and the write
-// side's type resolution against the stored columns.
+// URL parsing, timeout, default database, schema cache), the write
+// side's type resolution against the stored columns, and the read-ahead
+// of a streamed result's first row.
 package backendkit

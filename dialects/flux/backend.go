@@ -171,15 +171,13 @@ type csvRows struct {
 	pos      []int // CSV field → output column (-1: dropped)
 	inHeader bool
 
-	first    []model.Value
-	hasFirst bool
-	done     bool
-	err      error
-	closed   bool
+	ahead  backendkit.Ahead
+	done   bool
+	err    error
+	closed bool
 }
 
 func (r *csvRows) start() error {
-	r.first = nil
 	dst := []model.Value(nil)
 	for !r.done && !r.fixed {
 		if _, err := r.record(dst); err != nil {
@@ -190,10 +188,7 @@ func (r *csvRows) start() error {
 	if r.done {
 		return r.err
 	}
-	r.first = make([]model.Value, len(r.cols))
-	if r.Next(r.first) {
-		r.hasFirst = true
-	}
+	r.ahead.Read(len(r.cols), r.next)
 	return r.err
 }
 
@@ -209,11 +204,10 @@ func (r *csvRows) Close() error {
 }
 
 func (r *csvRows) Next(dst []model.Value) bool {
-	if r.hasFirst {
-		r.hasFirst = false
-		copy(dst, r.first)
-		return true
-	}
+	return r.ahead.Take(dst) || r.next(dst)
+}
+
+func (r *csvRows) next(dst []model.Value) bool {
 	for !r.done {
 		ok, err := r.record(dst)
 		if err != nil {

@@ -49,11 +49,10 @@ type seriesRows struct {
 	// complete answer.
 	chunked bool
 
-	first    []model.Value // the first row, read ahead to type the columns
-	hasFirst bool
-	done     bool
-	err      error
-	closed   bool
+	ahead  backendkit.Ahead // the first row, read ahead to type the columns
+	done   bool
+	err    error
+	closed bool
 }
 
 func newSeriesRows(ctx context.Context, body io.ReadCloser) *seriesRows {
@@ -73,10 +72,8 @@ func (r *seriesRows) start() error {
 	if r.done || len(r.cols) == 0 {
 		return nil
 	}
-	r.first = make([]model.Value, len(r.cols))
-	if r.next(r.first) {
-		r.hasFirst = true
-		for i, v := range r.first {
+	if r.ahead.Read(len(r.cols), r.next) {
+		for i, v := range r.ahead.Row() {
 			if r.cols[i].Type == model.TypeUnknown {
 				r.cols[i].Type = v.Type
 			}
@@ -100,12 +97,7 @@ func (r *seriesRows) Close() error {
 }
 
 func (r *seriesRows) Next(dst []model.Value) bool {
-	if r.hasFirst {
-		r.hasFirst = false
-		copy(dst, r.first)
-		return true
-	}
-	return r.next(dst)
+	return r.ahead.Take(dst) || r.next(dst)
 }
 
 func (r *seriesRows) next(dst []model.Value) bool {

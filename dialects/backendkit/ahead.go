@@ -1,0 +1,35 @@
+package backendkit
+
+import "tsgate/model"
+
+// Ahead is a streamed result's first row, read before Query returns: a
+// backend that reports a statement's errors only with the first row
+// (PostgreSQL's unprepared statements, InfluxDB, Flux) surfaces them
+// from Query that way, and a result whose header does not say a
+// column's type can take it from that row. Next hands the row out first.
+type Ahead struct {
+	row []model.Value
+	ok  bool
+}
+
+// Read reads the first row of an n-column result with next and reports
+// whether there was one.
+func (a *Ahead) Read(n int, next func(dst []model.Value) bool) bool {
+	a.row = make([]model.Value, n)
+	a.ok = next(a.row)
+	return a.ok
+}
+
+// Row is the row Read read.
+func (a *Ahead) Row() []model.Value { return a.row }
+
+// Take copies the row read ahead into dst, the first time only, and
+// reports whether it did.
+func (a *Ahead) Take(dst []model.Value) bool {
+	if !a.ok {
+		return false
+	}
+	a.ok = false
+	copy(dst, a.row)
+	return true
+}
