@@ -19,16 +19,15 @@ import (
 // line, then one line per row; fields separated by raw tabs (a tab in a
 // value is escaped), \N for NULL.
 type tsvRows struct {
-	ctx    context.Context
-	body   io.ReadCloser
-	br     *bufio.Reader
-	cols   []model.ResultColumn
-	kinds  []kind
-	locs   []*time.Location
-	line   []byte
-	err    error
-	done   bool
-	closed bool
+	ctx   context.Context
+	body  *backendkit.Body
+	br    *bufio.Reader
+	cols  []model.ResultColumn
+	kinds []kind
+	locs  []*time.Location
+	line  []byte
+	err   error
+	done  bool
 }
 
 type kind uint8
@@ -159,13 +158,7 @@ func resultType(k kind) model.FieldType {
 func (r *tsvRows) Columns() []model.ResultColumn { return r.cols }
 func (r *tsvRows) Err() error                    { return r.err }
 
-func (r *tsvRows) Close() error {
-	if r.closed {
-		return nil
-	}
-	r.closed = true
-	return r.body.Close()
-}
+func (r *tsvRows) Close() error { return r.body.Close() }
 
 func (r *tsvRows) fail(err error) error {
 	r.done = true

@@ -142,7 +142,7 @@ func (b *Backend) Query(ctx context.Context, db, text string) (model.Rows, error
 		}
 		return nil, b.MissingDatabase(ctx, db, backendkit.StatusError("influxdb (flux)", resp.StatusCode, text))
 	}
-	r := &csvRows{ctx: ctx, body: resp.Body, cr: csv.NewReader(resp.Body), byName: map[string]int{}}
+	r := &csvRows{ctx: ctx, body: &backendkit.Body{ReadCloser: resp.Body}, cr: csv.NewReader(resp.Body), byName: map[string]int{}}
 	r.cr.FieldsPerRecord = -1
 	r.cr.ReuseRecord = true
 	if err := r.start(); err != nil {
@@ -159,7 +159,7 @@ func (b *Backend) Query(ctx context.Context, db, text string) (model.Rows, error
 // column only a later table has is an error, not a dropped value).
 type csvRows struct {
 	ctx    context.Context
-	body   io.ReadCloser
+	body   *backendkit.Body
 	cr     *csv.Reader
 	cols   []model.ResultColumn
 	byName map[string]int
@@ -171,10 +171,9 @@ type csvRows struct {
 	pos      []int // CSV field → output column (-1: dropped)
 	inHeader bool
 
-	ahead  backendkit.Ahead
-	done   bool
-	err    error
-	closed bool
+	ahead backendkit.Ahead
+	done  bool
+	err   error
 }
 
 func (r *csvRows) start() error {
@@ -195,13 +194,7 @@ func (r *csvRows) start() error {
 func (r *csvRows) Columns() []model.ResultColumn { return r.cols }
 func (r *csvRows) Err() error                    { return r.err }
 
-func (r *csvRows) Close() error {
-	if r.closed {
-		return nil
-	}
-	r.closed = true
-	return r.body.Close()
-}
+func (r *csvRows) Close() error { return r.body.Close() }
 
 func (r *csvRows) Next(dst []model.Value) bool {
 	return r.ahead.Take(dst) || r.next(dst)

@@ -26,7 +26,7 @@ import (
 // result.
 type seriesRows struct {
 	ctx  context.Context
-	body io.ReadCloser
+	body *backendkit.Body
 	dec  *msgpack.Decoder
 
 	cols   []model.ResultColumn
@@ -49,14 +49,15 @@ type seriesRows struct {
 	// complete answer.
 	chunked bool
 
-	ahead  backendkit.Ahead // the first row, read ahead to type the columns
-	done   bool
-	err    error
-	closed bool
+	ahead backendkit.Ahead // the first row, read ahead to type the columns
+	done  bool
+	err   error
 }
 
 func newSeriesRows(ctx context.Context, body io.ReadCloser) *seriesRows {
-	return &seriesRows{ctx: ctx, body: body, dec: msgpack.NewDecoder(body), byName: map[string]int{}}
+	// Drain a little so the connection can be reused; give up on large
+	// rests, closing is cheaper than reading them.
+	return &seriesRows{ctx: ctx, body: &backendkit.Body{ReadCloser: body, Drain: 64 << 10}, dec: msgpack.NewDecoder(body), byName: map[string]int{}}
 }
 
 // start reads up to the first row, so statement errors surface from
@@ -85,16 +86,7 @@ func (r *seriesRows) start() error {
 func (r *seriesRows) Columns() []model.ResultColumn { return r.cols }
 func (r *seriesRows) Err() error                    { return r.err }
 
-func (r *seriesRows) Close() error {
-	if r.closed {
-		return nil
-	}
-	r.closed = true
-	// Drain a little so the connection can be reused; give up on large
-	// rests, closing is cheaper than reading them.
-	io.CopyN(io.Discard, r.body, 64<<10)
-	return r.body.Close()
-}
+func (r *seriesRows) Close() error { return r.body.Close() }
 
 func (r *seriesRows) Next(dst []model.Value) bool {
 	return r.ahead.Take(dst) || r.next(dst)

@@ -1,6 +1,10 @@
 package backendkit
 
-import "tsgate/model"
+import (
+	"io"
+
+	"tsgate/model"
+)
 
 // Ahead is a streamed result's first row, read before Query returns: a
 // backend that reports a statement's errors only with the first row
@@ -32,4 +36,26 @@ func (a *Ahead) Take(dst []model.Value) bool {
 	a.ok = false
 	copy(dst, a.row)
 	return true
+}
+
+// Body is a streamed result's HTTP response body, closed once: the rows
+// close it when the result ends, and the caller closes them again.
+type Body struct {
+	io.ReadCloser
+	// Drain is how much of an unread rest Close reads first, so the
+	// connection can be reused; a larger rest is cheaper to drop.
+	Drain  int64
+	closed bool
+}
+
+// Close closes the body the first time only.
+func (b *Body) Close() error {
+	if b.closed {
+		return nil
+	}
+	b.closed = true
+	if b.Drain > 0 {
+		io.CopyN(io.Discard, b.ReadCloser, b.Drain)
+	}
+	return b.ReadCloser.Close()
 }
