@@ -60,10 +60,9 @@ type (
 		Fn   string
 		Args []Arg
 	}
-	Arg struct {
-		Name string
-		Val  Expr
-	}
+	// Arg is a call's named argument: Flux passes a function one
+	// record, so its arguments are that record's properties.
+	Arg = Prop
 )
 
 // Pipe is head |> stage |> stage ...; the head is a call (from, union)
@@ -248,7 +247,14 @@ func (r *Record) write(b *strings.Builder) {
 		r.With.write(b)
 		b.WriteString(" with ")
 	}
-	for i, p := range r.Props {
+	writeProps(b, r.Props)
+	b.WriteByte('}')
+}
+
+// writeProps prints a record's properties, or a call's arguments, as
+// key: value, ...
+func writeProps(b *strings.Builder, props []Prop) {
+	for i, p := range props {
 		if i > 0 {
 			b.WriteString(", ")
 		}
@@ -256,7 +262,6 @@ func (r *Record) write(b *strings.Builder) {
 		b.WriteString(": ")
 		p.Val.write(b)
 	}
-	b.WriteByte('}')
 }
 
 func (f *Func) write(b *strings.Builder) {
@@ -313,13 +318,6 @@ func (t Time) write(b *strings.Builder) {
 func (c *Call) write(b *strings.Builder) {
 	b.WriteString(c.Fn)
 	b.WriteByte('(')
-	for i, a := range c.Args {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(a.Name)
-		b.WriteString(": ")
-		a.Val.write(b)
-	}
+	writeProps(b, c.Args)
 	b.WriteByte(')')
 }
