@@ -51,9 +51,6 @@ var (
 	_ dialects.DatabaseInURL = (*Backend)(nil)
 )
 
-// Option configures a Backend.
-type Option func(*Backend)
-
 // Descriptor registers a remote Arc (or tsgate): it is sent DuckDB SQL
 // generated from the AST, so only what the translator reads reaches it.
 func Descriptor() dialects.Descriptor {
@@ -64,7 +61,7 @@ func Descriptor() dialects.Descriptor {
 }
 
 // Open parses rawURL; it does not connect (Ready does).
-func Open(ctx context.Context, rawURL string, opts ...Option) (*Backend, error) {
+func Open(ctx context.Context, rawURL string) (*Backend, error) {
 	r, u, err := backendkit.ParseRemote(rawURL, backendkit.RemoteURL{
 		What: "Arc", Schemes: []string{"arc"}, Want: "arc://",
 		DefaultDB: "default", IdleConnTimeout: 90 * time.Second,
@@ -74,9 +71,6 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Backend, error) 
 	}
 	b := &Backend{Remote: r, token: u.Query().Get("token"), gen: duckdbsql.New()}
 	b.Catalog = &backendkit.Catalog{Load: b.loadSchema}
-	for _, o := range opts {
-		o(b)
-	}
 	return b, nil
 }
 

@@ -58,9 +58,6 @@ var (
 	_ dialects.TimePrecisioner = (*Backend)(nil)
 )
 
-// Option configures a Backend.
-type Option func(*Backend)
-
 // Descriptor registers ClickHouse: the 18.16 profile is what the backend
 // runs; the modern profile is a translation target of its own.
 func Descriptor() dialects.Descriptor {
@@ -73,7 +70,7 @@ func Descriptor() dialects.Descriptor {
 
 // Open parses rawURL; it does not connect (Ready does). It is Open, not
 // New, because New is the package's generator constructor.
-func Open(ctx context.Context, rawURL string, opts ...Option) (*Backend, error) {
+func Open(ctx context.Context, rawURL string) (*Backend, error) {
 	r, _, err := backendkit.ParseRemote(rawURL, backendkit.RemoteURL{
 		What: "ClickHouse", Schemes: []string{"clickhouse"}, Want: "clickhouse://",
 		DefaultDB: "default", IdleConnTimeout: 9 * time.Second,
@@ -84,9 +81,6 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Backend, error) 
 	r.Base.Path = "/"
 	b := &Backend{Remote: r, gen: NewLegacy()}
 	b.Catalog = &backendkit.Catalog{Load: b.loadSchema}
-	for _, o := range opts {
-		o(b)
-	}
 	return b, nil
 }
 
