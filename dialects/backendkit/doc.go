@@ -4,6 +4,6 @@
 // catalog that implements target.Schema, HTTP error classification,
 // credential-free URL rendering, the base the HTTP backends embed (Remote:
 // URL parsing, timeout, default database, schema cache), the write
-// side's type resolution against the stored columns, and the parts of a
+// side's type resolution of a batch against the stored columns, and the parts of a
 // streamed result: its first row read ahead, its body closed once.
 package backendkit

@@ -154,6 +154,32 @@ func Resolve(t *model.Table, stored func(name string) (model.FieldType, bool), r
 	return kept, kept.Len() > 0
 }
 
+// ResolveBatch begins a write to db: it reads db's stored columns from c
+// and types each of batch's tables against its measurement's (Resolve),
+// adding the rows it rejects, and why, to res. check, when set, screens
+// a table first: its error rejects all the table's rows. It returns the
+// stored columns and the tables with rows left; an error reading the
+// catalog is marked dialects.NotStored, since nothing was sent yet.
+func ResolveBatch(ctx context.Context, c *Catalog, db string, batch *model.Batch, res *model.WriteResult, check func(t *model.Table) error) (stored map[string][]target.ColumnInfo, kept []*model.Table, err error) {
+	stored, err = c.Tables(ctx, db)
+	if err != nil {
+		return nil, nil, dialects.NotStored(err)
+	}
+	for _, t := range batch.Tables {
+		if check != nil {
+			if err := check(t); err != nil {
+				res.Rejected += t.Len()
+				res.Conflicts = append(res.Conflicts, err)
+				continue
+			}
+		}
+		if t, ok := Resolve(t, StoredType(ByName(stored[t.Measurement])), res); ok {
+			kept = append(kept, t)
+		}
+	}
+	return stored, kept, nil
+}
+
 // MaxConflicts is how many conflicts a write result reports: enough to
 // show what went wrong, bounded however many rows did.
 const MaxConflicts = 10
