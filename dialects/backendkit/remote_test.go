@@ -1,12 +1,15 @@
 package backendkit
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"tsgate/dialects"
 	"tsgate/errs"
 	"tsgate/model"
 	"tsgate/translate/target"
@@ -91,5 +94,38 @@ func TestResolve(t *testing.T) {
 	CapConflicts(&res)
 	if len(res.Conflicts) != MaxConflicts {
 		t.Errorf("CapConflicts left %d", len(res.Conflicts))
+	}
+}
+
+func TestResolveBatch(t *testing.T) {
+	batch := &model.Batch{}
+	for _, m := range []string{"m", "long", "new"} {
+		batch.Table(m).AppendRow(1, []model.Cell{{Name: "v", Value: model.String("x")}})
+		batch.Table(m).AppendRow(2, []model.Cell{{Name: "w", Value: model.Int(1)}})
+	}
+	c := &Catalog{Load: func(context.Context, string) (map[string][]target.ColumnInfo, error) {
+		return map[string][]target.ColumnInfo{"m": {{Name: "v", Type: model.TypeFloat}}}, nil
+	}}
+	var res model.WriteResult
+	stored, kept, err := ResolveBatch(context.Background(), c, "db", batch, &res, func(t *model.Table) error {
+		if t.Measurement == "long" {
+			return errs.New(errs.Invalid, "too long")
+		}
+		return nil
+	})
+	if err != nil || len(stored) != 1 {
+		t.Fatalf("stored %v, err %v", stored, err)
+	}
+	// m loses its conflicting row, long all of its rows, new nothing.
+	if len(kept) != 2 || kept[0].Len() != 1 || kept[1].Measurement != "new" || kept[1].Len() != 2 ||
+		res.Rejected != 3 || len(res.Conflicts) != 2 {
+		t.Fatalf("kept %v, result %+v", kept, res)
+	}
+
+	down := &Catalog{Load: func(context.Context, string) (map[string][]target.ColumnInfo, error) {
+		return nil, errs.New(errs.Unavailable, "down")
+	}}
+	if _, _, err := ResolveBatch(context.Background(), down, "db", batch, &res, nil); !errors.As(err, new(*dialects.NotStoredError)) {
+		t.Errorf("a failed catalog read: %v, want it marked NotStored", err)
 	}
 }
