@@ -119,14 +119,7 @@ func TestStoredNatively(t *testing.T) {
 	if _, err := b.Write(ctx, db, kittest.Fixture(time.Now(), 1_000_000)); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := b.Query(ctx, db, `SELECT name, type FROM system.columns WHERE database = '`+db+`' AND table = 'mixed' ORDER BY name`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _, err := kittest.Collect(rows)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got, _ := kittest.QueryAll(t, b, db, `SELECT name, type FROM system.columns WHERE database = '`+db+`' AND table = 'mixed' ORDER BY name`)
 	var s []string
 	for _, r := range got {
 		s = append(s, r[0].S+":"+r[1].S)
@@ -135,11 +128,7 @@ func TestStoredNatively(t *testing.T) {
 	if strings.Join(s, ",") != want {
 		t.Errorf("columns\n got %s\nwant %s", strings.Join(s, ","), want)
 	}
-	rows, err = b.Query(ctx, db, "SELECT engine_full FROM system.tables WHERE database = '"+db+"' AND name = 'events'")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _, _ = kittest.Collect(rows)
+	got, _ = kittest.QueryAll(t, b, db, "SELECT engine_full FROM system.tables WHERE database = '"+db+"' AND name = 'events'")
 	if len(got) != 1 || !strings.Contains(got[0][0].S, "MergeTree") || !strings.Contains(got[0][0].S, "ORDER BY time") {
 		t.Errorf("engine %v", got)
 	}

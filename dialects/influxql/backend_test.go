@@ -47,14 +47,7 @@ func TestStoredNatively(t *testing.T) {
 	if _, err := b.Write(ctx, db, batch); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := b.Query(ctx, db, `SHOW TAG KEYS FROM "events"`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _, err := kittest.Collect(rows)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got, _ := kittest.QueryAll(t, b, db, `SHOW TAG KEYS FROM "events"`)
 	var keys []string
 	for _, r := range got {
 		keys = append(keys, r[0].S)
@@ -62,14 +55,7 @@ func TestStoredNatively(t *testing.T) {
 	if strings.Join(keys, ",") != "agent_id,event_type,memory_type,org_id,session_id" {
 		t.Errorf("events tag keys = %v", keys)
 	}
-	rows, err = b.Query(ctx, db, `SHOW FIELD KEYS FROM "mixed"`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _, err = kittest.Collect(rows)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got, _ = kittest.QueryAll(t, b, db, `SHOW FIELD KEYS FROM "mixed"`)
 	types := map[string]string{}
 	for _, r := range got {
 		types[r[0].S] = r[1].S
@@ -80,14 +66,7 @@ func TestStoredNatively(t *testing.T) {
 			t.Errorf("field %s: type %q, want %q (all: %v)", k, types[k], v, types)
 		}
 	}
-	rows, err = b.Query(ctx, db, `SELECT "f", "i" FROM "mixed" WHERE "host" = 'h0' ORDER BY time`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, cols, err := kittest.Collect(rows)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got, cols := kittest.QueryAll(t, b, db, `SELECT "f", "i" FROM "mixed" WHERE "host" = 'h0' ORDER BY time`)
 	mixed := batch.Tables[1]
 	if len(got) != 2 || cols[0] != "time" {
 		t.Fatalf("got %v %v", cols, got)
@@ -420,14 +399,7 @@ bind-address = "127.0.0.1:%d"
 			t.Fatal(err)
 		}
 	}
-	rows, err := b.Query(ctx, "durable", `SELECT "seq" FROM "load"`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _, err := kittest.Collect(rows)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got, _ := kittest.QueryAll(t, b, "durable", `SELECT "seq" FROM "load"`)
 	have := map[int64]bool{}
 	for _, r := range got {
 		have[r[1].I] = true
@@ -467,14 +439,7 @@ func TestChunked(t *testing.T) {
 	}
 	defer c.Close()
 	for _, be := range []*influxql.Backend{b, c} {
-		rows, err := be.Query(ctx, db, `SELECT "usage_user" FROM "cpu" GROUP BY "hostname"`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, cols, err := kittest.Collect(rows)
-		if err != nil {
-			t.Fatal(err)
-		}
+		got, cols := kittest.QueryAll(t, be, db, `SELECT "usage_user" FROM "cpu" GROUP BY "hostname"`)
 		hosts := map[string]int{}
 		for _, r := range got {
 			hosts[r[2].S]++
