@@ -32,13 +32,9 @@ func bucket(g *sqlgen.Gen, b *ast.TimeBucket) {
 	if b.Width.Months != 0 {
 		def = ast.Origin2000
 	}
-	g.W("time_bucket(")
-	g.Expr(&b.Width)
-	g.W(", ")
-	g.Expr(b.Source)
+	args := []ast.Expr{&b.Width, b.Source}
 	if !sqlgen.SameOrigin(b.Width, b.Origin, def) {
-		g.W(", ")
-		g.Expr(&ast.TimestampLit{Span: ast.NoSpan, Micros: b.Origin})
+		args = append(args, &ast.TimestampLit{Span: ast.NoSpan, Micros: b.Origin})
 	}
-	g.W(")")
+	postgres.Call(g, "time_bucket", args...)
 }
