@@ -244,14 +244,7 @@ func TestBufferMode(t *testing.T) {
 		t.Errorf("conflicting write: %+v %v", res, err)
 	}
 	write(5, 1210)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err = Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = reopen(t, s, path)
 	if d := cmp.Diff([][]model.Value{{model.Int(1215)}}, count()); d != "" {
 		t.Errorf("after Close and reopen (-want +got):\n%s", d)
 	}

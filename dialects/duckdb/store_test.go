@@ -23,6 +23,21 @@ func openTest(t *testing.T) (*Store, string) {
 	return s, path
 }
 
+// reopen closes s, which must succeed, and opens its file at path
+// again; the new store is closed when the test ends.
+func reopen(t *testing.T, s *Store, path string) *Store {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s2.Close() })
+	return s2
+}
+
 func row(t *testing.T, tb *model.Table, us int64, cells ...model.Cell) {
 	t.Helper()
 	if err := tb.AppendRow(us, cells); err != nil {
@@ -82,12 +97,7 @@ func TestWriteQueryRoundTrip(t *testing.T) {
 	}
 
 	// The schema survives a reopen, tag flags included.
-	s.Close()
-	s2, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
+	s2 := reopen(t, s, path)
 	wantCols := []Column{{"count", model.TypeInt, false}, {"host", model.TypeString, true}, {"usage", model.TypeFloat, false}}
 	if diff := cmp.Diff(wantCols, s2.Columns("my-db", "cpu")); diff != "" {
 		t.Errorf("columns after reopen (-want +got):\n%s", diff)
@@ -234,12 +244,7 @@ func TestSelectStarOrder(t *testing.T) {
 	if len(data) != 2 {
 		t.Fatalf("rows %v", data)
 	}
-	s.Close()
-	s2, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
+	s2 := reopen(t, s, path)
 	if got := s2.Measurements("db"); !cmp.Equal(got, []string{"m"}) {
 		t.Errorf("measurements after reopen %v", got)
 	}
