@@ -232,12 +232,7 @@ func (r Regex) write(b *strings.Builder) {
 
 func (a Array) write(b *strings.Builder) {
 	b.WriteByte('[')
-	for i, e := range a {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		e.write(b)
-	}
+	writeList(b, a, func(e Expr) { e.write(b) })
 	b.WriteByte(']')
 }
 
@@ -254,13 +249,20 @@ func (r *Record) write(b *strings.Builder) {
 // writeProps prints a record's properties, or a call's arguments, as
 // key: value, ...
 func writeProps(b *strings.Builder, props []Prop) {
-	for i, p := range props {
-		if i > 0 {
-			b.WriteString(", ")
-		}
+	writeList(b, props, func(p Prop) {
 		b.WriteString(p.Key)
 		b.WriteString(": ")
 		p.Val.write(b)
+	})
+}
+
+// writeList prints items with write, separated by ", ".
+func writeList[T any](b *strings.Builder, items []T, write func(T)) {
+	for i, x := range items {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		write(x)
 	}
 }
 
