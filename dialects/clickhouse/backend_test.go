@@ -13,13 +13,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"tsgate/dialects"
 	"tsgate/dialects/backendkit/kittest"
 	"tsgate/dialects/clickhouse"
 	"tsgate/errs"
 	"tsgate/internal/testenv"
 	"tsgate/model"
 	"tsgate/translate"
-	"tsgate/translate/target"
 )
 
 // open connects to the ClickHouse that scripts/backends.sh started; each
@@ -211,22 +211,7 @@ func TestSchemaRequiredAndConflicts(t *testing.T) {
 	if _, err := b.Write(ctx, db, kittest.Fixture(time.Now(), 1_000_000)); err != nil {
 		t.Fatal(err)
 	}
-	col := func(s target.Schema, m, n string) target.ColumnInfo {
-		c, ok := target.Column(s, "", m, n)
-		if !ok {
-			t.Fatalf("%s.%s unknown", m, n)
-		}
-		return c
-	}
-	if c := col(b.Schema(db), "events", "content"); !c.Required || c.Tag || c.Type != model.TypeString {
-		t.Errorf("content %+v", c)
-	}
-	if c := col(b.Schema(db), "events", "parent_id"); c.Required {
-		t.Errorf("parent_id %+v", c)
-	}
-	if c := col(b.Schema(db), "events", "org_id"); !c.Tag {
-		t.Errorf("org_id %+v", c)
-	}
+	kittest.WantFixtureRequired(t, b.Schema(db))
 	v0 := b.Schema(db).Version()
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
 	batch := &model.Batch{}
@@ -245,7 +230,7 @@ func TestSchemaRequiredAndConflicts(t *testing.T) {
 	if !errors.As(res.Conflicts[0], &tc) || tc.Field != "f" {
 		t.Errorf("conflict %v", res.Conflicts[0])
 	}
-	if c := col(b.Schema(db), "mixed", "new_col"); c.Type != model.TypeInt || c.Required {
+	if c := kittest.Col(t, b.Schema(db), "mixed", "new_col"); c.Type != model.TypeInt || c.Required {
 		t.Errorf("new_col %+v", c)
 	}
 	if b.Schema(db).Version() == v0 {
@@ -258,23 +243,10 @@ func TestSchemaRequiredAndConflicts(t *testing.T) {
 	if len(got) != 2 || got[0][2] != model.Int(3) || got[1][1] != model.Float(4) || !got[1][2].IsNull() {
 		t.Errorf("rows %v", got)
 	}
-	nb := &model.Batch{}
-	nb.Table("events").AppendRow(t0, []model.Cell{{Name: "org_id", Value: model.String("o")}, {Name: "content", Value: model.String("c")}})
-	if _, err := b.Write(ctx, db, nb); err != nil {
-		t.Fatal(err)
-	}
 	u, _ := url.Parse(kittest.URL(t, "TSGATE_TEST_CLICKHOUSE_URL"))
-	b2, err := clickhouse.Open(ctx, "clickhouse://"+u.Host+"/"+db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b2.Close()
-	if c := col(b2.Schema(db), "events", "importance"); c.Required {
-		t.Error("importance still Required after a row without it")
-	}
-	if c := col(b2.Schema(db), "events", "content"); !c.Required {
-		t.Error("content lost Required")
-	}
+	kittest.WantRequiredAfterGap(t, b, db, t0, func() (dialects.Backend, error) {
+		return clickhouse.Open(ctx, "clickhouse://"+u.Host+"/"+db)
+	})
 	kittest.WantListed(t, b, db, "cpu,events,mixed", "_tsgate", "system")
 }
 

@@ -8,13 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"tsgate/dialects"
 	"tsgate/dialects/backendkit/kittest"
 	"tsgate/dialects/postgres"
 	"tsgate/errs"
 	"tsgate/internal/testenv"
 	"tsgate/model"
 	"tsgate/translate"
-	"tsgate/translate/target"
 )
 
 // open connects to the PostgreSQL that scripts/services.sh started; each
@@ -102,23 +102,8 @@ func TestSchemaRequiredAndConflicts(t *testing.T) {
 	if _, err := b.Write(ctx, db, kittest.Fixture(time.Now(), 1)); err != nil {
 		t.Fatal(err)
 	}
-	col := func(m, n string) target.ColumnInfo {
-		c, ok := target.Column(b.Schema(db), "", m, n)
-		if !ok {
-			t.Fatalf("%s.%s unknown", m, n)
-		}
-		return c
-	}
-	if c := col("events", "content"); !c.Required || c.Tag || c.Type != model.TypeString {
-		t.Errorf("content %+v", c)
-	}
-	if c := col("events", "parent_id"); c.Required {
-		t.Errorf("parent_id %+v", c)
-	}
-	if c := col("events", "org_id"); !c.Tag {
-		t.Errorf("org_id %+v", c)
-	}
-	if c := col("mixed", "u"); c.Type != model.TypeUint {
+	kittest.WantFixtureRequired(t, b.Schema(db))
+	if c := kittest.Col(t, b.Schema(db), "mixed", "u"); c.Type != model.TypeUint {
 		t.Errorf("u %+v", c)
 	}
 	v0 := b.Schema(db).Version()
@@ -140,7 +125,7 @@ func TestSchemaRequiredAndConflicts(t *testing.T) {
 	if !errors.As(res.Conflicts[0], &tc) {
 		t.Errorf("conflict %v", res.Conflicts[0])
 	}
-	if c := col("mixed", "new_col"); c.Type != model.TypeInt || c.Required {
+	if c := kittest.Col(t, b.Schema(db), "mixed", "new_col"); c.Type != model.TypeInt || c.Required {
 		t.Errorf("new_col %+v", c)
 	}
 	if b.Schema(db).Version() == v0 {
@@ -155,25 +140,9 @@ func TestSchemaRequiredAndConflicts(t *testing.T) {
 		t.Errorf("rows %v", got)
 	}
 	// A row without importance makes it optional; a fresh backend agrees.
-	nb := &model.Batch{}
-	nb.Table("events").AppendRow(t0, []model.Cell{{Name: "org_id", Value: model.String("o")}, {Name: "content", Value: model.String("c")}})
-	if _, err := b.Write(ctx, db, nb); err != nil {
-		t.Fatal(err)
-	}
-	b2, err := postgres.Open(ctx, kittest.URL(t, "TSGATE_TEST_POSTGRES_URL"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b2.Close()
-	for _, c := range []struct {
-		name string
-		req  bool
-	}{{"importance", false}, {"content", true}, {"tags_csv", false}} {
-		got, _ := target.Column(b2.Schema(db), "", "events", c.name)
-		if got.Required != c.req {
-			t.Errorf("%s: Required %v, want %v", c.name, got.Required, c.req)
-		}
-	}
+	kittest.WantRequiredAfterGap(t, b, db, t0, func() (dialects.Backend, error) {
+		return postgres.Open(ctx, kittest.URL(t, "TSGATE_TEST_POSTGRES_URL"))
+	})
 	kittest.WantListed(t, b, db, "cpu,events,mixed", "_tsgate")
 }
 
