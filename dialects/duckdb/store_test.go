@@ -51,20 +51,12 @@ func queryAll(t *testing.T, s *Store, db, q string) ([]string, [][]model.Value) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
 	var names []string
 	for _, c := range rows.Columns() {
 		names = append(names, c.Name)
 	}
-	var out [][]model.Value
-	for {
-		dst := make([]model.Value, len(names))
-		if !rows.Next(dst) {
-			break
-		}
-		out = append(out, dst)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := model.Collect(rows)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return names, out

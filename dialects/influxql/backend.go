@@ -245,17 +245,9 @@ func (b *Backend) queryAll(ctx context.Context, db, text string) ([]model.Result
 	if err != nil {
 		return nil, nil, err
 	}
-	defer rows.Close()
 	cols := rows.Columns()
-	var out [][]model.Value
-	for {
-		row := make([]model.Value, len(cols))
-		if !rows.Next(row) {
-			break
-		}
-		out = append(out, row)
-	}
-	return cols, out, rows.Err()
+	out, err := model.Collect(rows)
+	return cols, out, err
 }
 
 func colIndex(cols []model.ResultColumn, name string) int {
