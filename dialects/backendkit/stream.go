@@ -1,8 +1,11 @@
 package backendkit
 
 import (
+	"context"
+	"errors"
 	"io"
 
+	"tsgate/errs"
 	"tsgate/model"
 )
 
@@ -58,4 +61,18 @@ func (b *Body) Close() error {
 		io.CopyN(io.Discard, b.ReadCloser, b.Drain)
 	}
 	return b.ReadCloser.Close()
+}
+
+// ReadError classifies err, met while reading a streamed result from
+// backend name: the caller's context ended (TransportError), a tsgate
+// error stands as it is, and anything else is the connection failing
+// mid-result (Unavailable, with msg).
+func ReadError(ctx context.Context, name string, err error, msg string) error {
+	switch {
+	case ctx.Err() != nil:
+		return TransportError(ctx, name, ctx.Err())
+	case errors.As(err, new(*errs.Error)):
+		return err
+	}
+	return errs.Wrap(errs.Unavailable, err, msg)
 }

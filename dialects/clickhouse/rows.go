@@ -162,15 +162,8 @@ func (r *tsvRows) Close() error { return r.body.Close() }
 
 func (r *tsvRows) fail(err error) error {
 	r.done = true
-	if r.err != nil {
-		return r.err
-	}
-	if r.ctx.Err() != nil {
-		r.err = backendkit.TransportError(r.ctx, "clickhouse", r.ctx.Err())
-	} else if errors.As(err, new(*errs.Error)) {
-		r.err = err
-	} else {
-		r.err = errs.Wrap(errs.Unavailable, err, "clickhouse: reading the result failed")
+	if r.err == nil {
+		r.err = backendkit.ReadError(r.ctx, "clickhouse", err, "clickhouse: reading the result failed")
 	}
 	return r.err
 }

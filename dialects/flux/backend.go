@@ -216,12 +216,7 @@ func (r *csvRows) next(dst []model.Value) bool {
 func (r *csvRows) fail(err error) error {
 	r.done = true
 	if r.err == nil {
-		if r.ctx.Err() != nil {
-			err = backendkit.TransportError(r.ctx, "influxdb", r.ctx.Err())
-		} else if !errors.As(err, new(*errs.Error)) {
-			err = errs.Wrap(errs.Unavailable, err, "influxdb (flux): reading the result failed")
-		}
-		r.err = err
+		r.err = backendkit.ReadError(r.ctx, "influxdb", err, "influxdb (flux): reading the result failed")
 	}
 	return r.err
 }
