@@ -2,6 +2,7 @@ package backendkit
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -115,6 +116,38 @@ func (r *Remote) Database(db string) string {
 func (r *Remote) Close() error {
 	r.Client.CloseIdleConnections()
 	return nil
+}
+
+// Request builds a request to path on the server, with query q when it
+// is not nil; name labels the backend in its error.
+func (r *Remote) Request(ctx context.Context, name, method, path string, q url.Values, body io.Reader) (*http.Request, error) {
+	u := *r.Base
+	u.Path = path
+	if q != nil {
+		u.RawQuery = q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, err, name+": build request")
+	}
+	return req, nil
+}
+
+// Do sends req and returns a 2xx response. A failed round trip is
+// classified by TransportError (name labels the backend); for any other
+// status, status makes the error from the response and the first 64 KiB
+// of its body.
+func (r *Remote) Do(ctx context.Context, name string, req *http.Request, status func(resp *http.Response, body []byte) error) (*http.Response, error) {
+	resp, err := r.Client.Do(req)
+	if err != nil {
+		return nil, TransportError(ctx, name, err)
+	}
+	if resp.StatusCode/100 == 2 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	return nil, status(resp, raw)
 }
 
 // SchemaError is the error of db's last failed schema discovery (the

@@ -3,6 +3,10 @@ package backendkit
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -127,5 +131,46 @@ func TestResolveBatch(t *testing.T) {
 	}}
 	if _, _, err := ResolveBatch(context.Background(), down, "db", batch, &res, nil); !errors.As(err, new(*dialects.NotStoredError)) {
 		t.Errorf("a failed catalog read: %v, want it marked NotStored", err)
+	}
+}
+
+func TestRemoteRequestDo(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.URL.Path != "/ok" || req.URL.Query().Get("q") != "1" {
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte("bad " + req.URL.String()))
+			return
+		}
+		w.Write([]byte("fine"))
+	}))
+	defer srv.Close()
+	r, _, err := ParseRemote("tst://"+strings.TrimPrefix(srv.URL, "http://"), RemoteURL{What: "Test", Schemes: []string{"tst"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	status := func(resp *http.Response, body []byte) error {
+		return StatusError("tst", resp.StatusCode, string(body))
+	}
+	req, err := r.Request(ctx, "tst", http.MethodGet, "/ok", url.Values{"q": {"1"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := r.Do(ctx, "tst", req, status)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "fine" {
+		t.Errorf("body %q", body)
+	}
+	req, _ = r.Request(ctx, "tst", http.MethodGet, "/other", nil, nil)
+	_, err = r.Do(ctx, "tst", req, status)
+	if errs.CodeOf(err) != errs.Engine || !strings.Contains(err.Error(), "bad /other") {
+		t.Errorf("a 400: %v", err)
+	}
+	if _, err := r.Request(ctx, "tst", "BAD METHOD", "/", nil, nil); errs.CodeOf(err) != errs.Internal {
+		t.Errorf("an unbuildable request: %v", err)
 	}
 }

@@ -78,7 +78,6 @@ func Open(ctx context.Context, rawURL string) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.Base.Path = "/"
 	b := &Backend{Remote: r, gen: NewLegacy()}
 	b.Catalog = &backendkit.Catalog{Load: b.loadSchema}
 	return b, nil
@@ -94,9 +93,9 @@ func (b *Backend) Generator() target.Generator { return b.gen }
 func (b *Backend) Ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, b.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.Base.String()+"ping", nil)
+	req, err := b.Request(ctx, "clickhouse", http.MethodGet, "/ping", nil, nil)
 	if err != nil {
-		return errs.Wrap(errs.Internal, err, "clickhouse: build request")
+		return err
 	}
 	resp, err := b.Client.Do(req)
 	if err != nil {
@@ -122,11 +121,9 @@ func (b *Backend) post(ctx context.Context, db string, body io.Reader, extra url
 	for k, v := range extra {
 		params[k] = v
 	}
-	u := *b.Base
-	u.RawQuery = params.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), body)
+	req, err := b.Request(ctx, "clickhouse", http.MethodPost, "/", params, body)
 	if err != nil {
-		return nil, errs.Wrap(errs.Internal, err, "clickhouse: build request")
+		return nil, err
 	}
 	if b.User != "" {
 		req.SetBasicAuth(b.User, b.Pass)

@@ -46,9 +46,8 @@ import (
 //     reads it as NULL), and map() fails on such a column.
 type Backend struct {
 	*influxql.Backend
-	// query is Flux's endpoint on the InfluxQL backend's server; Flux
-	// requests have their own connections.
-	query  *url.URL
+	// client sends the requests to Flux's endpoint on the InfluxQL
+	// backend's server: Flux requests have their own connections.
 	client *http.Client
 }
 
@@ -78,11 +77,8 @@ func Open(ctx context.Context, rawURL string, opts ...influxql.Option) (*Backend
 	if err != nil {
 		return nil, err
 	}
-	query := *ib.Base
-	query.Path = "/api/v2/query"
 	b := &Backend{
 		Backend: ib,
-		query:   &query,
 		client:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second}},
 	}
 	return b, nil
@@ -116,9 +112,9 @@ func (b *Backend) Query(ctx context.Context, db, text string) (model.Rows, error
 	if err != nil {
 		return nil, errs.Wrap(errs.Internal, err, "flux: encode request")
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.query.String(), bytes.NewReader(body))
+	req, err := b.Request(ctx, "flux", http.MethodPost, "/api/v2/query", nil, bytes.NewReader(body))
 	if err != nil {
-		return nil, errs.Wrap(errs.Internal, err, "flux: build request")
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/csv")
