@@ -38,6 +38,14 @@ func reopen(t *testing.T, s *Store, path string) *Store {
 	return s2
 }
 
+// mustWrite writes b to s's database db; an error fails the test.
+func mustWrite(t *testing.T, s *Store, db string, b *model.Batch) {
+	t.Helper()
+	if _, err := s.Write(context.Background(), db, b); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func row(t *testing.T, tb *model.Table, us int64, cells ...model.Cell) {
 	t.Helper()
 	if err := tb.AppendRow(us, cells); err != nil {
@@ -104,9 +112,7 @@ func TestWriteTypeConflictKeepsOtherRows(t *testing.T) {
 	ctx := context.Background()
 	var b1 model.Batch
 	row(t, b1.Table("m"), 1, model.Cell{Name: "v", Value: model.Float(1)})
-	if _, err := s.Write(ctx, "db", &b1); err != nil {
-		t.Fatal(err)
-	}
+	mustWrite(t, s, "db", &b1)
 	var b2 model.Batch
 	m := b2.Table("m")
 	row(t, m, 2, model.Cell{Name: "w", Value: model.Int(5)})
@@ -218,17 +224,12 @@ func TestConcurrentWritesGroupCommit(t *testing.T) {
 // alphabetically (Arc's order), however the columns arrived.
 func TestSelectStarOrder(t *testing.T) {
 	s, path := openTest(t)
-	ctx := context.Background()
 	var b1 model.Batch
 	row(t, b1.Table("m"), 1, model.Cell{Name: "z", Value: model.Float(1)}, model.Cell{Name: "host", Tag: true, Value: model.String("h")})
-	if _, err := s.Write(ctx, "db", &b1); err != nil {
-		t.Fatal(err)
-	}
+	mustWrite(t, s, "db", &b1)
 	var b2 model.Batch
 	row(t, b2.Table("m"), 2, model.Cell{Name: "a", Value: model.Int(2)}, model.Cell{Name: "m", Value: model.Bool(true)})
-	if _, err := s.Write(ctx, "db", &b2); err != nil {
-		t.Fatal(err)
-	}
+	mustWrite(t, s, "db", &b2)
 	names, data := queryAll(t, s, "db", "SELECT * FROM m ORDER BY time")
 	if diff := cmp.Diff([]string{"time", "a", "host", "m", "z"}, names); diff != "" {
 		t.Errorf("columns (-want +got):\n%s", diff)
@@ -253,9 +254,7 @@ func TestSearchPathPerQuery(t *testing.T) {
 	for _, db := range []string{"a", "b"} {
 		var b model.Batch
 		row(t, b.Table("cpu"), 1_000_000, model.Cell{Name: "host", Tag: true, Value: model.String("in-" + db)})
-		if _, err := s.Write(ctx, db, &b); err != nil {
-			t.Fatal(err)
-		}
+		mustWrite(t, s, db, &b)
 	}
 	check := func(db string) error {
 		rows, err := s.Query(ctx, db, "SELECT host FROM cpu")
@@ -352,7 +351,5 @@ func TestWriteRefusesUnstorableTypes(t *testing.T) {
 	// The store still works.
 	var b model.Batch
 	row(t, b.Table("m"), 1_000_000, model.Cell{Name: "ok", Value: model.Int(1)})
-	if _, err := s.Write(ctx, "db", &b); err != nil {
-		t.Fatal(err)
-	}
+	mustWrite(t, s, "db", &b)
 }
