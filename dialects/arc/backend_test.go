@@ -79,9 +79,7 @@ func TestRoundTripMatchesDuckDB(t *testing.T) {
 func TestSchemaAndConflicts(t *testing.T) {
 	b, db := open(t)
 	ctx := context.Background()
-	if _, err := b.Write(ctx, db, kittest.Fixture(time.Now(), 1)); err != nil {
-		t.Fatal(err)
-	}
+	kittest.MustWrite(t, b, db, kittest.Fixture(time.Now(), 1))
 	// Arc's msgpack stores small unsigned values as int64.
 	c, ok := target.Column(b.Schema(db), "", "mixed", "u")
 	if !ok || c.Type != model.TypeInt {

@@ -51,9 +51,7 @@ func TestCountIsInt64(t *testing.T) {
 			{Name: "v", Value: model.Float(float64(i))},
 		})
 	}
-	if _, err := b.Write(ctx, db, batch); err != nil {
-		t.Fatal(err)
-	}
+	kittest.MustWrite(t, b, db, batch)
 	tr := translate.New()
 	for _, c := range []struct {
 		sql  string
@@ -116,9 +114,7 @@ func TestPrecision(t *testing.T) {
 func TestStoredNatively(t *testing.T) {
 	b, db := open(t)
 	ctx := context.Background()
-	if _, err := b.Write(ctx, db, kittest.Fixture(time.Now(), 1_000_000)); err != nil {
-		t.Fatal(err)
-	}
+	kittest.MustWrite(t, b, db, kittest.Fixture(time.Now(), 1_000_000))
 	got, _ := kittest.QueryAll(t, b, db, `SELECT name, type FROM system.columns WHERE database = '`+db+`' AND table = 'mixed' ORDER BY name`)
 	var s []string
 	for _, r := range got {
@@ -137,9 +133,7 @@ func TestStoredNatively(t *testing.T) {
 	nb := &model.Batch{}
 	nb.Table("mixed").AppendRow(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro(), []model.Cell{
 		{Name: "f", Value: model.Float(0)}, {Name: "u", Value: model.Uint(1<<64 - 1)}, {Name: "s", Value: model.String(weird)}})
-	if _, err := b.Write(ctx, db, nb); err != nil {
-		t.Fatal(err)
-	}
+	kittest.MustWrite(t, b, db, nb)
 	res, _, err := kittest.RunQuery(ctx, translate.New(), b, db, `SELECT u, s FROM mixed WHERE time >= '2030-01-01T00:00:00Z'`)
 	if err != nil {
 		t.Fatal(err)
@@ -208,9 +202,7 @@ func TestFloatsStoredExactly(t *testing.T) {
 func TestSchemaRequiredAndConflicts(t *testing.T) {
 	b, db := open(t)
 	ctx := context.Background()
-	if _, err := b.Write(ctx, db, kittest.Fixture(time.Now(), 1_000_000)); err != nil {
-		t.Fatal(err)
-	}
+	kittest.MustWrite(t, b, db, kittest.Fixture(time.Now(), 1_000_000))
 	kittest.WantFixtureRequired(t, b.Schema(db))
 	v0 := b.Schema(db).Version()
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()

@@ -42,11 +42,8 @@ func TestRoundTripMatchesDuckDB(t *testing.T) {
 // tags are tags, fields keep their types, time is exact to the µs.
 func TestStoredNatively(t *testing.T) {
 	b, db := open(t)
-	ctx := context.Background()
 	batch := kittest.Fixture(time.Now(), 1)
-	if _, err := b.Write(ctx, db, batch); err != nil {
-		t.Fatal(err)
-	}
+	kittest.MustWrite(t, b, db, batch)
 	got, _ := kittest.QueryAll(t, b, db, `SHOW TAG KEYS FROM "events"`)
 	var keys []string
 	for _, r := range got {
@@ -82,9 +79,7 @@ func TestStoredNatively(t *testing.T) {
 func TestSchemaRequired(t *testing.T) {
 	b, db := open(t)
 	ctx := context.Background()
-	if _, err := b.Write(ctx, db, kittest.Fixture(time.Now(), 1)); err != nil {
-		t.Fatal(err)
-	}
+	kittest.MustWrite(t, b, db, kittest.Fixture(time.Now(), 1))
 	cols, ok := b.Schema(db).Columns("", "events")
 	if !ok {
 		t.Fatal("events unknown")
@@ -116,9 +111,7 @@ func TestSchemaRequired(t *testing.T) {
 		{Name: "importance", Value: model.Float(1)}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Write(ctx, db, batch); err != nil {
-		t.Fatal(err)
-	}
+	kittest.MustWrite(t, b, db, batch)
 	cols, _ = b.Schema(db).Columns("", "events")
 	for _, c := range cols {
 		if c.Name == "content" && c.Required {
@@ -241,9 +234,7 @@ func TestEngineError(t *testing.T) {
 	kittest.WantCode(t, err, errs.NotFound)
 	batch := &model.Batch{}
 	batch.Table("m").AppendRow(1, []model.Cell{{Name: "v", Value: model.Float(1)}})
-	if _, err := b.Write(context.Background(), db, batch); err != nil {
-		t.Fatal(err)
-	}
+	kittest.MustWrite(t, b, db, batch)
 	_, err = b.Query(context.Background(), db, "SELECT FROM WHERE")
 	kittest.WantCode(t, err, errs.Engine)
 }
@@ -430,9 +421,7 @@ func freePort(t *testing.T) int {
 func TestChunked(t *testing.T) {
 	b, db := open(t)
 	ctx := context.Background()
-	if _, err := b.Write(ctx, db, kittest.CPUBatch(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), 25_000)); err != nil {
-		t.Fatal(err)
-	}
+	kittest.MustWrite(t, b, db, kittest.CPUBatch(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), 25_000))
 	c, err := influxql.Open(ctx, "influxql://"+strings.TrimPrefix(kittest.URL(t, "TSGATE_TEST_INFLUX_URL"), "http://")+"/"+db, influxql.WithChunkedQueries())
 	if err != nil {
 		t.Fatal(err)

@@ -38,9 +38,7 @@ func TestStoredNatively(t *testing.T) {
 	b, db := open(t)
 	ctx := context.Background()
 	batch := kittest.Fixture(time.Now(), 1)
-	if _, err := b.Write(ctx, db, batch); err != nil {
-		t.Fatal(err)
-	}
+	kittest.MustWrite(t, b, db, batch)
 	rows, err := b.Pool().Query(ctx, `SELECT column_name, data_type, coalesce(domain_name, '') FROM information_schema.columns
 		WHERE table_schema = $1 AND table_name = 'mixed' ORDER BY column_name`, db)
 	if err != nil {
@@ -84,9 +82,7 @@ func TestStoredNatively(t *testing.T) {
 	big := &model.Batch{}
 	big.Table("mixed").AppendRow(mixed.Time[0]+10, []model.Cell{{Name: "f", Value: model.Float(0)},
 		{Name: "u", Value: model.Uint(1<<64 - 1)}})
-	if _, err := b.Write(ctx, db, big); err != nil {
-		t.Fatal(err)
-	}
+	kittest.MustWrite(t, b, db, big)
 	res, cols, err := kittest.RunQuery(ctx, translate.New(), b, db, `SELECT u FROM mixed WHERE u IS NOT NULL ORDER BY u DESC LIMIT 1`)
 	if err != nil {
 		t.Fatal(err)
@@ -99,9 +95,7 @@ func TestStoredNatively(t *testing.T) {
 func TestSchemaRequiredAndConflicts(t *testing.T) {
 	b, db := open(t)
 	ctx := context.Background()
-	if _, err := b.Write(ctx, db, kittest.Fixture(time.Now(), 1)); err != nil {
-		t.Fatal(err)
-	}
+	kittest.MustWrite(t, b, db, kittest.Fixture(time.Now(), 1))
 	kittest.WantFixtureRequired(t, b.Schema(db))
 	if c := kittest.Col(t, b.Schema(db), "mixed", "u"); c.Type != model.TypeUint {
 		t.Errorf("u %+v", c)
@@ -201,9 +195,7 @@ func TestDatabasesSeparate(t *testing.T) {
 	for i, db := range []string{db1, db2} {
 		batch := &model.Batch{}
 		batch.Table("m").AppendRow(1_700_000_000_000_000, []model.Cell{{Name: "v", Value: model.Int(int64(i))}})
-		if _, err := b.Write(ctx, db, batch); err != nil {
-			t.Fatal(err)
-		}
+		kittest.MustWrite(t, b, db, batch)
 	}
 	for i := range 40 {
 		db, want := db1, int64(0)
@@ -229,9 +221,7 @@ func TestTagIndexes(t *testing.T) {
 		if err := batch.Table(m).AppendRow(1_700_000_000_000_000, cells); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := b.Write(ctx, db, batch); err != nil {
-			t.Fatal(err)
-		}
+		kittest.MustWrite(t, b, db, batch)
 	}
 	tag := func(n, v string) model.Cell { return model.Cell{Name: n, Tag: true, Value: model.String(v)} }
 	write("events", tag("org_id", "o"), tag("agent_id", "a"), model.Cell{Name: "content", Value: model.String("x")})

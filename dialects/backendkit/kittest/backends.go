@@ -81,6 +81,14 @@ func Down(t *testing.T, b DownBackend, secret, query string) {
 	WantCode(t, b.SchemaError("db"), errs.Unavailable)
 }
 
+// MustWrite writes batch to b's database db; an error fails the test.
+func MustWrite(t testing.TB, b dialects.Backend, db string, batch *model.Batch) {
+	t.Helper()
+	if _, err := b.Write(context.Background(), db, batch); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // Col is column m.n of s; the test fails when s does not know it.
 func Col(t testing.TB, s target.Schema, m, n string) target.ColumnInfo {
 	t.Helper()
@@ -184,9 +192,7 @@ func ReportRows(b *testing.B, rows int) {
 // query benchmarks, outside the timing.
 func SeedCPU(b *testing.B, be dialects.Backend, db string, rows int) {
 	b.Helper()
-	if _, err := be.Write(context.Background(), db, CPUBatch(benchStart(), rows)); err != nil {
-		b.Fatal(err)
-	}
+	MustWrite(b, be, db, CPUBatch(benchStart(), rows))
 }
 
 // BenchQuery times query on be in db, reading every row of its ncols
