@@ -93,13 +93,7 @@ func TestPrecision(t *testing.T) {
 	tb := batch.Table("p")
 	tb.AppendRow(t0, []model.Cell{{Name: "v", Value: model.Float(1)}})
 	tb.AppendRow(-1, []model.Cell{{Name: "v", Value: model.Float(2)}})
-	res, err := b.Write(ctx, db, batch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Rows != 1 || res.Rejected != 1 {
-		t.Fatalf("%+v", res)
-	}
+	kittest.WantWrite(t, b, db, batch, 1, 1)
 	got, _, err := kittest.RunQuery(ctx, translate.New(), b, db, `SELECT time, v FROM p`)
 	if err != nil {
 		t.Fatal(err)
@@ -211,13 +205,7 @@ func TestSchemaRequiredAndConflicts(t *testing.T) {
 	tb.AppendRow(t0, []model.Cell{{Name: "f", Value: model.Float(1)}, {Name: "new_col", Value: model.Int(3)}})
 	tb.AppendRow(t0+1_000_000, []model.Cell{{Name: "f", Value: model.String("not a float")}})
 	tb.AppendRow(t0+2_000_000, []model.Cell{{Name: "f", Value: model.Float(4)}})
-	res, err := b.Write(ctx, db, batch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Rows != 2 || res.Rejected != 1 || len(res.Conflicts) != 1 {
-		t.Fatalf("%+v", res)
-	}
+	res := kittest.WantWrite(t, b, db, batch, 2, 1)
 	var tc *model.TypeConflict
 	if !errors.As(res.Conflicts[0], &tc) || tc.Field != "f" {
 		t.Errorf("conflict %v", res.Conflicts[0])

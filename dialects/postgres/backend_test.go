@@ -108,13 +108,7 @@ func TestSchemaRequiredAndConflicts(t *testing.T) {
 	tb.AppendRow(t0+1, []model.Cell{{Name: "f", Value: model.String("not a float")}})
 	tb.AppendRow(t0+2, []model.Cell{{Name: "f", Value: model.Float(2)}, {Name: "i", Value: model.Float(2.5)}})
 	tb.AppendRow(t0+3, []model.Cell{{Name: "f", Value: model.Float(4)}})
-	res, err := b.Write(ctx, db, batch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Rows != 2 || res.Rejected != 2 || len(res.Conflicts) != 2 {
-		t.Fatalf("%+v", res)
-	}
+	res := kittest.WantWrite(t, b, db, batch, 2, 2)
 	var tc *model.TypeConflict
 	if !errors.As(res.Conflicts[0], &tc) {
 		t.Errorf("conflict %v", res.Conflicts[0])
@@ -146,13 +140,7 @@ func TestRejectsNUL(t *testing.T) {
 	tb := batch.Table("m")
 	tb.AppendRow(1, []model.Cell{{Name: "s", Value: model.String("a\x00b")}})
 	tb.AppendRow(2, []model.Cell{{Name: "s", Value: model.String("ok")}})
-	res, err := b.Write(context.Background(), db, batch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Rows != 1 || res.Rejected != 1 {
-		t.Errorf("%+v", res)
-	}
+	kittest.WantWrite(t, b, db, batch, 1, 1)
 }
 
 func TestDown(t *testing.T) {

@@ -89,6 +89,20 @@ func MustWrite(t testing.TB, b dialects.Backend, db string, batch *model.Batch) 
 	}
 }
 
+// WantWrite writes batch to b's database db and checks that rows rows
+// were stored and rejected rows rejected, each with its conflict.
+func WantWrite(t testing.TB, b dialects.Backend, db string, batch *model.Batch, rows, rejected int) model.WriteResult {
+	t.Helper()
+	res, err := b.Write(context.Background(), db, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Rows != rows || res.Rejected != rejected || len(res.Conflicts) != rejected {
+		t.Fatalf("write: %+v, want %d rows stored and %d rejected", res, rows, rejected)
+	}
+	return res
+}
+
 // Col is column m.n of s; the test fails when s does not know it.
 func Col(t testing.TB, s target.Schema, m, n string) target.ColumnInfo {
 	t.Helper()
