@@ -51,9 +51,6 @@ var (
 	_ dialects.DatabaseInURL = (*Backend)(nil)
 )
 
-// Option configures a Backend.
-type Option func(*Backend)
-
 // Descriptor registers a remote Arc (or tsgate): it is sent DuckDB SQL
 // generated from the AST, so only what the translator reads reaches it.
 func Descriptor() dialects.Descriptor {
@@ -64,7 +61,7 @@ func Descriptor() dialects.Descriptor {
 }
 
 // Open parses rawURL; it does not connect (Ready does).
-func Open(ctx context.Context, rawURL string, opts ...Option) (*Backend, error) {
+func Open(ctx context.Context, rawURL string) (*Backend, error) {
 	r, u, err := backendkit.ParseRemote(rawURL, backendkit.RemoteURL{
 		What: "Arc", Schemes: []string{"arc"}, Want: "arc://",
 		DefaultDB: "default", IdleConnTimeout: 90 * time.Second,
@@ -74,9 +71,6 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Backend, error) 
 	}
 	b := &Backend{Remote: r, token: u.Query().Get("token"), gen: duckdbsql.New()}
 	b.Catalog = &backendkit.Catalog{Load: b.loadSchema}
-	for _, o := range opts {
-		o(b)
-	}
 	return b, nil
 }
 
@@ -85,11 +79,9 @@ func (b *Backend) Generator() target.Generator { return b.gen }
 
 // do sends one request and returns a 2xx response.
 func (b *Backend) do(ctx context.Context, method, path, db, contentType string, body io.Reader) (*http.Response, error) {
-	u := *b.Base
-	u.Path = path
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	req, err := b.Request(ctx, "arc", method, path, nil, body)
 	if err != nil {
-		return nil, errs.Wrap(errs.Internal, err, "arc: build request")
+		return nil, err
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
@@ -100,16 +92,9 @@ func (b *Backend) do(ctx context.Context, method, path, db, contentType string, 
 	if b.token != "" {
 		req.Header.Set("Authorization", "Bearer "+b.token)
 	}
-	resp, err := b.Client.Do(req)
-	if err != nil {
-		return nil, backendkit.TransportError(ctx, "arc", err)
-	}
-	if resp.StatusCode/100 == 2 {
-		return resp, nil
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	return nil, statusError(resp.StatusCode, errorText(resp.Header.Get("Content-Type"), raw))
+	return b.Do(ctx, "arc", req, func(resp *http.Response, raw []byte) error {
+		return statusError(resp.StatusCode, errorText(resp.Header.Get("Content-Type"), raw))
+	})
 }
 
 // errorText finds Arc's error message in a JSON or msgpack body.

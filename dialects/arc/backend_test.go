@@ -79,9 +79,7 @@ func TestRoundTripMatchesDuckDB(t *testing.T) {
 func TestSchemaAndConflicts(t *testing.T) {
 	b, db := open(t)
 	ctx := context.Background()
-	if _, err := b.Write(ctx, db, kittest.Fixture(time.Now(), 1)); err != nil {
-		t.Fatal(err)
-	}
+	kittest.MustWrite(t, b, db, kittest.Fixture(time.Now(), 1))
 	// Arc's msgpack stores small unsigned values as int64.
 	c, ok := target.Column(b.Schema(db), "", "mixed", "u")
 	if !ok || c.Type != model.TypeInt {
@@ -103,13 +101,7 @@ func TestSchemaAndConflicts(t *testing.T) {
 	tb := batch.Table("mixed")
 	tb.AppendRow(t0, []model.Cell{{Name: "f", Value: model.Float(1)}, {Name: "added", Value: model.Bool(true)}})
 	tb.AppendRow(t0+1, []model.Cell{{Name: "f", Value: model.String("x")}})
-	res, err := b.Write(ctx, db, batch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Rows != 1 || res.Rejected != 1 {
-		t.Errorf("%+v", res)
-	}
+	res := kittest.WantWrite(t, b, db, batch, 1, 1)
 	if c, ok := target.Column(b.Schema(db), "", "mixed", "added"); !ok || c.Type != model.TypeBool {
 		t.Errorf("added %+v %v", c, ok)
 	}

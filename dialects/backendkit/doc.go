@@ -3,6 +3,8 @@
 // tag configuration, the Required-field bookkeeping, an in-memory schema
 // catalog that implements target.Schema, HTTP error classification,
 // credential-free URL rendering, the base the HTTP backends embed (Remote:
-// URL parsing, timeout, default database, schema cache) and the write
-// side's type resolution against the stored columns.
+// URL parsing, timeout, default database, schema cache, building and
+// sending a request), the write side's type resolution of a batch
+// against the stored columns, and the parts of a streamed result: its
+// first row read ahead, its body closed once, its read errors classified.
 package backendkit

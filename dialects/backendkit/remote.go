@@ -2,6 +2,7 @@ package backendkit
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -117,6 +118,38 @@ func (r *Remote) Close() error {
 	return nil
 }
 
+// Request builds a request to path on the server, with query q when it
+// is not nil; name labels the backend in its error.
+func (r *Remote) Request(ctx context.Context, name, method, path string, q url.Values, body io.Reader) (*http.Request, error) {
+	u := *r.Base
+	u.Path = path
+	if q != nil {
+		u.RawQuery = q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, err, name+": build request")
+	}
+	return req, nil
+}
+
+// Do sends req and returns a 2xx response. A failed round trip is
+// classified by TransportError (name labels the backend); for any other
+// status, status makes the error from the response and the first 64 KiB
+// of its body.
+func (r *Remote) Do(ctx context.Context, name string, req *http.Request, status func(resp *http.Response, body []byte) error) (*http.Response, error) {
+	resp, err := r.Client.Do(req)
+	if err != nil {
+		return nil, TransportError(ctx, name, err)
+	}
+	if resp.StatusCode/100 == 2 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	return nil, status(resp, raw)
+}
+
 // SchemaError is the error of db's last failed schema discovery (the
 // backend was down, say), nil after a success: Schema reports a failed
 // lookup as an unknown measurement, and this tells the two apart.
@@ -152,6 +185,32 @@ func Resolve(t *model.Table, stored func(name string) (model.FieldType, bool), r
 	res.Rejected += rejected
 	res.Conflicts = append(res.Conflicts, conflicts...)
 	return kept, kept.Len() > 0
+}
+
+// ResolveBatch begins a write to db: it reads db's stored columns from c
+// and types each of batch's tables against its measurement's (Resolve),
+// adding the rows it rejects, and why, to res. check, when set, screens
+// a table first: its error rejects all the table's rows. It returns the
+// stored columns and the tables with rows left; an error reading the
+// catalog is marked dialects.NotStored, since nothing was sent yet.
+func ResolveBatch(ctx context.Context, c *Catalog, db string, batch *model.Batch, res *model.WriteResult, check func(t *model.Table) error) (stored map[string][]target.ColumnInfo, kept []*model.Table, err error) {
+	stored, err = c.Tables(ctx, db)
+	if err != nil {
+		return nil, nil, dialects.NotStored(err)
+	}
+	for _, t := range batch.Tables {
+		if check != nil {
+			if err := check(t); err != nil {
+				res.Rejected += t.Len()
+				res.Conflicts = append(res.Conflicts, err)
+				continue
+			}
+		}
+		if t, ok := Resolve(t, StoredType(ByName(stored[t.Measurement])), res); ok {
+			kept = append(kept, t)
+		}
+	}
+	return stored, kept, nil
 }
 
 // MaxConflicts is how many conflicts a write result reports: enough to

@@ -1,12 +1,19 @@
 package backendkit
 
 import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"tsgate/dialects"
 	"tsgate/errs"
 	"tsgate/model"
 	"tsgate/translate/target"
@@ -91,5 +98,79 @@ func TestResolve(t *testing.T) {
 	CapConflicts(&res)
 	if len(res.Conflicts) != MaxConflicts {
 		t.Errorf("CapConflicts left %d", len(res.Conflicts))
+	}
+}
+
+func TestResolveBatch(t *testing.T) {
+	batch := &model.Batch{}
+	for _, m := range []string{"m", "long", "new"} {
+		batch.Table(m).AppendRow(1, []model.Cell{{Name: "v", Value: model.String("x")}})
+		batch.Table(m).AppendRow(2, []model.Cell{{Name: "w", Value: model.Int(1)}})
+	}
+	c := &Catalog{Load: func(context.Context, string) (map[string][]target.ColumnInfo, error) {
+		return map[string][]target.ColumnInfo{"m": {{Name: "v", Type: model.TypeFloat}}}, nil
+	}}
+	var res model.WriteResult
+	stored, kept, err := ResolveBatch(context.Background(), c, "db", batch, &res, func(t *model.Table) error {
+		if t.Measurement == "long" {
+			return errs.New(errs.Invalid, "too long")
+		}
+		return nil
+	})
+	if err != nil || len(stored) != 1 {
+		t.Fatalf("stored %v, err %v", stored, err)
+	}
+	// m loses its conflicting row, long all of its rows, new nothing.
+	if len(kept) != 2 || kept[0].Len() != 1 || kept[1].Measurement != "new" || kept[1].Len() != 2 ||
+		res.Rejected != 3 || len(res.Conflicts) != 2 {
+		t.Fatalf("kept %v, result %+v", kept, res)
+	}
+
+	down := &Catalog{Load: func(context.Context, string) (map[string][]target.ColumnInfo, error) {
+		return nil, errs.New(errs.Unavailable, "down")
+	}}
+	if _, _, err := ResolveBatch(context.Background(), down, "db", batch, &res, nil); !errors.As(err, new(*dialects.NotStoredError)) {
+		t.Errorf("a failed catalog read: %v, want it marked NotStored", err)
+	}
+}
+
+func TestRemoteRequestDo(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.URL.Path != "/ok" || req.URL.Query().Get("q") != "1" {
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte("bad " + req.URL.String()))
+			return
+		}
+		w.Write([]byte("fine"))
+	}))
+	defer srv.Close()
+	r, _, err := ParseRemote("tst://"+strings.TrimPrefix(srv.URL, "http://"), RemoteURL{What: "Test", Schemes: []string{"tst"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	status := func(resp *http.Response, body []byte) error {
+		return StatusError("tst", resp.StatusCode, string(body))
+	}
+	req, err := r.Request(ctx, "tst", http.MethodGet, "/ok", url.Values{"q": {"1"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := r.Do(ctx, "tst", req, status)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "fine" {
+		t.Errorf("body %q", body)
+	}
+	req, _ = r.Request(ctx, "tst", http.MethodGet, "/other", nil, nil)
+	_, err = r.Do(ctx, "tst", req, status)
+	if errs.CodeOf(err) != errs.Engine || !strings.Contains(err.Error(), "bad /other") {
+		t.Errorf("a 400: %v", err)
+	}
+	if _, err := r.Request(ctx, "tst", "BAD METHOD", "/", nil, nil); errs.CodeOf(err) != errs.Internal {
+		t.Errorf("an unbuildable request: %v", err)
 	}
 }

@@ -58,9 +58,6 @@ var (
 	_ dialects.TimePrecisioner = (*Backend)(nil)
 )
 
-// Option configures a Backend.
-type Option func(*Backend)
-
 // Descriptor registers ClickHouse: the 18.16 profile is what the backend
 // runs; the modern profile is a translation target of its own.
 func Descriptor() dialects.Descriptor {
@@ -73,7 +70,7 @@ func Descriptor() dialects.Descriptor {
 
 // Open parses rawURL; it does not connect (Ready does). It is Open, not
 // New, because New is the package's generator constructor.
-func Open(ctx context.Context, rawURL string, opts ...Option) (*Backend, error) {
+func Open(ctx context.Context, rawURL string) (*Backend, error) {
 	r, _, err := backendkit.ParseRemote(rawURL, backendkit.RemoteURL{
 		What: "ClickHouse", Schemes: []string{"clickhouse"}, Want: "clickhouse://",
 		DefaultDB: "default", IdleConnTimeout: 9 * time.Second,
@@ -81,12 +78,8 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Backend, error) 
 	if err != nil {
 		return nil, err
 	}
-	r.Base.Path = "/"
 	b := &Backend{Remote: r, gen: NewLegacy()}
 	b.Catalog = &backendkit.Catalog{Load: b.loadSchema}
-	for _, o := range opts {
-		o(b)
-	}
 	return b, nil
 }
 
@@ -100,9 +93,9 @@ func (b *Backend) Generator() target.Generator { return b.gen }
 func (b *Backend) Ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, b.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.Base.String()+"ping", nil)
+	req, err := b.Request(ctx, "clickhouse", http.MethodGet, "/ping", nil, nil)
 	if err != nil {
-		return errs.Wrap(errs.Internal, err, "clickhouse: build request")
+		return err
 	}
 	resp, err := b.Client.Do(req)
 	if err != nil {
@@ -128,11 +121,9 @@ func (b *Backend) post(ctx context.Context, db string, body io.Reader, extra url
 	for k, v := range extra {
 		params[k] = v
 	}
-	u := *b.Base
-	u.RawQuery = params.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), body)
+	req, err := b.Request(ctx, "clickhouse", http.MethodPost, "/", params, body)
 	if err != nil {
-		return nil, errs.Wrap(errs.Internal, err, "clickhouse: build request")
+		return nil, err
 	}
 	if b.User != "" {
 		req.SetBasicAuth(b.User, b.Pass)
@@ -185,7 +176,7 @@ func (b *Backend) Query(ctx context.Context, db, text string) (model.Rows, error
 	if err != nil {
 		return nil, err
 	}
-	r := &tsvRows{ctx: ctx, body: resp.Body, br: bufio.NewReaderSize(resp.Body, 64<<10)}
+	r := &tsvRows{ctx: ctx, body: &backendkit.Body{ReadCloser: resp.Body}, br: bufio.NewReaderSize(resp.Body, 64<<10)}
 	if err := r.header(); err != nil {
 		r.Close()
 		return nil, err

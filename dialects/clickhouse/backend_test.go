@@ -13,13 +13,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"tsgate/dialects"
 	"tsgate/dialects/backendkit/kittest"
 	"tsgate/dialects/clickhouse"
 	"tsgate/errs"
 	"tsgate/internal/testenv"
 	"tsgate/model"
 	"tsgate/translate"
-	"tsgate/translate/target"
 )
 
 // open connects to the ClickHouse that scripts/backends.sh started; each
@@ -51,9 +51,7 @@ func TestCountIsInt64(t *testing.T) {
 			{Name: "v", Value: model.Float(float64(i))},
 		})
 	}
-	if _, err := b.Write(ctx, db, batch); err != nil {
-		t.Fatal(err)
-	}
+	kittest.MustWrite(t, b, db, batch)
 	tr := translate.New()
 	for _, c := range []struct {
 		sql  string
@@ -95,13 +93,7 @@ func TestPrecision(t *testing.T) {
 	tb := batch.Table("p")
 	tb.AppendRow(t0, []model.Cell{{Name: "v", Value: model.Float(1)}})
 	tb.AppendRow(-1, []model.Cell{{Name: "v", Value: model.Float(2)}})
-	res, err := b.Write(ctx, db, batch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Rows != 1 || res.Rejected != 1 {
-		t.Fatalf("%+v", res)
-	}
+	kittest.WantWrite(t, b, db, batch, 1, 1)
 	got, _, err := kittest.RunQuery(ctx, translate.New(), b, db, `SELECT time, v FROM p`)
 	if err != nil {
 		t.Fatal(err)
@@ -116,17 +108,8 @@ func TestPrecision(t *testing.T) {
 func TestStoredNatively(t *testing.T) {
 	b, db := open(t)
 	ctx := context.Background()
-	if _, err := b.Write(ctx, db, kittest.Fixture(time.Now(), 1_000_000)); err != nil {
-		t.Fatal(err)
-	}
-	rows, err := b.Query(ctx, db, `SELECT name, type FROM system.columns WHERE database = '`+db+`' AND table = 'mixed' ORDER BY name`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _, err := kittest.Collect(rows)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kittest.MustWrite(t, b, db, kittest.Fixture(time.Now(), 1_000_000))
+	got, _ := kittest.QueryAll(t, b, db, `SELECT name, type FROM system.columns WHERE database = '`+db+`' AND table = 'mixed' ORDER BY name`)
 	var s []string
 	for _, r := range got {
 		s = append(s, r[0].S+":"+r[1].S)
@@ -135,11 +118,7 @@ func TestStoredNatively(t *testing.T) {
 	if strings.Join(s, ",") != want {
 		t.Errorf("columns\n got %s\nwant %s", strings.Join(s, ","), want)
 	}
-	rows, err = b.Query(ctx, db, "SELECT engine_full FROM system.tables WHERE database = '"+db+"' AND name = 'events'")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _, _ = kittest.Collect(rows)
+	got, _ = kittest.QueryAll(t, b, db, "SELECT engine_full FROM system.tables WHERE database = '"+db+"' AND name = 'events'")
 	if len(got) != 1 || !strings.Contains(got[0][0].S, "MergeTree") || !strings.Contains(got[0][0].S, "ORDER BY time") {
 		t.Errorf("engine %v", got)
 	}
@@ -148,9 +127,7 @@ func TestStoredNatively(t *testing.T) {
 	nb := &model.Batch{}
 	nb.Table("mixed").AppendRow(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro(), []model.Cell{
 		{Name: "f", Value: model.Float(0)}, {Name: "u", Value: model.Uint(1<<64 - 1)}, {Name: "s", Value: model.String(weird)}})
-	if _, err := b.Write(ctx, db, nb); err != nil {
-		t.Fatal(err)
-	}
+	kittest.MustWrite(t, b, db, nb)
 	res, _, err := kittest.RunQuery(ctx, translate.New(), b, db, `SELECT u, s FROM mixed WHERE time >= '2030-01-01T00:00:00Z'`)
 	if err != nil {
 		t.Fatal(err)
@@ -219,25 +196,8 @@ func TestFloatsStoredExactly(t *testing.T) {
 func TestSchemaRequiredAndConflicts(t *testing.T) {
 	b, db := open(t)
 	ctx := context.Background()
-	if _, err := b.Write(ctx, db, kittest.Fixture(time.Now(), 1_000_000)); err != nil {
-		t.Fatal(err)
-	}
-	col := func(s target.Schema, m, n string) target.ColumnInfo {
-		c, ok := target.Column(s, "", m, n)
-		if !ok {
-			t.Fatalf("%s.%s unknown", m, n)
-		}
-		return c
-	}
-	if c := col(b.Schema(db), "events", "content"); !c.Required || c.Tag || c.Type != model.TypeString {
-		t.Errorf("content %+v", c)
-	}
-	if c := col(b.Schema(db), "events", "parent_id"); c.Required {
-		t.Errorf("parent_id %+v", c)
-	}
-	if c := col(b.Schema(db), "events", "org_id"); !c.Tag {
-		t.Errorf("org_id %+v", c)
-	}
+	kittest.MustWrite(t, b, db, kittest.Fixture(time.Now(), 1_000_000))
+	kittest.WantFixtureRequired(t, b.Schema(db))
 	v0 := b.Schema(db).Version()
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
 	batch := &model.Batch{}
@@ -245,18 +205,12 @@ func TestSchemaRequiredAndConflicts(t *testing.T) {
 	tb.AppendRow(t0, []model.Cell{{Name: "f", Value: model.Float(1)}, {Name: "new_col", Value: model.Int(3)}})
 	tb.AppendRow(t0+1_000_000, []model.Cell{{Name: "f", Value: model.String("not a float")}})
 	tb.AppendRow(t0+2_000_000, []model.Cell{{Name: "f", Value: model.Float(4)}})
-	res, err := b.Write(ctx, db, batch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Rows != 2 || res.Rejected != 1 || len(res.Conflicts) != 1 {
-		t.Fatalf("%+v", res)
-	}
+	res := kittest.WantWrite(t, b, db, batch, 2, 1)
 	var tc *model.TypeConflict
 	if !errors.As(res.Conflicts[0], &tc) || tc.Field != "f" {
 		t.Errorf("conflict %v", res.Conflicts[0])
 	}
-	if c := col(b.Schema(db), "mixed", "new_col"); c.Type != model.TypeInt || c.Required {
+	if c := kittest.Col(t, b.Schema(db), "mixed", "new_col"); c.Type != model.TypeInt || c.Required {
 		t.Errorf("new_col %+v", c)
 	}
 	if b.Schema(db).Version() == v0 {
@@ -269,23 +223,10 @@ func TestSchemaRequiredAndConflicts(t *testing.T) {
 	if len(got) != 2 || got[0][2] != model.Int(3) || got[1][1] != model.Float(4) || !got[1][2].IsNull() {
 		t.Errorf("rows %v", got)
 	}
-	nb := &model.Batch{}
-	nb.Table("events").AppendRow(t0, []model.Cell{{Name: "org_id", Value: model.String("o")}, {Name: "content", Value: model.String("c")}})
-	if _, err := b.Write(ctx, db, nb); err != nil {
-		t.Fatal(err)
-	}
 	u, _ := url.Parse(kittest.URL(t, "TSGATE_TEST_CLICKHOUSE_URL"))
-	b2, err := clickhouse.Open(ctx, "clickhouse://"+u.Host+"/"+db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b2.Close()
-	if c := col(b2.Schema(db), "events", "importance"); c.Required {
-		t.Error("importance still Required after a row without it")
-	}
-	if c := col(b2.Schema(db), "events", "content"); !c.Required {
-		t.Error("content lost Required")
-	}
+	kittest.WantRequiredAfterGap(t, b, db, t0, func() (dialects.Backend, error) {
+		return clickhouse.Open(ctx, "clickhouse://"+u.Host+"/"+db)
+	})
 	kittest.WantListed(t, b, db, "cpu,events,mixed", "_tsgate", "system")
 }
 

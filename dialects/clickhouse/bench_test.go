@@ -2,7 +2,6 @@ package clickhouse_test
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net/http"
 	"strconv"
@@ -23,9 +22,7 @@ func openBench(b *testing.B) (*clickhouse.Backend, string, string) {
 	be, db := open(b)
 	base := kittest.URL(b, "TSGATE_TEST_CLICKHOUSE_URL")
 	// Create the table through the backend, outside the timing.
-	if _, err := be.Write(context.Background(), db, kittest.CPUBatch(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), benchRows)); err != nil {
-		b.Fatal(err)
-	}
+	kittest.MustWrite(b, be, db, kittest.CPUBatch(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), benchRows))
 	return be, db, base
 }
 

@@ -142,12 +142,7 @@ func logicNode(g *sqlgen.Gen, n ast.Node) bool {
 		} else {
 			g.W(" IN (")
 		}
-		for i, e := range n.List {
-			if i > 0 {
-				g.W(", ")
-			}
-			g.Expr(e)
-		}
+		g.P.ExprList(n.List)
 		g.W("))")
 		return true
 	}

@@ -19,16 +19,15 @@ import (
 // line, then one line per row; fields separated by raw tabs (a tab in a
 // value is escaped), \N for NULL.
 type tsvRows struct {
-	ctx    context.Context
-	body   io.ReadCloser
-	br     *bufio.Reader
-	cols   []model.ResultColumn
-	kinds  []kind
-	locs   []*time.Location
-	line   []byte
-	err    error
-	done   bool
-	closed bool
+	ctx   context.Context
+	body  *backendkit.Body
+	br    *bufio.Reader
+	cols  []model.ResultColumn
+	kinds []kind
+	locs  []*time.Location
+	line  []byte
+	err   error
+	done  bool
 }
 
 type kind uint8
@@ -159,25 +158,12 @@ func resultType(k kind) model.FieldType {
 func (r *tsvRows) Columns() []model.ResultColumn { return r.cols }
 func (r *tsvRows) Err() error                    { return r.err }
 
-func (r *tsvRows) Close() error {
-	if r.closed {
-		return nil
-	}
-	r.closed = true
-	return r.body.Close()
-}
+func (r *tsvRows) Close() error { return r.body.Close() }
 
 func (r *tsvRows) fail(err error) error {
 	r.done = true
-	if r.err != nil {
-		return r.err
-	}
-	if r.ctx.Err() != nil {
-		r.err = backendkit.TransportError(r.ctx, "clickhouse", r.ctx.Err())
-	} else if errors.As(err, new(*errs.Error)) {
-		r.err = err
-	} else {
-		r.err = errs.Wrap(errs.Unavailable, err, "clickhouse: reading the result failed")
+	if r.err == nil {
+		r.err = backendkit.ReadError(r.ctx, "clickhouse", err, "clickhouse: reading the result failed")
 	}
 	return r.err
 }

@@ -44,16 +44,10 @@ func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (mod
 	if err := b.ensureMeta(ctx); err != nil {
 		return model.WriteResult{}, dialects.NotStored(err)
 	}
-	stored, err := b.Catalog.Tables(ctx, db)
-	if err != nil {
-		return model.WriteResult{}, dialects.NotStored(err)
-	}
 	var res model.WriteResult
-	var kept []*model.Table
-	for _, t := range batch.Tables {
-		if t, ok := backendkit.Resolve(t, backendkit.StoredType(backendkit.ByName(stored[t.Measurement])), &res); ok {
-			kept = append(kept, t)
-		}
+	stored, kept, err := backendkit.ResolveBatch(ctx, b.Catalog, db, batch, &res, nil)
+	if err != nil {
+		return model.WriteResult{}, err
 	}
 	changed := false
 	defer func() {

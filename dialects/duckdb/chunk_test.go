@@ -95,9 +95,7 @@ func TestChunkAppendInvalidUTF8(t *testing.T) {
 	row(t, tb, 1, model.Cell{Name: "s", Value: model.String("ok")})
 	row(t, tb, 2, model.Cell{Name: "s", Value: model.String("\xff\xfe")})
 	row(t, tb, 3, model.Cell{Name: "s", Value: model.String(strings.Repeat("\xff", 20))})
-	if _, err := s.Write(context.Background(), "db", &b); err != nil {
-		t.Fatal(err)
-	}
+	mustWrite(t, s, "db", &b)
 	_, got := queryAll(t, s, "db", "SELECT s FROM m ORDER BY time")
 	want := [][]model.Value{{model.String("ok")}, {model.String("\uFFFD")}, {model.String("\uFFFD")}}
 	if d := cmp.Diff(want, got); d != "" {
@@ -114,9 +112,7 @@ func TestChunkAppendFailureLosesNothing(t *testing.T) {
 	var first model.Batch
 	row(t, first.Table("a"), 1, model.Cell{Name: "v", Value: model.Float(1)})
 	row(t, first.Table("b"), 1, model.Cell{Name: "v", Value: model.Float(1)})
-	if _, err := s.Write(ctx, "db", &first); err != nil {
-		t.Fatal(err)
-	}
+	mustWrite(t, s, "db", &first)
 	// Change b.v's type behind the store's back: its cache still says
 	// DOUBLE, so the appender's type check refuses the next append.
 	err := s.alone(ctx, func(ctx context.Context, conn *sql.Conn) error {
@@ -159,14 +155,11 @@ func TestCheckpointerKeepsWALSmall(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	ctx := context.Background()
 	rows := 0
 	for off := 0; off < 100_000; off += 20_000 {
 		var b model.Batch
 		typedTable(t, &b, 20_000, off)
-		if _, err := s.Write(ctx, "db", &b); err != nil {
-			t.Fatal(err)
-		}
+		mustWrite(t, s, "db", &b)
 		rows += b.Rows()
 	}
 	deadline := time.Now().Add(20 * time.Second)
@@ -244,14 +237,7 @@ func TestBufferMode(t *testing.T) {
 		t.Errorf("conflicting write: %+v %v", res, err)
 	}
 	write(5, 1210)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err = Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = reopen(t, s, path)
 	if d := cmp.Diff([][]model.Value{{model.Int(1215)}}, count()); d != "" {
 		t.Errorf("after Close and reopen (-want +got):\n%s", d)
 	}
@@ -270,9 +256,7 @@ func TestBufferModeAge(t *testing.T) {
 	defer s.Close()
 	var b model.Batch
 	typedTable(t, &b, 3, 0)
-	if _, err := s.Write(ctx, "db", &b); err != nil {
-		t.Fatal(err)
-	}
+	mustWrite(t, s, "db", &b)
 	deadline := time.Now().Add(10 * time.Second)
 	for !s.HasTable("db", "mix") {
 		if time.Now().After(deadline) {

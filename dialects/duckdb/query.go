@@ -110,7 +110,7 @@ func NewRows(ctx context.Context, conn *sql.Conn, rows *sql.Rows) (model.Rows, e
 	r.dest = make([]scanDest, len(types))
 	for i, t := range types {
 		name := t.DatabaseTypeName()
-		r.cols[i] = model.ResultColumn{Name: t.Name(), Type: resultType(name), BackendType: name}
+		r.cols[i] = model.ResultColumn{Name: t.Name(), Type: ResultType(name), BackendType: name}
 		r.dest[i].typ = r.cols[i].Type
 		if r.cols[i].Type == model.TypeText {
 			r.dest[i].node = parseType(name)
@@ -245,7 +245,9 @@ func sqlState(t duckdb.ErrorType) string {
 	return "XX000"
 }
 
-func resultType(dbType string) model.FieldType {
+// ResultType is the type a result column of DuckDB type dbType reads
+// as; TypeText for the types tsgate renders as text.
+func ResultType(dbType string) model.FieldType {
 	switch dbType {
 	case "TIMESTAMPTZ", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "DATE":
 		return model.TypeTime

@@ -23,6 +23,29 @@ func openTest(t *testing.T) (*Store, string) {
 	return s, path
 }
 
+// reopen closes s, which must succeed, and opens its file at path
+// again; the new store is closed when the test ends.
+func reopen(t *testing.T, s *Store, path string) *Store {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s2.Close() })
+	return s2
+}
+
+// mustWrite writes b to s's database db; an error fails the test.
+func mustWrite(t *testing.T, s *Store, db string, b *model.Batch) {
+	t.Helper()
+	if _, err := s.Write(context.Background(), db, b); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func row(t *testing.T, tb *model.Table, us int64, cells ...model.Cell) {
 	t.Helper()
 	if err := tb.AppendRow(us, cells); err != nil {
@@ -36,20 +59,12 @@ func queryAll(t *testing.T, s *Store, db, q string) ([]string, [][]model.Value) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
 	var names []string
 	for _, c := range rows.Columns() {
 		names = append(names, c.Name)
 	}
-	var out [][]model.Value
-	for {
-		dst := make([]model.Value, len(names))
-		if !rows.Next(dst) {
-			break
-		}
-		out = append(out, dst)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := model.Collect(rows)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return names, out
@@ -82,12 +97,7 @@ func TestWriteQueryRoundTrip(t *testing.T) {
 	}
 
 	// The schema survives a reopen, tag flags included.
-	s.Close()
-	s2, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
+	s2 := reopen(t, s, path)
 	wantCols := []Column{{"count", model.TypeInt, false}, {"host", model.TypeString, true}, {"usage", model.TypeFloat, false}}
 	if diff := cmp.Diff(wantCols, s2.Columns("my-db", "cpu")); diff != "" {
 		t.Errorf("columns after reopen (-want +got):\n%s", diff)
@@ -102,9 +112,7 @@ func TestWriteTypeConflictKeepsOtherRows(t *testing.T) {
 	ctx := context.Background()
 	var b1 model.Batch
 	row(t, b1.Table("m"), 1, model.Cell{Name: "v", Value: model.Float(1)})
-	if _, err := s.Write(ctx, "db", &b1); err != nil {
-		t.Fatal(err)
-	}
+	mustWrite(t, s, "db", &b1)
 	var b2 model.Batch
 	m := b2.Table("m")
 	row(t, m, 2, model.Cell{Name: "w", Value: model.Int(5)})
@@ -216,17 +224,12 @@ func TestConcurrentWritesGroupCommit(t *testing.T) {
 // alphabetically (Arc's order), however the columns arrived.
 func TestSelectStarOrder(t *testing.T) {
 	s, path := openTest(t)
-	ctx := context.Background()
 	var b1 model.Batch
 	row(t, b1.Table("m"), 1, model.Cell{Name: "z", Value: model.Float(1)}, model.Cell{Name: "host", Tag: true, Value: model.String("h")})
-	if _, err := s.Write(ctx, "db", &b1); err != nil {
-		t.Fatal(err)
-	}
+	mustWrite(t, s, "db", &b1)
 	var b2 model.Batch
 	row(t, b2.Table("m"), 2, model.Cell{Name: "a", Value: model.Int(2)}, model.Cell{Name: "m", Value: model.Bool(true)})
-	if _, err := s.Write(ctx, "db", &b2); err != nil {
-		t.Fatal(err)
-	}
+	mustWrite(t, s, "db", &b2)
 	names, data := queryAll(t, s, "db", "SELECT * FROM m ORDER BY time")
 	if diff := cmp.Diff([]string{"time", "a", "host", "m", "z"}, names); diff != "" {
 		t.Errorf("columns (-want +got):\n%s", diff)
@@ -234,12 +237,7 @@ func TestSelectStarOrder(t *testing.T) {
 	if len(data) != 2 {
 		t.Fatalf("rows %v", data)
 	}
-	s.Close()
-	s2, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
+	s2 := reopen(t, s, path)
 	if got := s2.Measurements("db"); !cmp.Equal(got, []string{"m"}) {
 		t.Errorf("measurements after reopen %v", got)
 	}
@@ -256,9 +254,7 @@ func TestSearchPathPerQuery(t *testing.T) {
 	for _, db := range []string{"a", "b"} {
 		var b model.Batch
 		row(t, b.Table("cpu"), 1_000_000, model.Cell{Name: "host", Tag: true, Value: model.String("in-" + db)})
-		if _, err := s.Write(ctx, db, &b); err != nil {
-			t.Fatal(err)
-		}
+		mustWrite(t, s, db, &b)
 	}
 	check := func(db string) error {
 		rows, err := s.Query(ctx, db, "SELECT host FROM cpu")
@@ -355,7 +351,5 @@ func TestWriteRefusesUnstorableTypes(t *testing.T) {
 	// The store still works.
 	var b model.Batch
 	row(t, b.Table("m"), 1_000_000, model.Cell{Name: "ok", Value: model.Int(1)})
-	if _, err := s.Write(ctx, "db", &b); err != nil {
-		t.Fatal(err)
-	}
+	mustWrite(t, s, "db", &b)
 }

@@ -29,11 +29,11 @@ func Dialect() *sqlgen.Dialect {
 			ast.AggVarSamp: {Name: "var_samp"}, ast.AggVarPop: {Name: "var_pop"},
 			ast.AggBoolAnd: {Name: "bool_and"}, ast.AggBoolOr: {Name: "bool_or"},
 			ast.AggMedian:         {Name: "median"},
-			ast.AggFirst:          {Print: func(g *sqlgen.Gen, a *ast.Agg) { call2(g, a, "arg_min", a.Arg, a.By) }},
-			ast.AggLast:           {Print: func(g *sqlgen.Gen, a *ast.Agg) { call2(g, a, "arg_max", a.Arg, a.By) }},
-			ast.AggPercentileCont: {Print: func(g *sqlgen.Gen, a *ast.Agg) { call2(g, a, "quantile_cont", a.Arg, a.Fraction) }},
-			ast.AggPercentileDisc: {Print: func(g *sqlgen.Gen, a *ast.Agg) { call2(g, a, "quantile_disc", a.Arg, a.Fraction) }},
-			ast.AggApproxQuantile: {Print: func(g *sqlgen.Gen, a *ast.Agg) { call2(g, a, "approx_quantile", a.Arg, a.Fraction) }},
+			ast.AggFirst:          {Print: func(g *sqlgen.Gen, a *ast.Agg) { postgres.AggCall2(g, a, "arg_min", a.Arg, a.By) }},
+			ast.AggLast:           {Print: func(g *sqlgen.Gen, a *ast.Agg) { postgres.AggCall2(g, a, "arg_max", a.Arg, a.By) }},
+			ast.AggPercentileCont: {Print: func(g *sqlgen.Gen, a *ast.Agg) { postgres.AggCall2(g, a, "quantile_cont", a.Arg, a.Fraction) }},
+			ast.AggPercentileDisc: {Print: func(g *sqlgen.Gen, a *ast.Agg) { postgres.AggCall2(g, a, "quantile_disc", a.Arg, a.Fraction) }},
+			ast.AggApproxQuantile: {Print: func(g *sqlgen.Gen, a *ast.Agg) { postgres.AggCall2(g, a, "approx_quantile", a.Arg, a.Fraction) }},
 		},
 		Types: map[ast.TypeKind]string{
 			ast.TypeBool: "BOOLEAN", ast.TypeSmallInt: "SMALLINT", ast.TypeInt: "INTEGER", ast.TypeBigInt: "BIGINT",
@@ -103,7 +103,7 @@ func node(g *sqlgen.Gen, n ast.Node) bool {
 		// PostgreSQL's length is an integer (int4), DuckDB's a BIGINT:
 		// the column's type is what a driver decodes.
 		g.W("CAST(")
-		call(g, f.Name, f.Args)
+		postgres.Call(g, f.Name, f.Args...)
 		g.W(" AS INTEGER)")
 		return true
 	case "round":
@@ -115,7 +115,7 @@ func node(g *sqlgen.Gen, n ast.Node) bool {
 		if !pgSemantics(g) {
 			return false
 		}
-		call(g, f.Name, f.Args)
+		postgres.Call(g, f.Name, f.Args...)
 		return true
 	}
 	return false
@@ -179,7 +179,7 @@ func round(g *sqlgen.Gen, f *ast.Func) bool {
 			return true
 		}
 	}
-	call(g, name, f.Args)
+	postgres.Call(g, name, f.Args...)
 	return true
 }
 
@@ -189,7 +189,7 @@ func round(g *sqlgen.Gen, f *ast.Func) bool {
 // rejects a negative length.
 func substr(g *sqlgen.Gen, f *ast.Func) bool {
 	if !pgSemantics(g) {
-		call(g, "substr", f.Args)
+		postgres.Call(g, "substr", f.Args...)
 		return true
 	}
 	var n [2]int64
@@ -204,7 +204,7 @@ func substr(g *sqlgen.Gen, f *ast.Func) bool {
 	}
 	start, length := n[0], n[1]
 	if start >= 1 {
-		call(g, "substr", f.Args)
+		postgres.Call(g, "substr", f.Args...)
 		return true
 	}
 	// The positions before the string count against the length.
@@ -234,34 +234,12 @@ func intConst(e ast.Expr) (int64, bool) {
 	return l.Int, true
 }
 
-func call(g *sqlgen.Gen, name string, args []ast.Expr) {
-	g.W(name)
-	g.W("(")
-	for i, a := range args {
-		if i > 0 {
-			g.W(", ")
-		}
-		g.Expr(a)
-	}
-	g.W(")")
-}
-
 func extractFields() map[string]string {
 	m := map[string]string{}
 	for _, f := range []string{"epoch", "year", "quarter", "month", "week", "day", "dow", "isodow", "doy", "hour", "minute"} {
 		m[f] = "EXTRACT(" + f + " FROM %s)"
 	}
 	return m
-}
-
-func call2(g *sqlgen.Gen, a *ast.Agg, name string, x, y ast.Expr) {
-	g.W(name)
-	g.W("(")
-	g.Expr(x)
-	g.W(", ")
-	g.Expr(y)
-	g.W(")")
-	g.P.AggTail(a)
 }
 
 // bucket prints time_bucket with its origin always written out: a
@@ -278,13 +256,7 @@ func bucket(g *sqlgen.Gen, b *ast.TimeBucket) {
 		g.P.Hooks = g
 		return
 	}
-	g.W("time_bucket(")
-	g.Expr(&b.Width)
-	g.W(", ")
-	g.Expr(b.Source)
-	g.W(", ")
-	g.Expr(&ast.TimestampLit{Span: ast.NoSpan, Micros: b.Origin})
-	g.W(")")
+	postgres.Call(g, "time_bucket", &b.Width, b.Source, &ast.TimestampLit{Span: ast.NoSpan, Micros: b.Origin})
 }
 
 // regex uses regexp_matches, which like PostgreSQL's ~ matches anywhere in

@@ -60,10 +60,9 @@ type (
 		Fn   string
 		Args []Arg
 	}
-	Arg struct {
-		Name string
-		Val  Expr
-	}
+	// Arg is a call's named argument: Flux passes a function one
+	// record, so its arguments are that record's properties.
+	Arg = Prop
 )
 
 // Pipe is head |> stage |> stage ...; the head is a call (from, union)
@@ -233,12 +232,7 @@ func (r Regex) write(b *strings.Builder) {
 
 func (a Array) write(b *strings.Builder) {
 	b.WriteByte('[')
-	for i, e := range a {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		e.write(b)
-	}
+	writeList(b, a, func(e Expr) { e.write(b) })
 	b.WriteByte(']')
 }
 
@@ -248,15 +242,28 @@ func (r *Record) write(b *strings.Builder) {
 		r.With.write(b)
 		b.WriteString(" with ")
 	}
-	for i, p := range r.Props {
-		if i > 0 {
-			b.WriteString(", ")
-		}
+	writeProps(b, r.Props)
+	b.WriteByte('}')
+}
+
+// writeProps prints a record's properties, or a call's arguments, as
+// key: value, ...
+func writeProps(b *strings.Builder, props []Prop) {
+	writeList(b, props, func(p Prop) {
 		b.WriteString(p.Key)
 		b.WriteString(": ")
 		p.Val.write(b)
+	})
+}
+
+// writeList prints items with write, separated by ", ".
+func writeList[T any](b *strings.Builder, items []T, write func(T)) {
+	for i, x := range items {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		write(x)
 	}
-	b.WriteByte('}')
 }
 
 func (f *Func) write(b *strings.Builder) {
@@ -313,13 +320,6 @@ func (t Time) write(b *strings.Builder) {
 func (c *Call) write(b *strings.Builder) {
 	b.WriteString(c.Fn)
 	b.WriteByte('(')
-	for i, a := range c.Args {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(a.Name)
-		b.WriteString(": ")
-		a.Val.write(b)
-	}
+	writeProps(b, c.Args)
 	b.WriteByte(')')
 }

@@ -46,9 +46,8 @@ import (
 //     reads it as NULL), and map() fails on such a column.
 type Backend struct {
 	*influxql.Backend
-	// query is Flux's endpoint on the InfluxQL backend's server; Flux
-	// requests have their own connections.
-	query  *url.URL
+	// client sends the requests to Flux's endpoint on the InfluxQL
+	// backend's server: Flux requests have their own connections.
 	client *http.Client
 }
 
@@ -78,11 +77,8 @@ func Open(ctx context.Context, rawURL string, opts ...influxql.Option) (*Backend
 	if err != nil {
 		return nil, err
 	}
-	query := *ib.Base
-	query.Path = "/api/v2/query"
 	b := &Backend{
 		Backend: ib,
-		query:   &query,
 		client:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second}},
 	}
 	return b, nil
@@ -116,9 +112,9 @@ func (b *Backend) Query(ctx context.Context, db, text string) (model.Rows, error
 	if err != nil {
 		return nil, errs.Wrap(errs.Internal, err, "flux: encode request")
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.query.String(), bytes.NewReader(body))
+	req, err := b.Request(ctx, "flux", http.MethodPost, "/api/v2/query", nil, bytes.NewReader(body))
 	if err != nil {
-		return nil, errs.Wrap(errs.Internal, err, "flux: build request")
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/csv")
@@ -142,7 +138,7 @@ func (b *Backend) Query(ctx context.Context, db, text string) (model.Rows, error
 		}
 		return nil, b.MissingDatabase(ctx, db, backendkit.StatusError("influxdb (flux)", resp.StatusCode, text))
 	}
-	r := &csvRows{ctx: ctx, body: resp.Body, cr: csv.NewReader(resp.Body), byName: map[string]int{}}
+	r := &csvRows{ctx: ctx, body: &backendkit.Body{ReadCloser: resp.Body}, cr: csv.NewReader(resp.Body), byName: map[string]int{}}
 	r.cr.FieldsPerRecord = -1
 	r.cr.ReuseRecord = true
 	if err := r.start(); err != nil {
@@ -159,7 +155,7 @@ func (b *Backend) Query(ctx context.Context, db, text string) (model.Rows, error
 // column only a later table has is an error, not a dropped value).
 type csvRows struct {
 	ctx    context.Context
-	body   io.ReadCloser
+	body   *backendkit.Body
 	cr     *csv.Reader
 	cols   []model.ResultColumn
 	byName map[string]int
@@ -171,15 +167,12 @@ type csvRows struct {
 	pos      []int // CSV field → output column (-1: dropped)
 	inHeader bool
 
-	first    []model.Value
-	hasFirst bool
-	done     bool
-	err      error
-	closed   bool
+	ahead backendkit.Ahead
+	done  bool
+	err   error
 }
 
 func (r *csvRows) start() error {
-	r.first = nil
 	dst := []model.Value(nil)
 	for !r.done && !r.fixed {
 		if _, err := r.record(dst); err != nil {
@@ -190,30 +183,20 @@ func (r *csvRows) start() error {
 	if r.done {
 		return r.err
 	}
-	r.first = make([]model.Value, len(r.cols))
-	if r.Next(r.first) {
-		r.hasFirst = true
-	}
+	r.ahead.Read(len(r.cols), r.next)
 	return r.err
 }
 
 func (r *csvRows) Columns() []model.ResultColumn { return r.cols }
 func (r *csvRows) Err() error                    { return r.err }
 
-func (r *csvRows) Close() error {
-	if r.closed {
-		return nil
-	}
-	r.closed = true
-	return r.body.Close()
-}
+func (r *csvRows) Close() error { return r.body.Close() }
 
 func (r *csvRows) Next(dst []model.Value) bool {
-	if r.hasFirst {
-		r.hasFirst = false
-		copy(dst, r.first)
-		return true
-	}
+	return r.ahead.Take(dst) || r.next(dst)
+}
+
+func (r *csvRows) next(dst []model.Value) bool {
 	for !r.done {
 		ok, err := r.record(dst)
 		if err != nil {
@@ -229,12 +212,7 @@ func (r *csvRows) Next(dst []model.Value) bool {
 func (r *csvRows) fail(err error) error {
 	r.done = true
 	if r.err == nil {
-		if r.ctx.Err() != nil {
-			err = backendkit.TransportError(r.ctx, "influxdb", r.ctx.Err())
-		} else if !errors.As(err, new(*errs.Error)) {
-			err = errs.Wrap(errs.Unavailable, err, "influxdb (flux): reading the result failed")
-		}
-		r.err = err
+		r.err = backendkit.ReadError(r.ctx, "influxdb", err, "influxdb (flux): reading the result failed")
 	}
 	return r.err
 }

@@ -87,9 +87,7 @@ func TestGoldenFluxExecutes(t *testing.T) {
 	b, db := open(t)
 	ctx := context.Background()
 	now := time.Now()
-	if _, err := b.Write(ctx, db, kittest.Fixture(now, 1)); err != nil {
-		t.Fatal(err)
-	}
+	kittest.MustWrite(t, b, db, kittest.Fixture(now, 1))
 	oracle := kittest.NewOracle(t)
 	if _, err := oracle.Store.Write(ctx, db, kittest.Fixture(now, 1)); err != nil {
 		t.Fatal(err)
@@ -160,9 +158,7 @@ func TestEngineErrors(t *testing.T) {
 	kittest.WantCode(t, err, errs.NotFound)
 	batch := &model.Batch{}
 	batch.Table("m").AppendRow(1_000_000, []model.Cell{{Name: "v", Value: model.Int(1)}})
-	if _, err := b.Write(ctx, db, batch); err != nil {
-		t.Fatal(err)
-	}
+	kittest.MustWrite(t, b, db, batch)
 	_, err = b.Query(ctx, db, `from(bucket: "`+db+`/autogen") |> range(start: 0) |> nosuchfunction()`)
 	kittest.WantCode(t, err, errs.Engine)
 	rows, err := b.Query(ctx, db, `from(bucket: "`+db+`/autogen") |> range(start: 0) |> map(fn: (r) => ({r with x: r._value / 0}))`)

@@ -62,6 +62,15 @@ var r = Ident("r")
 
 func col(name string) Expr { return &Member{X: r, Prop: name} }
 
+// timeFilter is the filter _time op b, op taking "=" when b includes
+// its instant.
+func timeFilter(op string, b plan.Bound) Expr {
+	if b.Incl {
+		op += "="
+	}
+	return &Binary{Op: op, L: col("_time"), R: Time(b.NS)}
+}
+
 // emptyStrings are the string fields a raw query returns: tags never
 // hold "" in InfluxDB (the writer records an empty tag as absent), so
 // only fields need their empty values told from null.
@@ -102,19 +111,11 @@ func (Generator) Generate(q ast.Query, env *target.Env) (*target.Output, error) 
 		}
 	}
 	if lower.Set && !lower.Now && lower.NS <= 0 {
-		op := ">"
-		if lower.Incl {
-			op = ">="
-		}
-		pre = and(pre, &Binary{Op: op, L: col("_time"), R: Time(lower.NS)})
+		pre = and(pre, timeFilter(">", lower))
 		lower = plan.Bound{}
 	}
 	if upper.Set && !upper.Now && upper.NS <= 1 {
-		op := "<"
-		if upper.Incl {
-			op = "<="
-		}
-		pre = and(pre, &Binary{Op: op, L: col("_time"), R: Time(upper.NS)})
+		pre = and(pre, timeFilter("<", upper))
 		upper = plan.Bound{}
 	}
 	if empty, at := emptyRange(lower, upper); empty {

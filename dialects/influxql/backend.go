@@ -140,14 +140,9 @@ func (b *Backend) Ready(ctx context.Context) error {
 
 // do sends one request, returning the response only for a 2xx status.
 func (b *Backend) do(ctx context.Context, method, path string, params url.Values, contentType string, body io.Reader) (*http.Response, error) {
-	u := *b.Base
-	u.Path = path
-	if params != nil {
-		u.RawQuery = params.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	req, err := b.Request(ctx, "influxdb", method, path, params, body)
 	if err != nil {
-		return nil, errs.Wrap(errs.Internal, err, "influxdb: build request")
+		return nil, err
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
@@ -156,21 +151,12 @@ func (b *Backend) do(ctx context.Context, method, path string, params url.Values
 	if b.User != "" {
 		req.SetBasicAuth(b.User, b.Pass)
 	}
-	resp, err := b.Client.Do(req)
-	if err != nil {
-		return nil, backendkit.TransportError(ctx, "influxdb", err)
-	}
-	if resp.StatusCode/100 == 2 {
-		return resp, nil
-	}
-	defer resp.Body.Close()
-	return nil, statusError(resp)
+	return b.Do(ctx, "influxdb", req, statusError)
 }
 
 // statusError reads InfluxDB's error body: JSON {"error": …} for writes,
 // msgpack for queries asked for msgpack.
-func statusError(resp *http.Response) error {
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+func statusError(resp *http.Response, raw []byte) error {
 	text := string(raw)
 	if strings.Contains(resp.Header.Get("Content-Type"), "msgpack") {
 		if m, err := decodeErrorMsgpack(raw); err == nil {
@@ -245,17 +231,9 @@ func (b *Backend) queryAll(ctx context.Context, db, text string) ([]model.Result
 	if err != nil {
 		return nil, nil, err
 	}
-	defer rows.Close()
 	cols := rows.Columns()
-	var out [][]model.Value
-	for {
-		row := make([]model.Value, len(cols))
-		if !rows.Next(row) {
-			break
-		}
-		out = append(out, row)
-	}
-	return cols, out, rows.Err()
+	out, err := model.Collect(rows)
+	return cols, out, err
 }
 
 func colIndex(cols []model.ResultColumn, name string) int {

@@ -42,19 +42,9 @@ func TestRoundTripMatchesDuckDB(t *testing.T) {
 // tags are tags, fields keep their types, time is exact to the µs.
 func TestStoredNatively(t *testing.T) {
 	b, db := open(t)
-	ctx := context.Background()
 	batch := kittest.Fixture(time.Now(), 1)
-	if _, err := b.Write(ctx, db, batch); err != nil {
-		t.Fatal(err)
-	}
-	rows, err := b.Query(ctx, db, `SHOW TAG KEYS FROM "events"`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _, err := kittest.Collect(rows)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kittest.MustWrite(t, b, db, batch)
+	got, _ := kittest.QueryAll(t, b, db, `SHOW TAG KEYS FROM "events"`)
 	var keys []string
 	for _, r := range got {
 		keys = append(keys, r[0].S)
@@ -62,14 +52,7 @@ func TestStoredNatively(t *testing.T) {
 	if strings.Join(keys, ",") != "agent_id,event_type,memory_type,org_id,session_id" {
 		t.Errorf("events tag keys = %v", keys)
 	}
-	rows, err = b.Query(ctx, db, `SHOW FIELD KEYS FROM "mixed"`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _, err = kittest.Collect(rows)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got, _ = kittest.QueryAll(t, b, db, `SHOW FIELD KEYS FROM "mixed"`)
 	types := map[string]string{}
 	for _, r := range got {
 		types[r[0].S] = r[1].S
@@ -80,14 +63,7 @@ func TestStoredNatively(t *testing.T) {
 			t.Errorf("field %s: type %q, want %q (all: %v)", k, types[k], v, types)
 		}
 	}
-	rows, err = b.Query(ctx, db, `SELECT "f", "i" FROM "mixed" WHERE "host" = 'h0' ORDER BY time`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, cols, err := kittest.Collect(rows)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got, cols := kittest.QueryAll(t, b, db, `SELECT "f", "i" FROM "mixed" WHERE "host" = 'h0' ORDER BY time`)
 	mixed := batch.Tables[1]
 	if len(got) != 2 || cols[0] != "time" {
 		t.Fatalf("got %v %v", cols, got)
@@ -103,9 +79,7 @@ func TestStoredNatively(t *testing.T) {
 func TestSchemaRequired(t *testing.T) {
 	b, db := open(t)
 	ctx := context.Background()
-	if _, err := b.Write(ctx, db, kittest.Fixture(time.Now(), 1)); err != nil {
-		t.Fatal(err)
-	}
+	kittest.MustWrite(t, b, db, kittest.Fixture(time.Now(), 1))
 	cols, ok := b.Schema(db).Columns("", "events")
 	if !ok {
 		t.Fatal("events unknown")
@@ -137,9 +111,7 @@ func TestSchemaRequired(t *testing.T) {
 		{Name: "importance", Value: model.Float(1)}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Write(ctx, db, batch); err != nil {
-		t.Fatal(err)
-	}
+	kittest.MustWrite(t, b, db, batch)
 	cols, _ = b.Schema(db).Columns("", "events")
 	for _, c := range cols {
 		if c.Name == "content" && c.Required {
@@ -262,9 +234,7 @@ func TestEngineError(t *testing.T) {
 	kittest.WantCode(t, err, errs.NotFound)
 	batch := &model.Batch{}
 	batch.Table("m").AppendRow(1, []model.Cell{{Name: "v", Value: model.Float(1)}})
-	if _, err := b.Write(context.Background(), db, batch); err != nil {
-		t.Fatal(err)
-	}
+	kittest.MustWrite(t, b, db, batch)
 	_, err = b.Query(context.Background(), db, "SELECT FROM WHERE")
 	kittest.WantCode(t, err, errs.Engine)
 }
@@ -420,14 +390,7 @@ bind-address = "127.0.0.1:%d"
 			t.Fatal(err)
 		}
 	}
-	rows, err := b.Query(ctx, "durable", `SELECT "seq" FROM "load"`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _, err := kittest.Collect(rows)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got, _ := kittest.QueryAll(t, b, "durable", `SELECT "seq" FROM "load"`)
 	have := map[int64]bool{}
 	for _, r := range got {
 		have[r[1].I] = true
@@ -458,23 +421,14 @@ func freePort(t *testing.T) int {
 func TestChunked(t *testing.T) {
 	b, db := open(t)
 	ctx := context.Background()
-	if _, err := b.Write(ctx, db, kittest.CPUBatch(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), 25_000)); err != nil {
-		t.Fatal(err)
-	}
+	kittest.MustWrite(t, b, db, kittest.CPUBatch(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), 25_000))
 	c, err := influxql.Open(ctx, "influxql://"+strings.TrimPrefix(kittest.URL(t, "TSGATE_TEST_INFLUX_URL"), "http://")+"/"+db, influxql.WithChunkedQueries())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	for _, be := range []*influxql.Backend{b, c} {
-		rows, err := be.Query(ctx, db, `SELECT "usage_user" FROM "cpu" GROUP BY "hostname"`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, cols, err := kittest.Collect(rows)
-		if err != nil {
-			t.Fatal(err)
-		}
+		got, cols := kittest.QueryAll(t, be, db, `SELECT "usage_user" FROM "cpu" GROUP BY "hostname"`)
 		hosts := map[string]int{}
 		for _, r := range got {
 			hosts[r[2].S]++

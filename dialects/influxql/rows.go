@@ -26,7 +26,7 @@ import (
 // result.
 type seriesRows struct {
 	ctx  context.Context
-	body io.ReadCloser
+	body *backendkit.Body
 	dec  *msgpack.Decoder
 
 	cols   []model.ResultColumn
@@ -49,15 +49,15 @@ type seriesRows struct {
 	// complete answer.
 	chunked bool
 
-	first    []model.Value // the first row, read ahead to type the columns
-	hasFirst bool
-	done     bool
-	err      error
-	closed   bool
+	ahead backendkit.Ahead // the first row, read ahead to type the columns
+	done  bool
+	err   error
 }
 
 func newSeriesRows(ctx context.Context, body io.ReadCloser) *seriesRows {
-	return &seriesRows{ctx: ctx, body: body, dec: msgpack.NewDecoder(body), byName: map[string]int{}}
+	// Drain a little so the connection can be reused; give up on large
+	// rests, closing is cheaper than reading them.
+	return &seriesRows{ctx: ctx, body: &backendkit.Body{ReadCloser: body, Drain: 64 << 10}, dec: msgpack.NewDecoder(body), byName: map[string]int{}}
 }
 
 // start reads up to the first row, so statement errors surface from
@@ -73,10 +73,8 @@ func (r *seriesRows) start() error {
 	if r.done || len(r.cols) == 0 {
 		return nil
 	}
-	r.first = make([]model.Value, len(r.cols))
-	if r.next(r.first) {
-		r.hasFirst = true
-		for i, v := range r.first {
+	if r.ahead.Read(len(r.cols), r.next) {
+		for i, v := range r.ahead.Row() {
 			if r.cols[i].Type == model.TypeUnknown {
 				r.cols[i].Type = v.Type
 			}
@@ -88,24 +86,10 @@ func (r *seriesRows) start() error {
 func (r *seriesRows) Columns() []model.ResultColumn { return r.cols }
 func (r *seriesRows) Err() error                    { return r.err }
 
-func (r *seriesRows) Close() error {
-	if r.closed {
-		return nil
-	}
-	r.closed = true
-	// Drain a little so the connection can be reused; give up on large
-	// rests, closing is cheaper than reading them.
-	io.CopyN(io.Discard, r.body, 64<<10)
-	return r.body.Close()
-}
+func (r *seriesRows) Close() error { return r.body.Close() }
 
 func (r *seriesRows) Next(dst []model.Value) bool {
-	if r.hasFirst {
-		r.hasFirst = false
-		copy(dst, r.first)
-		return true
-	}
-	return r.next(dst)
+	return r.ahead.Take(dst) || r.next(dst)
 }
 
 func (r *seriesRows) next(dst []model.Value) bool {
@@ -178,56 +162,18 @@ func (r *seriesRows) step() error {
 			return r.decodeErr(err)
 		}
 	case r.series > 0:
-		r.series--
-		n, err := count(d.DecodeMapLen())
-		if err != nil {
-			return r.decodeErr(err)
+		if err := r.enter(&r.series, &r.serKeys); err != nil {
+			return err
 		}
-		r.serKeys = n
 		r.tags = nil
 		r.name = ""
 		r.serCols = r.serCols[:0]
 	case r.resKeys > 0:
-		k, err := r.key(&r.resKeys)
-		if err != nil {
-			return err
-		}
-		switch k {
-		case "series":
-			r.series, err = count(d.DecodeArrayLen())
-		case "partial":
-			err = r.partial()
-		case "error":
-			return r.serverError()
-		default:
-			err = d.Skip()
-		}
-		if err != nil {
-			return r.decodeErr(err)
-		}
+		return r.level(&r.resKeys, "series", &r.series, true)
 	case r.results > 0:
-		r.results--
-		n, err := count(d.DecodeMapLen())
-		if err != nil {
-			return r.decodeErr(err)
-		}
-		r.resKeys = n
+		return r.enter(&r.results, &r.resKeys)
 	case r.topKeys > 0:
-		k, err := r.key(&r.topKeys)
-		if err != nil {
-			return err
-		}
-		switch k {
-		case "results":
-			r.results, err = count(d.DecodeArrayLen())
-		case "error":
-			return r.serverError()
-		default:
-			err = d.Skip()
-		}
-		if err != nil {
-			return r.decodeErr(err)
-		}
+		return r.level(&r.topKeys, "results", &r.results, false)
 	default:
 		// The next chunk, or the end.
 		n, err := d.DecodeMapLen()
@@ -252,6 +198,44 @@ func (r *seriesRows) key(left *int) (string, error) {
 		return "", r.decodeErr(err)
 	}
 	return k, nil
+}
+
+// level reads the next key of a result (partial: true) or of the
+// response (left counts the keys still to come) and its value: the key
+// list's array, whose length goes to n; "error", the server's error for
+// the statement or the request; "partial" in a result, whether it was
+// cut. Other values are skipped.
+func (r *seriesRows) level(left *int, list string, n *int, partial bool) error {
+	k, err := r.key(left)
+	if err != nil {
+		return err
+	}
+	switch {
+	case k == list:
+		*n, err = count(r.dec.DecodeArrayLen())
+	case k == "partial" && partial:
+		err = r.partial()
+	case k == "error":
+		return r.serverError()
+	default:
+		err = r.dec.Skip()
+	}
+	if err != nil {
+		return r.decodeErr(err)
+	}
+	return nil
+}
+
+// enter reads the header of the next map of an array (left counts the
+// maps still to come) into keys, the count of its keys.
+func (r *seriesRows) enter(left, keys *int) error {
+	*left--
+	n, err := count(r.dec.DecodeMapLen())
+	if err != nil {
+		return r.decodeErr(err)
+	}
+	*keys = n
+	return nil
 }
 
 // count is an array's or map's length; a nil one (-1) is empty.

@@ -202,31 +202,24 @@ rows:
 func (b *Backend) metaLines(dst []byte, t *model.Table, stored []target.ColumnInfo) ([]byte, bool) {
 	present := backendkit.Present(t)
 	existing := len(stored) > 0
-	prev := map[string]target.ColumnInfo{}
-	for _, c := range stored {
-		prev[c.Name] = c
-	}
+	prev := backendkit.ByName(stored)
 	changed := false
-	emit := func(field string, required bool) {
+	// key starts a metadata point for column name of t's measurement;
+	// kind is ",k=tag" for a tag, "" for a field.
+	key := func(name, kind string) {
 		changed = true
 		dst = append(dst, metaMeasurement...)
 		dst = append(dst, ",f="...)
-		dst = appendEscaped(dst, field, tagEscaper)
-		dst = append(dst, ",m="...)
+		dst = appendEscaped(dst, name, tagEscaper)
+		dst = append(dst, kind+",m="...)
 		dst = appendEscaped(dst, t.Measurement, tagEscaper)
-		if required {
-			dst = append(dst, " required=true 0\n"...)
-		} else {
-			dst = append(dst, " required=false 0\n"...)
-		}
+	}
+	emit := func(field string, required bool) {
+		key(field, "")
+		dst = fmt.Appendf(dst, " required=%t 0\n", required)
 	}
 	emitTag := func(tag string, required, empty bool) {
-		changed = true
-		dst = append(dst, metaMeasurement...)
-		dst = append(dst, ",f="...)
-		dst = appendEscaped(dst, tag, tagEscaper)
-		dst = append(dst, ",k=tag,m="...)
-		dst = appendEscaped(dst, t.Measurement, tagEscaper)
+		key(tag, ",k=tag")
 		dst = fmt.Appendf(dst, " required=%t,empty=%t 0\n", required, empty)
 	}
 	for _, c := range t.Columns {

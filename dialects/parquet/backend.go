@@ -314,20 +314,16 @@ func (b *Backend) arcTags(ctx context.Context, glob string) (marked bool, tags [
 	return marked, tags, rows.Err()
 }
 
+// fieldType is the field type of a column of DuckDB type sqlType: its
+// result type when that is a field's; a timestamp other than time, or a
+// type read as text, is none.
 func fieldType(sqlType string) model.FieldType {
-	switch sqlType {
-	case "BIGINT", "INTEGER", "SMALLINT", "TINYINT":
-		return model.TypeInt
-	case "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT":
-		return model.TypeUint
-	case "DOUBLE", "FLOAT":
-		return model.TypeFloat
-	case "VARCHAR":
-		return model.TypeString
-	case "BOOLEAN":
-		return model.TypeBool
+	switch t := duckdb.ResultType(sqlType); t {
+	case model.TypeTime, model.TypeText:
+		return model.TypeUnknown
+	default:
+		return t
 	}
-	return model.TypeUnknown
 }
 
 // Query runs DuckDB SQL (Arc's dialect) with bare names resolving in db.

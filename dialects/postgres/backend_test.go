@@ -8,13 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"tsgate/dialects"
 	"tsgate/dialects/backendkit/kittest"
 	"tsgate/dialects/postgres"
 	"tsgate/errs"
 	"tsgate/internal/testenv"
 	"tsgate/model"
 	"tsgate/translate"
-	"tsgate/translate/target"
 )
 
 // open connects to the PostgreSQL that scripts/services.sh started; each
@@ -38,9 +38,7 @@ func TestStoredNatively(t *testing.T) {
 	b, db := open(t)
 	ctx := context.Background()
 	batch := kittest.Fixture(time.Now(), 1)
-	if _, err := b.Write(ctx, db, batch); err != nil {
-		t.Fatal(err)
-	}
+	kittest.MustWrite(t, b, db, batch)
 	rows, err := b.Pool().Query(ctx, `SELECT column_name, data_type, coalesce(domain_name, '') FROM information_schema.columns
 		WHERE table_schema = $1 AND table_name = 'mixed' ORDER BY column_name`, db)
 	if err != nil {
@@ -84,9 +82,7 @@ func TestStoredNatively(t *testing.T) {
 	big := &model.Batch{}
 	big.Table("mixed").AppendRow(mixed.Time[0]+10, []model.Cell{{Name: "f", Value: model.Float(0)},
 		{Name: "u", Value: model.Uint(1<<64 - 1)}})
-	if _, err := b.Write(ctx, db, big); err != nil {
-		t.Fatal(err)
-	}
+	kittest.MustWrite(t, b, db, big)
 	res, cols, err := kittest.RunQuery(ctx, translate.New(), b, db, `SELECT u FROM mixed WHERE u IS NOT NULL ORDER BY u DESC LIMIT 1`)
 	if err != nil {
 		t.Fatal(err)
@@ -99,26 +95,9 @@ func TestStoredNatively(t *testing.T) {
 func TestSchemaRequiredAndConflicts(t *testing.T) {
 	b, db := open(t)
 	ctx := context.Background()
-	if _, err := b.Write(ctx, db, kittest.Fixture(time.Now(), 1)); err != nil {
-		t.Fatal(err)
-	}
-	col := func(m, n string) target.ColumnInfo {
-		c, ok := target.Column(b.Schema(db), "", m, n)
-		if !ok {
-			t.Fatalf("%s.%s unknown", m, n)
-		}
-		return c
-	}
-	if c := col("events", "content"); !c.Required || c.Tag || c.Type != model.TypeString {
-		t.Errorf("content %+v", c)
-	}
-	if c := col("events", "parent_id"); c.Required {
-		t.Errorf("parent_id %+v", c)
-	}
-	if c := col("events", "org_id"); !c.Tag {
-		t.Errorf("org_id %+v", c)
-	}
-	if c := col("mixed", "u"); c.Type != model.TypeUint {
+	kittest.MustWrite(t, b, db, kittest.Fixture(time.Now(), 1))
+	kittest.WantFixtureRequired(t, b.Schema(db))
+	if c := kittest.Col(t, b.Schema(db), "mixed", "u"); c.Type != model.TypeUint {
 		t.Errorf("u %+v", c)
 	}
 	v0 := b.Schema(db).Version()
@@ -129,18 +108,12 @@ func TestSchemaRequiredAndConflicts(t *testing.T) {
 	tb.AppendRow(t0+1, []model.Cell{{Name: "f", Value: model.String("not a float")}})
 	tb.AppendRow(t0+2, []model.Cell{{Name: "f", Value: model.Float(2)}, {Name: "i", Value: model.Float(2.5)}})
 	tb.AppendRow(t0+3, []model.Cell{{Name: "f", Value: model.Float(4)}})
-	res, err := b.Write(ctx, db, batch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Rows != 2 || res.Rejected != 2 || len(res.Conflicts) != 2 {
-		t.Fatalf("%+v", res)
-	}
+	res := kittest.WantWrite(t, b, db, batch, 2, 2)
 	var tc *model.TypeConflict
 	if !errors.As(res.Conflicts[0], &tc) {
 		t.Errorf("conflict %v", res.Conflicts[0])
 	}
-	if c := col("mixed", "new_col"); c.Type != model.TypeInt || c.Required {
+	if c := kittest.Col(t, b.Schema(db), "mixed", "new_col"); c.Type != model.TypeInt || c.Required {
 		t.Errorf("new_col %+v", c)
 	}
 	if b.Schema(db).Version() == v0 {
@@ -155,25 +128,9 @@ func TestSchemaRequiredAndConflicts(t *testing.T) {
 		t.Errorf("rows %v", got)
 	}
 	// A row without importance makes it optional; a fresh backend agrees.
-	nb := &model.Batch{}
-	nb.Table("events").AppendRow(t0, []model.Cell{{Name: "org_id", Value: model.String("o")}, {Name: "content", Value: model.String("c")}})
-	if _, err := b.Write(ctx, db, nb); err != nil {
-		t.Fatal(err)
-	}
-	b2, err := postgres.Open(ctx, kittest.URL(t, "TSGATE_TEST_POSTGRES_URL"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b2.Close()
-	for _, c := range []struct {
-		name string
-		req  bool
-	}{{"importance", false}, {"content", true}, {"tags_csv", false}} {
-		got, _ := target.Column(b2.Schema(db), "", "events", c.name)
-		if got.Required != c.req {
-			t.Errorf("%s: Required %v, want %v", c.name, got.Required, c.req)
-		}
-	}
+	kittest.WantRequiredAfterGap(t, b, db, t0, func() (dialects.Backend, error) {
+		return postgres.Open(ctx, kittest.URL(t, "TSGATE_TEST_POSTGRES_URL"))
+	})
 	kittest.WantListed(t, b, db, "cpu,events,mixed", "_tsgate")
 }
 
@@ -183,13 +140,7 @@ func TestRejectsNUL(t *testing.T) {
 	tb := batch.Table("m")
 	tb.AppendRow(1, []model.Cell{{Name: "s", Value: model.String("a\x00b")}})
 	tb.AppendRow(2, []model.Cell{{Name: "s", Value: model.String("ok")}})
-	res, err := b.Write(context.Background(), db, batch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Rows != 1 || res.Rejected != 1 {
-		t.Errorf("%+v", res)
-	}
+	kittest.WantWrite(t, b, db, batch, 1, 1)
 }
 
 func TestDown(t *testing.T) {
@@ -232,9 +183,7 @@ func TestDatabasesSeparate(t *testing.T) {
 	for i, db := range []string{db1, db2} {
 		batch := &model.Batch{}
 		batch.Table("m").AppendRow(1_700_000_000_000_000, []model.Cell{{Name: "v", Value: model.Int(int64(i))}})
-		if _, err := b.Write(ctx, db, batch); err != nil {
-			t.Fatal(err)
-		}
+		kittest.MustWrite(t, b, db, batch)
 	}
 	for i := range 40 {
 		db, want := db1, int64(0)
@@ -260,9 +209,7 @@ func TestTagIndexes(t *testing.T) {
 		if err := batch.Table(m).AppendRow(1_700_000_000_000_000, cells); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := b.Write(ctx, db, batch); err != nil {
-			t.Fatal(err)
-		}
+		kittest.MustWrite(t, b, db, batch)
 	}
 	tag := func(n, v string) model.Cell { return model.Cell{Name: n, Tag: true, Value: model.String(v)} }
 	write("events", tag("org_id", "o"), tag("agent_id", "a"), model.Cell{Name: "content", Value: model.String("x")})

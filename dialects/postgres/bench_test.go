@@ -26,9 +26,7 @@ func BenchmarkWriteDirect(b *testing.B) {
 	ctx := context.Background()
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	// The table exists (made by the backend) so only COPY is timed.
-	if _, err := be.Write(ctx, db, kittest.CPUBatch(start.Add(-time.Hour), 1)); err != nil {
-		b.Fatal(err)
-	}
+	kittest.MustWrite(b, be, db, kittest.CPUBatch(start.Add(-time.Hour), 1))
 	b.ResetTimer()
 	for i := range b.N {
 		t := kittest.CPUBatch(start.Add(time.Duration(i)*time.Hour), benchRows).Tables[0]

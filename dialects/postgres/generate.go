@@ -187,6 +187,21 @@ func percentile(g *sqlgen.Gen, a *ast.Agg, name string, frac ast.Expr) {
 	g.P.AggTail(a)
 }
 
+// Call prints name(args, ...); the dialects built on PostgreSQL's print
+// the functions they spell differently with it.
+func Call(g *sqlgen.Gen, name string, args ...ast.Expr) {
+	g.W(name + "(")
+	g.P.ExprList(args)
+	g.W(")")
+}
+
+// AggCall2 prints a as the two-argument aggregate name(x, y), FILTER and
+// OVER included.
+func AggCall2(g *sqlgen.Gen, a *ast.Agg, name string, x, y ast.Expr) {
+	Call(g, name, x, y)
+	g.P.AggTail(a)
+}
+
 // Bucket prints a time bucket with date_bin and an explicit origin (fixed
 // widths) or date_trunc (whole months, quarters, years from a year start).
 func Bucket(g *sqlgen.Gen, b *ast.TimeBucket) {
@@ -207,13 +222,7 @@ func Bucket(g *sqlgen.Gen, b *ast.TimeBucket) {
 		return
 	}
 	if b.Width.Months == 0 {
-		g.W("date_bin(")
-		g.Expr(&b.Width)
-		g.W(", ")
-		g.Expr(b.Source)
-		g.W(", ")
-		g.Expr(&ast.TimestampLit{Span: ast.NoSpan, Micros: b.Origin})
-		g.W(")")
+		Call(g, "date_bin", &b.Width, b.Source, &ast.TimestampLit{Span: ast.NoSpan, Micros: b.Origin})
 		return
 	}
 	unit := map[int32]string{1: "month", 3: "quarter", 12: "year"}[b.Width.Months]

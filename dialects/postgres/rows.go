@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"tsgate/dialects/backendkit"
 	"tsgate/errs"
 	"tsgate/model"
 )
@@ -81,10 +82,7 @@ func (b *Backend) Query(ctx context.Context, db, text string) (model.Rows, error
 	// The statement is not prepared, so PostgreSQL's errors (a missing
 	// table, a bad cast) arrive with the first row: read it now, so they
 	// surface from Query with their code.
-	r.first = make([]model.Value, len(r.cols))
-	if r.next(r.first) {
-		r.hasFirst = true
-	} else if r.err != nil {
+	if !r.ahead.Read(len(r.cols), r.next) && r.err != nil {
 		return nil, r.err
 	}
 	return r, nil
@@ -150,9 +148,7 @@ type pgRows struct {
 	uint   []bool
 	err    error
 	closed bool
-
-	first    []model.Value
-	hasFirst bool
+	ahead  backendkit.Ahead
 }
 
 func (r *pgRows) Columns() []model.ResultColumn { return r.cols }
@@ -174,12 +170,7 @@ func (r *pgRows) Close() error {
 }
 
 func (r *pgRows) Next(dst []model.Value) bool {
-	if r.hasFirst {
-		r.hasFirst = false
-		copy(dst, r.first)
-		return true
-	}
-	return r.next(dst)
+	return r.ahead.Take(dst) || r.next(dst)
 }
 
 func (r *pgRows) next(dst []model.Value) bool {

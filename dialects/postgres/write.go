@@ -46,21 +46,15 @@ func (b *Backend) Write(ctx context.Context, db string, batch *model.Batch) (mod
 	if err := b.ensureMeta(ctx); err != nil {
 		return model.WriteResult{}, dialects.NotStored(err)
 	}
-	stored, err := b.catalog.Tables(ctx, schema)
-	if err != nil {
-		return model.WriteResult{}, dialects.NotStored(err)
-	}
 	var res model.WriteResult
-	var kept []*model.Table
-	for _, t := range batch.Tables {
+	stored, kept, err := backendkit.ResolveBatch(ctx, b.catalog, schema, batch, &res, func(t *model.Table) error {
 		if len(t.Measurement) > maxIdent {
-			res.Rejected += t.Len()
-			res.Conflicts = append(res.Conflicts, errs.Newf(errs.Invalid, "measurement %q: longer than PostgreSQL's %d-byte identifiers", t.Measurement, maxIdent))
-			continue
+			return errs.Newf(errs.Invalid, "measurement %q: longer than PostgreSQL's %d-byte identifiers", t.Measurement, maxIdent)
 		}
-		if t, ok := backendkit.Resolve(t, backendkit.StoredType(backendkit.ByName(stored[t.Measurement])), &res); ok {
-			kept = append(kept, t)
-		}
+		return nil
+	})
+	if err != nil {
+		return model.WriteResult{}, err
 	}
 	ddl := false
 	committing := false

@@ -14,20 +14,10 @@ func New() target.Generator { return &sqlgen.Generator{D: Dialect()} }
 func Dialect() *sqlgen.Dialect {
 	d := postgres.Dialect()
 	d.Name = "timescaledb"
-	d.Aggs[ast.AggFirst] = sqlgen.AggSpec{Print: func(g *sqlgen.Gen, a *ast.Agg) { firstLast(g, a, "first") }}
-	d.Aggs[ast.AggLast] = sqlgen.AggSpec{Print: func(g *sqlgen.Gen, a *ast.Agg) { firstLast(g, a, "last") }}
+	d.Aggs[ast.AggFirst] = sqlgen.AggSpec{Print: func(g *sqlgen.Gen, a *ast.Agg) { postgres.AggCall2(g, a, "first", a.Arg, a.By) }}
+	d.Aggs[ast.AggLast] = sqlgen.AggSpec{Print: func(g *sqlgen.Gen, a *ast.Agg) { postgres.AggCall2(g, a, "last", a.Arg, a.By) }}
 	d.Bucket = bucket
 	return d
-}
-
-func firstLast(g *sqlgen.Gen, a *ast.Agg, name string) {
-	g.W(name)
-	g.W("(")
-	g.Expr(a.Arg)
-	g.W(", ")
-	g.Expr(a.By)
-	g.W(")")
-	g.P.AggTail(a)
 }
 
 // bucket uses time_bucket, whose default origin is TimescaleDB's own
@@ -42,13 +32,9 @@ func bucket(g *sqlgen.Gen, b *ast.TimeBucket) {
 	if b.Width.Months != 0 {
 		def = ast.Origin2000
 	}
-	g.W("time_bucket(")
-	g.Expr(&b.Width)
-	g.W(", ")
-	g.Expr(b.Source)
+	args := []ast.Expr{&b.Width, b.Source}
 	if !sqlgen.SameOrigin(b.Width, b.Origin, def) {
-		g.W(", ")
-		g.Expr(&ast.TimestampLit{Span: ast.NoSpan, Micros: b.Origin})
+		args = append(args, &ast.TimestampLit{Span: ast.NoSpan, Micros: b.Origin})
 	}
-	g.W(")")
+	postgres.Call(g, "time_bucket", args...)
 }

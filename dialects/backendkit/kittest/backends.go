@@ -11,6 +11,7 @@ import (
 	"tsgate/dialects"
 	"tsgate/errs"
 	"tsgate/model"
+	"tsgate/translate/target"
 )
 
 // Dropper is a backend that can drop a database.
@@ -80,6 +81,81 @@ func Down(t *testing.T, b DownBackend, secret, query string) {
 	WantCode(t, b.SchemaError("db"), errs.Unavailable)
 }
 
+// MustWrite writes batch to b's database db; an error fails the test.
+func MustWrite(t testing.TB, b dialects.Backend, db string, batch *model.Batch) {
+	t.Helper()
+	if _, err := b.Write(context.Background(), db, batch); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// WantWrite writes batch to b's database db and checks that rows rows
+// were stored and rejected rows rejected, each with its conflict.
+func WantWrite(t testing.TB, b dialects.Backend, db string, batch *model.Batch, rows, rejected int) model.WriteResult {
+	t.Helper()
+	res, err := b.Write(context.Background(), db, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Rows != rows || res.Rejected != rejected || len(res.Conflicts) != rejected {
+		t.Fatalf("write: %+v, want %d rows stored and %d rejected", res, rows, rejected)
+	}
+	return res
+}
+
+// Col is column m.n of s; the test fails when s does not know it.
+func Col(t testing.TB, s target.Schema, m, n string) target.ColumnInfo {
+	t.Helper()
+	c, ok := target.Column(s, "", m, n)
+	if !ok {
+		t.Fatalf("%s.%s unknown", m, n)
+	}
+	return c
+}
+
+// WantFixtureRequired checks what a backend that keeps tsgate's metadata
+// (PostgreSQL, ClickHouse) knows of the fixture's events once it is
+// written: content is a Required string field, parent_id (absent from
+// some rows) is not Required, org_id is a tag.
+func WantFixtureRequired(t *testing.T, s target.Schema) {
+	t.Helper()
+	if c := Col(t, s, "events", "content"); !c.Required || c.Tag || c.Type != model.TypeString {
+		t.Errorf("content %+v", c)
+	}
+	if c := Col(t, s, "events", "parent_id"); c.Required {
+		t.Errorf("parent_id %+v", c)
+	}
+	if c := Col(t, s, "events", "org_id"); !c.Tag {
+		t.Errorf("org_id %+v", c)
+	}
+}
+
+// WantRequiredAfterGap writes to db, over the fixture, an events row at
+// us carrying only org_id and content; then a fresh backend (reopen: a
+// restarted tsgate) reads from the metadata that importance and tags_csv
+// became optional and content is still Required.
+func WantRequiredAfterGap(t *testing.T, b dialects.Backend, db string, us int64, reopen func() (dialects.Backend, error)) {
+	t.Helper()
+	nb := &model.Batch{}
+	nb.Table("events").AppendRow(us, []model.Cell{{Name: "org_id", Value: model.String("o")}, {Name: "content", Value: model.String("c")}})
+	if _, err := b.Write(context.Background(), db, nb); err != nil {
+		t.Fatal(err)
+	}
+	b2, err := reopen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Close()
+	for _, c := range []struct {
+		name string
+		req  bool
+	}{{"importance", false}, {"content", true}, {"tags_csv", false}} {
+		if got := Col(t, b2.Schema(db), "events", c.name); got.Required != c.req {
+			t.Errorf("%s: Required %v, want %v", c.name, got.Required, c.req)
+		}
+	}
+}
+
 // WantListed checks that b lists exactly measurements (comma-separated,
 // sorted) in db, and db among its databases, without any of hidden
 // (tsgate's metadata, the server's own).
@@ -130,9 +206,7 @@ func ReportRows(b *testing.B, rows int) {
 // query benchmarks, outside the timing.
 func SeedCPU(b *testing.B, be dialects.Backend, db string, rows int) {
 	b.Helper()
-	if _, err := be.Write(context.Background(), db, CPUBatch(benchStart(), rows)); err != nil {
-		b.Fatal(err)
-	}
+	MustWrite(b, be, db, CPUBatch(benchStart(), rows))
 }
 
 // BenchQuery times query on be in db, reading every row of its ncols

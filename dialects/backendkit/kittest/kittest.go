@@ -316,6 +316,21 @@ func Collect(rows model.Rows) ([][]model.Value, []string, error) {
 	return out, names, err
 }
 
+// QueryAll runs text on b in db and collects its rows and column
+// names; any error fails the test.
+func QueryAll(t testing.TB, b dialects.Backend, db, text string) ([][]model.Value, []string) {
+	t.Helper()
+	rows, err := b.Query(context.Background(), db, text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, cols, err := Collect(rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got, cols
+}
+
 // Compare asserts the backend's rows equal the oracle's, exactly: same
 // column names in order, same values and types (uint64 as int64 where the
 // backend declares it), time to the µs.

@@ -167,27 +167,21 @@ func (a *analyzer) cond(e ast.Expr, neg bool) (Pred, error) {
 		if err := a.mixedNumbers(e, e.X, e.Lo, e.Hi); err != nil {
 			return nil, err
 		}
-		not := e.Not != neg
-		if not {
-			l, err := a.leaf(e, e.X, Lt, e.Lo, "")
-			if err != nil {
-				return nil, err
-			}
-			r, err := a.leaf(e, e.X, Gt, e.Hi, "")
-			if err != nil {
-				return nil, err
-			}
-			return or(l, r), nil
+		// x BETWEEN lo AND hi is x >= lo AND x <= hi; NOT BETWEEN is
+		// x < lo OR x > hi.
+		lo, hi, join := Ge, Le, and
+		if e.Not != neg {
+			lo, hi, join = Lt, Gt, or
 		}
-		l, err := a.leaf(e, e.X, Ge, e.Lo, "")
+		l, err := a.leaf(e, e.X, lo, e.Lo, "")
 		if err != nil {
 			return nil, err
 		}
-		r, err := a.leaf(e, e.X, Le, e.Hi, "")
+		r, err := a.leaf(e, e.X, hi, e.Hi, "")
 		if err != nil {
 			return nil, err
 		}
-		return and(l, r), nil
+		return join(l, r), nil
 	case *ast.Like:
 		lit, ok := e.Pattern.(*ast.Literal)
 		if !ok || lit.Kind != ast.LitString {
