@@ -115,3 +115,22 @@ func testLocal(t *testing.T) *query.Local {
 	t.Cleanup(func() { l.Close(); g.Close() })
 	return l
 }
+
+// TestNastyTimesDistinct: at every hour of the day the suite may run, the
+// nasty points' instants are strictly increasing, so no two points of a
+// series share one (a backend keeping one point per series and instant
+// would then hold other rows than one keeping both). Before the day
+// boundary moved back near midnight, runs from 03:00 to 04:59 UTC put
+// base on day or day+1h.
+func TestNastyTimesDistinct(t *testing.T) {
+	midnight := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	for m := 0; m < 24*60; m += 15 {
+		base := DefaultBase(midnight.Add(time.Duration(m) * time.Minute))
+		ts := nastyTimes(base)
+		for i := 1; i < len(ts); i++ {
+			if !ts[i].After(ts[i-1]) {
+				t.Errorf("base %s: point %d (%s) is not after point %d (%s)", base.Format(time.RFC3339), i, ts[i].Format(time.RFC3339), i-1, ts[i-1].Format(time.RFC3339))
+			}
+		}
+	}
+}
