@@ -1,43 +1,29 @@
 package catalog
 
 import (
-	"context"
 	"database/sql"
 	"fmt"
 	"strings"
 	"time"
 
 	"tsgate/errs"
+	"tsgate/internal/sqlrows"
 	"tsgate/model"
 )
 
-// rows adapts the catalog engine's result to model.Rows. Lists (ACLs,
+// newRows adapts the catalog engine's result to model.Rows; the
+// connection is pooled again when the result ends. Lists (ACLs,
 // reloptions, indkey) print in PostgreSQL's array text form.
-type rows struct {
-	ctx  context.Context
-	conn *sql.Conn
-	r    *sql.Rows
-	cols []model.ResultColumn
-	scan []any
-	vals []any
-	err  error
-	done bool
-}
-
-func newRows(ctx context.Context, conn *sql.Conn, r *sql.Rows) (model.Rows, error) {
-	cts, err := r.ColumnTypes()
+func newRows(conn *sql.Conn, r *sql.Rows) (model.Rows, error) {
+	cols, err := sqlrows.Columns(r, fieldType)
 	if err != nil {
-		r.Close()
 		conn.Close()
 		return nil, errs.Wrap(errs.Engine, err, err.Error())
 	}
-	out := &rows{ctx: ctx, conn: conn, r: r, cols: make([]model.ResultColumn, len(cts)), scan: make([]any, len(cts)), vals: make([]any, len(cts))}
-	for i, ct := range cts {
-		name := ct.DatabaseTypeName()
-		out.cols[i] = model.ResultColumn{Name: ct.Name(), Type: fieldType(name), BackendType: name}
-		out.scan[i] = &out.vals[i]
-	}
-	return out, nil
+	return sqlrows.New(r, cols,
+		func(_ int, v any) model.Value { return value(v) },
+		func(error) { conn.Close() },
+		func(err error) error { return errs.Wrap(errs.Engine, err, "catalog query failed: "+err.Error()) }), nil
 }
 
 func fieldType(dbType string) model.FieldType {
@@ -54,28 +40,6 @@ func fieldType(dbType string) model.FieldType {
 		return model.TypeTime
 	}
 	return model.TypeText
-}
-
-func (r *rows) Columns() []model.ResultColumn { return r.cols }
-
-func (r *rows) Next(dst []model.Value) bool {
-	if r.done {
-		return false
-	}
-	if !r.r.Next() {
-		r.err = r.r.Err()
-		r.Close()
-		return false
-	}
-	if err := r.r.Scan(r.scan...); err != nil {
-		r.err = err
-		r.Close()
-		return false
-	}
-	for i, v := range r.vals {
-		dst[i] = value(v)
-	}
-	return true
 }
 
 func value(v any) model.Value {
@@ -117,20 +81,4 @@ func value(v any) model.Value {
 		return model.Value{Type: model.TypeText, S: sb.String()}
 	}
 	return model.Value{Type: model.TypeText, S: fmt.Sprint(v)}
-}
-
-func (r *rows) Err() error {
-	if r.err != nil {
-		return errs.Wrap(errs.Engine, r.err, "catalog query failed: "+r.err.Error())
-	}
-	return nil
-}
-
-func (r *rows) Close() error {
-	if !r.done {
-		r.done = true
-		r.r.Close()
-		r.conn.Close()
-	}
-	return nil
 }
