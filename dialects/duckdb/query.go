@@ -287,41 +287,17 @@ func ResultType(dbType string) model.FieldType {
 // Types tsgate does not model become text the way Arc's JSON renders them
 // (render.go); t is the column's parsed type, nil for the modelled ones.
 func toValue(v any, t *typeNode) model.Value {
-	switch x := v.(type) {
-	case nil:
-		return model.Value{}
-	case float64:
-		return model.Float(x)
-	case float32:
-		return model.Float(float64(x))
-	case int64:
-		return model.Int(x)
-	case int32:
-		return model.Int(int64(x))
-	case int16:
-		return model.Int(int64(x))
-	case int8:
-		return model.Int(int64(x))
-	case uint64:
-		return model.Uint(x)
-	case uint32:
-		return model.Uint(uint64(x))
-	case uint16:
-		return model.Uint(uint64(x))
-	case uint8:
-		return model.Uint(uint64(x))
-	case string:
-		if t != nil {
+	if t != nil {
+		switch x := v.(type) {
+		case string:
 			// ENUM: its label, as text like the column's other values.
 			return model.Value{Type: model.TypeText, S: x}
+		case time.Time:
+			return model.Value{Type: model.TypeText, S: arcText(v, t)}
 		}
-		return model.String(x)
-	case bool:
-		return model.Bool(x)
-	case time.Time:
-		if t == nil {
-			return model.Time(x.UnixMicro())
-		}
+	}
+	if val, ok := sqlrows.Value(v); ok {
+		return val
 	}
 	return model.Value{Type: model.TypeText, S: arcText(v, t)}
 }

@@ -2,6 +2,7 @@ package sqlrows
 
 import (
 	"database/sql"
+	"time"
 
 	"tsgate/model"
 )
@@ -94,4 +95,42 @@ func (r *Rows) Err() error {
 func (r *Rows) Close() error {
 	r.finish()
 	return nil
+}
+
+// Value converts a scanned value of a type tsgate models: NULL, a
+// floating-point or integer number of any width, a boolean, a string, a
+// timestamp. ok is false for any other type, which each owner renders in
+// its own way.
+func Value(v any) (val model.Value, ok bool) {
+	switch x := v.(type) {
+	case nil:
+		return model.Value{}, true
+	case float64:
+		return model.Float(x), true
+	case float32:
+		return model.Float(float64(x)), true
+	case int64:
+		return model.Int(x), true
+	case int32:
+		return model.Int(int64(x)), true
+	case int16:
+		return model.Int(int64(x)), true
+	case int8:
+		return model.Int(int64(x)), true
+	case uint64:
+		return model.Uint(x), true
+	case uint32:
+		return model.Uint(uint64(x)), true
+	case uint16:
+		return model.Uint(uint64(x)), true
+	case uint8:
+		return model.Uint(uint64(x)), true
+	case string:
+		return model.String(x), true
+	case bool:
+		return model.Bool(x), true
+	case time.Time:
+		return model.Time(x.UnixMicro()), true
+	}
+	return model.Value{}, false
 }

@@ -4,7 +4,6 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
-	"time"
 
 	"tsgate/errs"
 	"tsgate/internal/sqlrows"
@@ -44,26 +43,9 @@ func fieldType(dbType string) model.FieldType {
 
 func value(v any) model.Value {
 	switch x := v.(type) {
-	case nil:
-		return model.Value{}
-	case int32:
-		return model.Int(int64(x))
-	case int16:
-		return model.Int(int64(x))
-	case int8:
-		return model.Int(int64(x))
-	case int64:
-		return model.Int(x)
-	case float32:
-		return model.Float(float64(x))
-	case float64:
-		return model.Float(x)
-	case bool:
-		return model.Bool(x)
-	case string:
-		return model.String(x)
-	case time.Time:
-		return model.Time(x.UnixMicro())
+	case uint64, uint32, uint16, uint8:
+		// fieldType has no unsigned type: such a column is text.
+		return model.Value{Type: model.TypeText, S: fmt.Sprint(v)}
 	case []any:
 		var sb strings.Builder
 		sb.WriteByte('{')
@@ -79,6 +61,9 @@ func value(v any) model.Value {
 		}
 		sb.WriteByte('}')
 		return model.Value{Type: model.TypeText, S: sb.String()}
+	}
+	if val, ok := sqlrows.Value(v); ok {
+		return val
 	}
 	return model.Value{Type: model.TypeText, S: fmt.Sprint(v)}
 }
