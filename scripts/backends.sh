@@ -42,25 +42,8 @@ if curl -fsS -o /dev/null "http://127.0.0.1:$influx_port/ping" 2>/dev/null; then
 	log "influxd already on 127.0.0.1:$influx_port"
 else
 	mkdir -p "$dir/influx"
-	cat >"$dir/influx/influxd.conf" <<EOF
-reporting-disabled = true
-bind-address = "127.0.0.1:$((influx_port + 2))"
-[meta]
-  dir = "$dir/influx/meta"
-[data]
-  dir = "$dir/influx/data"
-  wal-dir = "$dir/influx/wal"
-  query-log-enabled = false
-[monitor]
-  store-enabled = false
-[http]
-  enabled = true
-  bind-address = "127.0.0.1:$influx_port"
-  flux-enabled = true
-  log-enabled = false
-[logging]
-  level = "warn"
-EOF
+	sed -e "s|@DIR@|$dir/influx|g" -e "s|@BIND@|127.0.0.1:$((influx_port + 2))|" \
+		-e "s|@HTTP@|127.0.0.1:$influx_port|" scripts/influxd.conf >"$dir/influx/influxd.conf"
 	nohup "$bin/influxd" run -config "$dir/influx/influxd.conf" >"$dir/influx/influxd.log" 2>&1 &
 	echo $! >"$dir/influx/influxd.pid"
 	wait_http "http://127.0.0.1:$influx_port/ping" influxd

@@ -156,13 +156,7 @@ func (b *Backend) Query(ctx context.Context, db, text string) (model.Rows, error
 	defer resp.Body.Close()
 	rows, err := decodeResult(msgpack.NewDecoder(resp.Body))
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, backendkit.TransportError(ctx, "arc", ctx.Err())
-		}
-		if e, ok := err.(*errs.Error); ok {
-			return nil, e
-		}
-		return nil, errs.Wrap(errs.Unavailable, err, "arc: unreadable query response")
+		return nil, backendkit.ReadError(ctx, "arc", err, "arc: unreadable query response")
 	}
 	return rows, nil
 }

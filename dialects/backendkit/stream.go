@@ -63,6 +63,35 @@ func (b *Body) Close() error {
 	return b.ReadCloser.Close()
 }
 
+// Stream is what the reader of a streamed HTTP result (ClickHouse's
+// TSV, InfluxDB's msgpack series, Flux's CSV) keeps besides its decoder,
+// for it to embed: the header, the body, whether the stream has ended,
+// and the first error, which ends it. It gives the reader its Columns,
+// Err and Close.
+type Stream struct {
+	Body *Body
+	Cols []model.ResultColumn
+	// Done: the stream has ended, at its end or on an error.
+	Done bool
+	err  error
+}
+
+func (s *Stream) Columns() []model.ResultColumn { return s.Cols }
+func (s *Stream) Err() error                    { return s.err }
+
+// Close closes the body, once.
+func (s *Stream) Close() error { return s.Body.Close() }
+
+// Fail ends the stream with err and returns the stream's error: the
+// first one stands.
+func (s *Stream) Fail(err error) error {
+	s.Done = true
+	if s.err == nil {
+		s.err = err
+	}
+	return s.err
+}
+
 // ReadError classifies err, met while reading a streamed result from
 // backend name: the caller's context ended (TransportError), a tsgate
 // error stands as it is, and anything else is the connection failing

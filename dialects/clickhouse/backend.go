@@ -176,7 +176,7 @@ func (b *Backend) Query(ctx context.Context, db, text string) (model.Rows, error
 	if err != nil {
 		return nil, err
 	}
-	r := &tsvRows{ctx: ctx, body: &backendkit.Body{ReadCloser: resp.Body}, br: bufio.NewReaderSize(resp.Body, 64<<10)}
+	r := &tsvRows{Stream: backendkit.Stream{Body: &backendkit.Body{ReadCloser: resp.Body}}, ctx: ctx, br: bufio.NewReaderSize(resp.Body, 64<<10)}
 	if err := r.header(); err != nil {
 		r.Close()
 		return nil, err

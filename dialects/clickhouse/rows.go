@@ -19,15 +19,12 @@ import (
 // line, then one line per row; fields separated by raw tabs (a tab in a
 // value is escaped), \N for NULL.
 type tsvRows struct {
+	backendkit.Stream
 	ctx   context.Context
-	body  *backendkit.Body
 	br    *bufio.Reader
-	cols  []model.ResultColumn
 	kinds []kind
 	locs  []*time.Location
 	line  []byte
-	err   error
-	done  bool
 }
 
 type kind uint8
@@ -69,7 +66,7 @@ func (r *tsvRows) header() error {
 	names, err := r.readLine()
 	if errors.Is(err, io.EOF) {
 		// A statement without a result set.
-		r.done = true
+		r.Done = true
 		return nil
 	}
 	if err != nil {
@@ -84,14 +81,14 @@ func (r *tsvRows) header() error {
 	if len(typeFields) != len(nameFields) {
 		return errs.Newf(errs.Engine, "clickhouse: %d names for %d types", len(nameFields), len(typeFields))
 	}
-	r.cols = make([]model.ResultColumn, len(nameFields))
+	r.Cols = make([]model.ResultColumn, len(nameFields))
 	r.kinds = make([]kind, len(nameFields))
 	r.locs = make([]*time.Location, len(nameFields))
 	for i := range nameFields {
 		typ := unescape(typeFields[i])
 		k, loc := kindOf(typ)
 		r.kinds[i], r.locs[i] = k, loc
-		r.cols[i] = model.ResultColumn{Name: unescape(nameFields[i]), Type: resultType(k), BackendType: typ}
+		r.Cols[i] = model.ResultColumn{Name: unescape(nameFields[i]), Type: resultType(k), BackendType: typ}
 	}
 	return nil
 }
@@ -155,26 +152,17 @@ func resultType(k kind) model.FieldType {
 	return model.TypeText
 }
 
-func (r *tsvRows) Columns() []model.ResultColumn { return r.cols }
-func (r *tsvRows) Err() error                    { return r.err }
-
-func (r *tsvRows) Close() error { return r.body.Close() }
-
 func (r *tsvRows) fail(err error) error {
-	r.done = true
-	if r.err == nil {
-		r.err = backendkit.ReadError(r.ctx, "clickhouse", err, "clickhouse: reading the result failed")
-	}
-	return r.err
+	return r.Fail(backendkit.ReadError(r.ctx, "clickhouse", err, "clickhouse: reading the result failed"))
 }
 
 func (r *tsvRows) Next(dst []model.Value) bool {
-	if r.done {
+	if r.Done {
 		return false
 	}
 	line, err := r.readLine()
 	if errors.Is(err, io.EOF) {
-		r.done = true
+		r.Done = true
 		return false
 	}
 	if err != nil {
@@ -182,14 +170,14 @@ func (r *tsvRows) Next(dst []model.Value) bool {
 		return false
 	}
 	fields := splitTSV(line)
-	if len(fields) != len(r.cols) {
-		r.fail(errs.Newf(errs.Engine, "clickhouse: row has %d fields for %d columns", len(fields), len(r.cols)))
+	if len(fields) != len(r.Cols) {
+		r.fail(errs.Newf(errs.Engine, "clickhouse: row has %d fields for %d columns", len(fields), len(r.Cols)))
 		return false
 	}
 	for i, f := range fields {
 		v, err := r.parse(i, f)
 		if err != nil {
-			r.fail(errs.Wrap(errs.Engine, err, "clickhouse: column "+r.cols[i].Name+": "+err.Error()))
+			r.fail(errs.Wrap(errs.Engine, err, "clickhouse: column "+r.Cols[i].Name+": "+err.Error()))
 			return false
 		}
 		dst[i] = v

@@ -2,7 +2,6 @@ package duckdb
 
 import (
 	"context"
-	"database/sql"
 
 	"tsgate/errs"
 	"tsgate/guard"
@@ -24,25 +23,8 @@ func ReadParquetFile(ctx context.Context, path string) (model.Rows, error) {
 		db.Close()
 		return nil, classify(ctx, err)
 	}
-	r, err := NewRows(ctx, conn, rows)
-	if err != nil {
+	return newRows(ctx, rows, func(err error) {
+		releaseConn(conn, err)
 		db.Close()
-		return nil, err
-	}
-	return &closingRows{Rows: r, db: db}, nil
-}
-
-// closingRows closes its private engine after the rows.
-type closingRows struct {
-	model.Rows
-	db *sql.DB
-}
-
-func (r *closingRows) Close() error {
-	err := r.Rows.Close()
-	if r.db != nil {
-		r.db.Close()
-		r.db = nil
-	}
-	return err
+	})
 }

@@ -12,6 +12,7 @@ import (
 
 	"tsgate/dialects/duckdbsql"
 	"tsgate/errs"
+	"tsgate/internal/sqlrows"
 	"tsgate/model"
 )
 
@@ -42,12 +43,13 @@ func (s *Store) Query(ctx context.Context, db, query string) (model.Rows, error)
 		s.discard(conn, dc)
 		return nil, classify(ctx, err)
 	}
-	r, err := NewRows(ctx, conn, rows)
-	if err != nil {
-		return nil, err
-	}
-	r.(*rows_).discard = func() { s.paths.forget(dc) }
-	return r, nil
+	return newRows(ctx, rows, func(err error) {
+		if err != nil {
+			s.discard(conn, dc)
+			return
+		}
+		conn.Close()
+	})
 }
 
 // queryConn passes query through the guard and takes a pooled connection
@@ -99,25 +101,41 @@ func discardConn(conn *sql.Conn) {
 // model.Rows, typed as the store's queries are; closing it closes rows
 // and conn. Other DuckDB users (the Parquet migration source) share it.
 func NewRows(ctx context.Context, conn *sql.Conn, rows *sql.Rows) (model.Rows, error) {
-	types, err := rows.ColumnTypes()
+	return newRows(ctx, rows, func(err error) { releaseConn(conn, err) })
+}
+
+// releaseConn is how a result gives conn back once it ends: pooled again,
+// unless the query failed midway — that may leave the connection in any
+// state, so it is dropped.
+func releaseConn(conn *sql.Conn, err error) {
 	if err != nil {
-		rows.Close()
-		conn.Close()
+		discardConn(conn)
+		return
+	}
+	conn.Close()
+}
+
+// newRows streams rows as model.Rows, typed as the store's queries are.
+// release frees the connection (and whatever else the result holds) once
+// the result ends: err is what ended it, nil when it was read to its end
+// or closed — or could not start, which leaves the connection sound.
+func newRows(ctx context.Context, rows *sql.Rows, release func(err error)) (model.Rows, error) {
+	cols, err := sqlrows.Columns(rows, ResultType)
+	if err != nil {
+		release(nil)
 		return nil, classify(ctx, err)
 	}
-	r := &rows_{ctx: ctx, conn: conn, rows: rows, cols: make([]model.ResultColumn, len(types))}
-	r.scan = make([]any, len(types))
-	r.dest = make([]scanDest, len(types))
-	for i, t := range types {
-		name := t.DatabaseTypeName()
-		r.cols[i] = model.ResultColumn{Name: t.Name(), Type: ResultType(name), BackendType: name}
-		r.dest[i].typ = r.cols[i].Type
-		if r.cols[i].Type == model.TypeText {
-			r.dest[i].node = parseType(name)
+	// node is the parsed DuckDB type of a column tsgate renders as text.
+	node := make([]*typeNode, len(cols))
+	for i, c := range cols {
+		if c.Type == model.TypeText {
+			node[i] = parseType(c.BackendType)
 		}
-		r.scan[i] = &r.dest[i].v
 	}
-	return r, nil
+	return sqlrows.New(rows, cols,
+		func(i int, v any) model.Value { return toValue(v, node[i]) },
+		release,
+		func(err error) error { return classify(ctx, err) }), nil
 }
 
 // connPaths remembers the search path each pooled DuckDB connection was
@@ -265,120 +283,21 @@ func ResultType(dbType string) model.FieldType {
 	return model.TypeText
 }
 
-type scanDest struct {
-	typ model.FieldType
-	// node is the parsed DuckDB type of a column tsgate renders as text.
-	node *typeNode
-	v    any
-}
-
-type rows_ struct {
-	ctx  context.Context
-	conn *sql.Conn
-	rows *sql.Rows
-	cols []model.ResultColumn
-	scan []any
-	dest []scanDest
-	err  error
-	done bool
-	// discard, when set, is told that the connection is being dropped
-	// after an error.
-	discard func()
-}
-
-var _ model.Rows = (*rows_)(nil)
-
-func (r *rows_) Columns() []model.ResultColumn { return r.cols }
-
-func (r *rows_) Next(dst []model.Value) bool {
-	if r.done {
-		return false
-	}
-	if !r.rows.Next() {
-		r.err = r.rows.Err()
-		r.finish()
-		return false
-	}
-	if err := r.rows.Scan(r.scan...); err != nil {
-		r.err = err
-		r.finish()
-		return false
-	}
-	for i := range r.dest {
-		dst[i] = toValue(r.dest[i].v, r.dest[i].node)
-	}
-	return true
-}
-
-func (r *rows_) finish() {
-	if r.done {
-		return
-	}
-	r.done = true
-	r.rows.Close()
-	if r.err != nil {
-		// A query that failed midway may leave its connection in any
-		// state: it is not pooled again.
-		if r.discard != nil {
-			r.discard()
-		}
-		discardConn(r.conn)
-		return
-	}
-	r.conn.Close()
-}
-
-func (r *rows_) Err() error {
-	if r.err != nil {
-		return classify(r.ctx, r.err)
-	}
-	return nil
-}
-
-func (r *rows_) Close() error {
-	r.finish()
-	return nil
-}
-
 // toValue converts what duckdb-go hands database/sql into a typed Value.
 // Types tsgate does not model become text the way Arc's JSON renders them
 // (render.go); t is the column's parsed type, nil for the modelled ones.
 func toValue(v any, t *typeNode) model.Value {
-	switch x := v.(type) {
-	case nil:
-		return model.Value{}
-	case float64:
-		return model.Float(x)
-	case float32:
-		return model.Float(float64(x))
-	case int64:
-		return model.Int(x)
-	case int32:
-		return model.Int(int64(x))
-	case int16:
-		return model.Int(int64(x))
-	case int8:
-		return model.Int(int64(x))
-	case uint64:
-		return model.Uint(x)
-	case uint32:
-		return model.Uint(uint64(x))
-	case uint16:
-		return model.Uint(uint64(x))
-	case uint8:
-		return model.Uint(uint64(x))
-	case string:
-		if t != nil {
+	if t != nil {
+		switch x := v.(type) {
+		case string:
 			// ENUM: its label, as text like the column's other values.
 			return model.Value{Type: model.TypeText, S: x}
+		case time.Time:
+			return model.Value{Type: model.TypeText, S: arcText(v, t)}
 		}
-		return model.String(x)
-	case bool:
-		return model.Bool(x)
-	case time.Time:
-		if t == nil {
-			return model.Time(x.UnixMicro())
-		}
+	}
+	if val, ok := sqlrows.Value(v); ok {
+		return val
 	}
 	return model.Value{Type: model.TypeText, S: arcText(v, t)}
 }

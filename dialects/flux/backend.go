@@ -138,7 +138,7 @@ func (b *Backend) Query(ctx context.Context, db, text string) (model.Rows, error
 		}
 		return nil, b.MissingDatabase(ctx, db, backendkit.StatusError("influxdb (flux)", resp.StatusCode, text))
 	}
-	r := &csvRows{ctx: ctx, body: &backendkit.Body{ReadCloser: resp.Body}, cr: csv.NewReader(resp.Body), byName: map[string]int{}}
+	r := &csvRows{Stream: backendkit.Stream{Body: &backendkit.Body{ReadCloser: resp.Body}}, ctx: ctx, cr: csv.NewReader(resp.Body), byName: map[string]int{}}
 	r.cr.FieldsPerRecord = -1
 	r.cr.ReuseRecord = true
 	if err := r.start(); err != nil {
@@ -154,10 +154,9 @@ func (b *Backend) Query(ctx context.Context, db, text string) (model.Rows, error
 // them by name (group() makes one table in tsgate's generated Flux; a
 // column only a later table has is an error, not a dropped value).
 type csvRows struct {
+	backendkit.Stream
 	ctx    context.Context
-	body   *backendkit.Body
 	cr     *csv.Reader
-	cols   []model.ResultColumn
 	byName map[string]int
 	fixed  bool
 
@@ -168,36 +167,29 @@ type csvRows struct {
 	inHeader bool
 
 	ahead backendkit.Ahead
-	done  bool
-	err   error
 }
 
 func (r *csvRows) start() error {
 	dst := []model.Value(nil)
-	for !r.done && !r.fixed {
+	for !r.Done && !r.fixed {
 		if _, err := r.record(dst); err != nil {
 			return err
 		}
 	}
 	r.fixed = true
-	if r.done {
-		return r.err
+	if r.Done {
+		return r.Err()
 	}
-	r.ahead.Read(len(r.cols), r.next)
-	return r.err
+	r.ahead.Read(len(r.Cols), r.next)
+	return r.Err()
 }
-
-func (r *csvRows) Columns() []model.ResultColumn { return r.cols }
-func (r *csvRows) Err() error                    { return r.err }
-
-func (r *csvRows) Close() error { return r.body.Close() }
 
 func (r *csvRows) Next(dst []model.Value) bool {
 	return r.ahead.Take(dst) || r.next(dst)
 }
 
 func (r *csvRows) next(dst []model.Value) bool {
-	for !r.done {
+	for !r.Done {
 		ok, err := r.record(dst)
 		if err != nil {
 			return false
@@ -210,11 +202,7 @@ func (r *csvRows) next(dst []model.Value) bool {
 }
 
 func (r *csvRows) fail(err error) error {
-	r.done = true
-	if r.err == nil {
-		r.err = backendkit.ReadError(r.ctx, "influxdb", err, "influxdb (flux): reading the result failed")
-	}
-	return r.err
+	return r.Fail(backendkit.ReadError(r.ctx, "influxdb", err, "influxdb (flux): reading the result failed"))
 }
 
 // record reads one CSV record: an annotation, a header or a data row
@@ -222,7 +210,7 @@ func (r *csvRows) fail(err error) error {
 func (r *csvRows) record(dst []model.Value) (bool, error) {
 	rec, err := r.cr.Read()
 	if errors.Is(err, io.EOF) {
-		r.done = true
+		r.Done = true
 		r.fixed = true
 		return false, nil
 	}
@@ -265,7 +253,7 @@ func (r *csvRows) record(dst []model.Value) (bool, error) {
 		}
 		v, err := parseCell(r.types[i], f)
 		if err != nil {
-			return false, r.fail(errs.Wrap(errs.Engine, err, "flux: column "+r.cols[r.pos[i]].Name+": "+err.Error()))
+			return false, r.fail(errs.Wrap(errs.Engine, err, "flux: column "+r.Cols[r.pos[i]].Name+": "+err.Error()))
 		}
 		dst[r.pos[i]] = v
 	}
@@ -294,13 +282,13 @@ func (r *csvRows) header(rec []string) error {
 			if r.fixed {
 				return r.fail(errs.Newf(errs.Engine, "influxdb (flux): table column %q not in the first table", name))
 			}
-			j = len(r.cols)
+			j = len(r.Cols)
 			r.byName[name] = j
 			typ := ""
 			if i < len(r.types) {
 				typ = r.types[i]
 			}
-			r.cols = append(r.cols, model.ResultColumn{Name: name, Type: columnType(typ), BackendType: typ})
+			r.Cols = append(r.Cols, model.ResultColumn{Name: name, Type: columnType(typ), BackendType: typ})
 		}
 		r.pos = append(r.pos, j)
 	}

@@ -304,22 +304,16 @@ func TestNoAcknowledgedRowLost(t *testing.T) {
 	dir := t.TempDir()
 	port := freePort(t)
 	conf := filepath.Join(dir, "influxd.conf")
-	os.WriteFile(conf, []byte(fmt.Sprintf(`reporting-disabled = true
-bind-address = "127.0.0.1:%d"
-[meta]
-  dir = "%s/meta"
-[data]
-  dir = "%s/data"
-  wal-dir = "%s/wal"
-  query-log-enabled = false
-[monitor]
-  store-enabled = false
-[http]
-  bind-address = "127.0.0.1:%d"
-  log-enabled = false
-[logging]
-  level = "error"
-`, freePort(t), dir, dir, dir, port)), 0o600)
+	// The shared server's configuration, on this test's directory and ports.
+	tmpl, err := os.ReadFile("../../scripts/influxd.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(conf, []byte(strings.NewReplacer("@DIR@", dir,
+		"@BIND@", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		"@HTTP@", fmt.Sprintf("127.0.0.1:%d", port)).Replace(string(tmpl))), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, "run", "-config", conf)
 		if err := cmd.Start(); err != nil {

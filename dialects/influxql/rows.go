@@ -25,11 +25,10 @@ import (
 // time, keeping only its position, so memory does not grow with the
 // result.
 type seriesRows struct {
-	ctx  context.Context
-	body *backendkit.Body
-	dec  *msgpack.Decoder
+	backendkit.Stream
+	ctx context.Context
+	dec *msgpack.Decoder
 
-	cols   []model.ResultColumn
 	byName map[string]int
 	fixed  bool // cols are settled (the first series was seen, or the stream ended)
 
@@ -50,71 +49,57 @@ type seriesRows struct {
 	chunked bool
 
 	ahead backendkit.Ahead // the first row, read ahead to type the columns
-	done  bool
-	err   error
 }
 
 func newSeriesRows(ctx context.Context, body io.ReadCloser) *seriesRows {
 	// Drain a little so the connection can be reused; give up on large
 	// rests, closing is cheaper than reading them.
-	return &seriesRows{ctx: ctx, body: &backendkit.Body{ReadCloser: body, Drain: 64 << 10}, dec: msgpack.NewDecoder(body), byName: map[string]int{}}
+	return &seriesRows{Stream: backendkit.Stream{Body: &backendkit.Body{ReadCloser: body, Drain: 64 << 10}}, ctx: ctx, dec: msgpack.NewDecoder(body), byName: map[string]int{}}
 }
 
 // start reads up to the first row, so statement errors surface from
 // Query and Columns is known (and typed by the first row).
 func (r *seriesRows) start() error {
-	for !r.fixed && !r.done {
+	for !r.fixed && !r.Done {
 		if err := r.step(); err != nil {
-			r.done = true
+			r.Done = true
 			return err
 		}
 	}
 	r.fixed = true
-	if r.done || len(r.cols) == 0 {
+	if r.Done || len(r.Cols) == 0 {
 		return nil
 	}
-	if r.ahead.Read(len(r.cols), r.next) {
+	if r.ahead.Read(len(r.Cols), r.next) {
 		for i, v := range r.ahead.Row() {
-			if r.cols[i].Type == model.TypeUnknown {
-				r.cols[i].Type = v.Type
+			if r.Cols[i].Type == model.TypeUnknown {
+				r.Cols[i].Type = v.Type
 			}
 		}
 	}
-	return r.err
+	return r.Err()
 }
-
-func (r *seriesRows) Columns() []model.ResultColumn { return r.cols }
-func (r *seriesRows) Err() error                    { return r.err }
-
-func (r *seriesRows) Close() error { return r.body.Close() }
 
 func (r *seriesRows) Next(dst []model.Value) bool {
 	return r.ahead.Take(dst) || r.next(dst)
 }
 
 func (r *seriesRows) next(dst []model.Value) bool {
-	for !r.done {
+	for !r.Done {
 		if r.values > 0 {
 			r.values--
 			if err := r.row(dst); err != nil {
-				r.fail(err)
+				r.Fail(err)
 				return false
 			}
 			return true
 		}
 		if err := r.step(); err != nil {
-			r.fail(err)
+			r.Fail(err)
 			return false
 		}
 	}
 	return false
-}
-
-func (r *seriesRows) fail(err error) {
-	r.done = true
-	if r.err == nil {
-		r.err = err
-	}
 }
 
 func (r *seriesRows) decodeErr(err error) error {
@@ -178,7 +163,7 @@ func (r *seriesRows) step() error {
 		// The next chunk, or the end.
 		n, err := d.DecodeMapLen()
 		if errors.Is(err, io.EOF) {
-			r.done = true
+			r.Done = true
 			r.fixed = true
 			return nil
 		}
@@ -311,12 +296,12 @@ func (r *seriesRows) readColumns() error {
 		for _, k := range keys {
 			if _, ok := r.byName[k]; !ok {
 				r.addCol(k)
-				r.cols[len(r.cols)-1].Type = model.TypeString
+				r.Cols[len(r.Cols)-1].Type = model.TypeString
 			}
 		}
 		if r.nameCol != "" {
 			r.addCol(r.nameCol)
-			r.cols[len(r.cols)-1].Type = model.TypeString
+			r.Cols[len(r.Cols)-1].Type = model.TypeString
 		}
 		r.fixed = true
 	}
@@ -340,8 +325,8 @@ func (r *seriesRows) addCol(name string) {
 	if name == "time" {
 		c.Type = model.TypeTime
 	}
-	r.byName[name] = len(r.cols)
-	r.cols = append(r.cols, c)
+	r.byName[name] = len(r.Cols)
+	r.Cols = append(r.Cols, c)
 }
 
 // row decodes one values entry into dst (dst may be nil: discard).
@@ -372,7 +357,7 @@ func (r *seriesRows) row(dst []model.Value) error {
 		if dst == nil {
 			continue
 		}
-		if r.cols[i].Type == model.TypeTime && v.Type == model.TypeInt {
+		if r.Cols[i].Type == model.TypeTime && v.Type == model.TypeInt {
 			v = model.Time(v.I)
 		}
 		dst[i] = v

@@ -162,7 +162,7 @@ func (c *Catalog) Query(ctx context.Context, s pgwire.Session, query string) (mo
 		conn.Close()
 		return nil, errs.Wrap(errs.Engine, err, "catalog query failed: "+err.Error())
 	}
-	return newRows(ctx, conn, rows)
+	return newRows(conn, rows)
 }
 
 // snapshot returns the current snapshot of db's catalog, building it when
