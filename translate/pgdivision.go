@@ -8,16 +8,6 @@ import (
 	"tsgate/translate/types"
 )
 
-// pgKind is a PostgreSQL value's number class, as / needs it: integer
-// operands on both sides truncate, anything fractional divides truly.
-type pgKind uint8
-
-const (
-	pgUnknown pgKind = iota
-	pgInt            // smallint, integer, bigint
-	pgFrac           // double precision, real, numeric
-)
-
 // resolveDivision decides every OpPgDiv in q — PostgreSQL's / whose
 // operands the front end could not type by their form — from the columns'
 // stored types: integer / integer becomes OpIntDiv, anything fractional
@@ -45,7 +35,7 @@ func resolveDivision(q ast.Query, schema target.Schema) error {
 	if len(pending) == 0 {
 		return nil
 	}
-	cols := map[string]pgKind{"time": pgUnknown}
+	cols := map[string]types.PGNumber{"time": types.PGUnknown}
 	if !derived && schema != nil {
 		for _, t := range tables {
 			infos, ok := schema.Columns(t.Schema, t.Name)
@@ -53,16 +43,16 @@ func resolveDivision(q ast.Query, schema target.Schema) error {
 				continue
 			}
 			for _, c := range infos {
-				k := pgUnknown
+				k := types.PGUnknown
 				switch {
 				case c.Tag:
 				case c.Type == model.TypeInt:
-					k = pgInt
+					k = types.PGInt
 				case c.Type == model.TypeFloat:
-					k = pgFrac
+					k = types.PGFrac
 				}
 				if old, seen := cols[c.Name]; seen && old != k {
-					k = pgUnknown
+					k = types.PGUnknown
 				}
 				cols[c.Name] = k
 			}
@@ -81,26 +71,10 @@ func resolveDivision(q ast.Query, schema target.Schema) error {
 
 // kindOfPG is e's number class in PostgreSQL, resolving the OpPgDiv
 // operators inside it on the way.
-func kindOfPG(e ast.Expr, cols map[string]pgKind) pgKind {
+func kindOfPG(e ast.Expr, cols map[string]types.PGNumber) types.PGNumber {
 	switch e := e.(type) {
 	case *ast.ColumnRef:
 		return cols[e.Name]
-	case *ast.Literal:
-		switch e.Kind {
-		case ast.LitInt:
-			return pgInt
-		case ast.LitNumber:
-			return pgFrac
-		}
-	case *ast.Cast:
-		switch k := e.Type.Kind; {
-		case k.IsInteger():
-			return pgInt
-		case k == ast.TypeDouble || k == ast.TypeReal || k == ast.TypeNumeric:
-			return pgFrac
-		}
-	case *ast.Extract:
-		return pgFrac // numeric since PostgreSQL 14
 	case *ast.Unary:
 		if e.Op == ast.Neg {
 			return kindOfPG(e.X, cols)
@@ -108,33 +82,33 @@ func kindOfPG(e ast.Expr, cols map[string]pgKind) pgKind {
 	case *ast.Agg:
 		switch e.Kind {
 		case ast.AggCount:
-			return pgInt
+			return types.PGInt
 		case ast.AggSum:
 			// sum(bigint) is numeric, sum(double precision) double, but
 			// sum(smallint) and sum(integer) are bigint: an integer.
 			switch kindOfPG(e.Arg, cols) {
-			case pgFrac:
-				return pgFrac
-			case pgInt:
+			case types.PGFrac:
+				return types.PGFrac
+			case types.PGInt:
 				switch bigint, known := types.PGBigint(e.Arg); {
 				case !known:
-					return pgUnknown
+					return types.PGUnknown
 				case bigint:
-					return pgFrac
+					return types.PGFrac
 				}
-				return pgInt
+				return types.PGInt
 			}
 		case ast.AggMin, ast.AggMax:
 			return kindOfPG(e.Arg, cols)
 		case ast.AggAvg, ast.AggStddevPop, ast.AggStddevSamp, ast.AggVarPop, ast.AggVarSamp,
 			ast.AggMedian, ast.AggPercentileCont:
-			if kindOfPG(e.Arg, cols) != pgUnknown {
-				return pgFrac
+			if kindOfPG(e.Arg, cols) != types.PGUnknown {
+				return types.PGFrac
 			}
 		}
 	case *ast.Func:
 		if len(e.Args) == 0 {
-			return pgUnknown
+			return types.PGUnknown
 		}
 		switch e.Name {
 		case "abs":
@@ -142,32 +116,32 @@ func kindOfPG(e ast.Expr, cols map[string]pgKind) pgKind {
 		case "floor", "ceil", "ceiling", "round", "trunc", "sqrt", "cbrt", "ln", "exp", "power", "pow":
 			// No integer overloads: integers go to double precision
 			// (numeric for round/trunc), fractional either way.
-			if kindOfPG(e.Args[0], cols) != pgUnknown {
-				return pgFrac
+			if kindOfPG(e.Args[0], cols) != types.PGUnknown {
+				return types.PGFrac
 			}
 		}
 	case *ast.Binary:
 		l, r := kindOfPG(e.L, cols), kindOfPG(e.R, cols)
 		switch e.Op {
 		case ast.OpDiv:
-			return pgFrac
+			return types.PGFrac
 		case ast.OpIntDiv:
-			return pgInt
+			return types.PGInt
 		case ast.OpAdd, ast.OpSub, ast.OpMul, ast.OpMod, ast.OpPgDiv:
 			switch {
-			case l == pgUnknown || r == pgUnknown:
-				return pgUnknown
-			case e.Op == ast.OpPgDiv && l == pgInt && r == pgInt:
+			case l == types.PGUnknown || r == types.PGUnknown:
+				return types.PGUnknown
+			case e.Op == ast.OpPgDiv && l == types.PGInt && r == types.PGInt:
 				e.Op = ast.OpIntDiv
-				return pgInt
+				return types.PGInt
 			case e.Op == ast.OpPgDiv:
 				e.Op = ast.OpDiv
-				return pgFrac
-			case l == pgInt && r == pgInt:
-				return pgInt
+				return types.PGFrac
+			case l == types.PGInt && r == types.PGInt:
+				return types.PGInt
 			}
-			return pgFrac
+			return types.PGFrac
 		}
 	}
-	return pgUnknown
+	return types.PGForm(e)
 }

@@ -509,15 +509,7 @@ func like(g *sqlgen.Gen, l *ast.Like) {
 		g.Refuse("LIKE with a non-constant pattern and escape '"+l.Escape+"'", l, "ClickHouse always escapes with backslash")
 		return
 	}
-	g.P.Operand(l.X, ast.PrecAtom)
-	if l.Not {
-		g.W(" NOT")
-	}
-	if l.CaseInsensitive {
-		g.W(" ILIKE ")
-	} else {
-		g.W(" LIKE ")
-	}
+	g.P.LikeHead(l, ast.PrecAtom)
 	g.Expr(pat)
 }
 
@@ -534,11 +526,7 @@ func regex(g *sqlgen.Gen, r *ast.RegexMatch) {
 		g.W("(NOT ")
 		defer g.W(")")
 	}
-	g.W("match(")
-	g.Expr(r.X)
-	g.W(", ")
-	g.Expr(r.Pattern)
-	g.W(")")
+	g.P.RegexCall("match", r) // case-sensitive: no 'i' flag (refused above)
 }
 
 func (pr profile) cast(g *sqlgen.Gen, c *ast.Cast) bool {

@@ -269,18 +269,11 @@ func regex(g *sqlgen.Gen, r *ast.RegexMatch) {
 		g.W("(NOT ")
 		defer g.W(")")
 	}
+	fn := "regexp_matches"
 	if r.Full {
-		g.W("regexp_full_match(")
-	} else {
-		g.W("regexp_matches(")
+		fn = "regexp_full_match"
 	}
-	g.Expr(r.X)
-	g.W(", ")
-	g.Expr(r.Pattern)
-	if r.CaseInsensitive {
-		g.W(", 'i'")
-	}
-	g.W(")")
+	g.P.RegexCall(fn, r)
 }
 
 func cast(g *sqlgen.Gen, c *ast.Cast) bool {

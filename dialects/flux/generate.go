@@ -16,14 +16,10 @@ import (
 const Name = "flux"
 
 // Generator is the Flux target.
-type Generator struct{}
+type Generator struct{ plan.Target }
 
 // New returns the Flux generator.
-func New() target.Generator { return Generator{} }
-
-func (Generator) Name() string              { return Name }
-func (Generator) Language() target.Language { return target.Flux }
-func (Generator) Caps() target.Caps         { return target.CapHaving | target.CapOffset | target.CapRegex }
+func New() target.Generator { return Generator{plan.NewTarget(Name, target.Flux, hints)} }
 
 var hints = map[target.Caps]string{
 	target.CapJoin:       "tsgate does not translate SQL joins to Flux join(); query each measurement separately",
@@ -37,8 +33,6 @@ var hints = map[target.Caps]string{
 	target.CapParams:     "inline the parameter values",
 	target.CapDistinctOn: "use GROUP BY on the tag with an aggregate",
 }
-
-func (Generator) Hint(c target.Caps) string { return hints[c] }
 
 func aggSupport(a *ast.Agg, _ target.ColumnInfo) (bool, string) {
 	switch a.Kind {

@@ -16,17 +16,10 @@ import (
 const Name = "influxql"
 
 // Generator is the InfluxQL target.
-type Generator struct{}
+type Generator struct{ plan.Target }
 
 // New returns the InfluxQL generator.
-func New() target.Generator { return Generator{} }
-
-func (Generator) Name() string              { return Name }
-func (Generator) Language() target.Language { return target.InfluxQL }
-
-// Caps: HAVING and OFFSET are emulated by post steps; regular expressions
-// are RE2 on both sides. Everything else is refused by the checker.
-func (Generator) Caps() target.Caps { return target.CapHaving | target.CapOffset | target.CapRegex }
+func New() target.Generator { return Generator{plan.NewTarget(Name, target.InfluxQL, hints)} }
 
 var hints = map[target.Caps]string{
 	target.CapJoin:       "InfluxQL cannot join measurements; query each one and join in the client",
@@ -40,8 +33,6 @@ var hints = map[target.Caps]string{
 	target.CapParams:     "inline the parameter values",
 	target.CapDistinctOn: "use last(field) with GROUP BY on the tag",
 }
-
-func (Generator) Hint(c target.Caps) string { return hints[c] }
 
 func aggSupport(a *ast.Agg, _ target.ColumnInfo) (bool, string) {
 	switch a.Kind {

@@ -576,16 +576,16 @@ func (p *Printer) Expr(e Expr) {
 			p.W(" IS NULL")
 		}
 	case *Between:
-		p.predicate(e.X, e.Not, " BETWEEN ")
+		p.predicate(e.X, precLike+1, e.Not, " BETWEEN ")
 		p.Operand(e.Lo, precLike+1)
 		p.W(" AND ")
 		p.Operand(e.Hi, precLike+1)
 	case *InList:
-		p.predicate(e.X, e.Not, " IN (")
+		p.predicate(e.X, precLike+1, e.Not, " IN (")
 		p.exprList(e.List)
 		p.W(")")
 	case *InSubquery:
-		p.predicate(e.X, e.Not, " IN ")
+		p.predicate(e.X, precLike+1, e.Not, " IN ")
 		p.subquery(e.Query)
 	case *Exists:
 		if e.Not {
@@ -596,11 +596,7 @@ func (p *Printer) Expr(e Expr) {
 	case *Subquery:
 		p.subquery(e.Query)
 	case *Like:
-		op := " LIKE "
-		if e.CaseInsensitive {
-			op = " ILIKE "
-		}
-		p.predicate(e.X, e.Not, op)
+		p.LikeHead(e, precLike+1)
 		p.Operand(e.Pattern, precLike+1)
 		// The source dialects' defaults differ (backslash, none), so the
 		// canonical form always names the escape; ESCAPE '' means none.
@@ -613,14 +609,7 @@ func (p *Printer) Expr(e Expr) {
 			if e.Not {
 				p.W("NOT ")
 			}
-			p.W("regexp_full_match(")
-			p.Expr(e.X)
-			p.W(", ")
-			p.Expr(e.Pattern)
-			if e.CaseInsensitive {
-				p.W(", 'i'")
-			}
-			p.W(")")
+			p.RegexCall("regexp_full_match", e)
 			return
 		}
 		p.Operand(e.X, precOther+1)
@@ -677,14 +666,41 @@ func (p *Printer) Expr(e Expr) {
 	}
 }
 
-// predicate prints the subject of a BETWEEN, IN or LIKE predicate, the NOT
-// of its negated form and the keyword kw: the part all of them spell alike.
-func (p *Printer) predicate(x Expr, not bool, kw string) {
-	p.Operand(x, precLike+1)
+// predicate prints the subject x of a BETWEEN, IN or LIKE predicate
+// (parenthesized below precedence min), the NOT of its negated form and
+// the keyword kw: the part all of them spell alike.
+func (p *Printer) predicate(x Expr, min int, not bool, kw string) {
+	p.Operand(x, min)
 	if not {
 		p.W(" NOT")
 	}
 	p.W(kw)
+}
+
+// LikeHead prints l up to its pattern: the subject, parenthesized below
+// precedence min, NOT when negated, and LIKE or ILIKE. Every SQL dialect
+// spells that part alike; the pattern and its escape are where they
+// differ.
+func (p *Printer) LikeHead(l *Like, min int) {
+	kw := " LIKE "
+	if l.CaseInsensitive {
+		kw = " ILIKE "
+	}
+	p.predicate(l.X, min, l.Not, kw)
+}
+
+// RegexCall prints r as the call fn(x, pattern), with DuckDB's 'i' flag
+// argument when it is case-insensitive; negation is the caller's, as the
+// dialects parenthesize it differently.
+func (p *Printer) RegexCall(fn string, r *RegexMatch) {
+	p.W(fn + "(")
+	p.Expr(r.X)
+	p.W(", ")
+	p.Expr(r.Pattern)
+	if r.CaseInsensitive {
+		p.W(", 'i'")
+	}
+	p.W(")")
 }
 
 func (p *Printer) literal(l *Literal) {

@@ -12,6 +12,7 @@ import (
 	"tsgate/errs"
 	"tsgate/translate/ast"
 	"tsgate/translate/sqltime"
+	"tsgate/translate/types"
 )
 
 // Flavor is the SQL dialect a query was written in. The grammar is the
@@ -972,68 +973,46 @@ func (c *conv) division(sp ast.Span, l, r ast.Expr) (ast.Expr, error) {
 	}
 	lk, rk := numKind(l), numKind(r)
 	switch {
-	case lk == kindFrac || rk == kindFrac:
+	case lk == types.PGFrac || rk == types.PGFrac:
 		return &ast.Binary{Span: sp, Op: ast.OpDiv, L: l, R: r}, nil
-	case lk == kindInt && rk == kindInt:
+	case lk == types.PGInt && rk == types.PGInt:
 		return &ast.Binary{Span: sp, Op: ast.OpIntDiv, L: l, R: r}, nil
 	}
 	// Column types are the schema's: the translator resolves it.
 	return &ast.Binary{Span: sp, Op: ast.OpPgDiv, L: l, R: r}, nil
 }
 
-type numberKind uint8
-
-const (
-	kindUnknown numberKind = iota
-	kindInt
-	kindFrac
-)
-
-func numKind(e ast.Expr) numberKind {
+// numKind is e's number class by its form alone: the parser has no
+// column types.
+func numKind(e ast.Expr) types.PGNumber {
 	switch e := e.(type) {
-	case *ast.Literal:
-		switch e.Kind {
-		case ast.LitInt:
-			return kindInt
-		case ast.LitNumber:
-			return kindFrac
-		}
-	case *ast.Cast:
-		switch {
-		case e.Type.Kind.IsInteger():
-			return kindInt
-		case e.Type.Kind == ast.TypeDouble || e.Type.Kind == ast.TypeReal || e.Type.Kind == ast.TypeNumeric:
-			return kindFrac
-		}
-	case *ast.Extract:
-		return kindFrac // numeric in PostgreSQL 14+
 	case *ast.Agg:
 		switch e.Kind {
 		case ast.AggCount:
-			return kindInt
+			return types.PGInt
 		case ast.AggAvg, ast.AggStddevPop, ast.AggStddevSamp, ast.AggVarPop, ast.AggVarSamp,
 			ast.AggMedian, ast.AggPercentileCont, ast.AggApproxQuantile:
-			return kindFrac
+			return types.PGFrac
 		}
 	case *ast.Unary:
 		return numKind(e.X)
 	case *ast.Binary:
 		l, r := numKind(e.L), numKind(e.R)
 		switch {
-		case e.Op == ast.OpDiv || l == kindFrac || r == kindFrac:
-			return kindFrac
-		case e.Op == ast.OpIntDiv || l == kindInt && r == kindInt:
-			return kindInt
+		case e.Op == ast.OpDiv || l == types.PGFrac || r == types.PGFrac:
+			return types.PGFrac
+		case e.Op == ast.OpIntDiv || l == types.PGInt && r == types.PGInt:
+			return types.PGInt
 		}
 	case *ast.Func:
 		switch e.Name {
 		case "floor", "ceil", "ceiling", "round", "sqrt", "ln", "exp", "power":
-			if len(e.Args) > 0 && numKind(e.Args[0]) == kindFrac {
-				return kindFrac
+			if len(e.Args) > 0 && numKind(e.Args[0]) == types.PGFrac {
+				return types.PGFrac
 			}
 		}
 	}
-	return kindUnknown
+	return types.PGForm(e)
 }
 
 // GrafanaBucket recognizes l * r as floor(extract(epoch from t) / N) * N,

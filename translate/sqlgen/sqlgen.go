@@ -464,15 +464,7 @@ func (g *Gen) like(l *ast.Like) {
 		g.Refuse("ILIKE", l, "")
 		return
 	}
-	g.P.Operand(l.X, ast.PrecLike+1)
-	if l.Not {
-		g.W(" NOT")
-	}
-	if l.CaseInsensitive {
-		g.W(" ILIKE ")
-	} else {
-		g.W(" LIKE ")
-	}
+	g.P.LikeHead(l, ast.PrecLike+1)
 	g.P.Operand(l.Pattern, ast.PrecLike+1)
 	if l.Escape == g.D.LikeEscape {
 		return

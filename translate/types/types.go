@@ -253,3 +253,40 @@ func PGBigint(e ast.Expr) (bigint, known bool) {
 	}
 	return false, false
 }
+
+// PGNumber is a value's number class in PostgreSQL as its / needs it:
+// integer operands on both sides truncate, anything fractional divides
+// truly.
+type PGNumber uint8
+
+const (
+	PGUnknown PGNumber = iota
+	PGInt              // smallint, integer, bigint
+	PGFrac             // double precision, real, numeric
+)
+
+// PGForm is the number class that e's form alone tells (a number
+// literal, a cast, an EXTRACT), or PGUnknown. The front end
+// (translate/pgparse) and the translator's resolution of / build their
+// inferences on it, so both read these forms alike.
+func PGForm(e ast.Expr) PGNumber {
+	switch e := e.(type) {
+	case *ast.Literal:
+		switch e.Kind {
+		case ast.LitInt:
+			return PGInt
+		case ast.LitNumber:
+			return PGFrac
+		}
+	case *ast.Cast:
+		switch k := e.Type.Kind; {
+		case k.IsInteger():
+			return PGInt
+		case k == ast.TypeDouble || k == ast.TypeReal || k == ast.TypeNumeric:
+			return PGFrac
+		}
+	case *ast.Extract:
+		return PGFrac // numeric since PostgreSQL 14
+	}
+	return PGUnknown
+}

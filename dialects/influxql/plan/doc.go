@@ -30,10 +30,10 @@
 // the targets that changes a decision is a field of Options named for the
 // behaviour (AggSkipsAbsent, EmptyStringReadsNull), set by the generator.
 //
-// By concern: plan.go holds the types and Build; timerange.go the time
-// bounds; where.go the rest of WHERE; regex.go the LIKE and regex
-// spelling; selectlist.go output names, raw queries and the arithmetic the
-// gateway evaluates; group.go GROUP BY, time buckets and aggregates;
-// order.go where ORDER BY, HAVING and LIMIT run; tags.go reading tags back
-// as written.
+// By concern: plan.go holds the types, Build and the Target description
+// both generators embed; timerange.go the time bounds; where.go the rest
+// of WHERE; regex.go the LIKE and regex spelling; selectlist.go output
+// names, raw queries and the arithmetic the gateway evaluates; group.go
+// GROUP BY, time buckets and aggregates; order.go where ORDER BY, HAVING
+// and LIMIT run; tags.go reading tags back as written.
 package plan

@@ -125,6 +125,29 @@ type Plan struct {
 	Notes []target.Note
 }
 
+// Target is the description part of target.Generator that the two
+// plan-built generators share; each embeds it and adds Generate. What a
+// target can be asked for is what Build accepts, the same for both; only
+// the name, the language and the hints for what is refused differ.
+type Target struct {
+	name  string
+	lang  target.Language
+	hints map[target.Caps]string
+}
+
+// NewTarget describes a plan-built target.
+func NewTarget(name string, lang target.Language, hints map[target.Caps]string) Target {
+	return Target{name: name, lang: lang, hints: hints}
+}
+
+func (t Target) Name() string              { return t.name }
+func (t Target) Language() target.Language { return t.lang }
+func (t Target) Hint(c target.Caps) string { return t.hints[c] }
+
+// Caps: HAVING and OFFSET are emulated by post steps; regular expressions
+// are RE2 on both sides. Everything else is refused by the checker.
+func (Target) Caps() target.Caps { return target.CapHaving | target.CapOffset | target.CapRegex }
+
 // Options are the target's answers to what plan cannot know. The plan
 // never branches on the target's name: each difference between the
 // targets that changes a decision is a field here, named for the
