@@ -99,27 +99,7 @@ func influxdBinary(t *testing.T) string {
 func newPrivateInfluxd(t *testing.T) *privateInfluxd {
 	t.Helper()
 	p := &privateInfluxd{bin: influxdBinary(t), dir: t.TempDir(), addr: testenv.FreeAddr(t)}
-	p.conf = filepath.Join(p.dir, "influxd.conf")
-	conf := fmt.Sprintf(`reporting-disabled = true
-bind-address = %q
-[meta]
-  dir = %q
-[data]
-  dir = %q
-  wal-dir = %q
-  query-log-enabled = false
-[monitor]
-  store-enabled = false
-[http]
-  enabled = true
-  bind-address = %q
-  log-enabled = false
-[logging]
-  level = "warn"
-`, testenv.FreeAddr(t), filepath.Join(p.dir, "meta"), filepath.Join(p.dir, "data"), filepath.Join(p.dir, "wal"), p.addr)
-	if err := os.WriteFile(p.conf, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	p.conf = testenv.InfluxdConfig(t, p.dir, testenv.FreeAddr(t), p.addr)
 	t.Cleanup(p.kill)
 	p.start(t)
 	return p

@@ -3,8 +3,6 @@ package influxql_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -302,18 +300,9 @@ func TestNoAcknowledgedRowLost(t *testing.T) {
 		t.Fatalf("influxd not found at %s (scripts/backends.sh installs it): %v", bin, err)
 	}
 	dir := t.TempDir()
-	port := freePort(t)
-	conf := filepath.Join(dir, "influxd.conf")
+	addr := testenv.FreeAddr(t)
 	// The shared server's configuration, on this test's directory and ports.
-	tmpl, err := os.ReadFile("../../scripts/influxd.conf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(conf, []byte(strings.NewReplacer("@DIR@", dir,
-		"@BIND@", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
-		"@HTTP@", fmt.Sprintf("127.0.0.1:%d", port)).Replace(string(tmpl))), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	conf := testenv.InfluxdConfig(t, dir, testenv.FreeAddr(t), addr)
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, "run", "-config", conf)
 		if err := cmd.Start(); err != nil {
@@ -323,7 +312,7 @@ func TestNoAcknowledgedRowLost(t *testing.T) {
 	}
 	cmd := start()
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	b, err := influxql.Open(context.Background(), fmt.Sprintf("influxql://127.0.0.1:%d/durable", port), influxql.WithTimeout(2*time.Second))
+	b, err := influxql.Open(context.Background(), "influxql://"+addr+"/durable", influxql.WithTimeout(2*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -399,15 +388,6 @@ func TestNoAcknowledgedRowLost(t *testing.T) {
 		t.Errorf("%d of %d acknowledged rows lost (%d stored)", lost, len(acked), len(have))
 	}
 	t.Logf("%d rows acknowledged, %d stored, none lost", len(acked), len(have))
-}
-
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // TestChunked reads a result spanning several InfluxDB chunks (and

@@ -11,7 +11,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -102,6 +104,28 @@ func FreeAddr(t testing.TB) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// InfluxdConfig renders scripts/influxd.conf, the shared InfluxDB's
+// configuration, for a private influxd with its data in dir, its RPC
+// (backup) address bind and its API on http, both loopback; it returns
+// the written file's path. Tests that kill and restart an influxd run
+// their own on it, configured as the shared one is.
+func InfluxdConfig(t testing.TB, dir, bind, http string) string {
+	t.Helper()
+	// The template's place relative to this file: tests run in their
+	// own package's directory, at different depths.
+	_, self, _, _ := runtime.Caller(0)
+	tmpl, err := os.ReadFile(filepath.Join(filepath.Dir(self), "..", "..", "scripts", "influxd.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "influxd.conf")
+	conf := strings.NewReplacer("@DIR@", dir, "@BIND@", bind, "@HTTP@", http).Replace(string(tmpl))
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // Do sends req with the default client and reads the whole answer,
