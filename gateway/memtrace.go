@@ -17,6 +17,7 @@ import (
 	"tsgate/dialects"
 	"tsgate/dialects/registry"
 	"tsgate/errs"
+	"tsgate/internal/logring"
 	"tsgate/memtrace"
 	"tsgate/model"
 	"tsgate/query"
@@ -326,7 +327,7 @@ func (g *Gateway) startMemtrace(ctx context.Context, m *memtraceParts, reg *prom
 	}()
 	g.starting = append(g.starting, m.bootDone)
 	opts := []memtrace.Option{
-		memtrace.WithLogger(g.log.With("frontend", "memtrace")),
+		memtrace.WithLogger(g.log.With(logring.ComponentKey, "memtrace")),
 		memtrace.WithDatabase(cfg.Database),
 		memtrace.WithMeasurement(cfg.Measurement),
 		memtrace.WithDedup(cfg.Dedup.Enabled, cfg.Dedup.WindowHours),

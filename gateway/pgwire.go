@@ -10,6 +10,7 @@ import (
 
 	"tsgate/auth"
 	"tsgate/errs"
+	"tsgate/internal/logring"
 	"tsgate/model"
 	"tsgate/query"
 	"tsgate/translate"
@@ -27,7 +28,7 @@ func (g *Gateway) addPGWire(cfg Config) error {
 	}
 	wc := pgwire.Config{
 		AuthMethod:    pc.AuthMethod,
-		Logger:        g.log.With("frontend", "pgwire"),
+		Logger:        g.log.With(logring.ComponentKey, "pgwire"),
 		QueryTimeout:  cfg.Arc.QueryTimeout.Duration,
 		ServerVersion: pc.ServerVersion,
 		OnError:       func(err error) { g.pgErrors.WithLabelValues(errs.CodeOf(err).String()).Inc() },

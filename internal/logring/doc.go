@@ -6,5 +6,7 @@
 // attributes are not: in tsgate they carry backend addresses, queries and
 // error details, which the admin log route is not meant to republish
 // (Arc's ring keeps the same four fields, and a caller, which tsgate does
-// not record).
+// not record). A message is kept as written, so net/http's own messages
+// (the HTTP servers' ErrorLog: "TLS handshake error from ADDR: …") carry
+// the client's address.
 package logring
