@@ -69,10 +69,12 @@ func (r *Ring) Add(e Entry) {
 
 // Recent answers Arc's LogBuffer.GetRecent: up to limit entries (all when
 // limit <= 0), newest first, skipping those older than since before now
-// and, when level is not empty, those below it (matchesLevel).
+// and, when level is not empty, those below it (passes).
 func (r *Ring) Recent(limit int, level string, since time.Duration) []Entry {
 	cutoff := r.now().Add(-since)
 	want := strings.ToUpper(level)
+	// The filter's place on the ladder, once rather than per entry.
+	floor, onLadder := rank(want)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if limit <= 0 || limit > r.n {
@@ -86,7 +88,7 @@ func (r *Ring) Recent(limit int, level string, since time.Duration) []Entry {
 		if e.Time.Before(cutoff) {
 			continue
 		}
-		if want != "" && !matchesLevel(e.Level, want) {
+		if want != "" && !passes(e.Level, want, floor, onLadder) {
 			continue
 		}
 		out = append(out, e)
@@ -94,16 +96,19 @@ func (r *Ring) Recent(limit int, level string, since time.Duration) []Entry {
 	return out
 }
 
-// matchesLevel is Arc's: an entry passes when its level is at or above
-// the filter's on debug < info < warn < error < fatal; when either is not
-// on that ladder, only when the names are equal (case aside).
-func matchesLevel(entry, filter string) bool {
-	e, ok1 := rank(strings.ToUpper(entry))
-	f, ok2 := rank(filter)
-	if !ok1 || !ok2 {
-		return strings.EqualFold(entry, filter)
+// passes is Arc's level filter: an entry passes when its level is at or
+// above the filter's (want, at floor when onLadder) on debug < info <
+// warn < error < fatal; when either is not on that ladder, only when the
+// names are equal (case aside). levelName's names are on it as they are.
+func passes(entry, want string, floor int, onLadder bool) bool {
+	e, ok := rank(entry)
+	if !ok {
+		e, ok = rank(strings.ToUpper(entry))
 	}
-	return e >= f
+	if !ok || !onLadder {
+		return strings.EqualFold(entry, want)
+	}
+	return e >= floor
 }
 
 func rank(level string) (int, bool) {
