@@ -16,6 +16,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/vmihailenco/msgpack/v5"
 
+	"tsgate/internal/batchtest"
 	"tsgate/internal/testenv"
 	"tsgate/model"
 	"tsgate/query"
@@ -406,26 +407,24 @@ func TestTranslatedMatchesAsWritten(t *testing.T) {
 		`SELECT agent_id, time, importance, row_number() OVER (PARTITION BY agent_id ORDER BY time DESC) AS rn FROM events ORDER BY agent_id, time DESC LIMIT 12`,
 		`SELECT CASE WHEN importance > 5 THEN 'high' ELSE 'low' END AS level, count(*) FROM events GROUP BY 1 ORDER BY 1`,
 	}
-	read := func(rows model.Rows, err error) ([]model.ResultColumn, [][]model.Value) {
+	// read fails the subtest t, not the test the closure was made in.
+	read := func(t *testing.T, rows model.Rows, err error) ([]model.ResultColumn, [][]model.Value) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
-		cols := rows.Columns()
-		out, err := model.Collect(rows)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cols, out
+		return batchtest.Rows(t, rows)
 	}
 	ctx := context.Background()
 	for _, q := range queries {
 		t.Run(q, func(t *testing.T) {
-			wantCols, want := read(g.pipeline.QueryArc(ctx, "mem", q))
+			rows, err := g.pipeline.QueryArc(ctx, "mem", q)
+			wantCols, want := read(t, rows, err)
 			if len(want) == 0 {
 				t.Fatal("query returns no rows: the comparison would prove nothing")
 			}
-			gotCols, got := read(translated.QueryArc(ctx, "mem", q))
+			rows, err = translated.QueryArc(ctx, "mem", q)
+			gotCols, got := read(t, rows, err)
 			names := func(cs []model.ResultColumn) []string {
 				var n []string
 				for _, c := range cs {
