@@ -201,8 +201,11 @@ type Table struct {
 func (t *Table) Len() int { return len(t.Time) }
 
 // Column returns the named column (the first one, if types diverged), or
-// nil.
+// nil; a nil table (a measurement the batch has no rows of yet) has none.
 func (t *Table) Column(name string) *Column {
+	if t == nil {
+		return nil
+	}
 	if i, ok := t.index[name]; ok {
 		return t.Columns[i]
 	}

@@ -32,9 +32,6 @@ func (x *TagIndex) Clashes(t *Table, name string) bool {
 	if x.has(name) {
 		return true
 	}
-	if t == nil {
-		return false
-	}
 	c := t.Column(name)
 	return c != nil && c.Tag
 }

@@ -247,7 +247,7 @@ func (ps *parser) line(line []byte, lineNo int) (bool, error) {
 		if key == "time" {
 			return ps.reject(lineNo, "tag key %q is reserved for the timestamp", key)
 		}
-		if c := column(t, key); c != nil && !c.Tag {
+		if c := t.Column(key); c != nil && !c.Tag {
 			return ps.reject(lineNo, "tag key %q on measurement %q conflicts with a field of the same name", key, meas)
 		}
 		cells = append(cells, model.Cell{Name: key, Tag: true, Value: model.String(ps.value(tg.val))})
@@ -286,14 +286,6 @@ func (ps *parser) line(line []byte, lineNo int) (bool, error) {
 		return false, nil
 	}
 	return true, nil
-}
-
-// column is t.Column for a table that may not exist yet.
-func column(t *model.Table, name string) *model.Column {
-	if t == nil {
-		return nil
-	}
-	return t.Column(name)
 }
 
 // toMicros converts a timestamp to microseconds, flooring nanoseconds

@@ -531,7 +531,7 @@ func (d *decoder) commitRow(meas string, ts int64, host string, haveH bool) *ite
 		if c.Name == "time" {
 			return itemErrorf("tag name 'time' is reserved for the timestamp")
 		}
-		if col := column(t, c.Name); col != nil && !col.Tag {
+		if col := t.Column(c.Name); col != nil && !col.Tag {
 			return itemErrorf("tag '%s' on measurement '%s' conflicts with a field of the same name", c.Name, meas)
 		}
 	}
@@ -580,13 +580,6 @@ func hasCell(cells []model.Cell, name string) bool {
 
 // dedupe: see model.DedupeCells (Arc keeps the last of a repeated key).
 func (d *decoder) dedupe(cells []model.Cell) []model.Cell { return model.DedupeCells(cells, &d.seen) }
-
-func column(t *model.Table, name string) *model.Column {
-	if t == nil {
-		return nil
-	}
-	return t.Column(name)
-}
 
 // table returns the measurement's table, creating it on first rows.
 func (d *decoder) table(meas string) *model.Table {
