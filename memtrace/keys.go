@@ -107,7 +107,7 @@ func (m *Meta) CreateKey(ctx context.Context, org, name string, perms []string, 
 		return "", nil, err
 	}
 	k := &KeyInfo{Name: name, OrgID: org, Permissions: perms, CreatedAt: m.now().UTC(), Enabled: true}
-	taken := errs.Newf(errs.Conflict, "a key named %q already exists", name)
+	taken := func() error { return errs.Newf(errs.Conflict, "a key named %q already exists", name) }
 	if err := m.execOne(ctx, taken, `INSERT INTO api_keys (key_hash, key_prefix, name, org_id, permissions, created_at, enabled)
 		VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT DO NOTHING`, string(hash), keyPrefix(secret), name, org, strings.Join(perms, ","), nanos(k.CreatedAt)); err != nil {
 		return "", nil, err
@@ -142,7 +142,7 @@ func (m *Meta) Keys(ctx context.Context, org string) ([]KeyInfo, error) {
 // RevokeKey disables a key. A server that verified it in the last five
 // minutes keeps accepting it until its cache entry expires, as memtrace.
 func (m *Meta) RevokeKey(ctx context.Context, id int64) error {
-	unknown := errs.Newf(errs.NotFound, "no enabled key with id %d", id)
+	unknown := func() error { return errs.Newf(errs.NotFound, "no enabled key with id %d", id) }
 	return m.execOne(ctx, unknown, "UPDATE api_keys SET enabled = 0 WHERE id = ? AND enabled = 1", id)
 }
 

@@ -201,13 +201,17 @@ func (s *Server) list(ctx context.Context, org string, p listParams) ([]Memory, 
 	return s.readList(ctx, org, "list", &q)
 }
 
-// appliedLimit is the page size a list serves: the requested one, or 100
-// when it is out of range.
-func (p *listParams) appliedLimit() int {
-	if p.limit <= 0 || p.limit > 1000 {
-		return 100
+// appliedLimit is the page size a list serves (and has_more compares
+// with).
+func (p *listParams) appliedLimit() int { return pageSize(p.limit, 100) }
+
+// pageSize is the page size a list or search serves: the requested n, or
+// def when n is out of range (not positive, or over 1000).
+func pageSize(n, def int) int {
+	if n <= 0 || n > 1000 {
+		return def
 	}
-	return p.limit
+	return n
 }
 
 // readList runs a list or search query on org's store and reads its
@@ -292,13 +296,9 @@ func (s *Server) runSearch(ctx context.Context, org string, sq *SearchQuery) (*s
 		}
 	}
 	start := time.Now()
-	limit := sq.Limit
-	if limit <= 0 || limit > 1000 {
-		limit = 50
-	}
 	q := listQuery{orgID: org, agentID: sq.AgentID, sessionID: sq.SessionID, memoryTypes: sq.MemoryTypes,
 		eventTypes: sq.EventTypes, tags: sq.Tags, contentContains: sq.ContentContains,
-		minImportance: sq.MinImportance, since: sq.Since, until: sq.Until, limit: limit,
+		minImportance: sq.MinImportance, since: sq.Since, until: sq.Until, limit: pageSize(sq.Limit, 50),
 		asc: sq.Order == "asc", search: true}
 	mems, err := s.readList(ctx, org, "search", &q)
 	if err != nil {

@@ -188,17 +188,19 @@ func parseMetadata(s string) map[string]any {
 const exactTimeField = "time_us"
 
 // appendRow adds m as a row of the events measurement; exact adds its time
-// in µs as exactTimeField too.
+// in µs as exactTimeField too. It encodes m's metadata into m.
 func appendRow(t *model.Table, m *Memory, cells []model.Cell, exact bool) ([]model.Cell, error) {
 	md, err := metadataJSON(m.Metadata)
 	if err != nil {
 		return cells, err
 	}
-	return appendRowJSON(t, m, md, cells, exact)
+	m.metadataJSON = md
+	return appendRowJSON(t, m, cells, exact)
 }
 
-// appendRowJSON is appendRow with the metadata already encoded.
-func appendRowJSON(t *model.Table, m *Memory, md string, cells []model.Cell, exact bool) ([]model.Cell, error) {
+// appendRowJSON is appendRow for a memory whose metadata normalize has
+// already encoded (m.metadataJSON).
+func appendRowJSON(t *model.Table, m *Memory, cells []model.Cell, exact bool) ([]model.Cell, error) {
 	cells = append(cells[:0],
 		model.Cell{Name: "org_id", Tag: true, Value: model.String(m.OrgID)},
 		model.Cell{Name: "agent_id", Tag: true, Value: model.String(m.AgentID)},
@@ -206,7 +208,7 @@ func appendRowJSON(t *model.Table, m *Memory, md string, cells []model.Cell, exa
 		model.Cell{Name: "memory_type", Tag: true, Value: model.String(m.MemoryType)},
 		model.Cell{Name: "event_type", Tag: true, Value: model.String(m.EventType)},
 		model.Cell{Name: "content", Value: model.String(m.Content)},
-		model.Cell{Name: "metadata_json", Value: model.String(md)},
+		model.Cell{Name: "metadata_json", Value: model.String(m.metadataJSON)},
 		model.Cell{Name: "tags_csv", Value: model.String(strings.Join(m.Tags, ","))},
 		model.Cell{Name: "dedup_key", Value: model.String(m.DedupKey)},
 		model.Cell{Name: "importance", Value: model.Float(m.Importance)},

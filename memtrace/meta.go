@@ -203,15 +203,16 @@ func (m *Meta) exec(ctx context.Context, q string, args ...any) (sql.Result, err
 	return r, nil
 }
 
-// execOne runs a statement that must change a row; none is the error
-// when it changed none (a name taken, an id unknown).
-func (m *Meta) execOne(ctx context.Context, none error, q string, args ...any) error {
+// execOne runs a statement that must change a row; none makes the error
+// when it changed none (a name taken, an id unknown), only then, so that
+// a statement that succeeds allocates no error.
+func (m *Meta) execOne(ctx context.Context, none func() error, q string, args ...any) error {
 	r, err := m.exec(ctx, q, args...)
 	if err != nil {
 		return err
 	}
 	if n, _ := r.RowsAffected(); n == 0 {
-		return none
+		return none()
 	}
 	return nil
 }
@@ -290,7 +291,7 @@ func (m *Meta) CreateOrg(ctx context.Context, id, name string) error {
 	if name == "" {
 		name = id
 	}
-	taken := errs.Newf(errs.Conflict, "organization %q already exists", id)
+	taken := func() error { return errs.Newf(errs.Conflict, "organization %q already exists", id) }
 	return m.execOne(ctx, taken, "INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", id, name, nanos(m.now()))
 }
 
@@ -334,7 +335,7 @@ func (m *Meta) CreateAgent(ctx context.Context, org, name, description string, c
 		return nil, err
 	}
 	a := &Agent{ID: GenerateID("agent_"), OrgID: org, Name: name, Description: description, Config: config, CreatedAt: m.now().UTC()}
-	taken := errs.Newf(errs.Conflict, "agent '%s' already exists in this organization", name)
+	taken := func() error { return errs.Newf(errs.Conflict, "agent '%s' already exists in this organization", name) }
 	if err := m.execOne(ctx, taken, `INSERT INTO agents (id, org_id, name, description, config_json, created_at)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, a.ID, org, name, description, cfg, nanos(a.CreatedAt)); err != nil {
 		return nil, err
@@ -430,7 +431,7 @@ func (m *Meta) CreateSession(ctx context.Context, org, agentID string, md map[st
 	s := &Session{ID: GenerateID("sess_"), OrgID: org, AgentID: agentID, Status: "active", Metadata: md, CreatedAt: now, UpdatedAt: now}
 	// The agent must be one of org's (memtrace's foreign key only checked
 	// that it existed in some org); its error text is kept.
-	refused := invalidf("failed to create session: FOREIGN KEY constraint failed")
+	refused := func() error { return invalidf("failed to create session: FOREIGN KEY constraint failed") }
 	if err := m.execOne(ctx, refused, `INSERT INTO sessions (id, org_id, agent_id, status, metadata_json, created_at, updated_at)
 		SELECT CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), 'active', CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT) WHERE EXISTS (SELECT 1 FROM agents WHERE id = ? AND org_id = ?)`,
 		s.ID, org, agentID, mj, nanos(now), nanos(now), agentID, org); err != nil {
@@ -497,7 +498,7 @@ func (m *Meta) UpdateSession(ctx context.Context, org, id, status string, md map
 	}
 	sets = append(sets, "updated_at = ?")
 	args = append(args, now, id, org)
-	unknown := invalidf("session not found")
+	unknown := func() error { return invalidf("session not found") }
 	if err := m.execOne(ctx, unknown, "UPDATE sessions SET "+strings.Join(sets, ", ")+" WHERE id = ? AND org_id = ?", args...); err != nil {
 		return nil, err
 	}

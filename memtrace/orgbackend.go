@@ -96,7 +96,7 @@ func (m *Meta) SetOrgBackend(ctx context.Context, s *Sealer, org, rawURL, databa
 	}
 	now := m.now().UTC()
 	b := &OrgBackend{ID: GenerateID("arc_"), OrgID: org, URL: rawURL, Database: database, CreatedAt: now}
-	taken := errs.Newf(errs.Conflict, "org '%s' already has an arc instance configured", org)
+	taken := func() error { return errs.Newf(errs.Conflict, "org '%s' already has an arc instance configured", org) }
 	if err := m.execOne(ctx, taken, `INSERT INTO org_backends (org_id, id, url_sealed, database, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, org, b.ID, s.Seal(rawURL), database, nanos(now), nanos(now)); err != nil {
 		return nil, err
@@ -137,7 +137,7 @@ func (m *Meta) CountOrgBackends(ctx context.Context) (int, error) {
 // RemoveOrgBackend unbinds org's backend; the org stays, and so do the
 // memories in that backend.
 func (m *Meta) RemoveOrgBackend(ctx context.Context, org string) error {
-	unknown := errs.Newf(errs.NotFound, "no arc instance configured for %s", org)
+	unknown := func() error { return errs.Newf(errs.NotFound, "no arc instance configured for %s", org) }
 	return m.execOne(ctx, unknown, "DELETE FROM org_backends WHERE org_id = ?", org)
 }
 

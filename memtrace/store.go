@@ -277,7 +277,7 @@ func (s *Server) commit(st *orgStore, group []*pending, keys []string) {
 			}
 			m := &Memory{Time: s.nextTime(), OrgID: st.org, CreateRequest: *q}
 			var err error
-			if cells, err = appendRowJSON(t, m, q.metadataJSON, cells, exact); err != nil {
+			if cells, err = appendRowJSON(t, m, cells, exact); err != nil {
 				// Requests are checked before they are queued; a row the
 				// model refuses here is a bug, and fails the group whole
 				// (nothing was written).

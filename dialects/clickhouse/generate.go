@@ -323,15 +323,15 @@ var intervalUnits = []struct {
 func (pr profile) intervalTerms(g *sqlgen.Gen, iv *ast.Interval) []string {
 	var out []string
 	if iv.Months != 0 {
-		out = append(out, "INTERVAL "+sqlgen.Itoa(int64(iv.Months))+" MONTH")
+		out = append(out, "INTERVAL "+strconv.FormatInt(int64(iv.Months), 10)+" MONTH")
 	}
 	if iv.Days != 0 {
-		out = append(out, "INTERVAL "+sqlgen.Itoa(int64(iv.Days))+" DAY")
+		out = append(out, "INTERVAL "+strconv.FormatInt(int64(iv.Days), 10)+" DAY")
 	}
 	us := iv.Micros
 	for _, u := range intervalUnits[1:] {
 		if us/u.micros != 0 {
-			out = append(out, "INTERVAL "+sqlgen.Itoa(us/u.micros)+" "+u.name)
+			out = append(out, "INTERVAL "+strconv.FormatInt(us/u.micros, 10)+" "+u.name)
 			us %= u.micros
 		}
 	}
@@ -340,7 +340,7 @@ func (pr profile) intervalTerms(g *sqlgen.Gen, iv *ast.Interval) []string {
 			g.Refuse("a sub-second interval", iv, "ClickHouse 18.16 has second precision")
 			return nil
 		}
-		out = append(out, "INTERVAL "+sqlgen.Itoa(us)+" MICROSECOND")
+		out = append(out, "INTERVAL "+strconv.FormatInt(us, 10)+" MICROSECOND")
 	}
 	if len(out) == 0 {
 		out = append(out, "INTERVAL 0 SECOND")
@@ -448,7 +448,7 @@ func (pr profile) bucket(g *sqlgen.Gen, b *ast.TimeBucket) {
 		g.Refuse("a bucket width or origin with a fraction of a second", b, "")
 		return
 	}
-	ws, offs := sqlgen.Itoa(w/1_000_000), sqlgen.Itoa(off/1_000_000)
+	ws, offs := strconv.FormatInt(w/1_000_000, 10), strconv.FormatInt(off/1_000_000, 10)
 	if b.Result == ast.BucketEpochSeconds {
 		g.W("(intDiv(toUnixTimestamp(")
 		g.Expr(b.Source)

@@ -1,6 +1,8 @@
 package postgres
 
 import (
+	"strconv"
+
 	"tsgate/translate/ast"
 	"tsgate/translate/sqlgen"
 	"tsgate/translate/target"
@@ -209,7 +211,7 @@ func Bucket(g *sqlgen.Gen, b *ast.TimeBucket) {
 		// Grafana's epoch arithmetic, on a double as in DuckDB:
 		// PostgreSQL's EXTRACT is numeric, whose JSON is a string. From
 		// pg wire, PostgreSQL's own numeric arithmetic is the answer.
-		n := sqlgen.Itoa(b.Width.FixedMicros() / 1_000_000)
+		n := strconv.FormatInt(b.Width.FixedMicros()/1_000_000, 10)
 		if g.Env != nil && g.Env.PostgresSemantics {
 			g.W("floor(EXTRACT(epoch FROM ")
 			g.Expr(b.Source)

@@ -599,9 +599,6 @@ func CheckAREvsRE2(p ast.Expr) string {
 	return ""
 }
 
-// Itoa formats n in decimal, for dialect overrides that print numbers.
-func Itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
 // Mod is the non-negative remainder.
 func Mod(a, b int64) int64 {
 	m := a % b

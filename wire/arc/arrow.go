@@ -432,44 +432,40 @@ type decimalArray[N decimalNum] interface {
 // any other to float64, refusing a value that does not fit (a float64
 // holds every Decimal128, not every Decimal256).
 func castDecimalArray[N decimalNum](a decimalArray[N], scale int32, name string) (arrow.Array, error) {
+	// Two direct loops rather than one over a conversion func: this runs
+	// for every value of a DECIMAL column.
 	mem := memory.DefaultAllocator
-	if scale == 0 {
-		return convertArray(a, array.NewInt64Builder(mem), func(v N) (int64, error) {
-			bi := v.BigInt()
-			if !bi.IsInt64() {
-				return 0, errs.Newf(errs.Engine, "column %q: value %s does not fit int64", name, bi)
-			}
-			return bi.Int64(), nil
-		})
-	}
-	return convertArray(a, array.NewFloat64Builder(mem), func(v N) (float64, error) {
-		f := v.ToFloat64(scale)
-		if math.IsInf(f, 0) {
-			return 0, errs.Newf(errs.Engine, "column %q: value does not fit float64", name)
-		}
-		return f, nil
-	})
-}
-
-// convertArray fills b (which it releases) with conv of each of a's
-// values, keeping a's nulls; the first value conv refuses stops it.
-func convertArray[N decimalNum, T any, B interface {
-	array.Builder
-	Append(T)
-}](a decimalArray[N], b B, conv func(N) (T, error)) (arrow.Array, error) {
-	defer b.Release()
 	n := a.Len()
+	if scale == 0 {
+		b := array.NewInt64Builder(mem)
+		defer b.Release()
+		b.Reserve(n)
+		for i := range n {
+			if a.IsNull(i) {
+				b.AppendNull()
+				continue
+			}
+			bi := a.Value(i).BigInt()
+			if !bi.IsInt64() {
+				return nil, errs.Newf(errs.Engine, "column %q: value %s does not fit int64", name, bi)
+			}
+			b.Append(bi.Int64())
+		}
+		return b.NewArray(), nil
+	}
+	b := array.NewFloat64Builder(mem)
+	defer b.Release()
 	b.Reserve(n)
 	for i := range n {
 		if a.IsNull(i) {
 			b.AppendNull()
 			continue
 		}
-		v, err := conv(a.Value(i))
-		if err != nil {
-			return nil, err
+		f := a.Value(i).ToFloat64(scale)
+		if math.IsInf(f, 0) {
+			return nil, errs.Newf(errs.Engine, "column %q: value does not fit float64", name)
 		}
-		b.Append(v)
+		b.Append(f)
 	}
 	return b.NewArray(), nil
 }

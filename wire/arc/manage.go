@@ -3,6 +3,7 @@ package arc
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -112,7 +113,8 @@ func (j jobRoutes[J, E]) register(handle func(string, auth.Permission, http.Hand
 	}))
 	handle("POST "+one+"/execute", auth.Admin, withID(j.badID, j.execute))
 	handle("GET "+one+"/executions", j.read, withID(j.badID, func(w http.ResponseWriter, r *http.Request, id int64) {
-		ex, err := j.executions(id, limitParam(r))
+		// The executions limit has no upper bound in Arc.
+		ex, err := j.executions(id, intParamIn(r.URL.Query().Get("limit"), math.MaxInt, 50))
 		answer(w, http.StatusOK, map[string]any{"executions": ex, j.idKey: id}, err)
 	}))
 }
@@ -144,13 +146,6 @@ func withID(bad string, h func(http.ResponseWriter, *http.Request, int64)) http.
 		}
 		h(w, r, id)
 	}
-}
-
-func limitParam(r *http.Request) int {
-	if n, err := strconv.Atoi(r.URL.Query().Get("limit")); err == nil && n > 0 {
-		return n
-	}
-	return 50
 }
 
 // decodeBody reads a JSON body; a failure is Arc's 400.

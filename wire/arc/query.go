@@ -59,18 +59,6 @@ const (
 	showTables
 )
 
-// noShow refuses SHOW DATABASES and SHOW TABLES on an endpoint other
-// than /api/v1/query (endpoint names it in Arc's message).
-func (p *plan) noShow(endpoint string) error {
-	switch p.show {
-	case showDatabases:
-		return errs.New(errs.Invalid, "SHOW DATABASES is not supported on the "+endpoint+" endpoint; use /api/v1/query instead")
-	case showTables:
-		return errs.New(errs.Invalid, "SHOW TABLES/MEASUREMENTS is not supported on the "+endpoint+" endpoint; use /api/v1/query instead")
-	}
-	return nil
-}
-
 // prepare applies Arc's request rules in Arc's order.
 func (s *Server) prepare(r *http.Request) (*plan, error) {
 	sql, err := s.readSQL(r)
@@ -81,14 +69,18 @@ func (s *Server) prepare(r *http.Request) (*plan, error) {
 }
 
 // queryPlan is planFor for an endpoint that runs only queries: it refuses
-// SHOW commands, naming the endpoint.
+// SHOW DATABASES and SHOW TABLES (only /api/v1/query serves them), naming
+// the endpoint in Arc's message.
 func (s *Server) queryPlan(r *http.Request, sql, endpoint string) (*plan, error) {
 	p, err := s.planFor(r, sql)
 	if err != nil {
 		return nil, err
 	}
-	if err := p.noShow(endpoint); err != nil {
-		return nil, err
+	switch p.show {
+	case showDatabases:
+		return nil, errs.New(errs.Invalid, "SHOW DATABASES is not supported on the "+endpoint+" endpoint; use /api/v1/query instead")
+	case showTables:
+		return nil, errs.New(errs.Invalid, "SHOW TABLES/MEASUREMENTS is not supported on the "+endpoint+" endpoint; use /api/v1/query instead")
 	}
 	return p, nil
 }
