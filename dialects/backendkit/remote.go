@@ -133,12 +133,18 @@ func (r *Remote) Request(ctx context.Context, name, method, path string, q url.V
 	return req, nil
 }
 
-// Do sends req and returns a 2xx response. A failed round trip is
+// Do sends req on the backend's client (see Send).
+func (r *Remote) Do(ctx context.Context, name string, req *http.Request, status func(resp *http.Response, body []byte) error) (*http.Response, error) {
+	return Send(ctx, r.Client, name, req, status)
+}
+
+// Send sends req on c and returns a 2xx response. A failed round trip is
 // classified by TransportError (name labels the backend); for any other
 // status, status makes the error from the response and the first 64 KiB
-// of its body.
-func (r *Remote) Do(ctx context.Context, name string, req *http.Request, status func(resp *http.Response, body []byte) error) (*http.Response, error) {
-	resp, err := r.Client.Do(req)
+// of its body. It takes the client so a backend with its own
+// connections (Flux beside InfluxQL) sends the same way.
+func Send(ctx context.Context, c *http.Client, name string, req *http.Request, status func(resp *http.Response, body []byte) error) (*http.Response, error) {
+	resp, err := c.Do(req)
 	if err != nil {
 		return nil, TransportError(ctx, name, err)
 	}

@@ -97,15 +97,14 @@ func (b *Backend) Ready(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	resp, err := b.Client.Do(req)
+	resp, err := b.Do(ctx, "clickhouse", req, func(resp *http.Response, _ []byte) error {
+		return backendkit.StatusError("clickhouse", resp.StatusCode, "ping failed")
+	})
 	if err != nil {
-		return backendkit.TransportError(ctx, "clickhouse", err)
+		return err
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return backendkit.StatusError("clickhouse", resp.StatusCode, "ping failed")
-	}
 	return nil
 }
 
@@ -128,16 +127,11 @@ func (b *Backend) post(ctx context.Context, db string, body io.Reader, extra url
 	if b.User != "" {
 		req.SetBasicAuth(b.User, b.Pass)
 	}
-	resp, err := b.Client.Do(req)
-	if err != nil {
-		return nil, backendkit.TransportError(ctx, "clickhouse", err)
-	}
-	if resp.StatusCode == http.StatusOK {
-		return resp, nil
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	return nil, statusError(resp, string(raw))
+	// ClickHouse answers a statement it ran with 200, so Do's any-2xx
+	// success test is the same check.
+	return b.Do(ctx, "clickhouse", req, func(resp *http.Response, raw []byte) error {
+		return statusError(resp, string(raw))
+	})
 }
 
 // statusError classifies a ClickHouse failure by its HTTP status and,

@@ -37,13 +37,7 @@ func (s *Store) QueryArrow(ctx context.Context, db, query string) (array.RecordR
 		s.discard(conn, dc)
 		return nil, classify(ctx, err)
 	}
-	return &arrowRows{RecordReader: rr, ctx: ctx, done: func(failed bool) {
-		if failed {
-			s.discard(conn, dc)
-			return
-		}
-		conn.Close()
-	}}, nil
+	return &arrowRows{RecordReader: rr, ctx: ctx, done: func(err error) { s.release(conn, dc, err) }}, nil
 }
 
 // ArrowNative reports whether this build streams DuckDB's own Arrow.
@@ -53,17 +47,17 @@ func (s *Store) ArrowNative() bool { return true }
 // types the errors it reports.
 type arrowRows struct {
 	array.RecordReader
-	ctx    context.Context
-	once   sync.Once
-	done   func(failed bool)
-	failed bool
+	ctx  context.Context
+	once sync.Once
+	done func(err error)
+	err  error // the reader's error that ended the stream
 }
 
 func (r *arrowRows) Next() bool {
 	if r.RecordReader.Next() {
 		return true
 	}
-	r.failed = r.RecordReader.Err() != nil
+	r.err = r.RecordReader.Err()
 	return false
 }
 
@@ -71,5 +65,5 @@ func (r *arrowRows) Err() error { return classify(r.ctx, r.RecordReader.Err()) }
 
 func (r *arrowRows) Release() {
 	r.RecordReader.Release()
-	r.once.Do(func() { r.done(r.failed) })
+	r.once.Do(func() { r.done(r.err) })
 }

@@ -43,13 +43,7 @@ func (s *Store) Query(ctx context.Context, db, query string) (model.Rows, error)
 		s.discard(conn, dc)
 		return nil, classify(ctx, err)
 	}
-	return newRows(ctx, rows, func(err error) {
-		if err != nil {
-			s.discard(conn, dc)
-			return
-		}
-		conn.Close()
-	})
+	return newRows(ctx, rows, func(err error) { s.release(conn, dc, err) })
 }
 
 // queryConn passes query through the guard and takes a pooled connection
@@ -102,6 +96,15 @@ func discardConn(conn *sql.Conn) {
 // and conn. Other DuckDB users (the Parquet migration source) share it.
 func NewRows(ctx context.Context, conn *sql.Conn, rows *sql.Rows) (model.Rows, error) {
 	return newRows(ctx, rows, func(err error) { releaseConn(conn, err) })
+}
+
+// release is releaseConn for a store connection: one dropped after a
+// failure also leaves the search-path cache (as discard does).
+func (s *Store) release(conn *sql.Conn, dc any, err error) {
+	if err != nil {
+		s.paths.forget(dc)
+	}
+	releaseConn(conn, err)
 }
 
 // releaseConn is how a result gives conn back once it ends: pooled again,

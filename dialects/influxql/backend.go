@@ -341,7 +341,8 @@ func (b *Backend) loadSchema(ctx context.Context, db string) (map[string][]targe
 			break
 		}
 		m, f := r[mi].S, r[ki].S
-		add(m, target.ColumnInfo{Name: f, Type: fieldTypeOf(r[ti].S), Required: required[m][f]})
+		typ, _ := model.FieldTypeNamed(r[ti].S) // TypeUnknown for a name it does not know
+		add(m, target.ColumnInfo{Name: f, Type: typ, Required: required[m][f]})
 	}
 	// Fields tsgate's metadata knows but InfluxDB does not list yet: a
 	// concurrent write recorded them and its rows are on their way. They
@@ -409,22 +410,6 @@ func (b *Backend) readMeta(ctx context.Context, db string) (map[string]map[strin
 		m[r[fi].S] = isTrue(r[ri])
 	}
 	return out, tags, nil
-}
-
-func fieldTypeOf(t string) model.FieldType {
-	switch t {
-	case "float":
-		return model.TypeFloat
-	case "integer":
-		return model.TypeInt
-	case "unsigned":
-		return model.TypeUint
-	case "string":
-		return model.TypeString
-	case "boolean":
-		return model.TypeBool
-	}
-	return model.TypeUnknown
 }
 
 // quoteIdent quotes an InfluxQL identifier.

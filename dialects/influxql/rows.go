@@ -102,21 +102,16 @@ func (r *seriesRows) next(dst []model.Value) bool {
 	return false
 }
 
+// decodeErr classifies a decoding error as backendkit.ReadError does,
+// except that only a response cut short (EOF) is Unavailable: any other
+// decoder failure, the context still live, is an unreadable response
+// (Engine).
 func (r *seriesRows) decodeErr(err error) error {
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		if r.ctx.Err() != nil {
-			return backendkit.TransportError(r.ctx, "influxdb", r.ctx.Err())
-		}
-		return errs.Wrap(errs.Unavailable, err, "influxdb: response ended early")
+	eof := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+	if !eof && r.ctx.Err() == nil && !errors.As(err, new(*errs.Error)) {
+		return errs.Wrap(errs.Engine, err, "influxdb: unreadable response: "+err.Error())
 	}
-	if r.ctx.Err() != nil {
-		return backendkit.TransportError(r.ctx, "influxdb", r.ctx.Err())
-	}
-	var e *errs.Error
-	if errors.As(err, &e) {
-		return e
-	}
-	return errs.Wrap(errs.Engine, err, "influxdb: unreadable response: "+err.Error())
+	return backendkit.ReadError(r.ctx, "influxdb", err, "influxdb: response ended early")
 }
 
 // step consumes one structural element (a key and its scalar value, or a

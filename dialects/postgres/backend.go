@@ -17,6 +17,7 @@ import (
 	"tsgate/dialects"
 	"tsgate/dialects/backendkit"
 	"tsgate/errs"
+	"tsgate/internal/pgmeta"
 	"tsgate/model"
 	"tsgate/translate/ast"
 	"tsgate/translate/target"
@@ -239,27 +240,20 @@ func (b *Backend) ensureMeta(ctx context.Context) error {
 	if b.metaDone {
 		return nil
 	}
-	err := pgx.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
-		for _, q := range []string{
-			`SELECT pg_advisory_xact_lock(hashtext('tsgate:meta'))`,
-			`CREATE SCHEMA IF NOT EXISTS ` + metaSchema,
-			`CREATE TABLE IF NOT EXISTS ` + metaSchema + `.columns (
-				db text NOT NULL, measurement text NOT NULL, name text NOT NULL,
-				is_tag boolean NOT NULL, required boolean NOT NULL,
-				PRIMARY KEY (db, measurement, name))`,
-			`DO $$ BEGIN
-				IF to_regtype('` + metaSchema + `.uint64') IS NULL THEN
-					CREATE DOMAIN ` + metaSchema + `.uint64 AS numeric(20,0)
-						CHECK (VALUE >= 0 AND VALUE <= 18446744073709551615);
-				END IF;
-			END $$`,
-		} {
-			if _, err := tx.Exec(ctx, q); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	// pgmeta takes the lock and creates the schema (metaSchema is its
+	// _tsgate) in the same transaction, as for auth's and manage's tables.
+	err := pgmeta.Create(ctx, b.pool,
+		`CREATE TABLE IF NOT EXISTS `+metaSchema+`.columns (
+			db text NOT NULL, measurement text NOT NULL, name text NOT NULL,
+			is_tag boolean NOT NULL, required boolean NOT NULL,
+			PRIMARY KEY (db, measurement, name))`,
+		`DO $$ BEGIN
+			IF to_regtype('`+metaSchema+`.uint64') IS NULL THEN
+				CREATE DOMAIN `+metaSchema+`.uint64 AS numeric(20,0)
+					CHECK (VALUE >= 0 AND VALUE <= 18446744073709551615);
+			END IF;
+		END $$`,
+	)
 	if err != nil {
 		return b.classify(ctx, err)
 	}

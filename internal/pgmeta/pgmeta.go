@@ -6,8 +6,8 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// lock is the advisory lock every creator of _tsgate objects takes; the
-// PostgreSQL backend takes the same one for its own tables.
+// lock is the advisory lock every creator of _tsgate objects takes (auth,
+// manage and the PostgreSQL backend all create through Create).
 const lock = `SELECT pg_advisory_xact_lock(hashtext('tsgate:meta'))`
 
 // Create runs stmts in one transaction on db, after taking the lock and

@@ -27,10 +27,9 @@ func URL(t testing.TB, env string) string {
 	return testenv.URL(t, env)
 }
 
-// DBName is a fresh database name for one test.
-func DBName(prefix string) string {
-	return fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano()%1_000_000_000_000)
-}
+// DBName is a fresh database name for one test (testenv.UniqueName: no
+// other test or run on the same server takes it).
+func DBName(prefix string) string { return testenv.UniqueName(prefix) }
 
 // Options describe what a backend guarantees, so the comparison asserts
 // exactly that and nothing weaker.
