@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"tsgate/errs"
+	"tsgate/internal/apiopts"
 	"tsgate/model"
 )
 
@@ -126,13 +127,7 @@ func New(backend Backend, meta *Meta, opts ...Option) *Server {
 	for _, fn := range opts {
 		fn(&o)
 	}
-	if o.log == nil {
-		o.log = slog.New(slog.DiscardHandler)
-	}
-	if o.registerer == nil {
-		r := prometheus.NewRegistry()
-		o.registerer, o.gatherer = r, r
-	}
+	o.log, o.registerer, o.gatherer = apiopts.Defaults(o.log, o.registerer, o.gatherer)
 	if o.maxInflight <= 0 {
 		o.maxInflight = 64
 	}

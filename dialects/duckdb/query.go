@@ -123,7 +123,7 @@ func releaseConn(conn *sql.Conn, err error) {
 // the result ends: err is what ended it, nil when it was read to its end
 // or closed — or could not start, which leaves the connection sound.
 func newRows(ctx context.Context, rows *sql.Rows, release func(err error)) (model.Rows, error) {
-	cols, err := sqlrows.Columns(rows, ResultType)
+	cols, err := sqlrows.Columns(rows, sqlrows.FieldType)
 	if err != nil {
 		release(nil)
 		return nil, classify(ctx, err)
@@ -264,26 +264,6 @@ func sqlState(t duckdb.ErrorType) string {
 		return "53200"
 	}
 	return "XX000"
-}
-
-// ResultType is the type a result column of DuckDB type dbType reads
-// as; TypeText for the types tsgate renders as text.
-func ResultType(dbType string) model.FieldType {
-	switch dbType {
-	case "TIMESTAMPTZ", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "DATE":
-		return model.TypeTime
-	case "BIGINT", "INTEGER", "SMALLINT", "TINYINT":
-		return model.TypeInt
-	case "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT":
-		return model.TypeUint
-	case "DOUBLE", "FLOAT":
-		return model.TypeFloat
-	case "VARCHAR":
-		return model.TypeString
-	case "BOOLEAN":
-		return model.TypeBool
-	}
-	return model.TypeText
 }
 
 // toValue converts what duckdb-go hands database/sql into a typed Value.

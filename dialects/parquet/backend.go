@@ -22,6 +22,7 @@ import (
 	"tsgate/dialects/duckdbsql"
 	"tsgate/errs"
 	"tsgate/guard"
+	"tsgate/internal/sqlrows"
 	"tsgate/model"
 	"tsgate/translate/target"
 )
@@ -318,7 +319,7 @@ func (b *Backend) arcTags(ctx context.Context, glob string) (marked bool, tags [
 // result type when that is a field's; a timestamp other than time, or a
 // type read as text, is none.
 func fieldType(sqlType string) model.FieldType {
-	switch t := duckdb.ResultType(sqlType); t {
+	switch t := sqlrows.FieldType(sqlType); t {
 	case model.TypeTime, model.TypeText:
 		return model.TypeUnknown
 	default:

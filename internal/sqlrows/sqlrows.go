@@ -97,6 +97,28 @@ func (r *Rows) Close() error {
 	return nil
 }
 
+// FieldType is the type a result column of DuckDB type dbType (its
+// DatabaseTypeName) reads as: the types tsgate models, TypeText for the
+// rest, which each owner renders as text. "TIMESTAMP WITH TIME ZONE" is
+// TIMESTAMPTZ's long name.
+func FieldType(dbType string) model.FieldType {
+	switch dbType {
+	case "TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "DATE":
+		return model.TypeTime
+	case "BIGINT", "INTEGER", "SMALLINT", "TINYINT":
+		return model.TypeInt
+	case "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT":
+		return model.TypeUint
+	case "DOUBLE", "FLOAT":
+		return model.TypeFloat
+	case "VARCHAR":
+		return model.TypeString
+	case "BOOLEAN":
+		return model.TypeBool
+	}
+	return model.TypeText
+}
+
 // Value converts a scanned value of a type tsgate models: NULL, a
 // floating-point or integer number of any width, a boolean, a string, a
 // timestamp. ok is false for any other type, which each owner renders in

@@ -30,3 +30,16 @@ func TestValue(t *testing.T) {
 		}
 	}
 }
+
+func TestFieldType(t *testing.T) {
+	for in, want := range map[string]model.FieldType{
+		"TIMESTAMPTZ": model.TypeTime, "TIMESTAMP WITH TIME ZONE": model.TypeTime, "TIMESTAMP_NS": model.TypeTime,
+		"DATE": model.TypeTime, "TINYINT": model.TypeInt, "BIGINT": model.TypeInt, "UBIGINT": model.TypeUint,
+		"FLOAT": model.TypeFloat, "DOUBLE": model.TypeFloat, "VARCHAR": model.TypeString, "BOOLEAN": model.TypeBool,
+		"HUGEINT": model.TypeText, "DECIMAL(18,3)": model.TypeText, "INTEGER[]": model.TypeText,
+	} {
+		if got := FieldType(in); got != want {
+			t.Errorf("FieldType(%q) = %v; want %v", in, got, want)
+		}
+	}
+}

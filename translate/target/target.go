@@ -19,6 +19,19 @@ const (
 	Flux
 )
 
+// String is the language's name as the console shows it.
+func (l Language) String() string {
+	switch l {
+	case SQL:
+		return "SQL"
+	case InfluxQL:
+		return "InfluxQL"
+	case Flux:
+		return "Flux"
+	}
+	return "unknown"
+}
+
 // ColumnInfo describes one column of a measurement. The time column is
 // not listed: it is always `time`.
 type ColumnInfo struct {

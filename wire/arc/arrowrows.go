@@ -70,50 +70,45 @@ const (
 	kindTextFloat // DECIMAL(p,s) as text: parsed to float64
 )
 
+// duckWidths are the DuckDB types whose Arrow type is not their model
+// type's default (int64, uint64, float64, timestamptz, string): each
+// keeps its own width, for a column of the model type the name reads as.
+var duckWidths = map[string]struct {
+	typ   model.FieldType
+	kind  colKind
+	arrow arrow.DataType
+}{
+	"INTEGER":   {model.TypeInt, kindInt32, arrow.PrimitiveTypes.Int32},
+	"SMALLINT":  {model.TypeInt, kindInt16, arrow.PrimitiveTypes.Int16},
+	"TINYINT":   {model.TypeInt, kindInt8, arrow.PrimitiveTypes.Int8},
+	"UINTEGER":  {model.TypeUint, kindUint32, arrow.PrimitiveTypes.Uint32},
+	"USMALLINT": {model.TypeUint, kindUint16, arrow.PrimitiveTypes.Uint16},
+	"UTINYINT":  {model.TypeUint, kindUint8, arrow.PrimitiveTypes.Uint8},
+	"FLOAT":     {model.TypeFloat, kindFloat32, arrow.PrimitiveTypes.Float32},
+	"DATE":      {model.TypeTime, kindDate, arrow.FixedWidthTypes.Date32},
+	"TIMESTAMP": {model.TypeTime, kindTime, &arrow.TimestampType{Unit: arrow.Microsecond}},
+	"HUGEINT":   {model.TypeText, kindTextInt, arrow.PrimitiveTypes.Int64},
+}
+
 func kindOf(c model.ResultColumn) (colKind, arrow.DataType) {
 	bt := strings.ToUpper(c.BackendType)
+	if w, ok := duckWidths[bt]; ok && w.typ == c.Type {
+		return w.kind, w.arrow
+	}
 	switch c.Type {
 	case model.TypeInt:
-		switch bt {
-		case "INTEGER":
-			return kindInt32, arrow.PrimitiveTypes.Int32
-		case "SMALLINT":
-			return kindInt16, arrow.PrimitiveTypes.Int16
-		case "TINYINT":
-			return kindInt8, arrow.PrimitiveTypes.Int8
-		}
 		return kindInt64, arrow.PrimitiveTypes.Int64
 	case model.TypeUint:
-		switch bt {
-		case "UINTEGER":
-			return kindUint32, arrow.PrimitiveTypes.Uint32
-		case "USMALLINT":
-			return kindUint16, arrow.PrimitiveTypes.Uint16
-		case "UTINYINT":
-			return kindUint8, arrow.PrimitiveTypes.Uint8
-		}
 		return kindUint64, arrow.PrimitiveTypes.Uint64
 	case model.TypeFloat:
-		if bt == "FLOAT" {
-			return kindFloat32, arrow.PrimitiveTypes.Float32
-		}
 		return kindFloat64, arrow.PrimitiveTypes.Float64
 	case model.TypeString:
 		return kindString, arrow.BinaryTypes.String
 	case model.TypeBool:
 		return kindBool, arrow.FixedWidthTypes.Boolean
 	case model.TypeTime:
-		switch bt {
-		case "DATE":
-			return kindDate, arrow.FixedWidthTypes.Date32
-		case "TIMESTAMP":
-			return kindTime, &arrow.TimestampType{Unit: arrow.Microsecond}
-		}
 		return kindTime, &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: ArrowTimeZone}
 	case model.TypeText:
-		if bt == "HUGEINT" {
-			return kindTextInt, arrow.PrimitiveTypes.Int64
-		}
 		if scale, ok := decimalScale(bt); ok {
 			if scale == 0 {
 				return kindTextInt, arrow.PrimitiveTypes.Int64

@@ -15,6 +15,7 @@ import (
 
 	"tsgate/auth"
 	"tsgate/errs"
+	"tsgate/internal/apiopts"
 	"tsgate/internal/logring"
 	"tsgate/manage"
 	"tsgate/model"
@@ -125,13 +126,7 @@ func New(backend Backend, opts ...Option) *Server {
 	for _, fn := range opts {
 		fn(&o)
 	}
-	if o.log == nil {
-		o.log = slog.New(slog.DiscardHandler)
-	}
-	if o.registerer == nil {
-		r := prometheus.NewRegistry()
-		o.registerer, o.gatherer = r, r
-	}
+	o.log, o.registerer, o.gatherer = apiopts.Defaults(o.log, o.registerer, o.gatherer)
 	s := &Server{backend: backend, tokens: o.tokens, log: o.log, opts: o, started: o.now()}
 	s.metrics = newMetrics(o.registerer, backend.Name())
 	s.routes()

@@ -184,7 +184,7 @@ func (c *Console) translate(w http.ResponseWriter, r *http.Request) {
 	}
 	var out []translation
 	for _, gen := range registry.Generators() {
-		t := translation{Target: gen.Name(), Backends: uses[gen.Name()], Live: gen.Name() == live.Generator, Language: languageName(gen.Language())}
+		t := translation{Target: gen.Name(), Backends: uses[gen.Name()], Live: gen.Name() == live.Generator, Language: gen.Language().String()}
 		tr, err := c.tr.TranslateIn(ctx, req.SQL, gen, req.Database, schema)
 		switch {
 		case err != nil:
@@ -276,16 +276,4 @@ func readReport(path string) (*report, error) {
 		}
 	}
 	return &rep, nil
-}
-
-func languageName(l target.Language) string {
-	switch l {
-	case target.SQL:
-		return "SQL"
-	case target.InfluxQL:
-		return "InfluxQL"
-	case target.Flux:
-		return "Flux"
-	}
-	return "unknown"
 }

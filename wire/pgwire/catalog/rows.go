@@ -25,18 +25,11 @@ func newRows(conn *sql.Conn, r *sql.Rows) (model.Rows, error) {
 		func(err error) error { return errs.Wrap(errs.Engine, err, "catalog query failed: "+err.Error()) }), nil
 }
 
+// fieldType is the store's reading of a DuckDB type name, but for the
+// unsigned numbers: PostgreSQL has none, so value prints them as text.
 func fieldType(dbType string) model.FieldType {
-	switch dbType {
-	case "INTEGER", "SMALLINT", "BIGINT", "TINYINT":
-		return model.TypeInt
-	case "FLOAT", "DOUBLE":
-		return model.TypeFloat
-	case "BOOLEAN":
-		return model.TypeBool
-	case "VARCHAR":
-		return model.TypeString
-	case "TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ", "TIMESTAMP":
-		return model.TypeTime
+	if t := sqlrows.FieldType(dbType); t != model.TypeUint {
+		return t
 	}
 	return model.TypeText
 }
