@@ -23,6 +23,7 @@ func TestPGWireOracleRemote(t *testing.T) {
 	ctx := context.Background()
 	start := conformance.DefaultBase(time.Now())
 	cases := oracleCases(t, start)
+	seed, n := pgFuzzBudget()
 	for _, b := range strings.Fields(spec) {
 		name, url, _ := strings.Cut(b, "=")
 		t.Run(name, func(t *testing.T) {
@@ -35,13 +36,13 @@ func TestPGWireOracleRemote(t *testing.T) {
 			t.Cleanup(func() { target.Drop(ds) })
 			oracle, gw := oracleAndGateway(t, base, s, ds)
 			st := oracleStats{refusalsAllowed: true}
-			for _, c := range slices.Concat(cases, generatedCases(20261205, ds, 300)) {
+			for _, c := range slices.Concat(cases, generatedCases(seed, ds, n)) {
 				if _, ok := target.Unavailable(c.SQL); ok {
 					continue
 				}
 				st.run(ctx, t, oracle, gw, &c, nil)
 			}
-			t.Logf("pg wire in front of %s vs PostgreSQL 15:\n%s", name, st.summary())
+			t.Logf("pg wire in front of %s vs PostgreSQL 15 (generated queries: seed %d):\n%s", name, seed, st.summary())
 			for _, f := range st.failures {
 				t.Error(f)
 			}
