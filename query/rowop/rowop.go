@@ -23,7 +23,7 @@ func Apply(in model.Rows, steps []target.PostStep, maxRows int) (model.Rows, err
 	}
 	cols := in.Columns()
 	var rows [][]model.Value
-	for {
+	for read := !limitsToNothing(steps); read; {
 		v := make([]model.Value, len(cols))
 		if !in.Next(v) {
 			break
@@ -43,6 +43,24 @@ func Apply(in model.Rows, steps []target.PostStep, maxRows int) (model.Rows, err
 		}
 	}
 	return &model.SliceRows{Cols: s.cols, Data: s.rows}, nil
+}
+
+// limitsToNothing reports whether steps end in no rows whatever their
+// input: a LIMIT 0 with no default row after it. Such a result is not
+// read at all, so nothing is evaluated on rows SQL never looks at — as
+// in DuckDB and PostgreSQL, where SELECT a - b … LIMIT 0 answers no rows
+// even when a - b would overflow on some of them.
+func limitsToNothing(steps []target.PostStep) bool {
+	nothing := false
+	for _, st := range steps {
+		switch {
+		case st.Kind == target.StepLimit && st.Limit == 0:
+			nothing = true
+		case st.Kind == target.StepDefaultRow:
+			nothing = false
+		}
+	}
+	return nothing
 }
 
 type set struct {

@@ -2,6 +2,7 @@ package rowop
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"path/filepath"
 	"testing"
@@ -213,6 +214,64 @@ func TestDefaultRowAndLimits(t *testing.T) {
 	}
 	if cols, rows := bt.Rows(t, out); len(rows) != 0 || len(cols) != 1 || cols[0].Name != "time" {
 		t.Errorf("empty input projected to %v %v", cols, rows)
+	}
+}
+
+// TestLimitZeroEvaluatesNothing: under LIMIT 0 no row is looked at, so an
+// expression that fails on some row fails in neither DuckDB nor rowop;
+// with any other limit both fail (the fuzzer's max(i) - min(i) … LIMIT 0
+// on InfluxQL used to be an overflow error where the reference answered
+// no rows).
+func TestLimitZeroEvaluatesNothing(t *testing.T) {
+	s := fixture(t)
+	const e = "a * 9223372036854775807"
+	sel := parseSelect(t, "SELECT "+e+" AS v FROM t ORDER BY v")
+	steps := func(limit int64) []target.PostStep {
+		return []target.PostStep{
+			{Kind: target.StepProject, Columns: []target.ProjectColumn{{Name: "v", Expr: sel.Columns[0].Expr}}},
+			{Kind: target.StepSort, Order: sel.OrderBy},
+			{Kind: target.StepLimit, Limit: limit},
+		}
+	}
+	for _, limit := range []int64{0, 1} {
+		sql := fmt.Sprintf("SELECT %s AS v FROM t ORDER BY v LIMIT %d", e, limit)
+		_, derr := s.Query(context.Background(), "db", sql)
+		out, err := Apply(base(t, s), steps(limit), 0)
+		if (derr == nil) != (err == nil) {
+			t.Fatalf("LIMIT %d: DuckDB error %v, rowop error %v", limit, derr, err)
+		}
+		if err != nil {
+			continue
+		}
+		want := query(t, s, sql)
+		cols, got := bt.Rows(t, out)
+		if diff := cmp.Diff(want, got); diff != "" || len(cols) != 1 || cols[0].Name != "v" {
+			t.Errorf("LIMIT %d: columns %v, rows (-duckdb +rowop):\n%s", limit, cols, diff)
+		}
+	}
+	if _, err := s.Query(context.Background(), "db", "SELECT "+e+" AS v FROM t LIMIT 0"); err != nil {
+		t.Fatalf("the case lost its point: DuckDB fails under LIMIT 0 too: %v", err)
+	}
+
+	// A default row after the LIMIT 0 still comes out; one before it
+	// does not.
+	def := target.PostStep{Kind: target.StepDefaultRow, Columns: []target.ProjectColumn{{Name: "n", Expr: &ast.Literal{Kind: ast.LitInt, Int: 0}}}}
+	limit0 := target.PostStep{Kind: target.StepLimit, Limit: 0}
+	for _, c := range []struct {
+		steps []target.PostStep
+		rows  int
+	}{
+		{[]target.PostStep{def, limit0}, 0},
+		{[]target.PostStep{limit0, def}, 1},
+	} {
+		in := &model.SliceRows{Cols: []model.ResultColumn{{Name: "n", Type: model.TypeInt}}, Data: [][]model.Value{{model.Int(3)}}}
+		out, err := Apply(in, c.steps, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, rows := bt.Rows(t, out); len(rows) != c.rows {
+			t.Errorf("%v: %d rows, want %d", c.steps, len(rows), c.rows)
+		}
 	}
 }
 
