@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,5 +133,27 @@ func TestNastyTimesDistinct(t *testing.T) {
 				t.Errorf("base %s: point %d (%s) is not after point %d (%s)", base.Format(time.RFC3339), i, ts[i].Format(time.RFC3339), i-1, ts[i-1].Format(time.RFC3339))
 			}
 		}
+	}
+}
+
+// TestVariesPassesOnAnyReferenceAnswer: a case tagged varies runs on the
+// reference many times, and a backend passes on any answer the reference
+// gave. random() stands in for an order-dependent float sum: the
+// reference answers both 0 and 1 in its runs, the other target one of
+// them.
+func TestVariesPassesOnAnyReferenceAnswer(t *testing.T) {
+	ctx := context.Background()
+	cases := []Case{{Name: "t/coin", SQL: "SELECT CAST(random() < 0.5 AS INTEGER) AS x FROM cpu LIMIT 1", Tags: []string{"varies"}}}
+	targets := []*Target{embeddedTarget(t, "duckdb", true), embeddedTarget(t, "duckdb-translated", false)}
+	rep, err := Run(ctx, NewDataset(1, DefaultBase(time.Now())), cases, targets, Options{Local: testLocal(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, other := rep.Backends[0].Results[0], rep.Backends[1].Results[0]
+	if ref.Outcome != Pass || ref.Detail != fmt.Sprintf("2 different answers in %d runs", variesRuns) {
+		t.Errorf("reference: %v %q", ref.Outcome, ref.Detail)
+	}
+	if other.Outcome != Pass {
+		t.Errorf("translated: %v %s\n  query: %s", other.Outcome, other.Detail, other.Query)
 	}
 }

@@ -155,11 +155,13 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		"(absolute 1e-12 near zero); numbers compare by value whatever their width, decimals exactly\n"+
 		"(-1073741824.0 is -1073741824); NULL matches only NULL;\n"+
 		"timestamps match as UTC microseconds. Rows compare in order under a top-level ORDER BY (the corpus\n"+
-		"orders totally, or tags a case `unordered`), as multisets otherwise.\n\n"+
+		"orders totally, or tags a case `unordered`), as multisets otherwise. A case tagged `varies` has no one\n"+
+		"answer (a float sum over DISTINCT values depends on the order they are added in, and DuckDB's\n"+
+		"changes between runs): the reference runs it %d times, and a backend passes on any of its answers.\n\n"+
 		"A case the backend cannot answer whole is split (`query.hybrid`): the backend returns the rows of each\n"+
 		"measurement, filtered by time bounds and tag equality, and the gateway's DuckDB finishes the query\n"+
 		"on them. Those cases pass like any other; each backend's section lists them with the construct the\n"+
-		"backend lacks.\n")
+		"backend lacks.\n", variesRuns)
 	for _, b := range r.Backends[1:] {
 		var lines []string
 		for _, cr := range b.Results {

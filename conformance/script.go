@@ -17,7 +17,11 @@ type Case struct {
 	SQL string
 	// Tags classify the case: "sql-only" marks constructs outside the
 	// InfluxQL/Flux subset (joins, subqueries, CTEs, windows, …);
-	// "unordered" compares rows as a multiset even under ORDER BY (ties).
+	// "unordered" compares rows as a multiset even under ORDER BY (ties);
+	// "varies" marks a case whose reference answer differs between runs
+	// (SQL leaves it open: a float sum over DISTINCT values depends on
+	// the order they are added in, and DuckDB's is its hash table's), so
+	// a backend passes on any answer the reference gives in its runs.
 	Tags []string
 	// File and Line locate the case for reports.
 	File string
@@ -40,7 +44,7 @@ func (c *Case) Has(tag string) bool {
 //
 //	# comment lines (ignored)
 //	-- name: memtrace/list-agent
-//	-- tags: sql-only unordered          (optional)
+//	-- tags: sql-only unordered varies   (optional)
 //	-- vary: agent=agent_0,agent_1       (optional, repeatable; | separates
 //	                                      values that hold commas)
 //	SELECT … WHERE agent_id = '{agent}'

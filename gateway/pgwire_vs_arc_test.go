@@ -101,6 +101,12 @@ func TestPGWireVersusArcAPI(t *testing.T) {
 		}
 		if diff == "" {
 			same++
+			if c.Has("varies") {
+				// The Arc API's answer differs between runs (pg wire's
+				// does not): this run agreeing leaves the declaration
+				// standing.
+				declared(c.Name)
+			}
 			continue
 		}
 		differs++
