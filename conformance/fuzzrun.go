@@ -211,21 +211,13 @@ func Fuzz(ctx context.Context, ds *Dataset, targets []*Target, opt FuzzOptions) 
 // runs it as written, the others through their translation.
 func runArc(ctx context.Context, p *query.Pipeline, db, sql string, ref bool) (*Result, error) {
 	if ref {
-		rows, err := p.QueryArc(ctx, db, sql)
-		if err != nil {
-			return nil, err
-		}
-		return Read(rows)
+		return read(p.QueryArc(ctx, db, sql))
 	}
 	plan, err := p.Plan(ctx, db, sql, translate.FromArc)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := p.Run(ctx, db, plan)
-	if err != nil {
-		return nil, err
-	}
-	return Read(rows)
+	return read(p.Run(ctx, db, plan))
 }
 
 func differs(ctx context.Context, ref, p *query.Pipeline, db string, q *genQuery, ru Rules) bool {

@@ -43,6 +43,14 @@ type Result struct {
 	Rows    [][]model.Value
 }
 
+// read is Read of a query's answer: its error, if it failed.
+func read(rows model.Rows, err error) (*Result, error) {
+	if err != nil {
+		return nil, err
+	}
+	return Read(rows)
+}
+
 // Read drains rows into a Result.
 func Read(rows model.Rows) (*Result, error) {
 	defer rows.Close()

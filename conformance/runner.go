@@ -363,11 +363,7 @@ func runCase(ctx context.Context, t *Target, p *query.Pipeline, ds *Dataset, c *
 		}
 		var answers []*Result
 		for range runs {
-			rows, err := p.QueryArc(ctx, ds.Database, c.SQL)
-			var res *Result
-			if err == nil {
-				res, err = Read(rows)
-			}
+			res, err := read(p.QueryArc(ctx, ds.Database, c.SQL))
 			if err != nil {
 				cr.Outcome, cr.Detail = Error, err.Error()
 				return cr, nil
@@ -405,11 +401,7 @@ func runCase(ctx context.Context, t *Target, p *query.Pipeline, ds *Dataset, c *
 	if plan.Hybrid != nil {
 		cr.Finished, cr.Why = true, errs.As(plan.Hybrid.Why).Msg
 	}
-	rows, err := p.Run(ctx, ds.Database, plan)
-	var res *Result
-	if err == nil {
-		res, err = Read(rows)
-	}
+	res, err := read(p.Run(ctx, ds.Database, plan))
 	if err != nil {
 		cr.Outcome, cr.Detail = Error, err.Error()
 		return cr, nil
