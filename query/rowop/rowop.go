@@ -23,15 +23,17 @@ func Apply(in model.Rows, steps []target.PostStep, maxRows int) (model.Rows, err
 	}
 	cols := in.Columns()
 	var rows [][]model.Value
-	for read := !limitsToNothing(steps); read; {
-		v := make([]model.Value, len(cols))
-		if !in.Next(v) {
-			break
+	if !limitsToNothing(steps) {
+		for {
+			v := make([]model.Value, len(cols))
+			if !in.Next(v) {
+				break
+			}
+			if len(rows) >= maxRows {
+				return nil, errs.Newf(errs.TooLarge, "result needs gateway post-processing over more than %d rows; narrow the query (time range, LIMIT)", maxRows)
+			}
+			rows = append(rows, v)
 		}
-		if len(rows) >= maxRows {
-			return nil, errs.Newf(errs.TooLarge, "result needs gateway post-processing over more than %d rows; narrow the query (time range, LIMIT)", maxRows)
-		}
-		rows = append(rows, v)
 	}
 	if err := in.Err(); err != nil {
 		return nil, err
