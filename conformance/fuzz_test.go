@@ -3,12 +3,12 @@ package conformance
 import (
 	"context"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"tsgate/dialects/registry"
+	"tsgate/internal/testenv"
 )
 
 // TestDifferentialFuzz generates queries over the dataset (nasty
@@ -20,13 +20,7 @@ import (
 // same queries every time.
 func TestDifferentialFuzz(t *testing.T) {
 	ctx := context.Background()
-	seed, n := uint64(20261205), 400
-	if v, err := strconv.ParseUint(os.Getenv("TSGATE_TEST_FUZZ_SEED"), 10, 64); err == nil {
-		seed = v
-	}
-	if v, err := strconv.Atoi(os.Getenv("TSGATE_TEST_FUZZ_N")); err == nil {
-		n = v
-	}
+	seed, n := testenv.FuzzBudget("TSGATE_TEST_FUZZ_N", 400)
 	targets := []*Target{embeddedTarget(t, "duckdb", true), embeddedTarget(t, "duckdb-translated", false)}
 	for _, kv := range strings.Fields(os.Getenv("TSGATE_TEST_CONFORMANCE_BACKENDS")) {
 		name, url, _ := strings.Cut(kv, "=")

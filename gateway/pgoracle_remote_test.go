@@ -23,7 +23,7 @@ func TestPGWireOracleRemote(t *testing.T) {
 	ctx := context.Background()
 	start := conformance.DefaultBase(time.Now())
 	cases := oracleCases(t, start)
-	seed, n := pgFuzzBudget()
+	seed, n := testenv.FuzzBudget("TSGATE_TEST_PGFUZZ_N", 300)
 	for _, b := range strings.Fields(spec) {
 		name, url, _ := strings.Cut(b, "=")
 		t.Run(name, func(t *testing.T) {

@@ -67,7 +67,7 @@ func TestPGWireOracle(t *testing.T) {
 
 	// Generated queries over the same hostile data, the oracle deciding:
 	// a refusal is fine here, a different answer never is.
-	seed, n := pgFuzzBudget()
+	seed, n := testenv.FuzzBudget("TSGATE_TEST_PGFUZZ_N", 300)
 	fz := oracleStats{refusalsAllowed: true}
 	for _, c := range generatedCases(seed, ds, n) {
 		fz.run(ctx, t, oracle, gw, &c, nil)
@@ -124,21 +124,6 @@ func oracleCases(t *testing.T, start time.Time) []conformance.Case {
 		t.Fatal(err)
 	}
 	return cases
-}
-
-// pgFuzzBudget is the seed and number of the generated queries the pg
-// oracle tests run: fixed, so CI runs the same queries every time, and
-// overridable (TSGATE_TEST_FUZZ_SEED, TSGATE_TEST_PGFUZZ_N) for longer
-// runs by hand.
-func pgFuzzBudget() (seed uint64, n int) {
-	seed, n = 20261205, 300
-	if v, err := strconv.ParseUint(os.Getenv("TSGATE_TEST_FUZZ_SEED"), 10, 64); err == nil {
-		seed = v
-	}
-	if v, err := strconv.Atoi(os.Getenv("TSGATE_TEST_PGFUZZ_N")); err == nil {
-		n = v
-	}
-	return seed, n
 }
 
 // generatedCases are n fuzzer queries over ds as cases.

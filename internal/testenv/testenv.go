@@ -80,6 +80,21 @@ func UniqueName(prefix string) string {
 	return prefix + "_" + hex.EncodeToString(b[:])
 }
 
+// FuzzBudget is the seed and size of a generated-query test: fixed (seed
+// 20261205, n queries), so CI runs the same queries every time, and
+// overridden for longer runs by hand by TSGATE_TEST_FUZZ_SEED and the
+// test's own budgetEnv.
+func FuzzBudget(budgetEnv string, n int) (seed uint64, budget int) {
+	seed, budget = 20261205, n
+	if v, err := strconv.ParseUint(os.Getenv("TSGATE_TEST_FUZZ_SEED"), 10, 64); err == nil {
+		seed = v
+	}
+	if v, err := strconv.Atoi(os.Getenv(budgetEnv)); err == nil {
+		budget = v
+	}
+	return seed, budget
+}
+
 // Eventually polls cond until it holds, failing the test after d; it
 // returns how long it took.
 func Eventually(t testing.TB, d time.Duration, what string, cond func() bool) time.Duration {
